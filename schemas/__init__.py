@@ -1,0 +1,1 @@
+"""Avro schemas (.avsc): the single source of the wire format (design §4)."""

@@ -1,0 +1,1 @@
+"""Ingest service: Kafka consumer worker and HTTP capture API."""

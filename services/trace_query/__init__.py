@@ -1,0 +1,1 @@
+"""Trace query service: trace API, scan page, QR images, regulator endpoints."""

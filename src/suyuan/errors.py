@@ -1,0 +1,108 @@
+"""Every error Suyuan raises, in one tree.
+
+::
+
+    SuyuanError
+    ├── InvalidInputError            bad input; carries field, value (shortened) and rule
+    │   ├── CodeError                a trace code, USCC or scan URL breaks a rule (design §3)
+    │   ├── DecodeError              bytes are not a Suyuan event or batch
+    │   │   └── UnknownSchemaError   the fingerprint names no schema we know
+    │   ├── EventValidationError     an event's content breaks a rule of the contract (design §4)
+    │   └── SignatureError           a signature does not verify (design §5)
+    │       ├── UnknownKeyError      no registered key has this key id
+    │       ├── RevokedKeyError      the key was revoked before the event was signed
+    │       └── WrongSignerError     the key belongs to another organisation / lacks the role
+    └── KeyFileError                 a key file cannot be read or written
+
+Input errors are meant to be shown to the producer who sent the input: ``str(err)`` reads
+``field: rule (got 'value')`` and :meth:`InvalidInputError.as_dict` gives the machine-readable form
+used in HTTP answers and in the rejections store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MAX_SHOWN = 60
+
+
+def shorten(value: object, limit: int = _MAX_SHOWN) -> str:
+    """``repr``-free short text of a value, safe to echo back to a caller."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        raw = bytes(value)
+        text = raw[: limit // 2].hex()
+        return text + ("…" if len(raw) > limit // 2 else "") + f" ({len(raw)} bytes)"
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class SuyuanError(Exception):
+    """Base of every error raised by Suyuan."""
+
+
+class InvalidInputError(SuyuanError, ValueError):
+    """Input breaks a rule. Names the field, the (shortened) value and the rule."""
+
+    #: Stable machine-readable reason, used as the rejection reason.
+    reason: str = "invalid_input"
+
+    def __init__(self, field: str, value: object, rule: str) -> None:
+        self.field = field
+        self.value = shorten(value)
+        self.rule = rule
+        super().__init__(f"{field}: {rule} (got {self.value!r})")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "field": self.field, "value": self.value, "rule": self.rule}
+
+
+class CodeError(InvalidInputError):
+    """A trace code, USCC, or scan URL breaks a rule of design §3."""
+
+    reason = "invalid_code"
+
+
+class DecodeError(InvalidInputError):
+    """Bytes are not a well-formed Suyuan message."""
+
+    reason = "undecodable"
+
+
+class UnknownSchemaError(DecodeError):
+    """The single-object header names a schema fingerprint we do not know."""
+
+    reason = "unknown_schema"
+
+
+class EventValidationError(InvalidInputError):
+    """An event's content breaks a rule of the event contract."""
+
+    reason = "invalid_event"
+
+
+class SignatureError(InvalidInputError):
+    """A signature does not verify."""
+
+    reason = "bad_signature"
+
+
+class UnknownKeyError(SignatureError):
+    """No registered key has this key id."""
+
+    reason = "unknown_key"
+
+
+class RevokedKeyError(SignatureError):
+    """The signing key was revoked."""
+
+    reason = "revoked_key"
+
+
+class WrongSignerError(SignatureError):
+    """The key is valid but belongs to another organisation or lacks the needed role."""
+
+    reason = "wrong_signer"
+
+
+class KeyFileError(SuyuanError):
+    """A key file cannot be read, parsed or written."""

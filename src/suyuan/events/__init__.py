@@ -1,0 +1,1 @@
+"""Event contract: model, Avro schemas, codec."""
