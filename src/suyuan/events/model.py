@@ -72,3 +72,17 @@ ORGANISATION_REGISTERED = "OrganisationRegistered"
 SIGNING_KEY_REGISTERED = "SigningKeyRegistered"
 SIGNING_KEY_REVOKED = "SigningKeyRevoked"
 TRUST_EVENT_TYPES = frozenset({ORGANISATION_REGISTERED, SIGNING_KEY_REGISTERED, SIGNING_KEY_REVOKED})
+
+
+@dataclass(frozen=True, slots=True)
+class SignedBatch:
+    """One signature over one or more encoded events (design §5): one Kafka message = one batch.
+
+    ``events`` are the exact single-object-encoded event bytes that were signed; ``key_id`` names
+    the signer's registered Ed25519 key. What the signature covers is defined in
+    :mod:`suyuan.signing`.
+    """
+
+    key_id: str
+    signature: bytes
+    events: tuple[bytes, ...]
