@@ -8,12 +8,20 @@
     │   ├── DecodeError              bytes are not a Suyuan event or batch
     │   │   └── UnknownSchemaError   the fingerprint names no schema we know
     │   ├── EventValidationError     an event's content breaks a rule of the contract (design §4)
+    │   ├── ProofError               a Merkle proof, root, size or index is wrong (suyuan.merkle)
+    │   ├── NoteError                a signed note or note key is malformed (suyuan.tlog)
+    │   ├── CheckpointError          a checkpoint is malformed / of another origin (suyuan.tlog)
+    │   ├── ReceiptError             a tlog-proof receipt is malformed (suyuan.tlog)
     │   └── SignatureError           a signature does not verify (design §5)
     │       ├── UnknownKeyError      no registered key has this key id
     │       ├── RevokedKeyError      the key was revoked before the event was signed
-    │       └── WrongSignerError     the key belongs to another organisation / lacks the role
-    └── KeyFileError                 a key file cannot be read or written
+    │       ├── WrongSignerError     the key belongs to another organisation / lacks the role
+    │       └── NoteSignatureError   a trusted key's signature on a note fails (suyuan.tlog)
+    │           └── UnverifiedNoteError   no signature by a trusted key at all
+    ├── KeyFileError                 a key file cannot be read or written
+    └── SchemaFileError              a schema file in schemas/ is missing or broken (suyuan.events)
 
+Errors of a subsystem are defined beside it (e.g. ``suyuan.merkle.ProofError``) and listed here.
 Input errors are meant to be shown to the producer who sent the input: ``str(err)`` reads
 ``field: rule (got 'value')`` and :meth:`InvalidInputError.as_dict` gives the machine-readable form
 used in HTTP answers and in the rejections store.

@@ -1,7 +1,7 @@
 """The event value every part of Suyuan speaks (design §4).
 
 An :class:`Event` is an immutable value: an envelope (who, when, where, which codes, how much) and a
-typed payload. Its wire form is Avro single-object encoding (see :mod:`suyuan.events.codec`); its
+typed payload. Its wire form is Avro single-object encoding (see :mod:`suyuan.events`); its
 HTTP form is the JSON documented in ``docs/events.md``. Records that enter the ledger are these
 values, never mutable dicts.
 """
@@ -15,7 +15,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-#: A payload is a deeply frozen mapping: nested dicts become read-only mappings, lists become tuples.
+#: A payload is a deeply frozen mapping: nested dicts become read-only mappings, lists tuples.
 FrozenPayload: TypeAlias = Mapping[str, Any]
 
 
@@ -65,13 +65,19 @@ class Event:
     payload: FrozenPayload
     quantity: Decimal | None = None
     unit: str | None = None
+    biz_step: str | None = None
+    """GS1 CBV business step (EPCIS 2.0 ``bizStep``), e.g. ``shipping``."""
+    disposition: str | None = None
+    """GS1 CBV disposition (EPCIS 2.0), e.g. ``in_transit``."""
 
 
 # Names of the trust events (design §5): signed by a regulator root key.
 ORGANISATION_REGISTERED = "OrganisationRegistered"
 SIGNING_KEY_REGISTERED = "SigningKeyRegistered"
 SIGNING_KEY_REVOKED = "SigningKeyRevoked"
-TRUST_EVENT_TYPES = frozenset({ORGANISATION_REGISTERED, SIGNING_KEY_REGISTERED, SIGNING_KEY_REVOKED})
+TRUST_EVENT_TYPES = frozenset(
+    {ORGANISATION_REGISTERED, SIGNING_KEY_REGISTERED, SIGNING_KEY_REVOKED}
+)
 
 
 @dataclass(frozen=True, slots=True)

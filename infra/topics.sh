@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Creates Suyuan's topics (design §6: one ledger shard per partition; the key is the actor's USCC).
+# Usage: topics.sh BOOTSTRAP [PARTITIONS]
+set -euo pipefail
+bootstrap=${1:?bootstrap server}
+partitions=${2:-6}
+topics=/opt/kafka/bin/kafka-topics.sh
+for topic in suyuan.events.v1 suyuan.events.dlq; do
+    "$topics" --bootstrap-server "$bootstrap" --create --if-not-exists \
+        --topic "$topic" --partitions "$partitions" --replication-factor 1 \
+        --config retention.ms=-1
+done
+"$topics" --bootstrap-server "$bootstrap" --describe

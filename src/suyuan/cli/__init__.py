@@ -1,0 +1,30 @@
+"""The ``suyuan`` command line (typer + rich). Commands are thin: the work lives in the core."""
+
+from __future__ import annotations
+
+import typer
+
+from suyuan.cli import _keys, _ledger, _schemas
+from suyuan.cli._demo import demo
+
+app = typer.Typer(help="Suyuan (溯源): traceability event ledger.", no_args_is_help=True)
+app.add_typer(_keys.app, name="keys")
+app.add_typer(_schemas.app, name="schemas")
+app.add_typer(_ledger.app, name="ledger")
+app.command("verify")(_ledger.verify)
+app.command("prove")(_ledger.prove)
+app.command("verify-receipt")(_ledger.verify_receipt_command)
+app.command("demo")(demo)
+
+
+@app.callback()
+def main() -> None:
+    """Suyuan (溯源): traceability event ledger for food and vaccines."""
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from suyuan import __version__
+
+    typer.echo(__version__)

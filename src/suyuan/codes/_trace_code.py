@@ -1,0 +1,58 @@
+"""``parse_trace_code``: any spelling of a trace code to its canonical value (design §3)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from suyuan.codes._code_text import parse_code_text
+from suyuan.codes._model import TraceCode
+from suyuan.codes._scan_url import code_from_scan_url
+from suyuan.codes._text import clean_input, require_text
+from suyuan.errors import CodeError
+
+_URL_STARTS = ("http://", "https://")
+# ISO/IEC 15424 symbology identifiers are "]" plus two characters; scanners set to send them put
+# one in front of the URL read from a plain QR code (e.g. "]Q1https://…").
+_SYMBOLOGY_IDENTIFIER_LENGTH = 3
+# The same codes recur in many events (every hop of a batch) and scans, and reading a GS1 code
+# with biip costs ~70 µs: remember recent results. Only successes are cached.
+_CACHE_SIZE = 16_384
+_CACHE_FIELD = "code"
+
+
+def parse_trace_code(text: str, *, field: str = "code") -> TraceCode:
+    """Parse any accepted spelling of a trace code into its kind and canonical value.
+
+    Accepted: certificate codes, GS1 element strings / text / Digital Link URIs, drug trace codes,
+    each optionally after a kind prefix (``cert:``, ``gs1:``, ``drug:``), and our scan URLs.
+    ``parse_trace_code(str(code)) == code`` for every parsed ``code``.
+
+    Raises:
+        CodeError: naming ``field`` and the rule broken: empty, longer than 512 characters,
+            control characters other than GS, an unrecognised shape (the rule lists the accepted
+            forms), or a rule of the code's kind (length, alphabet, check character/digit).
+    """
+    try:
+        return _parse_cached(require_text(text, field))
+    except CodeError as exc:
+        if field == _CACHE_FIELD:
+            raise
+        raise CodeError(field, exc.value, exc.rule) from None
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _parse_cached(text: str) -> TraceCode:
+    cleaned = clean_input(text, _CACHE_FIELD)
+    url = _url_in(cleaned)
+    if url is not None:
+        return code_from_scan_url(url, field=_CACHE_FIELD)
+    return parse_code_text(cleaned, _CACHE_FIELD)
+
+
+def _url_in(text: str) -> str | None:
+    if text.lower().startswith(_URL_STARTS):
+        return text
+    after_identifier = text[_SYMBOLOGY_IDENTIFIER_LENGTH:]
+    if text.startswith("]") and after_identifier.lower().startswith(_URL_STARTS):
+        return after_identifier
+    return None

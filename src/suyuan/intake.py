@@ -1,0 +1,185 @@
+"""From signed batch messages to ledger entries or rejections (design §5, §6).
+
+:class:`LedgerWriter` is the one write path of every transport (Kafka worker, HTTP, embedded):
+decode the batch, check its signature against the trust chain, validate every event, append
+the good ones together with a reason for each bad one and the consumer offset, and keep the
+trust store in step with the trust events that entered the ledger. A bad message never stops
+the good ones beside it; every message ends in the ledger or in the rejections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from suyuan.errors import InvalidInputError
+from suyuan.events import decode_batch, decode_event, validate_event
+from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
+from suyuan.ledger import (
+    AppendResult,
+    EntryNotFoundError,
+    Leaf,
+    LedgerStore,
+    OffsetCommit,
+    Rejection,
+    StaleWriterError,
+    Submission,
+)
+from suyuan.signing import RootKey, TrustStore, batch_proofs, verify_batch_signature
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One consumed message: where it came from (e.g. ``topic[2]@1041``) and its bytes."""
+
+    source: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    append: AppendResult
+    rejections: tuple[Rejection, ...]
+
+    @property
+    def accepted(self) -> int:
+        return len(self.append.appended)
+
+    @property
+    def duplicates(self) -> int:
+        return len(self.append.duplicates)
+
+
+def load_trust(store: LedgerStore, roots: Sequence[RootKey]) -> TrustStore:
+    """Rebuild the trust store by replaying the ledger's trust events in recorded order."""
+    trust = TrustStore(roots)
+    for shard, seq in store.trust_positions():
+        trust.apply(decode_event(Leaf.from_bytes(store.entry(shard, seq).leaf).event))
+    return trust
+
+
+class LedgerWriter:
+    """Checks signed batches and appends them to a ledger, one shard at a time."""
+
+    def __init__(self, store: LedgerStore, roots: Sequence[RootKey]) -> None:
+        self._store = store
+        self._roots = tuple(roots)
+        self.trust = load_trust(store, self._roots)
+
+    def write(
+        self, shard: int, messages: Sequence[Message], *, offset: OffsetCommit | None = None
+    ) -> WriteResult:
+        """Check ``messages`` in order and append what passes, atomically with ``offset``.
+
+        Raises:
+            StaleWriterError: the offset compare-and-set failed (nothing written; the trust
+                store is rebuilt from the ledger).
+        """
+        submissions: list[Submission] = []
+        rejections: list[Rejection] = []
+        for message in messages:
+            good, bad = self._take_in(message)
+            submissions.extend(good)
+            rejections.extend(bad)
+        try:
+            result = self._store.append(shard, submissions, rejections=rejections, offset=offset)
+        except Exception:
+            # Trust events were applied while checking; the ledger did not take them.
+            self.trust = load_trust(self._store, self._roots)
+            raise
+        return WriteResult(result, tuple(rejections))
+
+    def _take_in(self, message: Message) -> tuple[list[Submission], list[Rejection]]:
+        try:
+            batch = decode_batch(message.data)
+        except InvalidInputError as err:
+            return [], [_rejection(message, err, raw=message.data)]
+        events: list[Event | None] = []
+        rejections: list[Rejection] = []
+        for index, data in enumerate(batch.events):
+            try:
+                event = decode_event(data)
+                validate_event(event)
+            except InvalidInputError as err:
+                events.append(None)
+                rejections.append(_rejection(message, err, raw=data, index=index))
+            else:
+                events.append(event)
+        try:
+            verify_batch_signature(batch, self.trust.usable_key(batch.key_id))
+        except InvalidInputError as err:
+            return [], [*rejections, *_reject_all(message, batch, events, err)]
+        return self._accept(message, batch, events, rejections)
+
+    def _accept(
+        self,
+        message: Message,
+        batch: SignedBatch,
+        events: list[Event | None],
+        rejections: list[Rejection],
+    ) -> tuple[list[Submission], list[Rejection]]:
+        proofs = batch_proofs(batch)
+        accepted: list[Submission] = []
+        for index, event in enumerate(events):
+            if event is None:
+                continue
+            try:
+                self.trust.check_signer(batch.key_id, index, event)
+                if event.event_type in TRUST_EVENT_TYPES and not self._known(event.event_id):
+                    self.trust.apply(event)
+            except InvalidInputError as err:
+                rejections.append(_rejection(message, err, event=event, index=index))
+                continue
+            proof = proofs[index]
+            accepted.append(
+                Submission(
+                    event=event,
+                    event_bytes=batch.events[index],
+                    key_id=batch.key_id,
+                    signature=batch.signature,
+                    batch_size=proof.count,
+                    batch_index=index,
+                    batch_path=proof.audit_path,
+                )
+            )
+        return accepted, rejections
+
+    def _known(self, event_id: str) -> bool:
+        try:
+            self._store.locate(event_id)
+        except EntryNotFoundError:
+            return False
+        return True
+
+
+def _reject_all(
+    message: Message, batch: SignedBatch, events: list[Event | None], err: InvalidInputError
+) -> list[Rejection]:
+    return [
+        _rejection(message, err, event=event, index=index, raw=batch.events[index])
+        for index, event in enumerate(events)
+        if event is not None
+    ]
+
+
+def _rejection(
+    message: Message,
+    err: InvalidInputError,
+    *,
+    event: Event | None = None,
+    index: int | None = None,
+    raw: bytes | None = None,
+) -> Rejection:
+    source = message.source if index is None else f"{message.source} events[{index}]"
+    return Rejection(
+        source=source,
+        reason=err.reason,
+        rule=err.rule,
+        field=err.field,
+        event_id=event.event_id if event else None,
+        actor=event.actor if event else None,
+        raw=raw,
+    )
+
+
+__all__ = ["LedgerWriter", "Message", "StaleWriterError", "WriteResult", "load_trust"]

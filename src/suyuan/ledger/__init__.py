@@ -1,0 +1,75 @@
+"""The verifiable ledger (design §6): sharded, append-only, hash-chained and Merkle-proven.
+
+- :class:`LedgerStore` — the storage contract; :class:`SqlLedgerStore` — SQLite (WAL) and
+  PostgreSQL through SQLAlchemy; :func:`migrate` creates the schema (Alembic).
+- :class:`Ledger` — signed checkpoints (C2SP tlog-checkpoint), inclusion/consistency proofs,
+  receipts (C2SP tlog-proof).
+- :class:`Auditor` — ``suyuan verify``: every signature, the chain, the trees, the checkpoints.
+- :class:`Leaf` — the exact bytes of an entry that are hashed (layout in ``docs/ledger.md``).
+
+Errors: :class:`LedgerError` (⊂ ``SuyuanError``) with :class:`StaleWriterError` (a writer lost
+its compare-and-set) and :class:`EntryNotFoundError`.
+"""
+
+from suyuan.ledger._audit import AuditFinding, Auditor, AuditReport
+from suyuan.ledger._interface import (
+    AppendResult,
+    CodeEdge,
+    CodeEventRef,
+    EntryNotFoundError,
+    LedgerError,
+    LedgerStore,
+    OffsetCommit,
+    Rejection,
+    ShardHead,
+    StaleWriterError,
+    StoredCheckpoint,
+    StoredEntry,
+    StoredRejection,
+    Submission,
+)
+from suyuan.ledger._leaf import Leaf
+from suyuan.ledger._ledger import (
+    DEFAULT_LEDGER_NAME,
+    Ledger,
+    leaf_from_receipt,
+    load_or_create_ledger_key,
+    shard_origin,
+)
+from suyuan.ledger._migrate import migrate
+from suyuan.ledger._setup import initialise, ledger_verifier, root_keys
+from suyuan.ledger._sql import GENESIS_CHAIN, SqlLedgerStore, chain_next, create_ledger_engine
+
+__all__ = [
+    "DEFAULT_LEDGER_NAME",
+    "GENESIS_CHAIN",
+    "AppendResult",
+    "AuditFinding",
+    "AuditReport",
+    "Auditor",
+    "CodeEdge",
+    "CodeEventRef",
+    "EntryNotFoundError",
+    "Leaf",
+    "Ledger",
+    "LedgerError",
+    "LedgerStore",
+    "OffsetCommit",
+    "Rejection",
+    "ShardHead",
+    "SqlLedgerStore",
+    "StaleWriterError",
+    "StoredCheckpoint",
+    "StoredEntry",
+    "StoredRejection",
+    "Submission",
+    "chain_next",
+    "create_ledger_engine",
+    "initialise",
+    "leaf_from_receipt",
+    "ledger_verifier",
+    "load_or_create_ledger_key",
+    "migrate",
+    "root_keys",
+    "shard_origin",
+]

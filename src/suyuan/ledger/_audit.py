@@ -1,0 +1,325 @@
+"""End-to-end audit of a ledger (``suyuan verify``, design §6).
+
+Reads every entry of every shard in order and checks, for each: the leaf parses and sits at its
+own position, the hash chain continues, the event decodes and matches its index row, and the
+batch signature verifies under a key the trust chain registered for the event's actor and had
+not revoked. At the end of each shard the recomputed Merkle root, size and chain head must match
+the stored head, and every checkpoint must carry the ledger key's signature and the root of the
+recomputed tree at its size (which also makes consecutive checkpoints consistent).
+
+Each finding names the shard and the sequence number of the first bad entry (or the checkpoint
+size), and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from suyuan.errors import (
+    InvalidInputError,
+    RevokedKeyError,
+    SignatureError,
+    SuyuanError,
+    WrongSignerError,
+)
+from suyuan.events import decode_event
+from suyuan.events.model import SIGNING_KEY_REVOKED, TRUST_EVENT_TYPES, Event
+from suyuan.ledger._interface import LedgerStore, StoredEntry
+from suyuan.ledger._leaf import Leaf
+from suyuan.ledger._sql import GENESIS_CHAIN, chain_next
+from suyuan.merkle import Frontier, leaf_hash
+from suyuan.signing import (
+    RootKey,
+    TrustStore,
+    batch_proof_from_path,
+    verify_batch_root,
+)
+from suyuan.tlog import NoteVerifier, open_checkpoint
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFinding:
+    """One thing wrong: where (shard, seq or checkpoint size) and what."""
+
+    shard: int
+    seq: int | None
+    problem: str
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"shard {self.shard}" + (f" seq {self.seq}" if self.seq is not None else "")
+        return f"{where}: {self.problem}: {self.detail}"
+
+
+@dataclass
+class AuditReport:
+    entries: int = 0
+    shards: dict[int, int] = field(default_factory=dict)
+    checkpoints: int = 0
+    signatures: int = 0
+    findings: list[AuditFinding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+class _EnoughFindingsError(Exception):
+    """Enough findings collected."""
+
+
+class Auditor:
+    """Audits a :class:`LedgerStore` against the ledger key and the regulator root keys."""
+
+    def __init__(
+        self,
+        store: LedgerStore,
+        ledger_verifier: NoteVerifier,
+        roots: Sequence[RootKey],
+        *,
+        ledger_name: str,
+        max_findings: int = 20,
+    ) -> None:
+        self._store = store
+        self._verifier = ledger_verifier
+        self._roots = tuple(roots)
+        self._name = ledger_name
+        self._max = max_findings
+        self._verified_batches: set[tuple[str, bytes, bytes]] = set()
+
+    def total_entries(self) -> int:
+        return sum(self._store.head(shard).size for shard in self._store.shard_ids())
+
+    def run(self, progress: Callable[[int], None] | None = None) -> AuditReport:
+        """Audit every shard. ``progress(n)`` is called as entries are checked."""
+        report = AuditReport()
+        try:
+            trust, revoked_at = self._trust(report)
+            for shard in self._store.shard_ids():
+                self._shard(shard, trust, revoked_at, report, progress)
+        except _EnoughFindingsError:
+            pass
+        return report
+
+    # --- trust ------------------------------------------------------------------------------
+
+    def _trust(self, report: AuditReport) -> tuple[TrustStore, dict[str, datetime]]:
+        """Replay the trust events in recorded order; trust events that fail are findings."""
+        trust = TrustStore(self._roots)
+        revoked_at: dict[str, datetime] = {}
+        for shard, seq in self._store.trust_positions():
+            entry = self._store.entry(shard, seq)
+            try:
+                leaf = Leaf.from_bytes(entry.leaf)
+                event = decode_event(leaf.event)
+                self._check_signature(trust, revoked_at, leaf, event)
+                trust.apply(event)
+            except SuyuanError as err:
+                self._find(report, shard, seq, "bad_trust_event", str(err))
+                continue
+            if event.event_type == SIGNING_KEY_REVOKED:
+                revoked_at[str(event.payload["key_id"])] = leaf.recorded_at
+        return trust, revoked_at
+
+    # --- one shard ----------------------------------------------------------------------------
+
+    def _shard(
+        self,
+        shard: int,
+        trust: TrustStore,
+        revoked_at: dict[str, datetime],
+        report: AuditReport,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        head = self._store.head(shard)
+        checkpoints = self._checkpoints(shard, report)
+        trust_positions = {seq for s, seq in self._store.trust_positions() if s == shard}
+        frontier = Frontier()
+        chain = GENESIS_CHAIN
+        expected = 0
+        for entry in self._store.entries(shard):
+            if entry.seq != expected:
+                self._find(
+                    report,
+                    shard,
+                    expected,
+                    "missing_entry",
+                    f"entries {expected}..{entry.seq - 1} are missing",
+                )
+                return
+            hashed = leaf_hash(entry.leaf)
+            chain = chain_next(chain, hashed)
+            if chain != entry.chain_hash:
+                self._find(
+                    report,
+                    shard,
+                    entry.seq,
+                    "chain_break",
+                    "leaf bytes do not continue the hash chain (entry altered or moved)",
+                )
+                return
+            frontier.append(hashed)
+            self._entry(shard, entry, trust, revoked_at, trust_positions, report)
+            root = checkpoints.pop(frontier.size, None)
+            if root is not None and root != frontier.root():
+                self._find(
+                    report,
+                    shard,
+                    frontier.size - 1,
+                    "checkpoint_mismatch",
+                    f"signed checkpoint at size {frontier.size} commits to another tree",
+                )
+            expected += 1
+            report.entries += 1
+            if progress is not None:
+                progress(1)
+        report.shards[shard] = expected
+        self._head(shard, head.size, head.root, head.chain_head, frontier, chain, report)
+        for size in sorted(checkpoints):
+            self._find(
+                report,
+                shard,
+                size - 1,
+                "checkpoint_beyond_ledger",
+                f"signed checkpoint at size {size} but the ledger has {expected} entries",
+            )
+
+    def _entry(
+        self,
+        shard: int,
+        entry: StoredEntry,
+        trust: TrustStore,
+        revoked_at: dict[str, datetime],
+        trust_positions: set[int],
+        report: AuditReport,
+    ) -> None:
+        try:
+            leaf = Leaf.from_bytes(entry.leaf)
+        except InvalidInputError as err:
+            self._find(report, shard, entry.seq, "bad_leaf", str(err))
+            return
+        if (leaf.shard, leaf.seq) != (shard, entry.seq):
+            self._find(
+                report,
+                shard,
+                entry.seq,
+                "misplaced_entry",
+                f"leaf says shard {leaf.shard} seq {leaf.seq}",
+            )
+            return
+        try:
+            event = decode_event(leaf.event)
+        except InvalidInputError as err:
+            self._find(report, shard, entry.seq, "bad_event", str(err))
+            return
+        if event.event_id != entry.event_id:
+            self._find(
+                report,
+                shard,
+                entry.seq,
+                "index_mismatch",
+                f"row says event {entry.event_id}, leaf holds {event.event_id}",
+            )
+        if event.event_type in TRUST_EVENT_TYPES and entry.seq not in trust_positions:
+            self._find(
+                report,
+                shard,
+                entry.seq,
+                "trust_index_incomplete",
+                f"{event.event_type} is missing from the trust index",
+            )
+        try:
+            self._check_signature(trust, revoked_at, leaf, event)
+        except SignatureError as err:
+            self._find(report, shard, entry.seq, err.reason, str(err))
+        report.signatures = len(self._verified_batches)
+
+    def _check_signature(
+        self, trust: TrustStore, revoked_at: dict[str, datetime], leaf: Leaf, event: Event
+    ) -> None:
+        key = trust.key_for(leaf.key_id)
+        proof = batch_proof_from_path(
+            leaf.event, leaf.batch_size, leaf.batch_index, leaf.batch_path
+        )
+        cache_key = (leaf.key_id, leaf.signature, proof.root + proof.count.to_bytes(8, "big"))
+        if cache_key not in self._verified_batches:
+            verify_batch_root(proof, leaf.signature, key)
+            self._verified_batches.add(cache_key)
+        if trust.is_root(leaf.key_id):
+            if event.event_type not in TRUST_EVENT_TYPES:
+                raise WrongSignerError("key_id", leaf.key_id, "root keys sign only trust events")
+            return
+        owner = trust.organisation_of(leaf.key_id)
+        if owner != event.actor:
+            raise WrongSignerError("actor", event.actor, f"key {leaf.key_id} belongs to {owner}")
+        revoked = revoked_at.get(leaf.key_id)
+        if revoked is not None and revoked <= leaf.recorded_at:
+            raise RevokedKeyError("key_id", leaf.key_id, f"was revoked at {revoked.isoformat()}")
+
+    # --- heads and checkpoints --------------------------------------------------------------
+
+    def _checkpoints(self, shard: int, report: AuditReport) -> dict[int, bytes]:
+        origin = f"{self._name}/shard/{shard}"
+        roots: dict[int, bytes] = {}
+        for stored in self._store.checkpoints(shard):
+            report.checkpoints += 1
+            try:
+                body = open_checkpoint(stored.note, self._verifier, origin=origin)
+            except InvalidInputError as err:
+                self._find(
+                    report,
+                    shard,
+                    stored.size - 1,
+                    "bad_checkpoint_signature",
+                    f"checkpoint at size {stored.size}: {err}",
+                )
+                continue
+            if body.size != stored.size:
+                self._find(
+                    report,
+                    shard,
+                    stored.size - 1,
+                    "checkpoint_mismatch",
+                    f"checkpoint stored at size {stored.size} is for size {body.size}",
+                )
+                continue
+            roots[body.size] = body.root_hash
+        return roots
+
+    def _head(
+        self,
+        shard: int,
+        size: int,
+        root: bytes,
+        chain_head: bytes,
+        frontier: Frontier,
+        chain: bytes,
+        report: AuditReport,
+    ) -> None:
+        if frontier.size != size:
+            self._find(
+                report,
+                shard,
+                min(frontier.size, size),
+                "head_mismatch",
+                f"shard head says {size} entries, the ledger holds {frontier.size}",
+            )
+        elif frontier.root() != root:
+            self._find(
+                report,
+                shard,
+                None,
+                "root_mismatch",
+                "recomputed Merkle root differs from the shard head",
+            )
+        elif chain != chain_head:
+            self._find(report, shard, None, "chain_break", "chain head differs from the shard head")
+
+    def _find(
+        self, report: AuditReport, shard: int, seq: int | None, problem: str, detail: str
+    ) -> None:
+        report.findings.append(AuditFinding(shard, seq, problem, detail))
+        if len(report.findings) >= self._max:
+            raise _EnoughFindingsError

@@ -1,0 +1,241 @@
+"""The ledger storage contract: values in and out, and what every method raises.
+
+:class:`LedgerStore` is the one interface the ingest pipeline, the query service and the audit
+use; :class:`suyuan.ledger.SqlLedgerStore` implements it on SQLite and PostgreSQL, and the
+contract tests in ``tests/contract/`` run against every implementation.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from suyuan.errors import SuyuanError
+from suyuan.events.model import Event
+
+
+class LedgerError(SuyuanError):
+    """The ledger refused an operation or is inconsistent."""
+
+
+class StaleWriterError(LedgerError):
+    """Compare-and-set failed: another writer moved the shard's offset or size (design §6).
+
+    The writer lost its partition (or raced another writer); it must re-read the stored offset
+    and continue from there. Nothing of the refused append was written.
+    """
+
+
+class EntryNotFoundError(LedgerError, LookupError):
+    """No ledger entry has this event id / position."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A verified event, ready to enter the ledger, with the signed material that proves it."""
+
+    event: Event
+    event_bytes: bytes
+    key_id: str
+    signature: bytes
+    batch_size: int
+    batch_index: int
+    batch_path: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Something consumed that did not enter the ledger, and why (machine-readable ``reason``)."""
+
+    source: str
+    reason: str
+    rule: str
+    field: str | None = None
+    event_id: str | None = None
+    actor: str | None = None
+    raw: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetCommit:
+    """The consumer position written with the entries (compare-and-set).
+
+    ``expected`` is the offset the writer found stored when it took the partition (``None``
+    when none was stored); ``next_offset`` is the offset of the next message to consume.
+    """
+
+    expected: int | None
+    next_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    shard: int
+    appended: tuple[tuple[str, int], ...]
+    """(event_id, seq) of every new entry, in order."""
+    duplicates: tuple[str, ...]
+    """event ids already in the ledger (or repeated in this call): counted, not stored."""
+    size: int
+    root: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ShardHead:
+    shard: int
+    size: int
+    root: bytes
+    chain_head: bytes
+    consumer_offset: int | None
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """One row of the ledger as stored: the leaf bytes and the chain hash after it."""
+
+    shard: int
+    seq: int
+    event_id: str
+    leaf: bytes
+    chain_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    shard: int
+    size: int
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEventRef:
+    """An index row: event (shard, seq) is about ``code``."""
+
+    code: str
+    shard: int
+    seq: int
+    event_type: str
+    actor: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEdge:
+    """``child`` came from / was packed in / descends from ``parent`` (``kind`` says which)."""
+
+    parent: str
+    child: str
+    kind: str
+    shard: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRejection:
+    id: int
+    rejection: Rejection
+    shard: int | None
+    rejected_at: datetime
+
+
+class LedgerStore(ABC):
+    """Append-only, sharded, verifiable storage of ledger entries and their projections."""
+
+    @abstractmethod
+    def append(
+        self,
+        shard: int,
+        submissions: Sequence[Submission],
+        *,
+        rejections: Sequence[Rejection] = (),
+        offset: OffsetCommit | None = None,
+    ) -> AppendResult:
+        """Append ``submissions`` to ``shard`` atomically with ``rejections`` and ``offset``.
+
+        All or nothing: the leaves, chain, Merkle nodes, projections, rejections, duplicate count
+        and consumer offset are written in one transaction. Events whose id is already in the
+        ledger are reported as duplicates and not stored.
+
+        Raises:
+            StaleWriterError: ``offset.expected`` is not the stored offset, or another writer
+                appended to the shard concurrently. Nothing was written.
+        """
+
+    @abstractmethod
+    def head(self, shard: int) -> ShardHead:
+        """The current head of ``shard`` (size 0 and the empty root for an unknown shard)."""
+
+    @abstractmethod
+    def shard_ids(self) -> list[int]:
+        """Every shard that has a head, ascending."""
+
+    @abstractmethod
+    def consumer_offset(self, shard: int) -> int | None:
+        """The next Kafka offset to consume for ``shard``, or ``None`` if none was committed."""
+
+    @abstractmethod
+    def entries(self, shard: int, start: int = 0, end: int | None = None) -> Iterator[StoredEntry]:
+        """Entries of ``shard`` with ``start <= seq < end`` in order, streamed."""
+
+    @abstractmethod
+    def entry(self, shard: int, seq: int) -> StoredEntry:
+        """One entry. Raises: EntryNotFoundError."""
+
+    @abstractmethod
+    def locate(self, event_id: str) -> tuple[int, int]:
+        """(shard, seq) of an event. Raises: EntryNotFoundError."""
+
+    @abstractmethod
+    def node(self, shard: int, level: int, index: int) -> bytes:
+        """A stored perfect-subtree hash. Raises: EntryNotFoundError."""
+
+    @abstractmethod
+    def nodes(self, shard: int, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Several stored perfect-subtree hashes in one query (missing ones are absent)."""
+
+    @abstractmethod
+    def add_checkpoint(self, shard: int, size: int, note: str) -> None:
+        """Store a signed checkpoint. Raises: LedgerError if one exists for that size."""
+
+    @abstractmethod
+    def checkpoints(self, shard: int) -> list[StoredCheckpoint]:
+        """All checkpoints of ``shard``, by size."""
+
+    @abstractmethod
+    def code_events(self, code: str) -> list[CodeEventRef]:
+        """Events about ``code``, by time of occurrence."""
+
+    @abstractmethod
+    def edges_from(self, codes: Sequence[str]) -> list[CodeEdge]:
+        """Edges whose parent is one of ``codes``."""
+
+    @abstractmethod
+    def edges_to(self, codes: Sequence[str]) -> list[CodeEdge]:
+        """Edges whose child is one of ``codes``."""
+
+    @abstractmethod
+    def rejections(self, *, actor: str | None = None, limit: int = 100) -> list[StoredRejection]:
+        """Most recent rejections first, optionally of one actor."""
+
+    @abstractmethod
+    def trust_positions(self) -> list[tuple[int, int]]:
+        """(shard, seq) of every trust event, in the order they were recorded."""
+
+    @abstractmethod
+    def get_meta(self, name: str) -> str | None:
+        """A ledger configuration value (e.g. the ledger verifier key), or ``None``."""
+
+    @abstractmethod
+    def set_meta(self, name: str, value: str) -> None:
+        """Set a ledger configuration value."""
+
+    @abstractmethod
+    def rejection_counts(self) -> dict[str, int]:
+        """Number of rejections by reason."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""

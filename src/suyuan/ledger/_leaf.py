@@ -1,0 +1,128 @@
+"""The ledger leaf: the exact bytes hashed into the chain and the Merkle tree (design §6).
+
+Layout (all integers big-endian; documented in ``docs/ledger.md``)::
+
+    magic        15 bytes  b"suyuan-leaf/v1\\n"
+    shard         4 bytes  uint32
+    seq           8 bytes  uint64   position in the shard, from 0
+    recorded_at   8 bytes  int64    microseconds since the Unix epoch (UTC), set by the ledger
+    key_id        1 byte length + ASCII
+    signature     2 bytes length + bytes (the batch signature, Ed25519: 64 bytes)
+    batch_size    4 bytes  uint32   events covered by that signature
+    batch_index   4 bytes  uint32   this event's index in the batch
+    batch_path    1 byte count + count x 32 bytes (RFC 6962 audit path of the event in its batch)
+    event         4 bytes length + the exact single-object-encoded event bytes that were signed
+
+Everything needed to re-check the signature of this one event is inside the leaf, so a receipt
+for one event can be verified with nothing but the signer's public key and the ledger key.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from suyuan.errors import DecodeError
+from suyuan.merkle import HASH_SIZE
+
+LEAF_MAGIC = b"suyuan-leaf/v1\n"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_HEAD = struct.Struct(">IQq")
+_BATCH = struct.Struct(">II")
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch of an aware datetime."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One ledger entry's hashed content. Immutable; :meth:`to_bytes` is its canonical form."""
+
+    shard: int
+    seq: int
+    recorded_at: datetime
+    key_id: str
+    signature: bytes
+    batch_size: int
+    batch_index: int
+    batch_path: tuple[bytes, ...]
+    event: bytes
+
+    def to_bytes(self) -> bytes:
+        key = self.key_id.encode("ascii")
+        return b"".join(
+            (
+                LEAF_MAGIC,
+                _HEAD.pack(self.shard, self.seq, to_micros(self.recorded_at)),
+                bytes((len(key),)),
+                key,
+                len(self.signature).to_bytes(2, "big"),
+                self.signature,
+                _BATCH.pack(self.batch_size, self.batch_index),
+                bytes((len(self.batch_path),)),
+                *self.batch_path,
+                len(self.event).to_bytes(4, "big"),
+                self.event,
+            )
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Leaf:
+        """Parse a leaf.
+
+        Raises:
+            DecodeError: wrong magic, truncated, or trailing bytes (field ``leaf``).
+        """
+        reader = _Reader(data)
+        if reader.take(len(LEAF_MAGIC)) != LEAF_MAGIC:
+            raise DecodeError("leaf", data, f"must start with {LEAF_MAGIC!r}")
+        shard, seq, micros = _HEAD.unpack(reader.take(_HEAD.size))
+        key_id = reader.take(reader.uint(1)).decode("ascii", errors="replace")
+        signature = reader.take(reader.uint(2))
+        batch_size, batch_index = _BATCH.unpack(reader.take(_BATCH.size))
+        path = tuple(reader.take(HASH_SIZE) for _ in range(reader.uint(1)))
+        event = reader.take(reader.uint(4))
+        reader.finish()
+        return cls(
+            shard=shard,
+            seq=seq,
+            recorded_at=from_micros(micros),
+            key_id=key_id,
+            signature=signature,
+            batch_size=batch_size,
+            batch_index=batch_index,
+            batch_path=path,
+            event=event,
+        )
+
+
+class _Reader:
+    __slots__ = ("_data", "_pos")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+
+    def take(self, count: int) -> bytes:
+        end = self._pos + count
+        if end > len(self._data):
+            raise DecodeError("leaf", self._data, f"is truncated at byte {self._pos}")
+        chunk = self._data[self._pos : end]
+        self._pos = end
+        return chunk
+
+    def uint(self, width: int) -> int:
+        return int.from_bytes(self.take(width), "big")
+
+    def finish(self) -> None:
+        if self._pos != len(self._data):
+            raise DecodeError(
+                "leaf", self._data, f"has {len(self._data) - self._pos} trailing bytes"
+            )

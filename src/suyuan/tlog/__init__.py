@@ -1,0 +1,74 @@
+"""Verifiable-log wire formats: signed notes, checkpoints and proof receipts (design §6).
+
+Three C2SP formats, one module each:
+
+- signed notes (:mod:`suyuan.tlog._note`): https://c2sp.org/signed-note, Ed25519 keys in the
+  key-string form of Go's ``golang.org/x/mod/sumdb/note``;
+- checkpoints (:mod:`suyuan.tlog._checkpoint`): https://c2sp.org/tlog-checkpoint, a shard's
+  signed tree head;
+- proof receipts (:mod:`suyuan.tlog._proof`): https://c2sp.org/tlog-proof, an inclusion proof
+  with its signed checkpoint, verifiable offline.
+
+The Merkle tree itself (hashes, proofs, the append-only frontier) is :mod:`suyuan.merkle`.
+
+Errors, all :class:`~suyuan.errors.InvalidInputError` (``field: rule (got 'value')``)::
+
+    NoteError            a note or note key string is malformed          reason malformed_note
+    NoteSignatureError   a trusted key's signature does not verify       reason bad_signature
+    UnverifiedNoteError  no signature by a trusted key                   reason unverified_note
+    CheckpointError      a checkpoint body is malformed / wrong origin   reason malformed_checkpoint
+    ReceiptError         a receipt is malformed                          reason malformed_receipt
+
+``NoteSignatureError`` is a :class:`~suyuan.errors.SignatureError`; a proof that does not hold
+raises :class:`suyuan.merkle.ProofError`.
+"""
+
+from suyuan.tlog._checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    open_checkpoint,
+    sign_checkpoint,
+    verify_checkpoint_consistency,
+)
+from suyuan.tlog._note import (
+    Note,
+    NoteError,
+    NoteSignature,
+    NoteSignatureError,
+    NoteSigner,
+    NoteVerifier,
+    UnverifiedNoteError,
+    note_key_id,
+    open_note,
+    sign_note,
+)
+from suyuan.tlog._proof import (
+    RECEIPT_HEADER,
+    Receipt,
+    ReceiptError,
+    VerifiedReceipt,
+    verify_receipt,
+)
+
+__all__ = [
+    "RECEIPT_HEADER",
+    "Checkpoint",
+    "CheckpointError",
+    "Note",
+    "NoteError",
+    "NoteSignature",
+    "NoteSignatureError",
+    "NoteSigner",
+    "NoteVerifier",
+    "Receipt",
+    "ReceiptError",
+    "UnverifiedNoteError",
+    "VerifiedReceipt",
+    "note_key_id",
+    "open_checkpoint",
+    "open_note",
+    "sign_checkpoint",
+    "sign_note",
+    "verify_checkpoint_consistency",
+    "verify_receipt",
+]

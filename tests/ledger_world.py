@@ -1,0 +1,67 @@
+"""A small, realistic ledger for tests: a regulator, a farm, a market; signed batches of events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from suyuan.events.model import Event
+from suyuan.scenario import Organisation, Scenario
+
+
+@dataclass
+class World:
+    scenario: Scenario = field(default_factory=lambda: Scenario(seed=42))
+
+    def __post_init__(self) -> None:
+        s = self.scenario
+        self.farm: Organisation = s.organisation(
+            "临安区太湖源蔬菜专业合作社",
+            ["PRODUCER"],
+            "330185",
+            "浙江省杭州市临安区太湖源镇白沙村",
+            registrar="N",
+            entity_type="2",
+        )
+        self.market: Organisation = s.organisation(
+            "杭州农副产品物流中心",
+            ["MARKET", "PURCHASER"],
+            "330105",
+            "浙江省杭州市拱墅区石祥路71号",
+        )
+
+    def trust_message(self) -> bytes:
+        return self.scenario.sign_as_root(self.scenario.registration(self.farm, self.market))
+
+    def certificate(self, code: str | None = None, upstream: tuple[str, ...] = ()) -> Event:
+        s = self.scenario
+        return s.event(
+            self.farm if not upstream else self.market,
+            "CertificateIssued",
+            {
+                "issuer_type": "PURCHASER" if upstream else "PRODUCER",
+                "product_name": "小青菜",
+                "category": "VEGETABLES",
+                "origin": "浙江省杭州市临安区太湖源镇白沙村",
+                "origin_region_code": "330185",
+                "issue_date": s.clock.date().isoformat(),
+                "contact": "0571-63781234",
+                "commitment": "未使用禁用农药、兽药及其他化合物；使用的常规农药、兽药残留不超标",
+                "basis": "QUALITY_CONTROL",
+                "inspection_event_id": None,
+                "upstream_certificates": list(upstream),
+            },
+            codes=[code or s.certificate_code()],
+            quantity="500",
+            unit="kg",
+        )
+
+    def aggregation(self, parent: str, children: list[str]) -> Event:
+        return self.scenario.event(
+            self.farm,
+            "Aggregated",
+            {"parent_code": parent, "child_codes": children},
+            codes=[parent, *children],
+        )
+
+    def farm_batch(self, events: list[Event]) -> bytes:
+        return self.scenario.sign(self.farm, events)

@@ -1,0 +1,136 @@
+"""GS1 codes: SSCC, GTIN + lot + serial, parsed with biip (design §3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from suyuan.codes import CodeKind, TraceCode, parse_trace_code
+from suyuan.errors import CodeError
+
+GS = "\x1d"
+# GTIN 09506000134352 and SSCC 106141412345678908 are the examples of GS1's own documentation
+# (GS1 Digital Link standard, GS1 General Specifications).
+ITEM = "(01)09506000134352(10)ABC(21)123"
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        # human-readable text
+        (ITEM, ITEM),
+        ("(01) 09506000134352 (10) ABC (21) 123", ITEM),
+        ("(01)09506000134352(17)251231(10)ABC(21)123", ITEM),  # expiry date is not identity
+        ("(01)09506000134352(21)123(10)ABC", ITEM),  # canonical order is 01, 10, 21
+        ("(01)09506000134352", "(01)09506000134352"),
+        ("(01)09506000134352(21)S-1/2", "(01)09506000134352(21)S-1/2"),
+        ("(01)09506000134352(10)abc", "(01)09506000134352(10)abc"),  # lots are case-sensitive
+        ("（01）09506000134352", "(01)09506000134352"),  # full-width parentheses
+        # element strings with symbology identifiers and GS separators
+        (f"]d20109506000134352{GS}10ABC{GS}21123", ITEM),
+        (f"]d201095060001343521725123110ABC{GS}21123", ITEM),
+        (f"]Q3010950600013435210ABC{GS}21123", ITEM),
+        ("]C1010950600013435210ABC", "(01)09506000134352(10)ABC"),
+        (f"0109506000134352{GS}10ABC{GS}21123", ITEM),  # GS separators alone mark GS1 data
+        ("]e00109506000134352", "(01)09506000134352"),  # GS1 DataBar
+        ("]E05901234123457", "(01)05901234123457"),  # EAN-13 scan: GTIN only
+        # biip's documented example message (Norwegian GTIN, best-before 2021-05-26, lot 0329)
+        ("gs1:010703206980498815210526100329", "(01)07032069804988(10)0329"),
+        ("gs1:6901234567892", "(01)06901234567892"),  # bare GTIN-13 after the gs1: prefix
+        ("gs1:09506000134352", "(01)09506000134352"),
+        # GS1 Digital Link URIs, any domain
+        ("https://id.gs1.org/01/09506000134352/10/ABC/21/123", ITEM),
+        ("https://id.gs1.org/01/9506000134352/10/ABC/21/123", ITEM),  # GTIN-13 zero-filled
+        ("https://brand.example.cn/products/01/09506000134352/10/ABC/21/123?17=251231", ITEM),
+        ("HTTPS://ID.GS1.ORG/01/09506000134352/10/ABC/21/123", ITEM),  # QR alphanumeric mode
+        ("https://id.gs1.org/01/09506000134352/10/AB%2FC", "(01)09506000134352(10)AB/C"),
+        ("]Q3https://id.gs1.org/01/09506000134352/10/ABC/21/123", ITEM),
+        # SSCC: logistic units; the SSCC alone is the identity
+        ("(00)106141412345678908", "(00)106141412345678908"),
+        ("(00)376130321109103420", "(00)376130321109103420"),
+        ("]C100376130321109103420", "(00)376130321109103420"),
+        ("]C100376130321109103420" + "0209506000134352" + "3710", "(00)376130321109103420"),
+        ("https://id.gs1.org/00/106141412345678908", "(00)106141412345678908"),
+        ("gs1:376130321109103420", "(00)376130321109103420"),
+    ],
+)
+def test_accepted_gs1_inputs_give_the_canonical_text(text: str, canonical: str) -> None:
+    assert parse_trace_code(text) == TraceCode(CodeKind.GS1, canonical)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        (
+            "(01)09506000134353",
+            "GTIN (01) is invalid: Invalid GTIN check digit for '09506000134353': "
+            "Expected 2, got 3.",
+        ),
+        (
+            f"]d20109506000134353{GS}10ABC",
+            "GTIN (01) is invalid: Invalid GTIN check digit for '09506000134353': "
+            "Expected 2, got 3.",
+        ),
+        (
+            "https://id.gs1.org/01/09506000134353",
+            "GTIN (01) is invalid: Invalid GTIN check digit for '09506000134353': "
+            "Expected 2, got 3.",
+        ),
+        (
+            "(00)376130321109103421",
+            "SSCC (00) is invalid: Invalid SSCC check digit for '376130321109103421': "
+            "Expected 0, got 1.",
+        ),
+        ("(17)251231(10)ABC", "GS1 code must contain an SSCC (00) or a GTIN (01)"),
+        ("]d2", "GS1 code must contain an SSCC (00) or a GTIN (01)"),
+        (
+            "https://id.gs1.org/414/9520123456788",
+            "GS1 code must contain an SSCC (00) or a GTIN (01)",
+        ),
+        (
+            "(01)09506000134352(10)ABC(10)ABD",
+            "GS1 code repeats AI (10) with different values",
+        ),
+        (
+            "(01)09506000134352(10)",
+            "GS1 text must be (AI)value pairs only; could read only '(01)09506000134352'",
+        ),
+        (
+            "(01)09506000134352(10)A(B)",
+            "GS1 text must be (AI)value pairs only; could read only '(01)09506000134352(10)A'",
+        ),
+        (
+            "(01)095060001343521",
+            "not valid GS1 text: Failed to match '01095060001343521' with GS1 AI (01) "
+            "pattern '^01(\\d{14})$'.",
+        ),
+        (
+            "(999)1",
+            "not valid GS1 text: Unknown GS1 Application Identifier '999' in '(999)1'.",
+        ),
+        (
+            "https://id.gs1.org/01/09506000134352/10/A%28B%29",
+            "GS1 batch/lot (10) must not contain parentheses: the (AI)value text form would "
+            "be ambiguous",
+        ),
+        ("]", "not a GS1 code: malformed barcode data"),
+    ],
+)
+def test_each_broken_rule_is_named(text: str, rule: str) -> None:
+    with pytest.raises(CodeError) as caught:
+        parse_trace_code(text, field="codes[2]")
+    assert caught.value.field == "codes[2]"
+    assert caught.value.rule == rule
+
+
+def test_a_bare_gtin_with_a_wrong_check_digit_says_so() -> None:
+    with pytest.raises(CodeError) as caught:
+        parse_trace_code("gs1:09506000134353")
+    assert caught.value.field == "code"
+    assert caught.value.rule.startswith("not a GS1 code: ")
+    assert "Invalid GTIN check digit for '09506000134353': Expected 2, got 3." in caught.value.rule
+
+
+def test_a_bare_element_string_needs_a_prefix_or_separator() -> None:
+    # 20 digits without GS1 markers read as a drug trace code, never as (00)+SSCC
+    assert parse_trace_code("00376130321109103420").kind is CodeKind.DRUG
+    assert parse_trace_code("gs1:00376130321109103420").value == "(00)376130321109103420"
