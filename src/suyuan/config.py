@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     )
     kafka_bootstrap: str | None = Field(None, description="host:port; unset = embedded mode.")
     events_topic: str = "suyuan.events.v1"
+    max_message_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Larger messages are rejected as oversized."
+    )
     dead_letter_topic: str = "suyuan.events.dlq"
     # Tansu completes a group join only after the rebalance timeout (design §9): keep these short.
     kafka_max_poll_interval_ms: int = Field(300_000, ge=1_000)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from suyuan.errors import InvalidInputError
-from suyuan.events import decode_batch, decode_event, validate_event
+from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
 from suyuan.ledger import (
     AppendResult,
@@ -26,6 +26,12 @@ from suyuan.ledger import (
     Submission,
 )
 from suyuan.signing import RootKey, TrustStore, batch_proofs, verify_batch_signature
+
+
+class OversizedMessageError(InvalidInputError):
+    """A consumed message is larger than this writer accepts."""
+
+    reason = "oversized"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +67,30 @@ def load_trust(store: LedgerStore, roots: Sequence[RootKey]) -> TrustStore:
 class LedgerWriter:
     """Checks signed batches and appends them to a ledger, one shard at a time."""
 
-    def __init__(self, store: LedgerStore, roots: Sequence[RootKey]) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        roots: Sequence[RootKey],
+        *,
+        max_message_bytes: int = MAX_BATCH_BYTES,
+    ) -> None:
         self._store = store
         self._roots = tuple(roots)
-        self.trust = load_trust(store, self._roots)
+        self._max_message_bytes = max_message_bytes
+        self._trust_events = 0
+        self.trust = self._reload_trust()
+
+    def _reload_trust(self) -> TrustStore:
+        positions = self._store.trust_positions()
+        self._trust_events = len(positions)
+        self.trust = load_trust(self._store, self._roots)
+        return self.trust
+
+    def refresh_trust(self) -> None:
+        """Catch up with trust events other writers appended (keys registered or revoked on
+        other shards). Called before every write: one small indexed query."""
+        if len(self._store.trust_positions()) != self._trust_events:
+            self._reload_trust()
 
     def write(
         self, shard: int, messages: Sequence[Message], *, offset: OffsetCommit | None = None
@@ -75,6 +101,7 @@ class LedgerWriter:
             StaleWriterError: the offset compare-and-set failed (nothing written; the trust
                 store is rebuilt from the ledger).
         """
+        self.refresh_trust()
         submissions: list[Submission] = []
         rejections: list[Rejection] = []
         for message in messages:
@@ -85,15 +112,35 @@ class LedgerWriter:
             result = self._store.append(shard, submissions, rejections=rejections, offset=offset)
         except Exception:
             # Trust events were applied while checking; the ledger did not take them.
-            self.trust = load_trust(self._store, self._roots)
+            self._reload_trust()
             raise
+        appended = {event_id for event_id, _seq in result.appended}
+        self._trust_events += sum(
+            1
+            for sub in submissions
+            if sub.event.event_type in TRUST_EVENT_TYPES and sub.event.event_id in appended
+        )
         return WriteResult(result, tuple(rejections))
 
     def _take_in(self, message: Message) -> tuple[list[Submission], list[Rejection]]:
+        if len(message.data) > self._max_message_bytes:
+            oversized = OversizedMessageError(
+                "message",
+                message.data,
+                f"is {len(message.data)} bytes; at most {self._max_message_bytes}",
+            )
+            return [], [_rejection(message, oversized, raw=message.data)]
         try:
             batch = decode_batch(message.data)
         except InvalidInputError as err:
             return [], [_rejection(message, err, raw=message.data)]
+        try:
+            verify_batch_signature(batch, self.trust.usable_key(batch.key_id))
+        except InvalidInputError as err:
+            # The whole message is refused: it goes to the rejections (and the dead-letter
+            # topic) as it was sent, attributed to the first actor it claims to speak for.
+            return [], [_rejection(message, err, raw=message.data, actor=_claimed_actor(batch))]
+        signer = self._signer_organisation(batch.key_id)
         events: list[Event | None] = []
         rejections: list[Rejection] = []
         for index, data in enumerate(batch.events):
@@ -102,13 +149,9 @@ class LedgerWriter:
                 validate_event(event)
             except InvalidInputError as err:
                 events.append(None)
-                rejections.append(_rejection(message, err, raw=data, index=index))
+                rejections.append(_rejection(message, err, raw=data, index=index, actor=signer))
             else:
                 events.append(event)
-        try:
-            verify_batch_signature(batch, self.trust.usable_key(batch.key_id))
-        except InvalidInputError as err:
-            return [], [*rejections, *_reject_all(message, batch, events, err)]
         return self._accept(message, batch, events, rejections)
 
     def _accept(
@@ -144,6 +187,13 @@ class LedgerWriter:
             )
         return accepted, rejections
 
+    def _signer_organisation(self, key_id: str) -> str | None:
+        """Whose key signed the batch, so producers see rejections of undecodable events."""
+        try:
+            return self.trust.organisation_of(key_id)
+        except InvalidInputError:
+            return None
+
     def _known(self, event_id: str) -> bool:
         try:
             self._store.locate(event_id)
@@ -152,14 +202,13 @@ class LedgerWriter:
         return True
 
 
-def _reject_all(
-    message: Message, batch: SignedBatch, events: list[Event | None], err: InvalidInputError
-) -> list[Rejection]:
-    return [
-        _rejection(message, err, event=event, index=index, raw=batch.events[index])
-        for index, event in enumerate(events)
-        if event is not None
-    ]
+def _claimed_actor(batch: SignedBatch) -> str | None:
+    for data in batch.events:
+        try:
+            return decode_event(data).actor
+        except InvalidInputError:
+            continue
+    return None
 
 
 def _rejection(
@@ -169,6 +218,7 @@ def _rejection(
     event: Event | None = None,
     index: int | None = None,
     raw: bytes | None = None,
+    actor: str | None = None,
 ) -> Rejection:
     source = message.source if index is None else f"{message.source} events[{index}]"
     return Rejection(
@@ -177,7 +227,7 @@ def _rejection(
         rule=err.rule,
         field=err.field,
         event_id=event.event_id if event else None,
-        actor=event.actor if event else None,
+        actor=event.actor if event else actor,
         raw=raw,
     )
 

@@ -6,6 +6,7 @@ import typer
 
 from suyuan.cli import _keys, _ledger, _schemas
 from suyuan.cli._demo import demo
+from suyuan.cli._ingest import ingest_worker, publish
 
 app = typer.Typer(help="Suyuan (溯源): traceability event ledger.", no_args_is_help=True)
 app.add_typer(_keys.app, name="keys")
@@ -15,6 +16,8 @@ app.command("verify")(_ledger.verify)
 app.command("prove")(_ledger.prove)
 app.command("verify-receipt")(_ledger.verify_receipt_command)
 app.command("demo")(demo)
+app.command("ingest-worker")(ingest_worker)
+app.command("publish")(publish)
 
 
 @app.callback()

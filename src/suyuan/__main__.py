@@ -1,0 +1,5 @@
+"""``python -m suyuan`` runs the CLI."""
+
+from suyuan.cli import app
+
+app()

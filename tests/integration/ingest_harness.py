@@ -1,0 +1,165 @@
+"""Running real ingest workers against the real broker and PostgreSQL, for the ingest tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
+from suyuan.signing import save_key_pair
+from suyuan.tlog import NoteSigner
+from tests.ledger_world import World
+
+#: Workers in these tests reject messages above this size as oversized.
+MAX_TEST_MESSAGE_BYTES = 256 * 1024
+
+FAST_GROUP_SETTINGS = {
+    "SUYUAN_KAFKA_MAX_POLL_INTERVAL_MS": "5000",
+    "SUYUAN_KAFKA_SESSION_TIMEOUT_MS": "6000",
+    "SUYUAN_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+}
+
+
+@contextlib.contextmanager
+def fresh_database(postgres_url: str) -> Iterator[str]:
+    name = f"ingest_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@dataclass
+class IngestRig:
+    """One topic pair, one initialised ledger, worker processes and a producer."""
+
+    bootstrap: str
+    db_url: str
+    workdir: Path
+    world: World = field(default_factory=World)
+    partitions: int = 3
+    topic: str = field(default_factory=lambda: f"events-{uuid.uuid4().hex[:8]}")
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.dlq = f"{self.topic}.dlq"
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin.create_topics(
+            [
+                NewTopic(t, num_partitions=self.partitions, replication_factor=1)
+                for t in (self.topic, self.dlq)
+            ]
+        )
+        admin.close()
+        engine = create_ledger_engine(self.db_url)
+        migrate(engine)
+        self.store = SqlLedgerStore(engine)
+        self.ledger_key = self.workdir / "ledger.key"
+        signer = NoteSigner.generate("test.example/ledger")
+        self.ledger_key.write_text(signer.to_key() + "\n")
+        self.ledger_key.chmod(0o600)
+        self.verifier = signer.verifier
+        initialise(self.store, signer.verifier, [self.world.scenario.root])
+        save_key_pair(self.world.scenario.root_key, self.workdir, "regulator")
+        self.producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
+
+    # --- workers ------------------------------------------------------------------------------
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = (self.workdir / f"worker-{len(self.workers)}.log").open("wb")
+        env = {
+            **os.environ,
+            **FAST_GROUP_SETTINGS,
+            "SUYUAN_DEAD_LETTER_TOPIC": self.dlq,
+            "SUYUAN_MAX_MESSAGE_BYTES": str(MAX_TEST_MESSAGE_BYTES),
+        }
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "suyuan",
+                "ingest-worker",
+                "--bootstrap",
+                self.bootstrap,
+                "--db",
+                self.db_url,
+                "--topic",
+                self.topic,
+                "--group",
+                f"g-{self.topic}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        self.workers.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+    def stop_all(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.workers:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.producer.close()
+        self.store.close()
+
+    def log_of(self, worker: int) -> str:
+        return (self.workdir / f"worker-{worker}.log").read_text(errors="replace")
+
+    def logs(self) -> str:
+        return "\n".join(
+            p.read_text(errors="replace")[-3000:] for p in sorted(self.workdir.glob("worker-*.log"))
+        )
+
+    # --- producing and waiting ----------------------------------------------------------------
+
+    def send(self, message: bytes, *, partition: int, key: bytes = b"k") -> None:
+        self.producer.send(self.topic, value=message, key=key, partition=partition)
+
+    def flush(self) -> None:
+        self.producer.flush(30)
+
+    def entries(self) -> int:
+        return sum(self.store.head(s).size for s in self.store.shard_ids())
+
+    def wait_for(self, what: str, condition: Callable[[], bool], timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            if self.workers and all(p.poll() is not None for p in self.workers):
+                raise AssertionError(f"all workers exited while waiting for {what}\n{self.logs()}")
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}\n{self.logs()}")
+
+    def register_world(self) -> None:
+        """Register the world's organisations and wait until the ledger holds them."""
+        before = self.entries()
+        self.send(self.world.trust_message(), partition=0, key=b"regulator")
+        self.flush()
+        self.wait_for("trust events", lambda: self.entries() >= before + 4)
