@@ -185,6 +185,12 @@ class LedgerStore(ABC):
         """One entry. Raises: EntryNotFoundError."""
 
     @abstractmethod
+    def entries_at(
+        self, positions: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], StoredEntry]:
+        """Several entries by (shard, seq) in one query (missing ones are absent)."""
+
+    @abstractmethod
     def locate(self, event_id: str) -> tuple[int, int]:
         """(shard, seq) of an event. Raises: EntryNotFoundError."""
 
@@ -207,6 +213,10 @@ class LedgerStore(ABC):
     @abstractmethod
     def code_events(self, code: str) -> list[CodeEventRef]:
         """Events about ``code``, by time of occurrence."""
+
+    @abstractmethod
+    def code_events_for(self, codes: Sequence[str]) -> list[CodeEventRef]:
+        """Events about any of ``codes``, by time of occurrence."""
 
     @abstractmethod
     def edges_from(self, codes: Sequence[str]) -> list[CodeEdge]:

@@ -310,6 +310,25 @@ class SqlLedgerStore(LedgerStore):
             raise EntryNotFoundError(f"no entry at shard {shard}, seq {seq}")
         return StoredEntry(row.shard, row.seq, row.event_id, row.leaf, row.chain_hash)
 
+    def entries_at(
+        self, positions: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], StoredEntry]:
+        found: dict[tuple[int, int], StoredEntry] = {}
+        wanted = list(dict.fromkeys(positions))
+        e = t.ledger_entries.c
+        with self._engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(
+                    sa.select(t.ledger_entries).where(
+                        sa.tuple_(e.shard, e.seq).in_(wanted[start : start + 500])
+                    )
+                ).all()
+                for row in rows:
+                    found[(row.shard, row.seq)] = StoredEntry(
+                        row.shard, row.seq, row.event_id, row.leaf, row.chain_hash
+                    )
+        return found
+
     def locate(self, event_id: str) -> tuple[int, int]:
         with self._engine.connect() as conn:
             row = conn.execute(
@@ -362,15 +381,25 @@ class SqlLedgerStore(LedgerStore):
         return [StoredCheckpoint(r.shard, r.size, r.note, from_micros(r.created_at)) for r in rows]
 
     def code_events(self, code: str) -> list[CodeEventRef]:
+        return self.code_events_for([code])
+
+    def code_events_for(self, codes: Sequence[str]) -> list[CodeEventRef]:
         c = t.code_events.c
+        refs: list[CodeEventRef] = []
+        unique = list(dict.fromkeys(codes))
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(t.code_events).where(c.code == code).order_by(c.occurred_at, c.seq)
-            ).all()
-        return [
-            CodeEventRef(r.code, r.shard, r.seq, r.event_type, r.actor, from_micros(r.occurred_at))
-            for r in rows
-        ]
+            for start in range(0, len(unique), 500):
+                rows = conn.execute(
+                    sa.select(t.code_events).where(c.code.in_(unique[start : start + 500]))
+                ).all()
+                refs.extend(
+                    CodeEventRef(
+                        r.code, r.shard, r.seq, r.event_type, r.actor, from_micros(r.occurred_at)
+                    )
+                    for r in rows
+                )
+        refs.sort(key=lambda r: (r.occurred_at, r.shard, r.seq))
+        return refs
 
     def edges_from(self, codes: Sequence[str]) -> list[CodeEdge]:
         return self._edges(t.code_edges.c.parent, codes)
@@ -379,13 +408,16 @@ class SqlLedgerStore(LedgerStore):
         return self._edges(t.code_edges.c.child, codes)
 
     def _edges(self, column: sa.ColumnElement[str], codes: Sequence[str]) -> list[CodeEdge]:
-        if not codes:
-            return []
+        unique = list(dict.fromkeys(codes))
+        edges: list[CodeEdge] = []
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(t.code_edges).where(column.in_(list(codes))).order_by("shard", "seq")
-            ).all()
-        return [CodeEdge(r.parent, r.child, r.kind, r.shard, r.seq) for r in rows]
+            for start in range(0, len(unique), 500):
+                rows = conn.execute(
+                    sa.select(t.code_edges).where(column.in_(unique[start : start + 500]))
+                ).all()
+                edges.extend(CodeEdge(r.parent, r.child, r.kind, r.shard, r.seq) for r in rows)
+        edges.sort(key=lambda e: (e.shard, e.seq))
+        return edges
 
     def rejections(self, *, actor: str | None = None, limit: int = 100) -> list[StoredRejection]:
         r = t.rejections.c

@@ -1,0 +1,482 @@
+"""Trace a code backward to its origins and forward to every holder (design §7).
+
+Computed from the ledger's indexed projections (``code_events``, ``code_edges``) and point reads
+of the entries they name — never by scanning the ledger:
+
+- **backward**: the containers the code was packed in, the inputs it was made from, the
+  certificates that cover it and their upstream certificates, down to the farms; with every
+  inspection, quarantine/meat-inspection certificate and import declaration found on the way;
+- **custody**: the ordered hops (who, where, when, what) of the code and, while it was packed,
+  of its containers; the temperature record and its excursions;
+- **forward** (regulator view): every code made from it or packed with it and every
+  organisation that held any of it, with quantities — the scope of a recall;
+- **status**: recalled / frozen (a failed inspection on it or upstream) / voided / ok.
+
+The public view leaves out personal data and counterparties' commercial details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from suyuan.codes import parse_trace_code
+from suyuan.events import decode_event
+from suyuan.events.model import ORGANISATION_REGISTERED, Event, thaw
+from suyuan.ledger import CodeEdge, Leaf, LedgerStore
+from suyuan.ledger._projections import CERTIFIED_FROM, CONTAINS, TRANSFORMED, VOIDED_BY
+
+#: Payload fields a public caller never sees (personal data, commercial details).
+PRIVATE_FIELDS = frozenset(
+    {
+        "contact",
+        "waybill_no",
+        "vehicle_plate",
+        "carrier",
+        "buyer",
+        "receipt_no",
+        "recipient_pseudonym",
+        "price",
+        "customs_declaration_no",
+        "report_no",
+        "device_id",
+        "lab_uscc",
+        "supervised_by",
+    }
+)
+CUSTODY_TYPES = frozenset(
+    {
+        "Shipped",
+        "Received",
+        "Stored",
+        "Released",
+        "Disinfected",
+        "Sold",
+        "Dispensed",
+        "VaccineAdministered",
+        "Destroyed",
+        "Aggregated",
+        "Disaggregated",
+        "Transformed",
+        "CertificateIssued",
+        "ImportDeclared",
+        "ColdChainCodesAssigned",
+        "VaccineLotReleased",
+    }
+)
+DOCUMENT_TYPES = frozenset({"AnimalQuarantineCertified", "MeatQualityInspected", "ImportDeclared"})
+HOLDING_PRIORITY = ("Received", "Stored", "Sold", "Dispensed", "VaccineAdministered")
+HOLDING_TYPES = frozenset(HOLDING_PRIORITY)
+MAX_DEPTH = 32
+MAX_CODES = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class TracedEvent:
+    """An event shown in a trace, with where it sits in the ledger."""
+
+    event: Event
+    shard: int
+    seq: int
+    recorded_at: datetime
+    actor_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    organisation: str
+    name: str | None
+    quantities: tuple[tuple[str, str], ...]
+    """(quantity, unit) per unit, summed over what the organisation received/stored/sold."""
+
+
+@dataclass
+class Trace:
+    code: str
+    kind: str
+    status: str = "ok"
+    reasons: list[str] = field(default_factory=list)
+    product: dict[str, Any] | None = None
+    origin: dict[str, Any] | None = None
+    certificates: list[TracedEvent] = field(default_factory=list)
+    inspections: list[TracedEvent] = field(default_factory=list)
+    documents: list[TracedEvent] = field(default_factory=list)
+    custody: list[TracedEvent] = field(default_factory=list)
+    temperature: dict[str, Any] | None = None
+    upstream_codes: list[str] = field(default_factory=list)
+    recalls: list[TracedEvent] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    forward_codes: list[str] | None = None
+    holders: list[Holder] | None = None
+
+    @property
+    def found(self) -> bool:
+        return bool(
+            self.certificates or self.custody or self.inspections or self.documents or self.recalls
+        )
+
+
+class Tracer:
+    """Builds traces from a :class:`LedgerStore`'s projections."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+        self._names: dict[str, str] = {}
+        self._trust_seen = -1
+
+    # --- public -------------------------------------------------------------------------------
+
+    def trace(self, code: str, *, full: bool = False) -> Trace:
+        """The trace of ``code`` (any accepted spelling); ``full`` adds the forward trace.
+
+        Raises:
+            CodeError: ``code`` is not a valid trace code (field ``code``).
+        """
+        parsed = parse_trace_code(code, field="code")
+        canonical = parsed.value
+        result = Trace(code=canonical, kind=str(parsed.kind))
+        ancestors, edges_up = self._closure([canonical], upward=True)
+        events = self._events(ancestors)
+        self._classify(result, canonical, ancestors, edges_up, events)
+        self._status(result, canonical, events, ancestors)
+        if full:
+            descendants, _edges = self._closure([canonical], upward=False)
+            result.forward_codes = sorted(descendants - {canonical})
+            result.holders = self.holders(descendants)
+        return result
+
+    def recall_scope(self, roots: Sequence[str]) -> tuple[set[str], list[Holder]]:
+        """Every code reached forward from ``roots`` (incl. themselves) and who held them."""
+        canonical = [parse_trace_code(c, field="root_codes").value for c in roots]
+        codes, _edges = self._closure(canonical, upward=False)
+        return codes, self.holders(codes)
+
+    def holders(self, codes: Iterable[str]) -> list[Holder]:
+        """Organisations that received, stored, sold or used any of ``codes``, with quantities.
+
+        An organisation's quantity is what it received; failing that, what it stored; failing
+        that, what it sold, dispensed or administered — never the sum of several steps.
+        """
+        per_org: dict[str, dict[str, dict[str, Decimal]]] = {}
+        refs = [
+            r for r in self._store.code_events_for(list(codes)) if r.event_type in HOLDING_TYPES
+        ]
+        for traced in self._load(dict.fromkeys((r.shard, r.seq) for r in refs)):
+            event = traced.event
+            units = per_org.setdefault(event.actor, {}).setdefault(event.event_type, {})
+            if event.quantity is not None and event.unit:
+                units[event.unit] = units.get(event.unit, Decimal(0)) + event.quantity
+        self._refresh_names()
+        holders = []
+        for org, by_type in sorted(per_org.items()):
+            chosen = next((by_type[t] for t in HOLDING_PRIORITY if by_type.get(t)), {})
+            quantities = tuple((_decimal_text(q), unit) for unit, q in sorted(chosen.items()))
+            holders.append(Holder(org, self._names.get(org), quantities))
+        return holders
+
+    # --- graph ----------------------------------------------------------------------------------
+
+    def _closure(self, start: Sequence[str], *, upward: bool) -> tuple[set[str], list[CodeEdge]]:
+        seen = set(start)
+        frontier = list(start)
+        edges: list[CodeEdge] = []
+        kinds = (
+            {CONTAINS, TRANSFORMED, CERTIFIED_FROM}
+            if upward
+            else {CONTAINS, TRANSFORMED, CERTIFIED_FROM, VOIDED_BY}
+        )
+        for _depth in range(MAX_DEPTH):
+            if not frontier or len(seen) > MAX_CODES:
+                break
+            found = self._store.edges_to(frontier) if upward else self._store.edges_from(frontier)
+            frontier = []
+            for edge in found:
+                if edge.kind not in kinds:
+                    continue
+                edges.append(edge)
+                nxt = edge.parent if upward else edge.child
+                if nxt not in seen:
+                    seen.add(nxt)
+                    frontier.append(nxt)
+        return seen, edges
+
+    def _events(self, codes: Iterable[str]) -> list[TracedEvent]:
+        refs = self._store.code_events_for(list(codes))
+        return self._load(dict.fromkeys((r.shard, r.seq) for r in refs))
+
+    def _load(self, positions: Iterable[tuple[int, int]]) -> list[TracedEvent]:
+        wanted = list(positions)
+        entries = self._store.entries_at(wanted)
+        self._refresh_names()
+        traced: list[TracedEvent] = []
+        for position in wanted:
+            entry = entries.get(position)
+            if entry is None:
+                continue
+            leaf = Leaf.from_bytes(entry.leaf)
+            event = decode_event(leaf.event)
+            traced.append(
+                TracedEvent(
+                    event, leaf.shard, leaf.seq, leaf.recorded_at, self._names.get(event.actor)
+                )
+            )
+        traced.sort(key=lambda t: (t.event.occurred_at, t.shard, t.seq))
+        return traced
+
+    def _refresh_names(self) -> None:
+        positions = self._store.trust_positions()
+        if len(positions) == self._trust_seen:
+            return
+        for entry in self._store.entries_at(positions).values():
+            event = decode_event(Leaf.from_bytes(entry.leaf).event)
+            if event.event_type == ORGANISATION_REGISTERED:
+                self._names[str(event.payload["uscc"])] = str(event.payload["name"])
+        self._trust_seen = len(positions)
+
+    # --- reading the events ---------------------------------------------------------------------
+
+    def _classify(
+        self,
+        result: Trace,
+        code: str,
+        ancestors: set[str],
+        edges_up: list[CodeEdge],
+        events: list[TracedEvent],
+    ) -> None:
+        packed = _packing_windows(code, edges_up, events)
+        result.upstream_codes = sorted(ancestors - {code})
+        for traced in events:
+            kind = traced.event.event_type
+            if kind == "CertificateIssued":
+                result.certificates.append(traced)
+            elif kind == "InspectionRecorded":
+                result.inspections.append(traced)
+            elif kind == "RecallInitiated":
+                result.recalls.append(traced)
+            if kind in DOCUMENT_TYPES:
+                result.documents.append(traced)
+            if kind in CUSTODY_TYPES and _in_custody_view(traced, code, ancestors, packed):
+                result.custody.append(traced)
+        result.product = _product(result.certificates, result.documents)
+        result.origin = _origin(result.certificates, events)
+        result.temperature = _temperature(
+            [t for t in events if t.event.event_type == "TemperatureRecorded"]
+        )
+        if result.temperature and result.temperature["excursions"]:
+            result.alerts.append("temperature excursion")
+
+    def _status(
+        self, result: Trace, code: str, events: list[TracedEvent], ancestors: set[str]
+    ) -> None:
+        closed = {
+            str(t.event.payload.get("recall_id"))
+            for t in events
+            if t.event.event_type == "RecallClosed"
+        }
+        for recall in result.recalls:
+            roots = set(recall.event.payload.get("root_codes", ()))
+            if roots & ancestors and str(recall.event.payload.get("recall_id")) not in closed:
+                result.status = "recalled"
+                result.reasons.append(str(recall.event.payload.get("reason", "")))
+        failed = [t for t in result.inspections if not t.event.payload.get("passed", True)]
+        if failed and result.status == "ok":
+            result.status = "frozen"
+            result.reasons.extend(
+                f"inspection failed ({t.event.payload.get('kind')})" for t in failed
+            )
+        voided = [
+            t for t in events if t.event.event_type == "CertificateVoided" and code in t.event.codes
+        ]
+        if voided and result.status == "ok":
+            result.status = "voided"
+            result.reasons.extend(str(t.event.payload.get("reason", "")) for t in voided)
+
+
+def _decimal_text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def public_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A payload without personal data or commercial details (public view)."""
+    return {k: thaw(v) for k, v in payload.items() if k not in PRIVATE_FIELDS}
+
+
+def _packing_windows(
+    code: str, edges_up: list[CodeEdge], events: list[TracedEvent]
+) -> dict[str, tuple[datetime | None, datetime | None]]:
+    """When ``code`` sat in each direct container: from its Aggregated to its Disaggregated."""
+    by_position = {(t.shard, t.seq): t.event.occurred_at for t in events}
+    windows: dict[str, tuple[datetime | None, datetime | None]] = {}
+    for edge in edges_up:
+        if edge.kind == CONTAINS and edge.child == code:
+            start = by_position.get((edge.shard, edge.seq))
+            windows[edge.parent] = (start, windows.get(edge.parent, (None, None))[1])
+    for traced in events:
+        if traced.event.event_type == "Disaggregated" and code in traced.event.payload.get(
+            "child_codes", ()
+        ):
+            parent = str(traced.event.payload["parent_code"])
+            start, _ = windows.get(parent, (None, None))
+            windows[parent] = (start, traced.event.occurred_at)
+    return windows
+
+
+def _in_custody_view(
+    traced: TracedEvent,
+    code: str,
+    ancestors: set[str],
+    packed: dict[str, tuple[datetime | None, datetime | None]],
+) -> bool:
+    codes = set(traced.event.codes)
+    if code in codes:
+        return True
+    for container, (start, end) in packed.items():
+        if container in codes:
+            at = traced.event.occurred_at
+            if (start is None or at >= start) and (end is None or at <= end):
+                return True
+    # events of inputs/upstream lots before the code existed: the path back to the farm
+    return bool(codes & ancestors) and traced.event.event_type in (
+        "Shipped",
+        "Received",
+        "Transformed",
+        "CertificateIssued",
+        "ImportDeclared",
+        "ColdChainCodesAssigned",
+    )
+
+
+def _product(
+    certificates: list[TracedEvent], documents: list[TracedEvent]
+) -> dict[str, Any] | None:
+    for traced in certificates:
+        payload = traced.event.payload
+        return {"name": payload.get("product_name"), "category": payload.get("category")}
+    for traced in documents:
+        name = traced.event.payload.get("product_name") or traced.event.payload.get("species")
+        if name:
+            return {"name": name, "category": None}
+    return None
+
+
+def _origin(certificates: list[TracedEvent], events: list[TracedEvent]) -> dict[str, Any] | None:
+    producers = [t for t in certificates if t.event.payload.get("issuer_type") == "PRODUCER"]
+    first = producers[0] if producers else (certificates[0] if certificates else None)
+    if first is not None:
+        return {
+            "organisation": first.event.actor,
+            "name": first.actor_name,
+            "place": first.event.payload.get("origin"),
+            "region_code": first.event.payload.get("origin_region_code"),
+        }
+    for traced in events:
+        if traced.event.event_type == "ImportDeclared":
+            return {
+                "organisation": traced.event.actor,
+                "name": traced.actor_name,
+                "place": None,
+                "country": traced.event.payload.get("origin_country"),
+            }
+    return None
+
+
+def _temperature(records: list[TracedEvent]) -> dict[str, Any] | None:
+    readings: list[dict[str, Any]] = []
+    excursions: list[dict[str, Any]] = []
+    for traced in records:
+        payload = traced.event.payload
+        low, high = payload.get("min_celsius"), payload.get("max_celsius")
+        for reading in payload.get("readings", ()):
+            value = float(reading["celsius"])
+            point = {"at": reading["at"], "celsius": value}
+            readings.append(point)
+            if (low is not None and value < low) or (high is not None and value > high):
+                excursions.append({**point, "min": low, "max": high})
+    if not readings:
+        return None
+    values = [r["celsius"] for r in readings]
+    return {"readings": readings, "min": min(values), "max": max(values), "excursions": excursions}
+
+
+def traced_event_json(traced: TracedEvent, *, public: bool) -> dict[str, Any]:
+    """One event of a trace as JSON, with its ledger position."""
+    event = traced.event
+    payload = public_payload(event.payload) if public else thaw(event.payload)
+    return {
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "occurred_at": event.occurred_at.isoformat(),
+        "actor": event.actor,
+        "actor_name": traced.actor_name,
+        "location": None
+        if event.location is None
+        else {
+            "region_code": event.location.region_code,
+            "name": event.location.name,
+            "address": event.location.address,
+        },
+        "codes": list(event.codes),
+        "quantity": None if event.quantity is None else _decimal_text(event.quantity),
+        "unit": event.unit,
+        "payload": _jsonable(payload),
+        "ledger": {
+            "shard": traced.shard,
+            "seq": traced.seq,
+            "recorded_at": traced.recorded_at.isoformat(),
+        },
+    }
+
+
+def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
+    """The trace as the JSON of ``GET /v1/trace/{code}`` (design §8)."""
+
+    def events(items: list[TracedEvent]) -> list[dict[str, Any]]:
+        return [traced_event_json(t, public=public) for t in items]
+
+    body: dict[str, Any] = {
+        "code": trace.code,
+        "kind": trace.kind,
+        "status": trace.status,
+        "reasons": trace.reasons,
+        "product": trace.product,
+        "origin": trace.origin,
+        "certificates": events(trace.certificates),
+        "inspections": events(trace.inspections),
+        "documents": events(trace.documents),
+        "custody": events(trace.custody),
+        "temperature": trace.temperature,
+        "recalls": events(trace.recalls),
+        "alerts": trace.alerts,
+        "upstream_codes": trace.upstream_codes,
+        "view": "public" if public else "full",
+    }
+    if not public and trace.holders is not None:
+        body["forward"] = {
+            "codes": trace.forward_codes,
+            "holders": [
+                {
+                    "organisation": h.organisation,
+                    "name": h.name,
+                    "quantities": [{"quantity": q, "unit": u} for q, u in h.quantities],
+                }
+                for h in trace.holders
+            ],
+        }
+    return body
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

@@ -1,0 +1,99 @@
+"""Tracing the demo chain: backward to the farm, forward to every holder, status of each code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from suyuan.demo import DemoData, build_demo
+from suyuan.errors import CodeError
+from suyuan.intake import LedgerWriter, Message
+from suyuan.ledger import SqlLedgerStore, create_ledger_engine, migrate
+from suyuan.trace import Tracer, trace_json
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoData, Tracer]:
+    path: Path = tmp_path_factory.mktemp("trace") / "ledger.sqlite"
+    engine = create_ledger_engine(f"sqlite:///{path}")
+    migrate(engine)
+    store = SqlLedgerStore(engine)
+    data = build_demo(seed=5)
+    writer = LedgerWriter(store, [data.scenario.root])
+    for number, message in enumerate(data.messages):
+        assert writer.write(0, [Message(f"demo#{number}", message)]).rejections == ()
+    return data, Tracer(store)
+
+
+def test_sold_lot_traces_back_to_the_farm_through_market_and_supermarket(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    data, tracer = demo
+    trace = tracer.trace(data.codes["sold lot"])
+
+    assert trace.status == "ok"
+    assert trace.product == {"name": "小青菜", "category": "VEGETABLES"}
+    assert trace.origin is not None and trace.origin["name"] == "临安区太湖源蔬菜专业合作社"
+    hops = [(t.event.event_type, t.actor_name) for t in trace.custody]
+    assert ("Shipped", "临安区太湖源蔬菜专业合作社") in hops, "the case's shipment, while packed"
+    assert hops[-1] == ("Sold", "联华超市（文三路店）")
+    assert [t.event.payload["issuer_type"] for t in trace.certificates] == ["PRODUCER", "PURCHASER"]
+    assert [t.event.payload["passed"] for t in trace.inspections] == [True]
+    times = [t.event.occurred_at for t in trace.custody]
+    assert times == sorted(times)
+
+
+def test_forward_trace_of_farm_certificate_reaches_every_holder_with_quantities(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    data, tracer = demo
+    trace = tracer.trace(data.codes["clean certificate"], full=True)
+
+    assert trace.holders is not None and trace.forward_codes is not None
+    held = {h.name: h.quantities for h in trace.holders}
+    assert held == {
+        "杭州农副产品物流中心": (("500", "kg"),),
+        "联华超市（文三路店）": (("120", "kg"),),
+    }
+    assert data.codes["purchaser certificate"] in trace.forward_codes
+    assert data.codes["sold lot"] in trace.forward_codes
+
+
+def test_statuses_recalled_voided(demo: tuple[DemoData, Tracer]) -> None:
+    data, tracer = demo
+    recalled = tracer.trace(data.codes["recalled lot"])
+    voided = tracer.trace(data.codes["voided certificate"])
+
+    assert recalled.status == "recalled" and "毒死蜱" in recalled.reasons[0]
+    assert voided.status == "voided" and "作废" in voided.reasons[0]
+
+
+def test_public_view_hides_commercial_details_full_view_keeps_them(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    data, tracer = demo
+    trace = tracer.trace(data.codes["sold lot"], full=True)
+    public = trace_json(trace, public=True)
+    full = trace_json(trace, public=False)
+
+    def payloads(body: dict[str, object]) -> list[dict[str, object]]:
+        return [e["payload"] for e in body["custody"]]  # type: ignore[index,union-attr]
+
+    assert all("waybill_no" not in p and "receipt_no" not in p for p in payloads(public))
+    assert any("waybill_no" in p for p in payloads(full))
+    assert "forward" not in public and "forward" in full
+    assert all(e["ledger"]["seq"] >= 0 for e in public["custody"])  # type: ignore[index]
+
+
+def test_any_spelling_of_a_code_gives_the_same_trace_and_bad_codes_say_why(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    data, tracer = demo
+    lot = data.codes["sold lot"]
+    digital_link = "https://id.gs1.org/01/" + lot[4:18] + "/10/" + lot.split("(10)")[1]
+    assert tracer.trace(digital_link).code == lot
+    with pytest.raises(CodeError) as err:
+        tracer.trace("not a code")
+    assert err.value.field == "code"
+    assert not tracer.trace("(01)09506000134352").found
