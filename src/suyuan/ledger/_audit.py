@@ -36,7 +36,7 @@ from suyuan.signing import (
     batch_proof_from_path,
     verify_batch_root,
 )
-from suyuan.tlog import NoteVerifier, open_checkpoint
+from suyuan.tlog import CheckpointError, NoteVerifier, open_checkpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,7 @@ class Auditor:
         self._name = ledger_name
         self._max = max_findings
         self._verified_batches: set[tuple[str, bytes, bytes]] = set()
+        self._repeated: dict[tuple[int, int], tuple[int, int]] = {}
 
     def total_entries(self) -> int:
         return sum(self._store.head(shard).size for shard in self._store.shard_ids())
@@ -95,6 +96,9 @@ class Auditor:
     def run(self, progress: Callable[[int], None] | None = None) -> AuditReport:
         """Audit every shard. ``progress(n)`` is called as entries are checked."""
         report = AuditReport()
+        # Every entry's row must hold its leaf's event id (index_mismatch), so an event stored
+        # twice shows as a repeated row id, even when the unique index was dropped.
+        self._repeated = self._store.repeated_event_ids()
         try:
             trust, revoked_at = self._trust(report)
             for shard in self._store.shard_ids():
@@ -222,6 +226,15 @@ class Auditor:
                 "index_mismatch",
                 f"row says event {entry.event_id}, leaf holds {event.event_id}",
             )
+        first = self._repeated.get((shard, entry.seq))
+        if first is not None:
+            self._find(
+                report,
+                shard,
+                entry.seq,
+                "duplicate_event",
+                f"event {event.event_id} is already entry {first[1]} of shard {first[0]}",
+            )
         if event.event_type in TRUST_EVENT_TYPES and entry.seq not in trust_positions:
             self._find(
                 report,
@@ -268,11 +281,17 @@ class Auditor:
             try:
                 body = open_checkpoint(stored.note, self._verifier, origin=origin)
             except InvalidInputError as err:
+                # A well-signed note of another shard or ledger is a mismatch, not a forgery.
+                problem = (
+                    "checkpoint_mismatch"
+                    if isinstance(err, CheckpointError)
+                    else "bad_checkpoint_signature"
+                )
                 self._find(
                     report,
                     shard,
                     stored.size - 1,
-                    "bad_checkpoint_signature",
+                    problem,
                     f"checkpoint at size {stored.size}: {err}",
                 )
                 continue

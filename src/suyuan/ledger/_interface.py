@@ -235,6 +235,13 @@ class LedgerStore(ABC):
         """(shard, seq) of every trust event, in the order they were recorded."""
 
     @abstractmethod
+    def repeated_event_ids(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """Entries whose event id a row at an earlier (shard, seq) also has: position -> first.
+
+        Empty while the unique index on event ids holds; the audit does not rely on it.
+        """
+
+    @abstractmethod
     def get_meta(self, name: str) -> str | None:
         """A ledger configuration value (e.g. the ledger verifier key), or ``None``."""
 

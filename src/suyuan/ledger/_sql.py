@@ -452,6 +452,26 @@ class SqlLedgerStore(LedgerStore):
             ).all()
         return [(int(r.shard), int(r.seq)) for r in rows]
 
+    def repeated_event_ids(self) -> dict[tuple[int, int], tuple[int, int]]:
+        e = t.ledger_entries.c
+        repeated = sa.select(e.event_id).group_by(e.event_id).having(sa.func.count() > 1)
+        query = (
+            sa.select(e.event_id, e.shard, e.seq)
+            .where(e.event_id.in_(repeated.scalar_subquery()))
+            .order_by(e.event_id, e.shard, e.seq)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        first: dict[str, tuple[int, int]] = {}
+        later: dict[tuple[int, int], tuple[int, int]] = {}
+        for row in rows:
+            position = (int(row.shard), int(row.seq))
+            if row.event_id in first:
+                later[position] = first[row.event_id]
+            else:
+                first[row.event_id] = position
+        return later
+
     def get_meta(self, name: str) -> str | None:
         with self._engine.connect() as conn:
             value = conn.execute(
