@@ -18,7 +18,7 @@ demo: $(STAMP)
 
 ## test: unit + integration tests against a real Kafka-protocol broker and a real PostgreSQL
 test: $(STAMP)
-	bash infra/scripts/ensure-postgres.sh
+	bash infra/scripts/ensure-test-tools.sh
 	$(BIN)/python -m pytest
 
 ## lint: ruff, ruff format --check, mypy (strict on src/)

@@ -107,7 +107,7 @@ def find_pg_bin(name: str) -> str:
     if not candidates:
         raise RuntimeError(
             f"PostgreSQL's {name} was not found: install Debian's postgresql package "
-            "(make test does this: infra/scripts/ensure-postgres.sh)"
+            "(make test does this: infra/scripts/ensure-test-tools.sh)"
         )
     return candidates[0]
 
