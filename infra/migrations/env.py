@@ -8,6 +8,7 @@ import os
 import sqlalchemy as sa
 from alembic import context
 
+import suyuan._auth_tables  # noqa: F401  (registers the token and custody tables)
 from suyuan.ledger._tables import metadata
 
 config = context.config

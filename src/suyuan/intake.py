@@ -146,10 +146,15 @@ class LedgerWriter:
         for index, data in enumerate(batch.events):
             try:
                 event = decode_event(data)
-                validate_event(event)
             except InvalidInputError as err:
                 events.append(None)
                 rejections.append(_rejection(message, err, raw=data, index=index, actor=signer))
+                continue
+            try:
+                validate_event(event)
+            except InvalidInputError as err:
+                events.append(None)
+                rejections.append(_rejection(message, err, event=event, index=index, raw=data))
             else:
                 events.append(event)
         return self._accept(message, batch, events, rejections)

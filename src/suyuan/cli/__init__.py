@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from suyuan.cli import _keys, _ledger, _schemas
+from suyuan.cli import _keys, _ledger, _schemas, _serve, _tokens
 from suyuan.cli._demo import demo
 from suyuan.cli._ingest import ingest_worker, publish
 
@@ -12,6 +12,9 @@ app = typer.Typer(help="Suyuan (溯源): traceability event ledger.", no_args_is
 app.add_typer(_keys.app, name="keys")
 app.add_typer(_schemas.app, name="schemas")
 app.add_typer(_ledger.app, name="ledger")
+app.add_typer(_tokens.app, name="token")
+app.add_typer(_tokens.custody_app, name="custody")
+app.command("serve-ingest")(_serve.serve_ingest)
 app.command("verify")(_ledger.verify)
 app.command("prove")(_ledger.prove)
 app.command("verify-receipt")(_ledger.verify_receipt_command)

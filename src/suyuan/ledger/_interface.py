@@ -165,6 +165,10 @@ class LedgerStore(ABC):
         """
 
     @abstractmethod
+    def add_rejections(self, rejections: Sequence[Rejection]) -> None:
+        """Record rejections that belong to no consumed shard (e.g. refused over HTTP)."""
+
+    @abstractmethod
     def head(self, shard: int) -> ShardHead:
         """The current head of ``shard`` (size 0 and the empty root for an unknown shard)."""
 

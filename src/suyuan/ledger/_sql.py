@@ -211,6 +211,14 @@ class SqlLedgerStore(LedgerStore):
             root=frontier.root(),
         )
 
+    def add_rejections(self, rejections: Sequence[Rejection]) -> None:
+        if not rejections:
+            return
+        micros = to_micros(datetime.now(UTC))
+        rows = [{**_rejection_row(0, r, micros), "shard": None} for r in rejections]
+        with self._engine.begin() as conn:
+            conn.execute(t.rejections.insert(), rows)
+
     def _lock_head(self, conn: Connection, shard: int) -> sa.Row[Any]:
         query = sa.select(t.shards).where(t.shards.c.shard == shard)
         if self._postgres:

@@ -1,0 +1,282 @@
+"""The HTTP capture API of the ingest service (design §5, §8; ``docs/http-ingest.md``).
+
+- ``POST /v1/events`` (producer token): events in JSON, signed here with the organisation's
+  custodial key, or a batch the client signed (``application/vnd.suyuan.batch+avro``); 202 with
+  one result per event.
+- ``GET /v1/rejections`` (producer token): that organisation's recent rejections.
+- ``GET /healthz``, ``GET /metrics`` (Prometheus).
+
+Routes are thin: the work is in ``_capture`` (framework-free) and the core. Every refusal is a
+JSON :class:`~._models.ErrorOut` naming the field and the rule; no stack trace ever leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from suyuan import __version__
+from suyuan.config import Settings, get_settings
+from suyuan.custody import CustodyError, CustodySettings, load_master_key
+from suyuan.ledger import SqlLedgerStore, create_ledger_engine, root_keys
+from suyuan.transport import EmbeddedTransport, SubmitResult, Transport
+
+from ._capture import BATCH_TYPE, JSON_TYPE, Capture, Custody
+from ._deps import AppContext, BodyDep, ContextDep, ProducerDep
+from ._errors import ApiError, shorten_field
+from ._http_metrics import HttpMetrics, MetricsMiddleware
+from ._models import (
+    ErrorOut,
+    EventResult,
+    Health,
+    RejectionOut,
+    RejectionsResponse,
+    SubmitResponse,
+)
+from ._settings import IngestApiSettings
+
+log = logging.getLogger("suyuan.ingest")
+
+MAX_REJECTIONS = 500
+
+router = APIRouter()
+
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No token, or an unknown or revoked one."},
+    403: {"model": ErrorOut, "description": "The token is not a producer token."},
+}
+_SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_AUTH_ERRORS,
+    400: {"model": ErrorOut, "description": "Not UTF-8 JSON, or not a Suyuan batch."},
+    409: {"model": ErrorOut, "description": "JSON sent, but no custodial key to sign it with."},
+    413: {"model": ErrorOut, "description": "Body or event count over the limit."},
+    415: {"model": ErrorOut, "description": "Neither JSON nor a signed Avro batch."},
+    422: {
+        "model": ErrorOut,
+        "description": "Not an event or a list of events; a batch "
+        "holding another organisation's events.",
+    },
+    503: {"model": ErrorOut, "description": "The ledger (or custodial signing) is unavailable."},
+}
+_EVENTS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "One event or a list, in the JSON form of docs/events.md; or one "
+        "client-signed batch (the bytes of `suyuan.events.encode_batch`).",
+        "content": {
+            JSON_TYPE: {
+                "schema": {
+                    "oneOf": [
+                        {"type": "object", "title": "Event"},
+                        {"type": "array", "items": {"type": "object", "title": "Event"}},
+                    ]
+                }
+            },
+            BATCH_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+def create_app(
+    settings: Settings | None = None,
+    transport: Transport | None = None,
+    *,
+    api_settings: IngestApiSettings | None = None,
+    custody_settings: CustodySettings | None = None,
+) -> FastAPI:
+    """The capture API on the ledger at ``settings.database_url``.
+
+    Without ``transport`` it appends in-process (:class:`~suyuan.transport.EmbeddedTransport`,
+    shard 0). Custodial signing uses ``SUYUAN_CUSTODY_MASTER_KEY``, else the key file, which the
+    embedded mode (no ``kafka_bootstrap``) makes on first use; without a master key JSON
+    submissions answer 503 and client-signed batches still work.
+
+    Raises:
+        LedgerError: no ``transport`` given and the ledger is not initialised.
+    """
+    settings = settings or get_settings()
+    api_settings = api_settings or IngestApiSettings()
+    engine = create_ledger_engine(settings.database_url)
+    store = SqlLedgerStore(engine)
+    if transport is None:
+        transport = EmbeddedTransport(store, root_keys(store))
+    metrics = HttpMetrics()
+    context = AppContext(
+        engine=engine,
+        store=store,
+        capture=Capture(
+            engine=engine,
+            transport=transport,
+            custody=_custody(custody_settings, embedded=settings.kafka_bootstrap is None),
+            max_events=api_settings.ingest_max_events,
+        ),
+        metrics=metrics,
+        max_body_bytes=api_settings.ingest_max_body_bytes,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Suyuan ingest",
+        version=__version__,
+        summary="HTTP capture of traceability events into the Suyuan ledger.",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    app.include_router(router)
+    _install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def _custody(settings: CustodySettings | None, *, embedded: bool) -> Custody:
+    try:
+        return Custody(load_master_key(settings, create=embedded))
+    except CustodyError as err:
+        log.warning("custodial signing disabled: %s", err)
+        return Custody(None, str(err))
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+
+@router.post(
+    "/v1/events",
+    status_code=202,
+    response_model=SubmitResponse,
+    responses=_SUBMIT_ERRORS,
+    openapi_extra=_EVENTS_BODY,
+    summary="Submit events (JSON, signed with the custodial key) or a client-signed batch",
+)
+def post_events(
+    producer: ProducerDep,
+    body: BodyDep,
+    context: ContextDep,
+    content_type: Annotated[str, Header()] = "",
+) -> SubmitResponse:
+    """One result per event, in request order: `accepted`, `duplicate` or `rejected` (with the
+    reason, field and rule). Rejected events are also listed by GET /v1/rejections."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    result = context.capture.submit(producer.organisation, media_type, body)
+    context.metrics.count_events(result)
+    return _submit_response(result)
+
+
+@router.get(
+    "/v1/rejections",
+    response_model=RejectionsResponse,
+    responses=_AUTH_ERRORS,
+    summary="Recent rejections of the token's organisation, newest first",
+)
+def get_rejections(
+    producer: ProducerDep,
+    context: ContextDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_REJECTIONS, description="How many.")] = 100,
+) -> RejectionsResponse:
+    stored = context.store.rejections(actor=producer.organisation, limit=limit)
+    return RejectionsResponse(
+        rejections=[
+            RejectionOut(
+                time=item.rejected_at,
+                reason=item.rejection.reason,
+                field=item.rejection.field,
+                rule=item.rejection.rule,
+                source=item.rejection.source,
+                event_id=item.rejection.event_id,
+            )
+            for item in stored
+        ]
+    )
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database does not answer."}},
+)
+def healthz(context: ContextDep, response: Response) -> Health:
+    try:
+        with context.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as err:
+        log.error("health check failed: %s", err)
+        response.status_code = 503
+        return Health(status="unavailable")
+    return Health(status="ok")
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics")
+def metrics(context: ContextDep) -> Response:
+    content, media_type = context.metrics.exposition()
+    return Response(content=content, media_type=media_type)
+
+
+def _submit_response(result: SubmitResult) -> SubmitResponse:
+    return SubmitResponse(
+        committed=result.committed,
+        results=[
+            EventResult(
+                index=outcome.index,
+                event_id=outcome.event_id,
+                status=outcome.status.value,
+                reason=outcome.reason,
+                field=shorten_field(outcome.field),
+                rule=outcome.rule,
+            )
+            for outcome in result.outcomes
+        ],
+    )
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(exc.as_dict(), status_code=exc.status, headers=headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    location = [str(part) for part in first.get("loc", ())[1:]]
+    error = ApiError(
+        422,
+        "invalid_input",
+        str(first.get("msg", "invalid request")),
+        field=".".join(location) or None,
+    )
+    return JSONResponse(error.as_dict(), status_code=error.status)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    reason = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    error = ApiError(exc.status_code, reason, str(exc.detail))
+    return JSONResponse(error.as_dict(), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    error = ApiError(500, "internal_error", "unexpected error; it was logged")
+    return JSONResponse(error.as_dict(), status_code=500)

@@ -1,0 +1,70 @@
+"""The HTTP capture API's transport in the full stack: publish signed batches to Kafka.
+
+An event answered "accepted" here is *queued*: the ingest worker appends it (or rejects it,
+e.g. as a duplicate) later, and producers see the outcome in ``GET /v1/rejections`` and in the
+ledger. Events refused before publishing are written to the rejections store directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from suyuan.events import decode_batch, decode_event
+from suyuan.ledger import LedgerStore, Rejection
+from suyuan.transport import EventOutcome, EventStatus, SubmitResult, TransportError
+
+
+class KafkaTransport:
+    """Publishes to the events topic, keyed by the actor's USCC (design §6)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        store: LedgerStore,
+        *,
+        max_message_bytes: int = 8 * 1024 * 1024,
+        timeout_s: float = 30,
+    ) -> None:
+        self._topic = topic
+        self._store = store
+        self._timeout = timeout_s
+        self._producer = KafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            linger_ms=5,
+            max_request_size=max_message_bytes + 64 * 1024,
+        )
+
+    def submit(self, messages: Sequence[bytes], *, key: str, source: str) -> SubmitResult:
+        """Publish and wait for the broker's acknowledgement of every message.
+
+        Raises:
+            TransportError: the broker did not acknowledge (nothing is reported accepted).
+        """
+        try:
+            futures = [
+                self._producer.send(self._topic, key=key.encode(), value=m) for m in messages
+            ]
+            for future in futures:
+                future.get(timeout=self._timeout)
+        except KafkaError as err:
+            raise TransportError(f"event broker unavailable: {err}") from err
+        outcomes = [
+            EventOutcome(number, index, decode_event(data).event_id, EventStatus.ACCEPTED)
+            for number, message in enumerate(messages)
+            for index, data in enumerate(decode_batch(message).events)
+        ]
+        return SubmitResult(tuple(outcomes), committed=False)
+
+    def reject(self, rejections: Sequence[Rejection]) -> None:
+        try:
+            self._store.add_rejections(rejections)
+        except Exception as err:
+            raise TransportError(f"could not record rejections: {err}") from err
+
+    def close(self) -> None:
+        self._producer.close(5)

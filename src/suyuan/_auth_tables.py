@@ -1,0 +1,36 @@
+"""Tables of the HTTP side (design §5, §8): API tokens and custodial signing keys.
+
+They live outside the ledger proper (nothing here is hashed or proven) but in the same database
+and on the same SQLAlchemy ``metadata`` as the ledger's tables, so that one Alembic history
+(``infra/migrations``, revision ``0002``) manages them all.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from suyuan.ledger._tables import BigInt, metadata
+
+#: API tokens. Only the SHA-256 of a token is stored; the token itself is shown once.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("organisation", sa.String(18), nullable=True),
+    sa.Column("region", sa.String(6), nullable=True),
+    sa.Column("label", sa.String(200), nullable=True),
+    sa.Column("created_at", BigInt, nullable=False),
+    sa.Column("revoked_at", BigInt, nullable=True),
+)
+
+#: Organisations' custodial Ed25519 keys, AES-256-GCM encrypted under the custody master key.
+custodial_keys = sa.Table(
+    "custodial_keys",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("organisation", sa.String(18), nullable=False),
+    sa.Column("encrypted_key", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", BigInt, nullable=False),
+    sa.Index("ix_custodial_keys_organisation", "organisation", "created_at"),
+)
