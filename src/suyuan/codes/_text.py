@@ -47,6 +47,8 @@ def require_text(value: object, field: str) -> str:
 
 
 def _reject_control_characters(text: str, field: str) -> None:
+    if text.isprintable():  # no Cc/Cf character at all: the common case, checked in C
+        return
     for position, char in enumerate(text, start=1):
         if char != GROUP_SEPARATOR and unicodedata.category(char) in ("Cc", "Cf"):
             raise CodeError(

@@ -358,12 +358,21 @@ class SqlLedgerStore(LedgerStore):
         if not wanted:
             return {}
         n = t.merkle_nodes.c
-        with self._engine.connect() as conn:
-            rows = conn.execute(
+        by_level: dict[int, list[int]] = {}
+        for level, index in wanted:
+            by_level.setdefault(level, []).append(index)
+        # One SELECT per level, each a primary-key lookup (SQLite would otherwise read every
+        # node of the shard for a row-value IN list or an OR of levels).
+        query = sa.union_all(
+            *(
                 sa.select(n.level, n.idx, n.hash).where(
-                    n.shard == shard, sa.tuple_(n.level, n.idx).in_(list(wanted))
+                    n.shard == shard, n.level == level, n.idx.in_(idxs)
                 )
-            ).all()
+                for level, idxs in by_level.items()
+            )
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
         return {(int(r.level), int(r.idx)): bytes(r.hash) for r in rows}
 
     def add_checkpoint(self, shard: int, size: int, note: str) -> None:

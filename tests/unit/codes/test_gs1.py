@@ -134,3 +134,45 @@ def test_a_bare_element_string_needs_a_prefix_or_separator() -> None:
     # 20 digits without GS1 markers read as a drug trace code, never as (00)+SSCC
     assert parse_trace_code("00376130321109103420").kind is CodeKind.DRUG
     assert parse_trace_code("gs1:00376130321109103420").value == "(00)376130321109103420"
+
+
+# --- the fast path for canonical text agrees with the full biip parse ---------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from stdnum import ean  # noqa: E402
+
+from suyuan.codes import _gs1  # noqa: E402
+
+_PLAIN = st.text(alphabet="0123456789ABCDEFGHJKabcxyz./-", min_size=1, max_size=20)
+
+
+@st.composite
+def _canonical_candidates(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):
+        body = draw(st.text(alphabet="0123456789", min_size=17, max_size=17))
+        check = ean.calc_check_digit(body)
+        if draw(st.integers(0, 4)) == 0:
+            check = str((int(check) + draw(st.integers(1, 9))) % 10)
+        return f"(00){body}{check}"
+    body = draw(st.text(alphabet="0123456789", min_size=13, max_size=13))
+    check = ean.calc_check_digit(body)
+    if draw(st.integers(0, 4)) == 0:
+        check = str((int(check) + draw(st.integers(1, 9))) % 10)
+    text = f"(01){body}{check}"
+    if draw(st.booleans()):
+        text += f"(10){draw(_PLAIN)}"
+    if draw(st.booleans()):
+        text += f"(21){draw(_PLAIN)}"
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(_canonical_candidates())
+def test_fast_path_accepts_exactly_what_biip_accepts_and_changes_nothing(text: str) -> None:
+    try:
+        full = _gs1._canonical([_gs1._hri_element_strings(text, text, "code")], text, "code")
+    except CodeError:
+        full = None
+    # every candidate has the plain canonical shape, so the two differ only in the check digit
+    assert (text if _gs1.is_plainly_canonical(text) else None) == full
