@@ -15,12 +15,13 @@ from suyuan.codes._certificate import is_valid_certificate_code, new_certificate
 from suyuan.codes._drug import drug_product_id
 from suyuan.codes._model import CodeKind, TraceCode
 from suyuan.codes._scan_url import code_from_scan_url, scan_url
-from suyuan.codes._trace_code import parse_trace_code
+from suyuan.codes._trace_code import clear_code_cache, parse_trace_code
 from suyuan.codes._uscc import new_uscc, validate_uscc
 
 __all__ = [
     "CodeKind",
     "TraceCode",
+    "clear_code_cache",
     "code_from_scan_url",
     "drug_product_id",
     "is_valid_certificate_code",

@@ -40,6 +40,11 @@ def parse_trace_code(text: str, *, field: str = "code") -> TraceCode:
         raise CodeError(field, exc.value, exc.rule) from None
 
 
+def clear_code_cache() -> None:
+    """Forget remembered parses (benchmarks use it so every run parses fresh codes)."""
+    _parse_cached.cache_clear()
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def _parse_cached(text: str) -> TraceCode:
     cleaned = clean_input(text, _CACHE_FIELD)

@@ -1,0 +1,212 @@
+"""``python -m bench``: choose the benchmarks, run them, print and save the JSON report."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from bench._backends import Backend, PostgresBackend, SqliteBackend
+from bench._checks import check_stream
+from bench._report import Result, dump, load_average, machine_info, progress, write_report
+from bench._suite import GROUPS, BackendSuite, Benchmark, Settings
+from bench._workload import BATCH_SIZE, Stream, Workload, build_workload
+from suyuan.signing import VerifyKey
+from suyuan.tlog import NoteSigner
+
+BACKENDS = ("sqlite", "postgresql")
+CHECKS = ("check_batch500", "check_per_event")
+LEDGER_NAME = "bench.suyuan.local/ledger"
+SEED = 10
+
+
+def all_names() -> list[str]:
+    return [*CHECKS, *(g.format(b=b) for b in BACKENDS for g in GROUPS)]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Ledger benchmarks (design §10): JSON report on stdout and in bench/results/.",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--events", type=_positive, help="batch-signed events (default 20000)")
+    parser.add_argument(
+        "--per-event-events", type=_positive, help="per-event-signed events (default events/4)"
+    )
+    parser.add_argument("--runs", type=_positive, default=3, help="timed runs (median; 3)")
+    parser.add_argument("--samples", type=_positive, help="proofs timed per kind (default 1000)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="PATTERN",
+        help="run benchmarks whose name contains PATTERN (shell wildcards allowed; repeatable)",
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile one extra append run (stderr)"
+    )
+    parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
+    parser.add_argument("--list", action="store_true", help="list benchmark names and exit")
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    events = args.events or (2_000 if args.quick else 20_000)
+    return Settings(
+        events=events,
+        per_event_events=args.per_event_events or max(BATCH_SIZE, events // 4),
+        runs=args.runs,
+        samples=args.samples or (100 if args.quick else 1_000),
+        profile=args.profile,
+        seed=SEED,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen benchmarks; exit status 1 when any benchmark failed to run."""
+    args = parse_args(argv)
+    if args.list:
+        print("\n".join(all_names()))
+        return 0
+    started = datetime.now(UTC)
+    report = run(settings_from(args), _matcher(args.only), no_postgres=args.no_postgres)
+    report["started_at"] = started.isoformat(timespec="seconds")
+    report["quick"] = args.quick
+    print(dump(report))
+    if not args.no_save:
+        progress(f"report written to {write_report(report, started)}")
+    return 1 if report["errors"] else 0
+
+
+def run(settings: Settings, wanted: Callable[[str], bool], *, no_postgres: bool) -> dict[str, Any]:
+    """Run every benchmark ``wanted`` accepts; the report as a JSON-ready dict."""
+    clock = time.perf_counter()
+    machine = machine_info()
+    runner = _Runner(wanted)
+    progress(
+        f"signing {settings.events} events in batches of {BATCH_SIZE} and "
+        f"{settings.per_event_events} one by one (not timed)"
+    )
+    generation = time.perf_counter()
+    workload = build_workload(settings.events, settings.per_event_events, SEED)
+    generation = time.perf_counter() - generation
+    runner.checks(workload, settings)
+    backends: dict[str, Any] = {}
+    for name in BACKENDS:
+        backends[name] = runner.backend(name, workload, settings, no_postgres=no_postgres)
+    return {
+        "benchmark": "suyuan ledger (make bench)",
+        "duration_s": round(time.perf_counter() - clock, 1),
+        "settings": {**asdict(settings), "batch_size": BATCH_SIZE},
+        "machine": {**machine, "load_average_1m_at_end": load_average()},
+        "workload": {
+            "generation_s": round(generation, 1),
+            "batch500": _describe(workload.batched),
+            "per_event": _describe(workload.per_event),
+        },
+        "backends": backends,
+        "results": [r.to_json() for r in runner.results],
+        "errors": runner.errors,
+        "summary": _summary(runner.results),
+    }
+
+
+class _Runner:
+    def __init__(self, wanted: Callable[[str], bool]) -> None:
+        self._wanted = wanted
+        self.results: list[Result] = []
+        self.errors: list[dict[str, str]] = []
+
+    def checks(self, workload: Workload, settings: Settings) -> None:
+        keys = {org.key.key_id: org.key.verify_key for org in workload.farms}
+        streams = {"check_batch500": workload.batched, "check_per_event": workload.per_event}
+        for name, stream in streams.items():
+            what = "batch-signed" if stream is workload.batched else "per-event-signed"
+            self._run(Benchmark(name, partial(_check, name, stream, keys, settings.runs, what)))
+
+    def backend(
+        self, name: str, workload: Workload, settings: Settings, *, no_postgres: bool
+    ) -> dict[str, Any]:
+        names = [g.format(b=name) for g in GROUPS if self._wanted(g.format(b=name))]
+        if not names:
+            return {"status": "not selected"}
+        if name == "postgresql" and no_postgres:
+            return self._skip(name, names, "--no-postgres")
+        progress(f"starting {name}")
+        backend: Backend | str = SqliteBackend() if name == "sqlite" else PostgresBackend.start()
+        if isinstance(backend, str):
+            return self._skip(name, names, backend)
+        suite = BackendSuite(backend, workload, settings, NoteSigner.generate(LEDGER_NAME))
+        try:
+            for bench in suite.benchmarks():
+                if bench.name in names:
+                    self._run(bench)
+            return backend.describe()
+        finally:
+            suite.close()
+            backend.close()
+
+    def _skip(self, backend: str, names: list[str], reason: str) -> dict[str, Any]:
+        progress(f"{backend} skipped: {reason}")
+        return {"status": "skipped", "reason": reason, "benchmarks_skipped": names}
+
+    def _run(self, bench: Benchmark) -> None:
+        if not self._wanted(bench.name):
+            return
+        progress(f"{bench.name} …")
+        start = time.perf_counter()
+        try:
+            results = bench.run()
+        except Exception as err:  # report it, keep measuring the rest
+            progress(f"{bench.name} FAILED: {type(err).__name__}: {err}")
+            self.errors.append({"name": bench.name, "error": f"{type(err).__name__}: {err}"})
+            return
+        for result in results:
+            verdict = {True: "meets target", False: "misses target", None: "no target"}[
+                result.target.met_by(result.value)
+            ]
+            progress(f"  {result.name} = {result.value:,g} {result.unit} ({verdict})")
+        progress(f"{bench.name} done in {time.perf_counter() - start:.1f} s")
+        self.results.extend(results)
+
+
+def _check(
+    name: str, stream: Stream, keys: Mapping[str, VerifyKey], runs: int, what: str
+) -> list[Result]:
+    return [check_stream(name, stream, keys, runs, what)]
+
+
+def _describe(stream: Stream) -> dict[str, Any]:
+    return {
+        "events": stream.events,
+        "messages": len(stream.messages),
+        "event_types": dict(sorted(stream.event_types.items())),
+        "event_bytes_avg": round(stream.event_bytes / stream.events, 1),
+        "message_bytes_per_event": round(stream.message_bytes / stream.events, 1),
+    }
+
+
+def _summary(results: list[Result]) -> dict[str, list[str]]:
+    met = [r.name for r in results if r.target.met_by(r.value) is True]
+    missed = [r.name for r in results if r.target.met_by(r.value) is False]
+    return {"targets_met": met, "targets_missed": missed}
+
+
+def _matcher(patterns: list[str] | None) -> Callable[[str], bool]:
+    if not patterns:
+        return lambda _name: True
+    globs = [p if any(c in p for c in "*?[") else f"*{p}*" for p in patterns]
+    return lambda name: any(fnmatch.fnmatchcase(name, g) for g in globs)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
