@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench up down clean schema-snapshot
+.PHONY: demo test lint bench chaos up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: $(STAMP)
 ## bench: benchmarks, JSON on stdout and under bench/results/
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## chaos: faults under load against the real broker and PostgreSQL; asserts nothing lost or doubled
+chaos: $(STAMP)
+	bash infra/scripts/ensure-test-tools.sh
+	$(BIN)/python -m chaos
 
 ## up: the full stack with docker compose (needs a Docker engine)
 up:
