@@ -1,12 +1,20 @@
 """The demo data set: a small, realistic farm-to-table chain in 杭州 (design §9).
 
-A vegetable cooperative tests and certifies a lot of 小青菜, packs it into a case and ships it to
-a wholesale market; the market checks the certificate at entry (进货查验), issues its own
-purchaser certificate linked to the farm's, and ships to a supermarket that sells it. A second
-lot is recalled after an official sampling fails; one certificate is voided and reissued.
+- **Food (浙食链)**: a vegetable cooperative tests and certifies a lot of 小青菜, packs it into a
+  case and ships it to a wholesale market; the market checks the certificate at entry (进货查验),
+  issues its own purchaser certificate linked to the farm's, and ships to a supermarket that
+  sells it. A second lot is recalled after an official sampling fails; one certificate is voided
+  and reissued.
+- **Import cold chain (浙冷链)**: an importer declares frozen beef with the 三证 (quarantine,
+  nucleic-acid, disinfection certificates); the 集中监管仓 stores and disinfects it, assigns
+  cold-chain codes to each package, records the container temperature (one excursion), releases
+  it to a cold store, which ships to the market. A second container's nucleic-acid test is
+  positive: its packages are frozen.
+- **Vaccines (浙苗链)**: a maker's lot is released (批签发), packed case → box → dose, shipped to
+  the provincial distributor, a district CDC and a clinic, and administered to people known to
+  the ledger only by keyed pseudonyms; one adverse event (AEFI) is reported.
 
-Deterministic for a seed. The import cold chain and the vaccine chain come with the full demo
-generator; this set is what the embedded ledger shows today.
+Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from suyuan.events.model import Event
+from suyuan.privacy import keyed_pseudonym
 from suyuan.scenario import Organisation, Scenario
 
 PRODUCER_COMMITMENT = "未使用禁用农药、兽药及其他化合物；使用的常规农药、兽药残留不超标"
@@ -177,7 +186,379 @@ def build_demo(seed: int = 2026) -> DemoData:
         "recalled lot": bad_lot,
         "voided certificate": wrong.codes[0],
     }
+    data.codes.update(_cold_chain(s, data, market))
+    data.codes.update(_vaccines(s, data))
     return data
+
+
+#: Key of the demo's recipient pseudonyms (a real clinic keeps its own secret; see suyuan.privacy).
+DEMO_PSEUDONYM_SECRET = b"suyuan-demo-pseudonym-secret-0001"
+
+
+def demo_pseudonym(subject: str) -> str:
+    """The keyed pseudonym the demo records for a vaccine recipient (never the person)."""
+    return keyed_pseudonym(DEMO_PSEUDONYM_SECRET, subject)
+
+
+def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, str]:
+    importer = s.organisation(
+        "宁波甬兴进出口有限公司", ["IMPORTER"], "330206", "浙江省宁波市北仑区明州路88号"
+    )
+    warehouse = s.organisation(
+        "宁波北仑港集中监管仓",
+        ["SUPERVISED_WAREHOUSE", "COLD_STORE"],
+        "330206",
+        "浙江省宁波市北仑区港城大道1号",
+    )
+    cold_store = s.organisation(
+        "杭州冷链物流中心",
+        ["COLD_STORE", "DISTRIBUTOR"],
+        "330110",
+        "浙江省杭州市余杭区仁和街道冷链路6号",
+    )
+    data.add(None, s.registration(importer, warehouse, cold_store))
+
+    def import_batch(container: str, batch: str, item: str, nucleic_ok: bool) -> list[str]:
+        packages = [s.unit_code(item=item, serial=f"{batch[-4:]}{n:03d}") for n in range(1, 4)]
+        declared = s.event(
+            importer,
+            "ImportDeclared",
+            {
+                "product_name": "冷冻去骨牛肉",
+                "origin_country": "BR",
+                "batch_no": batch,
+                "container_no": container,
+                "production_date": "2026-03-01",
+                "shelf_life_days": 730,
+                "importer": importer.uscc,
+                "customs_declaration_no": f"3104202600{s.rng.randrange(10**8):08d}",
+                "quarantine_certificate": {
+                    "number": f"3104001260{s.rng.randrange(10**5):05d}",
+                    "passed": True,
+                },
+                "nucleic_acid_test": {"number": f"NBHS-{batch}", "passed": nucleic_ok},
+                "disinfection_certificate": {"number": f"NBXD-{batch}", "passed": True},
+            },
+            codes=packages,
+            quantity="60",
+            unit="kg",
+        )
+        data.add(importer, [declared])
+        stored = s.event(
+            warehouse,
+            "Stored",
+            {"facility": "SUPERVISED_WAREHOUSE", "storage_unit": "冷冻库3号-B12"},
+            codes=packages,
+            quantity="3",
+            unit="箱",
+            biz_step="storing",
+            disposition="sellable_not_accessible",
+        )
+        disinfected = s.event(
+            warehouse,
+            "Disinfected",
+            {
+                "target": "OUTER_PACKAGING",
+                "disinfectant": "过氧乙酸(0.5%)",
+                "certificate_no": f"NBXD-{batch}",
+                "operator": None,
+            },
+            codes=packages,
+        )
+        assigned = s.event(
+            warehouse,
+            "ColdChainCodesAssigned",
+            {
+                "station_name": warehouse.name,
+                "product_name": "冷冻去骨牛肉",
+                "import_batch_no": batch,
+                "container_no": container,
+            },
+            codes=packages,
+            biz_step="commissioning",
+            disposition="active",
+        )
+        data.add(warehouse, [stored, disinfected, assigned])
+        return packages
+
+    good = import_batch("CSQU3054383", "SIF1234-260301", "10273", nucleic_ok=True)
+    warehouse_events = [
+        s.event(
+            warehouse,
+            "TemperatureRecorded",
+            {
+                "device_id": "TL-88-0421",
+                "container_no": "CSQU3054383",
+                "readings": [
+                    {"at": s.tick(60).isoformat(), "celsius": c}
+                    for c in (-19.5, -18.9, -16.2, -18.7)
+                ],
+                "min_celsius": -25.0,
+                "max_celsius": -18.0,
+            },
+            codes=good,
+            biz_step="sensor_reporting",
+        ),
+        s.event(
+            warehouse,
+            "Released",
+            {
+                "facility": "SUPERVISED_WAREHOUSE",
+                "release_certificate_no": "NBJGC-20260522-0108",
+                "released_to": cold_store.uscc,
+            },
+            codes=good,
+            quantity="3",
+            unit="箱",
+        ),
+        s.event(
+            warehouse,
+            "Shipped",
+            {
+                "to_org": cold_store.uscc,
+                "waybill_no": "LL2026052201",
+                "vehicle_plate": "浙B·L7731",
+                "carrier": None,
+                "destination": cold_store.location(),
+            },
+            codes=good,
+            quantity="60",
+            unit="kg",
+        ),
+    ]
+    data.add(warehouse, warehouse_events)
+    data.add(
+        cold_store,
+        [
+            s.event(
+                cold_store,
+                "Received",
+                {
+                    "from_org": warehouse.uscc,
+                    "waybill_no": "LL2026052201",
+                    "upstream_certificates": [],
+                    "check_passed": True,
+                    "check_note": "三证齐全，追溯码与货物相符",
+                },
+                codes=good,
+                quantity="60",
+                unit="kg",
+            ),
+            s.event(
+                cold_store,
+                "Shipped",
+                {
+                    "to_org": market.uscc,
+                    "waybill_no": "LL2026052307",
+                    "vehicle_plate": "浙A·L2210",
+                    "carrier": None,
+                    "destination": market.location(),
+                },
+                codes=good[:1],
+                quantity="20",
+                unit="kg",
+            ),
+        ],
+    )
+
+    positive = import_batch("TGHU8812034", "SIF5678-260302", "10280", nucleic_ok=False)
+    test = s.event(
+        warehouse,
+        "InspectionRecorded",
+        {
+            "kind": "NUCLEIC_ACID",
+            "items": [
+                {
+                    "name": "新冠病毒核酸(外包装)",
+                    "value": "阳性",
+                    "unit": None,
+                    "limit": "阴性",
+                    "standard": None,
+                    "passed": False,
+                }
+            ],
+            "passed": False,
+            "lab": "宁波海关技术中心",
+            "lab_uscc": None,
+            "report_no": None,
+        },
+        codes=positive,
+    )
+    data.add(warehouse, [test])
+    return {"cold-chain unit": good[0], "frozen cold-chain unit": positive[0]}
+
+
+def _vaccines(s: Scenario, data: DemoData) -> dict[str, str]:
+    maker = s.organisation(
+        "浙江某生物制品有限公司", ["VACCINE_MAKER"], "330110", "浙江省杭州市余杭区文一西路998号"
+    )
+    distributor = s.organisation(
+        "浙江省疫苗配送中心", ["DISTRIBUTOR"], "330100", "浙江省杭州市上城区秋涛路258号"
+    )
+    cdc = s.organisation(
+        "杭州市西湖区疾病预防控制中心",
+        ["CDC"],
+        "330106",
+        "浙江省杭州市西湖区保俶北路",
+        registrar="1",
+        entity_type="2",
+    )
+    clinic = s.organisation(
+        "西湖区北山街道社区卫生服务中心",
+        ["CLINIC"],
+        "330106",
+        "浙江省杭州市西湖区北山街道",
+        registrar="1",
+        entity_type="2",
+    )
+    data.add(None, s.registration(maker, distributor, cdc, clinic))
+
+    case = s.drug_code("8123456", 90_000_000_001)
+    boxes = [s.drug_code("8123456", 80_000_000_000 + n) for n in (1, 2)]
+    doses = [s.drug_code("8123456", 10_000_000_000 + n) for n in range(1, 5)]
+    released = s.event(
+        maker,
+        "VaccineLotReleased",
+        {
+            "product_name": "乙型肝炎疫苗(酿酒酵母)",
+            "lot_no": "202604015",
+            "manufacturer": maker.uscc,
+            "release_certificate_no": "SJ20260415-0321",
+            "release_authority": "中国食品药品检定研究院",
+            "expiry_date": "2029-03-31",
+        },
+        codes=[case, *boxes, *doses],
+        quantity="4",
+        unit="剂",
+        biz_step="commissioning",
+        disposition="active",
+    )
+    packing = [
+        s.event(
+            maker,
+            "Aggregated",
+            {"parent_code": boxes[0], "child_codes": doses[:2]},
+            codes=[boxes[0], *doses[:2]],
+            biz_step="packing",
+        ),
+        s.event(
+            maker,
+            "Aggregated",
+            {"parent_code": boxes[1], "child_codes": doses[2:]},
+            codes=[boxes[1], *doses[2:]],
+            biz_step="packing",
+        ),
+        s.event(
+            maker,
+            "Aggregated",
+            {"parent_code": case, "child_codes": boxes},
+            codes=[case, *boxes],
+            biz_step="packing",
+        ),
+    ]
+    data.add(maker, [released, *packing, _ship(s, maker, distributor, [case], "4", "剂")])
+    data.add(
+        distributor,
+        [
+            _receive(s, distributor, maker, [case], "4", "剂"),
+            _ship(s, distributor, cdc, [case], "4", "剂"),
+        ],
+    )
+    data.add(
+        cdc,
+        [
+            _receive(s, cdc, distributor, [case], "4", "剂"),
+            s.event(
+                cdc,
+                "Disaggregated",
+                {"parent_code": case, "child_codes": boxes},
+                codes=[case, *boxes],
+                biz_step="unpacking",
+            ),
+            _ship(s, cdc, clinic, [boxes[0]], "2", "剂"),
+        ],
+    )
+    arrival = _receive(s, clinic, cdc, [boxes[0]], "2", "剂")
+    shots = [
+        s.event(
+            clinic,
+            "VaccineAdministered",
+            {
+                "clinic_name": clinic.name,
+                "dose_no": n + 1,
+                "recipient_pseudonym": demo_pseudonym(f"demo-recipient-{n}"),
+            },
+            codes=[dose],
+            quantity="1",
+            unit="剂",
+            biz_step="dispensing",
+            disposition="dispensed",
+        )
+        for n, dose in enumerate(doses[:2])
+    ]
+    aefi = s.event(
+        clinic,
+        "AdverseEventReported",
+        {
+            "recipient_pseudonym": demo_pseudonym("demo-recipient-1"),
+            "administered_event_id": shots[1].event_id,
+            "onset_at": s.tick(600).isoformat(),
+            "classification": "PENDING",
+            "serious": False,
+            "symptoms": "接种部位红肿，直径约2厘米，低热37.8℃",
+            "report_no": "AEFI-330106-20260510-003",
+        },
+        codes=[doses[1]],
+    )
+    data.add(clinic, [arrival, *shots, aefi])
+    return {"vaccine unit": doses[0], "vaccine case": case}
+
+
+def _ship(
+    s: Scenario, sender: Organisation, to: Organisation, codes: list[str], quantity: str, unit: str
+) -> Event:
+    return s.event(
+        sender,
+        "Shipped",
+        {
+            "to_org": to.uscc,
+            "waybill_no": f"YM{s.rng.randrange(10**8):08d}",
+            "vehicle_plate": None,
+            "carrier": None,
+            "destination": to.location(),
+        },
+        codes=codes,
+        quantity=quantity,
+        unit=unit,
+        biz_step="shipping",
+        disposition="in_transit",
+    )
+
+
+def _receive(
+    s: Scenario,
+    receiver: Organisation,
+    sender: Organisation,
+    codes: list[str],
+    quantity: str,
+    unit: str,
+) -> Event:
+    return s.event(
+        receiver,
+        "Received",
+        {
+            "from_org": sender.uscc,
+            "waybill_no": None,
+            "upstream_certificates": [],
+            "check_passed": True,
+            "check_note": "冷链温度记录完整",
+        },
+        codes=codes,
+        quantity=quantity,
+        unit=unit,
+        biz_step="receiving",
+        disposition="in_progress",
+    )
 
 
 def _certificate(

@@ -34,6 +34,16 @@ def _normalise(subject: str) -> str:
     return text
 
 
+def keyed_pseudonym(secret: bytes, subject: str) -> str:
+    """``rp1:`` + base32(HMAC-SHA256(secret, normalised subject))[:32], lower case.
+
+    Raises:
+        InvalidInputError: ``subject`` is empty (field ``subject``).
+    """
+    digest = hmac.new(secret, _normalise(subject).encode(), hashlib.sha256).digest()
+    return PSEUDONYM_PREFIX + base64.b32encode(digest).decode("ascii")[:32].lower()
+
+
 class PseudonymRegistry:
     """Issues keyed pseudonyms and keeps the erasable pseudonym → subject mapping."""
 
@@ -50,8 +60,7 @@ class PseudonymRegistry:
         Raises:
             InvalidInputError: ``subject`` is empty (field ``subject``).
         """
-        digest = hmac.new(self._secret, _normalise(subject).encode(), hashlib.sha256).digest()
-        return PSEUDONYM_PREFIX + base64.b32encode(digest).decode("ascii")[:32].lower()
+        return keyed_pseudonym(self._secret, subject)
 
     def register(self, subject: str) -> str:
         """Pseudonymise ``subject`` and remember who it is (outside the ledger)."""

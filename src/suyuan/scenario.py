@@ -72,6 +72,11 @@ class Scenario:
         body = "0" + company_prefix + f"{self.rng.randrange(10**9):09d}"
         return f"(00){body}{ean.calc_check_digit(body)}"
 
+    def drug_code(self, product: str = "8123456", serial: int | None = None) -> str:
+        """A 20-digit 药品追溯码: 7-digit product identifier, then serial and check part."""
+        number = self.rng.randrange(10**13) if serial is None else serial
+        return f"{product}{number:013d}"
+
     def unit_code(
         self, item: str = "10010", lot: str | None = None, serial: str | None = None
     ) -> str:
@@ -115,6 +120,8 @@ class Scenario:
         unit: str | None = None,
         at: datetime | None = None,
         located: bool = True,
+        biz_step: str | None = None,
+        disposition: str | None = None,
     ) -> Event:
         """An event in the documented JSON form, parsed and checked like a producer's."""
         org = actor if isinstance(actor, Organisation) else None
@@ -128,8 +135,8 @@ class Scenario:
                 "codes": list(codes),
                 "quantity": quantity,
                 "unit": unit,
-                "biz_step": None,
-                "disposition": None,
+                "biz_step": biz_step,
+                "disposition": disposition,
                 "payload": dict(payload),
             }
         )

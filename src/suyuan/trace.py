@@ -260,7 +260,7 @@ class Tracer:
                 result.documents.append(traced)
             if kind in CUSTODY_TYPES and _in_custody_view(traced, code, ancestors, packed):
                 result.custody.append(traced)
-        result.product = _product(result.certificates, result.documents)
+        result.product = _product(result.certificates, events)
         result.origin = _origin(result.certificates, events)
         result.temperature = _temperature(
             [t for t in events if t.event.event_type == "TemperatureRecorded"]
@@ -349,13 +349,12 @@ def _in_custody_view(
     )
 
 
-def _product(
-    certificates: list[TracedEvent], documents: list[TracedEvent]
-) -> dict[str, Any] | None:
+def _product(certificates: list[TracedEvent], events: list[TracedEvent]) -> dict[str, Any] | None:
+    """What the code is: from its certificate, else from any event that names the product."""
     for traced in certificates:
         payload = traced.event.payload
         return {"name": payload.get("product_name"), "category": payload.get("category")}
-    for traced in documents:
+    for traced in events:
         name = traced.event.payload.get("product_name") or traced.event.payload.get("species")
         if name:
             return {"name": name, "category": None}

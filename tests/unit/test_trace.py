@@ -97,3 +97,32 @@ def test_any_spelling_of_a_code_gives_the_same_trace_and_bad_codes_say_why(
         tracer.trace("not a code")
     assert err.value.field == "code"
     assert not tracer.trace("(01)09506000134352").found
+
+
+def test_cold_chain_unit_shows_the_three_certificates_and_the_temperature_excursion(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    data, tracer = demo
+    unit = tracer.trace(data.codes["cold-chain unit"])
+    frozen = tracer.trace(data.codes["frozen cold-chain unit"])
+
+    declared = [t for t in unit.documents if t.event.event_type == "ImportDeclared"]
+    assert declared and declared[0].event.payload["nucleic_acid_test"]["passed"] is True
+    assert unit.temperature is not None
+    assert [e["celsius"] for e in unit.temperature["excursions"]] == [-16.2]
+    assert "temperature excursion" in unit.alerts
+    assert frozen.status == "frozen" and "NUCLEIC_ACID" in frozen.reasons[0]
+
+
+def test_vaccine_dose_reaches_the_arm_and_the_public_never_sees_the_pseudonym(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    data, tracer = demo
+    trace = tracer.trace(data.codes["vaccine unit"], full=True)
+
+    assert trace.product == {"name": "乙型肝炎疫苗(酿酒酵母)", "category": None}
+    kinds = [t.event.event_type for t in trace.custody]
+    assert kinds[0] == "VaccineLotReleased" and kinds[-1] == "VaccineAdministered"
+    public = str(trace_json(trace, public=True))
+    full = str(trace_json(trace, public=False))
+    assert "rp1:" not in public and "rp1:" in full
