@@ -14,15 +14,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from suyuan.codes import clear_code_cache
+from suyuan.demo import LotMaker
 from suyuan.events import decode_batch, decode_event
-from suyuan.events.model import Event
 from suyuan.ledger import Submission
 from suyuan.scenario import Organisation, Scenario
 from suyuan.signing import RootKey, batch_proofs
 
 BATCH_SIZE = 500
-UNITS_PER_CASE = 6
-PRODUCER_COMMITMENT = "未使用禁用农药、兽药及其他化合物；使用的常规农药、兽药残留不超标"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +95,14 @@ def build_workload(events: int, per_event_events: int, seed: int = 10) -> Worklo
         "杭州农副产品物流中心", ["MARKET", "PURCHASER"], "330105", "浙江省杭州市拱墅区石祥路71号"
     )
     trust = s.sign_as_root(s.registration(*farms, market))
-    lots = _LotMaker(s, market)
+    lots = LotMaker(s, market)
     batched = _stream(s, farms, lots, events, BATCH_SIZE)
     per_event = _stream(s, farms, lots, per_event_events, 1)
     return Workload(s, farms, market, trust, batched, per_event)
 
 
 def _stream(
-    s: Scenario, farms: list[Organisation], lots: _LotMaker, total: int, per_message: int
+    s: Scenario, farms: list[Organisation], lots: LotMaker, total: int, per_message: int
 ) -> Stream:
     messages: list[bytes] = []
     ids: list[str] = []
@@ -122,73 +120,6 @@ def _stream(
         ids.extend(e.event_id for e in events)
         kinds.update(e.event_type for e in events)
     return Stream(tuple(messages), tuple(ids), kinds, size)
-
-
-class _LotMaker:
-    """Makes the four events of a lot: certificate, two case aggregations, one shipment."""
-
-    def __init__(self, s: Scenario, market: Organisation) -> None:
-        self._s = s
-        self._market = market
-        self._lots = 0
-
-    def events(self, farm: Organisation, count: int) -> list[Event]:
-        events: list[Event] = []
-        while len(events) < count:
-            events.extend(self._lot(farm))
-        return events[:count]
-
-    def _lot(self, farm: Organisation) -> list[Event]:
-        s = self._s
-        self._lots += 1
-        lot = f"LA{self._lots:08d}"
-        lot_code = s.unit_code(item="10010", lot=lot)
-        cert = s.event(
-            farm,
-            "CertificateIssued",
-            {
-                "issuer_type": "PRODUCER",
-                "product_name": "小青菜",
-                "category": "VEGETABLES",
-                "origin": farm.place,
-                "origin_region_code": farm.region_code,
-                "issue_date": s.clock.date().isoformat(),
-                "contact": "0571-63781234",
-                "commitment": PRODUCER_COMMITMENT,
-                "basis": "QUALITY_CONTROL",
-                "inspection_event_id": None,
-                "upstream_certificates": [],
-            },
-            codes=[s.certificate_code(), lot_code],
-            quantity="120",
-            unit="kg",
-        )
-        cases = [s.sscc() for _ in range(2)]
-        packs = [self._pack(farm, case, lot, n) for n, case in enumerate(cases)]
-        ship = s.event(
-            farm,
-            "Shipped",
-            {
-                "to_org": self._market.uscc,
-                "waybill_no": f"ZJYD{self._lots:012d}",
-                "vehicle_plate": "浙A·D12345",
-                "carrier": None,
-                "destination": self._market.location(),
-            },
-            codes=cases,
-            quantity="120",
-            unit="kg",
-        )
-        return [cert, *packs, ship]
-
-    def _pack(self, farm: Organisation, case: str, lot: str, case_no: int) -> Event:
-        units = [
-            self._s.unit_code(item="10010", lot=lot, serial=f"{case_no}{n:05d}")
-            for n in range(UNITS_PER_CASE)
-        ]
-        return self._s.event(
-            farm, "Aggregated", {"parent_code": case, "child_codes": units}, codes=[case, *units]
-        )
 
 
 def _submissions(message: bytes) -> list[Submission]:

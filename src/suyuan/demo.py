@@ -19,12 +19,14 @@ Deterministic for a seed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from suyuan.events.model import Event
 from suyuan.privacy import keyed_pseudonym
 from suyuan.scenario import Organisation, Scenario
 
+UNITS_PER_CASE = 6
 PRODUCER_COMMITMENT = "未使用禁用农药、兽药及其他化合物；使用的常规农药、兽药残留不超标"
 PURCHASER_COMMITMENT = (
     "已按规定收取并保存该批次承诺达标合格证或者其他质量安全合格证明；"
@@ -40,6 +42,8 @@ class DemoData:
     messages: list[bytes] = field(default_factory=list)
     codes: dict[str, str] = field(default_factory=dict)
     events: int = 0
+    orgs: dict[str, Organisation] = field(default_factory=dict)
+    """Organisations the demo hands out tokens for: ``farm``, ``market``, ``regulator``."""
 
     def add(self, signer: Organisation | None, events: list[Event]) -> None:
         if signer is None:
@@ -75,6 +79,7 @@ def build_demo(seed: int = 2026) -> DemoData:
         entity_type="1",
     )
     data.add(None, s.registration(farm, market, shop, bureau))
+    data.orgs = {"farm": farm, "market": market, "regulator": bureau}
 
     lot = s.unit_code(item="10010", lot="LA20260506")
     case = s.sscc()
@@ -189,6 +194,98 @@ def build_demo(seed: int = 2026) -> DemoData:
     data.codes.update(_cold_chain(s, data, market))
     data.codes.update(_vaccines(s, data))
     return data
+
+
+class LotMaker:
+    """Makes the four events of a farm lot: certificate, two case aggregations, one shipment.
+
+    The bulk of ``suyuan demo --events N`` and of the benchmark workload.
+    """
+
+    def __init__(self, s: Scenario, market: Organisation) -> None:
+        self._s = s
+        self._market = market
+        self._lots = 0
+
+    def events(self, farm: Organisation, count: int) -> list[Event]:
+        events: list[Event] = []
+        while len(events) < count:
+            events.extend(self._lot(farm))
+        return events[:count]
+
+    def _lot(self, farm: Organisation) -> list[Event]:
+        s = self._s
+        self._lots += 1
+        lot = f"LA{self._lots:08d}"
+        lot_code = s.unit_code(item="10010", lot=lot)
+        cert = s.event(
+            farm,
+            "CertificateIssued",
+            {
+                "issuer_type": "PRODUCER",
+                "product_name": "小青菜",
+                "category": "VEGETABLES",
+                "origin": farm.place,
+                "origin_region_code": farm.region_code,
+                "issue_date": s.clock.date().isoformat(),
+                "contact": "0571-63781234",
+                "commitment": PRODUCER_COMMITMENT,
+                "basis": "QUALITY_CONTROL",
+                "inspection_event_id": None,
+                "upstream_certificates": [],
+            },
+            codes=[s.certificate_code(), lot_code],
+            quantity="120",
+            unit="kg",
+        )
+        cases = [s.sscc() for _ in range(2)]
+        packs = [self._pack(farm, case, lot, n) for n, case in enumerate(cases)]
+        ship = s.event(
+            farm,
+            "Shipped",
+            {
+                "to_org": self._market.uscc,
+                "waybill_no": f"ZJYD{self._lots:012d}",
+                "vehicle_plate": "浙A·D12345",
+                "carrier": None,
+                "destination": self._market.location(),
+            },
+            codes=cases,
+            quantity="120",
+            unit="kg",
+        )
+        return [cert, *packs, ship]
+
+    def _pack(self, farm: Organisation, case: str, lot: str, case_no: int) -> Event:
+        units = [
+            self._s.unit_code(item="10010", lot=lot, serial=f"{case_no}{n:05d}")
+            for n in range(UNITS_PER_CASE)
+        ]
+        return self._s.event(
+            farm, "Aggregated", {"parent_code": case, "child_codes": units}, codes=[case, *units]
+        )
+
+
+def bulk_messages(
+    s: Scenario,
+    farms: list[Organisation],
+    market: Organisation,
+    events: int,
+    per_message: int = 500,
+) -> Iterator[tuple[int, bytes]]:
+    """Signed messages of farm lots, ``per_message`` events each, until ``events`` are made.
+
+    Yields (events in the message, message); the farms take turns signing.
+    """
+    lots = LotMaker(s, market)
+    made = 0
+    turn = 0
+    while made < events:
+        count = min(per_message, events - made)
+        farm = farms[turn % len(farms)]
+        yield count, s.sign(farm, lots.events(farm, count))
+        made += count
+        turn += 1
 
 
 #: Key of the demo's recipient pseudonyms (a real clinic keeps its own secret; see suyuan.privacy).

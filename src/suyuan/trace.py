@@ -39,6 +39,7 @@ PRIVATE_FIELDS = frozenset(
         "buyer",
         "receipt_no",
         "recipient_pseudonym",
+        "insurance_settlement_no",
         "price",
         "customs_declaration_no",
         "report_no",
@@ -108,6 +109,8 @@ class Trace:
     temperature: dict[str, Any] | None = None
     upstream_codes: list[str] = field(default_factory=list)
     recalls: list[TracedEvent] = field(default_factory=list)
+    voids: list[TracedEvent] = field(default_factory=list)
+    """CertificateVoided events of this code; the payload names the replacement certificate."""
     alerts: list[str] = field(default_factory=list)
     forward_codes: list[str] | None = None
     holders: list[Holder] | None = None
@@ -290,6 +293,7 @@ class Tracer:
         voided = [
             t for t in events if t.event.event_type == "CertificateVoided" and code in t.event.codes
         ]
+        result.voids = voided
         if voided and result.status == "ok":
             result.status = "voided"
             result.reasons.extend(str(t.event.payload.get("reason", "")) for t in voided)
@@ -390,10 +394,10 @@ def _temperature(records: list[TracedEvent]) -> dict[str, Any] | None:
         low, high = payload.get("min_celsius"), payload.get("max_celsius")
         for reading in payload.get("readings", ()):
             value = float(reading["celsius"])
-            point = {"at": reading["at"], "celsius": value}
+            point = {"at": reading["at"], "celsius": value, "min": low, "max": high}
             readings.append(point)
             if (low is not None and value < low) or (high is not None and value > high):
-                excursions.append({**point, "min": low, "max": high})
+                excursions.append(point)
     if not readings:
         return None
     values = [r["celsius"] for r in readings]
@@ -448,6 +452,7 @@ def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
         "custody": events(trace.custody),
         "temperature": trace.temperature,
         "recalls": events(trace.recalls),
+        "voids": events(trace.voids),
         "alerts": trace.alerts,
         "upstream_codes": trace.upstream_codes,
         "view": "public" if public else "full",
