@@ -41,3 +41,43 @@ def test_postgres_has_healthcheck_and_persistent_volume() -> None:
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     volume = postgres["volumes"][0].split(":")[0]
     assert volume in compose["volumes"]
+
+
+def test_services_share_one_database_and_broker_and_wait_for_the_ledger() -> None:
+    services = _compose()["services"]
+    init_env = services["ledger-init"]["environment"]
+    for name in ("ingest-worker", "ingest-api", "trace-query"):
+        service = services[name]
+        assert service["environment"] == init_env, f"{name} must use the same settings"
+        assert service["depends_on"]["ledger-init"]["condition"] == (
+            "service_completed_successfully"
+        )
+    assert init_env["SUYUAN_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert init_env["SUYUAN_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert services["ingest-worker"]["deploy"]["replicas"] >= 2
+
+
+def test_service_commands_exist_in_the_cli() -> None:
+    from typer.main import get_command
+
+    from suyuan.cli import app
+
+    commands = set(get_command(app).commands)  # type: ignore[attr-defined]
+    services = _compose()["services"]
+    for name in ("ingest-worker", "ingest-api", "trace-query"):
+        assert services[name]["command"][0] in commands, name
+
+
+def test_regulator_uscc_of_the_stack_is_valid() -> None:
+    from suyuan.codes import validate_uscc
+
+    uscc = _compose()["services"]["ledger-init"]["environment"]["SUYUAN_REGULATOR_USCC"]
+    assert validate_uscc(uscc) == uscc
+
+
+def test_dockerfile_installs_the_project_and_runs_the_cli() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir ." in dockerfile
+    assert 'ENTRYPOINT ["suyuan"]' in dockerfile
+    for folder in ("src", "services", "schemas", "infra"):
+        assert f"COPY {folder} ./{folder}" in dockerfile

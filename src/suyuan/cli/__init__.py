@@ -7,6 +7,7 @@ import typer
 from suyuan.cli import _keys, _ledger, _schemas, _serve, _tokens
 from suyuan.cli._demo import demo
 from suyuan.cli._ingest import ingest_worker, publish
+from suyuan.cli._serve_query import serve_query
 
 app = typer.Typer(help="Suyuan (溯源): traceability event ledger.", no_args_is_help=True)
 app.add_typer(_keys.app, name="keys")
@@ -15,6 +16,7 @@ app.add_typer(_ledger.app, name="ledger")
 app.add_typer(_tokens.app, name="token")
 app.add_typer(_tokens.custody_app, name="custody")
 app.command("serve-ingest")(_serve.serve_ingest)
+app.command("serve-query")(serve_query)
 app.command("verify")(_ledger.verify)
 app.command("prove")(_ledger.prove)
 app.command("verify-receipt")(_ledger.verify_receipt_command)

@@ -1,0 +1,202 @@
+"""Typed dependencies of the query API: the app's context, the caller and what it may see.
+
+``create_app`` builds one :class:`QueryContext`; routes take it and the caller's
+:class:`~suyuan.auth.Principal` as dependencies. A presented token was already checked by the
+rate-limit middleware (which needs to know whether to limit); the result is reused here.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+
+from suyuan.auth import PUBLIC, AuthError, Principal, Role, authenticate
+from suyuan.config import Settings
+from suyuan.ledger import Ledger, LedgerError, LedgerStore
+from suyuan.signing import RootKey
+from suyuan.tlog import Checkpoint, open_checkpoint
+from suyuan.trace import Tracer
+from suyuan.transport import Transport
+from suyuan_ingest._errors import ApiError
+from suyuan_ingest._http_metrics import HttpMetrics
+
+from ._ratelimit import AUTH_STATE_KEY
+
+FULL_VIEW_ROLES = frozenset({Role.REGULATOR, Role.ADMIN})
+
+
+class LedgerAccess:
+    """The ledger's checkpoints and proofs, or why they are unavailable (no ledger key).
+
+    Signing is serialised in this process; another process that signs the same size first is
+    not an error (its checkpoint is used).
+    """
+
+    def __init__(self, store: LedgerStore, ledger: Ledger | None, problem: str | None) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.problem = problem
+        self._lock = threading.Lock()
+
+    def require(self) -> Ledger:
+        """The ledger. Raises: ApiError 503 ``proofs_unavailable``."""
+        if self.ledger is None:
+            raise ApiError(
+                503,
+                "proofs_unavailable",
+                f"this service holds no ledger key, so it cannot sign checkpoints: {self.problem}",
+            )
+        return self.ledger
+
+    def checkpoint(self, shard: int) -> tuple[str, Checkpoint]:
+        """A signed checkpoint of the shard's current head (signed now if the head moved).
+
+        Raises:
+            ApiError: 503 when no ledger key is loaded or the stored tree is inconsistent.
+        """
+        ledger = self.require()
+        with self._lock:
+            try:
+                note = ledger.checkpoint(shard)
+            except LedgerError as err:
+                note = self._signed_elsewhere(ledger, shard, err)
+        return note, open_checkpoint(note, ledger.verifier, origin=ledger.origin(shard))
+
+    def newest_note(self, shard: int) -> str:
+        """The newest checkpoint note of the shard: signed now when the head moved and a ledger
+        key is loaded; without a key, the newest one stored (clients verify it themselves).
+
+        Raises:
+            ApiError: 503 when there is no key and no stored checkpoint, or the tree is
+                inconsistent.
+        """
+        if self.ledger is None:
+            stored = self.store.checkpoints(shard)
+            if stored:
+                return stored[-1].note
+        return self.checkpoint(shard)[0]
+
+    def covering(self, shard: int, seq: int) -> tuple[str, Checkpoint]:
+        """The newest checkpoint whose tree holds entry ``seq``, signing one when none does."""
+        ledger = self.require()
+        latest = ledger.latest_checkpoint(shard)
+        if latest is not None and latest[1].size > seq:
+            return latest
+        return self.checkpoint(shard)
+
+    @staticmethod
+    def _signed_elsewhere(ledger: Ledger, shard: int, err: LedgerError) -> str:
+        """Another process stored a checkpoint of the same size first: use it."""
+        latest = ledger.latest_checkpoint(shard)
+        if latest is not None and latest[1].size == ledger.store.head(shard).size:
+            return latest[0]
+        raise ApiError(503, "ledger_inconsistent", f"cannot sign a checkpoint: {err}") from err
+
+
+@dataclass(frozen=True)
+class RecallDesk:
+    """What starting a recall needs, or why it cannot be started here."""
+
+    roots: tuple[RootKey, ...] | None
+    transport: Transport | None
+    custody_master: bytes | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """Everything a request needs, made once by ``create_app``."""
+
+    settings: Settings
+    store: LedgerStore
+    engine: Engine | None
+    """The database holding tokens and custodial keys (``None``: a store without one)."""
+    tracer: Tracer
+    ledger: LedgerAccess
+    recalls: RecallDesk
+    metrics: HttpMetrics
+
+
+def get_context(request: Request) -> QueryContext:
+    context: QueryContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[QueryContext, Depends(get_context)]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token (`sy_…`) from `suyuan token create`; without one the caller is "
+    "public (consumer view, rate-limited).",
+)
+
+
+def get_principal(
+    request: Request,
+    context: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller: :data:`~suyuan.auth.PUBLIC` without a token; a bad token is a 401."""
+    if credentials is None:
+        return PUBLIC
+    checked = getattr(request.state, AUTH_STATE_KEY, None)
+    if checked is None:
+        checked = _authenticate(context, credentials.credentials)
+    if isinstance(checked, AuthError):
+        raise ApiError(401, checked.reason, str(checked), field="Authorization")
+    return checked
+
+
+def _authenticate(context: QueryContext, token: str) -> Principal | AuthError:
+    if context.engine is None:
+        return AuthError("unknown_token", "this service has no token database")
+    try:
+        return authenticate(context.engine, token)
+    except AuthError as err:
+        return err
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_token(principal: Principal, roles: frozenset[Role], what: str) -> Principal:
+    """``principal`` if its role is one of ``roles`` (401 without a token, 403 otherwise)."""
+    if principal.role is Role.PUBLIC:
+        raise ApiError(
+            401, "missing_token", f"send {what}: `Authorization: Bearer sy_…`", "Authorization"
+        )
+    if principal.role not in roles:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"needs {what} (this is a {principal.role.value} token)",
+            field="Authorization",
+        )
+    return principal
+
+
+def require_regulator(principal: PrincipalDep) -> Principal:
+    """A regulator token: it speaks for a regulator's organisation."""
+    return require_token(principal, frozenset({Role.REGULATOR}), "a regulator token")
+
+
+def require_overseer(principal: PrincipalDep) -> Principal:
+    """A regulator or admin token."""
+    return require_token(principal, FULL_VIEW_ROLES, "a regulator or admin token")
+
+
+RegulatorDep = Annotated[Principal, Depends(require_regulator)]
+OverseerDep = Annotated[Principal, Depends(require_overseer)]
+
+
+def sees_in_full(principal: Principal, organisations: set[str]) -> bool:
+    """Regulators and admins see everything; a producer sees in full what it took part in."""
+    if principal.role in FULL_VIEW_ROLES:
+        return True
+    return principal.role is Role.PRODUCER and principal.organisation in organisations

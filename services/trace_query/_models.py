@@ -1,0 +1,210 @@
+"""Request and response bodies of the query API (published in its OpenAPI document).
+
+The trace models describe what :func:`suyuan.trace.trace_json` returns; they allow extra
+fields so that what the core adds to a trace reaches callers before the models name it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from suyuan.recall import LEVELS, MAX_ROOT_CODES
+
+
+class ErrorOut(BaseModel):
+    """A refused request (4xx), or a service that cannot answer now (503)."""
+
+    reason: str = Field(description="Machine-readable, e.g. invalid_code, not_found.")
+    field: str | None = Field(description="The field, parameter or header at fault.")
+    rule: str = Field(description="The rule that was broken, in words.")
+    value: str | None = Field(None, description="The offending value, shortened.")
+    detail: str = Field(description="What went wrong, in one sentence.")
+
+
+# --- trace -----------------------------------------------------------------------------------
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class LedgerRef(_Open):
+    shard: int
+    seq: int
+    recorded_at: str = Field(description="RFC 3339, when the ledger recorded it.")
+
+
+class PlaceOut(_Open):
+    region_code: str
+    name: str
+    address: str | None
+
+
+class TracedEventOut(_Open):
+    """An event of a trace. The public view leaves personal data and commercial details out
+    of ``payload`` (waybill and receipt numbers, vehicles, buyers, prices, pseudonyms…)."""
+
+    event_id: str
+    event_type: str
+    occurred_at: str = Field(description="RFC 3339 with the zone offset it happened in.")
+    actor: str = Field(description="USCC of the organisation that recorded it.")
+    actor_name: str | None
+    location: PlaceOut | None
+    codes: list[str]
+    quantity: str | None
+    unit: str | None
+    payload: dict[str, Any]
+    ledger: LedgerRef
+
+
+class QuantityOut(BaseModel):
+    quantity: str = Field(description="Decimal amount as text, e.g. '120.5'.")
+    unit: str
+
+
+class HolderOut(BaseModel):
+    organisation: str = Field(description="USCC.")
+    name: str | None
+    quantities: list[QuantityOut] = Field(
+        description="What it received (failing that: stored; failing that: sold or used), by unit."
+    )
+
+
+class ForwardOut(_Open):
+    codes: list[str] = Field(description="Every code made from or packed with this one.")
+    holders: list[HolderOut]
+
+
+class TraceOut(_Open):
+    """``GET /v1/trace/{code}``: backward to the farms, the custody path, and (full view) forward
+    to every holder (design §7)."""
+
+    code: str = Field(description="The canonical code.")
+    kind: str = Field(description="cert, gs1 or drug.")
+    status: str = Field(description="ok, recalled, frozen (failed inspection) or voided.")
+    reasons: list[str]
+    product: dict[str, Any] | None
+    origin: dict[str, Any] | None
+    certificates: list[TracedEventOut]
+    inspections: list[TracedEventOut]
+    documents: list[TracedEventOut]
+    custody: list[TracedEventOut]
+    temperature: dict[str, Any] | None
+    recalls: list[TracedEventOut]
+    alerts: list[str]
+    upstream_codes: list[str]
+    view: Literal["public", "full"]
+    forward: ForwardOut | None = Field(None, description="Full view only.")
+
+
+# --- events and the ledger ---------------------------------------------------------------------
+
+
+class InclusionProofOut(BaseModel):
+    """RFC 9162 inclusion proof of the entry in a signed checkpoint of its shard."""
+
+    checkpoint: str = Field(description="The signed checkpoint note (C2SP tlog-checkpoint).")
+    tree_size: int
+    root_hash: str = Field(description="Base64 root hash the checkpoint commits to.")
+    leaf_index: int
+    leaf_hash: str = Field(description="Base64 SHA-256(0x00 ‖ leaf).")
+    hashes: list[str] = Field(description="Base64 audit path, leaf to root.")
+
+
+class EntryOut(BaseModel):
+    shard: int
+    seq: int
+    recorded_at: str = Field(description="RFC 3339, when the ledger recorded it.")
+    leaf_hash: str = Field(description="Base64 SHA-256(0x00 ‖ leaf).")
+    leaf: str | None = Field(
+        description="Base64 leaf bytes (they hold the signed event in full): given to regulators, "
+        "admins and the event's own organisation only."
+    )
+
+
+class EventOut(BaseModel):
+    """``GET /v1/events/{event_id}``."""
+
+    event: dict[str, Any] = Field(
+        description="The event in the JSON form of docs/events.md (public view: without "
+        "personal data and commercial details)."
+    )
+    view: Literal["public", "full"]
+    ledger: EntryOut
+    proof: InclusionProofOut | None = Field(
+        description="Null when this service holds no ledger key to sign a checkpoint."
+    )
+
+
+class ConsistencyOut(BaseModel):
+    """RFC 9162 consistency proof between two sizes of one shard's tree."""
+
+    shard: int
+    old_size: int
+    new_size: int
+    old_root: str = Field(description="Base64 root of the tree of old_size entries.")
+    new_root: str = Field(description="Base64 root of the tree of new_size entries.")
+    proof: list[str] = Field(description="Base64 hashes (empty when old is 0 or equals new).")
+
+
+# --- recalls ----------------------------------------------------------------------------------
+
+
+class RecallIn(BaseModel):
+    """``POST /v1/recalls``: what to recall and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    root_codes: list[str] = Field(
+        min_length=1,
+        max_length=MAX_ROOT_CODES,
+        description="Codes the recall starts from (any accepted spelling); everything made from "
+        "or packed with them is in scope.",
+    )
+    reason: str = Field(min_length=1, max_length=2000, description="Why, e.g. the failed test.")
+    level: Literal["LEVEL_1", "LEVEL_2", "LEVEL_3"] = Field(
+        description=f"Recall level ({', '.join(LEVELS)}; 1 is the most severe)."
+    )
+
+
+class CodesOut(BaseModel):
+    count: int = Field(description="Codes in scope, root codes included.")
+    listed: list[str] = Field(description="The first of them, sorted (see `truncated`).")
+    truncated: bool
+
+
+class ProgressOut(BaseModel):
+    holders: int
+    acknowledged: int = Field(description="Holders that acknowledged the recall.")
+    acknowledged_by: list[str]
+    outstanding: list[str] = Field(description="Holders that have not acknowledged yet.")
+    acknowledgements: int
+    disposals: int = Field(description="Destroyed events naming the recall.")
+    closed: bool
+
+
+class RecallOut(BaseModel):
+    """A recall, its scope now, and its progress."""
+
+    recall_id: str
+    event_id: str = Field(description="Id of the RecallInitiated event.")
+    status: Literal["open", "closed"]
+    regulator: str = Field(description="USCC of the regulator that started it.")
+    root_codes: list[str]
+    reason: str
+    level: str
+    started_at: str = Field(description="RFC 3339: when the regulator started it.")
+    ledger: LedgerRef | None = Field(description="Null while the event is queued (Kafka).")
+    codes: CodesOut
+    holders: list[HolderOut]
+    progress: ProgressOut
+
+
+# --- operations -----------------------------------------------------------------------------
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    proofs: bool = Field(description="Whether checkpoints can be signed (a ledger key is loaded).")

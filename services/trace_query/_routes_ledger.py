@@ -1,0 +1,200 @@
+"""Events and the verifiable ledger: positions, checkpoints, inclusion and consistency proofs.
+
+- ``GET /v1/events/{event_id}``: the event, where it sits, and an RFC 9162 inclusion proof
+  against a signed checkpoint;
+- ``GET /v1/ledger/checkpoint``: the newest C2SP tlog-checkpoint of a shard (signed if the
+  head moved);
+- ``GET /v1/ledger/proof/{event_id}``: a C2SP tlog-proof receipt, as ``suyuan prove`` writes;
+- ``GET /v1/ledger/consistency``: an RFC 9162 consistency proof between two tree sizes.
+
+The leaf bytes hold the signed event in full, commercial details included, so they are given
+(in ``leaf`` and in a receipt's ``extra`` line) only to callers who may see the event in full:
+regulators, admins and the event's own organisation. Everyone else gets the leaf hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from suyuan.events import decode_event, event_to_json
+from suyuan.events.model import Event
+from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
+from suyuan.merkle import leaf_hash
+from suyuan.tlog import Receipt
+from suyuan.trace import PRIVATE_FIELDS
+from suyuan_ingest._errors import ApiError
+
+from ._deps import ContextDep, PrincipalDep, sees_in_full
+from ._models import ConsistencyOut, EntryOut, ErrorOut, EventOut, InclusionProofOut
+
+router = APIRouter(tags=["ledger"])
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAX_SHARD = 2**31 - 1
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The event id is not a UUID."},
+    404: {"model": ErrorOut, "description": "No ledger entry has this event id."},
+    429: {"model": ErrorOut, "description": "Too many requests from this address."},
+}
+_NO_KEY: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorOut, "description": "No ledger key here to sign a checkpoint."},
+}
+_CHECKPOINT_TEXT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+}
+ShardQuery = Annotated[int, Query(ge=0, le=MAX_SHARD, description="Shard (log) number.")]
+
+
+@router.get(
+    "/v1/events/{event_id}",
+    response_model=EventOut,
+    responses={**_NOT_FOUND, 401: {"model": ErrorOut, "description": "A bad token."}},
+    summary="An event, its ledger position and an inclusion proof",
+)
+def get_event(event_id: str, principal: PrincipalDep, context: ContextDep) -> EventOut:
+    """The proof leads from `ledger.leaf_hash` at index `ledger.seq` to the root of the signed
+    checkpoint `proof.checkpoint` (verify it with the ledger's public key). `proof` is null when
+    this service holds no ledger key."""
+    shard, seq, leaf = _entry(context.store, event_id)
+    event = decode_event(leaf.event)
+    full = sees_in_full(principal, {event.actor})
+    leaf_bytes = leaf.to_bytes()
+    proof = None
+    if context.ledger.ledger is not None:
+        note, checkpoint = context.ledger.covering(shard, seq)
+        path = context.ledger.ledger.inclusion_proof(shard, seq, checkpoint.size)
+        proof = InclusionProofOut(
+            checkpoint=note,
+            tree_size=checkpoint.size,
+            root_hash=_b64(checkpoint.root_hash),
+            leaf_index=seq,
+            leaf_hash=_b64(leaf_hash(leaf_bytes)),
+            hashes=[_b64(h) for h in path],
+        )
+    return EventOut(
+        event=_event_json(event, full=full),
+        view="full" if full else "public",
+        ledger=EntryOut(
+            shard=shard,
+            seq=seq,
+            recorded_at=leaf.recorded_at.isoformat(),
+            leaf_hash=_b64(leaf_hash(leaf_bytes)),
+            leaf=_b64(leaf_bytes) if full else None,
+        ),
+        proof=proof,
+    )
+
+
+@router.get(
+    "/v1/ledger/checkpoint",
+    response_class=PlainTextResponse,
+    responses={
+        **_CHECKPOINT_TEXT,
+        **_NO_KEY,
+        404: {"model": ErrorOut, "description": "No such shard."},
+    },
+    summary="The newest signed checkpoint of a shard (C2SP tlog-checkpoint)",
+)
+def get_checkpoint(context: ContextDep, shard: ShardQuery = 0) -> PlainTextResponse:
+    """Signed now when entries were appended since the last checkpoint (a new checkpoint is
+    signed only after it is proven consistent with the previous one). A service without the
+    ledger key answers the newest stored checkpoint."""
+    _known_shard(context.store, shard)
+    return PlainTextResponse(context.ledger.newest_note(shard))
+
+
+@router.get(
+    "/v1/ledger/proof/{event_id}",
+    response_class=PlainTextResponse,
+    responses={**_CHECKPOINT_TEXT, **_NOT_FOUND, **_NO_KEY},
+    summary="A C2SP tlog-proof receipt of one event, verifiable offline",
+)
+def get_receipt(event_id: str, principal: PrincipalDep, context: ContextDep) -> PlainTextResponse:
+    """Check it with `suyuan verify-receipt FILE --key LEDGER_PUBKEY`. The `extra` line (the
+    leaf bytes) is included for regulators, admins and the event's own organisation."""
+    shard, seq, leaf = _entry(context.store, event_id)
+    note, checkpoint = context.ledger.covering(shard, seq)
+    ledger = context.ledger.require()
+    full = sees_in_full(principal, {decode_event(leaf.event).actor})
+    receipt = Receipt(
+        index=seq,
+        proof=tuple(ledger.inclusion_proof(shard, seq, checkpoint.size)),
+        checkpoint=note,
+        extra=leaf.to_bytes() if full else None,
+    )
+    return PlainTextResponse(receipt.to_text())
+
+
+@router.get(
+    "/v1/ledger/consistency",
+    response_model=ConsistencyOut,
+    responses={
+        400: {"model": ErrorOut, "description": "Sizes out of order or beyond the tree."},
+        404: {"model": ErrorOut, "description": "No such shard."},
+        **_NO_KEY,
+    },
+    summary="An RFC 9162 consistency proof between two sizes of a shard's tree",
+)
+def get_consistency(
+    context: ContextDep,
+    old: Annotated[int, Query(description="The older tree size.")],
+    new: Annotated[int, Query(description="The newer tree size (at most the current size).")],
+    shard: ShardQuery = 0,
+) -> ConsistencyOut:
+    ledger = context.ledger.require()
+    size = _known_shard(context.store, shard)
+    if not 0 <= new <= size:
+        raise ApiError(400, "invalid_size", f"must be between 0 and the tree size {size}", "new")
+    if not 0 <= old <= new:
+        raise ApiError(400, "invalid_size", f"must be between 0 and new ({new})", "old")
+    proof = [] if old in (0, new) else ledger.consistency_proof(shard, old, new)
+    return ConsistencyOut(
+        shard=shard,
+        old_size=old,
+        new_size=new,
+        old_root=_b64(ledger.root_at(shard, old)),
+        new_root=_b64(ledger.root_at(shard, new)),
+        proof=[_b64(h) for h in proof],
+    )
+
+
+def _entry(store: LedgerStore, event_id: str) -> tuple[int, int, Leaf]:
+    wanted = event_id.strip().lower()
+    if not _UUID.fullmatch(wanted):
+        raise ApiError(
+            400,
+            "invalid_input",
+            "must be a UUID (8-4-4-4-12 hex digits)",
+            "event_id",
+            event_id[:60],
+        )
+    try:
+        shard, seq = store.locate(wanted)
+    except EntryNotFoundError:
+        raise ApiError(
+            404, "not_found", f"no ledger entry has event id {wanted}", "event_id", wanted
+        ) from None
+    return shard, seq, Leaf.from_bytes(store.entry(shard, seq).leaf)
+
+
+def _known_shard(store: LedgerStore, shard: int) -> int:
+    """The shard's size. Raises: ApiError 404 for a shard that has no head."""
+    if shard not in store.shard_ids():
+        raise ApiError(404, "not_found", f"the ledger has no shard {shard}", "shard", str(shard))
+    return store.head(shard).size
+
+
+def _event_json(event: Event, *, full: bool) -> dict[str, Any]:
+    body = event_to_json(event)
+    if not full:
+        body["payload"] = {k: v for k, v in body["payload"].items() if k not in PRIVATE_FIELDS}
+    return body
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

@@ -1,0 +1,72 @@
+"""``GET /v1/trace/{code}``: a code's trace (design §7, §8). The work is in ``suyuan.trace``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from suyuan.auth import Role
+from suyuan.errors import CodeError
+from suyuan.trace import Trace, trace_json
+from suyuan_ingest._errors import ApiError
+
+from ._deps import ContextDep, PrincipalDep, sees_in_full
+from ._models import ErrorOut, TraceOut
+
+router = APIRouter(tags=["trace"])
+
+CODE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Not a valid trace code; names the rule broken."},
+}
+TRACE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **CODE_ERRORS,
+    401: {"model": ErrorOut, "description": "An unknown or revoked token."},
+    404: {"model": ErrorOut, "description": "A valid code with no recorded events."},
+    429: {"model": ErrorOut, "description": "Too many requests from this address."},
+}
+
+
+@router.get(
+    "/v1/trace/{code:path}",
+    response_model=TraceOut,
+    responses=TRACE_ERRORS,
+    summary="Trace a code backward to its origins and (full view) forward to every holder",
+)
+def get_trace(code: str, principal: PrincipalDep, context: ContextDep) -> dict[str, Any]:
+    """`code` in any accepted spelling (GS1 text, element string, Digital Link, scan URL…); a
+    `/` inside a GS1 lot is sent as `%2F`.
+
+    Public callers get the consumer view: no personal data, no counterparties' commercial
+    details, no forward trace. Regulator and admin tokens get the full view, with every code made
+    from or packed with this one and every holder; a producer token gets it for codes its
+    organisation took part in."""
+    trace = _trace(context, code, full=principal.role is not Role.PUBLIC)
+    public = not sees_in_full(principal, _organisations_in(trace))
+    return trace_json(trace, public=public)
+
+
+def _trace(context: ContextDep, code: str, *, full: bool) -> Trace:
+    try:
+        trace = context.tracer.trace(code, full=full)
+    except CodeError as err:
+        raise ApiError(400, err.reason, err.rule, err.field, err.value) from None
+    if not trace.found:
+        raise ApiError(
+            404, "not_found", f"no events recorded for code {trace.code}", "code", trace.code
+        )
+    return trace
+
+
+def _organisations_in(trace: Trace) -> set[str]:
+    """Every organisation that recorded an event of the trace or held any of it."""
+    events = [
+        *trace.certificates,
+        *trace.inspections,
+        *trace.documents,
+        *trace.custody,
+        *trace.recalls,
+    ]
+    found = {traced.event.actor for traced in events}
+    found.update(holder.organisation for holder in trace.holders or ())
+    return found

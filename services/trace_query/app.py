@@ -1,0 +1,256 @@
+"""The trace query service (design §7, §8; ``docs/http-query.md``).
+
+- ``GET /v1/trace/{code}`` — a code's trace: consumer view for the public, full view (forward
+  trace, holders) for regulators, admins and producers that took part;
+- ``GET /v1/events/{event_id}``, ``GET /v1/ledger/checkpoint``, ``/v1/ledger/proof/{event_id}``,
+  ``/v1/ledger/consistency`` — the verifiable ledger;
+- ``GET /v1/codes/{code}/qr.svg`` and ``qr.png`` — QR images of scan URLs;
+- ``POST /v1/recalls``, ``GET /v1/recalls/{id}`` — regulator recalls;
+- ``GET /c/{code}`` and the printable label, from ``suyuan_trace_query.pages`` when present;
+- ``GET /healthz``, ``GET /metrics``.
+
+Routes are thin: the work is in ``suyuan.trace``, ``suyuan.ledger`` and ``suyuan.recall``.
+Callers without a regulator or admin token are rate-limited per address. Every refusal is a JSON
+:class:`~._models.ErrorOut` naming the field and the rule; no stack trace ever leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import Counter
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from suyuan import __version__
+from suyuan.auth import Principal, authenticate
+from suyuan.config import Settings, get_settings
+from suyuan.custody import CustodyError, CustodySettings, load_master_key
+from suyuan.errors import KeyFileError
+from suyuan.ledger import (
+    Ledger,
+    LedgerError,
+    LedgerStore,
+    SqlLedgerStore,
+    create_ledger_engine,
+    ledger_verifier,
+    load_or_create_ledger_key,
+    root_keys,
+)
+from suyuan.trace import Tracer
+from suyuan.transport import EmbeddedTransport, Transport
+from suyuan_ingest._errors import ApiError
+from suyuan_ingest._http_metrics import HttpMetrics, MetricsMiddleware
+
+from . import _routes_codes, _routes_ledger, _routes_ops, _routes_recalls, _routes_trace
+from ._deps import LedgerAccess, QueryContext, RecallDesk
+from ._ratelimit import Authenticator, RateLimitMiddleware, RateLimitSettings, TokenBucketLimiter
+
+try:
+    from suyuan_trace_query.pages import router as pages_router
+except ImportError:
+    pages_router = None
+
+log = logging.getLogger("suyuan.trace_query")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: LedgerStore | None = None,
+    transport: Transport | None = None,
+    custody_settings: CustodySettings | None = None,
+    rate_limit: RateLimitSettings | None = None,
+) -> FastAPI:
+    """The query service on ``store`` (default: the ledger at ``settings.database_url``).
+
+    ``app.state`` holds ``settings``, ``store``, ``tracer`` (:class:`~suyuan.trace.Tracer`) and
+    ``ledger`` (:class:`~suyuan.ledger.Ledger`, or ``None`` when the ledger key file
+    ``settings.ledger_key_file`` is missing, unreadable or not this ledger's key: proof
+    endpoints then answer 503). Recalls are recorded through ``transport`` (default: appended
+    in-process to shard 0) and signed with custodial keys opened by the custody master key
+    (``custody_settings``; never made here). A store given by the caller is not closed.
+    """
+    settings = settings or get_settings()
+    owns_store = store is None
+    if store is None:
+        store = SqlLedgerStore(create_ledger_engine(settings.database_url))
+    engine = store.engine if isinstance(store, SqlLedgerStore) else None
+    ledger, ledger_problem = _load_ledger(store, settings)
+    metrics = HttpMetrics()
+    context = QueryContext(
+        settings=settings,
+        store=store,
+        engine=engine,
+        tracer=Tracer(store),
+        ledger=LedgerAccess(store, ledger, ledger_problem),
+        recalls=_recall_desk(store, transport, custody_settings),
+        metrics=metrics,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_store:
+            context.store.close()
+
+    app = FastAPI(
+        title="Suyuan trace query",
+        version=__version__,
+        summary="Trace any code from farm to table; verify the ledger; regulator recalls.",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    app.state.settings = settings
+    app.state.store = store
+    app.state.tracer = context.tracer
+    app.state.ledger = ledger
+    for module in (_routes_trace, _routes_ledger, _routes_codes, _routes_recalls, _routes_ops):
+        app.include_router(module.router)
+    if pages_router is not None:
+        app.include_router(pages_router)
+    _install_error_handlers(app)
+    _install_rate_limit(app, rate_limit or RateLimitSettings(), engine, metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def _load_ledger(store: LedgerStore, settings: Settings) -> tuple[Ledger | None, str | None]:
+    """The ledger with its signing key, or why not: the key file is never created here."""
+    path = Path(settings.ledger_key_file)
+    if not path.is_file():
+        return None, f"no ledger key file at {path} (SUYUAN_LEDGER_KEY_FILE)"
+    try:
+        signer = load_or_create_ledger_key(path, settings.ledger_name)
+    except (KeyFileError, OSError) as err:
+        log.warning("ledger proofs disabled: %s", err)
+        return None, str(err)
+    try:
+        recorded = ledger_verifier(store)
+    except LedgerError:
+        recorded = None  # not initialised yet: nothing signed with another key
+    except sa.exc.SQLAlchemyError as err:
+        return None, f"the ledger database cannot be read ({err.__class__.__name__})"
+    if recorded is not None and recorded != signer.verifier:
+        problem = f"{path} is not the key this ledger was initialised with"
+        log.warning("ledger proofs disabled: %s", problem)
+        return None, problem
+    return Ledger(store, signer), None
+
+
+def _recall_desk(
+    store: LedgerStore, transport: Transport | None, custody_settings: CustodySettings | None
+) -> RecallDesk:
+    try:
+        roots = tuple(root_keys(store))
+    except (LedgerError, sa.exc.SQLAlchemyError) as err:
+        return RecallDesk(None, None, None, f"the ledger is not initialised ({err})")
+    try:
+        master: bytes | None = load_master_key(custody_settings)
+        problem = None
+    except CustodyError as err:
+        log.warning("recalls disabled: %s", err)
+        master, problem = None, str(err)
+    return RecallDesk(roots, transport or EmbeddedTransport(store, roots), master, problem)
+
+
+def _install_rate_limit(
+    app: FastAPI, limits: RateLimitSettings, engine: sa.Engine | None, metrics: HttpMetrics
+) -> None:
+    limiter = None
+    if limits.query_rate_limit_per_second > 0:
+        limiter = TokenBucketLimiter(
+            limits.query_rate_limit_per_second,
+            limits.query_rate_limit_burst,
+            max_clients=limits.query_rate_limit_clients,
+        )
+    limited = Counter(
+        "suyuan_http_rate_limited",
+        "Requests refused with 429 (too many from one address)",
+        registry=metrics.registry,
+    )
+    check: Authenticator | None = None
+    if engine is not None:
+        token_engine = engine
+
+        def check(token: str) -> Principal:
+            return authenticate(token_engine, token)
+
+    app.add_middleware(
+        RateLimitMiddleware, limiter=limiter, authenticate=check, on_limited=limited.inc
+    )
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa.exc.SQLAlchemyError, _database_error)
+    app.add_exception_handler(LedgerError, _ledger_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def error_response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The JSON of an :class:`ApiError`: ``reason``, ``field``, ``rule``, ``value``, ``detail``."""
+    body = {**error.as_dict(), "detail": error.rule}
+    return JSONResponse(
+        {name: _printable(text) for name, text in body.items()},
+        status_code=error.status,
+        headers=headers,
+    )
+
+
+def _printable(text: str | None) -> str | None:
+    """``text`` as valid UTF-8: an echoed value may hold lone surrogates (``"\\ud800"`` in JSON)."""
+    return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return error_response(exc, headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    location = [str(part) for part in first.get("loc", ())[1:]]
+    return error_response(
+        ApiError(
+            422,
+            "invalid_input",
+            str(first.get("msg", "invalid request")),
+            field=".".join(location) or None,
+        )
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    reasons = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+    reason = reasons.get(exc.status_code, "http_error")
+    return error_response(ApiError(exc.status_code, reason, str(exc.detail)), exc.headers)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(ApiError(503, "unavailable", "the ledger database is unavailable"))
+
+
+async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("ledger error on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(ApiError(503, "ledger_unavailable", f"the ledger cannot answer: {exc}"))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(ApiError(500, "internal_error", "unexpected error; it was logged"))

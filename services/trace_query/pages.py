@@ -1,0 +1,1059 @@
+"""The consumer scan page: what a person sees after scanning the QR code on packaging.
+
+Design §1 (consumers), §7 (trace), §8 (``GET /c/{code}``); user documentation in
+``docs/scan-page.md``.
+
+- ``GET /c/{code}`` — server-rendered HTML, mobile first, Chinese first (``?lang=en`` for
+  English), no JavaScript: status banner (recalled / frozen / voided in red, ok in green), the
+  product and its origin, its 承诺达标合格证, test results, documents, the custody timeline, the
+  temperature record as an inline SVG chart, and a "recorded on the ledger" badge per event
+  linking to its proof receipt.
+- ``GET /c/{code}/label.svg`` — the printable 合格证 label of a certificate code.
+
+Only the public view is shown: payloads go through :func:`suyuan.trace.public_payload`, and the
+page names no recipient, waybill, receipt, contact or price. A malformed code gets a friendly 400
+page saying what is wrong, an unknown one a friendly 404 page; Jinja2 autoescapes every value.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
+
+from suyuan.codes import CodeKind, is_valid_certificate_code, scan_url
+from suyuan.errors import CodeError
+from suyuan.label import (
+    BASIS_NAMES_ZH,
+    CATEGORY_NAMES_ZH,
+    ISSUER_TYPE_NAMES_ZH,
+    certificate_label,
+    label_svg,
+)
+from suyuan.trace import Trace, TracedEvent, Tracer, public_payload
+
+log = logging.getLogger("suyuan.trace_query.pages")
+
+router = APIRouter(tags=["scan page"])
+# Autoescape every template (not only by file name) and fail loudly on a misspelt variable.
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+)
+
+LANGUAGES = ("zh", "en")
+SVG_TYPE = "image/svg+xml"
+# No script, no remote anything: the page is plain HTML with inline CSS and inline SVG.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # A recall can start at any minute: never show a stale page.
+    "Cache-Control": "no-cache",
+}
+_CHINA = timedelta(hours=8)
+
+LangQuery = Annotated[
+    str | None,
+    Query(description="`en` for English; anything else (or nothing) shows Chinese (zh-CN)."),
+]
+
+# --- words ---------------------------------------------------------------------------------------
+
+TEXTS: dict[str, dict[str, str]] = {
+    "zh": {
+        "html_lang": "zh-CN",
+        "colon": "：",
+        "lparen": "（",
+        "rparen": "）",
+        "list_sep": "、",
+        "comma": "，",
+        "site": "溯源 · 扫码查询",
+        "switch_label": "English",
+        "switch_lang": "en",
+        "switch_html_lang": "en",
+        "code": "追溯码",
+        "kind_cert": "承诺达标合格证码",
+        "kind_gs1": "商品条码（GS1）",
+        "kind_drug": "药品追溯码",
+        "ok_title": "正常",
+        "ok_body": "未发现召回、冻结或作废记录。",
+        "recalled_title": "已召回 · 请勿食用",
+        "recalled_advice": "请立即停止食用或销售，并联系购买处退货。",
+        "recall_by": "召回发起",
+        "frozen_title": "冻结 · 暂停销售",
+        "frozen_body": "该批次检测不合格，已被冻结，等待处置。",
+        "voided_title": "已作废",
+        "voided_body": "此合格证已作废，不能作为产品合格的依据。",
+        "replacement": "请以新合格证为准：",
+        "reason": "原因",
+        "product": "产品",
+        "name": "名称",
+        "category": "类别",
+        "origin": "产地",
+        "producer": "生产主体",
+        "importer": "进口商",
+        "place": "地点",
+        "country": "原产国",
+        "certificates": "承诺达标合格证",
+        "issuer": "开具主体",
+        "issuer_type": "主体类型",
+        "commitment": "承诺声明",
+        "basis": "承诺依据",
+        "issue_date": "开具日期",
+        "quantity": "数量（重量）",
+        "upstream": "上游合格证",
+        "this_code": "本码",
+        "void_mark": "已作废",
+        "label_link": "合格证标签（可打印）",
+        "inspections": "检测结果",
+        "no_inspections": "暂无检测记录。",
+        "kind": "检测类型",
+        "tested_by": "检测单位",
+        "lab": "实验室",
+        "item": "项目",
+        "value": "结果",
+        "limit": "限量",
+        "standard": "标准",
+        "passed": "合格",
+        "failed": "不合格",
+        "negative": "阴性",
+        "documents": "证明文件",
+        "form": "证明类型",
+        "species": "品种",
+        "route": "启运地 → 到达地",
+        "authority": "签发机构",
+        "number": "编号",
+        "batch": "批次",
+        "production_date": "生产日期",
+        "shelf_life": "保质期",
+        "days": "天",
+        "three_certificates": "三证",
+        "timeline": "流转记录",
+        "no_timeline": "暂无流转记录。",
+        "temperature": "温度记录",
+        "allowed": "允许范围",
+        "on_ledger": "已上链",
+        "on_ledger_title": "已记录在防篡改账本，点击查看存证回执",
+        "ledger_note": "页面上每条记录都已写入防篡改的哈希链账本；"
+        "点击「已上链」可查看该记录的存证回执。",
+        "not_found_title": "未找到该追溯码",
+        "not_found_body": "该码格式正确，但账本中还没有它的记录。"
+        "请核对包装上的码，或向销售者咨询。",
+        "bad_code_title": "追溯码格式有误",
+        "bad_code_body": "无法识别这个码。请重新扫描包装上的二维码，或检查手动输入是否完整。",
+        "what_is_wrong": "具体问题",
+        "you_sent": "收到的内容",
+        "unavailable_title": "服务暂时不可用",
+        "unavailable_body": "查询服务暂时无法读取账本，请稍后再试。",
+        "no_label_title": "没有可打印的合格证",
+        "no_label_body": "账本中没有以该码开具的承诺达标合格证。",
+        "unknown": "未登记主体",
+    },
+    "en": {
+        "html_lang": "en",
+        "colon": ": ",
+        "lparen": " (",
+        "rparen": ")",
+        "list_sep": ", ",
+        "comma": ", ",
+        "site": "Suyuan · Scan result",
+        "switch_label": "中文",
+        "switch_lang": "zh",
+        "switch_html_lang": "zh-CN",
+        "code": "Trace code",
+        "kind_cert": "Compliance certificate code",
+        "kind_gs1": "Product barcode (GS1)",
+        "kind_drug": "Drug trace code",
+        "ok_title": "OK",
+        "ok_body": "No recall, freeze or voided certificate on record.",
+        "recalled_title": "RECALLED · Do not eat",
+        "recalled_advice": "Stop eating or selling it now and return it to where you bought it.",
+        "recall_by": "Recall started by",
+        "frozen_title": "FROZEN · Sale suspended",
+        "frozen_body": "This lot failed a test and is frozen until it is dealt with.",
+        "voided_title": "VOIDED",
+        "voided_body": "This certificate was voided and no longer vouches for the product.",
+        "replacement": "It was replaced by:",
+        "reason": "Reason",
+        "product": "Product",
+        "name": "Name",
+        "category": "Category",
+        "origin": "Origin",
+        "producer": "Producer",
+        "importer": "Importer",
+        "place": "Place",
+        "country": "Country of origin",
+        "certificates": "Compliance certificates (承诺达标合格证)",
+        "issuer": "Issued by",
+        "issuer_type": "Issuer type",
+        "commitment": "Commitment",
+        "basis": "Basis",
+        "issue_date": "Issue date",
+        "quantity": "Quantity",
+        "upstream": "Upstream certificates",
+        "this_code": "this code",
+        "void_mark": "VOIDED",
+        "label_link": "Printable certificate label",
+        "inspections": "Test results",
+        "no_inspections": "No test on record.",
+        "kind": "Test",
+        "tested_by": "Tested by",
+        "lab": "Laboratory",
+        "item": "Item",
+        "value": "Result",
+        "limit": "Limit",
+        "standard": "Standard",
+        "passed": "Pass",
+        "failed": "Fail",
+        "negative": "Negative",
+        "documents": "Documents",
+        "form": "Form",
+        "species": "Species",
+        "route": "From → to",
+        "authority": "Issued by",
+        "number": "Number",
+        "batch": "Batch",
+        "production_date": "Production date",
+        "shelf_life": "Shelf life",
+        "days": "days",
+        "three_certificates": "Three certificates",
+        "timeline": "Where it has been",
+        "no_timeline": "No movement on record.",
+        "temperature": "Temperature record",
+        "allowed": "Allowed range",
+        "on_ledger": "On the ledger",
+        "on_ledger_title": "Recorded on the tamper-evident ledger: open its proof receipt",
+        "ledger_note": "Every record on this page is in a tamper-evident, hash-chained ledger; "
+        "“On the ledger” opens the record's proof receipt.",
+        "not_found_title": "Trace code not found",
+        "not_found_body": "The code is well-formed, but the ledger has no record of it yet. Check "
+        "the code on the packaging, or ask the seller.",
+        "bad_code_title": "This is not a valid trace code",
+        "bad_code_body": "The code could not be read. Scan the QR code on the packaging again, or "
+        "check that what you typed is complete.",
+        "what_is_wrong": "What is wrong",
+        "you_sent": "What we received",
+        "unavailable_title": "Service unavailable",
+        "unavailable_body": "The ledger cannot be read right now. Please try again later.",
+        "no_label_title": "No printable certificate",
+        "no_label_body": "The ledger holds no compliance certificate issued under this code.",
+        "unknown": "unregistered organisation",
+    },
+}
+
+# Vocabularies: Chinese from suyuan.label (shared with the printed label), English here.
+VOCABULARY: dict[str, dict[str, dict[str, str]]] = {
+    "event": {
+        "zh": {
+            "Shipped": "发货",
+            "Received": "收货",
+            "Stored": "入库",
+            "Released": "出库",
+            "Disinfected": "消毒",
+            "Sold": "销售",
+            "Dispensed": "药品调剂",
+            "VaccineAdministered": "接种",
+            "Destroyed": "销毁",
+            "Aggregated": "装箱",
+            "Disaggregated": "拆箱",
+            "Transformed": "加工",
+            "CertificateIssued": "开具合格证",
+            "ImportDeclared": "进口申报",
+            "ColdChainCodesAssigned": "冷链赋码",
+            "VaccineLotReleased": "疫苗批签发",
+        },
+        "en": {
+            "Shipped": "Shipped",
+            "Received": "Received",
+            "Stored": "Stored",
+            "Released": "Taken out of store",
+            "Disinfected": "Disinfected",
+            "Sold": "Sold",
+            "Dispensed": "Dispensed",
+            "VaccineAdministered": "Administered",
+            "Destroyed": "Destroyed",
+            "Aggregated": "Packed",
+            "Disaggregated": "Unpacked",
+            "Transformed": "Processed",
+            "CertificateIssued": "Certificate issued",
+            "ImportDeclared": "Import declared",
+            "ColdChainCodesAssigned": "Cold-chain codes assigned",
+            "VaccineLotReleased": "Vaccine lot released",
+        },
+    },
+    "category": {
+        "zh": CATEGORY_NAMES_ZH,
+        "en": {
+            "VEGETABLES": "Vegetables",
+            "FRUIT": "Fruit",
+            "TEA": "Tea",
+            "LIVESTOCK": "Livestock",
+            "POULTRY": "Poultry",
+            "EGGS": "Eggs",
+            "AQUATIC": "Aquatic products",
+        },
+    },
+    "basis": {
+        "zh": BASIS_NAMES_ZH,
+        "en": {
+            "QUALITY_CONTROL": "Quality and safety controls met",
+            "SELF_TESTED": "Passed the producer's own test",
+            "COMMISSIONED_TESTED": "Passed a commissioned laboratory test",
+        },
+    },
+    "issuer_type": {
+        "zh": ISSUER_TYPE_NAMES_ZH,
+        "en": {"PRODUCER": "Producer", "PURCHASER": "Purchaser"},
+    },
+    "inspection": {
+        "zh": {
+            "SELF": "自行检测",
+            "COMMISSIONED_LAB": "委托检测",
+            "OFFICIAL_SAMPLING": "监督抽检",
+            "RAPID_TEST": "快速检测",
+            "NUCLEIC_ACID": "核酸检测",
+        },
+        "en": {
+            "SELF": "Own test",
+            "COMMISSIONED_LAB": "Commissioned laboratory test",
+            "OFFICIAL_SAMPLING": "Official sampling",
+            "RAPID_TEST": "Rapid test",
+            "NUCLEIC_ACID": "Nucleic-acid test",
+        },
+    },
+    "document": {
+        "zh": {
+            "AnimalQuarantineCertified": "动物检疫合格证明",
+            "MeatQualityInspected": "肉品品质检验合格证",
+            "ImportDeclared": "进口冷链食品申报",
+            "quarantine_certificate": "入境货物检验检疫证明",
+            "nucleic_acid_test": "核酸检测证明",
+            "disinfection_certificate": "消毒证明",
+        },
+        "en": {
+            "AnimalQuarantineCertified": "Animal quarantine certificate",
+            "MeatQualityInspected": "Meat quality inspection certificate",
+            "ImportDeclared": "Imported cold-chain food declaration",
+            "quarantine_certificate": "Entry inspection and quarantine certificate",
+            "nucleic_acid_test": "Nucleic-acid test certificate",
+            "disinfection_certificate": "Disinfection certificate",
+        },
+    },
+    "form": {
+        "zh": {
+            "ANIMAL_A": "动物A证",
+            "ANIMAL_B": "动物B证",
+            "PRODUCT_A": "产品A证",
+            "PRODUCT_B": "产品B证",
+        },
+        "en": {
+            "ANIMAL_A": "Animals, form A",
+            "ANIMAL_B": "Animals, form B",
+            "PRODUCT_A": "Animal products, form A",
+            "PRODUCT_B": "Animal products, form B",
+        },
+    },
+    "facility": {
+        "zh": {"COLD_STORE": "冷库", "SUPERVISED_WAREHOUSE": "集中监管仓", "WAREHOUSE": "仓库"},
+        "en": {
+            "COLD_STORE": "cold store",
+            "SUPERVISED_WAREHOUSE": "supervised warehouse",
+            "WAREHOUSE": "warehouse",
+        },
+    },
+    "channel": {
+        "zh": {"RETAIL": "零售", "WHOLESALE": "批发", "ONLINE": "网络销售", "CATERING": "餐饮"},
+        "en": {
+            "RETAIL": "retail",
+            "WHOLESALE": "wholesale",
+            "ONLINE": "online",
+            "CATERING": "catering",
+        },
+    },
+    "process": {
+        "zh": {
+            "SLAUGHTER": "屠宰",
+            "CUTTING": "分割",
+            "PROCESSING": "加工",
+            "REPACKING": "分装",
+            "MIXING": "混合",
+        },
+        "en": {
+            "SLAUGHTER": "slaughter",
+            "CUTTING": "cutting",
+            "PROCESSING": "processing",
+            "REPACKING": "repacking",
+            "MIXING": "mixing",
+        },
+    },
+    "recall_level": {
+        "zh": {"LEVEL_1": "一级召回", "LEVEL_2": "二级召回", "LEVEL_3": "三级召回"},
+        "en": {
+            "LEVEL_1": "level 1 recall",
+            "LEVEL_2": "level 2 recall",
+            "LEVEL_3": "level 3 recall",
+        },
+    },
+    "target": {
+        "zh": {
+            "OUTER_PACKAGING": "外包装",
+            "CONTAINER": "集装箱",
+            "VEHICLE": "运输车辆",
+            "PREMISES": "场所",
+        },
+        "en": {
+            "OUTER_PACKAGING": "outer packaging",
+            "CONTAINER": "container",
+            "VEHICLE": "vehicle",
+            "PREMISES": "premises",
+        },
+    },
+}
+# Countries that ship most imported cold-chain food; others are shown by their ISO code.
+_COUNTRIES = {
+    "AR": ("阿根廷", "Argentina"),
+    "AU": ("澳大利亚", "Australia"),
+    "BR": ("巴西", "Brazil"),
+    "CA": ("加拿大", "Canada"),
+    "CL": ("智利", "Chile"),
+    "DE": ("德国", "Germany"),
+    "DK": ("丹麦", "Denmark"),
+    "EC": ("厄瓜多尔", "Ecuador"),
+    "ES": ("西班牙", "Spain"),
+    "FR": ("法国", "France"),
+    "GB": ("英国", "United Kingdom"),
+    "ID": ("印度尼西亚", "Indonesia"),
+    "IE": ("爱尔兰", "Ireland"),
+    "IN": ("印度", "India"),
+    "IS": ("冰岛", "Iceland"),
+    "JP": ("日本", "Japan"),
+    "MY": ("马来西亚", "Malaysia"),
+    "NL": ("荷兰", "Netherlands"),
+    "NO": ("挪威", "Norway"),
+    "NZ": ("新西兰", "New Zealand"),
+    "PE": ("秘鲁", "Peru"),
+    "RU": ("俄罗斯", "Russia"),
+    "TH": ("泰国", "Thailand"),
+    "US": ("美国", "United States"),
+    "UY": ("乌拉圭", "Uruguay"),
+    "VN": ("越南", "Viet Nam"),
+}
+VOCABULARY["country"] = {
+    "zh": {code: f"{zh}（{code}）" for code, (zh, _en) in _COUNTRIES.items()},
+    "en": {code: f"{en} ({code})" for code, (_zh, en) in _COUNTRIES.items()},
+}
+
+
+def pick_language(lang: str | None) -> str:
+    """``en`` (any ``en…`` spelling) or the default ``zh``."""
+    return "en" if lang and lang.strip().lower().startswith("en") else "zh"
+
+
+def word(lang: str, vocabulary: str, value: Any) -> str:
+    """The display word of a vocabulary value; unknown values are shown as they are."""
+    text = "" if value is None else str(value)
+    return VOCABULARY[vocabulary][lang].get(text, text)
+
+
+# --- routes --------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/c/{code:path}/label.svg",
+    response_class=Response,
+    responses={
+        200: {"content": {SVG_TYPE: {}}, "description": "The printable 合格证 label (SVG)."},
+        400: {"content": {"text/html": {}}, "description": "Not a certificate code."},
+        404: {"content": {"text/html": {}}, "description": "No certificate under this code."},
+    },
+    summary="Printable 承诺达标合格证 label of a certificate code",
+)
+def certificate_label_svg(request: Request, code: str, lang: LangQuery = None) -> Response:
+    language = pick_language(lang)
+    try:
+        trace = _tracer(request).trace(code)
+        base_url = request.app.state.settings.public_base_url
+        void_reason = _void_reason(trace)
+        label = certificate_label(trace, scan_url(base_url, trace.code), void_reason=void_reason)
+    except CodeError as err:
+        return _bad_code_page(request, language, err)
+    except SQLAlchemyError:
+        return _unavailable_page(request, language)
+    if label is None:
+        return _message_page(request, language, 404, "no_label_title", "no_label_body", code)
+    headers = {
+        **_PAGE_HEADERS,
+        "Content-Disposition": f'inline; filename="hegezheng-{trace.code}.svg"',
+    }
+    return Response(label_svg(label), media_type=SVG_TYPE, headers=headers)
+
+
+@router.get(
+    "/c/{code:path}",
+    response_class=HTMLResponse,
+    responses={
+        400: {"content": {"text/html": {}}, "description": "Malformed code: what is wrong."},
+        404: {"content": {"text/html": {}}, "description": "Well-formed code, not in the ledger."},
+    },
+    summary="Consumer scan page (HTML; zh-CN, `?lang=en` for English)",
+)
+def scan_page(request: Request, code: str, lang: LangQuery = None) -> Response:
+    language = pick_language(lang)
+    try:
+        trace = _tracer(request).trace(code)
+    except CodeError as err:
+        return _bad_code_page(request, language, err)
+    except SQLAlchemyError:
+        return _unavailable_page(request, language)
+    if not trace.found:
+        return _message_page(request, language, 404, "not_found_title", "not_found_body", code)
+    context = {**_base_context(language), **scan_view(trace, language, _root(request))}
+    return templates.TemplateResponse(request, "scan.html", context, headers=_PAGE_HEADERS)
+
+
+def _tracer(request: Request) -> Tracer:
+    tracer: Tracer = request.app.state.tracer
+    return tracer
+
+
+def _root(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def _base_context(language: str) -> dict[str, Any]:
+    return {"t": TEXTS[language], "lang": language}
+
+
+def _bad_code_page(request: Request, language: str, err: CodeError) -> Response:
+    context = {
+        **_base_context(language),
+        "status": 400,
+        "title": TEXTS[language]["bad_code_title"],
+        "body": TEXTS[language]["bad_code_body"],
+        "rule": err.rule,
+        "received": err.value,
+    }
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=400, headers=_PAGE_HEADERS
+    )
+
+
+def _message_page(
+    request: Request, language: str, status: int, title: str, body: str, code: str
+) -> Response:
+    context = {
+        **_base_context(language),
+        "status": status,
+        "title": TEXTS[language][title],
+        "body": TEXTS[language][body],
+        "code": code,
+    }
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=status, headers=_PAGE_HEADERS
+    )
+
+
+def _unavailable_page(request: Request, language: str) -> Response:
+    log.exception("scan page: the ledger could not be read")
+    context = {
+        **_base_context(language),
+        "status": 503,
+        "title": TEXTS[language]["unavailable_title"],
+        "body": TEXTS[language]["unavailable_body"],
+    }
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=503, headers=_PAGE_HEADERS
+    )
+
+
+# --- the page's content --------------------------------------------------------------------------
+
+
+def scan_view(trace: Trace, lang: str, root: str = "") -> dict[str, Any]:
+    """Everything ``scan.html`` shows, as display text (public view only)."""
+    return {
+        "code": trace.code,
+        "kind": TEXTS[lang].get(f"kind_{trace.kind}", trace.kind),
+        "banner": _banner(trace, lang, root),
+        "product": _product(trace, lang),
+        "origin": _origin(trace, lang),
+        "certificates": [_certificate(t, trace, lang, root) for t in trace.certificates],
+        "label_url": _label_url(trace, lang, root),
+        "inspections": [_inspection(t, lang, root) for t in trace.inspections],
+        "documents": [_document(t, lang, root) for t in trace.documents],
+        "hops": [_hop(t, lang, root) for t in trace.custody],
+        "chart": temperature_chart(trace.temperature, lang),
+    }
+
+
+def _payload(traced: TracedEvent) -> dict[str, Any]:
+    return public_payload(traced.event.payload)
+
+
+def _ledger(traced: TracedEvent, root: str) -> dict[str, str]:
+    event_id = traced.event.event_id
+    return {"event_id": event_id, "url": f"{root}/v1/ledger/proof/{quote(event_id, safe='')}"}
+
+
+def code_link(code: str, lang: str, root: str = "") -> str:
+    """Path of the scan page of ``code``, in ``lang``."""
+    suffix = "?lang=en" if lang == "en" else ""
+    return f"{root}/c/{quote(code, safe='()')}{suffix}"
+
+
+def _label_url(trace: Trace, lang: str, root: str) -> str | None:
+    if trace.kind != CodeKind.CERTIFICATE.value or not any(
+        trace.code in t.event.codes for t in trace.certificates
+    ):
+        return None
+    suffix = "?lang=en" if lang == "en" else ""
+    return f"{root}/c/{quote(trace.code, safe='()')}/label.svg{suffix}"
+
+
+def _banner(trace: Trace, lang: str, root: str) -> dict[str, Any]:
+    texts = TEXTS[lang]
+    if trace.status == "recalled":
+        recalls = [
+            _recall(t, lang, root)
+            for t in trace.recalls
+            if str(t.event.payload.get("reason", "")) in trace.reasons
+        ]
+        return {
+            "level": "danger",
+            "status": "recalled",
+            "title": texts["recalled_title"],
+            "reasons": list(trace.reasons),
+            "advice": texts["recalled_advice"],
+            "recalls": recalls,
+        }
+    if trace.status == "frozen":
+        return {
+            "level": "danger",
+            "status": "frozen",
+            "title": texts["frozen_title"],
+            "reasons": [_failure_text(t, lang) for t in trace.inspections if _failed(t)],
+            "advice": texts["frozen_body"],
+        }
+    if trace.status == "voided":
+        return {
+            "level": "danger",
+            "status": "voided",
+            "title": texts["voided_title"],
+            "reasons": list(trace.reasons),
+            "advice": texts["voided_body"],
+            "replacements": [
+                {"code": c, "url": code_link(c, lang, root)} for c in replacement_codes(trace)
+            ],
+        }
+    return {"level": "ok", "status": "ok", "title": texts["ok_title"], "advice": texts["ok_body"]}
+
+
+def replacement_codes(trace: Trace) -> list[str]:
+    """Codes of the certificates issued in place of the voided ``trace.code``."""
+    codes = (t.event.payload.get("replacement_code") for t in trace.voids)
+    return list(dict.fromkeys(str(c) for c in codes if c))
+
+
+def _void_reason(trace: Trace) -> str | None:
+    reasons = [str(t.event.payload.get("reason", "")) for t in trace.voids]
+    return "；".join(reasons) if reasons else None
+
+
+def _recall(traced: TracedEvent, lang: str, root: str) -> dict[str, Any]:
+    payload = _payload(traced)
+    return {
+        "by": traced.actor_name or TEXTS[lang]["unknown"],
+        "when": when_text(traced.event.occurred_at),
+        "level": word(lang, "recall_level", payload.get("level")),
+        "ledger": _ledger(traced, root),
+    }
+
+
+def _failed(traced: TracedEvent) -> bool:
+    return not traced.event.payload.get("passed", True)
+
+
+def _failure_text(traced: TracedEvent, lang: str) -> str:
+    payload = _payload(traced)
+    kind = word(lang, "inspection", payload.get("kind"))
+    failed = [i for i in payload.get("items", ()) if not i.get("passed", True)]
+    texts = TEXTS[lang]
+    details = texts["comma"].join(_item_value(i, lang) for i in failed)
+    return f"{kind}{texts['colon']}{details}" if details else kind
+
+
+def _item_value(item: Mapping[str, Any], lang: str) -> str:
+    value = f"{item.get('name', '')} {_measured(item)}"
+    if item.get("limit"):
+        value += f"{TEXTS[lang]['lparen']}{item['limit']}{TEXTS[lang]['rparen']}"
+    return value
+
+
+def _product(trace: Trace, lang: str) -> dict[str, str] | None:
+    if not trace.product:
+        return None
+    return {
+        "name": str(trace.product.get("name") or ""),
+        "category": word(lang, "category", trace.product.get("category")),
+    }
+
+
+def _origin(trace: Trace, lang: str) -> dict[str, str] | None:
+    if not trace.origin:
+        return None
+    origin = trace.origin
+    return {
+        "name": str(origin.get("name") or TEXTS[lang]["unknown"]),
+        "place": str(origin.get("place") or ""),
+        "country": word(lang, "country", origin.get("country")),
+    }
+
+
+def _certificate(traced: TracedEvent, trace: Trace, lang: str, root: str) -> dict[str, Any]:
+    payload = _payload(traced)
+    own_code = _certificate_code(traced)
+    return {
+        "code": own_code,
+        "url": code_link(own_code, lang, root) if own_code else None,
+        "is_this_code": own_code == trace.code,
+        "voided": own_code == trace.code and bool(trace.voids),
+        "issuer": traced.actor_name or TEXTS[lang]["unknown"],
+        "issuer_type": word(lang, "issuer_type", payload.get("issuer_type")),
+        "product": str(payload.get("product_name") or ""),
+        "category": word(lang, "category", payload.get("category")),
+        "quantity": quantity_text(traced),
+        "origin": str(payload.get("origin") or ""),
+        "issue_date": str(payload.get("issue_date") or ""),
+        "commitment": str(payload.get("commitment") or ""),
+        "basis": word(lang, "basis", payload.get("basis")),
+        "upstream": [
+            {"code": str(c), "url": code_link(str(c), lang, root)}
+            for c in payload.get("upstream_certificates") or ()
+        ],
+        "ledger": _ledger(traced, root),
+    }
+
+
+def _certificate_code(traced: TracedEvent) -> str:
+    # A 合格证 event holds exactly one certificate code, beside the lot codes it covers.
+    return next((c for c in traced.event.codes if is_valid_certificate_code(c)), "")
+
+
+def _inspection(traced: TracedEvent, lang: str, root: str) -> dict[str, Any]:
+    payload = _payload(traced)
+    return {
+        "kind": word(lang, "inspection", payload.get("kind")),
+        "passed": bool(payload.get("passed", False)),
+        "by": traced.actor_name or TEXTS[lang]["unknown"],
+        "lab": payload.get("lab"),
+        "when": when_text(traced.event.occurred_at),
+        "results": [
+            {
+                "name": str(item.get("name", "")),
+                "value": _measured(item),
+                "limit": item.get("limit"),
+                "standard": item.get("standard"),
+                "passed": bool(item.get("passed", False)),
+            }
+            for item in payload.get("items", ())
+        ],
+        "ledger": _ledger(traced, root),
+    }
+
+
+def _measured(item: Mapping[str, Any]) -> str:
+    """``0.08 mg/kg``; a qualitative result (未检出, 阴性) goes without the unit."""
+    value = str(item.get("value", ""))
+    try:
+        float(value)
+    except ValueError:
+        return value
+    return f"{value} {item['unit']}" if item.get("unit") else value
+
+
+def _document(traced: TracedEvent, lang: str, root: str) -> dict[str, Any]:
+    payload = _payload(traced)
+    kind = traced.event.event_type
+    texts = TEXTS[lang]
+    rows: list[tuple[str, str]] = []
+    passed: bool | None = None
+    checks: list[dict[str, Any]] = []
+    if kind == "AnimalQuarantineCertified":
+        rows = [
+            (texts["form"], word(lang, "form", payload.get("form"))),
+            (texts["species"], str(payload.get("species", ""))),
+            (texts["route"], f"{payload.get('origin', '')} → {payload.get('destination', '')}"),
+            (texts["authority"], str(payload.get("issuing_authority", ""))),
+            (texts["number"], str(payload.get("certificate_no", ""))),
+        ]
+        passed = True
+    elif kind == "MeatQualityInspected":
+        rows = [
+            (texts["species"], str(payload.get("species", ""))),
+            (texts["number"], str(payload.get("certificate_no", ""))),
+        ]
+        passed = bool(payload.get("passed", False))
+    elif kind == "ImportDeclared":
+        rows = [
+            (texts["name"], str(payload.get("product_name", ""))),
+            (texts["country"], word(lang, "country", payload.get("origin_country"))),
+            (texts["batch"], str(payload.get("batch_no", ""))),
+            (texts["production_date"], str(payload.get("production_date", ""))),
+            (texts["shelf_life"], f"{payload.get('shelf_life_days', '')} {texts['days']}"),
+        ]
+        checks = [_import_check(name, payload.get(name), lang) for name in _THREE_CERTIFICATES]
+        passed = all(c["passed"] for c in checks)
+    return {
+        "title": word(lang, "document", kind),
+        "by": traced.actor_name or texts["unknown"],
+        "when": when_text(traced.event.occurred_at),
+        "rows": [(k, v) for k, v in rows if v.strip(" →")],
+        "checks": checks,
+        "passed": passed,
+        "ledger": _ledger(traced, root),
+    }
+
+
+_THREE_CERTIFICATES = ("quarantine_certificate", "nucleic_acid_test", "disinfection_certificate")
+
+
+def _import_check(name: str, document: Any, lang: str) -> dict[str, Any]:
+    document = document if isinstance(document, Mapping) else {}
+    passed = bool(document.get("passed", False))
+    texts = TEXTS[lang]
+    result = texts["passed"] if passed else texts["failed"]
+    if name == "nucleic_acid_test" and passed:
+        result = texts["negative"]
+    return {
+        "name": word(lang, "document", name),
+        "number": str(document.get("number", "")),
+        "passed": passed,
+        "result": result,
+    }
+
+
+def _hop(traced: TracedEvent, lang: str, root: str) -> dict[str, Any]:
+    event = traced.event
+    location = event.location
+    place = ""
+    if location is not None:
+        place = location.address or location.name
+        if location.name and location.name != traced.actor_name and location.address:
+            place = f"{location.name}{TEXTS[lang]['comma']}{location.address}"
+    return {
+        "what": word(lang, "event", event.event_type),
+        "who": traced.actor_name or TEXTS[lang]["unknown"],
+        "where": place,
+        "when": when_text(event.occurred_at),
+        "datetime": event.occurred_at.isoformat(),
+        "quantity": quantity_text(traced),
+        "detail": hop_detail(traced, lang),
+        "ledger": _ledger(traced, root),
+    }
+
+
+def hop_detail(traced: TracedEvent, lang: str) -> str:
+    """One line about what happened at a hop, from the public payload."""
+    payload = _payload(traced)
+    kind = traced.event.event_type
+    zh = lang == "zh"
+    if kind == "Shipped":
+        destination = payload.get("destination") or {}
+        name = destination.get("name") if isinstance(destination, Mapping) else None
+        return (f"发往 {name}" if zh else f"to {name}") if name else ""
+    if kind == "Received":
+        ok = payload.get("check_passed")
+        verdict = TEXTS[lang]["passed" if ok else "failed"]
+        note = payload.get("check_note")
+        text = f"进货查验：{verdict}" if zh else f"incoming check: {verdict}"
+        return f"{text}{TEXTS[lang]['lparen']}{note}{TEXTS[lang]['rparen']}" if note else text
+    if kind in ("Stored", "Released"):
+        return word(lang, "facility", payload.get("facility"))
+    if kind == "Sold":
+        return word(lang, "channel", payload.get("channel"))
+    if kind in ("Aggregated", "Disaggregated"):
+        parent = payload.get("parent_code", "")
+        if kind == "Aggregated":
+            return f"装入 {parent}" if zh else f"into {parent}"
+        return f"从 {parent} 取出" if zh else f"out of {parent}"
+    if kind == "Transformed":
+        return word(lang, "process", payload.get("process"))
+    if kind == "Disinfected":
+        target = word(lang, "target", payload.get("target"))
+        return f"{target} · {payload.get('disinfectant', '')}"
+    if kind == "Destroyed":
+        return str(payload.get("reason", ""))
+    if kind == "ColdChainCodesAssigned":
+        return str(payload.get("station_name", ""))
+    if kind == "ImportDeclared":
+        country = word(lang, "country", payload.get("origin_country"))
+        return f"原产国 {country}" if zh else f"from {country}"
+    if kind == "VaccineAdministered":
+        return str(payload.get("clinic_name", ""))
+    if kind == "VaccineLotReleased":
+        return str(payload.get("lot_no", ""))
+    return ""
+
+
+def quantity_text(traced: TracedEvent) -> str:
+    quantity = traced.event.quantity
+    if quantity is None:
+        return ""
+    amount = format(quantity.normalize(), "f")
+    return f"{amount} {traced.event.unit}" if traced.event.unit else amount
+
+
+def when_text(at: datetime) -> str:
+    """``2026-05-06 07:10`` in the zone it happened in; the offset is named when not China's."""
+    text = at.strftime("%Y-%m-%d %H:%M")
+    offset = at.utcoffset()
+    if offset is not None and offset != _CHINA:
+        text += " UTC" + at.strftime("%z")[:3] + ":" + at.strftime("%z")[3:]
+    return text
+
+
+# --- temperature chart ---------------------------------------------------------------------------
+
+_CHART_WIDTH = 340
+_CHART_HEIGHT = 160
+_PAD_LEFT = 38
+_PAD_RIGHT = 10
+_PAD_TOP = 12
+_PAD_BOTTOM = 26
+_PLOT_HEIGHT = _CHART_HEIGHT - _PAD_TOP - _PAD_BOTTOM
+_TICK_GAP = 12  # chart units between two temperature labels
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """Maps time and temperature to chart coordinates."""
+
+    start: datetime
+    seconds: float
+    low: float
+    high: float
+
+    def x(self, at: datetime) -> float:
+        share = (at - self.start).total_seconds() / self.seconds if self.seconds else 0.5
+        return round(_PAD_LEFT + share * (_CHART_WIDTH - _PAD_LEFT - _PAD_RIGHT), 1)
+
+    def y(self, celsius: float) -> float:
+        share = (celsius - self.low) / (self.high - self.low)
+        return round(_CHART_HEIGHT - _PAD_BOTTOM - share * _PLOT_HEIGHT, 1)
+
+
+def temperature_chart(temperature: Mapping[str, Any] | None, lang: str) -> dict[str, Any] | None:
+    """Coordinates of the inline SVG chart: the readings as a line, the allowed band shaded,
+    excursions as red dots; ``None`` without readings."""
+    if not temperature or not temperature.get("readings"):
+        return None
+    readings = sorted((_reading(r) for r in temperature["readings"]), key=lambda r: r["at"])
+    values = [r["celsius"] for r in readings]
+    bounds = [b for r in readings for b in (r["min"], r["max"]) if b is not None]
+    start, end = readings[0]["at"], readings[-1]["at"]
+    scale = _Scale(
+        start,
+        (end - start).total_seconds(),
+        min([*values, *bounds]) - 1.0,
+        max([*values, *bounds]) + 1.0,
+    )
+    points = [(scale.x(r["at"]), scale.y(r["celsius"])) for r in readings]
+    excursions = [
+        {"x": px, "y": py, "label": f"{r['celsius']:g} °C · {when_text(r['at'])}"}
+        for (px, py), r in zip(points, readings, strict=True)
+        if _outside(r)
+    ]
+    return {
+        "width": _CHART_WIDTH,
+        "height": _CHART_HEIGHT,
+        "line": " ".join(f"{px},{py}" for px, py in points),
+        "points": [{"x": px, "y": py} for px, py in points],
+        "band": _band(readings, scale),
+        "excursions": excursions,
+        "ticks": [{"y": scale.y(v), "label": f"{v:g} °C"} for v in _ticks(readings, values, scale)],
+        "plot_left": _PAD_LEFT,
+        "plot_right": _CHART_WIDTH - _PAD_RIGHT,
+        "axis_y": _CHART_HEIGHT - _PAD_BOTTOM,
+        "start": when_text(start),
+        "end": when_text(end),
+        "summary": _summary(readings, values, lang),
+        "allowed": _allowed_text(readings),
+    }
+
+
+def _reading(reading: Mapping[str, Any]) -> dict[str, Any]:
+    at = reading["at"]
+    moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+    low, high = reading.get("min"), reading.get("max")
+    return {
+        "at": moment,
+        "celsius": float(reading["celsius"]),
+        "min": None if low is None else float(low),
+        "max": None if high is None else float(high),
+    }
+
+
+def _outside(reading: Mapping[str, Any]) -> bool:
+    value, low, high = reading["celsius"], reading["min"], reading["max"]
+    return (low is not None and value < low) or (high is not None and value > high)
+
+
+def _band(readings: Sequence[Mapping[str, Any]], scale: _Scale) -> str | None:
+    """Polygon of the allowed range along the time axis (each record may set its own)."""
+    if any(r["min"] is None or r["max"] is None for r in readings):
+        return None
+    top = [(scale.x(r["at"]), scale.y(r["max"])) for r in readings]
+    bottom = [(scale.x(r["at"]), scale.y(r["min"])) for r in reversed(readings)]
+    if len(readings) == 1:  # one reading: a band across the whole plot
+        left, right = _PAD_LEFT, _CHART_WIDTH - _PAD_RIGHT
+        top = [(left, top[0][1]), (right, top[0][1])]
+        bottom = [(right, bottom[0][1]), (left, bottom[0][1])]
+    return " ".join(f"{px},{py}" for px, py in top + bottom)
+
+
+def _ticks(
+    readings: Sequence[Mapping[str, Any]], values: Sequence[float], scale: _Scale
+) -> list[float]:
+    """Labelled temperatures: the allowed limits first, then the lowest and highest reading,
+    each only where its label does not overlap one already placed."""
+    limits = [b for r in readings for b in (r["min"], r["max"]) if b is not None]
+    kept: list[float] = []
+    for mark in [*limits, min(values), max(values)]:
+        if all(abs(scale.y(mark) - scale.y(other)) >= _TICK_GAP for other in kept):
+            kept.append(mark)
+    return sorted(kept)
+
+
+def _summary(readings: Sequence[Mapping[str, Any]], values: Sequence[float], lang: str) -> str:
+    outside = sum(1 for r in readings if _outside(r))
+    low, high = f"{min(values):g} °C", f"{max(values):g} °C"
+    if lang == "zh":
+        verdict = f"{outside}次超出允许范围" if outside else "全程在允许范围内"
+        return f"{len(readings)}次读数，最低 {low}，最高 {high}，{verdict}"
+    verdict = f"{outside} outside the allowed range" if outside else "always within range"
+    return f"{len(readings)} readings, lowest {low}, highest {high}, {verdict}"
+
+
+def _allowed_text(readings: Sequence[Mapping[str, Any]]) -> str | None:
+    ranges = {(r["min"], r["max"]) for r in readings if r["min"] is not None}
+    if len(ranges) != 1:
+        return None
+    low, high = next(iter(ranges))
+    return f"{low:g} ~ {high:g} °C" if high is not None else f"≥ {low:g} °C"

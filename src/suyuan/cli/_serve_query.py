@@ -1,0 +1,67 @@
+"""``suyuan serve-query``: the trace query service on a ledger (design §8, §9)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from suyuan.cli._common import DbOption, console, database_url, open_store
+from suyuan.config import get_settings
+from suyuan.ledger import migrate
+
+
+def serve_query(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Addresses of load balancers whose X-Forwarded-For names the client (the rate "
+            "limit is per client address); comma-separated, or * for any."
+        ),
+    ] = "127.0.0.1",
+) -> None:
+    """Serve traces, the scan page, QR images, ledger proofs and recalls until Ctrl-C.
+
+    Public callers need no token and are rate-limited per address. With SUYUAN_KAFKA_BOOTSTRAP
+    set, recalls are published to the events topic for the ingest workers; otherwise they are
+    appended at once (embedded, shard 0). Regulators use a token
+    (`suyuan token create --role regulator --region 330100`); to start recalls their
+    organisation needs a custodial key registered in the trust chain. Proofs need the ledger key
+    (SUYUAN_LEDGER_KEY_FILE).
+    """
+    import uvicorn
+
+    from suyuan_trace_query.app import create_app
+
+    url = database_url(db)
+    store = open_store(url)
+    migrate(store.engine)  # ledgers made before the token tables existed
+    settings = get_settings().model_copy(update={"database_url": url})
+    transport = None
+    if settings.kafka_bootstrap:
+        # The ingest workers own the shards: a recall is published to them like any event.
+        from suyuan_ingest.kafka_transport import KafkaTransport
+
+        transport = KafkaTransport(
+            settings.kafka_bootstrap,
+            settings.events_topic,
+            store,
+            max_message_bytes=settings.max_message_bytes,
+        )
+    app = create_app(settings, store=store, transport=transport)
+    mode = f"recalls via Kafka {settings.kafka_bootstrap}" if transport else "embedded"
+    console.print(f"trace query on http://{host}:{port} (OpenAPI at /docs), {mode}, ledger {url}")
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
+    finally:
+        store.close()

@@ -1,0 +1,195 @@
+"""The scan page in a real browser: headless Chromium, JavaScript off, phone-sized window.
+
+A running query service (uvicorn on a free loopback port) serves the demo ledger; Chromium,
+driven through chromedriver by Selenium, opens the scan pages of a recalled and a clean code and
+checks what a person sees. Screenshots go to ``build/test-artifacts/scan-recalled.png`` and
+``scan-clean.png``. Needs Debian's ``chromium`` and ``chromium-driver`` packages.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from tests.integration.test_scan_page import ScanLedger, build_scan_ledger, scan_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
+PHONE = (412, 915)  # CSS pixels of a common Android phone
+RED_BANNER = "rgba(198, 40, 40, 1)"
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScanLedger]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail(
+            "needs Debian's chromium and chromium-driver (make test installs them: "
+            "infra/scripts/ensure-test-tools.sh)"
+        )
+    built = build_scan_ledger(tmp_path_factory.mktemp("scan-browser"))
+    yield built
+    built.store.close()
+
+
+@pytest.fixture(scope="module")
+def server(ledger: ScanLedger) -> Iterator[str]:
+    """Base URL of the query service, running in a thread on a free loopback port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(scan_app(ledger), log_level="warning", lifespan="on")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not running.started:
+        assert time.monotonic() < deadline, "the query service did not start"
+        assert thread.is_alive(), "the query service stopped while starting"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    profile = tempfile.mkdtemp(prefix="suyuan-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",  # the tests run as root
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--window-size=600,1000",
+        "--lang=zh-CN",
+    ):
+        options.add_argument(flag)
+    # The page must work for a phone with JavaScript off.
+    options.add_experimental_option(
+        "prefs", {"profile.managed_default_content_settings.javascript": 2}
+    )
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(20)
+    try:
+        # Headless windows are at least 500 px wide: emulate the phone's screen instead.
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True},
+        )
+        _assert_javascript_is_off(driver)
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _assert_javascript_is_off(driver: webdriver.Chrome) -> None:
+    driver.get(
+        "data:text/html,<p id=js>off</p>"
+        "<script>document.getElementById('js').textContent='on'</script>"
+    )
+    assert driver.find_element(By.ID, "js").text == "off", "pages must not run scripts here"
+
+
+def content_size(driver: webdriver.Chrome) -> tuple[float, float]:
+    """Width and height of the page's content in CSS pixels."""
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    return float(size["width"]), float(size["height"])
+
+
+def screenshot(driver: webdriver.Chrome, name: str) -> Path:
+    """A PNG of the whole page (not only the screenful), at phone width."""
+    width, height = content_size(driver)
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        },
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
+
+
+def test_recalled_code_shows_a_red_recall_banner(
+    browser: webdriver.Chrome, server: str, ledger: ScanLedger
+) -> None:
+    browser.get(f"{server}/c/{ledger.codes['recalled lot']}")
+
+    banner = browser.find_element(By.ID, "status")
+    assert banner.is_displayed()
+    assert banner.location["y"] < PHONE[1] / 3, "the warning is the first thing on screen"
+    assert "已召回 · 请勿食用" in banner.text
+    assert "监督抽检毒死蜱超标" in banner.text
+    assert banner.value_of_css_property("background-color") == RED_BANNER
+    assert browser.find_element(By.CLASS_NAME, "product-name").text == "小青菜"
+    path = screenshot(browser, "scan-recalled.png")
+    assert path.stat().st_size > 10_000
+
+
+def test_clean_code_shows_product_and_origin_without_warning(
+    browser: webdriver.Chrome, server: str, ledger: ScanLedger
+) -> None:
+    browser.get(f"{server}/c/{ledger.codes['sold lot']}")
+
+    banner = browser.find_element(By.ID, "status")
+    assert banner.text.startswith("✓ 正常")
+    assert banner.value_of_css_property("background-color") != RED_BANNER
+    assert browser.find_element(By.CLASS_NAME, "product-name").text == "小青菜"
+    product = browser.find_element(By.ID, "product").text
+    assert "临安区太湖源蔬菜专业合作社" in product
+    timeline = browser.find_element(By.ID, "timeline")
+    assert "销售" in timeline.text and "联华超市（文三路店）" in timeline.text
+    assert not browser.find_elements(By.CSS_SELECTOR, ".banner.danger")
+    path = screenshot(browser, "scan-clean.png")
+    assert path.stat().st_size > 10_000
+
+
+def test_language_link_switches_to_english(
+    browser: webdriver.Chrome, server: str, ledger: ScanLedger
+) -> None:
+    browser.get(f"{server}/c/{ledger.codes['recalled lot']}")
+    browser.find_element(By.LINK_TEXT, "English").click()
+
+    assert browser.current_url.endswith("?lang=en")
+    assert "RECALLED · Do not eat" in browser.find_element(By.ID, "status").text
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+
+
+def test_page_layout_fits_a_phone_screen(
+    browser: webdriver.Chrome, server: str, ledger: ScanLedger
+) -> None:
+    browser.get(f"{server}/c/{ledger.codes['import unit']}")
+
+    width, _height = content_size(browser)
+    assert width <= PHONE[0], "no sideways scrolling on a phone"
+    chart = browser.find_element(By.CSS_SELECTOR, "#temperature svg")
+    assert chart.is_displayed() and chart.size["width"] > 250
+    screenshot(browser, "scan-import.png")
