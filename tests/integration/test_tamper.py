@@ -693,6 +693,39 @@ def test_checkpoint_of_another_shard_stored_under_this_one(
     assert "shard/1" in detail
 
 
+def test_ledger_cut_back_with_its_checkpoints_is_caught_by_a_checkpoint_the_auditor_kept(
+    ledger: BuiltLedger, attacker: Attacker, tmp_path: Path
+) -> None:
+    kept = tmp_path / "checkpoint-20.txt"
+    kept.write_text(attacker.checkpoint_note(0, SHARD0_SIZE))
+    attacker.delete_entry(0, SHARD0_SIZE - 1)
+    attacker.delete_entry(0, SHARD0_SIZE - 2)
+    attacker._run("DELETE FROM checkpoints WHERE shard = 0 AND size = :size", {"size": SHARD0_SIZE})
+    attacker.cover_tracks(0)
+
+    # Nothing inside the database contradicts the shortened ledger any more …
+    assert _verify(ledger).exit_code == 0
+    # … but a checkpoint held outside it does.
+    where, problem, detail = _first_finding(_verify(ledger, "--checkpoint", str(kept)))
+
+    assert (where, problem) == (f"shard 0 seq {SHARD0_SIZE - 1}", "rolled_back")
+    assert detail == f"the checkpoint you hold shows {SHARD0_SIZE} entries; the ledger has 18"
+
+
+def test_a_held_checkpoint_must_carry_the_ledger_key(
+    ledger: BuiltLedger, attacker: Attacker, tmp_path: Path
+) -> None:
+    forged = tmp_path / "forged.txt"
+    impostor = NoteSigner.generate(ledger.signer().name)
+    body = Checkpoint.parse(_note_text(attacker.checkpoint_note(0, FIRST_CHECKPOINT)))
+    forged.write_text(sign_checkpoint(body, impostor))
+
+    result = _verify(ledger, "--checkpoint", str(forged))
+
+    assert result.exit_code == 2
+    assert "not a checkpoint signed by the ledger key" in result.output
+
+
 # --- 6. a checkpoint signed with another key --------------------------------------------------
 
 

@@ -33,7 +33,7 @@ from suyuan.ledger import (
     root_keys,
 )
 from suyuan.signing import RootKey, load_verify_key
-from suyuan.tlog import NoteVerifier
+from suyuan.tlog import NoteVerifier, open_checkpoint
 
 app = typer.Typer(help="Create and inspect a ledger.", no_args_is_help=True)
 
@@ -130,6 +130,14 @@ def verify(
         Path | None, typer.Option(help="Regulator root public key; default: recorded.")
     ] = None,
     regulator: Annotated[str | None, typer.Option(help="USCC owning --root-key.")] = None,
+    held: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A checkpoint note you saved earlier (repeatable): the ledger must still "
+            "contain its tree (catches a ledger cut back with its checkpoints).",
+        ),
+    ] = None,
 ) -> None:
     """Audit the whole ledger: signatures, hash chain, Merkle trees, checkpoints.
 
@@ -145,7 +153,17 @@ def verify(
         fail(str(err))
     if root_key and not regulator:
         fail("--root-key needs --regulator (the USCC that owns it)")
-    auditor = Auditor(store, verifier, roots, ledger_name=verifier.name)
+    held_checkpoints = []
+    for path in held or ():
+        try:
+            held_checkpoints.append(open_checkpoint(path.read_text(), verifier))
+        except OSError as err:
+            fail(f"{path}: {err.strerror}")
+        except (SuyuanError, ValueError) as err:
+            fail(f"{path}: not a checkpoint signed by the ledger key ({err})")
+    auditor = Auditor(
+        store, verifier, roots, ledger_name=verifier.name, held_checkpoints=held_checkpoints
+    )
     with Progress(
         TextColumn("verifying"),
         BarColumn(),

@@ -36,7 +36,7 @@ from suyuan.signing import (
     batch_proof_from_path,
     verify_batch_root,
 )
-from suyuan.tlog import CheckpointError, NoteVerifier, open_checkpoint
+from suyuan.tlog import Checkpoint, CheckpointError, NoteVerifier, open_checkpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +81,13 @@ class Auditor:
         *,
         ledger_name: str,
         max_findings: int = 20,
+        held_checkpoints: Sequence[Checkpoint] = (),
     ) -> None:
+        """``held_checkpoints``: checkpoints the auditor kept from earlier (already opened with
+        the ledger key); the ledger must still contain each of their trees — this catches a
+        ledger cut back together with its stored checkpoints."""
         self._store = store
+        self._held = tuple(held_checkpoints)
         self._verifier = ledger_verifier
         self._roots = tuple(roots)
         self._name = ledger_name
@@ -139,6 +144,8 @@ class Auditor:
     ) -> None:
         head = self._store.head(shard)
         checkpoints = self._checkpoints(shard, report)
+        origin = f"{self._name}/shard/{shard}"
+        held = {c.size: c.root_hash for c in self._held if c.origin == origin}
         trust_positions = {seq for s, seq in self._store.trust_positions() if s == shard}
         frontier = Frontier()
         chain = GENESIS_CHAIN
@@ -166,6 +173,15 @@ class Auditor:
                 return
             frontier.append(hashed)
             self._entry(shard, entry, trust, revoked_at, trust_positions, report)
+            held_root = held.pop(frontier.size, None)
+            if held_root is not None and held_root != frontier.root():
+                self._find(
+                    report,
+                    shard,
+                    frontier.size - 1,
+                    "forked_from_held_checkpoint",
+                    f"the checkpoint you hold at size {frontier.size} commits to another tree",
+                )
             root = checkpoints.pop(frontier.size, None)
             if root is not None and root != frontier.root():
                 self._find(
@@ -188,6 +204,14 @@ class Auditor:
                 size - 1,
                 "checkpoint_beyond_ledger",
                 f"signed checkpoint at size {size} but the ledger has {expected} entries",
+            )
+        for size in sorted(held):
+            self._find(
+                report,
+                shard,
+                size - 1,
+                "rolled_back",
+                f"the checkpoint you hold shows {size} entries; the ledger has {expected}",
             )
 
     def _entry(
