@@ -11,6 +11,7 @@ What is here:
 
 - :func:`root_from_leaf_hashes`, :func:`inclusion_proof`, :func:`consistency_proof`: the tree head
   MTH, PATH and PROOF of RFC 9162 §2.1.1, §2.1.3.1 and §2.1.4.1 over a list of leaf hashes;
+  :func:`inclusion_proofs` gives every leaf's PATH at once (a signed batch needs them all);
 - :func:`verify_inclusion`, :func:`verify_consistency`: the verification algorithms of RFC 9162
   §2.1.3.2 and §2.1.4.2, step by step, rejecting proofs with extra or missing hashes;
 - :class:`Frontier`: an append-only accumulator holding the roots of the perfect subtrees on the
@@ -50,6 +51,7 @@ __all__ = [
     "inclusion_proof",
     "inclusion_proof_from_nodes",
     "inclusion_proof_nodes",
+    "inclusion_proofs",
     "leaf_hash",
     "node_hash",
     "root_from_inclusion_path",
@@ -227,9 +229,23 @@ def root_from_leaf_hashes(leaf_hashes: Sequence[bytes]) -> bytes:
     Raises:
         ProofError: a leaf hash is not 32 bytes (field ``leaf_hash``).
     """
-    frontier = Frontier()
-    frontier.extend(leaf_hashes)
-    return frontier.root()
+    for leaf in leaf_hashes:
+        _check_hash("leaf_hash", leaf)
+    if not leaf_hashes:
+        return EMPTY_ROOT
+    level = [bytes(leaf) for leaf in leaf_hashes]
+    while len(level) > 1:
+        level = _level_above(level)
+    return level[0]
+
+
+def _level_above(below: list[bytes]) -> list[bytes]:
+    """Hash nodes pairwise, left to right; an unpaired last node moves up unchanged (this
+    builds exactly the tree of RFC 9162 §2.1.1, whose left subtrees are perfect)."""
+    above = [node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+    if len(below) % 2:
+        above.append(below[-1])
+    return above
 
 
 def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
@@ -243,6 +259,35 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
         ProofError: ``index`` is not in ``0..n-1`` (field ``index``).
     """
     return inclusion_proof_from_nodes(index, len(leaf_hashes), _list_reader(leaf_hashes))
+
+
+def inclusion_proofs(leaf_hashes: Sequence[bytes]) -> tuple[bytes, list[tuple[bytes, ...]]]:
+    """The tree head and the audit path PATH(i, D[n]) of every leaf ``i``, in O(n log n).
+
+    Builds the tree level by level (see :func:`_level_above`), so a leaf's path is its sibling
+    on each level where it has one, bottom first.
+
+    Raises:
+        ProofError: a leaf hash is not 32 bytes (field ``leaf_hash``).
+    """
+    for leaf in leaf_hashes:
+        _check_hash("leaf_hash", leaf)
+    if not leaf_hashes:
+        return EMPTY_ROOT, []
+    levels: list[list[bytes]] = [[bytes(leaf) for leaf in leaf_hashes]]
+    while len(levels[-1]) > 1:
+        levels.append(_level_above(levels[-1]))
+    paths: list[tuple[bytes, ...]] = []
+    for index in range(len(leaf_hashes)):
+        path: list[bytes] = []
+        position = index
+        for level in levels[:-1]:
+            sibling = position ^ 1
+            if sibling < len(level):
+                path.append(level[sibling])
+            position >>= 1
+        paths.append(tuple(path))
+    return levels[-1][0], paths
 
 
 def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes]:

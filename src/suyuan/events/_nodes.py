@@ -98,11 +98,14 @@ class PrimitiveNode(Node):
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        self.is_string = kind == "string"
 
     def to_model(self, datum: Any, path: str) -> Any:
         return datum
 
     def from_model(self, value: Any, path: str) -> Any:
+        if self.is_string and type(value) is str:  # the common case, without the dispatch
+            return value
         return self._check(value, path)
 
     def from_json(self, value: Any, path: str) -> Any:
@@ -321,6 +324,7 @@ class ArrayNode(Node):
 
     def __init__(self, items: Node) -> None:
         self.items = items
+        self._of_strings = isinstance(items, PrimitiveNode) and items.is_string
 
     def to_model(self, datum: Any, path: str) -> tuple[Any, ...]:
         if not self.items.converts_to_model:
@@ -331,6 +335,8 @@ class ArrayNode(Node):
     def from_model(self, value: Any, path: str) -> list[Any]:
         if not isinstance(value, list | tuple):
             raise EventValidationError(path, value, f"must be a list (got {_type_name(value)})")
+        if self._of_strings and all(type(item) is str for item in value):
+            return list(value)  # what converting each item would give
         convert = self.items.from_model
         return [convert(item, f"{path}[{index}]") for index, item in enumerate(value)]
 
@@ -366,6 +372,8 @@ class NullableNode(Node):
 
 
 _REQUIRED: Any = object()
+#: Mapping types checked without the (slower) ``isinstance(value, Mapping)``.
+_PLAIN_MAPPINGS = (dict, MappingProxyType)
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,11 +403,13 @@ class RecordNode(Node):
         self.fields: tuple[FieldSpec, ...] = ()
         self._by_name: dict[str, FieldSpec] = {}
         self._converting: tuple[tuple[str, Node], ...] = ()
+        self._from_model: tuple[tuple[FieldSpec, Callable[[Any, str], Any]], ...] = ()
 
     def set_fields(self, fields: Sequence[FieldSpec]) -> None:
         self.fields = tuple(fields)
         self._by_name = {spec.name: spec for spec in fields}
         self._converting = tuple((s.name, s.node) for s in fields if s.node.converts_to_model)
+        self._from_model = tuple((spec, spec.node.from_model) for spec in fields)
 
     def field(self, name: str) -> FieldSpec:
         return self._by_name[name]
@@ -417,7 +427,24 @@ class RecordNode(Node):
         return MappingProxyType(datum)
 
     def from_model(self, value: Any, path: str) -> dict[str, Any]:
-        return self._convert(value, path, lambda node: node.from_model)
+        # The same steps as :meth:`_convert`, unrolled: every event validated or encoded
+        # passes here, several records deep.
+        if type(value) not in _PLAIN_MAPPINGS and not isinstance(value, Mapping):
+            raise EventValidationError(
+                _where(path), value, f"must be an object (got {_type_name(value)})"
+            )
+        self._reject_unknown(value, path)
+        datum = {}
+        for spec, convert in self._from_model:
+            name = spec.name
+            field_path = f"{path}.{name}" if path else name
+            if name in value:
+                datum[name] = convert(value[name], field_path)
+            elif spec.required:
+                raise EventValidationError(field_path, None, "required field is missing")
+            else:
+                datum[name] = spec.node.from_json(spec.default, field_path)
+        return datum
 
     def from_json(self, value: Any, path: str) -> dict[str, Any]:
         return self._convert(value, path, lambda node: node.from_json)
@@ -445,7 +472,10 @@ class RecordNode(Node):
         return datum
 
     def _reject_unknown(self, value: Mapping[Any, Any], path: str) -> None:
-        reject_unknown_fields(value, path, self._by_name, self.short_name)
+        by_name = self._by_name
+        for key in value:
+            if key not in by_name:
+                reject_unknown_fields(value, path, by_name, self.short_name)
 
 
 def reject_unknown_fields(

@@ -13,6 +13,7 @@ Three layers, each reporting the first broken rule with the field path:
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,7 +25,7 @@ from stdnum import ean, iso6346
 from suyuan.codes import CodeKind, parse_trace_code, validate_uscc
 from suyuan.errors import CodeError, EventValidationError
 from suyuan.events._codec import Codec, default_codec
-from suyuan.events._nodes import ArrayNode, NullableNode, PrimitiveNode, RecordNode, join_path
+from suyuan.events._nodes import ArrayNode, NullableNode, PrimitiveNode, RecordNode
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
 
 #: Longest value of a short text field (names, numbers) and of a free-text field.
@@ -58,6 +59,9 @@ _PROVINCES = frozenset(
     }
 )
 _LONG_TEXT_CONTROLS_ALLOWED = frozenset("\n\r\t")
+#: USCC text → its canonical form, for USCCs that passed ``validate_uscc`` (a pure function).
+_VALID_USCCS: dict[str, str] = {}
+_MAX_REMEMBERED_USCCS = 4096
 
 
 def validate_event(event: Event, *, codec: Codec | None = None) -> None:
@@ -101,29 +105,86 @@ class _Check:
 # --- formats and text -------------------------------------------------------------------------
 
 
+#: Checks a field value that is not ``None``: ``checker(value, path, check)``.
+_Checker = Callable[[Any, str, "_Check"], None]
+#: Per record node, the fields that have something to check, with their checker. Compiled once
+#: per schema node: walking every field of every event generically cost more than the checks.
+_PLANS: weakref.WeakKeyDictionary[RecordNode, tuple[tuple[str, _Checker], ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _check_record(node: RecordNode, datum: Mapping[str, Any], path: str, check: _Check) -> None:
+    plan = _PLANS.get(node)
+    if plan is None:
+        plan = _PLANS[node] = _compile_record(node)
+    for name, checker in plan:
+        value = datum[name]
+        if value is not None:
+            checker(value, f"{path}.{name}" if path else name, check)
+
+
+def _compile_record(node: RecordNode) -> tuple[tuple[str, _Checker], ...]:
+    plan: list[tuple[str, _Checker]] = []
     for spec in node.fields:
-        _check_value(
-            spec.format, spec.name, spec.node, datum[spec.name], join_path(path, spec.name), check
-        )
+        checker = _value_checker(spec.format, spec.name, spec.node)
+        if checker is not None:
+            plan.append((spec.name, checker))
+    return tuple(plan)
 
 
-def _check_value(
-    fmt: str | None, name: str, node: Any, value: Any, path: str, check: _Check
-) -> None:
-    if value is None:
-        return
+def _value_checker(fmt: str | None, name: str, node: Any) -> _Checker | None:
+    """What to check in a value of ``node`` (``None`` when nothing can fail), in the order and
+    with the paths of a walk over the value: arrays item by item, records field by field, then
+    a field's ``format``, then the text rules of plain strings."""
     if isinstance(node, NullableNode):
         node = node.inner
     if isinstance(node, ArrayNode):
+        return _array_checker(_value_checker(fmt, name, node.items))
+    if isinstance(node, RecordNode):
+        record: RecordNode = node
+
+        def check_record(value: Any, path: str, check: _Check) -> None:
+            _check_record(record, value, path, check)
+
+        return check_record
+    if fmt is not None:
+        return _format_checker(fmt)
+    if isinstance(node, PrimitiveNode) and node.kind == "string":
+        return _long_text if name in LONG_TEXT_FIELDS else _short_text
+    return None
+
+
+def _array_checker(item_checker: _Checker | None) -> _Checker | None:
+    if item_checker is None:
+        return None
+    checker: _Checker = item_checker
+
+    def check_items(value: Any, path: str, check: _Check) -> None:
         for index, item in enumerate(value):
-            _check_value(fmt, name, node.items, item, f"{path}[{index}]", check)
-    elif isinstance(node, RecordNode):
-        _check_record(node, value, path, check)
-    elif fmt is not None:
-        _FORMATS[fmt](value, path, check)
-    elif isinstance(node, PrimitiveNode) and node.kind == "string":
-        _check_text(value, path, long_text=name in LONG_TEXT_FIELDS)
+            if item is not None:
+                checker(item, f"{path}[{index}]", check)
+
+    return check_items
+
+
+def _format_checker(fmt: str) -> _Checker:
+    known = _FORMATS.get(fmt)
+    if known is not None:
+        return known
+
+    def unknown_format(value: Any, path: str, check: _Check) -> None:
+        _FORMATS[fmt](value, path, check)  # a schema naming a format with no rule: KeyError
+
+    return unknown_format
+
+
+def _short_text(value: str, path: str, check: _Check) -> None:
+    _check_text(value, path, long_text=False)
+
+
+def _long_text(value: str, path: str, check: _Check) -> None:
+    _check_text(value, path, long_text=True)
 
 
 def _check_text(value: str, path: str, *, long_text: bool) -> None:
@@ -132,6 +193,8 @@ def _check_text(value: str, path: str, *, long_text: bool) -> None:
     limit = MAX_LONG_TEXT if long_text else MAX_SHORT_TEXT
     if len(value) > limit:
         raise EventValidationError(path, value, f"must be at most {limit} characters")
+    if value.isprintable():  # no control character at all (checked in C): the common case
+        return
     allowed = _LONG_TEXT_CONTROLS_ALLOWED if long_text else frozenset()
     for position, char in enumerate(value, start=1):
         if (char < " " or "\x7f" <= char <= "\x9f") and char not in allowed:
@@ -148,7 +211,13 @@ def _uuid(value: str, path: str, check: _Check) -> None:
 
 
 def _uscc(value: str, path: str, check: _Check) -> None:
-    canonical = validate_uscc(value, field=path)
+    # An organisation signs many events: remember the USCCs already found valid.
+    canonical = _VALID_USCCS.get(value)
+    if canonical is None:
+        canonical = validate_uscc(value, field=path)
+        if len(_VALID_USCCS) >= _MAX_REMEMBERED_USCCS:
+            _VALID_USCCS.clear()
+        _VALID_USCCS[value] = canonical
     if canonical != value:
         raise CodeError(path, value, f"USCC must be in canonical form {canonical!r}")
 

@@ -41,6 +41,38 @@ def from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
+def signer_part(key_id: str, signature: bytes) -> bytes:
+    """The key id and signature fields of a leaf, which every event of a batch shares."""
+    key = key_id.encode("ascii")
+    return b"".join((bytes((len(key),)), key, len(signature).to_bytes(2, "big"), signature))
+
+
+def leaf_bytes(
+    shard: int,
+    seq: int,
+    recorded_micros: int,
+    signer: bytes,
+    batch_size: int,
+    batch_index: int,
+    batch_path: tuple[bytes, ...],
+    event: bytes,
+) -> bytes:
+    """The canonical leaf of :class:`Leaf` from its fields, without building one (the append
+    path makes one per event); ``signer`` is :func:`signer_part` of the key id and signature."""
+    return b"".join(
+        (
+            LEAF_MAGIC,
+            _HEAD.pack(shard, seq, recorded_micros),
+            signer,
+            _BATCH.pack(batch_size, batch_index),
+            bytes((len(batch_path),)),
+            *batch_path,
+            len(event).to_bytes(4, "big"),
+            event,
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Leaf:
     """One ledger entry's hashed content. Immutable; :meth:`to_bytes` is its canonical form."""
@@ -56,21 +88,15 @@ class Leaf:
     event: bytes
 
     def to_bytes(self) -> bytes:
-        key = self.key_id.encode("ascii")
-        return b"".join(
-            (
-                LEAF_MAGIC,
-                _HEAD.pack(self.shard, self.seq, to_micros(self.recorded_at)),
-                bytes((len(key),)),
-                key,
-                len(self.signature).to_bytes(2, "big"),
-                self.signature,
-                _BATCH.pack(self.batch_size, self.batch_index),
-                bytes((len(self.batch_path),)),
-                *self.batch_path,
-                len(self.event).to_bytes(4, "big"),
-                self.event,
-            )
+        return leaf_bytes(
+            self.shard,
+            self.seq,
+            to_micros(self.recorded_at),
+            signer_part(self.key_id, self.signature),
+            self.batch_size,
+            self.batch_index,
+            self.batch_path,
+            self.event,
         )
 
     @classmethod

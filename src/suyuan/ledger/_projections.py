@@ -54,11 +54,19 @@ def edges_of(event: Event) -> list[tuple[str, str, str]]:
 
 def codes_of(event: Event) -> list[str]:
     """Every code the event is about: its envelope codes plus codes named in its payload."""
+    return projections_of(event)[0]
+
+
+def projections_of(event: Event) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """:func:`codes_of` and :func:`edges_of` together, deriving the edges once."""
+    edges = edges_of(event)
     seen: dict[str, None] = dict.fromkeys(event.codes)
-    for parent, child, _kind in edges_of(event):
+    for parent, child, _kind in edges:
         seen.setdefault(parent)
         seen.setdefault(child)
+    payload = event.payload
     for name in ("root_codes", "upstream_certificates"):
-        for code in event.payload.get(name, ()):
-            seen.setdefault(code)
-    return list(seen)
+        if name in payload:
+            for code in payload[name]:
+                seen.setdefault(code)
+    return list(seen), edges

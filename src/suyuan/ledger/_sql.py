@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,8 +29,8 @@ from suyuan.ledger._interface import (
     StoredRejection,
     Submission,
 )
-from suyuan.ledger._leaf import Leaf, from_micros, to_micros
-from suyuan.ledger._projections import codes_of, edges_of
+from suyuan.ledger._leaf import from_micros, leaf_bytes, signer_part, to_micros
+from suyuan.ledger._projections import projections_of
 from suyuan.merkle import Frontier, leaf_hash
 
 #: chain_{-1}: the chain starts from 32 zero bytes.
@@ -77,6 +78,7 @@ class SqlLedgerStore(LedgerStore):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._insert_sql: dict[str, str] = {}
 
     @classmethod
     def from_url(cls, url: str) -> SqlLedgerStore:
@@ -124,72 +126,11 @@ class SqlLedgerStore(LedgerStore):
             )
         fresh, duplicates = self._split_duplicates(conn, submissions)
         frontier = Frontier.from_bytes(row.frontier)
-        chain = row.chain_head
-        size = row.size
-        recorded_at = datetime.now(UTC)
-        micros = to_micros(recorded_at)
-        entry_rows: list[dict[str, Any]] = []
-        node_rows: list[dict[str, Any]] = []
-        code_rows: list[dict[str, Any]] = []
-        edge_rows: list[dict[str, Any]] = []
-        trust_rows: list[dict[str, Any]] = []
-        appended: list[tuple[str, int]] = []
-        for seq, sub in enumerate(fresh, start=size):
-            leaf = Leaf(
-                shard=shard,
-                seq=seq,
-                recorded_at=recorded_at,
-                key_id=sub.key_id,
-                signature=sub.signature,
-                batch_size=sub.batch_size,
-                batch_index=sub.batch_index,
-                batch_path=sub.batch_path,
-                event=sub.event_bytes,
-            ).to_bytes()
-            hashed = leaf_hash(leaf)
-            chain = chain_next(chain, hashed)
-            entry_rows.append(
-                {
-                    "shard": shard,
-                    "seq": seq,
-                    "event_id": sub.event.event_id,
-                    "leaf": leaf,
-                    "chain_hash": chain,
-                }
-            )
-            node_rows.extend(
-                {"shard": shard, "level": n.level, "idx": n.index, "hash": n.hash}
-                for n in frontier.append(hashed)
-            )
-            occurred = to_micros(sub.event.occurred_at)
-            code_rows.extend(
-                {
-                    "code": code,
-                    "shard": shard,
-                    "seq": seq,
-                    "event_type": sub.event.event_type,
-                    "actor": sub.event.actor,
-                    "occurred_at": occurred,
-                }
-                for code in codes_of(sub.event)
-            )
-            edge_rows.extend(
-                {"parent": parent, "child": child, "kind": kind, "shard": shard, "seq": seq}
-                for parent, child, kind in edges_of(sub.event)
-            )
-            if sub.event.event_type in TRUST_EVENT_TYPES:
-                trust_rows.append({"shard": shard, "seq": seq, "recorded_at": micros})
-            appended.append((sub.event.event_id, seq))
-        for table, rows in (
-            (t.ledger_entries, entry_rows),
-            (t.merkle_nodes, node_rows),
-            (t.code_events, code_rows),
-            (t.code_edges, edge_rows),
-            (t.trust_entries, trust_rows),
-            (t.rejections, [_rejection_row(shard, r, micros) for r in rejections]),
-        ):
-            if rows:
-                conn.execute(table.insert(), rows)
+        rows, chain = _entry_rows(shard, row.size, row.chain_head, frontier, fresh)
+        micros = rows.recorded_at
+        rows.rejections.extend(_rejection_row(shard, r, micros) for r in rejections)
+        for table in _APPEND_ORDER:
+            self._insert_many(conn, table, getattr(rows, table.name))
         updated = conn.execute(
             t.shards.update()
             .where(t.shards.c.shard == shard, t.shards.c.size == row.size)
@@ -205,19 +146,50 @@ class SqlLedgerStore(LedgerStore):
             raise StaleWriterError(f"shard {shard}: another writer appended concurrently")
         return AppendResult(
             shard=shard,
-            appended=tuple(appended),
+            appended=tuple(rows.appended),
             duplicates=tuple(duplicates),
             size=frontier.size,
             root=frontier.root(),
         )
 
+    def _insert_many(self, conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+        """INSERT ``rows`` (tuples in column order) in one go: PostgreSQL by binary ``COPY``,
+        SQLite by one DBAPI ``executemany``. SQLAlchemy Core would build and process a
+        parameter dict per row, which costs more than the insert itself."""
+        if not rows:
+            return
+        if self._postgres:
+            self._copy(conn, table, rows)
+            return
+        sql = self._insert_sql.get(table.name)
+        if sql is None:
+            sql = self._insert_sql[table.name] = _insert_statement(self._engine, table)
+        conn.exec_driver_sql(sql, rows)
+
+    def _copy(self, conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+        """``COPY table FROM STDIN (FORMAT BINARY)`` through psycopg, in the transaction of
+        ``conn``; a database error is raised as the SQLAlchemy exception an INSERT would raise
+        (e.g. :class:`sqlalchemy.exc.IntegrityError` for a repeated ``event_id``)."""
+        columns = _INSERT_COLUMNS[table.name]
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        types = [_PG_BINARY_TYPES[type(table.c[name].type).__name__] for name in columns]
+        dbapi_error = self._engine.dialect.loaded_dbapi.Error
+        driver: Any = conn.connection.driver_connection  # a psycopg connection
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                copy.set_types(types)
+                for row in rows:
+                    copy.write_row(row)
+        except dbapi_error as err:
+            raise sa.exc.DBAPIError.instance(statement, None, err, dbapi_error) from err
+
     def add_rejections(self, rejections: Sequence[Rejection]) -> None:
         if not rejections:
             return
         micros = to_micros(datetime.now(UTC))
-        rows = [{**_rejection_row(0, r, micros), "shard": None} for r in rejections]
+        rows = [_rejection_row(None, r, micros) for r in rejections]
         with self._engine.begin() as conn:
-            conn.execute(t.rejections.insert(), rows)
+            self._insert_many(conn, t.rejections, rows)
 
     def _lock_head(self, conn: Connection, shard: int) -> sa.Row[Any]:
         query = sa.select(t.shards).where(t.shards.c.shard == shard)
@@ -361,19 +333,29 @@ class SqlLedgerStore(LedgerStore):
         by_level: dict[int, list[int]] = {}
         for level, index in wanted:
             by_level.setdefault(level, []).append(index)
-        # One SELECT per level, each a primary-key lookup (SQLite would otherwise read every
-        # node of the shard for a row-value IN list or an OR of levels).
-        query = sa.union_all(
-            *(
-                sa.select(n.level, n.idx, n.hash).where(
-                    n.shard == shard, n.level == level, n.idx.in_(idxs)
-                )
-                for level, idxs in by_level.items()
-            )
-        )
+        # Level 0 is not stored (migration 0003): those few nodes are hashed from the leaves.
+        leaves = by_level.pop(0, [])
+        found: dict[tuple[int, int], bytes] = {}
         with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return {(int(r.level), int(r.idx)): bytes(r.hash) for r in rows}
+            if leaves:
+                found.update(
+                    ((0, seq), leaf_hash(leaf)) for seq, leaf in _leaves(conn, shard, leaves)
+                )
+            if by_level:
+                # One SELECT per level, each a primary-key lookup (SQLite would otherwise read
+                # every node of the shard for a row-value IN list or an OR of levels).
+                query = sa.union_all(
+                    *(
+                        sa.select(n.level, n.idx, n.hash).where(
+                            n.shard == shard, n.level == level, n.idx.in_(idxs)
+                        )
+                        for level, idxs in by_level.items()
+                    )
+                )
+                found.update(
+                    ((int(r.level), int(r.idx)), bytes(r.hash)) for r in conn.execute(query)
+                )
+        return found
 
     def add_checkpoint(self, shard: int, size: int, note: str) -> None:
         try:
@@ -508,15 +490,128 @@ class SqlLedgerStore(LedgerStore):
         return {str(reason): int(count) for reason, count in rows}
 
 
-def _rejection_row(shard: int, rejection: Rejection, micros: int) -> dict[str, Any]:
-    return {
-        "shard": shard,
-        "source": rejection.source[:256],
-        "reason": rejection.reason[:64],
-        "field": rejection.field[:256] if rejection.field else None,
-        "rule": rejection.rule,
-        "event_id": rejection.event_id[:64] if rejection.event_id else None,
-        "actor": rejection.actor[:64] if rejection.actor else None,
-        "raw": rejection.raw[:_MAX_RAW] if rejection.raw is not None else None,
-        "rejected_at": micros,
-    }
+#: Columns written by :meth:`SqlLedgerStore.append`, in the order of the row tuples.
+_INSERT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ledger_entries": ("shard", "seq", "event_id", "leaf", "chain_hash"),
+    "merkle_nodes": ("shard", "level", "idx", "hash"),
+    "code_events": ("code", "shard", "seq", "event_type", "actor", "occurred_at"),
+    "code_edges": ("parent", "child", "kind", "shard", "seq"),
+    "trust_entries": ("shard", "seq", "recorded_at"),
+    "rejections": (
+        *("shard", "source", "reason", "field", "rule"),
+        *("event_id", "actor", "raw", "rejected_at"),
+    ),
+}
+#: PostgreSQL type of each column type of the tables, which binary COPY must be told exactly.
+_PG_BINARY_TYPES = {
+    "Integer": "int4",
+    "BigInteger": "int8",
+    "SmallInteger": "int2",
+    "String": "varchar",
+    "Text": "text",
+    "LargeBinary": "bytea",
+}
+#: Tables written by one append, in this order.
+_APPEND_ORDER = (
+    t.ledger_entries,
+    t.merkle_nodes,
+    t.code_events,
+    t.code_edges,
+    t.trust_entries,
+    t.rejections,
+)
+
+
+def _insert_statement(engine: Engine, table: sa.Table) -> str:
+    """``INSERT INTO table (columns) VALUES (markers)`` in the driver's positional style."""
+    columns = _INSERT_COLUMNS[table.name]
+    style = engine.dialect.paramstyle
+    if style == "qmark":
+        markers = ", ".join("?" for _ in columns)
+    elif style in ("format", "pyformat"):
+        markers = ", ".join("%s" for _ in columns)
+    elif style == "numeric":
+        markers = ", ".join(f":{n}" for n in range(1, len(columns) + 1))
+    else:
+        raise LedgerError(f"unsupported DBAPI parameter style {style!r}")
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({markers})"
+
+
+@dataclass(slots=True)
+class _AppendRows:
+    """Every row one append writes, as tuples in :data:`_INSERT_COLUMNS` order."""
+
+    recorded_at: int
+    ledger_entries: list[tuple[Any, ...]] = field(default_factory=list)
+    merkle_nodes: list[tuple[Any, ...]] = field(default_factory=list)
+    code_events: list[tuple[Any, ...]] = field(default_factory=list)
+    code_edges: list[tuple[Any, ...]] = field(default_factory=list)
+    trust_entries: list[tuple[Any, ...]] = field(default_factory=list)
+    rejections: list[tuple[Any, ...]] = field(default_factory=list)
+    appended: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _entry_rows(
+    shard: int, size: int, chain: bytes, frontier: Frontier, fresh: Sequence[Submission]
+) -> tuple[_AppendRows, bytes]:
+    """Leaves, chain hashes, Merkle nodes and projections of ``fresh`` from position ``size``;
+    ``frontier`` is advanced in place. Returns the rows and the new chain head."""
+    micros = to_micros(datetime.now(UTC))
+    rows = _AppendRows(micros)
+    entries, nodes = rows.ledger_entries, rows.merkle_nodes
+    code_rows, edge_rows = rows.code_events, rows.code_edges
+    signers: dict[tuple[str, bytes], bytes] = {}
+    for seq, sub in enumerate(fresh, start=size):
+        event = sub.event
+        signer = signers.get((sub.key_id, sub.signature))
+        if signer is None:
+            signer = signers[(sub.key_id, sub.signature)] = signer_part(sub.key_id, sub.signature)
+        leaf = leaf_bytes(
+            shard,
+            seq,
+            micros,
+            signer,
+            sub.batch_size,
+            sub.batch_index,
+            sub.batch_path,
+            sub.event_bytes,
+        )
+        hashed = leaf_hash(leaf)
+        chain = chain_next(chain, hashed)
+        entries.append((shard, seq, event.event_id, leaf, chain))
+        # Level 0 (the leaf hash) is not stored: :meth:`SqlLedgerStore.nodes` hashes the leaf.
+        nodes.extend((shard, n.level, n.index, n.hash) for n in frontier.append(hashed)[1:])
+        codes, edges = projections_of(event)
+        occurred = to_micros(event.occurred_at)
+        event_type, actor = event.event_type, event.actor
+        code_rows.extend((code, shard, seq, event_type, actor, occurred) for code in codes)
+        edge_rows.extend((parent, child, kind, shard, seq) for parent, child, kind in edges)
+        if event_type in TRUST_EVENT_TYPES:
+            rows.trust_entries.append((shard, seq, micros))
+        rows.appended.append((event.event_id, seq))
+    return rows, chain
+
+
+def _leaves(conn: Connection, shard: int, seqs: list[int]) -> Iterator[tuple[int, bytes]]:
+    """(seq, leaf) of the entries at ``seqs`` of ``shard`` that exist."""
+    e = t.ledger_entries.c
+    for start in range(0, len(seqs), 500):
+        query = sa.select(e.seq, e.leaf).where(
+            e.shard == shard, e.seq.in_(seqs[start : start + 500])
+        )
+        for row in conn.execute(query):
+            yield int(row.seq), bytes(row.leaf)
+
+
+def _rejection_row(shard: int | None, rejection: Rejection, micros: int) -> tuple[Any, ...]:
+    return (
+        shard,
+        rejection.source[:256],
+        rejection.reason[:64],
+        rejection.field[:256] if rejection.field else None,
+        rejection.rule,
+        rejection.event_id[:64] if rejection.event_id else None,
+        rejection.actor[:64] if rejection.actor else None,
+        rejection.raw[:_MAX_RAW] if rejection.raw is not None else None,
+        micros,
+    )

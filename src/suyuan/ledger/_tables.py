@@ -35,7 +35,9 @@ ledger_entries = sa.Table(
     sa.Column("chain_hash", sa.LargeBinary(32), nullable=False),
 )
 
-#: Perfect-subtree hashes of each shard's Merkle tree (level 0 = leaf hashes); never updated.
+#: Perfect-subtree hashes of each shard's Merkle tree from level 1 up; never updated. Level 0,
+#: the leaf hashes, is not stored (migration 0003): a proof reads at most a few of them, and
+#: hashes them from ``ledger_entries.leaf``.
 merkle_nodes = sa.Table(
     "merkle_nodes",
     metadata,

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from suyuan.errors import InvalidInputError, SignatureError
 from suyuan.events.model import SignedBatch
 from suyuan.merkle import (
-    Frontier,
     ProofError,
-    inclusion_proof_from_nodes,
+    inclusion_proofs,
     leaf_hash,
     root_from_inclusion_path,
     root_from_leaf_hashes,
@@ -105,22 +104,17 @@ def batch_proofs(batch: SignedBatch) -> tuple[BatchProof, ...]:
 
 
 class _BatchTree:
-    """The Merkle tree of one batch, keeping every perfect-subtree hash so each proof is
-    read in O(log n) instead of being rehashed from the leaves."""
+    """The Merkle tree of one batch with every leaf's audit path, computed together in
+    O(n log n) hashing and lookups instead of being rehashed per proof."""
 
     def __init__(self, event_bytes: Sequence[bytes]) -> None:
-        frontier = Frontier()
-        completed = frontier.extend(_leaf_hashes(event_bytes))
-        self._nodes = {(node.level, node.index): node.hash for node in completed}
+        self._root, self._paths = inclusion_proofs(_leaf_hashes(event_bytes))
         self._count = len(event_bytes)
-        self._root = frontier.root()
 
     def proof(self, index: int) -> BatchProof:
-        path = inclusion_proof_from_nodes(index, self._count, self._read_node)
-        return BatchProof(count=self._count, index=index, audit_path=tuple(path), root=self._root)
-
-    def _read_node(self, level: int, index: int) -> bytes:
-        return self._nodes[(level, index)]
+        return BatchProof(
+            count=self._count, index=index, audit_path=self._paths[index], root=self._root
+        )
 
 
 def verify_event_in_batch(
