@@ -22,10 +22,10 @@ from collections.abc import Iterable
 
 import biip
 from biip import ParseError
+from biip.checksums import gs1_standard_check_digit
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementString, GS1ElementStrings
 from biip.gs1_messages import GS1Message
-from stdnum import ean
 
 from suyuan.codes._text import clean_input
 from suyuan.errors import CodeError
@@ -65,8 +65,8 @@ def parse_gs1(text: str, field: str) -> str:
 # else, including every other character the GS1 set allows, takes the full parse.
 _PLAIN_QUALIFIER = r"[0-9A-Za-z./-]{1,20}"
 _PLAIN_CANONICAL = re.compile(
-    rf"\(00\)(?P<sscc>\d{{18}})"
-    rf"|\(01\)(?P<gtin>\d{{14}})(?:\(10\){_PLAIN_QUALIFIER})?(?:\(21\){_PLAIN_QUALIFIER})?"
+    rf"\(00\)(?P<sscc>[0-9]{{18}})"
+    rf"|\(01\)(?P<gtin>[0-9]{{14}})(?:\(10\){_PLAIN_QUALIFIER})?(?:\(21\){_PLAIN_QUALIFIER})?"
 )
 
 
@@ -76,7 +76,7 @@ def is_plainly_canonical(text: str) -> bool:
     if match is None:
         return False
     number = match.group("sscc") or match.group("gtin")
-    return ean.calc_check_digit(number[:-1]) == number[-1]
+    return str(gs1_standard_check_digit(number[:-1])) == number[-1]
 
 
 def parse_gs1_digital_link(url: str, field: str, *, failure: str) -> str:
