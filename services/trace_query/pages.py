@@ -101,6 +101,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "frozen_body": "该批次检测不合格，已被冻结，等待处置。",
         "voided_title": "已作废",
         "voided_body": "此合格证已作废，不能作为产品合格的依据。",
+        "expired_title": "已过期 · 请勿使用",
+        "expired_body": "该产品已超过有效期，请勿食用或使用。",
+        "expired_on": "有效期至",
         "replacement": "请以新合格证为准：",
         "reason": "原因",
         "product": "产品",
@@ -190,6 +193,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "frozen_body": "This lot failed a test and is frozen until it is dealt with.",
         "voided_title": "VOIDED",
         "voided_body": "This certificate was voided and no longer vouches for the product.",
+        "expired_title": "EXPIRED · DO NOT USE",
+        "expired_body": "This product is past its expiry date: do not eat or use it.",
+        "expired_on": "Expired on",
         "replacement": "It was replaced by:",
         "reason": "Reason",
         "product": "Product",
@@ -661,6 +667,14 @@ def _banner(trace: Trace, lang: str, root: str) -> dict[str, Any]:
             "replacements": [
                 {"code": c, "url": code_link(c, lang, root)} for c in replacement_codes(trace)
             ],
+        }
+    if trace.status == "expired" and trace.expires_on is not None:
+        return {
+            "level": "danger",
+            "status": "expired",
+            "title": texts["expired_title"],
+            "reasons": [f"{texts['expired_on']} {trace.expires_on.isoformat()}"],
+            "advice": texts["expired_body"],
         }
     return {"level": "ok", "status": "ok", "title": texts["ok_title"], "advice": texts["ok_body"]}
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -71,6 +71,7 @@ CUSTODY_TYPES = frozenset(
 DOCUMENT_TYPES = frozenset({"AnimalQuarantineCertified", "MeatQualityInspected", "ImportDeclared"})
 HOLDING_PRIORITY = ("Received", "Stored", "Sold", "Dispensed", "VaccineAdministered")
 HOLDING_TYPES = frozenset(HOLDING_PRIORITY)
+CHINA_TIME = timezone(timedelta(hours=8))
 MAX_DEPTH = 32
 MAX_CODES = 200_000
 
@@ -114,6 +115,7 @@ class Trace:
     alerts: list[str] = field(default_factory=list)
     forward_codes: list[str] | None = None
     holders: list[Holder] | None = None
+    expires_on: date | None = None
 
     @property
     def found(self) -> bool:
@@ -132,8 +134,10 @@ class Tracer:
 
     # --- public -------------------------------------------------------------------------------
 
-    def trace(self, code: str, *, full: bool = False) -> Trace:
+    def trace(self, code: str, *, full: bool = False, today: date | None = None) -> Trace:
         """The trace of ``code`` (any accepted spelling); ``full`` adds the forward trace.
+
+        ``today`` (default: the current date in China) decides whether the goods are expired.
 
         Raises:
             CodeError: ``code`` is not a valid trace code (field ``code``).
@@ -145,6 +149,7 @@ class Tracer:
         events = self._events(ancestors)
         self._classify(result, canonical, ancestors, edges_up, events)
         self._status(result, canonical, events, ancestors)
+        _expiry(result, events, today or datetime.now(CHINA_TIME).date())
         if full:
             descendants, _edges = self._closure([canonical], upward=False)
             result.forward_codes = sorted(descendants - {canonical})
@@ -297,6 +302,44 @@ class Tracer:
         if voided and result.status == "ok":
             result.status = "voided"
             result.reasons.extend(str(t.event.payload.get("reason", "")) for t in voided)
+
+
+def _expiry(result: Trace, events: list[TracedEvent], today: date) -> None:
+    """Mark goods past their expiry date (vaccine lot release, import shelf life) "expired".
+
+    A recall, freeze or void says more, so it keeps its status; the expiry is still reported.
+    """
+    expires = [d for d in (_expires_on(t.event.payload, t.event.event_type) for t in events) if d]
+    if not expires:
+        return
+    result.expires_on = min(expires)
+    if result.expires_on < today and result.status == "ok":
+        result.status = "expired"
+        result.reasons.append(f"expired on {result.expires_on.isoformat()}")
+
+
+def _expires_on(payload: Mapping[str, Any], event_type: str) -> date | None:
+    if event_type == "VaccineLotReleased":
+        return _as_date(payload.get("expiry_date"))
+    if event_type == "ImportDeclared":
+        produced = _as_date(payload.get("production_date"))
+        days = payload.get("shelf_life_days")
+        if produced is not None and isinstance(days, int):
+            return produced + timedelta(days=days)
+    return None
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -454,6 +497,7 @@ def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
         "recalls": events(trace.recalls),
         "voids": events(trace.voids),
         "alerts": trace.alerts,
+        "expires_on": trace.expires_on.isoformat() if trace.expires_on else None,
         "upstream_codes": trace.upstream_codes,
         "view": "public" if public else "full",
     }

@@ -170,12 +170,34 @@ def _extra_lots(s: Scenario, codes: dict[str, str]) -> list[bytes]:
         s, farm, s.unit_code(item="10058", lot="X1"), product=HOSTILE_NAME, origin="\"&'<b>"
     )
     codes["import unit"] = unit
+    expired_unit = s.unit_code(item="10027", serial="NB0900")
+    expired = s.event(
+        importer,
+        "ImportDeclared",
+        {
+            "product_name": "冷冻猪肋排",
+            "origin_country": "ES",
+            "batch_no": "ES-230101",
+            "container_no": "MSKU1234565",
+            "production_date": "2023-01-01",
+            "shelf_life_days": 365,
+            "importer": importer.uscc,
+            "customs_declaration_no": "310420230000765432",
+            "quarantine_certificate": {"number": "310400123000111", "passed": True},
+            "nucleic_acid_test": {"number": "NBHS-20230301-0001", "passed": True},
+            "disinfection_certificate": {"number": "NBXD-20230301-0001", "passed": True},
+        },
+        codes=[expired_unit],
+        quantity="100",
+        unit="kg",
+    )
+    codes["expired unit"] = expired_unit
     codes["frozen lot"] = frozen_lot
     codes["frozen certificate"] = frozen_cert.codes[0]
     codes["hostile certificate"] = hostile_cert.codes[0]
     return [
         s.sign_as_root(s.registration(importer, farm)),
-        s.sign(importer, [declared, temperature, stored]),
+        s.sign(importer, [declared, temperature, stored, expired]),
         s.sign(farm, [frozen_cert, failed, hostile_cert]),
     ]
 
@@ -563,3 +585,14 @@ def test_unreadable_ledger_gets_a_friendly_503_page(tmp_path: Path) -> None:
 
     assert response.status_code == 503
     assert "服务暂时不可用" in response.text and "Traceback" not in response.text
+
+
+def test_expired_goods_show_a_red_banner_with_the_date(
+    client: TestClient, ledger: ScanLedger
+) -> None:
+    html = page(client, ledger.codes["expired unit"])
+    english = page(client, ledger.codes["expired unit"], lang="en")
+
+    assert 'data-status="expired"' in html
+    assert "已过期" in visible_text(html) and "有效期至 2024-01-01" in visible_text(html)
+    assert "EXPIRED" in visible_text(english)

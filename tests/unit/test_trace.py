@@ -126,3 +126,20 @@ def test_vaccine_dose_reaches_the_arm_and_the_public_never_sees_the_pseudonym(
     public = str(trace_json(trace, public=True))
     full = str(trace_json(trace, public=False))
     assert "rp1:" not in public and "rp1:" in full
+
+
+def test_goods_past_their_expiry_are_expired_unless_a_stronger_status_applies(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    from datetime import date
+
+    data, tracer = demo
+    dose = data.codes["vaccine unit"]
+    fresh = tracer.trace(dose, today=date(2027, 1, 1))
+    stale = tracer.trace(dose, today=date(2029, 4, 1))
+    frozen = tracer.trace(data.codes["frozen cold-chain unit"], today=date(2031, 1, 1))
+
+    assert fresh.status == "ok" and fresh.expires_on == date(2029, 3, 31)
+    assert stale.status == "expired" and stale.reasons == ["expired on 2029-03-31"]
+    assert frozen.status == "frozen", "a failed test says more than the date"
+    assert frozen.expires_on == date(2028, 2, 29)  # produced 2026-03-01, 730 days of shelf life
