@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from suyuan.events.model import Event
+from suyuan.foodchain import PRODUCER_COMMITMENT, PURCHASER_COMMITMENT
 from suyuan.scenario import Organisation, Scenario
 
 
@@ -45,7 +46,7 @@ class World:
                 "origin_region_code": "330185",
                 "issue_date": s.clock.date().isoformat(),
                 "contact": "0571-63781234",
-                "commitment": "未使用禁用农药、兽药及其他化合物；使用的常规农药、兽药残留不超标",
+                "commitment": PURCHASER_COMMITMENT if upstream else PRODUCER_COMMITMENT,
                 "basis": "QUALITY_CONTROL",
                 "inspection_event_id": None,
                 "upstream_certificates": list(upstream),

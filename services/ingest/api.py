@@ -29,6 +29,7 @@ from suyuan.custody import CustodyError, CustodySettings, load_master_key
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, root_keys
 from suyuan.transport import EmbeddedTransport, SubmitResult, Transport
 
+from . import _routes_certificates
 from ._capture import BATCH_TYPE, JSON_TYPE, Capture, Custody
 from ._deps import AppContext, BodyDep, ContextDep, ProducerDep
 from ._errors import ApiError, shorten_field
@@ -135,7 +136,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.context = context
+    app.state.settings = settings
     app.include_router(router)
+    app.include_router(_routes_certificates.router)
     _install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

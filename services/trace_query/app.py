@@ -48,7 +48,14 @@ from suyuan.transport import EmbeddedTransport, Transport
 from suyuan_ingest._errors import ApiError
 from suyuan_ingest._http_metrics import HttpMetrics, MetricsMiddleware
 
-from . import _routes_codes, _routes_ledger, _routes_ops, _routes_recalls, _routes_trace
+from . import (
+    _routes_alerts,
+    _routes_codes,
+    _routes_ledger,
+    _routes_ops,
+    _routes_recalls,
+    _routes_trace,
+)
 from ._deps import LedgerAccess, QueryContext, RecallDesk
 from ._ratelimit import Authenticator, RateLimitMiddleware, RateLimitSettings, TokenBucketLimiter
 
@@ -111,7 +118,14 @@ def create_app(
     app.state.store = store
     app.state.tracer = context.tracer
     app.state.ledger = ledger
-    for module in (_routes_trace, _routes_ledger, _routes_codes, _routes_recalls, _routes_ops):
+    for module in (
+        _routes_trace,
+        _routes_ledger,
+        _routes_codes,
+        _routes_recalls,
+        _routes_alerts,
+        _routes_ops,
+    ):
         app.include_router(module.router)
     if pages_router is not None:
         app.include_router(pages_router)

@@ -23,15 +23,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from suyuan.events.model import Event
+from suyuan.foodchain import PRODUCER_COMMITMENT, PURCHASER_COMMITMENT
 from suyuan.privacy import keyed_pseudonym
 from suyuan.scenario import Organisation, Scenario
 
 UNITS_PER_CASE = 6
-PRODUCER_COMMITMENT = "未使用禁用农药、兽药及其他化合物；使用的常规农药、兽药残留不超标"
-PURCHASER_COMMITMENT = (
-    "已按规定收取并保存该批次承诺达标合格证或者其他质量安全合格证明；"
-    "未违规使用保鲜剂、防腐剂、添加剂等"
-)
 
 
 @dataclass
@@ -85,7 +81,8 @@ def build_demo(seed: int = 2026) -> DemoData:
     case = s.sscc()
     test = _inspection(s, farm, lot, passed=True, kind="RAPID_TEST")
     cert = _certificate(s, farm, lot, basis="SELF_TESTED", inspection=test.event_id)
-    wrong = _certificate(s, farm, s.unit_code(item="10027", lot="LA20260506B"))
+    second_lot = s.unit_code(item="10027", lot="LA20260506B")
+    wrong = _certificate(s, farm, second_lot, quantity="300")
     fixed_code = s.certificate_code()
     void = s.event(
         farm,
@@ -93,6 +90,7 @@ def build_demo(seed: int = 2026) -> DemoData:
         {"reason": "重量填写错误，作废重开", "replacement_code": fixed_code},
         codes=[wrong.codes[0]],
     )
+    reissued = _certificate(s, farm, second_lot, quantity="30", code=fixed_code)
     pack = s.event(
         farm, "Aggregated", {"parent_code": case, "child_codes": [lot]}, codes=[case, lot]
     )
@@ -110,7 +108,7 @@ def build_demo(seed: int = 2026) -> DemoData:
         quantity="500",
         unit="kg",
     )
-    data.add(farm, [test, cert, wrong, void, pack, ship])
+    data.add(farm, [test, cert, wrong, void, reissued, pack, ship])
 
     receive = s.event(
         market,
@@ -190,6 +188,7 @@ def build_demo(seed: int = 2026) -> DemoData:
         "sold lot": lot,
         "recalled lot": bad_lot,
         "voided certificate": wrong.codes[0],
+        "reissued certificate": fixed_code,
     }
     data.codes.update(_cold_chain(s, data, market))
     data.codes.update(_vaccines(s, data))
@@ -667,6 +666,7 @@ def _certificate(
     inspection: str | None = None,
     upstream: tuple[str, ...] = (),
     quantity: str = "500",
+    code: str | None = None,
 ) -> Event:
     return s.event(
         issuer,
@@ -684,7 +684,7 @@ def _certificate(
             "inspection_event_id": inspection,
             "upstream_certificates": list(upstream),
         },
-        codes=[s.certificate_code(), lot],
+        codes=[code or s.certificate_code(), lot],
         quantity=quantity,
         unit="kg",
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from suyuan.errors import InvalidInputError
 from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
+from suyuan.foodchain import check_certificate
 from suyuan.ledger import (
     AppendResult,
     EntryNotFoundError,
@@ -105,7 +106,9 @@ class LedgerWriter:
         submissions: list[Submission] = []
         rejections: list[Rejection] = []
         for message in messages:
-            good, bad = self._take_in(message)
+            # Rules that look at earlier events (a certificate resting on an inspection) also
+            # see the good events of this call, which are not in the ledger yet.
+            good, bad = self._take_in(message, [sub.event for sub in submissions])
             submissions.extend(good)
             rejections.extend(bad)
         try:
@@ -122,7 +125,9 @@ class LedgerWriter:
         )
         return WriteResult(result, tuple(rejections))
 
-    def _take_in(self, message: Message) -> tuple[list[Submission], list[Rejection]]:
+    def _take_in(
+        self, message: Message, pending: list[Event]
+    ) -> tuple[list[Submission], list[Rejection]]:
         if len(message.data) > self._max_message_bytes:
             oversized = OversizedMessageError(
                 "message",
@@ -157,7 +162,7 @@ class LedgerWriter:
                 rejections.append(_rejection(message, err, event=event, index=index, raw=data))
             else:
                 events.append(event)
-        return self._accept(message, batch, events, rejections)
+        return self._accept(message, batch, events, rejections, pending)
 
     def _accept(
         self,
@@ -165,6 +170,7 @@ class LedgerWriter:
         batch: SignedBatch,
         events: list[Event | None],
         rejections: list[Rejection],
+        pending: list[Event],
     ) -> tuple[list[Submission], list[Rejection]]:
         proofs = batch_proofs(batch)
         accepted: list[Submission] = []
@@ -173,11 +179,14 @@ class LedgerWriter:
                 continue
             try:
                 self.trust.check_signer(batch.key_id, index, event)
+                # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
+                check_certificate(event, self._store, pending=pending)
                 if event.event_type in TRUST_EVENT_TYPES and not self._known(event.event_id):
                     self.trust.apply(event)
             except InvalidInputError as err:
                 rejections.append(_rejection(message, err, event=event, index=index))
                 continue
+            pending.append(event)
             proof = proofs[index]
             accepted.append(
                 Submission(

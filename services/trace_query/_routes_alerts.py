@@ -1,0 +1,379 @@
+"""Food-chain alerts and coverage metrics for regulators (design §8; ``docs/food-chain.md``).
+
+- ``GET /v1/alerts``: alerts (missing certificate, failed inspection with every holder of the
+  frozen goods, meat without its certificates, temperature excursion), open and closed, with
+  counts by region and kind and the 不合格核查处置率;
+- ``GET /v1/metrics/coverage``: certificate, testing (批批检测率), coding (赋码率) and scan
+  (扫码率) rates by organisation, region and period.
+
+A regulator token sees its region (and alerts whose goods reached it); an admin token sees all.
+Thin: the work is in :class:`suyuan.foodchain.FoodChainMonitor`, kept in ``app.state``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from suyuan.auth import Principal, Role
+from suyuan.foodchain import (
+    ALERT_KINDS,
+    METRICS,
+    PERIODS,
+    TARGETS,
+    Alert,
+    AlertSummary,
+    Amount,
+    CoverageRow,
+    FoodChainMonitor,
+    HolderPosition,
+    Rate,
+    region_within,
+    select,
+    summarise,
+)
+from suyuan_ingest._errors import ApiError
+
+from ._deps import ContextDep, OverseerDep
+from ._models import ErrorOut, QuantityOut
+
+router = APIRouter(tags=["food chain"])
+
+MAX_ALERTS = 1000
+_MONITOR_KEY = "foodchain_monitor"
+_monitor_lock = threading.Lock()
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No token, or an unknown or revoked one."},
+    403: {
+        "model": ErrorOut,
+        "description": "Not a regulator or admin token, or a region outside the token's.",
+    },
+}
+DEFINITIONS = {
+    "certificate_rate": "入市合格证查验率: food receipts with a valid upstream certificate (or "
+    "import documents / meat certificates) over food receipts; counted for the buyer.",
+    "testing_rate": "批批检测率: certificates (not void) whose lot, or a lot they were certified "
+    "from, was inspected, over certificates; counted for the issuer.",
+    "coding_rate": "赋码率: receipts whose every code another organisation had recorded before "
+    "the hand-over, over receipts; counted for the supplier.",
+    "scan_rate": "扫码率: hand-overs to a registered organisation it confirmed by recording the "
+    "receipt, over such hand-overs; counted for the receiver.",
+}
+
+RegionQuery = Annotated[
+    str | None,
+    Query(pattern=r"^[1-9][0-9]{5}$", description="GB/T 2260 code: this region (and below)."),
+]
+OrgQuery = Annotated[str | None, Query(alias="org", description="USCC: only this organisation.")]
+
+
+# --- response bodies ----------------------------------------------------------------------------
+
+
+class HolderPositionOut(BaseModel):
+    organisation: str
+    name: str | None
+    region: str | None
+    held: list[QuantityOut] = Field(description="Received, produced, made or declared.")
+    passed_on: list[QuantityOut] = Field(description="To organisations that recorded it.")
+    used: list[QuantityOut] = Field(description="Used as input of a transformation.")
+    destroyed: list[QuantityOut]
+    returned: list[QuantityOut]
+    sold_to_consumers: list[QuantityOut]
+    unconfirmed: list[QuantityOut] = Field(description="Shipped; receipt not recorded.")
+    remaining: list[QuantityOut] = Field(description="Still held: destroy or return it.")
+
+
+class AlertOut(BaseModel):
+    alert_id: str = Field(description="`{kind}:{event_id}`: stable.")
+    kind: Literal[
+        "missing_certificate",
+        "inspection_failed",
+        "meat_certificates_missing",
+        "temperature_excursion",
+    ]
+    status: Literal["open", "closed"]
+    codes: list[str]
+    organisation: str = Field(description="USCC of the organisation it is against.")
+    organisation_name: str | None
+    region: str | None
+    opened_at: str = Field(description="When the event that opened it happened.")
+    event_id: str = Field(description="The event that opened it.")
+    summary: str
+    closed_at: str | None
+    closed_reason: str | None = Field(
+        description="certificate_presented, returned, disposed, recall_closed, "
+        "certificates_recorded, passed_inspection or inspected_or_disposed."
+    )
+    outstanding: list[str] = Field(description="What still keeps it open.")
+    counterparty: str | None = Field(description="missing_certificate: the supplier.")
+    holders: list[HolderPositionOut] | None = Field(
+        description="inspection_failed: every organisation holding the frozen goods."
+    )
+
+
+class StatusCountOut(BaseModel):
+    key: str = Field(description="The region code (or `unknown`), or the alert kind.")
+    open: int
+    closed: int
+
+
+class DisposalOut(BaseModel):
+    closed: int = Field(description="Failed inspections followed to a recorded disposal.")
+    total: int
+    rate: float | None = Field(description="不合格核查处置率 (target 100%).")
+
+
+class AlertSummaryOut(BaseModel):
+    open: int
+    closed: int
+    by_region: list[StatusCountOut]
+    by_kind: list[StatusCountOut]
+    disposal: DisposalOut
+
+
+class AlertsOut(BaseModel):
+    alerts: list[AlertOut] = Field(description="Open first, newest first.")
+    count: int = Field(description="How many matched (before `limit`).")
+    truncated: bool
+    summary: AlertSummaryOut = Field(
+        description="Every alert the caller follows in the region/org asked, whatever their "
+        "status and kind."
+    )
+
+
+class RateOut(BaseModel):
+    numerator: int
+    denominator: int
+    rate: float | None
+    target: float | None
+    meets_target: bool | None
+
+
+class CoverageRowOut(BaseModel):
+    key: str = Field(description="USCC, region code or period, per list.")
+    name: str | None = None
+    region: str | None = None
+    metrics: dict[str, RateOut]
+
+
+class CoverageOut(BaseModel):
+    since: date | None
+    until: date | None
+    period: str
+    region: str | None
+    organisation: str | None
+    total: dict[str, RateOut]
+    by_region: list[CoverageRowOut]
+    by_org: list[CoverageRowOut]
+    by_period: list[CoverageRowOut]
+    definitions: dict[str, str]
+
+
+# --- routes -------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/v1/alerts",
+    response_model=AlertsOut,
+    responses={**_AUTH, 422: {"model": ErrorOut, "description": "A bad query parameter."}},
+    summary="Food-chain alerts, open and closed, with counts by region (regulator or admin)",
+)
+def get_alerts(
+    caller: OverseerDep,
+    context: ContextDep,
+    request: Request,
+    status: Annotated[Literal["open", "closed"] | None, Query(description="Only these.")] = None,
+    kind: Annotated[list[str] | None, Query(description=f"Any of: {', '.join(ALERT_KINDS)}.")] = (
+        None
+    ),
+    region: RegionQuery = None,
+    organisation: OrgQuery = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 200,
+) -> AlertsOut:
+    """A failed inspection stays open until every affected quantity is destroyed, returned or
+    recalled (不合格核查处置); its `holders` list every organisation holding the frozen goods."""
+    kinds = _kinds(kind)
+    scope = _scope(caller, region)
+    every = _monitor(request, context.store).alerts()
+    followed = select(every, scope=scope, organisation=organisation)
+    matching = select(followed, status=status, kinds=kinds)
+    matching.sort(key=lambda a: a.status != "open")  # stable: newest first within each
+    return AlertsOut(
+        alerts=[_alert_out(a) for a in matching[:limit]],
+        count=len(matching),
+        truncated=len(matching) > limit,
+        summary=_summary_out(summarise(followed)),
+    )
+
+
+@router.get(
+    "/v1/metrics/coverage",
+    response_model=CoverageOut,
+    responses={**_AUTH, 422: {"model": ErrorOut, "description": "A bad query parameter."}},
+    summary="Coverage: certificate, testing, coding and scan rates (regulator or admin)",
+)
+def get_coverage(
+    caller: OverseerDep,
+    context: ContextDep,
+    request: Request,
+    since: Annotated[date | None, Query(description="First day (inclusive).")] = None,
+    until: Annotated[date | None, Query(description="Last day (inclusive).")] = None,
+    period: Annotated[Literal["day", "week", "month", "year"], Query()] = "month",
+    region: RegionQuery = None,
+    organisation: OrgQuery = None,
+) -> CoverageOut:
+    """Each rate is numerator/denominator over the days asked; `definitions` says what each
+    counts (see docs/food-chain.md). 赋码率 and 扫码率 have the provincial target 99.5%."""
+    if since is not None and until is not None and since > until:
+        raise ApiError(422, "invalid_input", "must not be after `until`", "since", str(since))
+    assert period in PERIODS
+    scope = _scope(caller, region)
+    coverage = _monitor(request, context.store).coverage(
+        since=since, until=until, period=period, scope=scope, organisation=organisation
+    )
+    return CoverageOut(
+        since=since,
+        until=until,
+        period=period,
+        region=scope,
+        organisation=organisation,
+        total=_rates_out(coverage.total),
+        by_region=[_row_out(r) for r in coverage.by_region],
+        by_org=[_row_out(r) for r in coverage.by_org],
+        by_period=[_row_out(r) for r in coverage.by_period],
+        definitions=DEFINITIONS,
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _monitor(request: Request, store: Any) -> FoodChainMonitor:
+    """The app's monitor (made on first use): it keeps its place in the ledger between calls."""
+    monitor = getattr(request.app.state, _MONITOR_KEY, None)
+    if monitor is None:
+        with _monitor_lock:
+            monitor = getattr(request.app.state, _MONITOR_KEY, None)
+            if monitor is None:
+                monitor = FoodChainMonitor(store)
+                setattr(request.app.state, _MONITOR_KEY, monitor)
+    assert isinstance(monitor, FoodChainMonitor)
+    return monitor
+
+
+def _scope(caller: Principal, region: str | None) -> str | None:
+    """The region the answer covers: the one asked, within the regulator's own."""
+    if caller.role is not Role.REGULATOR:
+        return region
+    if region is None:
+        return caller.region
+    if not region_within(region, caller.region):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"region {region} is outside this regulator token's region {caller.region}",
+            "region",
+            region,
+        )
+    return region
+
+
+def _kinds(kind: list[str] | None) -> list[str]:
+    for value in kind or []:
+        if value not in ALERT_KINDS:
+            raise ApiError(
+                422,
+                "invalid_input",
+                f"must be one of: {', '.join(ALERT_KINDS)}",
+                "kind",
+                value[:60],
+            )
+    return kind or []
+
+
+def _alert_out(alert: Alert) -> AlertOut:
+    return AlertOut(
+        alert_id=alert.alert_id,
+        kind=alert.kind,
+        status="open" if alert.status == "open" else "closed",
+        codes=list(alert.codes),
+        organisation=alert.organisation,
+        organisation_name=alert.organisation_name,
+        region=alert.region,
+        opened_at=alert.opened_at.isoformat(),
+        event_id=alert.event_id,
+        summary=alert.summary,
+        closed_at=None if alert.closed_at is None else alert.closed_at.isoformat(),
+        closed_reason=alert.closed_reason,
+        outstanding=list(alert.outstanding),
+        counterparty=alert.counterparty,
+        holders=[_holder_out(h) for h in alert.holders] if alert.holders else None,
+    )
+
+
+def _holder_out(holder: HolderPosition) -> HolderPositionOut:
+    return HolderPositionOut(
+        organisation=holder.organisation,
+        name=holder.name,
+        region=holder.region,
+        held=_amounts(holder.held),
+        passed_on=_amounts(holder.passed_on),
+        used=_amounts(holder.used),
+        destroyed=_amounts(holder.destroyed),
+        returned=_amounts(holder.returned),
+        sold_to_consumers=_amounts(holder.sold_to_consumers),
+        unconfirmed=_amounts(holder.unconfirmed),
+        remaining=_amounts(holder.remaining),
+    )
+
+
+def _amounts(amounts: tuple[Amount, ...]) -> list[QuantityOut]:
+    return [QuantityOut(quantity=_decimal_text(a.quantity), unit=a.unit) for a in amounts]
+
+
+def _decimal_text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _summary_out(summary: AlertSummary) -> AlertSummaryOut:
+    return AlertSummaryOut(
+        open=summary.open,
+        closed=summary.closed,
+        by_region=[
+            StatusCountOut(key=c.key, open=c.open, closed=c.closed) for c in summary.by_region
+        ],
+        by_kind=[StatusCountOut(key=c.key, open=c.open, closed=c.closed) for c in summary.by_kind],
+        disposal=DisposalOut(
+            closed=summary.disposal_closed,
+            total=summary.disposal_total,
+            rate=summary.disposal_rate,
+        ),
+    )
+
+
+def _rates_out(rates: dict[str, Rate] | Any) -> dict[str, RateOut]:
+    out: dict[str, RateOut] = {}
+    for metric in METRICS:
+        rate: Rate = rates[metric]
+        target = TARGETS.get(metric)
+        value = rate.value
+        out[metric] = RateOut(
+            numerator=rate.numerator,
+            denominator=rate.denominator,
+            rate=value,
+            target=target,
+            meets_target=None if target is None or value is None else value >= target,
+        )
+    return out
+
+
+def _row_out(row: CoverageRow) -> CoverageRowOut:
+    return CoverageRowOut(
+        key=row.key, name=row.name, region=row.region, metrics=_rates_out(row.rates)
+    )

@@ -1,0 +1,114 @@
+"""浙食链 rules of the food chain (design §1, §4, §7; ``docs/food-chain.md``).
+
+- Issuing 承诺达标合格证: :func:`check_certificate` (the rules that need the ledger, for HTTP and
+  Kafka alike), :func:`certificate_event` / :func:`void_event` (the events the API and CLI
+  record), the fixed commitment texts of the 2025 rules.
+- Alerts (:class:`Alert`): ``missing_certificate`` (进货查验), ``inspection_failed`` (批批检测 and
+  the 不合格核查处置 closed loop), ``meat_certificates_missing`` (slaughterhouses),
+  ``temperature_excursion``; :func:`summarise` counts them by region and kind.
+- Coverage metrics (:class:`CoverageReport`): certificate, testing (批批检测率), coding (赋码率) and
+  scan (扫码率) rates by organisation, region and period.
+
+:class:`FoodChainMonitor` keeps one ledger's alerts and metrics current. No web framework here.
+"""
+
+from suyuan.foodchain._alerts import (
+    ALERT_KINDS,
+    CLOSED,
+    INSPECTION_FAILED,
+    MEAT_CERTIFICATES_MISSING,
+    MISSING_CERTIFICATE,
+    OPEN,
+    TEMPERATURE_EXCURSION,
+    Alert,
+)
+from suyuan.foodchain._certificates import (
+    CertificateRecord,
+    certificate_records,
+    goods_codes,
+    own_certificate_code,
+)
+from suyuan.foodchain._coverage import (
+    CERTIFICATE_RATE,
+    CODING_RATE,
+    METRICS,
+    PERIODS,
+    SCAN_RATE,
+    TARGETS,
+    TESTING_RATE,
+    CoverageReport,
+    CoverageRow,
+    Rate,
+    period_key,
+)
+from suyuan.foodchain._disposal import Amount, HolderPosition
+from suyuan.foodchain._issuance import (
+    CertificateDraft,
+    CertificateLinks,
+    certificate_event,
+    certificate_links,
+    check_certificate,
+    void_event,
+)
+from suyuan.foodchain._monitor import (
+    AlertSummary,
+    FoodChainMonitor,
+    StatusCount,
+    select,
+    summarise,
+)
+from suyuan.foodchain._reads import Reads
+from suyuan.foodchain._regions import region_within
+from suyuan.foodchain._rules import (
+    COMMITMENT_RULES_FROM,
+    COMMITMENTS,
+    PRODUCER_COMMITMENT,
+    PURCHASER_COMMITMENT,
+    commitment_matches,
+)
+
+__all__ = [
+    "ALERT_KINDS",
+    "CERTIFICATE_RATE",
+    "CLOSED",
+    "CODING_RATE",
+    "COMMITMENTS",
+    "COMMITMENT_RULES_FROM",
+    "INSPECTION_FAILED",
+    "MEAT_CERTIFICATES_MISSING",
+    "METRICS",
+    "MISSING_CERTIFICATE",
+    "OPEN",
+    "PERIODS",
+    "PRODUCER_COMMITMENT",
+    "PURCHASER_COMMITMENT",
+    "SCAN_RATE",
+    "TARGETS",
+    "TEMPERATURE_EXCURSION",
+    "TESTING_RATE",
+    "Alert",
+    "AlertSummary",
+    "Amount",
+    "CertificateDraft",
+    "CertificateLinks",
+    "CertificateRecord",
+    "CoverageReport",
+    "CoverageRow",
+    "FoodChainMonitor",
+    "HolderPosition",
+    "Rate",
+    "Reads",
+    "StatusCount",
+    "certificate_event",
+    "certificate_links",
+    "certificate_records",
+    "check_certificate",
+    "commitment_matches",
+    "goods_codes",
+    "own_certificate_code",
+    "period_key",
+    "region_within",
+    "select",
+    "summarise",
+    "void_event",
+]

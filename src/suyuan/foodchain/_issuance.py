@@ -1,0 +1,470 @@
+"""Issuing and voiding 承诺达标合格证 (design §4; ``docs/food-chain.md`` § Issuing).
+
+:func:`check_certificate` holds the rules that need the ledger — a test basis names a passing
+inspection of the lot already recorded, a purchaser's upstream certificates exist and are not
+void, a code is issued once, only the issuer voids — on top of :func:`validate_event`'s content
+rules. It is the same check for events arriving over HTTP and over Kafka.
+:func:`certificate_event` and :func:`void_event` build the events the API and the CLI record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from suyuan.codes import CodeKind, parse_trace_code, scan_url
+from suyuan.errors import CodeError, EventValidationError
+from suyuan.events import event_from_json, validate_event
+from suyuan.events.model import Event
+from suyuan.foodchain._certificates import (
+    CERTIFICATE_ISSUED,
+    CERTIFICATE_TYPES,
+    CERTIFICATE_VOIDED,
+    CertificateRecord,
+    certificate_records,
+    goods_codes,
+    own_certificate_code,
+)
+from suyuan.foodchain._reads import Reads, load_related, related_goods
+from suyuan.foodchain._rules import (
+    BASIS_INSPECTION_KINDS,
+    COMMITMENT_RULES_FROM,
+    COMMITMENTS,
+    ISSUE_DATE_SLACK_DAYS,
+    MIN_CONTACT_DIGITS,
+    QUALITY_CONTROL,
+    SELF_TESTED,
+    commitment_matches,
+    commitment_rules_apply,
+)
+from suyuan.ledger import LedgerStore
+
+INSPECTION_RECORDED = "InspectionRecorded"
+
+
+# --- checking ---------------------------------------------------------------------------------
+
+
+def check_certificate(event: Event, store: LedgerStore, *, pending: Sequence[Event] = ()) -> None:
+    """Check a ``CertificateIssued`` or ``CertificateVoided`` event against the ledger.
+
+    Other event types pass untouched. ``pending`` are events accepted earlier in the same write
+    and not in the ledger yet (an inspection and the certificate resting on it may travel in one
+    batch). Call it after :func:`suyuan.events.validate_event`.
+
+    Raises:
+        EventValidationError: a rule of the 2025 合格证 rules or of void-and-reissue is broken;
+            ``field`` is the event's path (``payload.commitment``, ``payload.inspection_event_id``,
+            ``payload.upstream_certificates[1]``, ``codes[0]``, ``actor`` …), ``rule`` says why.
+    """
+    if event.event_type == CERTIFICATE_ISSUED:
+        _IssueCheck(Reads(store), event, pending).run()
+    elif event.event_type == CERTIFICATE_VOIDED:
+        _VoidCheck(Reads(store), event, pending).run()
+
+
+def _code_path(event: Event, code: str) -> str:
+    return f"codes[{event.codes.index(code)}]"
+
+
+class _IssueCheck:
+    def __init__(self, reads: Reads, event: Event, pending: Sequence[Event]) -> None:
+        self.reads = reads
+        self.event = event
+        self.pending = [e for e in pending if e.event_id != event.event_id]
+        self.payload = event.payload
+        self.own = own_certificate_code(event) or ""
+        self.goods = goods_codes(event)
+        upstream = [str(code) for code in self.payload["upstream_certificates"]]
+        # one indexed read for every code the rules look at
+        found = reads.about(
+            [self.own, *upstream, *self.goods], {*CERTIFICATE_TYPES, INSPECTION_RECORDED}
+        )
+        self.records = certificate_records(reads, [self.own, *upstream], self.pending, loaded=found)
+        self.known_inspections = [
+            e for e in [*found, *self.pending] if e.event_type == INSPECTION_RECORDED
+        ]
+        self.inspections = [e for e in self.known_inspections if set(e.codes) & set(self.goods)]
+
+    def run(self) -> None:
+        self._quantity()
+        self._contact()
+        self._issue_date()
+        self._commitment()
+        self._code_is_new()
+        self._goods_not_frozen()
+        self._inspection()
+        self._upstream()
+
+    def _quantity(self) -> None:
+        if self.event.quantity is not None and self.event.quantity <= 0:
+            raise EventValidationError(
+                "quantity", self.event.quantity, "a certificate covers a quantity above zero"
+            )
+
+    def _contact(self) -> None:
+        contact = str(self.payload["contact"])
+        if sum(char.isdigit() for char in contact) < MIN_CONTACT_DIGITS:
+            raise EventValidationError(
+                "payload.contact",
+                contact,
+                f"联系方式 must be a telephone number (at least {MIN_CONTACT_DIGITS} digits)",
+            )
+
+    def _issue_date(self) -> None:
+        issue_date: date = self.payload["issue_date"]
+        latest = self.event.occurred_at.date() + timedelta(days=ISSUE_DATE_SLACK_DAYS)
+        if issue_date > latest:
+            raise EventValidationError(
+                "payload.issue_date",
+                issue_date.isoformat(),
+                "must not be after the day the certificate was issued (occurred_at)",
+            )
+
+    def _commitment(self) -> None:
+        issuer_type = str(self.payload["issuer_type"])
+        commitment = str(self.payload["commitment"])
+        if commitment_rules_apply(self.payload["issue_date"]) and not commitment_matches(
+            issuer_type, commitment
+        ):
+            raise EventValidationError(
+                "payload.commitment",
+                commitment,
+                f"a {issuer_type} certificate issued from {COMMITMENT_RULES_FROM.isoformat()} "
+                f"must carry the commitment of the 2025 rules: 「{COMMITMENTS[issuer_type]}」",
+            )
+
+    def _code_is_new(self) -> None:
+        record = self.records[self.own]
+        earlier = [e for e in record.issued if e.event_id != self.event.event_id]
+        if earlier:
+            raise EventValidationError(
+                _code_path(self.event, self.own),
+                self.own,
+                f"this certificate code was already issued (event {earlier[0].event_id})",
+            )
+        foreign = [v for v in record.named_by if v.actor != self.event.actor]
+        if foreign:
+            raise EventValidationError(
+                _code_path(self.event, self.own),
+                self.own,
+                f"this code is the announced replacement of a certificate of {foreign[0].actor}",
+            )
+
+    def _goods_not_frozen(self) -> None:
+        for inspection in self.inspections:
+            if inspection.payload["passed"]:
+                continue
+            for code in self.goods:
+                if code in inspection.codes:
+                    raise EventValidationError(
+                        _code_path(self.event, code),
+                        code,
+                        f"this lot failed an inspection (event {inspection.event_id}) and is "
+                        "frozen: it cannot be certified",
+                    )
+
+    def _inspection(self) -> None:
+        inspection_id = self.payload["inspection_event_id"]
+        if inspection_id is None:
+            return
+        field = "payload.inspection_event_id"
+        inspection = self._find_inspection(str(inspection_id))
+        if inspection is None:
+            raise EventValidationError(
+                field, inspection_id, "no InspectionRecorded event with this id is in the ledger"
+            )
+        if not inspection.payload["passed"]:
+            raise EventValidationError(
+                field, inspection_id, "the inspection failed: a certificate needs a passing one"
+            )
+        if inspection.occurred_at > self.event.occurred_at:
+            raise EventValidationError(
+                field, inspection_id, "the inspection must have happened before the certificate"
+            )
+        self._inspection_fits_basis(field, inspection)
+        if not self._of_this_lot(inspection):
+            raise EventValidationError(
+                field,
+                inspection_id,
+                "the inspection must be of this lot: it sampled none of the certificate's codes "
+                "(nor what they hold or were packed in)",
+            )
+
+    def _find_inspection(self, inspection_id: str) -> Event | None:
+        found = next((e for e in self.known_inspections if e.event_id == inspection_id), None)
+        if found is None:
+            found = self.reads.by_id(inspection_id)
+        if found is None or found.event_type != INSPECTION_RECORDED:
+            return None
+        return found
+
+    def _inspection_fits_basis(self, field: str, inspection: Event) -> None:
+        basis = str(self.payload["basis"])
+        kinds = BASIS_INSPECTION_KINDS.get(basis)
+        if kinds is None:  # QUALITY_CONTROL with an inspection attached: any passing test
+            return
+        kind = str(inspection.payload["kind"])
+        if kind not in kinds:
+            raise EventValidationError(
+                field,
+                inspection.event_id,
+                f"basis {basis} rests on a test of kind {' or '.join(sorted(kinds))} "
+                f"(this inspection is {kind})",
+            )
+        if basis == SELF_TESTED and inspection.actor != self.event.actor:
+            raise EventValidationError(
+                field,
+                inspection.event_id,
+                f"basis {SELF_TESTED} (自行检测) rests on the issuer's own test "
+                f"(this one was recorded by {inspection.actor})",
+            )
+
+    def _of_this_lot(self, inspection: Event) -> bool:
+        sampled = set(inspection.codes)
+        if sampled & set(self.goods):
+            return True
+        if not self.goods:
+            return False
+        graph = self.reads.graph()
+        load_related(graph, self.goods)
+        load_related(graph, sampled)
+        return bool(related_goods(graph, self.goods) & related_goods(graph, sampled))
+
+    def _upstream(self) -> None:
+        for index, code in enumerate(self.payload["upstream_certificates"]):
+            field = f"payload.upstream_certificates[{index}]"
+            record = self.records[str(code)]
+            if record.issue is None:
+                raise EventValidationError(
+                    field, code, "no certificate with this code is in the ledger"
+                )
+            void = record.void_before()
+            if void is not None:
+                raise EventValidationError(field, code, _void_rule(void))
+
+
+def _void_rule(void: Event) -> str:
+    replacement = void.payload.get("replacement_code")
+    rule = f"this certificate was voided ({void.payload.get('reason')})"
+    return rule + (f"; its replacement is {replacement}" if replacement else "")
+
+
+class _VoidCheck:
+    def __init__(self, reads: Reads, event: Event, pending: Sequence[Event]) -> None:
+        self.event = event
+        self.own = own_certificate_code(event) or ""
+        self.replacement = event.payload.get("replacement_code")
+        codes = [self.own] + ([str(self.replacement)] if self.replacement else [])
+        earlier = [e for e in pending if e.event_id != event.event_id]
+        self.records = certificate_records(reads, codes, earlier)
+
+    def run(self) -> None:
+        record = self.records[self.own]
+        issue = record.issue
+        path = _code_path(self.event, self.own)
+        if issue is None:
+            raise EventValidationError(
+                path, self.own, "no certificate with this code is in the ledger"
+            )
+        if issue.actor != self.event.actor:
+            raise EventValidationError(
+                "actor",
+                self.event.actor,
+                f"only the issuer of certificate {self.own} ({issue.actor}) may void it",
+            )
+        earlier = [v for v in record.voids if v.event_id != self.event.event_id]
+        if earlier:
+            raise EventValidationError(
+                path, self.own, f"already voided (event {earlier[0].event_id})"
+            )
+        if self.replacement:
+            self._replacement(str(self.replacement))
+
+    def _replacement(self, code: str) -> None:
+        record: CertificateRecord = self.records[code]
+        issue = record.issue
+        field = "payload.replacement_code"
+        if issue is None:
+            return  # announced before it is issued: the code is then reserved for this issuer
+        if issue.actor != self.event.actor:
+            raise EventValidationError(
+                field, code, f"the replacement must be the issuer's own (it is {issue.actor}'s)"
+            )
+        void = record.void_before()
+        if void is not None:
+            raise EventValidationError(field, code, _void_rule(void))
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateLinks:
+    """Where a certificate is seen: its scan page (what the QR holds), QR images and label."""
+
+    scan_url: str
+    qr_svg_url: str
+    qr_png_url: str
+    label_url: str
+
+
+def certificate_links(base_url: str, code: str) -> CertificateLinks:
+    """The links of certificate ``code`` on the query service at ``base_url`` (design §8).
+
+    Raises:
+        CodeError: ``code`` is not a valid trace code.
+    """
+    root = base_url.rstrip("/")
+    segment = quote(parse_trace_code(code, field="code").value, safe="")
+    return CertificateLinks(
+        scan_url=scan_url(root, code),
+        qr_svg_url=f"{root}/v1/codes/{segment}/qr.svg",
+        qr_png_url=f"{root}/v1/codes/{segment}/qr.png",
+        label_url=f"{root}/c/{segment}/label.svg",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateDraft:
+    """What an issuer fills in on a 合格证; the service adds the code, id and time."""
+
+    issuer_type: str
+    product_name: str
+    category: str
+    quantity: Decimal | str
+    unit: str
+    origin: str
+    issue_date: date
+    contact: str
+    basis: str = QUALITY_CONTROL
+    commitment: str | None = None
+    """``None``: the fixed text of the 2025 rules for the issuer type."""
+    origin_region_code: str | None = None
+    inspection_event_id: str | None = None
+    upstream_certificates: Sequence[str] = ()
+    lot_codes: Sequence[str] = ()
+    """Trace codes of the goods covered (GS1 lot or unit codes, SSCCs), in any spelling."""
+    location: Mapping[str, Any] | None = None
+    """Where it was issued, in the JSON form of ``Location``."""
+
+
+def certificate_event(
+    draft: CertificateDraft,
+    *,
+    actor: str,
+    code: str,
+    event_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> Event:
+    """The ``CertificateIssued`` event of ``draft`` under the certificate ``code``.
+
+    Its codes are the certificate code, then the lot codes in canonical form. Only the event's
+    own content is checked here; :func:`check_certificate` checks it against the ledger.
+
+    Raises:
+        CodeError: a lot code (``codes[i]``, from 1) or an upstream certificate code
+            (``payload.upstream_certificates[i]``) is malformed.
+        EventValidationError: a field is missing, ill-typed or breaks a content rule (named by
+            its path in the event, e.g. ``payload.contact``, ``quantity``).
+    """
+    lots = [
+        parse_trace_code(text, field=f"codes[{index}]").value
+        for index, text in enumerate(draft.lot_codes, start=1)
+    ]
+    upstream = [
+        _certificate_code(text, f"payload.upstream_certificates[{index}]")
+        for index, text in enumerate(draft.upstream_certificates)
+    ]
+    commitment = draft.commitment
+    if commitment is None:
+        commitment = COMMITMENTS.get(draft.issuer_type, "")
+    event = event_from_json(
+        {
+            "event_id": event_id or str(uuid.uuid4()),
+            "event_type": CERTIFICATE_ISSUED,
+            "occurred_at": _when(occurred_at),
+            "actor": actor,
+            "location": None if draft.location is None else dict(draft.location),
+            "codes": [code, *lots],
+            "quantity": str(draft.quantity),
+            "unit": draft.unit,
+            "biz_step": "commissioning",
+            "disposition": "active",
+            "payload": {
+                "issuer_type": draft.issuer_type,
+                "product_name": draft.product_name,
+                "category": draft.category,
+                "origin": draft.origin,
+                "origin_region_code": draft.origin_region_code,
+                "issue_date": draft.issue_date.isoformat(),
+                "contact": draft.contact,
+                "commitment": commitment,
+                "basis": draft.basis,
+                "inspection_event_id": draft.inspection_event_id,
+                "upstream_certificates": upstream,
+            },
+        }
+    )
+    validate_event(event)
+    return event
+
+
+def void_event(
+    code: str,
+    *,
+    actor: str,
+    reason: str,
+    replacement: str | None = None,
+    event_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> Event:
+    """The ``CertificateVoided`` event of certificate ``code``, pointing to ``replacement``.
+
+    Raises:
+        CodeError: ``code`` (field ``codes[0]``) or ``replacement`` (``payload.replacement_code``)
+            is not a certificate code.
+        EventValidationError: ``reason`` is blank or too long (``payload.reason``), or
+            ``replacement`` is the voided code itself.
+    """
+    event = event_from_json(
+        {
+            "event_id": event_id or str(uuid.uuid4()),
+            "event_type": CERTIFICATE_VOIDED,
+            "occurred_at": _when(occurred_at),
+            "actor": actor,
+            "location": None,
+            "codes": [_certificate_code(code, "codes[0]")],
+            "quantity": None,
+            "unit": None,
+            "biz_step": None,
+            "disposition": None,
+            "payload": {
+                "reason": reason,
+                "replacement_code": None
+                if replacement is None
+                else _certificate_code(replacement, "payload.replacement_code"),
+            },
+        }
+    )
+    validate_event(event)
+    return event
+
+
+def _certificate_code(text: str, field: str) -> str:
+    parsed = parse_trace_code(text, field=field)
+    if parsed.kind is not CodeKind.CERTIFICATE:
+        raise CodeError(
+            field, text, f"must be a 合格证 certificate code (got a {parsed.kind} code)"
+        )
+    return parsed.value
+
+
+def _when(occurred_at: datetime | None) -> str:
+    # The zone offset of the place the service runs, as events keep theirs.
+    return (occurred_at or datetime.now().astimezone()).isoformat()

@@ -1,0 +1,249 @@
+"""Point reads of the ledger the food-chain rules share (design §7: projections, never a scan).
+
+- :class:`Reads`: the events about some codes (``code_events``), events by id, and who the
+  organisations are (the trust events' registrations);
+- :class:`CodeGraph`: closures over the ``code_edges`` projection for many starting points at
+  once — one query per level for all of them, then each closure walked in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from suyuan.events import decode_event
+from suyuan.events.model import ORGANISATION_REGISTERED, Event
+from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
+from suyuan.ledger._projections import CONTAINS, TRANSFORMED, UNPACKED
+
+#: How far closures walk (levels) and how many codes they may reach.
+MAX_DEPTH = 32
+MAX_CODES = 200_000
+#: Packing and making: what a code is made from or packed in (and the other way round).
+MATERIAL_KINDS = frozenset({CONTAINS, TRANSFORMED})
+PACKING_KINDS = frozenset({CONTAINS})
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """An organisation as the trust chain last registered it."""
+
+    uscc: str
+    name: str
+    roles: frozenset[str]
+    region: str
+
+
+class Directory:
+    """Registered organisations as of the last :meth:`refresh` (made on first use)."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+        self._known: dict[str, Organisation] = {}
+        self._seen = -1
+        self._lock = threading.Lock()
+
+    def get(self, uscc: str) -> Organisation | None:
+        if self._seen < 0:
+            self.refresh()
+        return self._known.get(uscc)
+
+    def name(self, uscc: str) -> str | None:
+        org = self.get(uscc)
+        return org.name if org else None
+
+    def region(self, uscc: str, fallback: Event | None = None) -> str | None:
+        """The organisation's registered region; else where ``fallback`` happened."""
+        org = self.get(uscc)
+        if org is not None:
+            return org.region
+        if fallback is not None and fallback.location is not None:
+            return fallback.location.region_code
+        return None
+
+    def has_role(self, uscc: str, roles: Collection[str]) -> bool:
+        org = self.get(uscc)
+        return org is not None and bool(org.roles & set(roles))
+
+    def refresh(self) -> None:
+        """Catch up with the trust events (one small query when none were added)."""
+        with self._lock:
+            positions = self._store.trust_positions()
+            if len(positions) == self._seen:
+                return
+            entries = self._store.entries_at(positions)
+            known: dict[str, Organisation] = {}
+            for position in positions:  # recorded order: a later registration replaces one
+                entry = entries.get(position)
+                if entry is None:
+                    continue
+                event = decode_event(Leaf.from_bytes(entry.leaf).event)
+                if event.event_type == ORGANISATION_REGISTERED:
+                    payload = event.payload
+                    uscc = str(payload["uscc"])
+                    known[uscc] = Organisation(
+                        uscc,
+                        str(payload["name"]),
+                        frozenset(str(role) for role in payload["roles"]),
+                        str(payload["region_code"]),
+                    )
+            self._known = known
+            self._seen = len(positions)
+
+
+class Reads:
+    """Events read through the ledger's projections and point reads."""
+
+    def __init__(self, store: LedgerStore, directory: Directory | None = None) -> None:
+        self.store = store
+        self.directory = directory or Directory(store)
+
+    def about(self, codes: Iterable[str], types: Collection[str] | None = None) -> list[Event]:
+        """Events indexed under any of ``codes`` (of ``types`` if given), by time, each once."""
+        wanted = list(dict.fromkeys(codes))
+        if not wanted:
+            return []
+        refs = self.store.code_events_for(wanted)
+        positions = [(r.shard, r.seq) for r in refs if types is None or r.event_type in types]
+        return self.at(positions)
+
+    def at(self, positions: Sequence[tuple[int, int]]) -> list[Event]:
+        """The events at ``positions`` (missing ones left out), by time of occurrence."""
+        events = list(self.events_at(positions).values())
+        events.sort(key=lambda e: (e.occurred_at, e.event_id))
+        return events
+
+    def events_at(self, positions: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Event]:
+        """The events at ``positions`` by position (missing ones left out)."""
+        unique = list(dict.fromkeys(positions))
+        entries = self.store.entries_at(unique)
+        return {
+            p: decode_event(Leaf.from_bytes(entries[p].leaf).event) for p in unique if p in entries
+        }
+
+    def by_id(self, event_id: str) -> Event | None:
+        """The event with this id, or ``None`` when the ledger has none."""
+        try:
+            shard, seq = self.store.locate(event_id)
+        except EntryNotFoundError:
+            return None
+        return decode_event(Leaf.from_bytes(self.store.entry(shard, seq).leaf).event)
+
+    def graph(self) -> CodeGraph:
+        return CodeGraph(self.store)
+
+
+@dataclass(frozen=True, slots=True)
+class PackingWindow:
+    """When a code sat in a container: from its packing to its unpacking (open ends: None)."""
+
+    container: str
+    start: datetime | None
+    end: datetime | None
+
+    def holds_at(self, at: datetime) -> bool:
+        return (self.start is None or at >= self.start) and (self.end is None or at <= self.end)
+
+
+class CodeGraph:
+    """The part of the ``code_edges`` projection around some codes, loaded level by level."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+        # Edges as queried: below a code (edges_from) and above it (edges_to), never mixed, so a
+        # walk only ever follows a code whose edges in that direction were all read.
+        self._down: dict[str, set[tuple[str, str]]] = {}
+        self._up: dict[str, set[tuple[str, str]]] = {}
+        self._edge_positions: dict[tuple[str, str, str], tuple[int, int]] = {}
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    def load_down(self, codes: Iterable[str], kinds: Collection[str]) -> None:
+        """Load the edges below ``codes`` (children, their children …) following ``kinds``."""
+        self._load(codes, kinds, downward=True)
+
+    def load_up(self, codes: Iterable[str], kinds: Collection[str]) -> None:
+        """Load the edges above ``codes`` (parents, their parents …) following ``kinds``."""
+        self._load(codes, kinds, downward=False)
+
+    def _load(self, codes: Iterable[str], kinds: Collection[str], *, downward: bool) -> None:
+        known = self._down if downward else self._up
+        seen = set(codes)
+        frontier = list(seen)
+        for _depth in range(MAX_DEPTH):
+            if not frontier or len(seen) > MAX_CODES:
+                return
+            missing = [code for code in frontier if code not in known]
+            if missing:
+                self._query(missing, known, downward=downward)
+            following: list[str] = []
+            for code in frontier:
+                for other, kind in known.get(code, ()):
+                    if kind in kinds and other not in seen:
+                        seen.add(other)
+                        following.append(other)
+            frontier = following
+
+    def _query(
+        self, codes: list[str], known: dict[str, set[tuple[str, str]]], *, downward: bool
+    ) -> None:
+        for code in codes:
+            known[code] = set()
+        edges = self._store.edges_from(codes) if downward else self._store.edges_to(codes)
+        for edge in edges:
+            self._edge_positions[(edge.parent, edge.child, edge.kind)] = (edge.shard, edge.seq)
+            if downward:
+                known[edge.parent].add((edge.child, edge.kind))
+            else:
+                known[edge.child].add((edge.parent, edge.kind))
+
+    # --- walking (in memory) ---------------------------------------------------------------------
+
+    def below(self, codes: Iterable[str], kinds: Collection[str]) -> set[str]:
+        """``codes`` and everything below them through loaded edges of ``kinds``."""
+        return self._walk(codes, kinds, self._down)
+
+    def above(self, codes: Iterable[str], kinds: Collection[str]) -> set[str]:
+        """``codes`` and everything above them through loaded edges of ``kinds``."""
+        return self._walk(codes, kinds, self._up)
+
+    @staticmethod
+    def _walk(
+        codes: Iterable[str], kinds: Collection[str], edges: Mapping[str, set[tuple[str, str]]]
+    ) -> set[str]:
+        seen = set(codes)
+        stack = list(seen)
+        while stack and len(seen) <= MAX_CODES:
+            for nxt, kind in edges.get(stack.pop(), ()):
+                if kind in kinds and nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return seen
+
+    def containers(self, code: str) -> set[str]:
+        """Direct containers ``code`` was packed in."""
+        return {parent for parent, kind in self._up.get(code, ()) if kind == CONTAINS}
+
+    def packing_position(self, container: str, code: str) -> tuple[int, int] | None:
+        """Where the Aggregated event that packed ``code`` in ``container`` sits."""
+        return self._edge_positions.get((container, code, CONTAINS))
+
+    def unpacking_position(self, container: str, code: str) -> tuple[int, int] | None:
+        """Where the Disaggregated event that took ``code`` out of ``container`` sits."""
+        return self._edge_positions.get((container, code, UNPACKED))
+
+
+def related_goods(graph: CodeGraph, codes: Iterable[str]) -> set[str]:
+    """``codes``, what is packed in them, and what they (or their contents) were packed in or
+    made from: every code whose documents speak for these goods."""
+    contents = graph.below(codes, PACKING_KINDS)
+    return graph.above(contents, MATERIAL_KINDS)
+
+
+def load_related(graph: CodeGraph, codes: Iterable[str]) -> None:
+    """Load what :func:`related_goods` walks, for all ``codes`` at once."""
+    seeds = list(codes)
+    graph.load_down(seeds, PACKING_KINDS)
+    graph.load_up(graph.below(seeds, PACKING_KINDS), MATERIAL_KINDS)
