@@ -72,6 +72,9 @@ DOCUMENT_TYPES = frozenset({"AnimalQuarantineCertified", "MeatQualityInspected",
 HOLDING_PRIORITY = ("Received", "Stored", "Sold", "Dispensed", "VaccineAdministered")
 HOLDING_TYPES = frozenset(HOLDING_PRIORITY)
 CHINA_TIME = timezone(timedelta(hours=8))
+#: Edges followed backward (where it came from) and forward (what came of it).
+UPSTREAM_EDGES = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM})
+DOWNSTREAM_EDGES = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM, VOIDED_BY})
 MAX_DEPTH = 32
 MAX_CODES = 200_000
 
@@ -165,12 +168,17 @@ class Tracer:
     def holders(self, codes: Iterable[str]) -> list[Holder]:
         """Organisations that received, stored, sold or used any of ``codes``, with quantities.
 
-        An organisation's quantity is what it received; failing that, what it stored; failing
-        that, what it sold, dispensed or administered — never the sum of several steps.
+        Goods travel packed: whoever held a case or pallet the codes were packed in held them
+        too. An organisation's quantity is what it received; failing that, what it stored;
+        failing that, what it sold, dispensed or administered — never the sum of several steps.
         """
+        wanted = list(codes)
+        containers, _edges = self._closure(wanted, upward=True, kinds=frozenset({CONTAINS}))
         per_org: dict[str, dict[str, dict[str, Decimal]]] = {}
         refs = [
-            r for r in self._store.code_events_for(list(codes)) if r.event_type in HOLDING_TYPES
+            r
+            for r in self._store.code_events_for([*wanted, *(containers - set(wanted))])
+            if r.event_type in HOLDING_TYPES
         ]
         for traced in self._load(dict.fromkeys((r.shard, r.seq) for r in refs)):
             event = traced.event
@@ -187,15 +195,14 @@ class Tracer:
 
     # --- graph ----------------------------------------------------------------------------------
 
-    def _closure(self, start: Sequence[str], *, upward: bool) -> tuple[set[str], list[CodeEdge]]:
+    def _closure(
+        self, start: Sequence[str], *, upward: bool, kinds: frozenset[str] | None = None
+    ) -> tuple[set[str], list[CodeEdge]]:
         seen = set(start)
         frontier = list(start)
         edges: list[CodeEdge] = []
-        kinds = (
-            {CONTAINS, TRANSFORMED, CERTIFIED_FROM}
-            if upward
-            else {CONTAINS, TRANSFORMED, CERTIFIED_FROM, VOIDED_BY}
-        )
+        if kinds is None:
+            kinds = UPSTREAM_EDGES if upward else DOWNSTREAM_EDGES
         for _depth in range(MAX_DEPTH):
             if not frontier or len(seen) > MAX_CODES:
                 break

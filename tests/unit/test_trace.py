@@ -143,3 +143,16 @@ def test_goods_past_their_expiry_are_expired_unless_a_stronger_status_applies(
     assert stale.status == "expired" and stale.reasons == ["expired on 2029-03-31"]
     assert frozen.status == "frozen", "a failed test says more than the date"
     assert frozen.expires_on == date(2028, 2, 29)  # produced 2026-03-01, 730 days of shelf life
+
+
+def test_whoever_held_the_case_held_the_lot_packed_in_it(demo: tuple[DemoData, Tracer]) -> None:
+    data, tracer = demo
+    codes, holders = tracer.recall_scope([data.codes["sold lot"]])
+
+    held = {h.name: h.quantities for h in holders}
+    # The market received the farm's case (the lot inside it), then sold on part of the lot.
+    assert held == {
+        "杭州农副产品物流中心": (("500", "kg"),),
+        "联华超市（文三路店）": (("120", "kg"),),
+    }
+    assert codes == {data.codes["sold lot"]}
