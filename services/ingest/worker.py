@@ -43,7 +43,7 @@ class WorkerConfig:
     topic: str = "suyuan.events.v1"
     dead_letter_topic: str = "suyuan.events.dlq"
     group_id: str = "suyuan-ingest"
-    max_poll_records: int = 500
+    max_poll_records: int = 50
     poll_timeout_ms: int = 500
     max_poll_interval_ms: int = 300_000
     session_timeout_ms: int = 45_000

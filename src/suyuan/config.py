@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     kafka_max_poll_interval_ms: int = Field(300_000, ge=1_000)
     kafka_session_timeout_ms: int = Field(45_000, ge=1_000)
     kafka_heartbeat_interval_ms: int = Field(3_000, ge=100)
+    # Messages per poll: one poll is checked and appended in one transaction and must finish
+    # well within the poll interval (a message may hold hundreds of events).
+    kafka_max_poll_records: int = Field(50, ge=1, le=5_000)
 
     @field_validator("public_base_url")
     @classmethod

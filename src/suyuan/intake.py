@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from suyuan.errors import InvalidInputError
 from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
-from suyuan.foodchain import check_certificate
+from suyuan.foodchain import Reads, certificate_codes, check_certificate
 from suyuan.ledger import (
     AppendResult,
     EntryNotFoundError,
@@ -174,13 +174,15 @@ class LedgerWriter:
     ) -> tuple[list[Submission], list[Rejection]]:
         proofs = batch_proofs(batch)
         accepted: list[Submission] = []
+        reads = Reads(self._store)
+        reads.prefetch(code for event in events if event for code in certificate_codes(event))
         for index, event in enumerate(events):
             if event is None:
                 continue
             try:
                 self.trust.check_signer(batch.key_id, index, event)
                 # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
-                check_certificate(event, self._store, pending=pending)
+                check_certificate(event, self._store, pending=pending, reads=reads)
                 if event.event_type in TRUST_EVENT_TYPES and not self._known(event.event_id):
                     self.trust.apply(event)
             except InvalidInputError as err:

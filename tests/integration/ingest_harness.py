@@ -29,6 +29,8 @@ FAST_GROUP_SETTINGS = {
     "SUYUAN_KAFKA_MAX_POLL_INTERVAL_MS": "5000",
     "SUYUAN_KAFKA_SESSION_TIMEOUT_MS": "6000",
     "SUYUAN_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+    # a poll must be appended well within the 5 s poll interval, even on a busy machine
+    "SUYUAN_KAFKA_MAX_POLL_RECORDS": "10",
 }
 
 

@@ -54,6 +54,7 @@ def ingest_worker(
         max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        max_poll_records=settings.kafka_max_poll_records,
         max_message_bytes=settings.max_message_bytes,
     )
     if metrics_port is not None:

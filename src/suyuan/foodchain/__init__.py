@@ -45,6 +45,7 @@ from suyuan.foodchain._disposal import Amount, HolderPosition
 from suyuan.foodchain._issuance import (
     CertificateDraft,
     CertificateLinks,
+    certificate_codes,
     certificate_event,
     certificate_links,
     check_certificate,
@@ -99,6 +100,7 @@ __all__ = [
     "Rate",
     "Reads",
     "StatusCount",
+    "certificate_codes",
     "certificate_event",
     "certificate_links",
     "certificate_records",

@@ -50,12 +50,19 @@ INSPECTION_RECORDED = "InspectionRecorded"
 # --- checking ---------------------------------------------------------------------------------
 
 
-def check_certificate(event: Event, store: LedgerStore, *, pending: Sequence[Event] = ()) -> None:
+def check_certificate(
+    event: Event,
+    store: LedgerStore,
+    *,
+    pending: Sequence[Event] = (),
+    reads: Reads | None = None,
+) -> None:
     """Check a ``CertificateIssued`` or ``CertificateVoided`` event against the ledger.
 
     Other event types pass untouched. ``pending`` are events accepted earlier in the same write
     and not in the ledger yet (an inspection and the certificate resting on it may travel in one
-    batch). Call it after :func:`suyuan.events.validate_event`.
+    batch). Call it after :func:`suyuan.events.validate_event`. ``reads`` may carry index rows
+    prefetched for a whole batch (:func:`certificate_codes` says which).
 
     Raises:
         EventValidationError: a rule of the 2025 合格证 rules or of void-and-reissue is broken;
@@ -63,9 +70,19 @@ def check_certificate(event: Event, store: LedgerStore, *, pending: Sequence[Eve
             ``payload.upstream_certificates[1]``, ``codes[0]``, ``actor`` …), ``rule`` says why.
     """
     if event.event_type == CERTIFICATE_ISSUED:
-        _IssueCheck(Reads(store), event, pending).run()
+        _IssueCheck(reads or Reads(store), event, pending).run()
     elif event.event_type == CERTIFICATE_VOIDED:
-        _VoidCheck(Reads(store), event, pending).run()
+        _VoidCheck(reads or Reads(store), event, pending).run()
+
+
+def certificate_codes(event: Event) -> list[str]:
+    """The codes whose history :func:`check_certificate` reads for ``event`` (none for other
+    event types): prefetch them for a batch with :meth:`Reads.prefetch`."""
+    if event.event_type not in (CERTIFICATE_ISSUED, CERTIFICATE_VOIDED):
+        return []
+    upstream = event.payload.get("upstream_certificates", ())
+    replacement = event.payload.get("replacement_code")
+    return [*event.codes, *(str(c) for c in upstream), *([str(replacement)] if replacement else [])]
 
 
 def _code_path(event: Event, code: str) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from suyuan.events import decode_event
 from suyuan.events.model import ORGANISATION_REGISTERED, Event
-from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
+from suyuan.ledger import CodeEventRef, EntryNotFoundError, Leaf, LedgerStore
 from suyuan.ledger._projections import CONTAINS, TRANSFORMED, UNPACKED
 
 #: How far closures walk (levels) and how many codes they may reach.
@@ -99,13 +99,31 @@ class Reads:
     def __init__(self, store: LedgerStore, directory: Directory | None = None) -> None:
         self.store = store
         self.directory = directory or Directory(store)
+        self._prefetched: dict[str, list[CodeEventRef]] = {}
+
+    def prefetch(self, codes: Iterable[str]) -> None:
+        """Read the index rows of ``codes`` in one query, for the :meth:`about` calls to come
+        (a batch of certificates then costs one query, not one per certificate)."""
+        wanted = [c for c in dict.fromkeys(codes) if c not in self._prefetched]
+        if not wanted:
+            return
+        for code in wanted:
+            self._prefetched[code] = []
+        for ref in self.store.code_events_for(wanted):
+            self._prefetched[ref.code].append(ref)
 
     def about(self, codes: Iterable[str], types: Collection[str] | None = None) -> list[Event]:
         """Events indexed under any of ``codes`` (of ``types`` if given), by time, each once."""
         wanted = list(dict.fromkeys(codes))
         if not wanted:
             return []
-        refs = self.store.code_events_for(wanted)
+        if all(code in self._prefetched for code in wanted):
+            refs = sorted(
+                {ref for code in wanted for ref in self._prefetched[code]},
+                key=lambda r: (r.occurred_at, r.shard, r.seq),
+            )
+        else:
+            refs = self.store.code_events_for(wanted)
         positions = [(r.shard, r.seq) for r in refs if types is None or r.event_type in types]
         return self.at(positions)
 
