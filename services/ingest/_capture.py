@@ -42,8 +42,7 @@ from suyuan.transport import (
     Transport,
     TransportError,
 )
-
-from ._errors import ApiError
+from suyuan_http import ApiError
 
 JSON_TYPE = "application/json"
 BATCH_TYPE = "application/vnd.suyuan.batch+avro"

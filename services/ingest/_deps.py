@@ -6,15 +6,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
-from suyuan.auth import PUBLIC, AuthError, Principal, Role, authenticate
+from suyuan.auth import Principal, Role, authenticate
 from suyuan.ledger import SqlLedgerStore
+from suyuan_http import ApiError, bearer_principal, require_role
 
 from ._capture import Capture
-from ._errors import ApiError
-from ._http_metrics import HttpMetrics
+from ._http_metrics import CaptureMetrics
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class AppContext:
     engine: Engine
     store: SqlLedgerStore
     capture: Capture
-    metrics: HttpMetrics
+    metrics: CaptureMetrics
     max_body_bytes: int
 
 
@@ -35,27 +34,12 @@ def get_context(request: Request) -> AppContext:
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="token",
-    description="An API token (`sy_…`) from `suyuan token create`.",
-)
+
+def _check_token(request: Request, token: str) -> Principal:
+    return authenticate(get_context(request).engine, token)
 
 
-def get_principal(
-    context: ContextDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The caller: :data:`~suyuan.auth.PUBLIC` without a token. An invalid token is a 401."""
-    if credentials is None:
-        return PUBLIC
-    try:
-        return authenticate(context.engine, credentials.credentials)
-    except AuthError as err:
-        raise ApiError(401, err.reason, str(err), field="Authorization") from None
-
-
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+PrincipalDep = Annotated[Principal, Depends(bearer_principal(_check_token))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +51,7 @@ class Producer:
 
 def require_producer(principal: PrincipalDep) -> Producer:
     """The producer behind the token (401 without a token, 403 with another role's)."""
-    if principal.role is Role.PUBLIC:
-        raise ApiError(
-            401,
-            "missing_token",
-            "send a producer token: `Authorization: Bearer sy_…`",
-            field="Authorization",
-        )
-    if principal.role is not Role.PRODUCER:
-        raise ApiError(
-            403,
-            "forbidden",
-            f"needs a producer token (this is a {principal.role.value} token)",
-            field="Authorization",
-        )
+    require_role(principal, frozenset({Role.PRODUCER}), "a producer token")
     if principal.organisation is None:  # create_token never makes one; a hand-edited row
         raise ApiError(403, "forbidden", "the producer token names no organisation")
     return Producer(principal.organisation)

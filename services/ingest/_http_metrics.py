@@ -1,39 +1,19 @@
-"""Prometheus metrics of the capture API (``GET /metrics``).
-
-Each app has its own registry, so several apps in one process (tests) never share counts.
-Requests are labelled by route *template* (``/v1/events``), never by raw path, so a scan of
-random URLs cannot blow up the number of series.
-"""
+"""Prometheus metrics of the capture API (``GET /metrics``): the shared request metrics plus
+the events received, by outcome."""
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client.exposition import generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import Counter
 
 from suyuan.transport import SubmitResult
+from suyuan_http import HttpMetrics
 
-UNMATCHED_ROUTE = "(unmatched)"
 
+class CaptureMetrics(HttpMetrics):
+    """:class:`~suyuan_http.HttpMetrics` and ``suyuan_http_events`` by status and reason."""
 
-class HttpMetrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "suyuan_http_requests",
-            "HTTP requests by route template, method and status",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "suyuan_http_request_seconds",
-            "Time to answer an HTTP request, by route template",
-            ["route"],
-            registry=self.registry,
-        )
+        super().__init__()
         self.events = Counter(
             "suyuan_http_events",
             "Events received over HTTP by outcome and reason (reason empty unless rejected)",
@@ -42,42 +22,6 @@ class HttpMetrics:
         )
 
     def count_events(self, result: SubmitResult) -> None:
+        """Count each event of ``result`` under its status (and rejection reason)."""
         for outcome in result.outcomes:
             self.events.labels(outcome.status.value, outcome.reason or "").inc()
-
-    def exposition(self) -> tuple[bytes, str]:
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
-
-
-class MetricsMiddleware:
-    """Pure ASGI middleware counting every answered request (streaming bodies untouched)."""
-
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        started = time.perf_counter()
-
-        async def send_counting(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_counting)
-        finally:
-            route = _route_template(scope)
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
-
-
-def _route_template(scope: Scope) -> str:
-    route: Any = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED_ROUTE

@@ -1,4 +1,7 @@
-"""Response bodies of the capture API (published in its OpenAPI document)."""
+"""Response bodies of the capture API (published in its OpenAPI document).
+
+The error and health bodies are :mod:`suyuan_http.models`'s.
+"""
 
 from __future__ import annotations
 
@@ -43,16 +46,3 @@ class RejectionOut(BaseModel):
 
 class RejectionsResponse(BaseModel):
     rejections: list[RejectionOut] = Field(description="Newest first.")
-
-
-class ErrorOut(BaseModel):
-    """A request refused as a whole (4xx, or 503 when the service cannot take it now)."""
-
-    reason: str = Field(description="Machine-readable, e.g. invalid_json, missing_token.")
-    field: str | None = Field(description="The field, header or part of the request at fault.")
-    rule: str = Field(description="The rule that was broken, in words.")
-    value: str | None = Field(None, description="The offending value, shortened.")
-
-
-class Health(BaseModel):
-    status: Literal["ok", "unavailable"]

@@ -39,11 +39,10 @@ from suyuan.foodchain import (
 )
 from suyuan.ledger import Rejection
 from suyuan.transport import EventStatus, TransportError
+from suyuan_http import ApiError, ErrorOut
 
 from ._capture import JSON_TYPE
 from ._deps import AppContext, ContextDep, ProducerDep
-from ._errors import ApiError
-from ._models import ErrorOut
 
 log = logging.getLogger("suyuan.ingest")
 

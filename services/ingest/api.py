@@ -7,7 +7,7 @@
 - ``GET /healthz``, ``GET /metrics`` (Prometheus).
 
 Routes are thin: the work is in ``_capture`` (framework-free) and the core. Every refusal is a
-JSON :class:`~._models.ErrorOut` naming the field and the rule; no stack trace ever leaves.
+JSON :class:`~suyuan_http.ErrorOut` naming the field and the rule; no stack trace ever leaves.
 """
 
 from __future__ import annotations
@@ -18,30 +18,26 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import APIRouter, FastAPI, Header, Query, Response
 
 from suyuan import __version__
 from suyuan.config import Settings, get_settings
 from suyuan.custody import CustodyError, CustodySettings, load_master_key
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, root_keys
 from suyuan.transport import EmbeddedTransport, SubmitResult, Transport
+from suyuan_http import (
+    ErrorOut,
+    Health,
+    MetricsMiddleware,
+    install_error_handlers,
+    shorten_field,
+)
 
 from . import _routes_certificates
 from ._capture import BATCH_TYPE, JSON_TYPE, Capture, Custody
 from ._deps import AppContext, BodyDep, ContextDep, ProducerDep
-from ._errors import ApiError, shorten_field
-from ._http_metrics import HttpMetrics, MetricsMiddleware
-from ._models import (
-    ErrorOut,
-    EventResult,
-    Health,
-    RejectionOut,
-    RejectionsResponse,
-    SubmitResponse,
-)
+from ._http_metrics import CaptureMetrics
+from ._models import EventResult, RejectionOut, RejectionsResponse, SubmitResponse
 from ._settings import IngestApiSettings
 
 log = logging.getLogger("suyuan.ingest")
@@ -110,7 +106,7 @@ def create_app(
     store = SqlLedgerStore(engine)
     if transport is None:
         transport = EmbeddedTransport(store, root_keys(store))
-    metrics = HttpMetrics()
+    metrics = CaptureMetrics()
     context = AppContext(
         engine=engine,
         store=store,
@@ -139,7 +135,7 @@ def create_app(
     app.state.settings = settings
     app.include_router(router)
     app.include_router(_routes_certificates.router)
-    _install_error_handlers(app)
+    install_error_handlers(app, log)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
@@ -241,45 +237,3 @@ def _submit_response(result: SubmitResult) -> SubmitResponse:
             for outcome in result.outcomes
         ],
     )
-
-
-# --- errors ------------------------------------------------------------------------------------
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
-
-
-async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse(exc.as_dict(), status_code=exc.status, headers=headers)
-
-
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    first = exc.errors()[0] if exc.errors() else {}
-    location = [str(part) for part in first.get("loc", ())[1:]]
-    error = ApiError(
-        422,
-        "invalid_input",
-        str(first.get("msg", "invalid request")),
-        field=".".join(location) or None,
-    )
-    return JSONResponse(error.as_dict(), status_code=error.status)
-
-
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    reason = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    error = ApiError(exc.status_code, reason, str(exc.detail))
-    return JSONResponse(error.as_dict(), status_code=exc.status_code, headers=exc.headers)
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    error = ApiError(500, "internal_error", "unexpected error; it was logged")
-    return JSONResponse(error.as_dict(), status_code=500)

@@ -12,18 +12,16 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
-from suyuan.auth import PUBLIC, AuthError, Principal, Role, authenticate
+from suyuan.auth import AuthError, Principal, Role, authenticate
 from suyuan.config import Settings
 from suyuan.ledger import Ledger, LedgerError, LedgerStore
 from suyuan.signing import RootKey
 from suyuan.tlog import Checkpoint, open_checkpoint
 from suyuan.trace import Tracer
 from suyuan.transport import Transport
-from suyuan_ingest._errors import ApiError
-from suyuan_ingest._http_metrics import HttpMetrics
+from suyuan_http import ApiError, HttpMetrics, bearer_principal, require_role
 
 from ._ratelimit import AUTH_STATE_KEY
 
@@ -129,66 +127,42 @@ def get_context(request: Request) -> QueryContext:
 
 ContextDep = Annotated[QueryContext, Depends(get_context)]
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="token",
-    description="An API token (`sy_…`) from `suyuan token create`; without one the caller is "
-    "public (consumer view, rate-limited).",
+_TOKEN_HELP = (
+    "An API token (`sy_…`) from `suyuan token create`; without one the caller is "
+    "public (consumer view, rate-limited)."
 )
 
 
-def get_principal(
-    request: Request,
-    context: ContextDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The caller: :data:`~suyuan.auth.PUBLIC` without a token; a bad token is a 401."""
-    if credentials is None:
-        return PUBLIC
-    checked = getattr(request.state, AUTH_STATE_KEY, None)
-    if checked is None:
-        checked = _authenticate(context, credentials.credentials)
+def _check_token(request: Request, token: str) -> Principal:
+    """The caller behind ``token``; the rate-limit middleware's check of it when it made one.
+
+    Raises:
+        AuthError: an unknown, malformed or revoked token, or no token database here.
+    """
+    checked: Principal | AuthError | None = getattr(request.state, AUTH_STATE_KEY, None)
     if isinstance(checked, AuthError):
-        raise ApiError(401, checked.reason, str(checked), field="Authorization")
-    return checked
+        raise checked
+    if checked is not None:
+        return checked
+    engine = get_context(request).engine
+    if engine is None:
+        raise AuthError("unknown_token", "this service has no token database")
+    return authenticate(engine, token)
 
 
-def _authenticate(context: QueryContext, token: str) -> Principal | AuthError:
-    if context.engine is None:
-        return AuthError("unknown_token", "this service has no token database")
-    try:
-        return authenticate(context.engine, token)
-    except AuthError as err:
-        return err
-
-
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-def require_token(principal: Principal, roles: frozenset[Role], what: str) -> Principal:
-    """``principal`` if its role is one of ``roles`` (401 without a token, 403 otherwise)."""
-    if principal.role is Role.PUBLIC:
-        raise ApiError(
-            401, "missing_token", f"send {what}: `Authorization: Bearer sy_…`", "Authorization"
-        )
-    if principal.role not in roles:
-        raise ApiError(
-            403,
-            "forbidden",
-            f"needs {what} (this is a {principal.role.value} token)",
-            field="Authorization",
-        )
-    return principal
+PrincipalDep = Annotated[
+    Principal, Depends(bearer_principal(_check_token, description=_TOKEN_HELP))
+]
 
 
 def require_regulator(principal: PrincipalDep) -> Principal:
     """A regulator token: it speaks for a regulator's organisation."""
-    return require_token(principal, frozenset({Role.REGULATOR}), "a regulator token")
+    return require_role(principal, frozenset({Role.REGULATOR}), "a regulator token")
 
 
 def require_overseer(principal: PrincipalDep) -> Principal:
     """A regulator or admin token."""
-    return require_token(principal, FULL_VIEW_ROLES, "a regulator or admin token")
+    return require_role(principal, FULL_VIEW_ROLES, "a regulator or admin token")
 
 
 RegulatorDep = Annotated[Principal, Depends(require_regulator)]

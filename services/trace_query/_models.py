@@ -11,15 +11,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from suyuan.recall import LEVELS, MAX_ROOT_CODES
+from suyuan_http import ErrorOut as _ErrorOut
+from suyuan_http import Health
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(_ErrorOut):
     """A refused request (4xx), or a service that cannot answer now (503)."""
 
-    reason: str = Field(description="Machine-readable, e.g. invalid_code, not_found.")
-    field: str | None = Field(description="The field, parameter or header at fault.")
-    rule: str = Field(description="The rule that was broken, in words.")
-    value: str | None = Field(None, description="The offending value, shortened.")
     detail: str = Field(description="What went wrong, in one sentence.")
 
 
@@ -205,6 +203,5 @@ class RecallOut(BaseModel):
 # --- operations -----------------------------------------------------------------------------
 
 
-class HealthOut(BaseModel):
-    status: Literal["ok", "unavailable"]
+class HealthOut(Health):
     proofs: bool = Field(description="Whether checkpoints can be signed (a ledger key is loaded).")

@@ -37,7 +37,7 @@ from suyuan.foodchain import (
     select,
     summarise,
 )
-from suyuan_ingest._errors import ApiError
+from suyuan_http import ApiError
 
 from ._deps import ContextDep, OverseerDep
 from ._models import ErrorOut, QuantityOut

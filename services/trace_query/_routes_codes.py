@@ -20,7 +20,7 @@ from qrcode.image.svg import SvgPathImage
 
 from suyuan.codes import parse_trace_code, scan_url
 from suyuan.errors import CodeError
-from suyuan_ingest._errors import ApiError
+from suyuan_http import ApiError
 
 from ._deps import ContextDep
 from ._models import ErrorOut

@@ -27,7 +27,7 @@ from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
 from suyuan.merkle import leaf_hash
 from suyuan.tlog import Receipt
 from suyuan.trace import PRIVATE_FIELDS
-from suyuan_ingest._errors import ApiError
+from suyuan_http import ApiError
 
 from ._deps import ContextDep, PrincipalDep, sees_in_full
 from ._models import ConsistencyOut, EntryOut, ErrorOut, EventOut, InclusionProofOut

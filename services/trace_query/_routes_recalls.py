@@ -23,7 +23,7 @@ from suyuan.recall import (
 )
 from suyuan.trace import Holder
 from suyuan.transport import TransportError
-from suyuan_ingest._errors import ApiError
+from suyuan_http import ApiError
 
 from ._deps import ContextDep, OverseerDep, QueryContext, RegulatorDep
 from ._models import (

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from suyuan.auth import Role
 from suyuan.errors import CodeError
 from suyuan.trace import Trace, trace_json
-from suyuan_ingest._errors import ApiError
+from suyuan_http import ApiError
 
 from ._deps import ContextDep, PrincipalDep, sees_in_full
 from ._models import ErrorOut, TraceOut

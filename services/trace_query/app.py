@@ -11,22 +11,21 @@
 
 Routes are thin: the work is in ``suyuan.trace``, ``suyuan.ledger`` and ``suyuan.recall``.
 Callers without a regulator or admin token are rate-limited per address. Every refusal is a JSON
-:class:`~._models.ErrorOut` naming the field and the rule; no stack trace ever leaves.
+:class:`~._models.ErrorOut` (with ``detail``) naming the field and the rule; no stack trace ever
+leaves.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from suyuan import __version__
 from suyuan.auth import Principal, authenticate
@@ -45,8 +44,13 @@ from suyuan.ledger import (
 )
 from suyuan.trace import Tracer
 from suyuan.transport import EmbeddedTransport, Transport
-from suyuan_ingest._errors import ApiError
-from suyuan_ingest._http_metrics import HttpMetrics, MetricsMiddleware
+from suyuan_http import (
+    ApiError,
+    HttpMetrics,
+    MetricsMiddleware,
+    error_response,
+    install_error_handlers,
+)
 
 from . import (
     _routes_alerts,
@@ -205,66 +209,20 @@ def _install_rate_limit(
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    """The shared handlers, with ``detail`` in every body; a database or ledger that cannot
+    answer is a 503, not a 500."""
+    install_error_handlers(app, log, detail=True)
     app.add_exception_handler(sa.exc.SQLAlchemyError, _database_error)
     app.add_exception_handler(LedgerError, _ledger_error)
-    app.add_exception_handler(Exception, _unexpected_error)
-
-
-def error_response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    """The JSON of an :class:`ApiError`: ``reason``, ``field``, ``rule``, ``value``, ``detail``."""
-    body = {**error.as_dict(), "detail": error.rule}
-    return JSONResponse(
-        {name: _printable(text) for name, text in body.items()},
-        status_code=error.status,
-        headers=headers,
-    )
-
-
-def _printable(text: str | None) -> str | None:
-    """``text`` as valid UTF-8: an echoed value may hold lone surrogates (``"\\ud800"`` in JSON)."""
-    return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
-
-
-async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return error_response(exc, headers)
-
-
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    first = exc.errors()[0] if exc.errors() else {}
-    location = [str(part) for part in first.get("loc", ())[1:]]
-    return error_response(
-        ApiError(
-            422,
-            "invalid_input",
-            str(first.get("msg", "invalid request")),
-            field=".".join(location) or None,
-        )
-    )
-
-
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    reasons = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
-    reason = reasons.get(exc.status_code, "http_error")
-    return error_response(ApiError(exc.status_code, reason, str(exc.detail)), exc.headers)
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(ApiError(503, "unavailable", "the ledger database is unavailable"))
+    error = ApiError(503, "unavailable", "the ledger database is unavailable")
+    return error_response(error, detail=True)
 
 
 async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("ledger error on %s %s: %s", request.method, request.url.path, exc)
-    return error_response(ApiError(503, "ledger_unavailable", f"the ledger cannot answer: {exc}"))
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(ApiError(500, "internal_error", "unexpected error; it was logged"))
+    error = ApiError(503, "ledger_unavailable", f"the ledger cannot answer: {exc}")
+    return error_response(error, detail=True)

@@ -10,7 +10,15 @@ import ast
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "src" / "suyuan"
-FORBIDDEN = ("fastapi", "starlette", "uvicorn", "kafka", "suyuan_ingest", "suyuan_trace_query")
+FORBIDDEN = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "kafka",
+    "suyuan_ingest",
+    "suyuan_trace_query",
+    "suyuan_http",
+)
 
 
 def _module_level_imports(path: Path) -> set[str]:

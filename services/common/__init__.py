@@ -1,0 +1,33 @@
+"""HTTP plumbing shared by the Suyuan services (design §2, §8): JSON errors naming the field and
+the rule, Prometheus request metrics, the bearer-token caller and the common response bodies.
+
+The core (``suyuan``) never imports this package; the services under ``services/`` do.
+"""
+
+from .auth import TOKEN_HELP, TokenCheck, bearer_principal, require_role
+from .errors import (
+    MAX_FIELD_SHOWN,
+    ApiError,
+    error_response,
+    install_error_handlers,
+    shorten_field,
+)
+from .metrics import UNMATCHED_ROUTE, HttpMetrics, MetricsMiddleware
+from .models import ErrorOut, Health
+
+__all__ = [
+    "MAX_FIELD_SHOWN",
+    "TOKEN_HELP",
+    "UNMATCHED_ROUTE",
+    "ApiError",
+    "ErrorOut",
+    "Health",
+    "HttpMetrics",
+    "MetricsMiddleware",
+    "TokenCheck",
+    "bearer_principal",
+    "error_response",
+    "install_error_handlers",
+    "require_role",
+    "shorten_field",
+]
