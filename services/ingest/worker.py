@@ -8,8 +8,15 @@ Failure policy (every case is explicit):
   to the dead-letter topic with the reason in its headers.
 - **Lost partition / another writer** (``StaleWriterError``): nothing was written; seek back to
   the offset stored in the database and go on.
-- **Database unavailable or any other error while appending**: nothing was written; back off,
-  seek back to the last committed offset and retry the same messages. Never skip.
+- **Database unavailable when a partition is assigned** (the stored offset cannot be read):
+  the partition is paused and its offset looked up again before every poll; the worker never
+  raises from the rebalance listener (kafka-python re-raises that from ``poll()``).
+- **Database unavailable or any other error while appending**: nothing was written; back off
+  once, seek every partition of the poll back to its last committed offset and retry the same
+  messages on the next poll. Never skip.
+- **Long polls**: one append holds at most ``max_write_bytes`` of messages, and a poll stops
+  appending after half of ``max_poll_interval_ms`` (the rest is fetched again by the next poll),
+  so a big backlog never makes the worker miss its poll deadline and leave the group.
 - **Broker unavailable**: kafka-python reconnects by itself; polling resumes where it was.
 - **Dead-letter publish fails**: logged; the rejection is already stored (the source of truth).
 
@@ -49,6 +56,8 @@ class WorkerConfig:
     session_timeout_ms: int = 45_000
     heartbeat_interval_ms: int = 3_000
     max_message_bytes: int = 8 * 1024 * 1024
+    #: Messages per append (one transaction) are cut at this many bytes (at least one message).
+    max_write_bytes: int = 2 * 1024 * 1024
     retry_backoff_s: float = 1.0
 
 
@@ -64,6 +73,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
     def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         for tp in revoked:
             self._worker.expected.pop(tp.partition, None)
+            self._worker.unpositioned.discard(tp)
             log.info("%s revoked", position(tp.topic, tp.partition, None))
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
@@ -82,6 +92,9 @@ class IngestWorker:
         )
         #: The stored offset per owned partition (the compare-and-set value for the next append).
         self.expected: dict[int, int | None] = {}
+        #: Owned partitions whose stored offset could not be read yet (paused until it is).
+        self.unpositioned: set[TopicPartition] = set()
+        self._backed_off = False
         self.consumer = KafkaConsumer(
             bootstrap_servers=config.bootstrap,
             group_id=config.group_id,
@@ -106,7 +119,25 @@ class IngestWorker:
     # --- assignment ---------------------------------------------------------------------------
 
     def seek_to_stored(self, tp: TopicPartition) -> None:
-        stored = self.store.consumer_offset(tp.partition)
+        """Seek to the offset stored in the ledger. Never raises: when the ledger cannot be read
+        the partition is paused and :meth:`poll_once` tries again before its next poll."""
+        try:
+            stored = self.store.consumer_offset(tp.partition)
+        except Exception as err:
+            metrics.RETRIES.labels("offset_lookup").inc()
+            # Logged on every retry while the database is away: one line, no traceback.
+            log.warning(
+                "%s: the stored offset cannot be read (%s); partition paused until it can",
+                position(tp.topic, tp.partition, None),
+                type(err).__name__,
+            )
+            self.expected.pop(tp.partition, None)
+            self.unpositioned.add(tp)
+            self.consumer.pause(tp)
+            return
+        if tp in self.unpositioned:
+            self.unpositioned.discard(tp)
+            self.consumer.resume(tp)
         self.expected[tp.partition] = stored
         if stored is None:
             self.consumer.seek_to_beginning(tp)
@@ -128,21 +159,45 @@ class IngestWorker:
             self.close()
 
     def poll_once(self) -> None:
+        for tp in list(self.unpositioned):
+            self.seek_to_stored(tp)
         polled = self.consumer.poll(
             timeout_ms=self.config.poll_timeout_ms, max_records=self.config.max_poll_records
         )
-        for tp, records in polled.items():
-            if tp.partition in self.expected and records:
-                self._process(tp, records)
+        # Leave half of max_poll_interval_ms to spare: a worker that misses it leaves the group.
+        deadline = time.monotonic() + self.config.max_poll_interval_ms / 2000
+        self._backed_off = False
+        pending = [(tp, rs) for tp, rs in polled.items() if tp.partition in self.expected and rs]
+        for n, (tp, records) in enumerate(pending):
+            self._process_partition(tp, records, deadline)
+            if self._backed_off or time.monotonic() > deadline:
+                for later, _ in pending[n + 1 :]:  # fetched again by the next poll
+                    self._seek_back(later, self.expected.get(later.partition), None)
+                break
         self._report_lag()
 
-    def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+    def _process_partition(
+        self, tp: TopicPartition, records: list[ConsumerRecord], deadline: float
+    ) -> None:
+        """Append ``records`` in writes of at most ``max_write_bytes``, in order, until one is
+        not written (the partition was sought back) or the poll's time runs out."""
         records = sorted(records, key=lambda r: r.offset)
-        expected = self.expected[tp.partition]
+        for chunk in _chunks(records, self.config.max_write_bytes):
+            if time.monotonic() > deadline:
+                self.consumer.seek(tp, chunk[0].offset)  # fetched again by the next poll
+                return
+            if not self._process(tp, chunk):
+                return
+
+    def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> bool:
+        """Append ``records`` with the offset compare-and-set; False when nothing was written."""
+        expected = self.expected.get(tp.partition, -1)
+        if expected == -1:
+            return False  # revoked meanwhile
         if expected is not None:
             records = [r for r in records if r.offset >= expected]
             if not records:
-                return
+                return True
         first, last = records[0].offset, records[-1].offset
         messages = [
             Message(position(tp.topic, tp.partition, r.offset), r.value or b"") for r in records
@@ -162,7 +217,7 @@ class IngestWorker:
                 err,
             )
             self.seek_to_stored(tp)
-            return
+            return False  # the rest of this poll's records for tp may not follow the stored offset
         except Exception:
             metrics.RETRIES.labels("append_error").inc()
             log.exception(
@@ -173,14 +228,19 @@ class IngestWorker:
             )
             time.sleep(self.config.retry_backoff_s)
             self._seek_back(tp, expected, first)
-            return
+            self._backed_off = True
+            return False
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         self.expected[tp.partition] = last + 1
         self._account(tp, first, last, result)
         self._dead_letter(result.rejections)
+        return True
 
-    def _seek_back(self, tp: TopicPartition, expected: int | None, first: int) -> None:
-        self.consumer.seek(tp, expected if expected is not None else first)
+    def _seek_back(self, tp: TopicPartition, expected: int | None, first: int | None) -> None:
+        if expected is None and first is None:
+            self.seek_to_stored(tp)
+        else:
+            self.consumer.seek(tp, expected if expected is not None else first)
 
     def _account(self, tp: TopicPartition, first: int, last: int, result: WriteResult) -> None:
         metrics.APPENDED.labels(tp.partition).inc(result.accepted)
@@ -240,3 +300,17 @@ class IngestWorker:
         finally:
             self.producer.close(5)
             self.consumer.close()
+
+
+def _chunks(records: list[ConsumerRecord], max_bytes: int) -> list[list[ConsumerRecord]]:
+    """Consecutive runs of ``records`` of at most ``max_bytes`` (at least one record each)."""
+    chunks: list[list[ConsumerRecord]] = []
+    size = max_bytes + 1
+    for record in records:
+        length = len(record.value or b"")
+        if size + length > max_bytes:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(record)
+        size += length
+    return chunks
