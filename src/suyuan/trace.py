@@ -175,11 +175,7 @@ class Tracer:
         wanted = list(codes)
         containers, _edges = self._closure(wanted, upward=True, kinds=frozenset({CONTAINS}))
         per_org: dict[str, dict[str, dict[str, Decimal]]] = {}
-        refs = [
-            r
-            for r in self._store.code_events_for([*wanted, *(containers - set(wanted))])
-            if r.event_type in HOLDING_TYPES
-        ]
+        refs = self._store.code_events_for([*wanted, *(containers - set(wanted))], HOLDING_TYPES)
         for traced in self._load(dict.fromkeys((r.shard, r.seq) for r in refs)):
             event = traced.event
             units = per_org.setdefault(event.actor, {}).setdefault(event.event_type, {})

@@ -8,7 +8,7 @@ contract tests in ``tests/contract/`` run against every implementation.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -219,8 +219,10 @@ class LedgerStore(ABC):
         """Events about ``code``, by time of occurrence."""
 
     @abstractmethod
-    def code_events_for(self, codes: Sequence[str]) -> list[CodeEventRef]:
-        """Events about any of ``codes``, by time of occurrence."""
+    def code_events_for(
+        self, codes: Sequence[str], event_types: Collection[str] | None = None
+    ) -> list[CodeEventRef]:
+        """Events about any of ``codes`` (only of ``event_types`` if given), by time."""
 
     @abstractmethod
     def edges_from(self, codes: Sequence[str]) -> list[CodeEdge]:

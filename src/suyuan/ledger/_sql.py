@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,14 +44,17 @@ def chain_next(previous: bytes, leaf_hash_: bytes) -> bytes:
     return hashlib.sha256(previous + leaf_hash_).digest()
 
 
-def create_ledger_engine(url: str) -> Engine:
+def create_ledger_engine(url: str, *, for_writing: bool = True) -> Engine:
     """An engine for ``url`` with the settings the ledger relies on.
 
-    SQLite: WAL journal, and ``BEGIN IMMEDIATE`` so that a writer takes the write lock before
-    reading the shard head (two writers never both read the same head).
+    SQLite: WAL journal. A writing engine opens every transaction with ``BEGIN IMMEDIATE`` so
+    that a writer takes the write lock before reading the shard head (two writers never both
+    read the same head); a reading engine (``for_writing=False``) uses plain deferred
+    transactions, so readers see a consistent snapshot and never queue on the write lock.
     """
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30})
+        begin = "BEGIN IMMEDIATE" if for_writing else "BEGIN"
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -63,10 +66,18 @@ def create_ledger_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql(begin)
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _reading_engine(engine: Engine) -> Engine:
+    """The engine reads go through: for a SQLite file a second, non-locking one (an in-memory
+    database exists once per engine, so it keeps the one it has)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine
+    return create_ledger_engine(engine.url.render_as_string(hide_password=False), for_writing=False)
 
 
 class SqlLedgerStore(LedgerStore):
@@ -77,6 +88,7 @@ class SqlLedgerStore(LedgerStore):
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._reader = _reading_engine(engine)
         self._postgres = engine.dialect.name == "postgresql"
         self._insert_sql: dict[str, str] = {}
 
@@ -90,6 +102,8 @@ class SqlLedgerStore(LedgerStore):
 
     def close(self) -> None:
         self._engine.dispose()
+        if self._reader is not self._engine:
+            self._reader.dispose()
 
     # --- append ---------------------------------------------------------------------------
 
@@ -238,7 +252,7 @@ class SqlLedgerStore(LedgerStore):
     # --- reads ------------------------------------------------------------------------------
 
     def head(self, shard: int) -> ShardHead:
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             row = conn.execute(sa.select(t.shards).where(t.shards.c.shard == shard)).first()
         if row is None:
             empty = Frontier()
@@ -253,7 +267,7 @@ class SqlLedgerStore(LedgerStore):
         )
 
     def shard_ids(self) -> list[int]:
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             return list(conn.execute(sa.select(t.shards.c.shard).order_by("shard")).scalars())
 
     def consumer_offset(self, shard: int) -> int | None:
@@ -271,7 +285,7 @@ class SqlLedgerStore(LedgerStore):
             )
             if end is not None:
                 query = query.where(t.ledger_entries.c.seq < end)
-            with self._engine.connect() as conn:
+            with self._reader.connect() as conn:
                 rows = conn.execute(query).all()
             for row in rows:
                 yield StoredEntry(row.shard, row.seq, row.event_id, row.leaf, row.chain_hash)
@@ -280,7 +294,7 @@ class SqlLedgerStore(LedgerStore):
             after = rows[-1].seq
 
     def entry(self, shard: int, seq: int) -> StoredEntry:
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             row = conn.execute(
                 sa.select(t.ledger_entries).where(
                     t.ledger_entries.c.shard == shard, t.ledger_entries.c.seq == seq
@@ -294,23 +308,28 @@ class SqlLedgerStore(LedgerStore):
         self, positions: Sequence[tuple[int, int]]
     ) -> dict[tuple[int, int], StoredEntry]:
         found: dict[tuple[int, int], StoredEntry] = {}
-        wanted = list(dict.fromkeys(positions))
+        by_shard: dict[int, list[int]] = {}
+        for shard, seq in dict.fromkeys(positions):
+            by_shard.setdefault(shard, []).append(seq)
         e = t.ledger_entries.c
-        with self._engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                rows = conn.execute(
-                    sa.select(t.ledger_entries).where(
-                        sa.tuple_(e.shard, e.seq).in_(wanted[start : start + 500])
-                    )
-                ).all()
-                for row in rows:
-                    found[(row.shard, row.seq)] = StoredEntry(
-                        row.shard, row.seq, row.event_id, row.leaf, row.chain_hash
-                    )
+        # One equality on shard per query: SQLite answers a row-value IN list by reading the
+        # whole table, but uses the primary key for ``shard = ? AND seq IN (…)``.
+        with self._reader.connect() as conn:
+            for shard, seqs in by_shard.items():
+                for start in range(0, len(seqs), 500):
+                    rows = conn.execute(
+                        sa.select(t.ledger_entries).where(
+                            e.shard == shard, e.seq.in_(seqs[start : start + 500])
+                        )
+                    ).all()
+                    for row in rows:
+                        found[(row.shard, row.seq)] = StoredEntry(
+                            row.shard, row.seq, row.event_id, row.leaf, row.chain_hash
+                        )
         return found
 
     def locate(self, event_id: str) -> tuple[int, int]:
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             row = conn.execute(
                 sa.select(t.ledger_entries.c.shard, t.ledger_entries.c.seq).where(
                     t.ledger_entries.c.event_id == event_id
@@ -336,7 +355,7 @@ class SqlLedgerStore(LedgerStore):
         # Level 0 is not stored (migration 0003): those few nodes are hashed from the leaves.
         leaves = by_level.pop(0, [])
         found: dict[tuple[int, int], bytes] = {}
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             if leaves:
                 found.update(
                     ((0, seq), leaf_hash(leaf)) for seq, leaf in _leaves(conn, shard, leaves)
@@ -373,7 +392,7 @@ class SqlLedgerStore(LedgerStore):
 
     def checkpoints(self, shard: int) -> list[StoredCheckpoint]:
         c = t.checkpoints.c
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             rows = conn.execute(
                 sa.select(t.checkpoints).where(c.shard == shard).order_by(c.size)
             ).all()
@@ -382,15 +401,18 @@ class SqlLedgerStore(LedgerStore):
     def code_events(self, code: str) -> list[CodeEventRef]:
         return self.code_events_for([code])
 
-    def code_events_for(self, codes: Sequence[str]) -> list[CodeEventRef]:
+    def code_events_for(
+        self, codes: Sequence[str], event_types: Collection[str] | None = None
+    ) -> list[CodeEventRef]:
         c = t.code_events.c
         refs: list[CodeEventRef] = []
         unique = list(dict.fromkeys(codes))
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             for start in range(0, len(unique), 500):
-                rows = conn.execute(
-                    sa.select(t.code_events).where(c.code.in_(unique[start : start + 500]))
-                ).all()
+                query = sa.select(t.code_events).where(c.code.in_(unique[start : start + 500]))
+                if event_types is not None:
+                    query = query.where(c.event_type.in_(list(event_types)))
+                rows = conn.execute(query).all()
                 refs.extend(
                     CodeEventRef(
                         r.code, r.shard, r.seq, r.event_type, r.actor, from_micros(r.occurred_at)
@@ -409,7 +431,7 @@ class SqlLedgerStore(LedgerStore):
     def _edges(self, column: sa.ColumnElement[str], codes: Sequence[str]) -> list[CodeEdge]:
         unique = list(dict.fromkeys(codes))
         edges: list[CodeEdge] = []
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             for start in range(0, len(unique), 500):
                 rows = conn.execute(
                     sa.select(t.code_edges).where(column.in_(unique[start : start + 500]))
@@ -423,7 +445,7 @@ class SqlLedgerStore(LedgerStore):
         query = sa.select(t.rejections).order_by(r.id.desc()).limit(limit)
         if actor is not None:
             query = query.where(r.actor == actor)
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             rows = conn.execute(query).all()
         return [
             StoredRejection(
@@ -445,7 +467,7 @@ class SqlLedgerStore(LedgerStore):
 
     def trust_positions(self) -> list[tuple[int, int]]:
         c = t.trust_entries.c
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             rows = conn.execute(
                 sa.select(c.shard, c.seq).order_by(c.recorded_at, c.shard, c.seq)
             ).all()
@@ -459,7 +481,7 @@ class SqlLedgerStore(LedgerStore):
             .where(e.event_id.in_(repeated.scalar_subquery()))
             .order_by(e.event_id, e.shard, e.seq)
         )
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             rows = conn.execute(query).all()
         first: dict[str, tuple[int, int]] = {}
         later: dict[tuple[int, int], tuple[int, int]] = {}
@@ -472,7 +494,7 @@ class SqlLedgerStore(LedgerStore):
         return later
 
     def get_meta(self, name: str) -> str | None:
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             value = conn.execute(
                 sa.select(t.ledger_meta.c.value).where(t.ledger_meta.c.name == name)
             ).scalar()
@@ -485,7 +507,7 @@ class SqlLedgerStore(LedgerStore):
 
     def rejection_counts(self) -> dict[str, int]:
         r = t.rejections.c
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             rows = conn.execute(sa.select(r.reason, sa.func.count()).group_by(r.reason)).all()
         return {str(reason): int(count) for reason, count in rows}
 
