@@ -13,8 +13,10 @@ from typing import Any
 
 from bench._backends import Backend, PostgresBackend, SqliteBackend
 from bench._checks import check_stream
+from bench._kafka import KafkaServices, KafkaSuite, kafka_names
 from bench._report import Result, dump, load_average, machine_info, progress, write_report
 from bench._suite import GROUPS, BackendSuite, Benchmark, Settings
+from bench._trace import TraceSettings, TraceSuite, trace_names
 from bench._workload import BATCH_SIZE, Stream, Workload, build_workload
 from suyuan.signing import VerifyKey
 from suyuan.tlog import NoteSigner
@@ -26,7 +28,12 @@ SEED = 10
 
 
 def all_names() -> list[str]:
-    return [*CHECKS, *(g.format(b=b) for b in BACKENDS for g in GROUPS)]
+    return [
+        *CHECKS,
+        *(g.format(b=b) for b in BACKENDS for g in GROUPS),
+        *kafka_names(),
+        *trace_names(),
+    ]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -47,7 +54,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="PATTERN",
         help="run benchmarks whose name contains PATTERN (shell wildcards allowed; repeatable)",
     )
-    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    parser.add_argument(
+        "--no-postgres", action="store_true", help="skip PostgreSQL (and Kafka, which needs it)"
+    )
+    parser.add_argument(
+        "--kafka-runs", type=_positive, help="timed runs per Kafka figure (default --runs; 1 quick)"
+    )
+    parser.add_argument(
+        "--trace-events", type=_positive, help="farm-lot events of the trace ledger (1000000)"
+    )
     parser.add_argument(
         "--profile", action="store_true", help="cProfile one extra append run (stderr)"
     )
@@ -75,7 +90,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(all_names()))
         return 0
     started = datetime.now(UTC)
-    report = run(settings_from(args), _matcher(args.only), no_postgres=args.no_postgres)
+    kafka_runs = args.kafka_runs or (1 if args.quick else args.runs)
+    report = run(
+        settings_from(args),
+        _matcher(args.only),
+        no_postgres=args.no_postgres,
+        kafka_runs=kafka_runs,
+        trace=TraceSettings.chosen(
+            args.trace_events, quick=args.quick, profile=args.profile, seed=SEED
+        ),
+    )
     report["started_at"] = started.isoformat(timespec="seconds")
     report["quick"] = args.quick
     print(dump(report))
@@ -84,7 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if report["errors"] else 0
 
 
-def run(settings: Settings, wanted: Callable[[str], bool], *, no_postgres: bool) -> dict[str, Any]:
+def run(
+    settings: Settings,
+    wanted: Callable[[str], bool],
+    *,
+    no_postgres: bool,
+    kafka_runs: int | None = None,
+    trace: TraceSettings | None = None,
+) -> dict[str, Any]:
     """Run every benchmark ``wanted`` accepts; the report as a JSON-ready dict."""
     clock = time.perf_counter()
     machine = machine_info()
@@ -100,6 +131,10 @@ def run(settings: Settings, wanted: Callable[[str], bool], *, no_postgres: bool)
     backends: dict[str, Any] = {}
     for name in BACKENDS:
         backends[name] = runner.backend(name, workload, settings, no_postgres=no_postgres)
+    backends["kafka"] = runner.kafka(workload, kafka_runs or settings.runs, no_postgres=no_postgres)
+    backends["trace"] = runner.trace(
+        trace or TraceSettings.chosen(None, quick=False, profile=settings.profile, seed=SEED)
+    )
     return {
         "benchmark": "suyuan ledger (make bench)",
         "duration_s": round(time.perf_counter() - clock, 1),
@@ -151,6 +186,32 @@ class _Runner:
         finally:
             suite.close()
             backend.close()
+
+    def kafka(self, workload: Workload, runs: int, *, no_postgres: bool) -> dict[str, Any]:
+        """The Kafka → ledger benchmarks (``bench/_kafka.py``) on their own broker and server."""
+        names = [name for name in kafka_names() if self._wanted(name)]
+        if not names:
+            return {"status": "not selected"}
+        if no_postgres:
+            return self._skip("kafka", names, "--no-postgres (the Kafka benchmarks need it)")
+        progress("starting Tansu and PostgreSQL for the Kafka benchmarks")
+        services = KafkaServices.start()
+        if isinstance(services, str):
+            return self._skip("kafka", names, services)
+        try:
+            suite = KafkaSuite(services, workload, runs, NoteSigner.generate(LEDGER_NAME).verifier)
+            for name, bench in suite.benchmarks():
+                self._run(Benchmark(name, bench))
+            return services.describe()
+        finally:
+            services.close()
+
+    def trace(self, settings: TraceSettings) -> dict[str, Any]:
+        """The trace query benchmarks (``bench/_trace.py``) on their own SQLite ledger."""
+        suite = TraceSuite(settings)
+        for bench in suite.benchmarks():
+            self._run(bench)
+        return suite.describe()
 
     def _skip(self, backend: str, names: list[str], reason: str) -> dict[str, Any]:
         progress(f"{backend} skipped: {reason}")
