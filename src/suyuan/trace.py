@@ -76,7 +76,8 @@ CHINA_TIME = timezone(timedelta(hours=8))
 UPSTREAM_EDGES = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM})
 DOWNSTREAM_EDGES = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM, VOIDED_BY})
 MAX_DEPTH = 32
-MAX_CODES = 200_000
+#: Walks stop after this many codes (a recall scope larger than this is cut short).
+MAX_CODES = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
