@@ -190,6 +190,8 @@ def build_demo(seed: int = 2026) -> DemoData:
         "voided certificate": wrong.codes[0],
         "reissued certificate": fixed_code,
     }
+    data.codes.update(_slaughter(s, data, market))
+    data.codes.update(_market_entry_and_disposal(s, data, farm, market, bad_lot))
     data.codes.update(_cold_chain(s, data, market))
     data.codes.update(_vaccines(s, data))
     return data
@@ -294,6 +296,145 @@ DEMO_PSEUDONYM_SECRET = b"suyuan-demo-pseudonym-secret-0001"
 def demo_pseudonym(subject: str) -> str:
     """The keyed pseudonym the demo records for a vaccine recipient (never the person)."""
     return keyed_pseudonym(DEMO_PSEUDONYM_SECRET, subject)
+
+
+def _slaughter(s: Scenario, data: DemoData, market: Organisation) -> dict[str, str]:
+    """Pigs → carcass cuts at a designated slaughterhouse. Cut lot A leaves with both the
+    动物检疫合格证明 (product form) and the 肉品品质检验合格证; cut lot B without the first —
+    an alert against the plant (design §4; docs/food-chain.md)."""
+    pig_farm = s.organisation(
+        "德清县新市镇生猪养殖场", ["PRODUCER"], "330521", "浙江省湖州市德清县新市镇"
+    )
+    plant = s.organisation(
+        "余杭生猪定点屠宰场", ["SLAUGHTERHOUSE"], "330110", "浙江省杭州市余杭区仁和街道"
+    )
+    data.add(None, s.registration(pig_farm, plant))
+    pigs = s.unit_code(item="20011", lot="YH260506")
+    cut_a = s.unit_code(item="20028", lot="YH260506A")
+    cut_b = s.unit_code(item="20035", lot="YH260506B")
+
+    def quarantine(code: str, form: str, number: str, quantity: str, unit: str) -> Event:
+        return s.event(
+            plant,
+            "AnimalQuarantineCertified",
+            {
+                "certificate_no": number,
+                "form": form,
+                "species": "生猪",
+                "origin": pig_farm.place,
+                "destination": plant.place,
+                "issuing_authority": "德清县动物卫生监督所",
+            },
+            codes=[code],
+            quantity=quantity,
+            unit=unit,
+        )
+
+    slaughtered = s.event(
+        plant,
+        "Transformed",
+        {
+            "process": "SLAUGHTER",
+            "inputs": [{"code": pigs, "quantity": "42", "unit": "头"}],
+            "outputs": [
+                {"code": cut_a, "quantity": "3120.25", "unit": "kg"},
+                {"code": cut_b, "quantity": "530.25", "unit": "kg"},
+            ],
+        },
+        codes=[pigs, cut_a, cut_b],
+    )
+    inspected = [
+        s.event(
+            plant,
+            "MeatQualityInspected",
+            {
+                "certificate_no": f"YH-RP-20260506-00{n}",
+                "species": "生猪",
+                "quarantine_certificate_no": "3301101234567",
+                "passed": True,
+            },
+            codes=[code],
+            quantity=quantity,
+            unit="kg",
+        )
+        for n, (code, quantity) in enumerate(((cut_a, "3120.25"), (cut_b, "530.25")), start=41)
+    ]
+    shipped = [
+        s.event(
+            plant,
+            "Shipped",
+            {
+                "to_org": market.uscc,
+                "waybill_no": f"YHTZ-0506-0{n}",
+                "vehicle_plate": "浙A·R5521",
+                "carrier": None,
+                "destination": market.location(),
+            },
+            codes=[code],
+            quantity=quantity,
+            unit="kg",
+        )
+        for n, (code, quantity) in enumerate(((cut_a, "3120.25"), (cut_b, "530.25")), start=1)
+    ]
+    data.add(
+        plant,
+        [
+            quarantine(pigs, "ANIMAL_B", "3301101234567", "42", "头"),
+            slaughtered,
+            quarantine(cut_a, "PRODUCT_A", "3301102234568", "3120.25", "kg"),
+            *inspected,
+            *shipped,
+        ],
+    )
+    return {"meat cut": cut_a, "meat cut without quarantine certificate": cut_b}
+
+
+def _market_entry_and_disposal(
+    s: Scenario, data: DemoData, farm: Organisation, market: Organisation, recalled_lot: str
+) -> dict[str, str]:
+    """The market takes in a lot that came without a 合格证 (进货查验 alert against the buyer);
+    the farm destroys its recalled lot under supervision, which closes that case."""
+    uncertified = s.unit_code(item="10041", lot="LA20260508")
+    data.add(
+        market,
+        [
+            s.event(
+                market,
+                "Received",
+                {
+                    "from_org": farm.uscc,
+                    "waybill_no": "ZJYD202605080007",
+                    "upstream_certificates": [],
+                    "check_passed": False,
+                    "check_note": "未附承诺达标合格证",
+                },
+                codes=[uncertified],
+                quantity="80",
+                unit="kg",
+            )
+        ],
+    )
+    data.add(
+        farm,
+        [
+            s.event(
+                farm,
+                "Destroyed",
+                {
+                    "method": "INCINERATION",
+                    "reason": "召回产品，监督销毁",
+                    "supervised_by": data.orgs["regulator"].uscc,
+                    "recall_id": None,
+                },
+                codes=[recalled_lot],
+                quantity="500",
+                unit="kg",
+                biz_step="destroying",
+                disposition="destroyed",
+            )
+        ],
+    )
+    return {"lot received without certificate": uncertified}
 
 
 def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, str]:
