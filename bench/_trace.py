@@ -58,9 +58,8 @@ from bench._stats import median, p99
 from bench._suite import BenchError, Benchmark
 from bench._targets import REQUEST_P99_MS, Target
 from suyuan.auth import Role, create_token, revoke_token
-from suyuan.demo import bulk_messages
+from suyuan.demo import bulk_messages, vegetable_certificate
 from suyuan.events.model import Event
-from suyuan.foodchain import PRODUCER_COMMITMENT, PURCHASER_COMMITMENT
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
     SqlLedgerStore,
@@ -574,25 +573,8 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
 def _certificate(
     s: Scenario, issuer: Organisation, lot: str, *, upstream: str | None, quantity: str = "1000"
 ) -> Event:
-    return s.event(
-        issuer,
-        "CertificateIssued",
-        {
-            "issuer_type": "PURCHASER" if upstream else "PRODUCER",
-            "product_name": "小青菜",
-            "category": "VEGETABLES",
-            "origin": "浙江省杭州市临安区太湖源镇白沙村",
-            "origin_region_code": "330185",
-            "issue_date": s.clock.date().isoformat(),
-            "contact": "0571-63781234",
-            "commitment": PURCHASER_COMMITMENT if upstream else PRODUCER_COMMITMENT,
-            "basis": "QUALITY_CONTROL",
-            "inspection_event_id": None,
-            "upstream_certificates": [upstream] if upstream else [],
-        },
-        codes=[s.certificate_code(), lot],
-        quantity=quantity,
-        unit="kg",
+    return vegetable_certificate(
+        s, issuer, lot, upstream=(upstream,) if upstream else (), quantity=quantity
     )
 
 

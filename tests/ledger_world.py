@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from suyuan.demo import vegetable_certificate
 from suyuan.events.model import Event
-from suyuan.foodchain import PRODUCER_COMMITMENT, PURCHASER_COMMITMENT
 from suyuan.scenario import Organisation, Scenario
 
 
@@ -34,27 +34,8 @@ class World:
         return self.scenario.sign_as_root(self.scenario.registration(self.farm, self.market))
 
     def certificate(self, code: str | None = None, upstream: tuple[str, ...] = ()) -> Event:
-        s = self.scenario
-        return s.event(
-            self.farm if not upstream else self.market,
-            "CertificateIssued",
-            {
-                "issuer_type": "PURCHASER" if upstream else "PRODUCER",
-                "product_name": "小青菜",
-                "category": "VEGETABLES",
-                "origin": "浙江省杭州市临安区太湖源镇白沙村",
-                "origin_region_code": "330185",
-                "issue_date": s.clock.date().isoformat(),
-                "contact": "0571-63781234",
-                "commitment": PURCHASER_COMMITMENT if upstream else PRODUCER_COMMITMENT,
-                "basis": "QUALITY_CONTROL",
-                "inspection_event_id": None,
-                "upstream_certificates": list(upstream),
-            },
-            codes=[code or s.certificate_code()],
-            quantity="500",
-            unit="kg",
-        )
+        issuer = self.farm if not upstream else self.market
+        return vegetable_certificate(self.scenario, issuer, None, upstream=upstream, code=code)
 
     def aggregation(self, parent: str, children: list[str]) -> Event:
         return self.scenario.event(

@@ -80,9 +80,9 @@ def build_demo(seed: int = 2026) -> DemoData:
     lot = s.unit_code(item="10010", lot="LA20260506")
     case = s.sscc()
     test = _inspection(s, farm, lot, passed=True, kind="RAPID_TEST")
-    cert = _certificate(s, farm, lot, basis="SELF_TESTED", inspection=test.event_id)
+    cert = vegetable_certificate(s, farm, lot, basis="SELF_TESTED", inspection=test.event_id)
     second_lot = s.unit_code(item="10027", lot="LA20260506B")
-    wrong = _certificate(s, farm, second_lot, quantity="300")
+    wrong = vegetable_certificate(s, farm, second_lot, quantity="300")
     fixed_code = s.certificate_code()
     void = s.event(
         farm,
@@ -90,7 +90,7 @@ def build_demo(seed: int = 2026) -> DemoData:
         {"reason": "重量填写错误，作废重开", "replacement_code": fixed_code},
         codes=[wrong.codes[0]],
     )
-    reissued = _certificate(s, farm, second_lot, quantity="30", code=fixed_code)
+    reissued = vegetable_certificate(s, farm, second_lot, quantity="30", code=fixed_code)
     pack = s.event(
         farm, "Aggregated", {"parent_code": case, "child_codes": [lot]}, codes=[case, lot]
     )
@@ -124,7 +124,7 @@ def build_demo(seed: int = 2026) -> DemoData:
         quantity="500",
         unit="kg",
     )
-    resale = _certificate(s, market, lot, upstream=(cert.codes[0],), quantity="120")
+    resale = vegetable_certificate(s, market, lot, upstream=(cert.codes[0],), quantity="120")
     onward = s.event(
         market,
         "Shipped",
@@ -166,7 +166,7 @@ def build_demo(seed: int = 2026) -> DemoData:
     data.add(shop, [arrive, sale])
 
     bad_lot = s.unit_code(item="10034", lot="LA20260507")
-    bad_cert = _certificate(s, farm, bad_lot)
+    bad_cert = vegetable_certificate(s, farm, bad_lot)
     data.add(farm, [bad_cert])
     sampling = _inspection(s, bureau, bad_lot, passed=False, kind="OFFICIAL_SAMPLING")
     recall = s.event(
@@ -798,10 +798,10 @@ def _receive(
     )
 
 
-def _certificate(
+def vegetable_certificate(
     s: Scenario,
     issuer: Organisation,
-    lot: str,
+    lot: str | None,
     *,
     basis: str = "QUALITY_CONTROL",
     inspection: str | None = None,
@@ -809,6 +809,8 @@ def _certificate(
     quantity: str = "500",
     code: str | None = None,
 ) -> Event:
+    """A 合格证 for a lot of 小青菜 from the demo cooperative's village, following the 2025 rules:
+    a producer's, or a purchaser's when ``upstream`` names the certificates it rests on."""
     return s.event(
         issuer,
         "CertificateIssued",
@@ -825,7 +827,7 @@ def _certificate(
             "inspection_event_id": inspection,
             "upstream_certificates": list(upstream),
         },
-        codes=[code or s.certificate_code(), lot],
+        codes=[code or s.certificate_code(), *([lot] if lot else [])],
         quantity=quantity,
         unit="kg",
     )
