@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
@@ -30,6 +28,7 @@ from suyuan.ledger import (
 )
 from suyuan.merkle import leaf_hash, root_from_leaf_hashes, verify_consistency, verify_inclusion
 from suyuan.tlog import NoteSigner, open_checkpoint, verify_receipt
+from tests.databases import fresh_database, migrated_store
 from tests.ledger_world import World
 
 
@@ -254,16 +253,5 @@ class TestSqliteLedgerStore(LedgerStoreContract):
 class TestPostgresLedgerStore(LedgerStoreContract):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[LedgerStore]:
-        name = f"ledger_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = sa.make_url(postgres_url).set(database=name)
-        engine = create_ledger_engine(url.render_as_string(hide_password=False))
-        migrate(engine)
-        store = SqlLedgerStore(engine)
-        yield store
-        store.close()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
+        with fresh_database(postgres_url, "ledger") as url, migrated_store(url) as store:
+            yield store

@@ -4,7 +4,6 @@ that keep every value and fail as an INSERT would."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
@@ -28,6 +27,7 @@ from suyuan.ledger import (
 )
 from suyuan.merkle import leaf_hash, verify_inclusion
 from suyuan.tlog import NoteSigner, open_checkpoint
+from tests.databases import fresh_database, migrated_store
 from tests.ledger_world import World
 
 
@@ -167,16 +167,5 @@ class TestSqliteStoreStorage(StoreStorageContract):
 class TestPostgresStoreStorage(StoreStorageContract):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[SqlLedgerStore]:
-        name = f"ledger_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = sa.make_url(postgres_url).set(database=name)
-        engine = create_ledger_engine(url.render_as_string(hide_password=False))
-        migrate(engine)
-        store = SqlLedgerStore(engine)
-        yield store
-        store.close()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
+        with fresh_database(postgres_url, "ledger") as url, migrated_store(url) as store:
+            yield store

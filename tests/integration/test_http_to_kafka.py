@@ -18,7 +18,8 @@ from suyuan.custody import CustodySettings, create_custodial_key, key_registrati
 from suyuan.events import event_to_json
 from suyuan_ingest.api import create_app
 from suyuan_ingest.kafka_transport import KafkaTransport
-from tests.integration.ingest_harness import IngestRig, fresh_database
+from tests.databases import fresh_database
+from tests.integration.ingest_harness import IngestRig
 
 pytestmark = pytest.mark.integration
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,6 +39,7 @@ from suyuan.signing import SigningKey, VerifyKey
 from suyuan.tlog import NoteSigner
 from suyuan_ingest._settings import IngestApiSettings
 from suyuan_ingest.api import create_app
+from tests.databases import fresh_database
 from tests.ledger_world import World
 
 BATCH_TYPE = "application/vnd.suyuan.batch+avro"
@@ -566,17 +565,8 @@ def test_openapi_publishes_routes_with_response_models(ingest: Ingest) -> None:
 
 @pytest.fixture
 def postgres_ingest(postgres_url: str) -> Iterator[Ingest]:
-    name = f"ingest_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with fresh_database(postgres_url, "ingest") as url:
         yield from start_ingest(url)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.mark.integration

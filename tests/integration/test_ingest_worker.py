@@ -15,7 +15,8 @@ from suyuan.events import SINGLE_OBJECT_MARKER, decode_batch, encode_batch, enco
 from suyuan.events.model import SignedBatch
 from suyuan.ledger import Auditor
 from suyuan.signing import sign_batch
-from tests.integration.ingest_harness import MAX_TEST_MESSAGE_BYTES, IngestRig, fresh_database
+from tests.databases import fresh_database
+from tests.integration.ingest_harness import MAX_TEST_MESSAGE_BYTES, IngestRig
 
 pytestmark = pytest.mark.integration
 

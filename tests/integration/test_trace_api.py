@@ -31,7 +31,6 @@ from urllib.parse import quote
 import pytest
 import qrcode
 import qrcode.constants
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -59,6 +58,7 @@ from suyuan.signing import SigningKey
 from suyuan.tlog import NoteVerifier, Receipt, open_checkpoint, verify_receipt
 from suyuan_trace_query._ratelimit import RateLimitSettings, TokenBucketLimiter
 from suyuan_trace_query.app import create_app
+from tests.databases import fresh_database
 
 BASE_URL = "https://trace.example.cn"
 LEDGER_NAME = "test.local/ledger"
@@ -848,15 +848,8 @@ def test_openapi_publishes_every_route(query: Query) -> None:
 
 @pytest.fixture
 def postgres_query(postgres_url: str, tmp_path: Path) -> Iterator[Query]:
-    name = f"query_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    yield from start_query(url, tmp_path)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
+    with fresh_database(postgres_url, "query") as url:
+        yield from start_query(url, tmp_path)
 
 
 @pytest.mark.integration

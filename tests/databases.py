@@ -1,0 +1,38 @@
+"""Throwaway databases on the test PostgreSQL server: one per test, dropped afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+
+from suyuan.ledger import SqlLedgerStore, create_ledger_engine, migrate
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str, prefix: str = "test") -> Iterator[str]:
+    """The URL of a new, empty database on the server of ``server_url``; dropped on exit."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def migrated_store(url: str) -> Iterator[SqlLedgerStore]:
+    """A ledger store on ``url`` with the newest schema; closed on exit."""
+    engine = create_ledger_engine(url)
+    migrate(engine)
+    store = SqlLedgerStore(engine)
+    try:
+        yield store
+    finally:
+        store.close()
