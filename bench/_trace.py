@@ -811,7 +811,8 @@ def _full_trace_json(tracer: Tracer, code: str) -> dict[str, Any]:
 
 def _timed_scope(tracer: Tracer, expected: dict[str, Any]) -> float:
     start = time.perf_counter()
-    codes, holders = tracer.recall_scope([expected["root"]])
+    scope = tracer.recall_scope([expected["root"]])
+    codes, holders = scope.codes, scope.holders
     elapsed = time.perf_counter() - start
     if len(codes) != expected["scope_codes"] or len(holders) != expected["holders"]:
         raise BenchError(

@@ -171,6 +171,9 @@ class CodesOut(BaseModel):
     count: int = Field(description="Codes in scope, root codes included.")
     listed: list[str] = Field(description="The first of them, sorted (see `truncated`).")
     truncated: bool
+    complete: bool = Field(
+        True, description="False when the scope was too large to walk to the end: it is larger."
+    )
 
 
 class ProgressOut(BaseModel):

@@ -166,6 +166,7 @@ def recall_out(recall: Recall, listed: int) -> RecallOut:
             count=len(recall.codes),
             listed=list(recall.codes[:listed]),
             truncated=len(recall.codes) > listed,
+            complete=recall.complete,
         ),
         holders=[holder_out(h) for h in recall.holders],
         progress=ProgressOut(

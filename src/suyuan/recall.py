@@ -115,6 +115,8 @@ class Recall:
     """Every code in scope (the root codes included), sorted."""
     holders: tuple[Holder, ...]
     progress: RecallProgress
+    complete: bool = True
+    """False when the scope was cut at ``suyuan.trace.MAX_CODES`` codes: it is larger."""
 
     @property
     def recall_id(self) -> str:
@@ -341,9 +343,16 @@ def _position(store: LedgerStore, event_id: str) -> LedgerPosition:
 def _with_scope(
     store: LedgerStore, tracer: Tracer, event: Event, position: LedgerPosition | None
 ) -> Recall:
-    codes, holders = tracer.recall_scope(list(event.payload["root_codes"]))
-    progress = _progress(store, str(event.payload["recall_id"]), codes, holders)
-    return Recall(event, position, tuple(sorted(codes)), tuple(holders), progress)
+    scope = tracer.recall_scope(list(event.payload["root_codes"]))
+    progress = _progress(store, str(event.payload["recall_id"]), scope.codes, scope.holders)
+    return Recall(
+        event,
+        position,
+        tuple(sorted(scope.codes)),
+        tuple(scope.holders),
+        progress,
+        complete=scope.complete,
+    )
 
 
 def _progress(

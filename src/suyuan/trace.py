@@ -99,6 +99,23 @@ class Holder:
     """(quantity, unit) per unit, summed over what the organisation received/stored/sold."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    codes: set[str]
+    edges: list[CodeEdge]
+    cut: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecallScope:
+    """What a recall reaches: codes (roots included) and the organisations that held them."""
+
+    codes: set[str]
+    holders: list[Holder]
+    complete: bool
+    """False when the walk stopped at :data:`MAX_CODES` codes: the scope is larger than shown."""
+
+
 @dataclass
 class Trace:
     code: str
@@ -120,6 +137,8 @@ class Trace:
     forward_codes: list[str] | None = None
     holders: list[Holder] | None = None
     expires_on: date | None = None
+    complete: bool = True
+    """False when a walk stopped at :data:`MAX_CODES` / :data:`MAX_DEPTH`: there is more."""
 
     @property
     def found(self) -> bool:
@@ -149,22 +168,27 @@ class Tracer:
         parsed = parse_trace_code(code, field="code")
         canonical = parsed.value
         result = Trace(code=canonical, kind=str(parsed.kind))
-        ancestors, edges_up = self._closure([canonical], upward=True)
+        up = self._closure([canonical], upward=True)
+        ancestors, edges_up = up.codes, up.edges
         events = self._events(ancestors)
         self._classify(result, canonical, ancestors, edges_up, events)
+        result.complete = not up.cut
         self._status(result, canonical, events, ancestors)
         _expiry(result, events, today or datetime.now(CHINA_TIME).date())
         if full:
-            descendants, _edges = self._closure([canonical], upward=False)
+            down = self._closure([canonical], upward=False)
+            descendants = down.codes
+            result.complete = result.complete and not down.cut
             result.forward_codes = sorted(descendants - {canonical})
             result.holders = self.holders(descendants)
         return result
 
-    def recall_scope(self, roots: Sequence[str]) -> tuple[set[str], list[Holder]]:
-        """Every code reached forward from ``roots`` (incl. themselves) and who held them."""
+    def recall_scope(self, roots: Sequence[str]) -> RecallScope:
+        """Every code reached forward from ``roots`` (incl. themselves) and who held them;
+        ``complete`` is false when the walk was cut at :data:`MAX_CODES` codes."""
         canonical = [parse_trace_code(c, field="root_codes").value for c in roots]
-        codes, _edges = self._closure(canonical, upward=False)
-        return codes, self.holders(codes)
+        walk = self._closure(canonical, upward=False)
+        return RecallScope(walk.codes, self.holders(walk.codes), complete=not walk.cut)
 
     def holders(self, codes: Iterable[str]) -> list[Holder]:
         """Organisations that received, stored, sold or used any of ``codes``, with quantities.
@@ -174,7 +198,7 @@ class Tracer:
         failing that, what it sold, dispensed or administered — never the sum of several steps.
         """
         wanted = list(codes)
-        containers, _edges = self._closure(wanted, upward=True, kinds=frozenset({CONTAINS}))
+        containers = self._closure(wanted, upward=True, kinds=frozenset({CONTAINS})).codes
         per_org: dict[str, dict[str, dict[str, Decimal]]] = {}
         refs = self._store.code_events_for([*wanted, *(containers - set(wanted))], HOLDING_TYPES)
         for traced in self._load(dict.fromkeys((r.shard, r.seq) for r in refs)):
@@ -194,15 +218,19 @@ class Tracer:
 
     def _closure(
         self, start: Sequence[str], *, upward: bool, kinds: frozenset[str] | None = None
-    ) -> tuple[set[str], list[CodeEdge]]:
+    ) -> _Walk:
+        """Codes reached from ``start`` along edges of ``kinds``; ``cut`` when the walk stopped
+        at :data:`MAX_CODES` or :data:`MAX_DEPTH` with codes still to follow."""
         seen = set(start)
         frontier = list(start)
         edges: list[CodeEdge] = []
         if kinds is None:
             kinds = UPSTREAM_EDGES if upward else DOWNSTREAM_EDGES
         for _depth in range(MAX_DEPTH):
-            if not frontier or len(seen) > MAX_CODES:
+            if not frontier:
                 break
+            if len(seen) > MAX_CODES:
+                return _Walk(seen, edges, cut=True)
             found = self._store.edges_to(frontier) if upward else self._store.edges_from(frontier)
             frontier = []
             for edge in found:
@@ -213,7 +241,7 @@ class Tracer:
                 if nxt not in seen:
                     seen.add(nxt)
                     frontier.append(nxt)
-        return seen, edges
+        return _Walk(seen, edges, cut=bool(frontier))
 
     def _events(self, codes: Iterable[str]) -> list[TracedEvent]:
         refs = self._store.code_events_for(list(codes))
@@ -504,6 +532,7 @@ def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
         "expires_on": trace.expires_on.isoformat() if trace.expires_on else None,
         "upstream_codes": trace.upstream_codes,
         "view": "public" if public else "full",
+        "complete": trace.complete,
     }
     if not public and trace.holders is not None:
         body["forward"] = {

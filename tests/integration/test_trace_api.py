@@ -642,6 +642,7 @@ def test_regulator_starts_a_recall_and_the_codes_trace_as_recalled(fresh_query: 
         "count": 2,
         "listed": sorted([query.case, lot]),
         "truncated": False,
+        "complete": True,
     }
     market, shop = query.market, query.shop
     assert holder_quantities(body["holders"]) == {market: [("500", "kg")], shop: [("120", "kg")]}

@@ -147,12 +147,30 @@ def test_goods_past_their_expiry_are_expired_unless_a_stronger_status_applies(
 
 def test_whoever_held_the_case_held_the_lot_packed_in_it(demo: tuple[DemoData, Tracer]) -> None:
     data, tracer = demo
-    codes, holders = tracer.recall_scope([data.codes["sold lot"]])
+    scope = tracer.recall_scope([data.codes["sold lot"]])
 
-    held = {h.name: h.quantities for h in holders}
+    held = {h.name: h.quantities for h in scope.holders}
     # The market received the farm's case (the lot inside it), then sold on part of the lot.
     assert held == {
         "杭州农副产品物流中心": (("500", "kg"),),
         "联华超市（文三路店）": (("120", "kg"),),
     }
-    assert codes == {data.codes["sold lot"]}
+    assert scope.codes == {data.codes["sold lot"]}
+    assert scope.complete
+
+
+def test_a_walk_cut_at_the_limit_says_so(
+    demo: tuple[DemoData, Tracer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import suyuan.trace
+
+    data, tracer = demo
+    monkeypatch.setattr(suyuan.trace, "MAX_CODES", 1)
+    scope = tracer.recall_scope([data.codes["clean certificate"]])
+    trace = tracer.trace(data.codes["clean certificate"], full=True)
+
+    assert not scope.complete
+    assert not trace.complete
+    assert trace_json(trace, public=False)["complete"] is False
+    monkeypatch.setattr(suyuan.trace, "MAX_CODES", 2_000_000)
+    assert tracer.recall_scope([data.codes["clean certificate"]]).complete
