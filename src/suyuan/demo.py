@@ -330,6 +330,8 @@ def _slaughter(s: Scenario, data: DemoData, market: Organisation) -> dict[str, s
             unit=unit,
         )
 
+    # Created in the order they happen: each event's time is the scenario clock's next tick.
+    live_quarantine = quarantine(pigs, "ANIMAL_B", "3301101234567", "42", "头")
     slaughtered = s.event(
         plant,
         "Transformed",
@@ -343,6 +345,7 @@ def _slaughter(s: Scenario, data: DemoData, market: Organisation) -> dict[str, s
         },
         codes=[pigs, cut_a, cut_b],
     )
+    product_quarantine = quarantine(cut_a, "PRODUCT_A", "3301102234568", "3120.25", "kg")
     inspected = [
         s.event(
             plant,
@@ -379,9 +382,9 @@ def _slaughter(s: Scenario, data: DemoData, market: Organisation) -> dict[str, s
     data.add(
         plant,
         [
-            quarantine(pigs, "ANIMAL_B", "3301101234567", "42", "头"),
+            live_quarantine,
             slaughtered,
-            quarantine(cut_a, "PRODUCT_A", "3301102234568", "3120.25", "kg"),
+            product_quarantine,
             *inspected,
             *shipped,
         ],
