@@ -25,15 +25,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from suyuan.codes import parse_trace_code
 from suyuan.custody import NoCustodialKeyError, load_custodial_key
+from suyuan.directory import Directory
 from suyuan.errors import InvalidInputError, SuyuanError
 from suyuan.events import decode_event, encode_batch, encode_event, event_from_json, validate_event
-from suyuan.events.model import ORGANISATION_REGISTERED, Event
+from suyuan.events.model import Event
 from suyuan.intake import load_trust
 from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
 from suyuan.signing import RootKey, SigningKey, sign_batch
@@ -157,9 +157,9 @@ def regulator_organisation(
     if organisation is not None:
         return organisation
     found = sorted(
-        uscc
-        for uscc, (roles, region_code) in _registered_organisations(store).items()
-        if REGULATOR_ROLE in roles and region_code == region
+        org.uscc
+        for org in Directory(store).organisations()
+        if REGULATOR_ROLE in org.roles and org.region == region
     )
     if not found:
         raise RecallRefusedError(
@@ -382,25 +382,6 @@ def _progress(
         disposals=disposals,
         closed=closed,
     )
-
-
-def _registered_organisations(store: LedgerStore) -> dict[str, tuple[tuple[str, ...], str]]:
-    """USCC → (roles, region code) as last registered by the trust chain."""
-    registered: dict[str, tuple[tuple[str, ...], str]] = {}
-    positions = store.trust_positions()
-    entries = store.entries_at(positions)
-    for position in positions:  # in recorded order: a later registration replaces an earlier one
-        entry = entries.get(position)
-        if entry is None:
-            continue
-        event = decode_event(Leaf.from_bytes(entry.leaf).event)
-        if event.event_type == ORGANISATION_REGISTERED:
-            payload: Any = event.payload
-            registered[str(payload["uscc"])] = (
-                tuple(str(role) for role in payload["roles"]),
-                str(payload["region_code"]),
-            )
-    return registered
 
 
 __all__ = [

@@ -24,8 +24,9 @@ from decimal import Decimal
 from typing import Any
 
 from suyuan.codes import parse_trace_code
+from suyuan.directory import Directory
 from suyuan.events import decode_event
-from suyuan.events.model import ORGANISATION_REGISTERED, Event, thaw
+from suyuan.events.model import Event, thaw
 from suyuan.ledger import CodeEdge, Leaf, LedgerStore
 from suyuan.ledger._projections import CERTIFIED_FROM, CONTAINS, TRANSFORMED, VOIDED_BY
 
@@ -152,8 +153,7 @@ class Tracer:
 
     def __init__(self, store: LedgerStore) -> None:
         self._store = store
-        self._names: dict[str, str] = {}
-        self._trust_seen = -1
+        self._directory = Directory(store)
 
     # --- public -------------------------------------------------------------------------------
 
@@ -206,12 +206,12 @@ class Tracer:
             units = per_org.setdefault(event.actor, {}).setdefault(event.event_type, {})
             if event.quantity is not None and event.unit:
                 units[event.unit] = units.get(event.unit, Decimal(0)) + event.quantity
-        self._refresh_names()
+        self._directory.refresh()
         holders = []
         for org, by_type in sorted(per_org.items()):
             chosen = next((by_type[t] for t in HOLDING_PRIORITY if by_type.get(t)), {})
             quantities = tuple((_decimal_text(q), unit) for unit, q in sorted(chosen.items()))
-            holders.append(Holder(org, self._names.get(org), quantities))
+            holders.append(Holder(org, self._directory.name(org), quantities))
         return holders
 
     # --- graph ----------------------------------------------------------------------------------
@@ -250,7 +250,7 @@ class Tracer:
     def _load(self, positions: Iterable[tuple[int, int]]) -> list[TracedEvent]:
         wanted = list(positions)
         entries = self._store.entries_at(wanted)
-        self._refresh_names()
+        self._directory.refresh()
         traced: list[TracedEvent] = []
         for position in wanted:
             entry = entries.get(position)
@@ -260,21 +260,11 @@ class Tracer:
             event = decode_event(leaf.event)
             traced.append(
                 TracedEvent(
-                    event, leaf.shard, leaf.seq, leaf.recorded_at, self._names.get(event.actor)
+                    event, leaf.shard, leaf.seq, leaf.recorded_at, self._directory.name(event.actor)
                 )
             )
         traced.sort(key=lambda t: (t.event.occurred_at, t.shard, t.seq))
         return traced
-
-    def _refresh_names(self) -> None:
-        positions = self._store.trust_positions()
-        if len(positions) == self._trust_seen:
-            return
-        for entry in self._store.entries_at(positions).values():
-            event = decode_event(Leaf.from_bytes(entry.leaf).event)
-            if event.event_type == ORGANISATION_REGISTERED:
-                self._names[str(event.payload["uscc"])] = str(event.payload["name"])
-        self._trust_seen = len(positions)
 
     # --- reading the events ---------------------------------------------------------------------
 

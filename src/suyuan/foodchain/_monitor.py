@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from suyuan.directory import Directory
 from suyuan.foodchain._alerts import (
     ALERT_KINDS,
     INSPECTION_FAILED,
@@ -33,7 +34,7 @@ from suyuan.foodchain._coverage import (
     testing_observations,
 )
 from suyuan.foodchain._feed import EventFeed, EventRef
-from suyuan.foodchain._reads import Directory, Reads
+from suyuan.foodchain._reads import Reads
 from suyuan.foodchain._receipts import check_receipts
 from suyuan.foodchain._rules import SLAUGHTERHOUSE_ROLE
 from suyuan.ledger import LedgerStore
