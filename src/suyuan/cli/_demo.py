@@ -9,6 +9,7 @@ CLI contract (scripts depend on it)::
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,7 +55,7 @@ def demo(
     settings = get_settings()
     url = database_url(db)
     base_url = settings.public_base_url
-    if not no_serve and "SUYUAN_PUBLIC_BASE_URL" not in _environment():
+    if not no_serve and "SUYUAN_PUBLIC_BASE_URL" not in os.environ:
         base_url = f"http://{host}:{port}"
     data = build_demo(seed)
     try:
@@ -77,12 +78,6 @@ def demo(
         raise typer.Exit(1)
     if not no_serve:
         _serve(url, host, port, base_url)
-
-
-def _environment() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def _custody_and_trust(store: SqlLedgerStore, data: DemoData) -> list[bytes]:
