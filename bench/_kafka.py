@@ -41,7 +41,7 @@ from bench._stats import median
 from bench._targets import APPEND_BATCHED, APPEND_PER_EVENT, Target
 from bench._workload import BATCH_SIZE, Stream, Workload
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import OffsetCommit, SqlLedgerStore, initialise
+from suyuan.ledger import TRUST_SHARD, OffsetCommit, SqlLedgerStore, initialise
 from suyuan.tlog import NoteVerifier
 
 if TYPE_CHECKING:
@@ -248,17 +248,18 @@ class KafkaSuite:
                 f"into {topic} (untimed)"
             )
             _create_topics(self._services.bootstrap, [topic, f"{topic}.dlq"])
+            _create_topics(self._services.bootstrap, [f"{topic}.trust"], partitions=1)
             _produce(self._services.bootstrap, topic, self._workload, kind.stream)
             self._topics[kind.label] = topic
         return self._topics[kind.label]
 
     def _new_ledger(self, label: str, topic: str) -> SqlLedgerStore:
-        """A fresh ledger holding the trust message at shard 0, next offset 1."""
+        """A fresh ledger holding the trust message on the trust shard, next offset 1."""
         store = self._services.postgres.new_store(f"kafka_{label}")
         initialise(store, self._verifier, [self._workload.root])
         result = LedgerWriter(store, [self._workload.root]).write(
-            0,
-            [Message(f"{topic}[0]@0", self._workload.trust_message)],
+            TRUST_SHARD,
+            [Message(f"{topic}.trust[0]@0", self._workload.trust_message)],
             offset=OffsetCommit(None, 1),
         )
         if result.rejections:
@@ -269,20 +270,20 @@ class KafkaSuite:
 # --- the broker -----------------------------------------------------------------------------
 
 
-def _create_topics(bootstrap: str, topics: Sequence[str]) -> None:
+def _create_topics(bootstrap: str, topics: Sequence[str], partitions: int = PARTITIONS) -> None:
     from kafka.admin import KafkaAdminClient, NewTopic
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         admin.create_topics(
-            [NewTopic(t, num_partitions=PARTITIONS, replication_factor=1) for t in topics]
+            [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics]
         )
     finally:
         admin.close()
 
 
 def _produce(bootstrap: str, topic: str, workload: Workload, stream: Stream) -> None:
-    """The trust message at partition 0, then ``stream``, each farm on one partition."""
+    """The trust message on the trust topic, then ``stream``, each farm on one partition."""
     from kafka import KafkaProducer
 
     farms = {farm.key.key_id: (n, farm.uscc) for n, farm in enumerate(workload.farms)}
@@ -291,7 +292,7 @@ def _produce(bootstrap: str, topic: str, workload: Workload, stream: Stream) -> 
     )
     try:
         regulator = workload.root.organisation.encode()
-        producer.send(topic, value=workload.trust_message, key=regulator, partition=0).get(60)
+        producer.send(f"{topic}.trust", value=workload.trust_message, key=regulator).get(60)
         futures = []
         for message in stream.messages:
             number, uscc = farms[_signer_key_id(message)]
@@ -329,7 +330,8 @@ def _workers(
     """``suyuan ingest-worker`` processes, one per log file; stopped (SIGTERM) on exit."""
     env = {**os.environ, **FAST_GROUP_SETTINGS, "SUYUAN_DEAD_LETTER_TOPIC": f"{topic}.dlq"}
     command = [sys.executable, "-m", "suyuan", "ingest-worker", "--bootstrap", bootstrap]
-    command += ["--db", db_url, "--topic", topic, "--group", group]
+    command += ["--db", db_url, "--topic", topic, "--trust-topic", f"{topic}.trust"]
+    command += ["--group", group]
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for log in logs:

@@ -33,7 +33,14 @@ from bench._targets import (
 )
 from bench._workload import BATCH_SIZE, Stream, Workload, cold_code_cache
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import Auditor, Ledger, OffsetCommit, SqlLedgerStore, Submission
+from suyuan.ledger import (
+    TRUST_SHARD,
+    Auditor,
+    Ledger,
+    OffsetCommit,
+    SqlLedgerStore,
+    Submission,
+)
 from suyuan.merkle import leaf_hash, verify_consistency, verify_inclusion
 from suyuan.tlog import NoteSigner, verify_receipt
 
@@ -192,16 +199,18 @@ class BackendSuite:
         )
 
     def _new_ledger(self, label: str) -> tuple[SqlLedgerStore, LedgerWriter]:
-        """A fresh ledger holding the trust events (consumer offset 0), and its writer."""
+        """A fresh ledger holding the trust events on the trust shard, and its writer; the
+        events shard's next offset is 1 (offset 0 stands for the trust message)."""
         store = self._backend.new_store(label)
         writer = LedgerWriter(store, [self._workload.root])
         result = writer.write(
-            SHARD,
-            [Message(_source(0), self._workload.trust_message)],
+            TRUST_SHARD,
+            [Message("bench.trust[0]@0", self._workload.trust_message)],
             offset=OffsetCommit(None, 1),
         )
         if result.rejections:
             raise BenchError(f"trust events rejected: {result.rejections[0]}")
+        writer.write(SHARD, [], offset=OffsetCommit(None, 1))
         return store, writer
 
     def _keep(self, label: str, store: SqlLedgerStore) -> None:

@@ -60,7 +60,7 @@ from bench._targets import REQUEST_P99_MS, Target
 from suyuan.auth import Role, create_token, revoke_token
 from suyuan.demo import bulk_messages, vegetable_certificate
 from suyuan.events.model import Event
-from suyuan.intake import LedgerWriter, Message
+from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import (
     SqlLedgerStore,
     create_ledger_engine,
@@ -334,7 +334,7 @@ class _Builder:
     # --- writing ----------------------------------------------------------------------------
 
     def _write_message(self, message: Message) -> int:
-        result = self._writer.write(SHARD, [message])
+        result = self._writer.write(shard_for(message.data, SHARD), [message])
         if result.rejections:
             raise BenchError(f"trace ledger event rejected: {result.rejections[0]}")
         self._messages += 1

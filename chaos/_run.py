@@ -143,6 +143,7 @@ def run(settings: Settings) -> dict[str, Any]:
         store, signer = open_ledger(services, farms.scenario.root)
         topic = f"chaos-{uuid.uuid4().hex[:8]}"
         create_topics(services.bootstrap, [topic, f"{topic}.dlq"], settings.partitions)
+        create_topics(services.bootstrap, [f"{topic}.trust"], 1)
         workers = WorkerPool(
             services.bootstrap,
             services.database_url(),
@@ -286,7 +287,7 @@ def _register(
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         key = farms.scenario.regulator_uscc.encode()
-        producer.send(topic, value=message, key=key, partition=0).get(timeout=60)
+        producer.send(f"{topic}.trust", value=message, key=key).get(timeout=60)
     finally:
         producer.close()
     load.produced.messages[digest(message)] = ids

@@ -173,7 +173,15 @@ class WorkerPool:
             "PGAPPNAME": f"{WORKER_APPLICATION_PREFIX}{number}",
         }
         command = [sys.executable, "-m", "suyuan", "ingest-worker", "--bootstrap", self.bootstrap]
-        command += ["--db", self.db_url, "--topic", self.topic, "--group", self.group]
+        command += [
+            "--db",
+            self.db_url,
+            "--topic",
+            self.topic,
+            "--trust-topic",
+            f"{self.topic}.trust",
+        ]
+        command += ["--group", self.group]
         with slot.log.open("wb") as out:
             slot.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
 

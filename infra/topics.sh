@@ -10,4 +10,9 @@ for topic in suyuan.events.v1 suyuan.events.dlq; do
         --topic "$topic" --partitions "$partitions" --replication-factor 1 \
         --config retention.ms=-1
 done
+# Trust events (organisations, keys, revocations): one partition, so they keep one order that
+# every worker and the audit share (docs/ledger.md, "Trust order"). Never compacted or expired.
+"$topics" --bootstrap-server "$bootstrap" --create --if-not-exists \
+    --topic suyuan.trust.v1 --partitions 1 --replication-factor 1 \
+    --config retention.ms=-1
 "$topics" --bootstrap-server "$bootstrap" --describe

@@ -13,12 +13,14 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from suyuan.events import decode_batch, decode_event
+from suyuan.intake import carries_trust
 from suyuan.ledger import LedgerStore, Rejection
 from suyuan.transport import EventOutcome, EventStatus, SubmitResult, TransportError
 
 
 class KafkaTransport:
-    """Publishes to the events topic, keyed by the actor's USCC (design §6)."""
+    """Publishes to the events topic, keyed by the actor's USCC (design §6); messages of trust
+    events go to the trust topic (docs/ledger.md, "Trust order")."""
 
     def __init__(
         self,
@@ -26,10 +28,12 @@ class KafkaTransport:
         topic: str,
         store: LedgerStore,
         *,
+        trust_topic: str = "suyuan.trust.v1",
         max_message_bytes: int = 8 * 1024 * 1024,
         timeout_s: float = 30,
     ) -> None:
         self._topic = topic
+        self._trust_topic = trust_topic
         self._store = store
         self._timeout = timeout_s
         self._producer = KafkaProducer(
@@ -47,7 +51,12 @@ class KafkaTransport:
         """
         try:
             futures = [
-                self._producer.send(self._topic, key=key.encode(), value=m) for m in messages
+                self._producer.send(
+                    self._trust_topic if carries_trust(m) else self._topic,
+                    key=key.encode(),
+                    value=m,
+                )
+                for m in messages
             ]
             for future in futures:
                 future.get(timeout=self._timeout)

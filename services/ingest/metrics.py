@@ -21,3 +21,7 @@ BATCH_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 RETRIES = Counter("suyuan_ingest_retries_total", "Batches retried after an error", ["kind"])
+TRUST_WAITS = Counter(
+    "suyuan_ingest_trust_waits_total",
+    "Times a partition was held back until the ledger caught up with the trust topic",
+)

@@ -2,6 +2,14 @@
 
 Failure policy (every case is explicit):
 
+- **Trust order**: trust events (organisations, keys, revocations) come on their own
+  one-partition topic and are appended to the trust shard. Before judging records of an events
+  partition, the worker asks the broker for the trust topic's end offset; until the ledger's
+  trust shard has consumed up to it, those records are not judged: the partition is sought back
+  and retried with back-off (``trust_wait_s``, doubling to 5 s). So every event is judged
+  against every trust event produced before it, whichever worker owns the trust partition; an
+  unknown key is refused only once no trust event produced before the event is unread. If the
+  end offset or the stored trust offset cannot be read, it is an append error (below).
 - **Bad message** (undecodable, unknown schema, bad or revoked signature, wrong signer, invalid
   event, oversized): never stops the worker and never holds back good messages; it is written to
   the rejections table *in the same transaction* as the good events and the offset, then copied
@@ -19,6 +27,9 @@ Failure policy (every case is explicit):
   so a big backlog never makes the worker miss its poll deadline and leave the group.
 - **Broker unavailable**: kafka-python reconnects by itself; polling resumes where it was.
 - **Dead-letter publish fails**: logged; the rejection is already stored (the source of truth).
+
+Shards: partition ``p`` of the events topic is ledger shard ``p``; the trust topic's one
+partition is :data:`~suyuan.ledger.TRUST_SHARD`.
 
 Offsets live in the ledger database with the entries (design §6); on assignment the worker seeks
 to the stored offset, so Kafka's own committed offsets are never used. Every log line carries
@@ -38,7 +49,14 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from suyuan.intake import LedgerWriter, Message, WriteResult
-from suyuan.ledger import LedgerStore, OffsetCommit, Rejection, StaleWriterError, root_keys
+from suyuan.ledger import (
+    TRUST_SHARD,
+    LedgerStore,
+    OffsetCommit,
+    Rejection,
+    StaleWriterError,
+    root_keys,
+)
 from suyuan_ingest import metrics
 
 log = logging.getLogger("suyuan.ingest")
@@ -48,6 +66,9 @@ log = logging.getLogger("suyuan.ingest")
 class WorkerConfig:
     bootstrap: str
     topic: str = "suyuan.events.v1"
+    trust_topic: str = "suyuan.trust.v1"
+    #: First back-off while an events partition waits for the trust topic (doubles up to 5 s).
+    trust_wait_s: float = 0.2
     dead_letter_topic: str = "suyuan.events.dlq"
     group_id: str = "suyuan-ingest"
     max_poll_records: int = 50
@@ -66,14 +87,22 @@ def position(topic: str, partition: int, offset: int | None) -> str:
     return f"{topic}[{partition}]@{offset if offset is not None else '-'}"
 
 
+class TrustTopicError(RuntimeError):
+    """The trust topic is missing or has more than one partition (the worker cannot start)."""
+
+
+_MAX_TRUST_WAIT_S = 5.0
+
+
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, worker: IngestWorker) -> None:
         self._worker = worker
 
     def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         for tp in revoked:
-            self._worker.expected.pop(tp.partition, None)
+            self._worker.expected.pop(self._worker.shard_of(tp), None)
             self._worker.unpositioned.discard(tp)
+            self._worker.waiting.pop(tp, None)
             log.info("%s revoked", position(tp.topic, tp.partition, None))
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
@@ -90,10 +119,16 @@ class IngestWorker:
         self.writer = LedgerWriter(
             store, root_keys(store), max_message_bytes=config.max_message_bytes
         )
-        #: The stored offset per owned partition (the compare-and-set value for the next append).
+        #: The stored offset per owned shard (the compare-and-set value for the next append).
         self.expected: dict[int, int | None] = {}
         #: Owned partitions whose stored offset could not be read yet (paused until it is).
         self.unpositioned: set[TopicPartition] = set()
+        #: Events partitions paused until the ledger's trust shard reaches this trust offset.
+        self.waiting: dict[TopicPartition, int] = {}
+        self._trust_tp = TopicPartition(config.trust_topic, 0)
+        self._trust_backoff = config.trust_wait_s
+        self._next_trust_check = 0.0
+        self._trust_end_now: int | None = None  # the trust topic's end, read once per poll
         self._backed_off = False
         self.consumer = KafkaConsumer(
             bootstrap_servers=config.bootstrap,
@@ -114,7 +149,34 @@ class IngestWorker:
             # a rejected message goes to the dead-letter topic whole
             max_request_size=config.max_message_bytes + 64 * 1024,
         )
-        self.consumer.subscribe([config.topic], listener=_SeekToStoredOffsets(self))
+        self._check_trust_topic()
+        self.consumer.subscribe(
+            [config.topic, config.trust_topic], listener=_SeekToStoredOffsets(self)
+        )
+
+    def shard_of(self, tp: TopicPartition) -> int:
+        """The ledger shard a partition is appended to."""
+        return TRUST_SHARD if tp.topic == self.config.trust_topic else int(tp.partition)
+
+    def _check_trust_topic(self) -> None:
+        """Raises: TrustTopicError: the trust topic is missing or has several partitions."""
+        deadline = time.monotonic() + 30
+        partitions = self.consumer.partitions_for_topic(self.config.trust_topic)
+        while not partitions and time.monotonic() < deadline:
+            time.sleep(0.5)
+            partitions = self.consumer.partitions_for_topic(self.config.trust_topic)
+        if not partitions:
+            self.close()
+            raise TrustTopicError(
+                f"the trust topic {self.config.trust_topic} does not exist; create it with one "
+                "partition (infra/topics.sh)"
+            )
+        if len(partitions) != 1:
+            self.close()
+            raise TrustTopicError(
+                f"the trust topic {self.config.trust_topic} has {len(partitions)} partitions; "
+                "it must have exactly one, so trust events keep one order"
+            )
 
     # --- assignment ---------------------------------------------------------------------------
 
@@ -122,7 +184,7 @@ class IngestWorker:
         """Seek to the offset stored in the ledger. Never raises: when the ledger cannot be read
         the partition is paused and :meth:`poll_once` tries again before its next poll."""
         try:
-            stored = self.store.consumer_offset(tp.partition)
+            stored = self.store.consumer_offset(self.shard_of(tp))
         except Exception as err:
             metrics.RETRIES.labels("offset_lookup").inc()
             # Logged on every retry while the database is away: one line, no traceback.
@@ -131,14 +193,14 @@ class IngestWorker:
                 position(tp.topic, tp.partition, None),
                 type(err).__name__,
             )
-            self.expected.pop(tp.partition, None)
+            self.expected.pop(self.shard_of(tp), None)
             self.unpositioned.add(tp)
             self.consumer.pause(tp)
             return
         if tp in self.unpositioned:
             self.unpositioned.discard(tp)
             self.consumer.resume(tp)
-        self.expected[tp.partition] = stored
+        self.expected[self.shard_of(tp)] = stored
         if stored is None:
             self.consumer.seek_to_beginning(tp)
         else:
@@ -167,14 +229,79 @@ class IngestWorker:
         # Leave half of max_poll_interval_ms to spare: a worker that misses it leaves the group.
         deadline = time.monotonic() + self.config.max_poll_interval_ms / 2000
         self._backed_off = False
-        pending = [(tp, rs) for tp, rs in polled.items() if tp.partition in self.expected and rs]
+        pending = [
+            (tp, rs) for tp, rs in polled.items() if self.shard_of(tp) in self.expected and rs
+        ]
+        # Trust first: the events of this poll may be signed with keys it registers.
+        pending.sort(key=lambda item: item[0] != self._trust_tp)
+        self._trust_end_now = None
+        judged = False
         for n, (tp, records) in enumerate(pending):
+            if tp != self._trust_tp and not self._may_judge(tp, records):
+                continue
+            judged = True
             self._process_partition(tp, records, deadline)
             if self._backed_off or time.monotonic() > deadline:
                 for later, _ in pending[n + 1 :]:  # fetched again by the next poll
-                    self._seek_back(later, self.expected.get(later.partition), None)
+                    self._seek_back(later, self.expected.get(self.shard_of(later)), None)
                 break
+        if pending and not judged:
+            # Everything polled waits for the trust topic: do not spin on refetching it.
+            time.sleep(max(0.0, min(self._next_trust_check - time.monotonic(), 0.5)))
         self._report_lag()
+
+    # --- trust order ----------------------------------------------------------------------------
+
+    def _may_judge(self, tp: TopicPartition, records: list[ConsumerRecord]) -> bool:
+        """Whether the ledger's trust shard has consumed the trust topic up to its end as read
+        after ``records`` were consumed (so every trust event produced before them). If not,
+        ``tp`` is sought back (fetched again by a later poll) and checked again with back-off.
+
+        Partitions are sought back rather than paused: a paused partition's buffered fetch
+        can stay parked after it is resumed (kafka-python 3.0), and the partition is then
+        never fetched again.
+        """
+        first = records[0].offset
+        where = position(tp.topic, tp.partition, first)
+        if tp in self.waiting and time.monotonic() < self._next_trust_check:
+            self._seek_back(tp, self.expected.get(self.shard_of(tp)), first)
+            return False
+        try:
+            if self._trust_end_now is None:
+                self._trust_end_now = int(
+                    self.consumer.end_offsets([self._trust_tp])[self._trust_tp]
+                )
+            end = self._trust_end_now
+            applied = self.store.consumer_offset(TRUST_SHARD) or 0
+        except Exception as err:
+            metrics.RETRIES.labels("trust_order").inc()
+            log.warning(
+                "%s: the trust topic's end or the trust shard's offset cannot be read (%s); "
+                "fetched again",
+                where,
+                type(err).__name__,
+            )
+            end, applied = 1, 0
+        if applied >= end:
+            if self.waiting.pop(tp, None) is not None:
+                log.info("%s goes on: the ledger has the trust topic up to offset %d", where, end)
+            if not self.waiting:
+                self._trust_backoff = self.config.trust_wait_s
+            return True
+        self._seek_back(tp, self.expected.get(self.shard_of(tp)), first)
+        if tp not in self.waiting:
+            metrics.TRUST_WAITS.inc()
+            log.info(
+                "%s waits for the trust topic: the ledger has %s up to offset %d, its end is %d",
+                where,
+                self.config.trust_topic,
+                applied,
+                end,
+            )
+        self.waiting[tp] = end
+        self._next_trust_check = time.monotonic() + self._trust_backoff
+        self._trust_backoff = min(_MAX_TRUST_WAIT_S, self._trust_backoff * 2)
+        return False
 
     def _process_partition(
         self, tp: TopicPartition, records: list[ConsumerRecord], deadline: float
@@ -191,7 +318,8 @@ class IngestWorker:
 
     def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> bool:
         """Append ``records`` with the offset compare-and-set; False when nothing was written."""
-        expected = self.expected.get(tp.partition, -1)
+        shard = self.shard_of(tp)
+        expected = self.expected.get(shard, -1)
         if expected == -1:
             return False  # revoked meanwhile
         if expected is not None:
@@ -202,12 +330,10 @@ class IngestWorker:
         messages = [
             Message(position(tp.topic, tp.partition, r.offset), r.value or b"") for r in records
         ]
-        metrics.CONSUMED.labels(tp.partition).inc(len(records))
+        metrics.CONSUMED.labels(shard).inc(len(records))
         started = time.perf_counter()
         try:
-            result = self.writer.write(
-                tp.partition, messages, offset=OffsetCommit(expected, last + 1)
-            )
+            result = self.writer.write(shard, messages, offset=OffsetCommit(expected, last + 1))
         except StaleWriterError as err:
             metrics.RETRIES.labels("stale_writer").inc()
             log.warning(
@@ -231,7 +357,7 @@ class IngestWorker:
             self._backed_off = True
             return False
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-        self.expected[tp.partition] = last + 1
+        self.expected[shard] = last + 1
         self._account(tp, first, last, result)
         self._dead_letter(result.rejections)
         return True
@@ -243,8 +369,9 @@ class IngestWorker:
             self.consumer.seek(tp, expected if expected is not None else first)
 
     def _account(self, tp: TopicPartition, first: int, last: int, result: WriteResult) -> None:
-        metrics.APPENDED.labels(tp.partition).inc(result.accepted)
-        metrics.DUPLICATES.labels(tp.partition).inc(result.duplicates)
+        shard = self.shard_of(tp)
+        metrics.APPENDED.labels(shard).inc(result.accepted)
+        metrics.DUPLICATES.labels(shard).inc(result.duplicates)
         for rejection in result.rejections:
             metrics.REJECTED.labels(rejection.reason).inc()
             log.warning(
@@ -290,9 +417,9 @@ class IngestWorker:
     def _report_lag(self) -> None:
         for tp in self.consumer.assignment():
             end = self.consumer.highwater(tp)
-            done = self.expected.get(tp.partition)
+            done = self.expected.get(self.shard_of(tp))
             if end is not None and done is not None:
-                metrics.LAG.labels(tp.partition).set(max(0, end - done))
+                metrics.LAG.labels(self.shard_of(tp)).set(max(0, end - done))
 
     def close(self) -> None:
         try:

@@ -25,6 +25,17 @@ class Settings(BaseSettings):
     )
     kafka_bootstrap: str | None = Field(None, description="host:port; unset = embedded mode.")
     events_topic: str = "suyuan.events.v1"
+    trust_topic: str = Field(
+        "suyuan.trust.v1",
+        description="One-partition topic of the trust events (organisations, keys, revocations).",
+    )
+    trust_wait_ms: int = Field(
+        200,
+        ge=10,
+        le=60_000,
+        description="First back-off of a worker whose events wait for the trust topic "
+        "(doubles up to 5 s while the ledger is behind it).",
+    )
     max_message_bytes: int = Field(
         8 * 1024 * 1024, ge=1024, description="Larger messages are rejected as oversized."
     )

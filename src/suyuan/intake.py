@@ -5,6 +5,13 @@ decode the batch, check its signature against the trust chain, validate every ev
 the good ones together with a reason for each bad one and the consumer offset, and keep the
 trust store in step with the trust events that entered the ledger. A bad message never stops
 the good ones beside it; every message ends in the ledger or in the rejections.
+
+Trust events (organisations, signing keys, revocations) live on one shard of their own,
+:data:`~suyuan.ledger.TRUST_SHARD`, fed by the one-partition trust topic; every other event
+lives on an event shard. That gives trust events one order. Every entry's leaf records how many
+of them its writer had applied, so the audit judges its key exactly as the writer did; the
+Kafka worker makes sure that number covers every trust event produced before the event
+(docs/ledger.md, "Trust order").
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
 from suyuan.foodchain import Reads, certificate_codes, check_certificate
 from suyuan.ledger import (
+    TRUST_SHARD,
     AppendResult,
     EntryNotFoundError,
     Leaf,
@@ -33,6 +41,29 @@ class OversizedMessageError(InvalidInputError):
     """A consumed message is larger than this writer accepts."""
 
     reason = "oversized"
+
+
+class WrongTopicError(InvalidInputError):
+    """A trust event outside the trust topic (shard), or another event on it."""
+
+    reason = "wrong_topic"
+
+
+def shard_for(data: bytes, events_shard: int = 0) -> int:
+    """The shard an embedded writer appends a message to: the trust shard for trust events,
+    else ``events_shard``."""
+    return TRUST_SHARD if carries_trust(data) else events_shard
+
+
+def carries_trust(data: bytes) -> bool:
+    """Whether a signed batch message holds trust events, so belongs on the trust topic (and
+    the trust shard). An undecodable message does not: the events topic's writer refuses it
+    with its reason."""
+    try:
+        events = decode_batch(data).events
+        return bool(events) and decode_event(events[0]).event_type in TRUST_EVENT_TYPES
+    except InvalidInputError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +110,13 @@ class LedgerWriter:
         self._roots = tuple(roots)
         self._max_message_bytes = max_message_bytes
         self._trust_events = 0
+        self._applied = 0  # trust events applied while checking, not yet appended
         self.trust = self._reload_trust()
 
     def _reload_trust(self) -> TrustStore:
         positions = self._store.trust_positions()
         self._trust_events = len(positions)
+        self._applied = 0
         self.trust = load_trust(self._store, self._roots)
         return self.trust
 
@@ -108,7 +141,7 @@ class LedgerWriter:
         for message in messages:
             # Rules that look at earlier events (a certificate resting on an inspection) also
             # see the good events of this call, which are not in the ledger yet.
-            good, bad = self._take_in(message, [sub.event for sub in submissions])
+            good, bad = self._take_in(shard, message, [sub.event for sub in submissions])
             submissions.extend(good)
             rejections.extend(bad)
         try:
@@ -123,10 +156,33 @@ class LedgerWriter:
             for sub in submissions
             if sub.event.event_type in TRUST_EVENT_TYPES and sub.event.event_id in appended
         )
+        self._applied = 0
         return WriteResult(result, tuple(rejections))
 
+    def message_problem(self, data: bytes) -> InvalidInputError | None:
+        """What would refuse this whole message now (undecodable, oversized, unknown or revoked
+        key, bad signature), or ``None`` if its signature counts under the ledger's current
+        trust. Used to replay rejected messages once their cause is gone."""
+        self.refresh_trust()
+        if len(data) > self._max_message_bytes:
+            return OversizedMessageError(
+                "message", data, f"is {len(data)} bytes; at most {self._max_message_bytes}"
+            )
+        try:
+            batch = decode_batch(data)
+            verify_batch_signature(batch, self.trust.usable_key(batch.key_id))
+        except InvalidInputError as err:
+            return err
+        return None
+
+    @property
+    def trust_size(self) -> int:
+        """How many trust events (in trust order) the trust store holds: the ledger's, as of the
+        last refresh, and those this writer applied since."""
+        return self._trust_events + self._applied
+
     def _take_in(
-        self, message: Message, pending: list[Event]
+        self, shard: int, message: Message, pending: list[Event]
     ) -> tuple[list[Submission], list[Rejection]]:
         if len(message.data) > self._max_message_bytes:
             oversized = OversizedMessageError(
@@ -162,10 +218,11 @@ class LedgerWriter:
                 rejections.append(_rejection(message, err, event=event, index=index, raw=data))
             else:
                 events.append(event)
-        return self._accept(message, batch, events, rejections, pending)
+        return self._accept(shard, message, batch, events, rejections, pending)
 
     def _accept(
         self,
+        shard: int,
         message: Message,
         batch: SignedBatch,
         events: list[Event | None],
@@ -179,12 +236,15 @@ class LedgerWriter:
         for index, event in enumerate(events):
             if event is None:
                 continue
+            trust_size = self.trust_size
             try:
+                _check_shard(shard, index, event)
                 self.trust.check_signer(batch.key_id, index, event)
                 # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
                 check_certificate(event, self._store, pending=pending, reads=reads)
                 if event.event_type in TRUST_EVENT_TYPES and not self._known(event.event_id):
                     self.trust.apply(event)
+                    self._applied += 1
             except InvalidInputError as err:
                 rejections.append(_rejection(message, err, event=event, index=index))
                 continue
@@ -199,6 +259,7 @@ class LedgerWriter:
                     batch_size=proof.count,
                     batch_index=index,
                     batch_path=proof.audit_path,
+                    trust_size=trust_size,
                 )
             )
         return accepted, rejections
@@ -216,6 +277,24 @@ class LedgerWriter:
         except EntryNotFoundError:
             return False
         return True
+
+
+def _check_shard(shard: int, index: int, event: Event) -> None:
+    trust = event.event_type in TRUST_EVENT_TYPES
+    if trust and shard != TRUST_SHARD:
+        raise WrongTopicError(
+            f"events[{index}].event_type",
+            event.event_type,
+            "trust events are sent to the trust topic (they enter the ledger on the trust "
+            "shard only, so every writer sees them in one order)",
+        )
+    if not trust and shard == TRUST_SHARD:
+        raise WrongTopicError(
+            f"events[{index}].event_type",
+            event.event_type,
+            "the trust topic takes only trust events (organisation and key registrations, "
+            "revocations); send this to the events topic",
+        )
 
 
 def _claimed_actor(batch: SignedBatch) -> str | None:
@@ -248,4 +327,13 @@ def _rejection(
     )
 
 
-__all__ = ["LedgerWriter", "Message", "StaleWriterError", "WriteResult", "load_trust"]
+__all__ = [
+    "LedgerWriter",
+    "Message",
+    "StaleWriterError",
+    "WriteResult",
+    "WrongTopicError",
+    "carries_trust",
+    "load_trust",
+    "shard_for",
+]

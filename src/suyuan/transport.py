@@ -17,6 +17,7 @@ This module imports no Kafka client and no web framework.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -27,8 +28,8 @@ import sqlalchemy as sa
 
 from suyuan.errors import InvalidInputError, SuyuanError
 from suyuan.events import decode_batch, decode_event
-from suyuan.intake import LedgerWriter, Message, WriteResult
-from suyuan.ledger import LedgerStore, Rejection, StaleWriterError
+from suyuan.intake import LedgerWriter, Message, WriteResult, carries_trust
+from suyuan.ledger import TRUST_SHARD, LedgerStore, Rejection, StaleWriterError
 from suyuan.signing import RootKey
 
 #: Attempts of one write when another writer raced us on the shard (nothing was written then).
@@ -113,7 +114,8 @@ class Transport(Protocol):
 
 
 class EmbeddedTransport:
-    """Appends to one shard of a ledger in this process, synchronously (the embedded mode).
+    """Appends to one shard of a ledger in this process, synchronously (the embedded mode);
+    trust events go to the trust shard, as the Kafka path sends them to the trust topic.
 
     Owns its :class:`~suyuan.intake.LedgerWriter` (which is not thread-safe) and serialises
     writes, so one instance may serve a threaded web server.
@@ -139,9 +141,17 @@ class EmbeddedTransport:
         named = [
             Message(_message_source(source, i, len(messages)), m) for i, m in enumerate(messages)
         ]
+        outcomes: list[EventOutcome] = []
         with self._lock:
-            written = self._write(named)
-        return SubmitResult(_outcomes(named, written), committed=True)
+            # In order, a run of messages at a time: a key registered by one message may sign
+            # the next.
+            start = 0
+            for trust, run in itertools.groupby(named, key=lambda m: carries_trust(m.data)):
+                group = list(run)
+                written = self._write(TRUST_SHARD if trust else self._shard, group)
+                outcomes.extend(_outcomes(group, written, start=start))
+                start += len(group)
+        return SubmitResult(tuple(outcomes), committed=True)
 
     def reject(self, rejections: Sequence[Rejection]) -> None:
         """Store ``rejections`` (see :meth:`Transport.reject`).
@@ -156,10 +166,10 @@ class EmbeddedTransport:
         except sa.exc.SQLAlchemyError as err:
             raise TransportError(f"could not record rejections: {err}") from err
 
-    def _write(self, messages: Sequence[Message]) -> WriteResult:
+    def _write(self, shard: int, messages: Sequence[Message]) -> WriteResult:
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
-                return self._writer.write(self._shard, messages)
+                return self._writer.write(shard, messages)
             except StaleWriterError as err:
                 if attempt == _WRITE_ATTEMPTS:
                     raise TransportError(f"ledger busy: {err}") from err
@@ -172,12 +182,15 @@ def _message_source(source: str, index: int, count: int) -> str:
     return source if count == 1 else f"{source}#{index}"
 
 
-def _outcomes(messages: Sequence[Message], written: WriteResult) -> tuple[EventOutcome, ...]:
-    """One outcome per event, in message and batch order, from what the writer reported."""
+def _outcomes(
+    messages: Sequence[Message], written: WriteResult, *, start: int = 0
+) -> list[EventOutcome]:
+    """One outcome per event, in message and batch order, from what the writer reported;
+    messages are numbered from ``start``."""
     by_source = {rejection.source: rejection for rejection in written.rejections}
     appended = {event_id for event_id, _ in written.append.appended}
     outcomes: list[EventOutcome] = []
-    for number, message in enumerate(messages):
+    for number, message in enumerate(messages, start=start):
         whole = by_source.get(message.source)
         if whole is not None:
             outcomes.extend(_whole_message_refused(number, message, whole))
@@ -196,7 +209,7 @@ def _outcomes(messages: Sequence[Message], written: WriteResult) -> tuple[EventO
             status = EventStatus.ACCEPTED if event_id in appended else EventStatus.DUPLICATE
             appended.discard(event_id)
             outcomes.append(EventOutcome(number, index, event_id, status))
-    return tuple(outcomes)
+    return outcomes
 
 
 def _whole_message_refused(

@@ -15,6 +15,7 @@ import pytest
 
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
+    TRUST_SHARD,
     Auditor,
     Leaf,
     Ledger,
@@ -44,7 +45,7 @@ class LedgerStoreContract:
     @pytest.fixture
     def writer(self, store: LedgerStore, world: World) -> LedgerWriter:
         writer = LedgerWriter(store, [world.scenario.root])
-        writer.write(0, [Message("setup", world.trust_message())])
+        writer.write(TRUST_SHARD, [Message("setup", world.trust_message())])
         return writer
 
     # --- append ---------------------------------------------------------------------------
@@ -55,11 +56,12 @@ class LedgerStoreContract:
         batch = [world.certificate() for _ in range(5)]
         result = writer.write(0, [Message("t[0]@0", world.farm_batch(batch))])
 
-        assert [seq for _, seq in result.append.appended] == [4, 5, 6, 7, 8]
+        # the trust events are on the trust shard: shard 0 starts empty
+        assert [seq for _, seq in result.append.appended] == [0, 1, 2, 3, 4]
         leaves = [e.leaf for e in store.entries(0)]
-        assert len(leaves) == 9
+        assert len(leaves) == 5
         head = store.head(0)
-        assert head.size == 9
+        assert head.size == 5
         assert head.root == root_from_leaf_hashes([leaf_hash(leaf) for leaf in leaves])
         chain = bytes(32)
         for entry in store.entries(0):
@@ -97,7 +99,7 @@ class LedgerStoreContract:
         assert first.accepted == 1
         assert again.accepted == 0
         assert list(again.append.duplicates) == [event.event_id, event.event_id]
-        assert store.head(0).size == 5
+        assert store.head(0).size == 1
         assert store.head(0).duplicates == 2
 
     def test_offset_compare_and_set_refuses_stale_writer_and_writes_nothing(
@@ -201,7 +203,7 @@ class LedgerStoreContract:
         writer.write(0, [Message("n", world.farm_batch(events[3:]))])
         second = open_checkpoint(ledger.checkpoint(0), ledger.verifier)
 
-        assert (first.size, second.size) == (7, 10)
+        assert (first.size, second.size) == (3, 6)
         proof = ledger.consistency_proof(0, first.size, second.size)
         verify_consistency(first.size, second.size, first.root_hash, second.root_hash, proof)
         leaves = [leaf_hash(e.leaf) for e in store.entries(0)]
@@ -213,7 +215,7 @@ class LedgerStoreContract:
         verified = verify_receipt(
             receipt, ledger.verifier, leaf_data=store.entry(*store.locate(events[4].event_id)).leaf
         )
-        assert verified.checkpoint.size == 10
+        assert verified.checkpoint.size == 6
         assert ledger.checkpoint(0) == store.checkpoints(0)[-1].note, "unchanged head: no new note"
 
     def test_audit_of_a_clean_ledger_passes(
@@ -230,7 +232,7 @@ class LedgerStoreContract:
         ).run()
         assert report.findings == []
         assert report.entries == 12
-        assert report.shards == {0: 11, 1: 1}
+        assert report.shards == {0: 7, 1: 1, TRUST_SHARD: 4}
         assert report.checkpoints == 2
 
 

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import Auditor, Ledger, SqlLedgerStore, create_ledger_engine, migrate
+from suyuan.ledger import (
+    TRUST_SHARD,
+    Auditor,
+    Ledger,
+    SqlLedgerStore,
+    create_ledger_engine,
+    migrate,
+)
 from suyuan.privacy import PseudonymRegistry
 from suyuan.scenario import Scenario
 from suyuan.tlog import NoteSigner, verify_receipt
@@ -40,7 +47,7 @@ def test_erasing_a_recipient_keeps_every_proof_valid(store: SqlLedgerStore) -> N
         "北山街道社区卫生服务中心", ["CLINIC"], "330106", "杭州市西湖区", registrar="1"
     )
     writer = LedgerWriter(store, [s.root])
-    writer.write(0, [Message("trust", s.sign_as_root(s.registration(clinic)))])
+    writer.write(TRUST_SHARD, [Message("trust", s.sign_as_root(s.registration(clinic)))])
     registry = PseudonymRegistry(store.engine, b"clinic-secret-" * 3)
     pseudonym = registry.register(ID_NUMBER)
     shot = s.event(
@@ -66,7 +73,7 @@ def test_erasing_a_recipient_keeps_every_proof_valid(store: SqlLedgerStore) -> N
     assert registry.resolve(pseudonym) is None
     assert registry.erase(pseudonym) is False
     leaf = store.entry(*store.locate(shot.event_id)).leaf
-    assert verify_receipt(receipt, ledger.verifier, leaf_data=leaf).checkpoint.size == 3
+    assert verify_receipt(receipt, ledger.verifier, leaf_data=leaf).checkpoint.size == 1
     report = Auditor(store, ledger.verifier, [s.root], ledger_name=ledger.name).run()
     assert report.ok, report.findings
     assert b"".join(entry.leaf for entry in store.entries(0)) == leaves

@@ -16,6 +16,7 @@ from alembic.config import Config
 from suyuan.events import decode_event
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
+    TRUST_SHARD,
     Leaf,
     Ledger,
     Rejection,
@@ -59,7 +60,7 @@ class StoreStorageContract:
     @pytest.fixture
     def writer(self, store: SqlLedgerStore, world: World) -> LedgerWriter:
         writer = LedgerWriter(store, [world.scenario.root])
-        writer.write(0, [Message("setup", world.trust_message())])
+        writer.write(TRUST_SHARD, [Message("setup", world.trust_message())])
         return writer
 
     def _fill(self, writer: LedgerWriter, world: World, sizes: list[int]) -> None:
@@ -132,7 +133,7 @@ class StoreStorageContract:
         # Another shard's writer stores the event between the duplicate check and the insert:
         # the database's unique index refuses the bulk insert, and the writer must retry.
         self._fill(writer, world, [2])
-        entry = next(e for e in store.entries(0) if e.seq == 4)
+        entry = next(e for e in store.entries(0) if e.seq == 0)
         leaf = Leaf.from_bytes(entry.leaf)
         again = Submission(
             event=decode_event(leaf.event),

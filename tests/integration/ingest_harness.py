@@ -46,11 +46,15 @@ class IngestRig:
 
     def __post_init__(self) -> None:
         self.dlq = f"{self.topic}.dlq"
+        self.trust_topic = f"{self.topic}.trust"
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
         admin.create_topics(
             [
-                NewTopic(t, num_partitions=self.partitions, replication_factor=1)
-                for t in (self.topic, self.dlq)
+                *(
+                    NewTopic(t, num_partitions=self.partitions, replication_factor=1)
+                    for t in (self.topic, self.dlq)
+                ),
+                NewTopic(self.trust_topic, num_partitions=1, replication_factor=1),
             ]
         )
         admin.close()
@@ -88,6 +92,8 @@ class IngestRig:
                 self.db_url,
                 "--topic",
                 self.topic,
+                "--trust-topic",
+                self.trust_topic,
                 "--group",
                 f"g-{self.topic}",
             ],
@@ -127,6 +133,11 @@ class IngestRig:
     def send(self, message: bytes, *, partition: int, key: bytes = b"k") -> None:
         self.producer.send(self.topic, value=message, key=key, partition=partition)
 
+    def send_trust(self, message: bytes) -> None:
+        """Send a message of trust events to the trust topic and wait for the broker's ack, so
+        it is produced before anything sent after it."""
+        self.producer.send(self.trust_topic, value=message, key=b"regulator").get(30)
+
     def flush(self) -> None:
         self.producer.flush(30)
 
@@ -146,6 +157,5 @@ class IngestRig:
     def register_world(self) -> None:
         """Register the world's organisations and wait until the ledger holds them."""
         before = self.entries()
-        self.send(self.world.trust_message(), partition=0, key=b"regulator")
-        self.flush()
+        self.send_trust(self.world.trust_message())
         self.wait_for("trust events", lambda: self.entries() >= before + 4)

@@ -26,6 +26,7 @@ from suyuan.custody import CustodySettings, create_custodial_key, key_registrati
 from suyuan.events import event_to_json
 from suyuan.events.model import Event
 from suyuan.intake import Message
+from suyuan.ledger import TRUST_SHARD
 from suyuan.scenario import Organisation
 from suyuan_ingest import _routes_certificates
 from suyuan_ingest.api import create_app as create_ingest_app
@@ -142,7 +143,9 @@ def services(tmp_path: Path) -> Iterator[Services]:
         )
         for org in orgs
     ]
-    assert chain.writer.write(0, [Message("custody", s.sign_as_root(trust))]).accepted == len(trust)
+    assert chain.writer.write(
+        TRUST_SHARD, [Message("custody", s.sign_as_root(trust))]
+    ).accepted == len(trust)
     custody = CustodySettings(custody_master_key=SecretStr(base64.b64encode(master).decode()))
     # no ledger key file: proofs are not exercised here
     settings = Settings(

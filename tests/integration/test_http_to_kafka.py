@@ -42,18 +42,16 @@ def test_http_events_reach_the_ledger_through_kafka(rig: IngestRig) -> None:
     master = secrets.token_bytes(32)
     custodial = create_custodial_key(engine, master, world.farm.uscc)
     rig.start_worker()
-    rig.send(
+    rig.send_trust(
         s.sign_as_root(
             [
                 *s.registration(world.farm, world.market),
                 key_registration_event(s.regulator_uscc, world.farm.uscc, custodial),
             ]
-        ),
-        partition=0,
+        )
     )
-    rig.flush()
     rig.wait_for("trust events", lambda: rig.entries() >= 5)
-    transport = KafkaTransport(rig.bootstrap, rig.topic, rig.store)
+    transport = KafkaTransport(rig.bootstrap, rig.topic, rig.store, trust_topic=rig.trust_topic)
     app = create_app(
         Settings(database_url=rig.db_url),
         transport,

@@ -27,6 +27,7 @@ from suyuan.events import event_to_json
 from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
+    TRUST_SHARD,
     Auditor,
     Leaf,
     Ledger,
@@ -99,7 +100,9 @@ def start_ingest(url: str, *, max_body_bytes: int | None = None) -> Iterator[Ing
         *s.registration(world.farm, world.market),
         key_registration_event(s.regulator_uscc, world.farm.uscc, custodial),
     ]
-    setup = LedgerWriter(store, [s.root]).write(0, [Message("setup", s.sign_as_root(trust))])
+    setup = LedgerWriter(store, [s.root]).write(
+        TRUST_SHARD, [Message("setup", s.sign_as_root(trust))]
+    )
     assert setup.accepted == len(trust), setup.rejections
     app = create_app(
         Settings(database_url=url),

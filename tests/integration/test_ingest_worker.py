@@ -13,7 +13,7 @@ from kafka import KafkaConsumer
 
 from suyuan.events import SINGLE_OBJECT_MARKER, decode_batch, encode_batch, encode_event
 from suyuan.events.model import SignedBatch
-from suyuan.ledger import Auditor
+from suyuan.ledger import TRUST_SHARD, Auditor
 from suyuan.signing import sign_batch
 from tests.databases import fresh_database
 from tests.integration.ingest_harness import MAX_TEST_MESSAGE_BYTES, IngestRig
@@ -58,7 +58,8 @@ def test_ten_thousand_events_over_three_partitions_two_workers_exactly_once(
 ) -> None:
     rig.start_worker()
     rig.start_worker()
-    rig.register_world()
+    # Trust on its own topic, the farm's events right behind it (no waiting in between).
+    rig.send_trust(rig.world.trust_message())
     messages = _farm_messages(rig, 10_000, 100)
     expected_ids = {e for m in messages for e in _ids_in(m)}
     for number, message in enumerate(messages):
@@ -71,8 +72,9 @@ def test_ten_thousand_events_over_three_partitions_two_workers_exactly_once(
     ids = _event_ids(rig)
     assert len(ids) == 10_004 and len(set(ids)) == 10_004
     assert expected_ids <= set(ids)
-    assert sorted(rig.store.shard_ids()) == [0, 1, 2]
+    assert sorted(rig.store.shard_ids()) == [0, 1, 2, TRUST_SHARD]
     assert sum(rig.store.head(s).duplicates for s in (0, 1, 2)) == 0
+    assert rig.store.rejections() == []
     _audit_ok(rig)
 
 
@@ -80,7 +82,7 @@ def test_worker_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
     rig: IngestRig,
 ) -> None:
     first = rig.start_worker()
-    rig.register_world()
+    rig.send_trust(rig.world.trust_message())
     messages = _farm_messages(rig, 6_000, 50)
     for number, message in enumerate(messages):
         rig.send(message, partition=number % 3)
@@ -97,6 +99,7 @@ def test_worker_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
     ids = _event_ids(rig)
     assert killed_at < 6_004, "the kill must land mid-stream for this test to mean anything"
     assert len(ids) == len(set(ids)) == 6_004
+    assert rig.store.rejections() == []
     _audit_ok(rig)
 
 
@@ -136,11 +139,9 @@ def test_poison_messages_are_rejected_with_reasons_and_good_ones_land(rig: Inges
     revoked = s.organisation("已注销合作社", ["PRODUCER"], "330185", "浙江省杭州市临安区")
     rig.start_worker()
     rig.register_world()
-    rig.send(
-        s.sign_as_root([*s.registration(revoked), s.revocation(revoked, "密钥泄露")]), partition=0
-    )
-    rig.flush()
+    rig.send_trust(s.sign_as_root([*s.registration(revoked), s.revocation(revoked, "密钥泄露")]))
     rig.wait_for("revocation", lambda: rig.entries() >= 7)
+    stranger = s.organisation("未登记公司", ["RETAILER"], "330106", "浙江省杭州市西湖区")
 
     good = [world.certificate() for _ in range(4)]
     signed = decode_batch(world.farm_batch([world.certificate()]))
@@ -171,6 +172,8 @@ def test_poison_messages_are_rejected_with_reasons_and_good_ones_land(rig: Inges
         ("wrong_signer", s.sign(world.market, [world.certificate()])),
         ("invalid_code", encode_batch(sign_batch(world.farm.key, [encode_event(bad_code)]))),
         ("oversized", oversized),
+        # trust events belong on the trust topic: on the events topic they are refused
+        ("wrong_topic", s.sign_as_root(s.registration(stranger)[:1])),
     ]
     rig.send(world.farm_batch(good[:2]), partition=1)
     for _reason, message in poison:

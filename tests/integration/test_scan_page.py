@@ -27,7 +27,7 @@ from suyuan.demo import PRODUCER_COMMITMENT, build_demo
 from suyuan.errors import CodeError
 from suyuan.events import decode_batch, decode_event
 from suyuan.events.model import Event
-from suyuan.intake import LedgerWriter, Message
+from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import (
     SqlLedgerStore,
     create_ledger_engine,
@@ -76,7 +76,9 @@ def build_scan_ledger(directory: Path) -> ScanLedger:
     messages = [*data.messages, *_extra_lots(data.scenario, data.codes)]
     writer = LedgerWriter(store, [data.scenario.root])
     for number, message in enumerate(messages):
-        assert writer.write(0, [Message(f"scan#{number}", message)]).rejections == ()
+        assert (
+            writer.write(shard_for(message), [Message(f"scan#{number}", message)]).rejections == ()
+        )
     return ScanLedger(store, key_file, data.codes, _replacement_code(data.messages))
 
 

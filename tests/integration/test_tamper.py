@@ -8,12 +8,14 @@ changing it with plain SQL, as an attacker would. Where the attacker can also co
 tracks (recompute the hash chain, the shard head and the Merkle nodes with the published
 formulas), a second case does that too: then the signatures and checkpoints must catch it.
 
-The ledger (checkpoints at sizes 12 and 20 of shard 0 and size 3 of shard 1)::
+The ledger (checkpoints at sizes 12 and 20 of shard 0, size 3 of shard 1 and size 4 of the
+trust shard)::
 
-    shard 0  seq 0..3    trust events registering the farm and the market (root-signed batch)
-             seq 4..11   farm certificates (one signed batch)
-             seq 12..19  farm certificates (one signed batch)
-    shard 1  seq 0..2    market certificates (one signed batch)
+    trust shard  seq 0..3    trust events registering the farm and the market (root-signed batch)
+    shard 0      seq 0..3    farm certificates (one signed batch)
+                 seq 4..11   farm certificates (one signed batch)
+                 seq 12..19  farm certificates (one signed batch)
+    shard 1      seq 0..2    market certificates (one signed batch)
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from suyuan.cli import app
 from suyuan.events import decode_batch, decode_event
 from suyuan.events.model import SIGNING_KEY_REGISTERED
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import Leaf, SqlLedgerStore, load_or_create_ledger_key, root_keys
+from suyuan.ledger import TRUST_SHARD, Leaf, SqlLedgerStore, load_or_create_ledger_key, root_keys
 from suyuan.merkle import Frontier
 from suyuan.scenario import Organisation
 from suyuan.signing import batch_proofs, save_key_pair
@@ -52,8 +54,9 @@ runner = CliRunner(env={"COLUMNS": "1000"})  # one finding per line, never wrapp
 SHARD0_SIZE = 20
 SHARD1_SIZE = 3
 FIRST_CHECKPOINT = 12  # of shard 0; the others are at SHARD0_SIZE and SHARD1_SIZE
-BATCH_SIGNATURES = 4  # the trust batch, two farm batches, one market batch
-CHECKPOINTS = 3
+TRUST_SIZE = 4
+BATCH_SIGNATURES = 5  # the trust batch, three farm batches, one market batch
+CHECKPOINTS = 4
 CONTACT = b"0571-63781234"  # inside every certificate's event bytes
 
 
@@ -94,15 +97,17 @@ def _build(url: str, keys: Path, admin_url: str | None = None) -> BuiltLedger:
     farm_a = [world.certificate() for _ in range(8)]
     farm_b = [world.certificate() for _ in range(8)]
     market = [world.certificate(upstream=(cert.codes[0],)) for cert in farm_a[:SHARD1_SIZE]]
-    writes = [writer.write(0, [Message("t[0]@0", world.trust_message())])]
+    first = [world.certificate() for _ in range(4)]
+    writes = [writer.write(TRUST_SHARD, [Message("trust[0]@0", world.trust_message())])]
+    writes.append(writer.write(0, [Message("t[0]@0", world.farm_batch(first))]))
     writes.append(writer.write(0, [Message("t[0]@1", world.farm_batch(farm_a))]))
     _sign_checkpoints(built)
     writes.append(writer.write(0, [Message("t[0]@2", world.farm_batch(farm_b))]))
     writes.append(writer.write(1, [Message("t[1]@0", world.scenario.sign(world.market, market))]))
     _sign_checkpoints(built)
     store.close()
-    assert [w.rejections for w in writes] == [()] * 4
-    assert sum(w.accepted for w in writes) == SHARD0_SIZE + SHARD1_SIZE
+    assert [w.rejections for w in writes] == [()] * 5
+    assert sum(w.accepted for w in writes) == TRUST_SIZE + SHARD0_SIZE + SHARD1_SIZE
     return built
 
 
@@ -643,11 +648,12 @@ def test_swapped_rows_under_a_rebuilt_chain_are_misplaced(
 def test_swapped_trust_event_fails_the_trust_replay_at_its_position(
     ledger: BuiltLedger, attacker: Attacker
 ) -> None:
-    attacker.swap_entries(0, 0, SHARD0_SIZE - 1)
+    # the farm's key registration now comes before the farm is registered
+    attacker.swap_entries(TRUST_SHARD, 0, 1)
 
     where, problem, _ = _first_finding(_verify(ledger))
 
-    assert (where, problem) == ("shard 0 seq 0", "bad_trust_event")
+    assert (where, problem) == (f"shard {TRUST_SHARD} seq 0", "bad_trust_event")
 
 
 # --- 5. a checkpoint replaced -----------------------------------------------------------------
@@ -776,7 +782,7 @@ def test_untampered_ledger_passes(ledger: BuiltLedger, independent: bool) -> Non
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
-        f"OK: {SHARD0_SIZE + SHARD1_SIZE} entries in 2 shard(s), "
+        f"OK: {TRUST_SIZE + SHARD0_SIZE + SHARD1_SIZE} entries in 3 shard(s), "
         f"{BATCH_SIGNATURES} batch signature(s), {CHECKPOINTS} checkpoint(s) verified"
     )
 

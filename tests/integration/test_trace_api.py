@@ -41,8 +41,9 @@ from suyuan.custody import CustodySettings, create_custodial_key, key_registrati
 from suyuan.demo import build_demo
 from suyuan.events import decode_batch, decode_event
 from suyuan.events.model import Event
-from suyuan.intake import LedgerWriter, Message
+from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import (
+    TRUST_SHARD,
     Auditor,
     Leaf,
     SqlLedgerStore,
@@ -190,7 +191,7 @@ def start_query(
     initialise(store, signer.verifier, [s.root])
     writer = LedgerWriter(store, [s.root])
     for number, message in enumerate(data.messages):
-        result = writer.write(0, [Message(f"demo#{number}", message)])
+        result = writer.write(shard_for(message), [Message(f"demo#{number}", message)])
         assert not result.rejections, result.rejections
     names, case = _demo_facts(data.messages, data.codes["sold lot"])
 
@@ -211,7 +212,9 @@ def start_query(
         key_registration_event(s.regulator_uscc, names[MARKET], market_key.verify_key),
         *s.registration(ningbo, wenzhou, importer),
     ]
-    assert writer.write(0, [Message("setup", s.sign_as_root(trust))]).accepted == len(trust)
+    assert writer.write(TRUST_SHARD, [Message("setup", s.sign_as_root(trust))]).accepted == len(
+        trust
+    )
     slash_code = s.unit_code(item="10041", lot="BR/2026/05")
     writer.write(0, [Message("slash", s.sign(importer, [_certificate(s, importer, slash_code)]))])
 

@@ -31,6 +31,8 @@ def test_topics_are_created_with_several_partitions_once_kafka_is_healthy() -> N
     assert init["depends_on"]["kafka"]["condition"] == "service_healthy"
     script = (ROOT / "infra" / "topics.sh").read_text()
     assert "suyuan.events.v1" in script and "suyuan.events.dlq" in script
+    # trust events keep one order only on a topic of one partition
+    assert "--topic suyuan.trust.v1 --partitions 1" in script
     assert "partitions=${2:-6}" in script
 
 

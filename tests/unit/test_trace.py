@@ -8,7 +8,7 @@ import pytest
 
 from suyuan.demo import DemoData, build_demo
 from suyuan.errors import CodeError
-from suyuan.intake import LedgerWriter, Message
+from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, migrate
 from suyuan.trace import Tracer, trace_json
 
@@ -22,7 +22,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoData, Tracer]:
     data = build_demo(seed=5)
     writer = LedgerWriter(store, [data.scenario.root])
     for number, message in enumerate(data.messages):
-        assert writer.write(0, [Message(f"demo#{number}", message)]).rejections == ()
+        assert (
+            writer.write(shard_for(message), [Message(f"demo#{number}", message)]).rejections == ()
+        )
     return data, Tracer(store)
 
 

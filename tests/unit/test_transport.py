@@ -10,7 +10,7 @@ import pytest
 
 from suyuan.events import encode_batch, encode_event
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import Rejection, SqlLedgerStore, create_ledger_engine, migrate
+from suyuan.ledger import TRUST_SHARD, Rejection, SqlLedgerStore, create_ledger_engine, migrate
 from suyuan.signing import SigningKey, sign_batch
 from suyuan.transport import EmbeddedTransport, EventOutcome, EventStatus
 from tests.ledger_world import World
@@ -26,7 +26,9 @@ def store(tmp_path: Path, world: World) -> Iterator[SqlLedgerStore]:
     engine = create_ledger_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     migrate(engine)
     store = SqlLedgerStore(engine)
-    LedgerWriter(store, [world.scenario.root]).write(0, [Message("setup", world.trust_message())])
+    LedgerWriter(store, [world.scenario.root]).write(
+        TRUST_SHARD, [Message("setup", world.trust_message())]
+    )
     yield store
     store.close()
 
@@ -152,4 +154,4 @@ def test_concurrent_submissions_are_serialised(
         thread.join()
 
     assert results == [EventStatus.ACCEPTED] * 12
-    assert store.head(0).size == 4 + 12
+    assert store.head(0).size == 12

@@ -141,11 +141,11 @@ def _append(
     counts: dict[str, int],
     advance: Any,
 ) -> None:
-    from suyuan.intake import LedgerWriter, Message
+    from suyuan.intake import LedgerWriter, Message, shard_for
 
     writer = LedgerWriter(store, [data.scenario.root])
     for number, (count, message) in enumerate(messages):
-        result = writer.write(0, [Message(f"demo#{number}", message)])
+        result = writer.write(shard_for(message), [Message(f"demo#{number}", message)])
         counts["sent"] += count
         counts["appended"] += result.accepted
         counts["duplicates"] += result.duplicates
@@ -157,16 +157,20 @@ def _send_kafka(bootstrap: str, messages: Any, counts: dict[str, int], advance: 
     from kafka import KafkaProducer
 
     from suyuan.events import decode_batch, decode_event
+    from suyuan.intake import carries_trust
 
+    settings = get_settings()
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         linger_ms=10,
-        max_request_size=get_settings().max_message_bytes,
+        max_request_size=settings.max_message_bytes,
     )
-    topic = get_settings().events_topic
     for count, message in messages:
         actor = decode_event(decode_batch(message).events[0]).actor
+        # Each message is acknowledged before the next is sent: a key registered on the trust
+        # topic is then "produced before" the events it signs (docs/ledger.md, "Trust order").
+        topic = settings.trust_topic if carries_trust(message) else settings.events_topic
         producer.send(topic, key=actor.encode(), value=message).get(timeout=60)
         counts["sent"] += count
         advance(count)

@@ -20,7 +20,7 @@ from suyuan.cli._common import DbOption, console, fail, open_store
 from suyuan.config import get_settings
 from suyuan.errors import InvalidInputError, KeyFileError
 from suyuan.events import encode_batch, encode_event, event_from_json, validate_event
-from suyuan.events.model import Event
+from suyuan.events.model import TRUST_EVENT_TYPES, Event
 from suyuan.signing import SigningKey, load_signing_key, sign_batch
 
 BootstrapOption = Annotated[
@@ -31,7 +31,10 @@ BootstrapOption = Annotated[
 def ingest_worker(
     bootstrap: BootstrapOption = None,
     db: DbOption = None,
-    topic: Annotated[str | None, typer.Option(help="Topic to consume.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Events topic to consume.")] = None,
+    trust_topic: Annotated[
+        str | None, typer.Option(help="Trust topic to consume (one partition).")
+    ] = None,
     group: Annotated[str, typer.Option(help="Consumer group id.")] = "suyuan-ingest",
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus metrics on this port.")
@@ -49,6 +52,8 @@ def ingest_worker(
     config = WorkerConfig(
         bootstrap=servers,
         topic=topic or settings.events_topic,
+        trust_topic=trust_topic or settings.trust_topic,
+        trust_wait_s=settings.trust_wait_ms / 1000,
         dead_letter_topic=settings.dead_letter_topic,
         group_id=group,
         max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
@@ -72,12 +77,17 @@ def publish(
     key: Annotated[Path, typer.Option("--key", help="The producer's signing key (.key).")],
     bootstrap: BootstrapOption = None,
     db: DbOption = None,
-    topic: Annotated[str | None, typer.Option(help="Topic to publish to.")] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="Events topic (trust events go to the trust topic).")
+    ] = None,
+    trust_topic: Annotated[str | None, typer.Option(help="Trust topic.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Events per signature.")] = 500,
 ) -> None:
     """Sign events in batches and send them to Kafka (--bootstrap) or an embedded ledger (--db).
 
-    Bad lines are reported with their line number and are not sent; the rest go on.
+    Trust events (signed with a regulator root key) go to the trust topic, everything else to
+    the events topic; a file must not mix the two. Bad lines are reported with their line number
+    and are not sent; the rest go on.
     """
     if (bootstrap is None) == (db is None):
         fail("give exactly one of --bootstrap HOST:PORT or --db URL")
@@ -88,9 +98,20 @@ def publish(
     events, bad = _read_events(file)
     for line, problem in bad:
         console.print(f"[red]line {line}[/]: {problem}", highlight=False)
+    kinds = {event.event_type in TRUST_EVENT_TYPES for event in events}
+    if len(kinds) > 1:
+        fail(
+            f"{file} mixes trust events with other events: they go to different topics and "
+            "are signed by different keys; publish them as two files"
+        )
     batches = [events[i : i + batch_size] for i in range(0, len(events), batch_size)]
     if bootstrap is not None:
-        summary = _publish_kafka(batches, signer, bootstrap, topic or get_settings().events_topic)
+        settings = get_settings()
+        if kinds == {True}:
+            chosen = trust_topic or settings.trust_topic
+        else:
+            chosen = topic or settings.events_topic
+        summary = _publish_kafka(batches, signer, bootstrap, chosen)
     else:
         summary = _publish_embedded(batches, signer, db)
     summary["invalid_lines"] = len(bad)
@@ -163,7 +184,7 @@ def _publish_embedded(
     batches: list[list[Event]], signer: SigningKey, db: str | None
 ) -> dict[str, int]:
     from suyuan.intake import LedgerWriter, Message
-    from suyuan.ledger import root_keys
+    from suyuan.ledger import TRUST_SHARD, root_keys
 
     store = open_store(db)
     writer = LedgerWriter(store, root_keys(store))
@@ -172,7 +193,8 @@ def _publish_embedded(
     with _progress() as progress:
         task = progress.add_task("events", total=total)
         for number, (batch, message) in enumerate(_signed(batches, signer)):
-            result = writer.write(0, [Message(f"{signer.key_id}#{number}", message)])
+            shard = TRUST_SHARD if batch[0].event_type in TRUST_EVENT_TYPES else 0
+            result = writer.write(shard, [Message(f"{signer.key_id}#{number}", message)])
             counts["accepted"] += result.accepted
             counts["duplicate"] += result.duplicates
             counts["rejected"] += len(result.rejections)

@@ -40,6 +40,7 @@ def serve_ingest(
             settings.kafka_bootstrap,
             settings.events_topic,
             open_store(url),
+            trust_topic=settings.trust_topic,
             max_message_bytes=settings.max_message_bytes,
         )
     try:

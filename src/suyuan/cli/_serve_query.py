@@ -49,6 +49,7 @@ def serve_query(
             settings.kafka_bootstrap,
             settings.events_topic,
             store,
+            trust_topic=settings.trust_topic,
             max_message_bytes=settings.max_message_bytes,
         )
     app = create_app(settings, store=store, transport=transport)

@@ -13,6 +13,7 @@ its compare-and-set) and :class:`EntryNotFoundError`.
 
 from suyuan.ledger._audit import AuditFinding, Auditor, AuditReport
 from suyuan.ledger._interface import (
+    TRUST_SHARD,
     AppendResult,
     CodeEdge,
     CodeEventRef,
@@ -43,6 +44,7 @@ from suyuan.ledger._sql import GENESIS_CHAIN, SqlLedgerStore, chain_next, create
 __all__ = [
     "DEFAULT_LEDGER_NAME",
     "GENESIS_CHAIN",
+    "TRUST_SHARD",
     "AppendResult",
     "AuditFinding",
     "AuditReport",

@@ -22,11 +22,17 @@ from suyuan.errors import (
     RevokedKeyError,
     SignatureError,
     SuyuanError,
+    UnknownKeyError,
     WrongSignerError,
 )
 from suyuan.events import decode_event
-from suyuan.events.model import SIGNING_KEY_REVOKED, TRUST_EVENT_TYPES, Event
-from suyuan.ledger._interface import LedgerStore, StoredEntry
+from suyuan.events.model import (
+    SIGNING_KEY_REGISTERED,
+    SIGNING_KEY_REVOKED,
+    TRUST_EVENT_TYPES,
+    Event,
+)
+from suyuan.ledger._interface import TRUST_SHARD, LedgerStore, StoredEntry
 from suyuan.ledger._leaf import Leaf
 from suyuan.ledger._sql import GENESIS_CHAIN, chain_next
 from suyuan.merkle import Frontier, leaf_hash
@@ -105,40 +111,39 @@ class Auditor:
         # twice shows as a repeated row id, even when the unique index was dropped.
         self._repeated = self._store.repeated_event_ids()
         try:
-            trust, revoked_at = self._trust(report)
+            history = self._trust(report)
             for shard in self._store.shard_ids():
-                self._shard(shard, trust, revoked_at, report, progress)
+                self._shard(shard, history, report, progress)
         except _EnoughFindingsError:
             pass
         return report
 
     # --- trust ------------------------------------------------------------------------------
 
-    def _trust(self, report: AuditReport) -> tuple[TrustStore, dict[str, datetime]]:
-        """Replay the trust events in recorded order; trust events that fail are findings."""
+    def _trust(self, report: AuditReport) -> _TrustHistory:
+        """Replay the trust events in trust order; trust events that fail are findings."""
         trust = TrustStore(self._roots)
-        revoked_at: dict[str, datetime] = {}
-        for shard, seq in self._store.trust_positions():
+        history = _TrustHistory(trust)
+        for number, (shard, seq) in enumerate(self._store.trust_positions(), start=1):
             entry = self._store.entry(shard, seq)
             try:
                 leaf = Leaf.from_bytes(entry.leaf)
                 event = decode_event(leaf.event)
-                self._check_signature(trust, revoked_at, leaf, event)
+                history.check(leaf, event)
+                self._check_batch(trust, leaf)
                 trust.apply(event)
             except SuyuanError as err:
                 self._find(report, shard, seq, "bad_trust_event", str(err))
                 continue
-            if event.event_type == SIGNING_KEY_REVOKED:
-                revoked_at[str(event.payload["key_id"])] = leaf.recorded_at
-        return trust, revoked_at
+            history.applied(number, leaf, event)
+        return history
 
     # --- one shard ----------------------------------------------------------------------------
 
     def _shard(
         self,
         shard: int,
-        trust: TrustStore,
-        revoked_at: dict[str, datetime],
+        history: _TrustHistory,
         report: AuditReport,
         progress: Callable[[int], None] | None,
     ) -> None:
@@ -172,7 +177,7 @@ class Auditor:
                 )
                 return
             frontier.append(hashed)
-            self._entry(shard, entry, trust, revoked_at, trust_positions, report)
+            self._entry(shard, entry, history, trust_positions, report)
             held_root = held.pop(frontier.size, None)
             if held_root is not None and held_root != frontier.root():
                 self._find(
@@ -218,8 +223,7 @@ class Auditor:
         self,
         shard: int,
         entry: StoredEntry,
-        trust: TrustStore,
-        revoked_at: dict[str, datetime],
+        history: _TrustHistory,
         trust_positions: set[int],
         report: AuditReport,
     ) -> None:
@@ -267,15 +271,25 @@ class Auditor:
                 "trust_index_incomplete",
                 f"{event.event_type} is missing from the trust index",
             )
+        if leaf.trust_size is not None and (shard == TRUST_SHARD) != (
+            event.event_type in TRUST_EVENT_TYPES
+        ):
+            self._find(
+                report,
+                shard,
+                entry.seq,
+                "wrong_shard",
+                f"{event.event_type} on shard {shard}: trust events, and only they, belong on "
+                f"the trust shard {TRUST_SHARD}",
+            )
         try:
-            self._check_signature(trust, revoked_at, leaf, event)
+            history.check(leaf, event)
+            self._check_batch(history.trust, leaf)
         except SignatureError as err:
             self._find(report, shard, entry.seq, err.reason, str(err))
         report.signatures = len(self._verified_batches)
 
-    def _check_signature(
-        self, trust: TrustStore, revoked_at: dict[str, datetime], leaf: Leaf, event: Event
-    ) -> None:
+    def _check_batch(self, trust: TrustStore, leaf: Leaf) -> None:
         key = trust.key_for(leaf.key_id)
         proof = batch_proof_from_path(
             leaf.event, leaf.batch_size, leaf.batch_index, leaf.batch_path
@@ -284,16 +298,6 @@ class Auditor:
         if cache_key not in self._verified_batches:
             verify_batch_root(proof, leaf.signature, key)
             self._verified_batches.add(cache_key)
-        if trust.is_root(leaf.key_id):
-            if event.event_type not in TRUST_EVENT_TYPES:
-                raise WrongSignerError("key_id", leaf.key_id, "root keys sign only trust events")
-            return
-        owner = trust.organisation_of(leaf.key_id)
-        if owner != event.actor:
-            raise WrongSignerError("actor", event.actor, f"key {leaf.key_id} belongs to {owner}")
-        revoked = revoked_at.get(leaf.key_id)
-        if revoked is not None and revoked <= leaf.recorded_at:
-            raise RevokedKeyError("key_id", leaf.key_id, f"was revoked at {revoked.isoformat()}")
 
     # --- heads and checkpoints --------------------------------------------------------------
 
@@ -366,3 +370,72 @@ class Auditor:
         report.findings.append(AuditFinding(shard, seq, problem, detail))
         if len(report.findings) >= self._max:
             raise _EnoughFindingsError
+
+
+class _TrustHistory:
+    """When each signing key became usable and stopped being usable, in trust order.
+
+    A second-format leaf records how many trust events its writer had applied
+    (``trust_size``): its key must have been registered by then and not yet revoked — exactly
+    what the writer decided. First-format leaves carry no such number; they are judged by time
+    of recording, as they were written.
+    """
+
+    def __init__(self, trust: TrustStore) -> None:
+        self.trust = trust
+        self.size = 0
+        self._registered: dict[str, int] = {}
+        self._revoked: dict[str, tuple[int, datetime]] = {}
+
+    def applied(self, number: int, leaf: Leaf, event: Event) -> None:
+        """Trust event ``number`` (from 1, in trust order) was applied."""
+        self.size = number
+        key_id = str(event.payload.get("key_id", ""))
+        if event.event_type == SIGNING_KEY_REGISTERED:
+            self._registered.setdefault(key_id, number)
+        elif event.event_type == SIGNING_KEY_REVOKED:
+            self._revoked.setdefault(key_id, (number, leaf.recorded_at))
+
+    def check(self, leaf: Leaf, event: Event) -> None:
+        """Whether ``leaf``'s key could sign ``event`` when it was judged.
+
+        Raises:
+            UnknownKeyError: the key was registered only after the event was judged.
+            RevokedKeyError: the key was revoked before the event was judged.
+            WrongSignerError: a root key signed a non-trust event, a registered key a trust
+                event, or the key belongs to another organisation than the event's actor.
+        """
+        trust = self.trust
+        if trust.is_root(leaf.key_id):
+            if event.event_type not in TRUST_EVENT_TYPES:
+                raise WrongSignerError("key_id", leaf.key_id, "root keys sign only trust events")
+            return
+        if event.event_type in TRUST_EVENT_TYPES:
+            raise WrongSignerError(
+                "key_id", leaf.key_id, "trust events must be signed by a regulator root key"
+            )
+        owner = trust.organisation_of(leaf.key_id)
+        if owner != event.actor:
+            raise WrongSignerError("actor", event.actor, f"key {leaf.key_id} belongs to {owner}")
+        revoked = self._revoked.get(leaf.key_id)
+        if leaf.trust_size is None:
+            if revoked is not None and revoked[1] <= leaf.recorded_at:
+                raise RevokedKeyError(
+                    "key_id", leaf.key_id, f"was revoked at {revoked[1].isoformat()}"
+                )
+            return
+        registered = self._registered.get(leaf.key_id, 0)
+        if registered > leaf.trust_size:
+            raise UnknownKeyError(
+                "key_id",
+                leaf.key_id,
+                f"was registered by trust event {registered}, after the {leaf.trust_size} "
+                "the writer had applied",
+            )
+        if revoked is not None and revoked[0] <= leaf.trust_size:
+            raise RevokedKeyError(
+                "key_id",
+                leaf.key_id,
+                f"was revoked by trust event {revoked[0]}, before the {leaf.trust_size} "
+                "the writer had applied",
+            )

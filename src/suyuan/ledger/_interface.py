@@ -15,6 +15,11 @@ from datetime import datetime
 from suyuan.errors import SuyuanError
 from suyuan.events.model import Event
 
+#: The shard that holds every trust event (organisations, signing keys, revocations), fed by the
+#: one-partition trust topic. One shard gives trust events one order that every writer and the
+#: audit share (docs/ledger.md, "Trust order"); event shards are numbered from 0 by partition.
+TRUST_SHARD = 1_000_000
+
 
 class LedgerError(SuyuanError):
     """The ledger refused an operation or is inconsistent."""
@@ -43,6 +48,9 @@ class Submission:
     batch_size: int
     batch_index: int
     batch_path: tuple[bytes, ...]
+    trust_size: int = 0
+    """How many trust events (in trust order) the writer had applied when it judged the event;
+    stored in the leaf so the audit checks the key against the same state."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,12 +241,21 @@ class LedgerStore(ABC):
         """Edges whose child is one of ``codes``."""
 
     @abstractmethod
-    def rejections(self, *, actor: str | None = None, limit: int = 100) -> list[StoredRejection]:
-        """Most recent rejections first, optionally of one actor."""
+    def rejections(
+        self,
+        *,
+        actor: str | None = None,
+        limit: int = 100,
+        reasons: Collection[str] | None = None,
+        since: datetime | None = None,
+    ) -> list[StoredRejection]:
+        """Most recent rejections first, optionally of one actor, of some reasons, or rejected
+        at or after ``since``."""
 
     @abstractmethod
     def trust_positions(self) -> list[tuple[int, int]]:
-        """(shard, seq) of every trust event, in the order they were recorded."""
+        """(shard, seq) of every trust event in trust order: those of :data:`TRUST_SHARD` by
+        sequence number, after any that older ledgers kept on event shards (by time recorded)."""
 
     @abstractmethod
     def repeated_event_ids(self) -> dict[tuple[int, int], tuple[int, int]]:

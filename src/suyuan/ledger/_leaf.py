@@ -2,10 +2,13 @@
 
 Layout (all integers big-endian; documented in ``docs/ledger.md``)::
 
-    magic        15 bytes  b"suyuan-leaf/v1\\n"
+    magic        15 bytes  b"suyuan-leaf/v2\\n"
     shard         4 bytes  uint32
     seq           8 bytes  uint64   position in the shard, from 0
     recorded_at   8 bytes  int64    microseconds since the Unix epoch (UTC), set by the ledger
+    trust_size    8 bytes  uint64   trust events (in trust order) the writer had applied when it
+                                    judged this event: the audit checks the signing key against
+                                    exactly that state (docs/ledger.md, "Trust order")
     key_id        1 byte length + ASCII
     signature     2 bytes length + bytes (the batch signature, Ed25519: 64 bytes)
     batch_size    4 bytes  uint32   events covered by that signature
@@ -15,6 +18,9 @@ Layout (all integers big-endian; documented in ``docs/ledger.md``)::
 
 Everything needed to re-check the signature of this one event is inside the leaf, so a receipt
 for one event can be verified with nothing but the signer's public key and the ledger key.
+
+Leaves of the first format (``suyuan-leaf/v1``, no ``trust_size``) still parse; their
+``trust_size`` is ``None`` and the audit judges them by time of recording.
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from datetime import UTC, datetime, timedelta
 from suyuan.errors import DecodeError
 from suyuan.merkle import HASH_SIZE
 
-LEAF_MAGIC = b"suyuan-leaf/v1\n"
+LEAF_MAGIC = b"suyuan-leaf/v2\n"
+_LEAF_MAGIC_V1 = b"suyuan-leaf/v1\n"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HEAD = struct.Struct(">IQq")
+_TRUST = struct.Struct(">Q")
 _BATCH = struct.Struct(">II")
 
 
@@ -51,6 +59,7 @@ def leaf_bytes(
     shard: int,
     seq: int,
     recorded_micros: int,
+    trust_size: int | None,
     signer: bytes,
     batch_size: int,
     batch_index: int,
@@ -58,11 +67,15 @@ def leaf_bytes(
     event: bytes,
 ) -> bytes:
     """The canonical leaf of :class:`Leaf` from its fields, without building one (the append
-    path makes one per event); ``signer`` is :func:`signer_part` of the key id and signature."""
+    path makes one per event); ``signer`` is :func:`signer_part` of the key id and signature.
+    ``trust_size`` ``None`` makes a first-format leaf (kept for old ledgers and their tests)."""
+    if trust_size is None:
+        head = _LEAF_MAGIC_V1 + _HEAD.pack(shard, seq, recorded_micros)
+    else:
+        head = LEAF_MAGIC + _HEAD.pack(shard, seq, recorded_micros) + _TRUST.pack(trust_size)
     return b"".join(
         (
-            LEAF_MAGIC,
-            _HEAD.pack(shard, seq, recorded_micros),
+            head,
             signer,
             _BATCH.pack(batch_size, batch_index),
             bytes((len(batch_path),)),
@@ -86,12 +99,15 @@ class Leaf:
     batch_index: int
     batch_path: tuple[bytes, ...]
     event: bytes
+    trust_size: int | None = None
+    """Trust events applied when the event was judged; ``None`` in a first-format leaf."""
 
     def to_bytes(self) -> bytes:
         return leaf_bytes(
             self.shard,
             self.seq,
             to_micros(self.recorded_at),
+            self.trust_size,
             signer_part(self.key_id, self.signature),
             self.batch_size,
             self.batch_index,
@@ -107,9 +123,13 @@ class Leaf:
             DecodeError: wrong magic, truncated, or trailing bytes (field ``leaf``).
         """
         reader = _Reader(data)
-        if reader.take(len(LEAF_MAGIC)) != LEAF_MAGIC:
+        magic = reader.take(len(LEAF_MAGIC))
+        if magic not in (LEAF_MAGIC, _LEAF_MAGIC_V1):
             raise DecodeError("leaf", data, f"must start with {LEAF_MAGIC!r}")
         shard, seq, micros = _HEAD.unpack(reader.take(_HEAD.size))
+        trust_size: int | None = None
+        if magic == LEAF_MAGIC:
+            (trust_size,) = _TRUST.unpack(reader.take(_TRUST.size))
         key_id = reader.take(reader.uint(1)).decode("ascii", errors="replace")
         signature = reader.take(reader.uint(2))
         batch_size, batch_index = _BATCH.unpack(reader.take(_BATCH.size))
@@ -126,6 +146,7 @@ class Leaf:
             batch_index=batch_index,
             batch_path=path,
             event=event,
+            trust_size=trust_size,
         )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from suyuan.events.model import TRUST_EVENT_TYPES
 from suyuan.ledger import _tables as t
 from suyuan.ledger._interface import (
+    TRUST_SHARD,
     AppendResult,
     CodeEdge,
     CodeEventRef,
@@ -440,11 +441,22 @@ class SqlLedgerStore(LedgerStore):
         edges.sort(key=lambda e: (e.shard, e.seq))
         return edges
 
-    def rejections(self, *, actor: str | None = None, limit: int = 100) -> list[StoredRejection]:
+    def rejections(
+        self,
+        *,
+        actor: str | None = None,
+        limit: int = 100,
+        reasons: Collection[str] | None = None,
+        since: datetime | None = None,
+    ) -> list[StoredRejection]:
         r = t.rejections.c
         query = sa.select(t.rejections).order_by(r.id.desc()).limit(limit)
         if actor is not None:
             query = query.where(r.actor == actor)
+        if reasons is not None:
+            query = query.where(r.reason.in_(list(reasons)))
+        if since is not None:
+            query = query.where(r.rejected_at >= to_micros(since))
         with self._reader.connect() as conn:
             rows = conn.execute(query).all()
         return [
@@ -468,8 +480,14 @@ class SqlLedgerStore(LedgerStore):
     def trust_positions(self) -> list[tuple[int, int]]:
         c = t.trust_entries.c
         with self._reader.connect() as conn:
+            on_trust_shard = sa.case((c.shard == TRUST_SHARD, 1), else_=0)
             rows = conn.execute(
-                sa.select(c.shard, c.seq).order_by(c.recorded_at, c.shard, c.seq)
+                sa.select(c.shard, c.seq).order_by(
+                    on_trust_shard,
+                    sa.case((c.shard == TRUST_SHARD, 0), else_=c.recorded_at),
+                    c.shard,
+                    c.seq,
+                )
             ).all()
         return [(int(r.shard), int(r.seq)) for r in rows]
 
@@ -592,6 +610,7 @@ def _entry_rows(
             shard,
             seq,
             micros,
+            sub.trust_size,
             signer,
             sub.batch_size,
             sub.batch_index,

@@ -15,7 +15,7 @@ from suyuan.cli import _serve, _tokens
 from suyuan.cli import app as suyuan_app
 from suyuan.events import event_from_json
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
+from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.signing import save_key_pair
 from suyuan.tlog import NoteSigner
 from tests.ledger_world import World
@@ -43,7 +43,9 @@ def db(tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch) -> str:
     migrate(engine)
     store = SqlLedgerStore(engine)
     initialise(store, NoteSigner.generate("test").verifier, [world.scenario.root])
-    LedgerWriter(store, [world.scenario.root]).write(0, [Message("setup", world.trust_message())])
+    LedgerWriter(store, [world.scenario.root]).write(
+        TRUST_SHARD, [Message("setup", world.trust_message())]
+    )
     store.close()
     return url
 

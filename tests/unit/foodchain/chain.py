@@ -17,7 +17,7 @@ from typing import Any
 from suyuan.events.model import Event
 from suyuan.foodchain import PRODUCER_COMMITMENT, PURCHASER_COMMITMENT, Reads
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
+from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.scenario import Organisation, Scenario
 from suyuan.tlog import NoteSigner
 
@@ -79,7 +79,7 @@ class Chain:
         }
         writer = LedgerWriter(store, [s.root])
         trust = s.registration(*orgs.values())
-        written = writer.write(0, [Message("trust", s.sign_as_root(trust))])
+        written = writer.write(TRUST_SHARD, [Message("trust", s.sign_as_root(trust))])
         assert written.accepted == len(trust), written.rejections
         return cls(store=store, s=s, writer=writer, **orgs)
 
