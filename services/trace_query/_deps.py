@@ -2,7 +2,7 @@
 
 ``create_app`` builds one :class:`QueryContext`; routes take it and the caller's
 :class:`~suyuan.auth.Principal` as dependencies. A presented token was already checked by the
-rate-limit middleware (which needs to know whether to limit); the result is reused here.
+request guard (which needs to know whether to limit); the result is reused here.
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from suyuan.signing import RootKey
 from suyuan.tlog import Checkpoint, open_checkpoint
 from suyuan.trace import Tracer
 from suyuan.transport import Transport
-from suyuan_http import ApiError, HttpMetrics, bearer_principal, require_role
-
-from ._ratelimit import AUTH_STATE_KEY
+from suyuan_http import ApiError, HttpMetrics, bearer_principal, checked_token, require_role
 
 FULL_VIEW_ROLES = frozenset({Role.REGULATOR, Role.ADMIN})
 
@@ -134,12 +132,12 @@ _TOKEN_HELP = (
 
 
 def _check_token(request: Request, token: str) -> Principal:
-    """The caller behind ``token``; the rate-limit middleware's check of it when it made one.
+    """The caller behind ``token``; the request guard's check of it when it made one.
 
     Raises:
         AuthError: an unknown, malformed or revoked token, or no token database here.
     """
-    checked: Principal | AuthError | None = getattr(request.state, AUTH_STATE_KEY, None)
+    checked = checked_token(request)
     if isinstance(checked, AuthError):
         raise checked
     if checked is not None:

@@ -46,8 +46,11 @@ from suyuan.trace import Tracer
 from suyuan.transport import EmbeddedTransport, Transport
 from suyuan_http import (
     ApiError,
+    Authenticator,
+    BodyLimit,
     HttpMetrics,
     MetricsMiddleware,
+    RequestGuard,
     error_response,
     install_error_handlers,
 )
@@ -61,7 +64,7 @@ from . import (
     _routes_trace,
 )
 from ._deps import LedgerAccess, QueryContext, RecallDesk
-from ._ratelimit import Authenticator, RateLimitMiddleware, RateLimitSettings, TokenBucketLimiter
+from ._ratelimit import RateLimitSettings, TokenBucketLimiter, address_limit
 
 try:
     from suyuan_trace_query.pages import router as pages_router
@@ -134,7 +137,7 @@ def create_app(
     if pages_router is not None:
         app.include_router(pages_router)
     _install_error_handlers(app)
-    _install_rate_limit(app, rate_limit or RateLimitSettings(), engine, metrics)
+    _install_guard(app, settings, rate_limit or RateLimitSettings(), engine, metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
@@ -178,16 +181,22 @@ def _recall_desk(
     return RecallDesk(roots, transport or EmbeddedTransport(store, roots), master, problem)
 
 
-def _install_rate_limit(
-    app: FastAPI, limits: RateLimitSettings, engine: sa.Engine | None, metrics: HttpMetrics
+def _install_guard(
+    app: FastAPI,
+    settings: Settings,
+    limits: RateLimitSettings,
+    engine: sa.Engine | None,
+    metrics: HttpMetrics,
 ) -> None:
-    limiter = None
+    """Token check, per-address rate limit and the recall form's body cap, before any route."""
+    limit = None
     if limits.query_rate_limit_per_second > 0:
         limiter = TokenBucketLimiter(
             limits.query_rate_limit_per_second,
             limits.query_rate_limit_burst,
             max_clients=limits.query_rate_limit_clients,
         )
+        limit = address_limit(limiter)
     limited = Counter(
         "suyuan_http_rate_limited",
         "Requests refused with 429 (too many from one address)",
@@ -201,7 +210,13 @@ def _install_rate_limit(
             return authenticate(token_engine, token)
 
     app.add_middleware(
-        RateLimitMiddleware, limiter=limiter, authenticate=check, on_limited=limited.inc
+        RequestGuard,
+        authenticate=check,
+        bodies=[BodyLimit("POST", "/v1/recalls", settings.max_json_body_bytes)],
+        limit=limit,
+        trusted_proxies=settings.trusted_proxies,
+        on_limited=limited.inc,
+        detail=True,
     )
 
 
