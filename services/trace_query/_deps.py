@@ -8,6 +8,8 @@ request guard (which needs to know whether to limit); the result is reused here.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,7 +21,7 @@ from suyuan.config import Settings
 from suyuan.ledger import Ledger, LedgerError, LedgerStore
 from suyuan.signing import RootKey
 from suyuan.tlog import Checkpoint, open_checkpoint
-from suyuan.trace import Tracer
+from suyuan.trace import TraceBudget, Tracer
 from suyuan.transport import Transport
 from suyuan_http import ApiError, HttpMetrics, bearer_principal, checked_token, require_role
 
@@ -94,6 +96,40 @@ class LedgerAccess:
         raise ApiError(503, "ledger_inconsistent", f"cannot sign a checkpoint: {err}") from err
 
 
+class TraceSlots:
+    """At most ``size`` budgeted traces (API, scan page, label) worked on at once.
+
+    One more is refused at once rather than queued: 50 clients asking for an expensive code
+    must not hold every worker thread while regulators and cheap codes wait behind them.
+    """
+
+    RETRY_AFTER = 1
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one slot while the block runs.
+
+        Raises:
+            ApiError: 503 ``busy`` (``Retry-After``) when every slot is taken.
+        """
+        if not self._free.acquire(blocking=False):
+            raise ApiError(
+                503,
+                "busy",
+                f"at most {self.size} public traces are worked on at once; retry after "
+                f"{self.RETRY_AFTER} s",
+                retry_after=self.RETRY_AFTER,
+            )
+        try:
+            yield
+        finally:
+            self._free.release()
+
+
 @dataclass(frozen=True)
 class RecallDesk:
     """What starting a recall needs, or why it cannot be started here."""
@@ -116,6 +152,28 @@ class QueryContext:
     ledger: LedgerAccess
     recalls: RecallDesk
     metrics: HttpMetrics
+    trace_budget: TraceBudget
+    """What one trace may read, for every caller but a regulator or admin."""
+    public_traces: TraceSlots
+
+    def budget_for(self, principal: Principal) -> TraceBudget | None:
+        """The trace budget of ``principal``: none for regulators and admins (they are
+        accountable, and a recall needs every code)."""
+        return None if principal.role in FULL_VIEW_ROLES else self.trace_budget
+
+    @contextmanager
+    def tracing(self, principal: Principal) -> Iterator[TraceBudget | None]:
+        """Run a trace for ``principal``: its budget, in a slot when it has one.
+
+        Raises:
+            ApiError: 503 ``busy`` when every slot for budgeted traces is taken.
+        """
+        budget = self.budget_for(principal)
+        if budget is None:
+            yield None
+            return
+        with self.public_traces.slot():
+            yield budget
 
 
 def get_context(request: Request) -> QueryContext:

@@ -26,7 +26,7 @@ from suyuan.events.model import Event
 from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
 from suyuan.merkle import leaf_hash
 from suyuan.tlog import Receipt
-from suyuan.trace import PRIVATE_FIELDS
+from suyuan.trace import PRIVATE_EVENT_TYPES, public_event_json
 from suyuan_http import ApiError
 
 from ._deps import ContextDep, PrincipalDep, sees_in_full
@@ -63,6 +63,7 @@ def get_event(event_id: str, principal: PrincipalDep, context: ContextDep) -> Ev
     shard, seq, leaf = _entry(context.store, event_id)
     event = decode_event(leaf.event)
     full = sees_in_full(principal, {event.actor})
+    _refuse_private(event, full)
     leaf_bytes = leaf.to_bytes()
     proof = None
     if context.ledger.ledger is not None:
@@ -120,7 +121,9 @@ def get_receipt(event_id: str, principal: PrincipalDep, context: ContextDep) -> 
     shard, seq, leaf = _entry(context.store, event_id)
     note, checkpoint = context.ledger.covering(shard, seq)
     ledger = context.ledger.require()
-    full = sees_in_full(principal, {decode_event(leaf.event).actor})
+    event = decode_event(leaf.event)
+    full = sees_in_full(principal, {event.actor})
+    _refuse_private(event, full)
     receipt = Receipt(
         index=seq,
         proof=tuple(ledger.inclusion_proof(shard, seq, checkpoint.size)),
@@ -182,6 +185,14 @@ def _entry(store: LedgerStore, event_id: str) -> tuple[int, int, Leaf]:
     return shard, seq, Leaf.from_bytes(store.entry(shard, seq).leaf)
 
 
+def _refuse_private(event: Event, full: bool) -> None:
+    """Raises: ApiError 404, as for an unknown id, when the caller may not see ``event`` at
+    all (an adverse-event report): the public may not even learn that one exists."""
+    if not full and event.event_type in PRIVATE_EVENT_TYPES:
+        rule = f"no ledger entry has event id {event.event_id}"
+        raise ApiError(404, "not_found", rule, "event_id", event.event_id)
+
+
 def _known_shard(store: LedgerStore, shard: int) -> int:
     """The shard's size. Raises: ApiError 404 for a shard that has no head."""
     if shard not in store.shard_ids():
@@ -191,9 +202,7 @@ def _known_shard(store: LedgerStore, shard: int) -> int:
 
 def _event_json(event: Event, *, full: bool) -> dict[str, Any]:
     body = event_to_json(event)
-    if not full:
-        body["payload"] = {k: v for k, v in body["payload"].items() if k not in PRIVATE_FIELDS}
-    return body
+    return body if full else public_event_json(body)
 
 
 def _b64(data: bytes) -> str:

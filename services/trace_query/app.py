@@ -42,7 +42,7 @@ from suyuan.ledger import (
     load_or_create_ledger_key,
     root_keys,
 )
-from suyuan.trace import Tracer
+from suyuan.trace import TraceBudget, Tracer
 from suyuan.transport import EmbeddedTransport, Transport
 from suyuan_http import (
     ApiError,
@@ -63,7 +63,7 @@ from . import (
     _routes_recalls,
     _routes_trace,
 )
-from ._deps import LedgerAccess, QueryContext, RecallDesk
+from ._deps import LedgerAccess, QueryContext, RecallDesk, TraceSlots
 from ._ratelimit import RateLimitSettings, TokenBucketLimiter, address_limit
 
 try:
@@ -106,6 +106,12 @@ def create_app(
         ledger=LedgerAccess(store, ledger, ledger_problem),
         recalls=_recall_desk(store, transport, custody_settings),
         metrics=metrics,
+        trace_budget=TraceBudget(
+            codes=settings.trace_budget_codes,
+            events=settings.trace_budget_events,
+            bytes=settings.trace_budget_bytes,
+        ),
+        public_traces=TraceSlots(settings.public_trace_concurrency),
     )
 
     @asynccontextmanager

@@ -456,6 +456,30 @@ def test_event_in_full_for_a_regulator_with_its_leaf(query: Query) -> None:
     assert base64.b64decode(body["ledger"]["leaf"]) == query.leaf_of(sale)
 
 
+def test_an_adverse_event_report_is_not_public(query: Query) -> None:
+    report = next(
+        decode_event(Leaf.from_bytes(entry.leaf).event)
+        for entry in query.store.entries(0)
+        if decode_event(Leaf.from_bytes(entry.leaf).event).event_type == "AdverseEventReported"
+    )
+    dose = report.codes[0]
+
+    public = query.get(f"/v1/events/{report.event_id}")
+    receipt = query.get(f"/v1/ledger/proof/{report.event_id}")
+    regulator = query.get(f"/v1/events/{report.event_id}", query.regulator_token)
+    public_trace = query.trace(dose)
+
+    # Answered like an unknown id: the public does not learn that a report exists.
+    assert public.status_code == receipt.status_code == 404
+    assert public.json()["detail"] == f"no ledger entry has event id {report.event_id}"
+    assert "接种部位红肿" not in public.text + receipt.text
+    assert regulator.status_code == 200
+    assert regulator.json()["event"]["payload"]["symptoms"].startswith("接种部位红肿")
+    assert public_trace.status_code == 200
+    assert "AdverseEventReported" not in public_trace.text
+    assert "接种部位红肿" not in public_trace.text
+
+
 def test_unknown_event_is_404_and_a_bad_id_400(query: Query) -> None:
     missing = query.get(f"/v1/events/{uuid.uuid4()}")
     bad = query.get("/v1/events/not-a-uuid")
