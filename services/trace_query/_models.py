@@ -141,7 +141,8 @@ class EventOut(BaseModel):
     view: Literal["public", "full"]
     ledger: EntryOut
     proof: InclusionProofOut | None = Field(
-        description="Null when this service holds no ledger key to sign a checkpoint."
+        description="Null when this service holds no ledger key, or until the next scheduled "
+        "checkpoint covers the entry (SUYUAN_CHECKPOINT_INTERVAL_SECONDS)."
     )
 
 

@@ -104,6 +104,8 @@ def post_recall(
         raise ApiError(422, err.reason, err.rule, _body_field(err.field), err.value) from None
     except (CustodyError, TransportError) as err:
         raise ApiError(503, "unavailable", f"the recall could not be recorded: {err}") from None
+    # The writer signs what it appended: the recall's receipt is available at once.
+    context.ledger.sign_moved()
     response.headers["Location"] = f"/v1/recalls/{recall.recall_id}"
     return recall_out(recall, listed)
 

@@ -17,6 +17,8 @@ leaves.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +28,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
+from starlette.concurrency import run_in_threadpool
 
 from suyuan import __version__
 from suyuan.auth import Principal, authenticate
@@ -103,7 +106,9 @@ def create_app(
         store=store,
         engine=engine,
         tracer=Tracer(store),
-        ledger=LedgerAccess(store, ledger, ledger_problem),
+        ledger=LedgerAccess(
+            store, ledger, ledger_problem, interval=settings.checkpoint_interval_seconds
+        ),
         recalls=_recall_desk(store, transport, custody_settings),
         metrics=metrics,
         trace_budget=TraceBudget(
@@ -116,9 +121,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_store:
-            context.store.close()
+        await _sign_moved(context.ledger)  # before the first request: readers find one
+        signer = asyncio.create_task(_sign_on_schedule(context.ledger))
+        try:
+            yield
+        finally:
+            signer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await signer
+            if owns_store:
+                context.store.close()
 
     app = FastAPI(
         title="Suyuan trace query",
@@ -146,6 +158,23 @@ def create_app(
     _install_guard(app, settings, rate_limit or RateLimitSettings(), engine, metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+async def _sign_on_schedule(ledger: LedgerAccess) -> None:
+    """Sign checkpoints of moved shards every ``ledger.interval`` seconds, so that no reader
+    ever makes the service sign (a cost anyone could impose by polling)."""
+    if ledger.ledger is None:
+        return
+    while True:
+        await asyncio.sleep(ledger.interval)
+        await _sign_moved(ledger)
+
+
+async def _sign_moved(ledger: LedgerAccess) -> None:
+    try:
+        await run_in_threadpool(ledger.sign_moved)
+    except (sa.exc.SQLAlchemyError, LedgerError) as err:
+        log.error("scheduled checkpoint signing failed: %s", err)
 
 
 def _load_ledger(store: LedgerStore, settings: Settings) -> tuple[Ledger | None, str | None]:
