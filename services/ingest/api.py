@@ -55,6 +55,7 @@ router = APIRouter()
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No token, or an unknown or revoked one."},
     403: {"model": ErrorOut, "description": "The token is not a producer token."},
+    429: {"model": ErrorOut, "description": "Too many requests from this organisation."},
 }
 _SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
     **_AUTH_ERRORS,

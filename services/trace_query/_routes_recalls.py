@@ -62,6 +62,7 @@ ListedQuery = Annotated[
             "description": "The regulator cannot sign here: no custodial key, or a key the "
             "trust chain does not know; or not a registered regulator.",
         },
+        413: {"model": ErrorOut, "description": "A body over SUYUAN_MAX_JSON_BODY_BYTES."},
         422: {"model": ErrorOut, "description": "A root code is malformed or unknown."},
         503: {"model": ErrorOut, "description": "The ledger cannot take the event now."},
     },

@@ -506,6 +506,10 @@ def word(lang: str, vocabulary: str, value: Any) -> str:
         200: {"content": {SVG_TYPE: {}}, "description": "The printable 合格证 label (SVG)."},
         400: {"content": {"text/html": {}}, "description": "Not a certificate code."},
         404: {"content": {"text/html": {}}, "description": "No certificate under this code."},
+        503: {
+            "content": {"text/html": {}},
+            "description": "Too busy (Retry-After) or unavailable.",
+        },
     },
     summary="Printable 承诺达标合格证 label of a certificate code",
 )
@@ -537,6 +541,10 @@ def certificate_label_svg(request: Request, code: str, lang: LangQuery = None) -
     responses={
         400: {"content": {"text/html": {}}, "description": "Malformed code: what is wrong."},
         404: {"content": {"text/html": {}}, "description": "Well-formed code, not in the ledger."},
+        503: {
+            "content": {"text/html": {}},
+            "description": "Too busy (Retry-After) or unavailable.",
+        },
     },
     summary="Consumer scan page (HTML; zh-CN, `?lang=en` for English)",
 )
