@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         2_000, ge=1, description="Most events one budgeted trace reads and shows."
     )
     trace_budget_bytes: int = Field(
-        2 * 1024 * 1024, ge=1024, description="Most signed-event bytes one budgeted trace reads."
+        512 * 1024, ge=1024, description="Most signed-event bytes one budgeted trace reads."
     )
     public_trace_concurrency: int = Field(
         4, ge=1, description="Budgeted traces (API, scan page, label) worked on at once; more: 503."
