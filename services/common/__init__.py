@@ -12,6 +12,16 @@ from .errors import (
     install_error_handlers,
     shorten_field,
 )
+from .guard import (
+    Authenticator,
+    BodyLimit,
+    Limit,
+    LimitPolicy,
+    RequestGuard,
+    TokenBucketLimiter,
+    checked_token,
+    client_address,
+)
 from .metrics import UNMATCHED_ROUTE, HttpMetrics, MetricsMiddleware
 from .models import ErrorOut, Health
 
@@ -20,12 +30,20 @@ __all__ = [
     "TOKEN_HELP",
     "UNMATCHED_ROUTE",
     "ApiError",
+    "Authenticator",
+    "BodyLimit",
     "ErrorOut",
     "Health",
     "HttpMetrics",
+    "Limit",
+    "LimitPolicy",
     "MetricsMiddleware",
+    "RequestGuard",
+    "TokenBucketLimiter",
     "TokenCheck",
     "bearer_principal",
+    "checked_token",
+    "client_address",
     "error_response",
     "install_error_handlers",
     "require_role",

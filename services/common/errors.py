@@ -33,6 +33,8 @@ class ApiError(Exception):
     rule: str
     field: str | None = None
     value: str | None = None
+    retry_after: int | None = None
+    """Seconds after which the same request may succeed (sent as ``Retry-After``)."""
 
     def __post_init__(self) -> None:
         super().__init__(f"{self.status} {self.reason}: {self.rule}")
@@ -82,14 +84,17 @@ def install_error_handlers(app: FastAPI, log: logging.Logger, *, detail: bool = 
     """Answer :class:`ApiError`, request validation errors, HTTP errors (404, 405…) and any
     unexpected exception (500, logged on ``log``) with :func:`error_response` JSON.
 
-    A 401 carries ``WWW-Authenticate: Bearer``. Handlers for more specific exceptions may be
+    A 401 carries ``WWW-Authenticate: Bearer``; an error with ``retry_after`` a
+    ``Retry-After``. Handlers for more specific exceptions may be
     added to ``app`` afterwards; the most specific one answers.
     """
 
     async def api_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_response(exc, headers, detail=detail)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+        return error_response(exc, headers or None, detail=detail)
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

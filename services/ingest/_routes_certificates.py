@@ -54,6 +54,8 @@ _KEY_REASONS = frozenset({"unknown_key", "revoked_key", "wrong_signer", "bad_sig
 _AUTH: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No token, or an unknown or revoked one."},
     403: {"model": ErrorOut, "description": "Not a producer token (or not the issuer's)."},
+    413: {"model": ErrorOut, "description": "A body over SUYUAN_MAX_JSON_BODY_BYTES."},
+    429: {"model": ErrorOut, "description": "Too many requests from this organisation."},
 }
 _RECORDING: dict[int | str, dict[str, Any]] = {
     409: {

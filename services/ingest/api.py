@@ -21,14 +21,20 @@ import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Header, Query, Response
 
 from suyuan import __version__
+from suyuan.auth import AuthError, Principal, authenticate
 from suyuan.config import Settings, get_settings
 from suyuan.custody import CustodyError, CustodySettings, load_master_key
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, root_keys
 from suyuan.transport import EmbeddedTransport, SubmitResult, Transport
 from suyuan_http import (
+    BodyLimit,
     ErrorOut,
     Health,
+    Limit,
+    LimitPolicy,
     MetricsMiddleware,
+    RequestGuard,
+    TokenBucketLimiter,
     install_error_handlers,
     shorten_field,
 )
@@ -49,6 +55,7 @@ router = APIRouter()
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No token, or an unknown or revoked one."},
     403: {"model": ErrorOut, "description": "The token is not a producer token."},
+    429: {"model": ErrorOut, "description": "Too many requests from this organisation."},
 }
 _SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
     **_AUTH_ERRORS,
@@ -117,7 +124,6 @@ def create_app(
             max_events=api_settings.ingest_max_events,
         ),
         metrics=metrics,
-        max_body_bytes=api_settings.ingest_max_body_bytes,
     )
 
     @asynccontextmanager
@@ -136,8 +142,51 @@ def create_app(
     app.include_router(router)
     app.include_router(_routes_certificates.router)
     install_error_handlers(app, log)
+    _install_guard(app, settings, api_settings, engine)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+def _install_guard(
+    app: FastAPI, settings: Settings, api_settings: IngestApiSettings, engine: sa.Engine
+) -> None:
+    """Every POST authenticates before its body is read and is capped (413); requests are
+    rate-limited per organisation (per address without a valid token)."""
+    forms = settings.max_json_body_bytes
+    bodies = [
+        BodyLimit("POST", "/v1/events", api_settings.ingest_max_body_bytes),
+        BodyLimit("POST", "/v1/certificates", forms),
+        BodyLimit("POST", "/v1/certificates/{code}/void", forms),
+    ]
+    limit = None
+    if settings.ingest_rate_limit_per_second > 0:
+        limiter = TokenBucketLimiter(
+            settings.ingest_rate_limit_per_second, settings.ingest_rate_limit_burst
+        )
+        limit = organisation_limit(limiter)
+
+    def check(token: str) -> Principal:
+        return authenticate(engine, token)
+
+    app.add_middleware(
+        RequestGuard,
+        authenticate=check,
+        bodies=bodies,
+        limit=limit,
+        trusted_proxies=settings.trusted_proxies,
+    )
+
+
+def organisation_limit(limiter: TokenBucketLimiter) -> LimitPolicy:
+    """A producer token spends its organisation's bucket, wherever it calls from; anything
+    else (no token, a bad one, another role) spends its address's."""
+
+    def policy(checked: Principal | AuthError | None, client: str) -> Limit | None:
+        if isinstance(checked, Principal) and checked.organisation is not None:
+            return Limit(limiter, f"org:{checked.organisation}", "one organisation")
+        return Limit(limiter, f"address:{client}", "one address")
+
+    return policy
 
 
 def _custody(settings: CustodySettings | None, *, embedded: bool) -> Custody:

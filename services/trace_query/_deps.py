@@ -2,12 +2,16 @@
 
 ``create_app`` builds one :class:`QueryContext`; routes take it and the caller's
 :class:`~suyuan.auth.Principal` as dependencies. A presented token was already checked by the
-rate-limit middleware (which needs to know whether to limit); the result is reused here.
+request guard (which needs to know whether to limit); the result is reused here.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,28 +22,42 @@ from suyuan.auth import AuthError, Principal, Role, authenticate
 from suyuan.config import Settings
 from suyuan.ledger import Ledger, LedgerError, LedgerStore
 from suyuan.signing import RootKey
-from suyuan.tlog import Checkpoint, open_checkpoint
-from suyuan.trace import Tracer
+from suyuan.tlog import Checkpoint
+from suyuan.trace import TraceBudget, Tracer
 from suyuan.transport import Transport
-from suyuan_http import ApiError, HttpMetrics, bearer_principal, require_role
-
-from ._ratelimit import AUTH_STATE_KEY
+from suyuan_http import ApiError, HttpMetrics, bearer_principal, checked_token, require_role
 
 FULL_VIEW_ROLES = frozenset({Role.REGULATOR, Role.ADMIN})
+log = logging.getLogger("suyuan.trace_query")
 
 
 class LedgerAccess:
-    """The ledger's checkpoints and proofs, or why they are unavailable (no ledger key).
+    """The ledger's signed checkpoints and proofs, or why they are unavailable (no ledger key).
 
-    Signing is serialised in this process; another process that signs the same size first is
-    not an error (its checkpoint is used).
+    Readers are served only checkpoints already stored: a checkpoint is signed on a schedule
+    (:meth:`sign_moved`, from the app's lifespan) and after this service appends (a recall),
+    never because a client asked. Signing is serialised in this process; another process that
+    signs the same size first is not an error (its checkpoint is used).
     """
 
-    def __init__(self, store: LedgerStore, ledger: Ledger | None, problem: str | None) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        ledger: Ledger | None,
+        problem: str | None,
+        *,
+        interval: float = 5.0,
+    ) -> None:
         self.store = store
         self.ledger = ledger
         self.problem = problem
+        self.interval = interval
         self._lock = threading.Lock()
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds until the next scheduled signing, at most (for ``Retry-After``)."""
+        return max(1, math.ceil(self.interval))
 
     def require(self) -> Ledger:
         """The ledger. Raises: ApiError 503 ``proofs_unavailable``."""
@@ -51,49 +69,111 @@ class LedgerAccess:
             )
         return self.ledger
 
-    def checkpoint(self, shard: int) -> tuple[str, Checkpoint]:
-        """A signed checkpoint of the shard's current head (signed now if the head moved).
-
-        Raises:
-            ApiError: 503 when no ledger key is loaded or the stored tree is inconsistent.
-        """
-        ledger = self.require()
+    def sign_moved(self) -> int:
+        """Sign a checkpoint of every shard whose head moved since its last one; how many were
+        signed. Without a ledger key, nothing. A shard that cannot be signed (its stored tree
+        is inconsistent) is logged and left for the auditor; the others are still signed."""
+        if self.ledger is None:
+            return 0
+        signed = 0
         with self._lock:
-            try:
-                note = ledger.checkpoint(shard)
-            except LedgerError as err:
-                note = self._signed_elsewhere(ledger, shard, err)
-        return note, open_checkpoint(note, ledger.verifier, origin=ledger.origin(shard))
+            for shard in self.store.shard_ids():
+                before = self.ledger.latest_checkpoint(shard)
+                try:
+                    note = self.ledger.checkpoint(shard)
+                except LedgerError as err:
+                    if not self._signed_elsewhere(self.ledger, shard):
+                        log.error("shard %d: no checkpoint signed: %s", shard, err)
+                    continue
+                signed += before is None or before[0] != note
+        return signed
 
     def newest_note(self, shard: int) -> str:
-        """The newest checkpoint note of the shard: signed now when the head moved and a ledger
-        key is loaded; without a key, the newest one stored (clients verify it themselves).
+        """The newest stored checkpoint note of the shard.
 
         Raises:
-            ApiError: 503 when there is no key and no stored checkpoint, or the tree is
-                inconsistent.
+            ApiError: 503 ``no_checkpoint`` (with ``Retry-After``) before the first is signed.
         """
-        if self.ledger is None:
-            stored = self.store.checkpoints(shard)
-            if stored:
-                return stored[-1].note
-        return self.checkpoint(shard)[0]
+        stored = self.store.checkpoints(shard)
+        if not stored:
+            raise ApiError(
+                503,
+                "no_checkpoint",
+                f"no checkpoint of shard {shard} is signed yet; one is signed every "
+                f"{self.interval:g} s",
+                retry_after=self.retry_after,
+            )
+        return stored[-1].note
 
-    def covering(self, shard: int, seq: int) -> tuple[str, Checkpoint]:
-        """The newest checkpoint whose tree holds entry ``seq``, signing one when none does."""
-        ledger = self.require()
-        latest = ledger.latest_checkpoint(shard)
+    def covering(self, shard: int, seq: int) -> tuple[str, Checkpoint] | None:
+        """The newest stored checkpoint whose tree holds entry ``seq``; ``None`` until the
+        next scheduled one covers it.
+
+        Raises:
+            ApiError: 503 when no ledger key is loaded.
+        """
+        latest = self.require().latest_checkpoint(shard)
         if latest is not None and latest[1].size > seq:
             return latest
-        return self.checkpoint(shard)
+        return None
+
+    def require_covering(self, shard: int, seq: int) -> tuple[str, Checkpoint]:
+        """:meth:`covering`, or why not.
+
+        Raises:
+            ApiError: 503 when no ledger key is loaded, or ``not_yet_checkpointed`` (with
+                ``Retry-After``) when no checkpoint covers the entry yet.
+        """
+        found = self.covering(shard, seq)
+        if found is None:
+            raise ApiError(
+                503,
+                "not_yet_checkpointed",
+                f"entry {seq} of shard {shard} is not in a signed checkpoint yet; one is "
+                f"signed every {self.interval:g} s",
+                retry_after=self.retry_after,
+            )
+        return found
 
     @staticmethod
-    def _signed_elsewhere(ledger: Ledger, shard: int, err: LedgerError) -> str:
-        """Another process stored a checkpoint of the same size first: use it."""
+    def _signed_elsewhere(ledger: Ledger, shard: int) -> bool:
+        """Whether another process stored a checkpoint of the current size first."""
         latest = ledger.latest_checkpoint(shard)
-        if latest is not None and latest[1].size == ledger.store.head(shard).size:
-            return latest[0]
-        raise ApiError(503, "ledger_inconsistent", f"cannot sign a checkpoint: {err}") from err
+        return latest is not None and latest[1].size == ledger.store.head(shard).size
+
+
+class TraceSlots:
+    """At most ``size`` budgeted traces (API, scan page, label) worked on at once.
+
+    One more is refused at once rather than queued: 50 clients asking for an expensive code
+    must not hold every worker thread while regulators and cheap codes wait behind them.
+    """
+
+    RETRY_AFTER = 1
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one slot while the block runs.
+
+        Raises:
+            ApiError: 503 ``busy`` (``Retry-After``) when every slot is taken.
+        """
+        if not self._free.acquire(blocking=False):
+            raise ApiError(
+                503,
+                "busy",
+                f"at most {self.size} public traces are worked on at once; retry after "
+                f"{self.RETRY_AFTER} s",
+                retry_after=self.RETRY_AFTER,
+            )
+        try:
+            yield
+        finally:
+            self._free.release()
 
 
 @dataclass(frozen=True)
@@ -118,6 +198,28 @@ class QueryContext:
     ledger: LedgerAccess
     recalls: RecallDesk
     metrics: HttpMetrics
+    trace_budget: TraceBudget
+    """What one trace may read, for every caller but a regulator or admin."""
+    public_traces: TraceSlots
+
+    def budget_for(self, principal: Principal) -> TraceBudget | None:
+        """The trace budget of ``principal``: none for regulators and admins (they are
+        accountable, and a recall needs every code)."""
+        return None if principal.role in FULL_VIEW_ROLES else self.trace_budget
+
+    @contextmanager
+    def tracing(self, principal: Principal) -> Iterator[TraceBudget | None]:
+        """Run a trace for ``principal``: its budget, in a slot when it has one.
+
+        Raises:
+            ApiError: 503 ``busy`` when every slot for budgeted traces is taken.
+        """
+        budget = self.budget_for(principal)
+        if budget is None:
+            yield None
+            return
+        with self.public_traces.slot():
+            yield budget
 
 
 def get_context(request: Request) -> QueryContext:
@@ -134,12 +236,12 @@ _TOKEN_HELP = (
 
 
 def _check_token(request: Request, token: str) -> Principal:
-    """The caller behind ``token``; the rate-limit middleware's check of it when it made one.
+    """The caller behind ``token``; the request guard's check of it when it made one.
 
     Raises:
         AuthError: an unknown, malformed or revoked token, or no token database here.
     """
-    checked: Principal | AuthError | None = getattr(request.state, AUTH_STATE_KEY, None)
+    checked = checked_token(request)
     if isinstance(checked, AuthError):
         raise checked
     if checked is not None:

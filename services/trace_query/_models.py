@@ -36,18 +36,23 @@ class LedgerRef(_Open):
 
 class PlaceOut(_Open):
     region_code: str
-    name: str
+    name: str | None = Field(description="Null in the public view for a trading partner.")
     address: str | None
 
 
 class TracedEventOut(_Open):
-    """An event of a trace. The public view leaves personal data and commercial details out
-    of ``payload`` (waybill and receipt numbers, vehicles, buyers, prices, pseudonyms…)."""
+    """An event of a trace. The public view leaves personal data, commercial details and
+    trading partners out of ``payload`` (waybill and receipt numbers, vehicles, buyers, prices,
+    pseudonyms, to_org/from_org…), shows no quantities, and names the actor only of the
+    producer's, the point of sale's and the authorities' events (docs/http-query.md)."""
 
     event_id: str
     event_type: str
     occurred_at: str = Field(description="RFC 3339 with the zone offset it happened in.")
-    actor: str = Field(description="USCC of the organisation that recorded it.")
+    actor: str | None = Field(
+        description="USCC of the organisation that recorded it; null in the public view for a "
+        "trading partner."
+    )
     actor_name: str | None
     location: PlaceOut | None
     codes: list[str]
@@ -94,6 +99,10 @@ class TraceOut(_Open):
     alerts: list[str]
     upstream_codes: list[str]
     view: Literal["public", "full"]
+    complete: bool = Field(
+        description="False when the trace was cut at its budget or the walk limits: there is "
+        "more (docs/http-query.md, Trace budget)."
+    )
     forward: ForwardOut | None = Field(None, description="Full view only.")
 
 
@@ -132,7 +141,8 @@ class EventOut(BaseModel):
     view: Literal["public", "full"]
     ledger: EntryOut
     proof: InclusionProofOut | None = Field(
-        description="Null when this service holds no ledger key to sign a checkpoint."
+        description="Null when this service holds no ledger key, or until the next scheduled "
+        "checkpoint covers the entry (SUYUAN_CHECKPOINT_INTERVAL_SECONDS)."
     )
 
 

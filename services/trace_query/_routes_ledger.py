@@ -2,10 +2,12 @@
 
 - ``GET /v1/events/{event_id}``: the event, where it sits, and an RFC 9162 inclusion proof
   against a signed checkpoint;
-- ``GET /v1/ledger/checkpoint``: the newest C2SP tlog-checkpoint of a shard (signed if the
-  head moved);
+- ``GET /v1/ledger/checkpoint``: the newest signed C2SP tlog-checkpoint of a shard;
 - ``GET /v1/ledger/proof/{event_id}``: a C2SP tlog-proof receipt, as ``suyuan prove`` writes;
 - ``GET /v1/ledger/consistency``: an RFC 9162 consistency proof between two tree sizes.
+
+Checkpoints are signed on a schedule and after this service appends, never because a client
+asked (see ``LedgerAccess``): an entry newer than the newest checkpoint has no proof yet.
 
 The leaf bytes hold the signed event in full, commercial details included, so they are given
 (in ``leaf`` and in a receipt's ``extra`` line) only to callers who may see the event in full:
@@ -26,7 +28,7 @@ from suyuan.events.model import Event
 from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
 from suyuan.merkle import leaf_hash
 from suyuan.tlog import Receipt
-from suyuan.trace import PRIVATE_FIELDS
+from suyuan.trace import PRIVATE_EVENT_TYPES, public_event_json
 from suyuan_http import ApiError
 
 from ._deps import ContextDep, PrincipalDep, sees_in_full
@@ -42,7 +44,10 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorOut, "description": "Too many requests from this address."},
 }
 _NO_KEY: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorOut, "description": "No ledger key here to sign a checkpoint."},
+    503: {
+        "model": ErrorOut,
+        "description": "No ledger key here, or no signed checkpoint covers it yet (Retry-After).",
+    },
 }
 _CHECKPOINT_TEXT: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
@@ -59,14 +64,16 @@ ShardQuery = Annotated[int, Query(ge=0, le=MAX_SHARD, description="Shard (log) n
 def get_event(event_id: str, principal: PrincipalDep, context: ContextDep) -> EventOut:
     """The proof leads from `ledger.leaf_hash` at index `ledger.seq` to the root of the signed
     checkpoint `proof.checkpoint` (verify it with the ledger's public key). `proof` is null when
-    this service holds no ledger key."""
+    this service holds no ledger key, or until the next scheduled checkpoint covers the entry."""
     shard, seq, leaf = _entry(context.store, event_id)
     event = decode_event(leaf.event)
     full = sees_in_full(principal, {event.actor})
+    _refuse_private(event, full)
     leaf_bytes = leaf.to_bytes()
     proof = None
-    if context.ledger.ledger is not None:
-        note, checkpoint = context.ledger.covering(shard, seq)
+    covering = None if context.ledger.ledger is None else context.ledger.covering(shard, seq)
+    if context.ledger.ledger is not None and covering is not None:
+        note, checkpoint = covering
         path = context.ledger.ledger.inclusion_proof(shard, seq, checkpoint.size)
         proof = InclusionProofOut(
             checkpoint=note,
@@ -101,9 +108,10 @@ def get_event(event_id: str, principal: PrincipalDep, context: ContextDep) -> Ev
     summary="The newest signed checkpoint of a shard (C2SP tlog-checkpoint)",
 )
 def get_checkpoint(context: ContextDep, shard: ShardQuery = 0) -> PlainTextResponse:
-    """Signed now when entries were appended since the last checkpoint (a new checkpoint is
-    signed only after it is proven consistent with the previous one). A service without the
-    ledger key answers the newest stored checkpoint."""
+    """The newest stored checkpoint: the service signs one every
+    `SUYUAN_CHECKPOINT_INTERVAL_SECONDS` when entries were appended (only after proving it
+    consistent with the previous one), never on request. 503 `no_checkpoint` with
+    `Retry-After` before the first."""
     _known_shard(context.store, shard)
     return PlainTextResponse(context.ledger.newest_note(shard))
 
@@ -118,9 +126,11 @@ def get_receipt(event_id: str, principal: PrincipalDep, context: ContextDep) -> 
     """Check it with `suyuan verify-receipt FILE --key LEDGER_PUBKEY`. The `extra` line (the
     leaf bytes) is included for regulators, admins and the event's own organisation."""
     shard, seq, leaf = _entry(context.store, event_id)
-    note, checkpoint = context.ledger.covering(shard, seq)
     ledger = context.ledger.require()
-    full = sees_in_full(principal, {decode_event(leaf.event).actor})
+    note, checkpoint = context.ledger.require_covering(shard, seq)
+    event = decode_event(leaf.event)
+    full = sees_in_full(principal, {event.actor})
+    _refuse_private(event, full)
     receipt = Receipt(
         index=seq,
         proof=tuple(ledger.inclusion_proof(shard, seq, checkpoint.size)),
@@ -182,6 +192,14 @@ def _entry(store: LedgerStore, event_id: str) -> tuple[int, int, Leaf]:
     return shard, seq, Leaf.from_bytes(store.entry(shard, seq).leaf)
 
 
+def _refuse_private(event: Event, full: bool) -> None:
+    """Raises: ApiError 404, as for an unknown id, when the caller may not see ``event`` at
+    all (an adverse-event report): the public may not even learn that one exists."""
+    if not full and event.event_type in PRIVATE_EVENT_TYPES:
+        rule = f"no ledger entry has event id {event.event_id}"
+        raise ApiError(404, "not_found", rule, "event_id", event.event_id)
+
+
 def _known_shard(store: LedgerStore, shard: int) -> int:
     """The shard's size. Raises: ApiError 404 for a shard that has no head."""
     if shard not in store.shard_ids():
@@ -191,9 +209,7 @@ def _known_shard(store: LedgerStore, shard: int) -> int:
 
 def _event_json(event: Event, *, full: bool) -> dict[str, Any]:
     body = event_to_json(event)
-    if not full:
-        body["payload"] = {k: v for k, v in body["payload"].items() if k not in PRIVATE_FIELDS}
-    return body
+    return body if full else public_event_json(body)
 
 
 def _b64(data: bytes) -> str:

@@ -62,6 +62,7 @@ ListedQuery = Annotated[
             "description": "The regulator cannot sign here: no custodial key, or a key the "
             "trust chain does not know; or not a registered regulator.",
         },
+        413: {"model": ErrorOut, "description": "A body over SUYUAN_MAX_JSON_BODY_BYTES."},
         422: {"model": ErrorOut, "description": "A root code is malformed or unknown."},
         503: {"model": ErrorOut, "description": "The ledger cannot take the event now."},
     },
@@ -104,6 +105,8 @@ def post_recall(
         raise ApiError(422, err.reason, err.rule, _body_field(err.field), err.value) from None
     except (CustodyError, TransportError) as err:
         raise ApiError(503, "unavailable", f"the recall could not be recorded: {err}") from None
+    # The writer signs what it appended: the recall's receipt is available at once.
+    context.ledger.sign_moved()
     response.headers["Location"] = f"/v1/recalls/{recall.recall_id}"
     return recall_out(recall, listed)
 

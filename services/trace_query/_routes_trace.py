@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from suyuan.auth import Role
 from suyuan.errors import CodeError
-from suyuan.trace import Trace, trace_json
+from suyuan.trace import Trace, TraceBudget, trace_json
 from suyuan_http import ApiError
 
 from ._deps import ContextDep, PrincipalDep, sees_in_full
@@ -24,6 +24,11 @@ TRACE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "An unknown or revoked token."},
     404: {"model": ErrorOut, "description": "A valid code with no recorded events."},
     429: {"model": ErrorOut, "description": "Too many requests from this address."},
+    503: {
+        "model": ErrorOut,
+        "description": "Too many public traces at once (busy, with Retry-After), or the "
+        "ledger cannot be read.",
+    },
 }
 
 
@@ -37,18 +42,20 @@ def get_trace(code: str, principal: PrincipalDep, context: ContextDep) -> dict[s
     """`code` in any accepted spelling (GS1 text, element string, Digital Link, scan URL…); a
     `/` inside a GS1 lot is sent as `%2F`.
 
-    Public callers get the consumer view: no personal data, no counterparties' commercial
-    details, no forward trace. Regulator and admin tokens get the full view, with every code made
-    from or packed with this one and every holder; a producer token gets it for codes its
-    organisation took part in."""
-    trace = _trace(context, code, full=principal.role is not Role.PUBLIC)
-    public = not sees_in_full(principal, _organisations_in(trace))
-    return trace_json(trace, public=public)
+    Public callers get the consumer view: no personal data, no quantities, no trading partners,
+    no forward trace. Every caller but a regulator or admin gets a trace cut at the trace budget
+    (`complete: false` past it, docs/http-query.md). Regulator and admin tokens get the full
+    view, with every code made from or packed with this one and every holder; a producer token
+    gets it for codes its organisation took part in."""
+    with context.tracing(principal) as budget:
+        trace = _trace(context, code, full=principal.role is not Role.PUBLIC, budget=budget)
+        public = not sees_in_full(principal, _organisations_in(trace))
+        return trace_json(trace, public=public)
 
 
-def _trace(context: ContextDep, code: str, *, full: bool) -> Trace:
+def _trace(context: ContextDep, code: str, *, full: bool, budget: TraceBudget | None) -> Trace:
     try:
-        trace = context.tracer.trace(code, full=full)
+        trace = context.tracer.trace(code, full=full, budget=budget)
     except CodeError as err:
         raise ApiError(400, err.reason, err.rule, err.field, err.value) from None
     if not trace.found:

@@ -17,6 +17,8 @@ leaves.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +28,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
+from starlette.concurrency import run_in_threadpool
 
 from suyuan import __version__
 from suyuan.auth import Principal, authenticate
@@ -42,12 +45,15 @@ from suyuan.ledger import (
     load_or_create_ledger_key,
     root_keys,
 )
-from suyuan.trace import Tracer
+from suyuan.trace import TraceBudget, Tracer
 from suyuan.transport import EmbeddedTransport, Transport
 from suyuan_http import (
     ApiError,
+    Authenticator,
+    BodyLimit,
     HttpMetrics,
     MetricsMiddleware,
+    RequestGuard,
     error_response,
     install_error_handlers,
 )
@@ -60,8 +66,8 @@ from . import (
     _routes_recalls,
     _routes_trace,
 )
-from ._deps import LedgerAccess, QueryContext, RecallDesk
-from ._ratelimit import Authenticator, RateLimitMiddleware, RateLimitSettings, TokenBucketLimiter
+from ._deps import LedgerAccess, QueryContext, RecallDesk, TraceSlots
+from ._ratelimit import RateLimitSettings, TokenBucketLimiter, address_limit
 
 try:
     from suyuan_trace_query.pages import router as pages_router
@@ -100,16 +106,31 @@ def create_app(
         store=store,
         engine=engine,
         tracer=Tracer(store),
-        ledger=LedgerAccess(store, ledger, ledger_problem),
+        ledger=LedgerAccess(
+            store, ledger, ledger_problem, interval=settings.checkpoint_interval_seconds
+        ),
         recalls=_recall_desk(store, transport, custody_settings),
         metrics=metrics,
+        trace_budget=TraceBudget(
+            codes=settings.trace_budget_codes,
+            events=settings.trace_budget_events,
+            bytes=settings.trace_budget_bytes,
+        ),
+        public_traces=TraceSlots(settings.public_trace_concurrency),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_store:
-            context.store.close()
+        await _sign_moved(context.ledger)  # before the first request: readers find one
+        signer = asyncio.create_task(_sign_on_schedule(context.ledger))
+        try:
+            yield
+        finally:
+            signer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await signer
+            if owns_store:
+                context.store.close()
 
     app = FastAPI(
         title="Suyuan trace query",
@@ -134,9 +155,26 @@ def create_app(
     if pages_router is not None:
         app.include_router(pages_router)
     _install_error_handlers(app)
-    _install_rate_limit(app, rate_limit or RateLimitSettings(), engine, metrics)
+    _install_guard(app, settings, rate_limit or RateLimitSettings(), engine, metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+async def _sign_on_schedule(ledger: LedgerAccess) -> None:
+    """Sign checkpoints of moved shards every ``ledger.interval`` seconds, so that no reader
+    ever makes the service sign (a cost anyone could impose by polling)."""
+    if ledger.ledger is None:
+        return
+    while True:
+        await asyncio.sleep(ledger.interval)
+        await _sign_moved(ledger)
+
+
+async def _sign_moved(ledger: LedgerAccess) -> None:
+    try:
+        await run_in_threadpool(ledger.sign_moved)
+    except (sa.exc.SQLAlchemyError, LedgerError) as err:
+        log.error("scheduled checkpoint signing failed: %s", err)
 
 
 def _load_ledger(store: LedgerStore, settings: Settings) -> tuple[Ledger | None, str | None]:
@@ -178,16 +216,22 @@ def _recall_desk(
     return RecallDesk(roots, transport or EmbeddedTransport(store, roots), master, problem)
 
 
-def _install_rate_limit(
-    app: FastAPI, limits: RateLimitSettings, engine: sa.Engine | None, metrics: HttpMetrics
+def _install_guard(
+    app: FastAPI,
+    settings: Settings,
+    limits: RateLimitSettings,
+    engine: sa.Engine | None,
+    metrics: HttpMetrics,
 ) -> None:
-    limiter = None
+    """Token check, per-address rate limit and the recall form's body cap, before any route."""
+    limit = None
     if limits.query_rate_limit_per_second > 0:
         limiter = TokenBucketLimiter(
             limits.query_rate_limit_per_second,
             limits.query_rate_limit_burst,
             max_clients=limits.query_rate_limit_clients,
         )
+        limit = address_limit(limiter)
     limited = Counter(
         "suyuan_http_rate_limited",
         "Requests refused with 429 (too many from one address)",
@@ -201,7 +245,13 @@ def _install_rate_limit(
             return authenticate(token_engine, token)
 
     app.add_middleware(
-        RateLimitMiddleware, limiter=limiter, authenticate=check, on_limited=limited.inc
+        RequestGuard,
+        authenticate=check,
+        bodies=[BodyLimit("POST", "/v1/recalls", settings.max_json_body_bytes)],
+        limit=limit,
+        trusted_proxies=settings.trusted_proxies,
+        on_limited=limited.inc,
+        detail=True,
     )
 
 

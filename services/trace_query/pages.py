@@ -11,7 +11,9 @@ Design §1 (consumers), §7 (trace), §8 (``GET /c/{code}``); user documentation
 - ``GET /c/{code}/label.svg`` — the printable 合格证 label of a certificate code.
 
 Only the public view is shown: payloads go through :func:`suyuan.trace.public_payload`, and the
-page names no recipient, waybill, receipt, contact or price. A malformed code gets a friendly 400
+page names no recipient, waybill, receipt, contact, price, quantity or trading partner. The trace
+is the budgeted public one (a note says when it is partial); when too many are being worked on
+the page answers 503 at once. A malformed code gets a friendly 400
 page saying what is wrong, an unknown one a friendly 404 page; Jinja2 autoescapes every value.
 """
 
@@ -40,7 +42,10 @@ from suyuan.label import (
     certificate_label,
     label_svg,
 )
-from suyuan.trace import Trace, TracedEvent, Tracer, public_payload
+from suyuan.trace import Trace, TracedEvent, public_payload
+from suyuan_http import ApiError
+
+from ._deps import QueryContext
 
 log = logging.getLogger("suyuan.trace_query.pages")
 
@@ -168,6 +173,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_label_title": "没有可打印的合格证",
         "no_label_body": "账本中没有以该码开具的承诺达标合格证。",
         "unknown": "未登记主体",
+        "partner": "流通环节经营者（不公开）",
+        "partial_title": "仅显示部分记录",
+        "partial_body": "这个码的来源记录太多，此处只显示离它最近的一部分；"
+        "上面的状态只依据这些记录。监管部门可查看全部记录。",
+        "busy_title": "查询繁忙",
+        "busy_body": "同时查询的人太多，请几秒后再试。",
     },
     "en": {
         "html_lang": "en",
@@ -261,6 +272,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_label_title": "No printable certificate",
         "no_label_body": "The ledger holds no compliance certificate issued under this code.",
         "unknown": "unregistered organisation",
+        "partner": "a trader in the chain (not public)",
+        "partial_title": "Only part of the record is shown",
+        "partial_body": "This code has too many records to show here: only those nearest to it "
+        "are shown, and the status above rests on them alone. Regulators can see all of them.",
+        "busy_title": "Too busy",
+        "busy_body": "Too many people are looking codes up at once. Please try again in a few "
+        "seconds.",
     },
 }
 
@@ -488,13 +506,17 @@ def word(lang: str, vocabulary: str, value: Any) -> str:
         200: {"content": {SVG_TYPE: {}}, "description": "The printable 合格证 label (SVG)."},
         400: {"content": {"text/html": {}}, "description": "Not a certificate code."},
         404: {"content": {"text/html": {}}, "description": "No certificate under this code."},
+        503: {
+            "content": {"text/html": {}},
+            "description": "Too busy (Retry-After) or unavailable.",
+        },
     },
     summary="Printable 承诺达标合格证 label of a certificate code",
 )
 def certificate_label_svg(request: Request, code: str, lang: LangQuery = None) -> Response:
     language = pick_language(lang)
     try:
-        trace = _tracer(request).trace(code)
+        trace = _public_trace(request, code)
         base_url = request.app.state.settings.public_base_url
         void_reason = _void_reason(trace)
         label = certificate_label(trace, scan_url(base_url, trace.code), void_reason=void_reason)
@@ -502,6 +524,8 @@ def certificate_label_svg(request: Request, code: str, lang: LangQuery = None) -
         return _bad_code_page(request, language, err)
     except SQLAlchemyError:
         return _unavailable_page(request, language)
+    except ApiError as err:
+        return _busy_page(request, language, err)
     if label is None:
         return _message_page(request, language, 404, "no_label_title", "no_label_body", code)
     headers = {
@@ -517,26 +541,39 @@ def certificate_label_svg(request: Request, code: str, lang: LangQuery = None) -
     responses={
         400: {"content": {"text/html": {}}, "description": "Malformed code: what is wrong."},
         404: {"content": {"text/html": {}}, "description": "Well-formed code, not in the ledger."},
+        503: {
+            "content": {"text/html": {}},
+            "description": "Too busy (Retry-After) or unavailable.",
+        },
     },
     summary="Consumer scan page (HTML; zh-CN, `?lang=en` for English)",
 )
 def scan_page(request: Request, code: str, lang: LangQuery = None) -> Response:
     language = pick_language(lang)
     try:
-        trace = _tracer(request).trace(code)
+        trace = _public_trace(request, code)
     except CodeError as err:
         return _bad_code_page(request, language, err)
     except SQLAlchemyError:
         return _unavailable_page(request, language)
+    except ApiError as err:
+        return _busy_page(request, language, err)
     if not trace.found:
         return _message_page(request, language, 404, "not_found_title", "not_found_body", code)
     context = {**_base_context(language), **scan_view(trace, language, _root(request))}
     return templates.TemplateResponse(request, "scan.html", context, headers=_PAGE_HEADERS)
 
 
-def _tracer(request: Request) -> Tracer:
-    tracer: Tracer = request.app.state.tracer
-    return tracer
+def _public_trace(request: Request, code: str) -> Trace:
+    """The trace of ``code`` within the public budget, in one of the public slots.
+
+    Raises:
+        CodeError: not a valid code.
+        ApiError: 503 ``busy`` when every slot is taken.
+    """
+    context: QueryContext = request.app.state.context
+    with context.public_traces.slot():
+        return context.tracer.trace(code, budget=context.trace_budget)
 
 
 def _root(request: Request) -> str:
@@ -576,6 +613,20 @@ def _message_page(
     )
 
 
+def _busy_page(request: Request, language: str, err: ApiError) -> Response:
+    """503 at once, with ``Retry-After``, when too many public traces are being worked on."""
+    context = {
+        **_base_context(language),
+        "status": err.status,
+        "title": TEXTS[language]["busy_title"],
+        "body": TEXTS[language]["busy_body"],
+    }
+    headers = {**_PAGE_HEADERS, "Retry-After": str(err.retry_after or 1)}
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=err.status, headers=headers
+    )
+
+
 def _unavailable_page(request: Request, language: str) -> Response:
     log.exception("scan page: the ledger could not be read")
     context = {
@@ -604,7 +655,8 @@ def scan_view(trace: Trace, lang: str, root: str = "") -> dict[str, Any]:
         "label_url": _label_url(trace, lang, root),
         "inspections": [_inspection(t, lang, root) for t in trace.inspections],
         "documents": [_document(t, lang, root) for t in trace.documents],
-        "hops": [_hop(t, lang, root) for t in trace.custody],
+        "hops": [_hop(t, lang, root, trace.public_names()) for t in trace.custody],
+        "partial": not trace.complete,
         "chart": temperature_chart(trace.temperature, lang),
     }
 
@@ -752,7 +804,6 @@ def _certificate(traced: TracedEvent, trace: Trace, lang: str, root: str) -> dic
         "issuer_type": word(lang, "issuer_type", payload.get("issuer_type")),
         "product": str(payload.get("product_name") or ""),
         "category": word(lang, "category", payload.get("category")),
-        "quantity": quantity_text(traced),
         "origin": str(payload.get("origin") or ""),
         "issue_date": str(payload.get("issue_date") or ""),
         "commitment": str(payload.get("commitment") or ""),
@@ -863,21 +914,22 @@ def _import_check(name: str, document: Any, lang: str) -> dict[str, Any]:
     }
 
 
-def _hop(traced: TracedEvent, lang: str, root: str) -> dict[str, Any]:
+def _hop(traced: TracedEvent, lang: str, root: str, names: frozenset[str]) -> dict[str, Any]:
+    """One hop of the custody path; a trading partner (not in ``names``) is not named."""
     event = traced.event
     location = event.location
     place = ""
-    if location is not None:
+    named = event.actor in names
+    if location is not None and named:
         place = location.address or location.name
         if location.name and location.name != traced.actor_name and location.address:
             place = f"{location.name}{TEXTS[lang]['comma']}{location.address}"
     return {
         "what": word(lang, "event", event.event_type),
-        "who": traced.actor_name or TEXTS[lang]["unknown"],
+        "who": (traced.actor_name or TEXTS[lang]["unknown"]) if named else TEXTS[lang]["partner"],
         "where": place,
         "when": when_text(event.occurred_at),
         "datetime": event.occurred_at.isoformat(),
-        "quantity": quantity_text(traced),
         "detail": hop_detail(traced, lang),
         "ledger": _ledger(traced, root),
     }
@@ -924,14 +976,6 @@ def hop_detail(traced: TracedEvent, lang: str) -> str:
     if kind == "VaccineLotReleased":
         return str(payload.get("lot_no", ""))
     return ""
-
-
-def quantity_text(traced: TracedEvent) -> str:
-    quantity = traced.event.quantity
-    if quantity is None:
-        return ""
-    amount = format(quantity.normalize(), "f")
-    return f"{amount} {traced.event.unit}" if traced.event.unit else amount
 
 
 def when_text(at: datetime) -> str:

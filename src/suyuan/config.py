@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -48,12 +52,56 @@ class Settings(BaseSettings):
     # well within the poll interval (a message may hold hundreds of events).
     kafka_max_poll_records: int = Field(50, ge=1, le=5_000)
 
+    # --- cost bounds of the HTTP services (docs/http-query.md, docs/http-ingest.md) ---
+    # The budget of one trace for callers without a regulator or admin token: a producer could
+    # otherwise make every anonymous scan of its code walk and send 40,000 inputs.
+    trace_budget_codes: int = Field(
+        1_000, ge=1, description="Most codes one budgeted trace walks (backward, and forward)."
+    )
+    trace_budget_events: int = Field(
+        2_000, ge=1, description="Most events one budgeted trace reads and shows."
+    )
+    trace_budget_bytes: int = Field(
+        512 * 1024, ge=1024, description="Most signed-event bytes one budgeted trace reads."
+    )
+    public_trace_concurrency: int = Field(
+        4, ge=1, description="Budgeted traces (API, scan page, label) worked on at once; more: 503."
+    )
+    trusted_proxies: Annotated[tuple[IpNetwork, ...], NoDecode] = Field(
+        (),
+        description="Comma-separated addresses or CIDRs whose X-Forwarded-For is believed.",
+    )
+    max_json_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest body of the JSON forms: recall, certificate, void."
+    )
+    ingest_rate_limit_per_second: float = Field(
+        10.0, ge=0, description="Ingest requests per second per organisation; 0 turns it off."
+    )
+    ingest_rate_limit_burst: int = Field(
+        50, ge=1, description="Ingest requests an organisation may make at once after a pause."
+    )
+    checkpoint_interval_seconds: float = Field(
+        5.0, gt=0, description="How often the query service signs a checkpoint of moved shards."
+    )
+
     @field_validator("public_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("public_base_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in (p.strip() for p in value.split(",")) if part]
+        if isinstance(value, list | tuple):
+            try:
+                return tuple(ipaddress.ip_network(str(part), strict=False) for part in value)
+            except ValueError as err:
+                raise ValueError(f"trusted_proxies: {err}") from None
+        return value
 
 
 @lru_cache(maxsize=1)

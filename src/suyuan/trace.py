@@ -27,12 +27,19 @@ from suyuan.codes import parse_trace_code
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event, thaw
-from suyuan.ledger import CodeEdge, Leaf, LedgerStore
+from suyuan.ledger import CodeEdge, Leaf, LedgerStore, StoredEntry
 from suyuan.ledger._projections import CERTIFIED_FROM, CONTAINS, TRANSFORMED, VOIDED_BY
 
-#: Payload fields a public caller never sees (personal data, commercial details).
+#: Payload fields a public caller never sees (personal data, commercial details, trading
+#: partners: docs/http-query.md "Public view").
 PRIVATE_FIELDS = frozenset(
     {
+        "to_org",
+        "from_org",
+        "released_to",
+        "operator",
+        "destination",
+        "storage_unit",
         "contact",
         "waybill_no",
         "vehicle_plate",
@@ -47,6 +54,31 @@ PRIVATE_FIELDS = frozenset(
         "device_id",
         "lab_uscc",
         "supervised_by",
+    }
+)
+#: Keys of an amount at any depth (a Transformed event's inputs and outputs): how much a
+#: business handles is its own affair, so the public view shows no quantities. ``unit`` goes
+#: only with a ``quantity`` (a test result's unit stays).
+AMOUNT_FIELDS = frozenset({"quantity", "unit"})
+#: Events the public never sees: reports about a person's health.
+PRIVATE_EVENT_TYPES = frozenset({"AdverseEventReported"})
+#: Events whose actor the public view names: the producer (certificate, import declaration, lot
+#: release), the point of sale, and those who test, certify or recall. Whoever only held, moved
+#: or stored the goods in between is a trading partner and stays unnamed.
+NAMED_ACTOR_TYPES = frozenset(
+    {
+        "CertificateIssued",
+        "CertificateVoided",
+        "ImportDeclared",
+        "VaccineLotReleased",
+        "Sold",
+        "Dispensed",
+        "VaccineAdministered",
+        "InspectionRecorded",
+        "AnimalQuarantineCertified",
+        "MeatQualityInspected",
+        "RecallInitiated",
+        "RecallClosed",
     }
 )
 CUSTODY_TYPES = frozenset(
@@ -101,10 +133,23 @@ class Holder:
 
 
 @dataclass(frozen=True, slots=True)
+class TraceBudget:
+    """The most one trace may read (docs/http-query.md "Trace budget"): codes walked each way,
+    events read, and bytes of signed events read. Past any of them the trace is cut, nearest
+    codes first, and says ``complete: false``."""
+
+    codes: int
+    events: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Walk:
     codes: set[str]
     edges: list[CodeEdge]
     cut: bool
+    order: list[str] = field(default_factory=list)
+    """The codes in the order the walk reached them: the start first, nearest next."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +186,11 @@ class Trace:
     complete: bool = True
     """False when a walk stopped at :data:`MAX_CODES` / :data:`MAX_DEPTH`: there is more."""
 
+    def public_names(self) -> frozenset[str]:
+        """The organisations its public view names (:data:`NAMED_ACTOR_TYPES`)."""
+        shown = [*self.certificates, *self.inspections, *self.documents, *self.custody]
+        return public_names([*shown, *self.recalls, *self.voids])
+
     @property
     def found(self) -> bool:
         return bool(
@@ -157,10 +207,19 @@ class Tracer:
 
     # --- public -------------------------------------------------------------------------------
 
-    def trace(self, code: str, *, full: bool = False, today: date | None = None) -> Trace:
+    def trace(
+        self,
+        code: str,
+        *,
+        full: bool = False,
+        today: date | None = None,
+        budget: TraceBudget | None = None,
+    ) -> Trace:
         """The trace of ``code`` (any accepted spelling); ``full`` adds the forward trace.
 
         ``today`` (default: the current date in China) decides whether the goods are expired.
+        With a ``budget`` the walks and reads stop at it, nearest codes first (``complete``
+        false); without one only :data:`MAX_CODES` and :data:`MAX_DEPTH` bound them.
 
         Raises:
             CodeError: ``code`` is not a valid trace code (field ``code``).
@@ -168,15 +227,16 @@ class Tracer:
         parsed = parse_trace_code(code, field="code")
         canonical = parsed.value
         result = Trace(code=canonical, kind=str(parsed.kind))
-        up = self._closure([canonical], upward=True)
+        limit = None if budget is None else budget.codes
+        up = self._closure([canonical], upward=True, limit=limit)
         ancestors, edges_up = up.codes, up.edges
-        events = self._events(ancestors)
+        events, events_cut = self._events(up.order, budget)
         self._classify(result, canonical, ancestors, edges_up, events)
-        result.complete = not up.cut
+        result.complete = not up.cut and not events_cut
         self._status(result, canonical, events, ancestors)
         _expiry(result, events, today or datetime.now(CHINA_TIME).date())
         if full:
-            down = self._closure([canonical], upward=False)
+            down = self._closure([canonical], upward=False, limit=limit)
             descendants = down.codes
             result.complete = result.complete and not down.cut
             result.forward_codes = sorted(descendants - {canonical})
@@ -217,11 +277,18 @@ class Tracer:
     # --- graph ----------------------------------------------------------------------------------
 
     def _closure(
-        self, start: Sequence[str], *, upward: bool, kinds: frozenset[str] | None = None
+        self,
+        start: Sequence[str],
+        *,
+        upward: bool,
+        kinds: frozenset[str] | None = None,
+        limit: int | None = None,
     ) -> _Walk:
-        """Codes reached from ``start`` along edges of ``kinds``; ``cut`` when the walk stopped
-        at :data:`MAX_CODES` or :data:`MAX_DEPTH` with codes still to follow."""
-        seen = set(start)
+        """Codes reached from ``start`` along edges of ``kinds``, breadth first; ``cut`` when
+        the walk stopped at ``limit`` codes (default :data:`MAX_CODES`) or :data:`MAX_DEPTH`
+        with codes still to follow."""
+        most = min(MAX_CODES, limit) if limit is not None else MAX_CODES
+        seen = dict.fromkeys(start)  # insertion order: the order reached
         frontier = list(start)
         edges: list[CodeEdge] = []
         if kinds is None:
@@ -229,27 +296,51 @@ class Tracer:
         for _depth in range(MAX_DEPTH):
             if not frontier:
                 break
-            if len(seen) > MAX_CODES:
-                return _Walk(seen, edges, cut=True)
             found = self._store.edges_to(frontier) if upward else self._store.edges_from(frontier)
             frontier = []
             for edge in found:
                 if edge.kind not in kinds:
                     continue
-                edges.append(edge)
                 nxt = edge.parent if upward else edge.child
                 if nxt not in seen:
-                    seen.add(nxt)
+                    if len(seen) >= most:
+                        return _Walk(set(seen), edges, cut=True, order=list(seen))
+                    seen[nxt] = None
                     frontier.append(nxt)
-        return _Walk(seen, edges, cut=bool(frontier))
+                edges.append(edge)
+        return _Walk(set(seen), edges, cut=bool(frontier), order=list(seen))
 
-    def _events(self, codes: Iterable[str]) -> list[TracedEvent]:
+    def _events(
+        self, codes: Sequence[str], budget: TraceBudget | None = None
+    ) -> tuple[list[TracedEvent], bool]:
+        """The events about ``codes`` and whether a ``budget`` left some out; within a budget
+        the events of earlier codes (nearer the traced one) are read first."""
         refs = self._store.code_events_for(list(codes))
-        return self._load(dict.fromkeys((r.shard, r.seq) for r in refs))
+        if budget is None:
+            return self._load(dict.fromkeys((r.shard, r.seq) for r in refs)), False
+        rank = {code: n for n, code in enumerate(codes)}
+        refs.sort(key=lambda r: rank.get(r.code, len(rank)))  # stable: in time within a code
+        positions = list(dict.fromkeys((r.shard, r.seq) for r in refs))
+        cut = len(positions) > budget.events
+        positions = positions[: budget.events]
+        entries = self._store.entries_at(positions)
+        read = 0
+        for n, position in enumerate(positions):
+            entry = entries.get(position)
+            read += 0 if entry is None else len(entry.leaf)
+            if read > budget.bytes:
+                positions, cut = positions[:n], True
+                break
+        return self._load(positions, entries), cut
 
-    def _load(self, positions: Iterable[tuple[int, int]]) -> list[TracedEvent]:
+    def _load(
+        self,
+        positions: Iterable[tuple[int, int]],
+        entries: Mapping[tuple[int, int], StoredEntry] | None = None,
+    ) -> list[TracedEvent]:
         wanted = list(positions)
-        entries = self._store.entries_at(wanted)
+        if entries is None:
+            entries = self._store.entries_at(wanted)
         self._directory.refresh()
         traced: list[TracedEvent] = []
         for position in wanted:
@@ -369,8 +460,41 @@ def _decimal_text(value: Decimal) -> str:
 
 
 def public_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """A payload without personal data or commercial details (public view)."""
-    return {k: thaw(v) for k, v in payload.items() if k not in PRIVATE_FIELDS}
+    """A payload without personal data, commercial details, trading partners or amounts
+    (public view)."""
+    return {k: _without_amounts(thaw(v)) for k, v in payload.items() if k not in PRIVATE_FIELDS}
+
+
+def _without_amounts(value: Any) -> Any:
+    if isinstance(value, dict):
+        dropped = AMOUNT_FIELDS if "quantity" in value else frozenset()
+        return {k: _without_amounts(v) for k, v in value.items() if k not in dropped}
+    if isinstance(value, list):
+        return [_without_amounts(v) for v in value]
+    return value
+
+
+def public_event_json(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The public view of one event in the JSON form of docs/events.md, seen on its own: no
+    amounts, no private payload fields, and the actor named only for
+    :data:`NAMED_ACTOR_TYPES` (an unnamed actor's place is its region only)."""
+    public = dict(body)
+    payload = body.get("payload") or {}
+    public["payload"] = {
+        k: _without_amounts(v) for k, v in payload.items() if k not in PRIVATE_FIELDS
+    }
+    public["quantity"] = public["unit"] = None
+    if body.get("event_type") not in NAMED_ACTOR_TYPES:
+        public["actor"] = None
+        location = body.get("location")
+        if isinstance(location, Mapping):
+            public["location"] = {"region_code": location.get("region_code")}
+    return public
+
+
+def public_names(events: Iterable[TracedEvent]) -> frozenset[str]:
+    """The organisations a public view of ``events`` names (see :data:`NAMED_ACTOR_TYPES`)."""
+    return frozenset(t.event.actor for t in events if t.event.event_type in NAMED_ACTOR_TYPES)
 
 
 def _packing_windows(
@@ -469,26 +593,33 @@ def _temperature(records: list[TracedEvent]) -> dict[str, Any] | None:
     return {"readings": readings, "min": min(values), "max": max(values), "excursions": excursions}
 
 
-def traced_event_json(traced: TracedEvent, *, public: bool) -> dict[str, Any]:
-    """One event of a trace as JSON, with its ledger position."""
+def traced_event_json(
+    traced: TracedEvent, *, public: bool, names: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """One event of a trace as JSON, with its ledger position.
+
+    The public view has no amounts and names the actor only when it is in ``names`` (default:
+    :func:`public_names` of this event alone); an unnamed actor's place is its region only.
+    """
     event = traced.event
     payload = public_payload(event.payload) if public else thaw(event.payload)
+    named = not public or event.actor in (public_names([traced]) if names is None else names)
     return {
         "event_id": event.event_id,
         "event_type": event.event_type,
         "occurred_at": event.occurred_at.isoformat(),
-        "actor": event.actor,
-        "actor_name": traced.actor_name,
+        "actor": event.actor if named else None,
+        "actor_name": traced.actor_name if named else None,
         "location": None
         if event.location is None
         else {
             "region_code": event.location.region_code,
-            "name": event.location.name,
-            "address": event.location.address,
+            "name": event.location.name if named else None,
+            "address": event.location.address if named else None,
         },
         "codes": list(event.codes),
-        "quantity": None if event.quantity is None else _decimal_text(event.quantity),
-        "unit": event.unit,
+        "quantity": None if public or event.quantity is None else _decimal_text(event.quantity),
+        "unit": None if public else event.unit,
         "payload": _jsonable(payload),
         "ledger": {
             "shard": traced.shard,
@@ -501,8 +632,11 @@ def traced_event_json(traced: TracedEvent, *, public: bool) -> dict[str, Any]:
 def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
     """The trace as the JSON of ``GET /v1/trace/{code}`` (design §8)."""
 
+    names = trace.public_names() if public else None
+
     def events(items: list[TracedEvent]) -> list[dict[str, Any]]:
-        return [traced_event_json(t, public=public) for t in items]
+        shown = [t for t in items if not public or t.event.event_type not in PRIVATE_EVENT_TYPES]
+        return [traced_event_json(t, public=public, names=names) for t in shown]
 
     body: dict[str, Any] = {
         "code": trace.code,

@@ -20,6 +20,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -179,7 +180,12 @@ def _certificate(s: Scenario, issuer: Organisation, code: str) -> Event:
 
 
 def start_query(
-    url: str, tmp_path: Path, *, rate_per_second: float = 0.0, burst: int = 100
+    url: str,
+    tmp_path: Path,
+    *,
+    rate_per_second: float = 0.0,
+    burst: int = 100,
+    checkpoint_interval: float = 5.0,
 ) -> Iterator[Query]:
     engine = create_ledger_engine(url)
     migrate(engine)
@@ -223,6 +229,7 @@ def start_query(
         ledger_key_file=str(key_file),
         ledger_name=LEDGER_NAME,
         public_base_url=BASE_URL,
+        checkpoint_interval_seconds=checkpoint_interval,
     )
     app = create_app(
         settings,
@@ -268,6 +275,13 @@ def query(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Query]:
 def fresh_query(tmp_path: Path) -> Iterator[Query]:
     """A demo ledger of its own, for a test that appends to it."""
     yield from start_query(f"sqlite:///{tmp_path / 'ledger.sqlite'}", tmp_path)
+
+
+@pytest.fixture
+def quick_query(tmp_path: Path) -> Iterator[Query]:
+    """A demo ledger of its own whose service signs a checkpoint every 50 ms."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    yield from start_query(url, tmp_path, checkpoint_interval=0.05)
 
 
 def holder_quantities(holders: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
@@ -459,6 +473,30 @@ def test_event_in_full_for_a_regulator_with_its_leaf(query: Query) -> None:
     assert base64.b64decode(body["ledger"]["leaf"]) == query.leaf_of(sale)
 
 
+def test_an_adverse_event_report_is_not_public(query: Query) -> None:
+    report = next(
+        decode_event(Leaf.from_bytes(entry.leaf).event)
+        for entry in query.store.entries(0)
+        if decode_event(Leaf.from_bytes(entry.leaf).event).event_type == "AdverseEventReported"
+    )
+    dose = report.codes[0]
+
+    public = query.get(f"/v1/events/{report.event_id}")
+    receipt = query.get(f"/v1/ledger/proof/{report.event_id}")
+    regulator = query.get(f"/v1/events/{report.event_id}", query.regulator_token)
+    public_trace = query.trace(dose)
+
+    # Answered like an unknown id: the public does not learn that a report exists.
+    assert public.status_code == receipt.status_code == 404
+    assert public.json()["detail"] == f"no ledger entry has event id {report.event_id}"
+    assert "接种部位红肿" not in public.text + receipt.text
+    assert regulator.status_code == 200
+    assert regulator.json()["event"]["payload"]["symptoms"].startswith("接种部位红肿")
+    assert public_trace.status_code == 200
+    assert "AdverseEventReported" not in public_trace.text
+    assert "接种部位红肿" not in public_trace.text
+
+
 def test_unknown_event_is_404_and_a_bad_id_400(query: Query) -> None:
     missing = query.get(f"/v1/events/{uuid.uuid4()}")
     bad = query.get("/v1/events/not-a-uuid")
@@ -469,20 +507,44 @@ def test_unknown_event_is_404_and_a_bad_id_400(query: Query) -> None:
     assert bad.json()["field"] == "event_id"
 
 
-def test_checkpoint_is_signed_again_when_the_head_moves(fresh_query: Query) -> None:
+def test_polling_never_makes_the_service_sign(fresh_query: Query) -> None:
     query = fresh_query  # a ledger of its own: this test appends to it
     first = query.get("/v1/ledger/checkpoint")
     assert first.status_code == 200
     assert first.headers["content-type"].startswith("text/plain")
     before = open_checkpoint(first.text, query.verifier, origin=ORIGIN)
-    assert before.size == query.store.head(0).size
-
-    assert query.get("/v1/ledger/checkpoint").text == first.text  # head unchanged: same note
+    assert before.size == query.store.head(0).size  # signed at start-up
     another = _certificate(query.scenario, query.importer, query.scenario.unit_code(lot="X1"))
     query.append(query.importer.key, [another])
-    after = open_checkpoint(query.get("/v1/ledger/checkpoint").text, query.verifier, origin=ORIGIN)
+    signed = len(query.store.checkpoints(0))
+
+    notes = {query.get("/v1/ledger/checkpoint").text for _ in range(20)}
+    event = query.get(f"/v1/events/{another.event_id}")
+    receipt = query.get(f"/v1/ledger/proof/{another.event_id}")
+
+    assert notes == {first.text}
+    assert len(query.store.checkpoints(0)) == signed
+    assert event.status_code == 200 and event.json()["proof"] is None
+    assert receipt.status_code == 503
+    assert receipt.json()["reason"] == "not_yet_checkpointed"
+    assert int(receipt.headers["Retry-After"]) >= 1
+
+
+def test_checkpoint_is_signed_on_schedule_when_the_head_moves(quick_query: Query) -> None:
+    query = quick_query
+    before = open_checkpoint(query.get("/v1/ledger/checkpoint").text, query.verifier, origin=ORIGIN)
+    another = _certificate(query.scenario, query.importer, query.scenario.unit_code(lot="X1"))
+    query.append(query.importer.key, [another])
+
+    after = before
+    deadline = time.monotonic() + 10
+    while after.size == before.size and time.monotonic() < deadline:
+        time.sleep(0.05)
+        note = query.get("/v1/ledger/checkpoint").text
+        after = open_checkpoint(note, query.verifier, origin=ORIGIN)
 
     assert after.size == before.size + 1
+    assert query.get(f"/v1/events/{another.event_id}").json()["proof"]["tree_size"] == after.size
     proof = query.get("/v1/ledger/consistency", old=before.size, new=after.size).json()
     assert base64.b64decode(proof["old_root"]) == before.root_hash
     verify_consistency(

@@ -10,7 +10,7 @@ from suyuan.demo import DemoData, build_demo
 from suyuan.errors import CodeError
 from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, migrate
-from suyuan.trace import Tracer, trace_json
+from suyuan.trace import Trace, TraceBudget, Tracer, trace_json
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,42 @@ def test_a_walk_cut_at_the_limit_says_so(
     assert trace_json(trace, public=False)["complete"] is False
     monkeypatch.setattr(suyuan.trace, "MAX_CODES", 2_000_000)
     assert tracer.recall_scope([data.codes["clean certificate"]]).complete
+
+
+def _shown(trace: Trace) -> list[str]:
+    events = [*trace.certificates, *trace.inspections, *trace.documents, *trace.custody]
+    return [t.event.event_id for t in events]
+
+
+@pytest.mark.parametrize(
+    "budget",
+    [
+        TraceBudget(codes=1, events=10_000, bytes=10**9),
+        TraceBudget(codes=10_000, events=3, bytes=10**9),
+        TraceBudget(codes=10_000, events=10_000, bytes=3_000),
+    ],
+    ids=["codes", "events", "bytes"],
+)
+def test_a_budget_cuts_the_trace_nearest_first_and_says_so(
+    demo: tuple[DemoData, Tracer], budget: TraceBudget
+) -> None:
+    data, tracer = demo
+    code = data.codes["sold lot"]
+    whole = tracer.trace(code)
+    cut = tracer.trace(code, budget=budget)
+
+    assert whole.complete and not cut.complete
+    assert 0 < len(_shown(cut)) < len(_shown(whole))
+    assert len(cut.upstream_codes) < budget.codes
+    # Events about the code itself come before those of what it came from.
+    assert any(code in t.event.codes for t in cut.custody)
+
+
+def test_a_budget_the_trace_fits_in_changes_nothing(demo: tuple[DemoData, Tracer]) -> None:
+    data, tracer = demo
+    code = data.codes["sold lot"]
+
+    budgeted = tracer.trace(code, budget=TraceBudget(codes=100, events=100, bytes=10**6))
+
+    assert budgeted.complete
+    assert trace_json(budgeted, public=True) == trace_json(tracer.trace(code), public=True)
