@@ -26,6 +26,7 @@ from suyuan.demo import PRODUCER_COMMITMENT, vegetable_certificate
 from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
+    TRUST_SHARD,
     SqlLedgerStore,
     create_ledger_engine,
     initialise,
@@ -188,7 +189,9 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
     cold = s.organisation("杭州冷链仓储有限公司", ["COLD_STORE"], "330110", "杭州市余杭区")
     shop = s.organisation("联华超市（文三路店）", ["RETAILER"], "330106", "杭州市西湖区文三路")
     writer = LedgerWriter(store, [s.root])
-    trust = writer.write(0, [Message("trust", s.sign_as_root(s.registration(farm, cold, shop)))])
+    trust = writer.write(
+        TRUST_SHARD, [Message("trust", s.sign_as_root(s.registration(farm, cold, shop)))]
+    )
     assert not trust.rejections, trust.rejections
     mixed, batches = _mixture(s, farm)
     for number, events in enumerate(batches):
