@@ -9,10 +9,11 @@ the good ones beside it; every message ends in the ledger or in the rejections.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from suyuan.errors import InvalidInputError
+from suyuan.errors import IdConflictError, InvalidInputError
 from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
 from suyuan.foodchain import Reads, certificate_codes, check_certificate
@@ -74,11 +75,15 @@ class LedgerWriter:
         roots: Sequence[RootKey],
         *,
         max_message_bytes: int = MAX_BATCH_BYTES,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._store = store
         self._roots = tuple(roots)
         self._max_message_bytes = max_message_bytes
+        #: The time of recording, which bounds the dates of the events (validate_event).
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._trust_events = 0
+        self._event_ids = _EventIds(store)
         self.trust = self._reload_trust()
 
     def _reload_trust(self) -> TrustStore:
@@ -105,6 +110,7 @@ class LedgerWriter:
         self.refresh_trust()
         submissions: list[Submission] = []
         rejections: list[Rejection] = []
+        self._event_ids = _EventIds(self._store)
         for message in messages:
             # Rules that look at earlier events (a certificate resting on an inspection) also
             # see the good events of this call, which are not in the ledger yet.
@@ -156,7 +162,7 @@ class LedgerWriter:
                 rejections.append(_rejection(message, err, raw=data, index=index, actor=signer))
                 continue
             try:
-                validate_event(event)
+                validate_event(event, now=self._clock())
             except InvalidInputError as err:
                 events.append(None)
                 rejections.append(_rejection(message, err, event=event, index=index, raw=data))
@@ -176,6 +182,7 @@ class LedgerWriter:
         accepted: list[Submission] = []
         reads = Reads(self._store)
         reads.prefetch(code for event in events if event for code in certificate_codes(event))
+        self._event_ids.look_up(event.event_id for event in events if event)
         for index, event in enumerate(events):
             if event is None:
                 continue
@@ -183,11 +190,13 @@ class LedgerWriter:
                 self.trust.check_signer(batch.key_id, index, event)
                 # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
                 check_certificate(event, self._store, pending=pending, reads=reads)
+                self._event_ids.check(event.event_id, batch.events[index])
                 if event.event_type in TRUST_EVENT_TYPES and not self._known(event.event_id):
                     self.trust.apply(event)
             except InvalidInputError as err:
                 rejections.append(_rejection(message, err, event=event, index=index))
                 continue
+            self._event_ids.claim(event.event_id, batch.events[index])
             pending.append(event)
             proof = proofs[index]
             accepted.append(
@@ -216,6 +225,53 @@ class LedgerWriter:
         except EntryNotFoundError:
             return False
         return True
+
+
+class _EventIds:
+    """The event bytes under each event id one write meets: those in the ledger (looked up in
+    one query per message) and those taken earlier in the write.
+
+    An id names one event: a repeat of the same bytes passes on (the store counts it as a
+    duplicate); other bytes under a taken id are an ``id_conflict``, so no one can make
+    another organisation's event disappear as a "duplicate" by using its id first. Checked
+    before an event is trusted or seen by the rules of later events.
+    """
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+        self._taken: dict[str, bytes] = {}
+        self._in_ledger: set[str] = set()
+        self._looked_up: set[str] = set()
+
+    def look_up(self, event_ids: Iterable[str]) -> None:
+        wanted = [event_id for event_id in event_ids if event_id not in self._looked_up]
+        if not wanted:
+            return
+        self._looked_up.update(wanted)
+        stored = self._store.stored_events(wanted)
+        self._in_ledger.update(stored)
+        for event_id, data in stored.items():
+            self._taken.setdefault(event_id, data)
+
+    def check(self, event_id: str, data: bytes) -> None:
+        """Check that ``event_id`` is free or holds the event ``data`` already.
+
+        Raises:
+            IdConflictError: the id is taken by other event bytes (in the ledger or earlier in
+                this write).
+        """
+        if self._taken.get(event_id, data) != data:
+            where = "in the ledger" if event_id in self._in_ledger else "earlier in this write"
+            raise IdConflictError(
+                "event_id",
+                event_id,
+                f"event id {event_id} is taken by an event with other content ({where}); "
+                "give each event its own id",
+            )
+
+    def claim(self, event_id: str, data: bytes) -> None:
+        """``data`` passed every check: later events of the write meet it under ``event_id``."""
+        self._taken.setdefault(event_id, data)
 
 
 def _claimed_actor(batch: SignedBatch) -> str | None:

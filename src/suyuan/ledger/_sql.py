@@ -29,7 +29,7 @@ from suyuan.ledger._interface import (
     StoredRejection,
     Submission,
 )
-from suyuan.ledger._leaf import from_micros, leaf_bytes, signer_part, to_micros
+from suyuan.ledger._leaf import Leaf, from_micros, leaf_bytes, signer_part, to_micros
 from suyuan.ledger._projections import projections_of
 from suyuan.merkle import Frontier, leaf_hash
 
@@ -228,25 +228,28 @@ class SqlLedgerStore(LedgerStore):
         self, conn: Connection, submissions: Sequence[Submission]
     ) -> tuple[list[Submission], list[str]]:
         ids = [s.event.event_id for s in submissions]
-        stored: set[str] = set()
+        stored: dict[str, bytes] = {}
+        e = t.ledger_entries.c
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            stored.update(
-                conn.execute(
-                    sa.select(t.ledger_entries.c.event_id).where(
-                        t.ledger_entries.c.event_id.in_(chunk)
-                    )
-                ).scalars()
-            )
+            rows = conn.execute(sa.select(e.event_id, e.leaf).where(e.event_id.in_(chunk)))
+            stored.update((row.event_id, Leaf.from_bytes(row.leaf).event) for row in rows)
         fresh: list[Submission] = []
         duplicates: list[str] = []
         for sub in submissions:
             event_id = sub.event.event_id
-            if event_id in stored:
+            if event_id not in stored:
+                stored[event_id] = sub.event_bytes
+                fresh.append(sub)
+            elif stored[event_id] == sub.event_bytes:
                 duplicates.append(event_id)
             else:
-                stored.add(event_id)
-                fresh.append(sub)
+                # Only a repeat of the same event is a duplicate. The writer refuses an id
+                # taken by other content (id_conflict); meeting one here means another
+                # writer stored it since that check: retry, and the check then sees it.
+                raise StaleWriterError(
+                    f"event id {event_id} was taken by other content during this write"
+                )
         return fresh, duplicates
 
     # --- reads ------------------------------------------------------------------------------
@@ -338,6 +341,18 @@ class SqlLedgerStore(LedgerStore):
         if row is None:
             raise EntryNotFoundError(f"no ledger entry has event id {event_id!r}")
         return int(row.shard), int(row.seq)
+
+    def stored_events(self, event_ids: Sequence[str]) -> dict[str, bytes]:
+        e = t.ledger_entries.c
+        unique = list(dict.fromkeys(event_ids))
+        found: dict[str, bytes] = {}
+        with self._reader.connect() as conn:
+            for start in range(0, len(unique), 500):
+                rows = conn.execute(
+                    sa.select(e.event_id, e.leaf).where(e.event_id.in_(unique[start : start + 500]))
+                )
+                found.update((row.event_id, Leaf.from_bytes(row.leaf).event) for row in rows)
+        return found
 
     def node(self, shard: int, level: int, index: int) -> bytes:
         found = self.nodes(shard, [(level, index)])
