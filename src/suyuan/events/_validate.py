@@ -71,6 +71,8 @@ INVISIBLE_CHARACTERS = frozenset(
 EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
 #: How far past the time of recording an event may be dated (clock skew; a zone ahead of UTC).
 FUTURE_ALLOWANCE = timedelta(days=1)
+#: Zone offsets of real places: from UTC-12:00 (Baker Island) to UTC+14:00 (Line Islands).
+ZONE_OFFSETS = (timedelta(hours=-12), timedelta(hours=14))
 #: Dates that lie ahead by nature, and how far past the time of recording they may lie.
 FORWARD_DATE_ALLOWANCE = {"expiry_date": timedelta(days=3653)}
 #: Inclusive range of every number field, by field name. Every ``int``, ``long``, ``float`` and
@@ -293,6 +295,9 @@ def _moment_checker(ahead: timedelta) -> _Checker:
     def check_moment(value: str, path: str, check: _Check) -> None:
         # Aware datetimes compare without converting (which overflows near year 1 or 9999).
         moment = datetime.fromisoformat(value)
+        offset = moment.utcoffset()
+        if offset is not None and not ZONE_OFFSETS[0] <= offset <= ZONE_OFFSETS[1]:
+            raise EventValidationError(path, value, "zone offset must be between -12:00 and +14:00")
         earliest, latest = _window(check, ahead)
         if moment < earliest:
             raise EventValidationError(path, value, f"must not be before {earliest.isoformat()}")

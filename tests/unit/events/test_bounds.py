@@ -79,6 +79,23 @@ def test_occurred_at_at_the_edges_is_accepted(value: str) -> None:
     _accepted(obj)
 
 
+@pytest.mark.parametrize(
+    ("offset", "ok"),
+    [("+14:00", True), ("-12:00", True), ("+14:01", False), ("-12:30", False), ("+23:59", False)],
+)
+def test_zone_offsets_are_those_of_real_places(offset: str, ok: bool) -> None:
+    obj = example("Shipped")
+    obj["occurred_at"] = f"2026-05-10T12:00:00{offset}"
+    if ok:
+        _accepted(obj)
+    else:
+        err = _refused(obj)
+        assert (err.field, err.rule) == (
+            "occurred_at",
+            "zone offset must be between -12:00 and +14:00",
+        )
+
+
 def test_the_window_follows_the_time_of_recording() -> None:
     obj = example("Shipped")
     obj["occurred_at"] = "2026-06-01T00:00:00+08:00"
