@@ -430,7 +430,7 @@ class SqlLedgerStore(LedgerStore):
                 rows = conn.execute(query).all()
                 refs.extend(
                     CodeEventRef(
-                        r.code, r.shard, r.seq, r.event_type, r.actor, from_micros(r.occurred_at)
+                        r.code, r.shard, r.seq, r.event_type, r.actor, _occurred(r.occurred_at)
                     )
                     for r in rows
                 )
@@ -638,6 +638,23 @@ def _leaves(conn: Connection, shard: int, seqs: list[int]) -> Iterator[tuple[int
         )
         for row in conn.execute(query):
             yield int(row.seq), bytes(row.leaf)
+
+
+#: Bounds of :func:`_occurred`, in microseconds since the epoch.
+_FIRST_MOMENT = datetime.min.replace(tzinfo=UTC)
+_LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
+_MICROS_RANGE = (to_micros(_FIRST_MOMENT), to_micros(_LAST_MOMENT))
+
+
+def _occurred(micros: int) -> datetime:
+    """The indexed time of an event. An entry stored before event times were bounded may lie
+    outside what a UTC datetime holds (year 1 at +14:00): it reads as the first or last
+    moment instead of failing every reader of its code."""
+    if micros < _MICROS_RANGE[0]:
+        return _FIRST_MOMENT
+    if micros > _MICROS_RANGE[1]:
+        return _LAST_MOMENT
+    return from_micros(micros)
 
 
 def _rejection_row(shard: int | None, rejection: Rejection, micros: int) -> tuple[Any, ...]:
