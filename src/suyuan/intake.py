@@ -9,7 +9,7 @@ the good ones beside it; every message ends in the ledger or in the rejections.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -110,13 +110,19 @@ class LedgerWriter:
         self.refresh_trust()
         submissions: list[Submission] = []
         rejections: list[Rejection] = []
-        self._event_ids = _EventIds(self._store)
+        self._event_ids.new_pass()
         for message in messages:
             # Rules that look at earlier events (a certificate resting on an inspection) also
             # see the good events of this call, which are not in the ledger yet.
             good, bad = self._take_in(message, [sub.event for sub in submissions])
             submissions.extend(good)
             rejections.extend(bad)
+        if self._event_ids.taken_in_ledger(submissions):
+            # Rare: an id of this write is stored with other content. Check the write again
+            # knowing it, so that event is refused before it registers a key or counts for the
+            # rules of later events (trust events applied by this pass are undone first).
+            self._reload_trust()
+            return self.write(shard, messages, offset=offset)
         try:
             result = self._store.append(shard, submissions, rejections=rejections, offset=offset)
         except Exception:
@@ -182,7 +188,6 @@ class LedgerWriter:
         accepted: list[Submission] = []
         reads = Reads(self._store)
         reads.prefetch(code for event in events if event for code in certificate_codes(event))
-        self._event_ids.look_up(event.event_id for event in events if event)
         for index, event in enumerate(events):
             if event is None:
                 continue
@@ -228,30 +233,32 @@ class LedgerWriter:
 
 
 class _EventIds:
-    """The event bytes under each event id one write meets: those in the ledger (looked up in
-    one query per message) and those taken earlier in the write.
+    """The event bytes under the event ids of a write: those in the ledger and those taken
+    earlier in the write.
 
     An id names one event: a repeat of the same bytes passes on (the store counts it as a
     duplicate); other bytes under a taken id are an ``id_conflict``, so no one can make
-    another organisation's event disappear as a "duplicate" by using its id first. Checked
-    before an event is trusted or seen by the rules of later events.
+    another organisation's event disappear as a "duplicate" by using its id first. The ledger
+    is asked once per write, after the write's events were checked
+    (:meth:`taken_in_ledger`); only when that finds a conflict is the write checked again,
+    knowing the stored ids, so that :meth:`check` refuses the event before it is trusted or
+    seen by the rules of later events.
     """
 
     def __init__(self, store: LedgerStore) -> None:
         self._store = store
-        self._taken: dict[str, bytes] = {}
-        self._in_ledger: set[str] = set()
-        self._looked_up: set[str] = set()
+        #: Event bytes of ids found in the ledger (it never changes what an id holds).
+        self._stored: dict[str, bytes] = {}
+        #: Event bytes of ids taken by events accepted earlier in this pass.
+        self._claimed: dict[str, bytes] = {}
+        self._checking_again = False
 
-    def look_up(self, event_ids: Iterable[str]) -> None:
-        wanted = [event_id for event_id in event_ids if event_id not in self._looked_up]
-        if not wanted:
-            return
-        self._looked_up.update(wanted)
-        stored = self._store.stored_events(wanted)
-        self._in_ledger.update(stored)
-        for event_id, data in stored.items():
-            self._taken.setdefault(event_id, data)
+    def new_pass(self) -> None:
+        """Start checking a write; a write checked again keeps what the ledger told."""
+        if not self._checking_again:
+            self._stored.clear()
+        self._checking_again = False
+        self._claimed.clear()
 
     def check(self, event_id: str, data: bytes) -> None:
         """Check that ``event_id`` is free or holds the event ``data`` already.
@@ -260,8 +267,11 @@ class _EventIds:
             IdConflictError: the id is taken by other event bytes (in the ledger or earlier in
                 this write).
         """
-        if self._taken.get(event_id, data) != data:
-            where = "in the ledger" if event_id in self._in_ledger else "earlier in this write"
+        if event_id in self._stored:
+            taken, where = self._stored[event_id], "in the ledger"
+        else:
+            taken, where = self._claimed.get(event_id, data), "earlier in this write"
+        if taken != data:
             raise IdConflictError(
                 "event_id",
                 event_id,
@@ -271,7 +281,19 @@ class _EventIds:
 
     def claim(self, event_id: str, data: bytes) -> None:
         """``data`` passed every check: later events of the write meet it under ``event_id``."""
-        self._taken.setdefault(event_id, data)
+        self._claimed.setdefault(event_id, data)
+
+    def taken_in_ledger(self, submissions: Sequence[Submission]) -> bool:
+        """Look up the ids of ``submissions`` in the ledger (one query); whether one of them
+        is stored with other event bytes, so that the write must be checked again."""
+        if not submissions:
+            return False
+        self._stored = self._store.stored_events([sub.event.event_id for sub in submissions])
+        self._checking_again = any(
+            self._stored.get(sub.event.event_id, sub.event_bytes) != sub.event_bytes
+            for sub in submissions
+        )
+        return self._checking_again
 
 
 def _claimed_actor(batch: SignedBatch) -> str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from suyuan.demo import vegetable_certificate
+from suyuan.errors import UnknownKeyError
 from suyuan.events import decode_event, encode_event, event_from_json, event_to_json
 from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message
@@ -112,6 +113,29 @@ class EventIdContract:
         [rejection] = result.rejections
         assert (rejection.reason, rejection.source) == ("id_conflict", "m1 events[0]")
         assert "(earlier in this write)" in rejection.rule
+
+    def test_a_trust_event_under_a_taken_id_registers_nothing(
+        self, store: SqlLedgerStore, writer: LedgerWriter, world: World, rival: Organisation
+    ) -> None:
+        s = world.scenario
+        taken = self._certificate(world, world.farm)
+        writer.write(0, [Message("farm", world.farm_batch([taken]))])
+        newcomer = s.organisation("桐庐县富春江茶场", ["PRODUCER"], "330122", "桐庐县")
+        registration = [
+            _with_id(e, taken.event_id) if i == 1 else e
+            for i, e in enumerate(s.registration(newcomer))
+        ]
+
+        result = writer.write(0, [Message("root", s.sign_as_root(registration))])
+
+        assert [(r.reason, r.source) for r in result.rejections] == [
+            ("id_conflict", "root events[1]")
+        ]
+        with pytest.raises(UnknownKeyError):
+            writer.trust.usable_key(newcomer.key.key_id)
+        fresh = LedgerWriter(store, [s.root])  # the trust store rebuilt from the ledger agrees
+        with pytest.raises(UnknownKeyError):
+            fresh.trust.usable_key(newcomer.key.key_id)
 
     def test_stored_events_gives_the_signed_bytes_of_known_ids_only(
         self, store: SqlLedgerStore, writer: LedgerWriter, world: World
