@@ -46,8 +46,9 @@ MAX_LONG_TEXT = 2000
 LONG_TEXT_FIELDS = frozenset(
     {"commitment", "reason", "summary", "symptoms", "check_note", "note", "address"}
 )
-#: Document and reference numbers: shorter than a name.
-_NUMBER_FIELDS = (
+#: Document and reference numbers, and an inspection item's measured value and limit: identifiers
+#: and figures, shorter than a name.
+_TERSE_FIELDS = (
     *("batch_no", "certificate_no", "customs_declaration_no", "device_id", "import_batch_no"),
     *("insurance_settlement_no", "lot_no", "number", "quarantine_certificate_no", "receipt_no"),
     *("release_certificate_no", "report_no", "storage_unit", "waybill_no", "limit", "value"),
@@ -56,7 +57,7 @@ _NUMBER_FIELDS = (
 TEXT_LIMITS: dict[str, int] = {
     **dict.fromkeys(LONG_TEXT_FIELDS, MAX_LONG_TEXT),
     "address": 500,
-    **dict.fromkeys(_NUMBER_FIELDS, 64),
+    **dict.fromkeys(_TERSE_FIELDS, 64),
     "unit": 16,
     "vehicle_plate": 16,
 }
@@ -134,6 +135,7 @@ def validate_event(
             (``field`` is the path, e.g. ``payload.inspection_event_id``; ``rule`` says why).
         CodeError: the actor or another organisation field is not a valid USCC, or a code does
             not parse as a trace code or is not in canonical form.
+        ValueError: ``now`` is not timezone-aware (a programming error, not bad input).
     """
     if now is None:
         now = datetime.now(UTC)
