@@ -8,6 +8,7 @@
     │   ├── DecodeError              bytes are not a Suyuan event or batch
     │   │   └── UnknownSchemaError   the fingerprint names no schema we know
     │   ├── EventValidationError     an event's content breaks a rule of the contract (design §4)
+    │   ├── IdConflictError          an event id is taken by an event with other content
     │   ├── ProofError               a Merkle proof, root, size or index is wrong (suyuan.merkle)
     │   ├── NoteError                a signed note or note key is malformed (suyuan.tlog)
     │   ├── CheckpointError          a checkpoint is malformed / of another origin (suyuan.tlog)
@@ -86,6 +87,12 @@ class EventValidationError(InvalidInputError):
     """An event's content breaks a rule of the event contract."""
 
     reason = "invalid_event"
+
+
+class IdConflictError(InvalidInputError):
+    """An event's id is already taken by an event with other content (an id names one event)."""
+
+    reason = "id_conflict"
 
 
 class SignatureError(InvalidInputError):

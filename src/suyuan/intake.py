@@ -16,10 +16,11 @@ Kafka worker makes sure that number covers every trust event produced before the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from suyuan.errors import InvalidInputError
+from suyuan.errors import IdConflictError, InvalidInputError
 from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
 from suyuan.foodchain import Reads, certificate_codes, check_certificate
@@ -105,12 +106,16 @@ class LedgerWriter:
         roots: Sequence[RootKey],
         *,
         max_message_bytes: int = MAX_BATCH_BYTES,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._store = store
         self._roots = tuple(roots)
         self._max_message_bytes = max_message_bytes
+        #: The time of recording, which bounds the dates of the events (validate_event).
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._trust_events = 0
         self._applied = 0  # trust events applied while checking, not yet appended
+        self._event_ids = _EventIds(store)
         self.trust = self._reload_trust()
 
     def _reload_trust(self) -> TrustStore:
@@ -138,12 +143,19 @@ class LedgerWriter:
         self.refresh_trust()
         submissions: list[Submission] = []
         rejections: list[Rejection] = []
+        self._event_ids.new_pass()
         for message in messages:
             # Rules that look at earlier events (a certificate resting on an inspection) also
             # see the good events of this call, which are not in the ledger yet.
             good, bad = self._take_in(shard, message, [sub.event for sub in submissions])
             submissions.extend(good)
             rejections.extend(bad)
+        if self._event_ids.taken_in_ledger(submissions):
+            # Rare: an id of this write is stored with other content. Check the write again
+            # knowing it, so that event is refused before it registers a key or counts for the
+            # rules of later events (trust events applied by this pass are undone first).
+            self._reload_trust()
+            return self.write(shard, messages, offset=offset)
         try:
             result = self._store.append(shard, submissions, rejections=rejections, offset=offset)
         except Exception:
@@ -212,7 +224,7 @@ class LedgerWriter:
                 rejections.append(_rejection(message, err, raw=data, index=index, actor=signer))
                 continue
             try:
-                validate_event(event)
+                validate_event(event, now=self._clock())
             except InvalidInputError as err:
                 events.append(None)
                 rejections.append(_rejection(message, err, event=event, index=index, raw=data))
@@ -242,12 +254,14 @@ class LedgerWriter:
                 self.trust.check_signer(batch.key_id, index, event)
                 # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
                 check_certificate(event, self._store, pending=pending, reads=reads)
+                self._event_ids.check(event.event_id, batch.events[index])
                 if event.event_type in TRUST_EVENT_TYPES and not self._known(event.event_id):
                     self.trust.apply(event)
                     self._applied += 1
             except InvalidInputError as err:
                 rejections.append(_rejection(message, err, event=event, index=index))
                 continue
+            self._event_ids.claim(event.event_id, batch.events[index])
             pending.append(event)
             proof = proofs[index]
             accepted.append(
@@ -295,6 +309,70 @@ def _check_shard(shard: int, index: int, event: Event) -> None:
             "the trust topic takes only trust events (organisation and key registrations, "
             "revocations); send this to the events topic",
         )
+
+
+class _EventIds:
+    """The event bytes under the event ids of a write: those in the ledger and those taken
+    earlier in the write.
+
+    An id names one event: a repeat of the same bytes passes on (the store counts it as a
+    duplicate); other bytes under a taken id are an ``id_conflict``, so no one can make
+    another organisation's event disappear as a "duplicate" by using its id first. The ledger
+    is asked once per write, after the write's events were checked
+    (:meth:`taken_in_ledger`); only when that finds a conflict is the write checked again,
+    knowing the stored ids, so that :meth:`check` refuses the event before it is trusted or
+    seen by the rules of later events.
+    """
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+        #: Event bytes of ids found in the ledger (it never changes what an id holds).
+        self._stored: dict[str, bytes] = {}
+        #: Event bytes of ids taken by events accepted earlier in this pass.
+        self._claimed: dict[str, bytes] = {}
+        self._checking_again = False
+
+    def new_pass(self) -> None:
+        """Start checking a write; a write checked again keeps what the ledger told."""
+        if not self._checking_again:
+            self._stored.clear()
+        self._checking_again = False
+        self._claimed.clear()
+
+    def check(self, event_id: str, data: bytes) -> None:
+        """Check that ``event_id`` is free or holds the event ``data`` already.
+
+        Raises:
+            IdConflictError: the id is taken by other event bytes (in the ledger or earlier in
+                this write).
+        """
+        if event_id in self._stored:
+            taken, where = self._stored[event_id], "in the ledger"
+        else:
+            taken, where = self._claimed.get(event_id, data), "earlier in this write"
+        if taken != data:
+            raise IdConflictError(
+                "event_id",
+                event_id,
+                f"event id {event_id} is taken by an event with other content ({where}); "
+                "give each event its own id",
+            )
+
+    def claim(self, event_id: str, data: bytes) -> None:
+        """``data`` passed every check: later events of the write meet it under ``event_id``."""
+        self._claimed.setdefault(event_id, data)
+
+    def taken_in_ledger(self, submissions: Sequence[Submission]) -> bool:
+        """Look up the ids of ``submissions`` in the ledger (one query); whether one of them
+        is stored with other event bytes, so that the write must be checked again."""
+        if not submissions:
+            return False
+        self._stored = self._store.stored_events([sub.event.event_id for sub in submissions])
+        self._checking_again = any(
+            self._stored.get(sub.event.event_id, sub.event_bytes) != sub.event_bytes
+            for sub in submissions
+        )
+        return self._checking_again
 
 
 def _claimed_actor(batch: SignedBatch) -> str | None:

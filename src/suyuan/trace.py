@@ -438,7 +438,10 @@ def _expires_on(payload: Mapping[str, Any], event_type: str) -> date | None:
         produced = _as_date(payload.get("production_date"))
         days = payload.get("shelf_life_days")
         if produced is not None and isinstance(days, int):
-            return produced + timedelta(days=days)
+            try:
+                return produced + timedelta(days=days)
+            except OverflowError:  # an entry stored before shelf lives were bounded
+                return None
     return None
 
 

@@ -3,9 +3,12 @@
 Three layers, each reporting the first broken rule with the field path:
 
 1. shape: every field fits the current schema (the same check the encoder makes);
-2. formats: fields declare a ``format`` in the ``.avsc`` files (``uscc``, ``trace-code``,
-   ``certificate-code``, ``uuid``, ``region-code``, ``gln``, ``pseudonym`` …), and every other text
-   field must be non-blank, bounded and free of control characters;
+2. formats and bounds: fields declare a ``format`` in the ``.avsc`` files (``uscc``,
+   ``trace-code``, ``certificate-code``, ``uuid``, ``region-code``, ``gln``, ``pseudonym`` …);
+   every other text field must be non-blank, no longer than its field's limit and free of control
+   and invisible formatting characters; every date and time lies in a window around the time of
+   recording, and every number in its field's range (``docs/events.md``, "Bounds"): readers
+   never meet a value they cannot compute with;
 3. envelope and per-type rules (e.g. a test-based 合格证 links its inspection, a vaccine
    administration is about exactly one drug trace code).
 """
@@ -16,16 +19,24 @@ import re
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from stdnum import ean, iso6346
+from stdnum.cn import ric
 
 from suyuan.codes import CodeKind, parse_trace_code, validate_uscc
 from suyuan.errors import CodeError, EventValidationError
 from suyuan.events._codec import Codec, default_codec
-from suyuan.events._nodes import ArrayNode, NullableNode, PrimitiveNode, RecordNode
+from suyuan.events._nodes import (
+    ArrayNode,
+    DateNode,
+    NullableNode,
+    PrimitiveNode,
+    RecordNode,
+    TimestampNode,
+)
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
 
 #: Longest value of a short text field (names, numbers) and of a free-text field.
@@ -35,6 +46,50 @@ MAX_LONG_TEXT = 2000
 LONG_TEXT_FIELDS = frozenset(
     {"commitment", "reason", "summary", "symptoms", "check_note", "note", "address"}
 )
+#: Document and reference numbers, and an inspection item's measured value and limit: identifiers
+#: and figures, shorter than a name.
+_TERSE_FIELDS = (
+    *("batch_no", "certificate_no", "customs_declaration_no", "device_id", "import_batch_no"),
+    *("insurance_settlement_no", "lot_no", "number", "quarantine_certificate_no", "receipt_no"),
+    *("release_certificate_no", "report_no", "storage_unit", "waybill_no", "limit", "value"),
+)
+#: Longest value of each text field by name; any other text field takes :data:`MAX_SHORT_TEXT`.
+TEXT_LIMITS: dict[str, int] = {
+    **dict.fromkeys(LONG_TEXT_FIELDS, MAX_LONG_TEXT),
+    "address": 500,
+    **dict.fromkeys(_TERSE_FIELDS, 64),
+    "unit": 16,
+    "vehicle_plate": 16,
+}
+#: Invisible characters that can disguise text: bidi embeddings, overrides, isolates and marks
+#: (U+202A-U+202E, U+2066-U+2069, U+200E/F, U+061C) and zero-width ones (U+200B-U+200D, U+2060,
+#: U+FEFF). A name reversed by U+202E reads differently on a scan page than in the ledger.
+INVISIBLE_CHARACTERS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    "\u200b\u200c\u200d\u2060\ufeff"
+)
+#: No date or time before this is accepted: traceability records start long after it.
+EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+#: How far past the time of recording an event may be dated (clock skew; a zone ahead of UTC).
+FUTURE_ALLOWANCE = timedelta(days=1)
+#: Zone offsets of real places: from UTC-12:00 (Baker Island) to UTC+14:00 (Line Islands).
+ZONE_OFFSETS = (timedelta(hours=-12), timedelta(hours=14))
+#: Dates that lie ahead by nature, and how far past the time of recording they may lie.
+FORWARD_DATE_ALLOWANCE = {"expiry_date": timedelta(days=3653)}
+#: Inclusive range of every number field, by field name. Every ``int``, ``long``, ``float`` and
+#: ``double`` field of the schemas must be listed (a test checks it).
+NUMBER_BOUNDS: dict[str, tuple[int, int]] = {
+    # A dose series is short; 10 is more than any schedule has.
+    "dose_no": (1, 10),
+    # Ten years: longer than any food or drug keeps, and the expiry it gives stays computable.
+    "shelf_life_days": (1, 3650),
+    # Food and vaccines are kept between about -80 °C (ultra-cold) and cooking temperatures.
+    "celsius": (-100, 100),
+    "min_celsius": (-100, 100),
+    "max_celsius": (-100, 100),
+}
+#: Largest quantity of goods in one event or transformation entry (kg, boxes, doses …).
+MAX_QUANTITY = Decimal(10) ** 9
 #: Event types that need not be about any code.
 CODELESS_EVENT_TYPES = TRUST_EVENT_TYPES | {"RecallAcknowledged", "RecallClosed"}
 #: Event types whose envelope must carry quantity and unit.
@@ -42,7 +97,7 @@ QUANTITY_EVENT_TYPES = frozenset(
     {"CertificateIssued", "AnimalQuarantineCertified", "ImportDeclared", "VaccineLotReleased"}
 )
 #: Dose numbers accepted in VaccineAdministered.
-MAX_DOSE_NO = 10
+MAX_DOSE_NO = NUMBER_BOUNDS["dose_no"][1]
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _KEY_ID = re.compile(r"[0-9a-f]{8,64}")
@@ -50,6 +105,9 @@ _COUNTRY = re.compile(r"[A-Z]{2}")
 _REGION_CODE = re.compile(r"[0-9]{6}")
 _PSEUDONYM = re.compile(r"[A-Za-z0-9_.:-]{16,128}")
 _ID_NUMBER = re.compile(r"[0-9]{17}[0-9Xx]")
+# A 身份证 number or a mainland mobile number (optionally after 86) inside a longer value.
+_EMBEDDED_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_EMBEDDED_PHONE = re.compile(r"(?<![0-9])(?:86)?1[3-9][0-9]{9}(?![0-9])")
 # GB/T 2260 province-level prefixes (incl. 71 Taiwan, 81 Hong Kong, 82 Macao).
 _PROVINCES = frozenset(
     {
@@ -64,19 +122,29 @@ _VALID_USCCS: dict[str, str] = {}
 _MAX_REMEMBERED_USCCS = 4096
 
 
-def validate_event(event: Event, *, codec: Codec | None = None) -> None:
+def validate_event(
+    event: Event, *, codec: Codec | None = None, now: datetime | None = None
+) -> None:
     """Check every rule of the event contract; return quietly when ``event`` keeps them all.
+
+    ``now`` is the time of recording that dates are bounded by (default: the current time); it
+    must be timezone-aware.
 
     Raises:
         EventValidationError: a field does not fit the schema, or a content rule is broken
             (``field`` is the path, e.g. ``payload.inspection_event_id``; ``rule`` says why).
         CodeError: the actor or another organisation field is not a valid USCC, or a code does
             not parse as a trace code or is not in canonical form.
+        ValueError: ``now`` is not timezone-aware (a programming error, not bad input).
     """
+    if now is None:
+        now = datetime.now(UTC)
+    elif now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
     shape = (codec or default_codec()).shape
     datum = shape.datum_from_event(event)
     _, payload = datum["payload"]
-    check = _Check(event, datum, payload)
+    check = _Check(event, datum, payload, now)
     _check_record(shape.envelope, datum, "", check)
     _check_record(shape.payload.branch(event.event_type), payload, "payload", check)
     _check_envelope(check)
@@ -90,6 +158,8 @@ class _Check:
     event: Event
     datum: Mapping[str, Any]
     payload: Mapping[str, Any]
+    #: The time of recording, which bounds every date and time of the event.
+    now: datetime
     #: Kind of every trace code met so far, by canonical text.
     kinds: dict[str, CodeKind] = field(default_factory=dict)
 
@@ -150,8 +220,14 @@ def _value_checker(fmt: str | None, name: str, node: Any) -> _Checker | None:
         return check_record
     if fmt is not None:
         return _format_checker(fmt)
+    if isinstance(node, TimestampNode):
+        return _moment_checker(FORWARD_DATE_ALLOWANCE.get(name, FUTURE_ALLOWANCE))
+    if isinstance(node, DateNode):
+        return _date_checker(FORWARD_DATE_ALLOWANCE.get(name, FUTURE_ALLOWANCE))
     if isinstance(node, PrimitiveNode) and node.kind == "string":
-        return _long_text if name in LONG_TEXT_FIELDS else _short_text
+        return _text_checker(TEXT_LIMITS.get(name, MAX_SHORT_TEXT), name in LONG_TEXT_FIELDS)
+    if isinstance(node, PrimitiveNode) and node.kind in ("int", "long", "float", "double"):
+        return _number_checker(name)
     return None
 
 
@@ -179,21 +255,19 @@ def _format_checker(fmt: str) -> _Checker:
     return unknown_format
 
 
-def _short_text(value: str, path: str, check: _Check) -> None:
-    _check_text(value, path, long_text=False)
+def _text_checker(limit: int, long_text: bool) -> _Checker:
+    def check_text(value: str, path: str, check: _Check) -> None:
+        _check_text(value, path, limit=limit, long_text=long_text)
+
+    return check_text
 
 
-def _long_text(value: str, path: str, check: _Check) -> None:
-    _check_text(value, path, long_text=True)
-
-
-def _check_text(value: str, path: str, *, long_text: bool) -> None:
+def _check_text(value: str, path: str, *, limit: int, long_text: bool) -> None:
     if not value.strip():
         raise EventValidationError(path, value, "must not be blank")
-    limit = MAX_LONG_TEXT if long_text else MAX_SHORT_TEXT
     if len(value) > limit:
         raise EventValidationError(path, value, f"must be at most {limit} characters")
-    if value.isprintable():  # no control character at all (checked in C): the common case
+    if value.isprintable():  # no control or format character (checked in C): the common case
         return
     allowed = _LONG_TEXT_CONTROLS_ALLOWED if long_text else frozenset()
     for position, char in enumerate(value, start=1):
@@ -203,6 +277,71 @@ def _check_text(value: str, path: str, *, long_text: bool) -> None:
                 value,
                 f"must not contain control character U+{ord(char):04X} (position {position})",
             )
+        if char in INVISIBLE_CHARACTERS:
+            raise EventValidationError(
+                path,
+                value,
+                f"must not contain invisible bidi or zero-width character U+{ord(char):04X} "
+                f"(position {position})",
+            )
+
+
+# --- dates, times and numbers -----------------------------------------------------------------
+
+
+def _window(check: _Check, ahead: timedelta) -> tuple[datetime, datetime]:
+    return EARLIEST_MOMENT, check.now.astimezone(UTC) + ahead
+
+
+def _moment_checker(ahead: timedelta) -> _Checker:
+    def check_moment(value: str, path: str, check: _Check) -> None:
+        # Aware datetimes compare without converting (which overflows near year 1 or 9999).
+        moment = datetime.fromisoformat(value)
+        offset = moment.utcoffset()
+        if offset is not None and not ZONE_OFFSETS[0] <= offset <= ZONE_OFFSETS[1]:
+            raise EventValidationError(path, value, "zone offset must be between -12:00 and +14:00")
+        earliest, latest = _window(check, ahead)
+        if moment < earliest:
+            raise EventValidationError(path, value, f"must not be before {earliest.isoformat()}")
+        if moment > latest:
+            raise EventValidationError(
+                path, value, f"must not be after {latest.isoformat()} ({_ahead_text(ahead)})"
+            )
+
+    return check_moment
+
+
+def _date_checker(ahead: timedelta) -> _Checker:
+    def check_date(value: date, path: str, check: _Check) -> None:
+        earliest, latest = _window(check, ahead)
+        if value < earliest.date():
+            raise EventValidationError(
+                path, value, f"must not be before {earliest.date().isoformat()}"
+            )
+        if value > latest.date():
+            raise EventValidationError(
+                path,
+                value,
+                f"must not be after {latest.date().isoformat()} ({_ahead_text(ahead)})",
+            )
+
+    return check_date
+
+
+def _ahead_text(ahead: timedelta) -> str:
+    days = ahead.days
+    what = "1 day" if days == 1 else f"{days} days"
+    return f"at most {what} after the time of recording"
+
+
+def _number_checker(name: str) -> _Checker:
+    def check_number(value: float, path: str, check: _Check) -> None:
+        # A number field with no bound is a schema change that forgot this table: KeyError.
+        low, high = NUMBER_BOUNDS[name]
+        if not low <= value <= high:
+            raise EventValidationError(path, value, f"must be {low} to {high}")
+
+    return check_number
 
 
 def _uuid(value: str, path: str, check: _Check) -> None:
@@ -267,9 +406,17 @@ def _container_no(value: str, path: str, check: _Check) -> None:
 
 
 def _pseudonym(value: str, path: str, check: _Check) -> None:
-    if _ID_NUMBER.fullmatch(value):
+    if _ID_NUMBER.fullmatch(value) or any(
+        ric.is_valid(match.group()) for match in _EMBEDDED_ID_NUMBER.finditer(value)
+    ):
         raise EventValidationError(
             path, "(withheld)", "looks like a 身份证 number; only a keyed pseudonym may be recorded"
+        )
+    if _EMBEDDED_PHONE.search(value):
+        raise EventValidationError(
+            path,
+            "(withheld)",
+            "holds a mobile phone number; only a keyed pseudonym may be recorded",
         )
     if not _PSEUDONYM.fullmatch(value) or value.isdigit():
         raise EventValidationError(
@@ -282,6 +429,8 @@ def _pseudonym(value: str, path: str, check: _Check) -> None:
 def _quantity(value: Decimal, path: str, check: _Check) -> None:
     if value < 0:
         raise EventValidationError(path, value, "must not be negative")
+    if value > MAX_QUANTITY:
+        raise EventValidationError(path, value, f"must be at most {MAX_QUANTITY:,f}")
 
 
 _FORMATS: dict[str, Callable[[Any, str, _Check], None]] = {
@@ -477,10 +626,6 @@ def _temperature_recorded(check: _Check) -> None:
 
 def _import_declared(check: _Check) -> None:
     payload = check.payload
-    if payload["shelf_life_days"] < 1:
-        raise EventValidationError(
-            "payload.shelf_life_days", payload["shelf_life_days"], "must be at least 1"
-        )
     if payload["production_date"] > check.local_date():
         raise EventValidationError(
             "payload.production_date",
@@ -502,9 +647,6 @@ def _vaccine_administered(check: _Check) -> None:
         raise EventValidationError(
             "codes", codes, "must hold exactly one code: the drug trace code of the unit given"
         )
-    dose_no = check.payload["dose_no"]
-    if not 1 <= dose_no <= MAX_DOSE_NO:
-        raise EventValidationError("payload.dose_no", dose_no, f"must be 1 to {MAX_DOSE_NO}")
 
 
 def _adverse_event_reported(check: _Check) -> None:

@@ -164,12 +164,14 @@ class LedgerStore(ABC):
         """Append ``submissions`` to ``shard`` atomically with ``rejections`` and ``offset``.
 
         All or nothing: the leaves, chain, Merkle nodes, projections, rejections, duplicate count
-        and consumer offset are written in one transaction. Events whose id is already in the
-        ledger are reported as duplicates and not stored.
+        and consumer offset are written in one transaction. Events already in the ledger (same
+        id, same event bytes) are reported as duplicates and not stored.
 
         Raises:
-            StaleWriterError: ``offset.expected`` is not the stored offset, or another writer
-                appended to the shard concurrently. Nothing was written.
+            StaleWriterError: ``offset.expected`` is not the stored offset, another writer
+                appended to the shard concurrently, or an event id is stored with other event
+                bytes (the writer refuses those first; meeting one here means another writer
+                stored it meanwhile). Nothing was written.
         """
 
     @abstractmethod
@@ -205,6 +207,11 @@ class LedgerStore(ABC):
     @abstractmethod
     def locate(self, event_id: str) -> tuple[int, int]:
         """(shard, seq) of an event. Raises: EntryNotFoundError."""
+
+    @abstractmethod
+    def stored_events(self, event_ids: Sequence[str]) -> dict[str, bytes]:
+        """The signed event bytes stored under each of ``event_ids`` that is in the ledger
+        (missing ones are absent), in one query."""
 
     @abstractmethod
     def node(self, shard: int, level: int, index: int) -> bytes:

@@ -30,7 +30,7 @@ from suyuan.ledger._interface import (
     StoredRejection,
     Submission,
 )
-from suyuan.ledger._leaf import from_micros, leaf_bytes, signer_part, to_micros
+from suyuan.ledger._leaf import Leaf, from_micros, leaf_bytes, signer_part, to_micros
 from suyuan.ledger._projections import projections_of
 from suyuan.merkle import Frontier, leaf_hash
 
@@ -229,25 +229,28 @@ class SqlLedgerStore(LedgerStore):
         self, conn: Connection, submissions: Sequence[Submission]
     ) -> tuple[list[Submission], list[str]]:
         ids = [s.event.event_id for s in submissions]
-        stored: set[str] = set()
+        stored: dict[str, bytes] = {}
+        e = t.ledger_entries.c
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            stored.update(
-                conn.execute(
-                    sa.select(t.ledger_entries.c.event_id).where(
-                        t.ledger_entries.c.event_id.in_(chunk)
-                    )
-                ).scalars()
-            )
+            rows = conn.execute(sa.select(e.event_id, e.leaf).where(e.event_id.in_(chunk)))
+            stored.update((row.event_id, Leaf.from_bytes(row.leaf).event) for row in rows)
         fresh: list[Submission] = []
         duplicates: list[str] = []
         for sub in submissions:
             event_id = sub.event.event_id
-            if event_id in stored:
+            if event_id not in stored:
+                stored[event_id] = sub.event_bytes
+                fresh.append(sub)
+            elif stored[event_id] == sub.event_bytes:
                 duplicates.append(event_id)
             else:
-                stored.add(event_id)
-                fresh.append(sub)
+                # Only a repeat of the same event is a duplicate. The writer refuses an id
+                # taken by other content (id_conflict); meeting one here means another
+                # writer stored it since that check: retry, and the check then sees it.
+                raise StaleWriterError(
+                    f"event id {event_id} was taken by other content during this write"
+                )
         return fresh, duplicates
 
     # --- reads ------------------------------------------------------------------------------
@@ -340,6 +343,18 @@ class SqlLedgerStore(LedgerStore):
             raise EntryNotFoundError(f"no ledger entry has event id {event_id!r}")
         return int(row.shard), int(row.seq)
 
+    def stored_events(self, event_ids: Sequence[str]) -> dict[str, bytes]:
+        e = t.ledger_entries.c
+        unique = list(dict.fromkeys(event_ids))
+        found: dict[str, bytes] = {}
+        with self._reader.connect() as conn:
+            for start in range(0, len(unique), 500):
+                rows = conn.execute(
+                    sa.select(e.event_id, e.leaf).where(e.event_id.in_(unique[start : start + 500]))
+                )
+                found.update((row.event_id, Leaf.from_bytes(row.leaf).event) for row in rows)
+        return found
+
     def node(self, shard: int, level: int, index: int) -> bytes:
         found = self.nodes(shard, [(level, index)])
         if (level, index) not in found:
@@ -416,7 +431,7 @@ class SqlLedgerStore(LedgerStore):
                 rows = conn.execute(query).all()
                 refs.extend(
                     CodeEventRef(
-                        r.code, r.shard, r.seq, r.event_type, r.actor, from_micros(r.occurred_at)
+                        r.code, r.shard, r.seq, r.event_type, r.actor, _occurred(r.occurred_at)
                     )
                     for r in rows
                 )
@@ -642,6 +657,23 @@ def _leaves(conn: Connection, shard: int, seqs: list[int]) -> Iterator[tuple[int
         )
         for row in conn.execute(query):
             yield int(row.seq), bytes(row.leaf)
+
+
+#: Bounds of :func:`_occurred`, in microseconds since the epoch.
+_FIRST_MOMENT = datetime.min.replace(tzinfo=UTC)
+_LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
+_MICROS_RANGE = (to_micros(_FIRST_MOMENT), to_micros(_LAST_MOMENT))
+
+
+def _occurred(micros: int) -> datetime:
+    """The indexed time of an event. An entry stored before event times were bounded may lie
+    outside what a UTC datetime holds (year 1 at +14:00): it reads as the first or last
+    moment instead of failing every reader of its code."""
+    if micros < _MICROS_RANGE[0]:
+        return _FIRST_MOMENT
+    if micros > _MICROS_RANGE[1]:
+        return _LAST_MOMENT
+    return from_micros(micros)
 
 
 def _rejection_row(shard: int | None, rejection: Rejection, micros: int) -> tuple[Any, ...]:

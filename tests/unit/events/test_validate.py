@@ -509,7 +509,7 @@ def test_import_shelf_life_is_positive() -> None:
     obj = example("ImportDeclared")
     obj["payload"]["shelf_life_days"] = 0
     err = _invalid(obj)
-    assert (err.field, err.rule) == ("payload.shelf_life_days", "must be at least 1")
+    assert (err.field, err.rule) == ("payload.shelf_life_days", "must be 1 to 3650")
 
 
 def test_import_production_date_is_not_in_the_future() -> None:
