@@ -25,3 +25,7 @@ TRUST_WAITS = Counter(
     "suyuan_ingest_trust_waits_total",
     "Times a partition was held back until the ledger caught up with the trust topic",
 )
+REFERENCE_WAITS = Counter(
+    "suyuan_ingest_reference_waits_total",
+    "Records held back because they refer to events on partitions not consumed that far yet",
+)

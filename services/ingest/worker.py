@@ -48,7 +48,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
-from suyuan.intake import LedgerWriter, Message, WriteResult
+from suyuan.intake import LedgerWriter, Message, MessageDeferredError, WriteResult
 from suyuan.ledger import (
     TRUST_SHARD,
     LedgerStore,
@@ -69,6 +69,8 @@ class WorkerConfig:
     trust_topic: str = "suyuan.trust.v1"
     #: First back-off while an events partition waits for the trust topic (doubles up to 5 s).
     trust_wait_s: float = 0.2
+    #: How long a record that refers to events not in the ledger waits for the other partitions.
+    reference_wait_s: float = 30.0
     dead_letter_topic: str = "suyuan.events.dlq"
     group_id: str = "suyuan-ingest"
     max_poll_records: int = 50
@@ -87,6 +89,17 @@ def position(topic: str, partition: int, offset: int | None) -> str:
     return f"{topic}[{partition}]@{offset if offset is not None else '-'}"
 
 
+@dataclass(slots=True)
+class _Held:
+    """A record held back because it refers to events the ledger does not hold yet."""
+
+    offset: int
+    timestamp: int
+    since: float
+    cause: str
+    next_check: float = 0.0
+
+
 class TrustTopicError(RuntimeError):
     """The trust topic is missing or has more than one partition (the worker cannot start)."""
 
@@ -103,6 +116,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
             self._worker.expected.pop(self._worker.shard_of(tp), None)
             self._worker.unpositioned.discard(tp)
             self._worker.waiting.pop(tp, None)
+            self._worker.deferred.pop(tp, None)
             log.info("%s revoked", position(tp.topic, tp.partition, None))
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
@@ -129,6 +143,9 @@ class IngestWorker:
         self._trust_backoff = config.trust_wait_s
         self._next_trust_check = 0.0
         self._trust_end_now: int | None = None  # the trust topic's end, read once per poll
+        #: Records held back because they refer to events not in the ledger yet, per partition.
+        self.deferred: dict[TopicPartition, _Held] = {}
+        self._peek: KafkaConsumer | None = None
         self._backed_off = False
         self.consumer = KafkaConsumer(
             bootstrap_servers=config.bootstrap,
@@ -235,19 +252,20 @@ class IngestWorker:
         # Trust first: the events of this poll may be signed with keys it registers.
         pending.sort(key=lambda item: item[0] != self._trust_tp)
         self._trust_end_now = None
-        judged = False
+        before = dict(self.expected)
         for n, (tp, records) in enumerate(pending):
             if tp != self._trust_tp and not self._may_judge(tp, records):
                 continue
-            judged = True
             self._process_partition(tp, records, deadline)
             if self._backed_off or time.monotonic() > deadline:
                 for later, _ in pending[n + 1 :]:  # fetched again by the next poll
                     self._seek_back(later, self.expected.get(self.shard_of(later)), None)
                 break
-        if pending and not judged:
-            # Everything polled waits for the trust topic: do not spin on refetching it.
-            time.sleep(max(0.0, min(self._next_trust_check - time.monotonic(), 0.5)))
+        if pending and self.expected == before:
+            # Everything polled waits (for the trust topic, or held back): do not spin on
+            # fetching the same records again.
+            wake = min([self._next_trust_check, *(h.next_check for h in self.deferred.values())])
+            time.sleep(max(0.05, min(wake - time.monotonic(), 0.5)))
         self._report_lag()
 
     # --- trust order ----------------------------------------------------------------------------
@@ -309,6 +327,18 @@ class IngestWorker:
         """Append ``records`` in writes of at most ``max_write_bytes``, in order, until one is
         not written (the partition was sought back) or the poll's time runs out."""
         records = sorted(records, key=lambda r: r.offset)
+        held = self.deferred.get(tp)
+        if held is not None and records[0].offset > held.offset:
+            del self.deferred[tp]  # judged meanwhile (the partition was sought past it)
+        elif held is not None:
+            if records[0].offset < held.offset or not self._deferred_ready(tp, held):
+                self.consumer.seek(tp, records[0].offset)
+                return
+            # Everything produced before it had its chance: judge it for good.
+            if not self._process(tp, records[:1], defer_missing=False):
+                return
+            self.deferred.pop(tp, None)
+            records = records[1:]
         for chunk in _chunks(records, self.config.max_write_bytes):
             if time.monotonic() > deadline:
                 self.consumer.seek(tp, chunk[0].offset)  # fetched again by the next poll
@@ -316,8 +346,77 @@ class IngestWorker:
             if not self._process(tp, chunk):
                 return
 
-    def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> bool:
-        """Append ``records`` with the offset compare-and-set; False when nothing was written."""
+    # --- events that refer to events on other partitions ---------------------------------------
+
+    def _defer(self, tp: TopicPartition, record: ConsumerRecord, cause: str) -> None:
+        """Hold ``record`` back: it refers to an event the ledger does not hold yet."""
+        self.deferred[tp] = _Held(record.offset, record.timestamp, time.monotonic(), cause)
+        self.consumer.seek(tp, record.offset)
+        metrics.REFERENCE_WAITS.inc()
+        log.info(
+            "%s waits for the events it refers to (%s)",
+            position(tp.topic, tp.partition, record.offset),
+            cause,
+        )
+
+    def _deferred_ready(self, tp: TopicPartition, held: _Held) -> bool:
+        """Whether every other events partition holds in the ledger all it had of what was
+        produced before the held record (by record timestamp, ties broken by partition), or
+        the held record waited ``reference_wait_s``."""
+        now = time.monotonic()
+        where = position(tp.topic, tp.partition, held.offset)
+        if now - held.since >= self.config.reference_wait_s:
+            log.info(
+                "%s judged after waiting %.0fs for the events it refers to", where, now - held.since
+            )
+            return True
+        if now < held.next_check:
+            return False
+        held.next_check = now + min(1.0, self.config.trust_wait_s * 2)
+        try:
+            others = [
+                TopicPartition(tp.topic, p)
+                for p in sorted(self.consumer.partitions_for_topic(tp.topic) or ())
+                if p != tp.partition
+            ]
+            ends = self.consumer.end_offsets(others)
+            for other in others:
+                stored = self.store.consumer_offset(other.partition) or 0
+                if stored >= ends[other]:
+                    continue
+                stamp = self._timestamp_at(other, stored)
+                if stamp is None or (stamp, other.partition) < (held.timestamp, tp.partition):
+                    return False  # something produced before it is not in the ledger yet
+        except Exception as err:
+            metrics.RETRIES.labels("reference_order").inc()
+            log.warning("%s: the other partitions cannot be read (%s)", where, type(err).__name__)
+            return False
+        log.info("%s goes on: every partition holds what was produced before it", where)
+        return True
+
+    def _timestamp_at(self, tp: TopicPartition, offset: int) -> int | None:
+        """The timestamp of the record at ``offset`` of ``tp``, read by a consumer of its own."""
+        if self._peek is None:
+            self._peek = KafkaConsumer(
+                bootstrap_servers=self.config.bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                max_partition_fetch_bytes=self.config.max_message_bytes,
+            )
+        self._peek.assign([tp])
+        self._peek.seek(tp, offset)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            for record in self._peek.poll(timeout_ms=500, max_records=1).get(tp, []):
+                if record.offset == offset:
+                    return int(record.timestamp)
+        return None
+
+    def _process(
+        self, tp: TopicPartition, records: list[ConsumerRecord], *, defer_missing: bool = True
+    ) -> bool:
+        """Append ``records`` with the offset compare-and-set; False when nothing was written
+        (or only the records before one that is held back)."""
         shard = self.shard_of(tp)
         expected = self.expected.get(shard, -1)
         if expected == -1:
@@ -333,7 +432,17 @@ class IngestWorker:
         metrics.CONSUMED.labels(shard).inc(len(records))
         started = time.perf_counter()
         try:
-            result = self.writer.write(shard, messages, offset=OffsetCommit(expected, last + 1))
+            result = self.writer.write(
+                shard,
+                messages,
+                offset=OffsetCommit(expected, last + 1),
+                defer_missing=defer_missing and shard != TRUST_SHARD,
+            )
+        except MessageDeferredError as deferred:
+            if deferred.index > 0 and not self._process(tp, records[: deferred.index]):
+                return False
+            self._defer(tp, records[deferred.index], str(deferred.cause))
+            return False
         except StaleWriterError as err:
             metrics.RETRIES.labels("stale_writer").inc()
             log.warning(
@@ -427,6 +536,8 @@ class IngestWorker:
         finally:
             self.producer.close(5)
             self.consumer.close()
+            if self._peek is not None:
+                self._peek.close()
 
 
 def _chunks(records: list[ConsumerRecord], max_bytes: int) -> list[list[ConsumerRecord]]:

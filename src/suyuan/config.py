@@ -33,6 +33,13 @@ class Settings(BaseSettings):
         "suyuan.trust.v1",
         description="One-partition topic of the trust events (organisations, keys, revocations).",
     )
+    reference_wait_ms: int = Field(
+        30_000,
+        ge=0,
+        le=600_000,
+        description="How long a worker holds back an event that refers to events not in the "
+        "ledger (a certificate, an inspection) while other partitions may still bring them.",
+    )
     trust_wait_ms: int = Field(
         200,
         ge=10,

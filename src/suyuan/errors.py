@@ -8,6 +8,7 @@
     │   ├── DecodeError              bytes are not a Suyuan event or batch
     │   │   └── UnknownSchemaError   the fingerprint names no schema we know
     │   ├── EventValidationError     an event's content breaks a rule of the contract (design §4)
+    │   │   └── MissingReferenceError   it refers to an event the ledger does not hold (yet)
     │   ├── IdConflictError          an event id is taken by an event with other content
     │   ├── ProofError               a Merkle proof, root, size or index is wrong (suyuan.merkle)
     │   ├── NoteError                a signed note or note key is malformed (suyuan.tlog)
@@ -87,6 +88,15 @@ class EventValidationError(InvalidInputError):
     """An event's content breaks a rule of the event contract."""
 
     reason = "invalid_event"
+
+
+class MissingReferenceError(EventValidationError):
+    """An event refers to another one (a certificate, an inspection …) the ledger does not hold.
+
+    Over Kafka the other event may sit on a partition not consumed that far yet: the ingest
+    worker judges the event again once every partition holds what was produced before it
+    (docs/runbook.md), and refuses it only then.
+    """
 
 
 class IdConflictError(InvalidInputError):

@@ -20,15 +20,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from suyuan.errors import IdConflictError, InvalidInputError
+from suyuan.errors import (
+    IdConflictError,
+    InvalidInputError,
+    MissingReferenceError,
+    SuyuanError,
+)
 from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
+from suyuan.follower import TrustFollower, load_trust
 from suyuan.foodchain import Reads, certificate_codes, check_certificate
 from suyuan.ledger import (
     TRUST_SHARD,
     AppendResult,
     EntryNotFoundError,
-    Leaf,
     LedgerStore,
     OffsetCommit,
     Rejection,
@@ -42,6 +47,24 @@ class OversizedMessageError(InvalidInputError):
     """A consumed message is larger than this writer accepts."""
 
     reason = "oversized"
+
+
+class MessageDeferredError(SuyuanError):
+    """A message refers to events the ledger does not hold yet (``write(defer_missing=True)``).
+
+    Nothing was written. ``index`` is the message's place in the write: the messages before it
+    may be written on their own; ``cause`` is the rule that would refuse it now.
+    """
+
+    def __init__(self, index: int, cause: MissingReferenceError) -> None:
+        self.index = index
+        self.cause = cause
+        super().__init__(f"message {index}: {cause}")
+
+
+class _DeferralError(Exception):
+    def __init__(self, cause: MissingReferenceError) -> None:
+        self.cause = cause
 
 
 class WrongTopicError(InvalidInputError):
@@ -89,14 +112,6 @@ class WriteResult:
         return len(self.append.duplicates)
 
 
-def load_trust(store: LedgerStore, roots: Sequence[RootKey]) -> TrustStore:
-    """Rebuild the trust store by replaying the ledger's trust events in recorded order."""
-    trust = TrustStore(roots)
-    for shard, seq in store.trust_positions():
-        trust.apply(decode_event(Leaf.from_bytes(store.entry(shard, seq).leaf).event))
-    return trust
-
-
 class LedgerWriter:
     """Checks signed batches and appends them to a ledger, one shard at a time."""
 
@@ -113,41 +128,62 @@ class LedgerWriter:
         self._max_message_bytes = max_message_bytes
         #: The time of recording, which bounds the dates of the events (validate_event).
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._trust_events = 0
+        self._follower = TrustFollower(store, self._roots)
+        self._follower.refresh()
         self._applied = 0  # trust events applied while checking, not yet appended
         self._event_ids = _EventIds(store)
-        self.trust = self._reload_trust()
+        self._defer_missing = False
 
-    def _reload_trust(self) -> TrustStore:
-        positions = self._store.trust_positions()
-        self._trust_events = len(positions)
+    @property
+    def trust(self) -> TrustStore:
+        """Who may sign what, as this writer judges it now."""
+        return self._follower.trust
+
+    def _reload_trust(self) -> None:
+        self._follower.reload()
         self._applied = 0
-        self.trust = load_trust(self._store, self._roots)
-        return self.trust
 
     def refresh_trust(self) -> None:
         """Catch up with trust events other writers appended (keys registered or revoked on
-        other shards). Called before every write: one small indexed query."""
-        if len(self._store.trust_positions()) != self._trust_events:
+        the trust shard). Called before every write: one small indexed query."""
+        if self._applied:
             self._reload_trust()
+        else:
+            self._follower.refresh()
 
     def write(
-        self, shard: int, messages: Sequence[Message], *, offset: OffsetCommit | None = None
+        self,
+        shard: int,
+        messages: Sequence[Message],
+        *,
+        offset: OffsetCommit | None = None,
+        defer_missing: bool = False,
     ) -> WriteResult:
         """Check ``messages`` in order and append what passes, atomically with ``offset``.
+
+        With ``defer_missing``, an event that refers to one the ledger does not hold
+        (:class:`~suyuan.errors.MissingReferenceError`) is not refused: nothing is written and
+        :class:`MessageDeferredError` names its message, so the caller can write the messages before
+        it and judge it again once the events it may refer to had time to arrive.
 
         Raises:
             StaleWriterError: the offset compare-and-set failed (nothing written; the trust
                 store is rebuilt from the ledger).
+            MessageDeferredError: only with ``defer_missing`` (nothing written).
         """
         self.refresh_trust()
         submissions: list[Submission] = []
         rejections: list[Rejection] = []
         self._event_ids.new_pass()
-        for message in messages:
+        self._defer_missing = defer_missing
+        for number, message in enumerate(messages):
             # Rules that look at earlier events (a certificate resting on an inspection) also
             # see the good events of this call, which are not in the ledger yet.
-            good, bad = self._take_in(shard, message, [sub.event for sub in submissions])
+            try:
+                good, bad = self._take_in(shard, message, [sub.event for sub in submissions])
+            except _DeferralError as deferral:
+                self._reload_trust()  # trust events applied while checking are undone
+                raise MessageDeferredError(number, deferral.cause) from None
             submissions.extend(good)
             rejections.extend(bad)
         if self._event_ids.taken_in_ledger(submissions):
@@ -155,20 +191,17 @@ class LedgerWriter:
             # knowing it, so that event is refused before it registers a key or counts for the
             # rules of later events (trust events applied by this pass are undone first).
             self._reload_trust()
-            return self.write(shard, messages, offset=offset)
+            return self.write(shard, messages, offset=offset, defer_missing=defer_missing)
         try:
             result = self._store.append(shard, submissions, rejections=rejections, offset=offset)
         except Exception:
             # Trust events were applied while checking; the ledger did not take them.
             self._reload_trust()
             raise
-        appended = {event_id for event_id, _seq in result.appended}
-        self._trust_events += sum(
-            1
-            for sub in submissions
-            if sub.event.event_type in TRUST_EVENT_TYPES and sub.event.event_id in appended
-        )
-        self._applied = 0
+        if self._applied:
+            # The trust events this write applied while checking are in the ledger now (or
+            # were duplicates): follow the ledger again rather than apply them twice.
+            self._reload_trust()
         return WriteResult(result, tuple(rejections))
 
     def message_problem(self, data: bytes) -> InvalidInputError | None:
@@ -191,7 +224,7 @@ class LedgerWriter:
     def trust_size(self) -> int:
         """How many trust events (in trust order) the trust store holds: the ledger's, as of the
         last refresh, and those this writer applied since."""
-        return self._trust_events + self._applied
+        return self._follower.size + self._applied
 
     def _take_in(
         self, shard: int, message: Message, pending: list[Event]
@@ -258,6 +291,11 @@ class LedgerWriter:
                 if event.event_type in TRUST_EVENT_TYPES and not self._known(event.event_id):
                     self.trust.apply(event)
                     self._applied += 1
+            except MissingReferenceError as err:
+                if self._defer_missing:
+                    raise _DeferralError(err) from None
+                rejections.append(_rejection(message, err, event=event, index=index))
+                continue
             except InvalidInputError as err:
                 rejections.append(_rejection(message, err, event=event, index=index))
                 continue
@@ -408,6 +446,7 @@ def _rejection(
 __all__ = [
     "LedgerWriter",
     "Message",
+    "MessageDeferredError",
     "StaleWriterError",
     "WriteResult",
     "WrongTopicError",

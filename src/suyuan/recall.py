@@ -34,7 +34,7 @@ from suyuan.directory import Directory
 from suyuan.errors import InvalidInputError, SuyuanError
 from suyuan.events import decode_event, encode_batch, encode_event, event_from_json, validate_event
 from suyuan.events.model import Event
-from suyuan.intake import load_trust
+from suyuan.follower import load_trust
 from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
 from suyuan.signing import RootKey, SigningKey, sign_batch
 from suyuan.trace import Holder, Tracer

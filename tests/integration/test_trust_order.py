@@ -1,10 +1,11 @@
-"""Trust order across partitions, against the real broker (Tansu) and PostgreSQL.
+"""Order across partitions, against the real broker (Tansu) and PostgreSQL.
 
 Trust events (organisations, keys, revocations) travel on their own one-partition topic; an event
 is judged against every trust event produced before it, whichever worker owns the trust
-partition and however late that worker is. These tests freeze the worker that owns the trust
-partition (SIGSTOP), produce a trust event and then events that depend on it to a partition the
-other worker owns, and check that the other worker waits instead of judging early.
+partition and however late that worker is. An event that cites another organisation's event
+(a purchaser certificate citing the farm's) waits for the partitions that may still bring it.
+These tests freeze one worker (SIGSTOP), produce what the other worker's events depend on to the
+frozen side, and check that the other worker waits instead of judging early.
 """
 
 from __future__ import annotations
@@ -193,3 +194,50 @@ def test_messages_refused_before_their_key_are_replayed_from_the_dead_letter_top
     )
     assert rig.entries() == 4 + 300
     _audit_ok(rig)
+
+
+def test_a_purchaser_certificate_waits_for_the_upstream_one_on_a_frozen_partition(
+    rig: IngestRig,
+) -> None:
+    world = rig.world
+    owner, market_partition, _other = _two_workers_split(rig)
+    farm_partition = 1 - market_partition  # owned by the frozen worker
+    rig.register_world()
+    farm_cert = world.certificate()
+    resale = world.certificate(upstream=(farm_cert.codes[0],))
+
+    owner.send_signal(signal.SIGSTOP)
+    rig.send(world.farm_batch([farm_cert]), partition=farm_partition)
+    rig.flush()
+    rig.send(world.scenario.sign(world.market, [resale]), partition=market_partition)
+    rig.flush()
+    time.sleep(FROZEN_FOR_S)
+
+    assert rig.store.rejections() == [], "judged before the certificate it cites could arrive"
+    assert not _stored(rig, resale.event_id)
+    owner.send_signal(signal.SIGCONT)
+    rig.wait_for("the purchaser certificate", lambda: _stored(rig, resale.event_id))
+
+    assert _stored(rig, farm_cert.event_id)
+    assert rig.store.rejections() == []
+    _audit_ok(rig)
+
+
+def test_a_certificate_citing_nothing_anyone_sent_is_refused_without_a_long_wait(
+    rig: IngestRig,
+) -> None:
+    world = rig.world
+    rig.start_worker()
+    rig.register_world()
+    bogus = world.certificate(upstream=(world.scenario.certificate_code(),))
+    started = time.monotonic()
+    rig.send(world.scenario.sign(world.market, [bogus]), partition=1)
+    rig.flush()
+
+    rig.wait_for("the rejection", lambda: len(rig.store.rejections()) >= 1, timeout=60)
+
+    [rejected] = rig.store.rejections()
+    assert rejected.rejection.field == "payload.upstream_certificates[0]"
+    assert "no certificate with this code is in the ledger" in rejected.rejection.rule
+    # every other partition was caught up: no need to wait the full 30 s
+    assert time.monotonic() - started < 20

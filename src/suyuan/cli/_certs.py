@@ -141,7 +141,7 @@ def cert_void(
 
 def _signer(store: SqlLedgerStore, path: Path) -> tuple[SigningKey, str]:
     """The key of ``path`` and the organisation the trust chain registered it for."""
-    from suyuan.intake import load_trust
+    from suyuan.follower import load_trust
     from suyuan.ledger import root_keys
     from suyuan.signing import load_signing_key
 

@@ -54,6 +54,7 @@ def ingest_worker(
         topic=topic or settings.events_topic,
         trust_topic=trust_topic or settings.trust_topic,
         trust_wait_s=settings.trust_wait_ms / 1000,
+        reference_wait_s=settings.reference_wait_ms / 1000,
         dead_letter_topic=settings.dead_letter_topic,
         group_id=group,
         max_poll_interval_ms=settings.kafka_max_poll_interval_ms,

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from suyuan.codes import CodeKind, parse_trace_code, scan_url
-from suyuan.errors import CodeError, EventValidationError
+from suyuan.errors import CodeError, EventValidationError, MissingReferenceError
 from suyuan.events import event_from_json, validate_event
 from suyuan.events.model import Event
 from suyuan.foodchain._certificates import (
@@ -175,7 +175,9 @@ class _IssueCheck:
 
     def _goods_not_frozen(self) -> None:
         for inspection in self.inspections:
-            if inspection.payload["passed"]:
+            # A lot is frozen from its failed inspection on: a certificate issued before it
+            # stands (the lot still shows as frozen), one issued after it is refused.
+            if inspection.payload["passed"] or inspection.occurred_at > self.event.occurred_at:
                 continue
             for code in self.goods:
                 if code in inspection.codes:
@@ -193,7 +195,7 @@ class _IssueCheck:
         field = "payload.inspection_event_id"
         inspection = self._find_inspection(str(inspection_id))
         if inspection is None:
-            raise EventValidationError(
+            raise MissingReferenceError(
                 field, inspection_id, "no InspectionRecorded event with this id is in the ledger"
             )
         if not inspection.payload["passed"]:
@@ -258,7 +260,7 @@ class _IssueCheck:
             field = f"payload.upstream_certificates[{index}]"
             record = self.records[str(code)]
             if record.issue is None:
-                raise EventValidationError(
+                raise MissingReferenceError(
                     field, code, "no certificate with this code is in the ledger"
                 )
             void = record.void_before()
@@ -286,7 +288,7 @@ class _VoidCheck:
         issue = record.issue
         path = _code_path(self.event, self.own)
         if issue is None:
-            raise EventValidationError(
+            raise MissingReferenceError(
                 path, self.own, "no certificate with this code is in the ledger"
             )
         if issue.actor != self.event.actor:

@@ -135,6 +135,17 @@ def test_a_frozen_lot_cannot_be_certified(chain: Chain) -> None:
     assert err.field == "codes[1]" and "frozen" in err.rule
 
 
+def test_a_certificate_issued_before_the_failed_inspection_stands_whenever_it_arrives(
+    chain: Chain,
+) -> None:
+    # Issued first, but the regulator's sampling reached the ledger first (another partition).
+    lot = chain.lot("A1")
+    issued_before = chain.certificate(chain.farm, [lot])
+    chain.add(chain.bureau, chain.inspection(chain.bureau, [lot], passed=False))
+
+    check_certificate(issued_before, chain.store)  # the lot is frozen from the sampling on
+
+
 # --- basis: a passing inspection of this lot ----------------------------------------------------
 
 
