@@ -1,8 +1,9 @@
 """Organisations as the trust chain registered them (design §5): names, roles and regions.
 
-Rebuilt from the ``OrganisationRegistered`` events at the trust index's positions and kept up to
-date with one small query per :meth:`Directory.refresh`; shared by the tracer, recalls and the
-food-chain rules.
+A view of the one trust follower (:class:`suyuan.follower.TrustFollower`) over the ledger's
+trust events, kept up to date with one small query per :meth:`Directory.refresh`; shared by the
+tracer, recalls and the food-chain rules, so they see exactly the organisations the write path
+judges by.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from suyuan.events import decode_event
-from suyuan.events.model import ORGANISATION_REGISTERED, Event
-from suyuan.ledger import Leaf, LedgerStore
+from suyuan.events.model import Event
+from suyuan.follower import TrustFollower
+from suyuan.ledger import LedgerError, LedgerStore, root_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +28,20 @@ class Organisation:
 
 
 class Directory:
-    """Registered organisations as of the last :meth:`refresh` (made on first use)."""
+    """Registered organisations as of the last :meth:`refresh` (made on first use).
+
+    An uninitialised ledger (no root keys recorded) has no trust chain: nobody is registered.
+    """
 
     def __init__(self, store: LedgerStore) -> None:
         self._store = store
+        self._follower: TrustFollower | None = None
         self._known: dict[str, Organisation] = {}
-        self._seen = -1
+        self._loaded = False
         self._lock = threading.Lock()
 
     def get(self, uscc: str) -> Organisation | None:
-        if self._seen < 0:
+        if not self._loaded:
             self.refresh()
         return self._known.get(uscc)
 
@@ -59,31 +64,24 @@ class Directory:
 
     def organisations(self) -> list[Organisation]:
         """Every registered organisation (as of the last refresh)."""
-        if self._seen < 0:
+        if not self._loaded:
             self.refresh()
         return list(self._known.values())
 
     def refresh(self) -> None:
         """Catch up with the trust events (one small query when none were added)."""
         with self._lock:
-            positions = self._store.trust_positions()
-            if len(positions) == self._seen:
-                return
-            entries = self._store.entries_at(positions)
-            known: dict[str, Organisation] = {}
-            for position in positions:  # recorded order: a later registration replaces one
-                entry = entries.get(position)
-                if entry is None:
-                    continue
-                event = decode_event(Leaf.from_bytes(entry.leaf).event)
-                if event.event_type == ORGANISATION_REGISTERED:
-                    payload = event.payload
-                    uscc = str(payload["uscc"])
-                    known[uscc] = Organisation(
-                        uscc,
-                        str(payload["name"]),
-                        frozenset(str(role) for role in payload["roles"]),
-                        str(payload["region_code"]),
+            if self._follower is None:
+                try:
+                    self._follower = TrustFollower(self._store, root_keys(self._store))
+                except LedgerError:
+                    self._loaded = True  # not initialised: no trust chain yet
+                    return
+            if self._follower.refresh() or not self._loaded:
+                self._known = {
+                    org.uscc: Organisation(
+                        org.uscc, org.name, frozenset(org.roles), org.region_code
                     )
-            self._known = known
-            self._seen = len(positions)
+                    for org in self._follower.trust.organisations()
+                }
+            self._loaded = True

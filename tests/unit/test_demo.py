@@ -9,7 +9,8 @@ import pytest
 from suyuan.demo import DemoData, build_demo
 from suyuan.foodchain import FoodChainMonitor
 from suyuan.intake import LedgerWriter, Message, shard_for
-from suyuan.ledger import SqlLedgerStore, create_ledger_engine, migrate
+from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
+from suyuan.tlog import NoteSigner
 from suyuan.trace import Tracer
 
 
@@ -20,6 +21,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoData, SqlLedge
     migrate(engine)
     store = SqlLedgerStore(engine)
     data = build_demo()
+    initialise(store, NoteSigner.generate("test.example/ledger").verifier, [data.scenario.root])
     writer = LedgerWriter(store, [data.scenario.root])
     for number, message in enumerate(data.messages):
         result = writer.write(shard_for(message), [Message(f"demo#{number}", message)])

@@ -9,7 +9,8 @@ import pytest
 from suyuan.demo import DemoData, build_demo
 from suyuan.errors import CodeError
 from suyuan.intake import LedgerWriter, Message, shard_for
-from suyuan.ledger import SqlLedgerStore, create_ledger_engine, migrate
+from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
+from suyuan.tlog import NoteSigner
 from suyuan.trace import Trace, TraceBudget, Tracer, trace_json
 
 
@@ -20,6 +21,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoData, Tracer]:
     migrate(engine)
     store = SqlLedgerStore(engine)
     data = build_demo(seed=5)
+    initialise(store, NoteSigner.generate("test.example/ledger").verifier, [data.scenario.root])
     writer = LedgerWriter(store, [data.scenario.root])
     for number, message in enumerate(data.messages):
         assert (

@@ -143,6 +143,10 @@ class TrustStore:
         """The registered organisation with this USCC, or ``None``."""
         return self._organisations.get(uscc)
 
+    def organisations(self) -> list[Organisation]:
+        """Every registered organisation, in order of first registration."""
+        return list(self._organisations.values())
+
     # --- checking a batch ----------------------------------------------------------------------
 
     def check_batch(self, batch: SignedBatch, events: Sequence[Event]) -> None:
