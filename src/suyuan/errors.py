@@ -13,6 +13,9 @@
     │   ├── NoteError                a signed note or note key is malformed (suyuan.tlog)
     │   ├── CheckpointError          a checkpoint is malformed / of another origin (suyuan.tlog)
     │   ├── ReceiptError             a tlog-proof receipt is malformed (suyuan.tlog)
+    │   ├── UnauthorisedError        the actor's roles do not allow the event (suyuan.authority)
+    │   │   └── NotInCustodyError    the actor does not hold the goods the event is about
+    │   ├── UnknownRecallError       a recall follow-up names no known recall
     │   └── SignatureError           a signature does not verify (design §5)
     │       ├── UnknownKeyError      no registered key has this key id
     │       ├── RevokedKeyError      the key was revoked before the event was signed
@@ -117,6 +120,25 @@ class WrongSignerError(SignatureError):
     """The key is valid but belongs to another organisation or lacks the needed role."""
 
     reason = "wrong_signer"
+
+
+class UnauthorisedError(InvalidInputError):
+    """The actor may not emit this event: it lacks the role, or the goods are not its own
+    (``docs/authority.md``)."""
+
+    reason = "unauthorised"
+
+
+class NotInCustodyError(UnauthorisedError):
+    """The event needs the actor to hold the goods, and it does not."""
+
+    reason = "not_in_custody"
+
+
+class UnknownRecallError(InvalidInputError):
+    """A recall acknowledgement or closure names a recall the ledger does not hold."""
+
+    reason = "unknown_recall"
 
 
 class KeyFileError(SuyuanError):

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from suyuan.authority import check_authority
 from suyuan.errors import IdConflictError, InvalidInputError
 from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
@@ -252,6 +253,10 @@ class LedgerWriter:
             try:
                 _check_shard(shard, index, event)
                 self.trust.check_signer(batch.key_id, index, event)
+                # Who may say what (docs/authority.md), by the roles registered right now.
+                check_authority(
+                    event, self.trust.organisation(event.actor), self._store, pending=pending
+                )
                 # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
                 check_certificate(event, self._store, pending=pending, reads=reads)
                 self._event_ids.check(event.event_id, batch.events[index])

@@ -1,0 +1,512 @@
+"""Who may say what: the organisation roles each event type needs (``docs/authority.md``).
+
+A signature proves which organisation spoke (``suyuan.signing``); this module decides whether it
+may say it. :data:`RULES` holds one :class:`Rule` per event type — the roles that may emit it,
+what must hold about the goods, the source of the rule and the rejection reasons — and
+:func:`check_authority` enforces them in the one write path (``suyuan.intake.LedgerWriter``), so
+Kafka and HTTP are judged alike. Roles come from the organisation's registration in the writer's
+trust store at the moment of judging.
+
+Two notions about goods, both read from the ledger's projections:
+
+- the **originator** of a code is the organisation that recorded the first ledger entry about it
+  (in recorded order, not the claimed ``occurred_at``): the farm that certified a lot, the
+  importer that declared a batch, the maker that released a vaccine lot, the plant whose
+  slaughter made a cut. A producer's "own goods" are the codes it originated.
+- a **holder** of codes is their originator, or an organisation that received, stored, sold,
+  dispensed or administered them or a container they were packed in (the trace's holders).
+
+No web framework here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from suyuan.errors import NotInCustodyError, UnauthorisedError, UnknownRecallError
+from suyuan.events import decode_event
+from suyuan.events.model import TRUST_EVENT_TYPES, Event
+from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
+from suyuan.signing import Organisation
+from suyuan.trace import HOLDING_TYPES, Tracer
+
+# --- roles ------------------------------------------------------------------------------------
+
+PRODUCER = "PRODUCER"
+PURCHASER = "PURCHASER"
+PROCESSOR = "PROCESSOR"
+SLAUGHTERHOUSE = "SLAUGHTERHOUSE"
+IMPORTER = "IMPORTER"
+COLD_STORE = "COLD_STORE"
+SUPERVISED_WAREHOUSE = "SUPERVISED_WAREHOUSE"
+DISTRIBUTOR = "DISTRIBUTOR"
+MARKET = "MARKET"
+RETAILER = "RETAILER"
+VACCINE_MAKER = "VACCINE_MAKER"
+CDC = "CDC"
+CLINIC = "CLINIC"
+PHARMACY = "PHARMACY"
+LAB = "LAB"
+REGULATOR = "REGULATOR"
+
+#: Every role of ``schemas/suyuan.v1.OrgRole.avsc`` and what it is.
+ROLES: Mapping[str, str] = {
+    PRODUCER: "farm, cooperative (农民专业合作社) or other primary producer; makes goods",
+    PURCHASER: "purchaser (收购者) who buys from producers, merges or splits lots",
+    PROCESSOR: "food processor: cuts, processes, repacks, mixes",
+    SLAUGHTERHOUSE: "designated slaughterhouse (定点屠宰场)",
+    IMPORTER: "importer of record (进口商) of imported food",
+    COLD_STORE: "cold store (冷库)",
+    SUPERVISED_WAREHOUSE: "集中监管仓: tests and disinfects imported cold-chain food",
+    DISTRIBUTOR: "distributor or logistics company (配送)",
+    MARKET: "wholesale or farmers' market (批发市场/农贸市场) and its traders",
+    RETAILER: "supermarket or shop selling to consumers",
+    VACCINE_MAKER: "vaccine marketing-authorisation holder (疫苗上市许可持有人)",
+    CDC: "centre for disease control (疾病预防控制机构)",
+    CLINIC: "vaccination clinic (接种单位) or medical institution",
+    PHARMACY: "pharmacy (药店)",
+    LAB: "testing body (检验检测机构)",
+    REGULATOR: "regulator (市场监管/农业农村/海关 …) of its registered region",
+}
+
+#: Roles that handle goods (everyone but testing bodies and regulators).
+HANDLERS = frozenset(ROLES) - {LAB, REGULATOR}
+#: Roles that make or bring in goods and so may recall their own (主动召回).
+MAKERS = frozenset({PRODUCER, PROCESSOR, SLAUGHTERHOUSE, IMPORTER, VACCINE_MAKER})
+#: Roles whose inspections are independent of the goods' holder.
+INSPECTORS = frozenset({LAB, REGULATOR})
+
+UNAUTHORISED = UnauthorisedError.reason
+NOT_IN_CUSTODY = NotInCustodyError.reason
+UNKNOWN_RECALL = UnknownRecallError.reason
+
+#: The sentinel "role" of trust events: a configured root key's organisation.
+ROOT_KEY = "root key"
+
+# Sources of the rules (see docs/authority.md for the full references).
+SRC_TRUST = "design §5 (root keys sign trust events)"
+SRC_CERT = "合格证管理办法 (农业农村部令2025年第4号), firm"
+SRC_RECALL = "食品召回管理办法 (主动召回 / 责令召回), likely"
+SRC_VACCINE_RELEASE = "疫苗管理法 (2019): 批签发 papers of each lot, firm"
+SRC_VACCINE_USE = "疫苗管理法 (2019) art. 35-36: doses go to CDCs and clinics only, firm"
+SRC_COLD = "浙冷链 provincial rules (三证一码, 集中监管仓), likely"
+SRC_CHAIN = "design §4 (EPCIS steps); roles by trade, not in a collected source"
+SRC_MEAT = "生猪屠宰管理条例 (定点屠宰, 肉品品质检验), not in the collected facts: uncertain"
+SRC_QUARANTINE = "动物防疫法 (官方兽医出具检疫证明), not in the collected facts: uncertain"
+SRC_AEFI = "疫苗管理法 art. 52-54 (AEFI reporting), not in the collected facts: uncertain"
+SRC_DRUG = "药品追溯码 (医保 dispensing scans), likely"
+SRC_INSPECTION = "design §4 (批批检测); a holder's own test is a self-test, shown as one"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Who may emit one event type and what must hold about the goods."""
+
+    event_type: str
+    roles: frozenset[str]
+    """Roles of which the actor needs at least one (empty for trust events: :data:`ROOT_KEY`)."""
+    goods: str
+    """What must hold about the goods or the payload, in words (``-`` when nothing)."""
+    source: str
+    reasons: tuple[str, ...]
+    """The rejection reasons the rule gives."""
+
+
+def _rule(
+    event_type: str,
+    roles: Iterable[str],
+    goods: str,
+    source: str,
+    reasons: tuple[str, ...] = (UNAUTHORISED,),
+) -> Rule:
+    return Rule(event_type, frozenset(roles), goods, source, reasons)
+
+
+_STORERS = {COLD_STORE, SUPERVISED_WAREHOUSE, DISTRIBUTOR, MARKET, IMPORTER, CDC, PROCESSOR}
+_SELLERS = HANDLERS - {VACCINE_MAKER, CDC, CLINIC, SUPERVISED_WAREHOUSE}
+
+#: One rule per event type of ``schemas/``.
+RULES: Mapping[str, Rule] = {
+    rule.event_type: rule
+    for rule in (
+        _rule("OrganisationRegistered", (), "-", SRC_TRUST, ("wrong_signer",)),
+        _rule("SigningKeyRegistered", (), "-", SRC_TRUST, ("wrong_signer",)),
+        _rule("SigningKeyRevoked", (), "-", SRC_TRUST, ("wrong_signer",)),
+        _rule(
+            "CertificateIssued",
+            (PRODUCER, PURCHASER, MARKET),
+            "issuer_type PRODUCER needs PRODUCER; PURCHASER needs PURCHASER or MARKET",
+            SRC_CERT,
+        ),
+        _rule(
+            "CertificateVoided",
+            (PRODUCER, PURCHASER, MARKET),
+            "only the issuer voids (check_certificate: invalid_event)",
+            SRC_CERT,
+        ),
+        _rule(
+            "InspectionRecorded",
+            HANDLERS | INSPECTORS,
+            "LAB or REGULATOR: any goods; a handler only as a self-test of goods it holds, "
+            "never kind OFFICIAL_SAMPLING",
+            SRC_INSPECTION,
+            (UNAUTHORISED, NOT_IN_CUSTODY),
+        ),
+        _rule(
+            "AnimalQuarantineCertified",
+            (REGULATOR, SLAUGHTERHOUSE),
+            "-",
+            SRC_QUARANTINE,
+        ),
+        _rule("MeatQualityInspected", (SLAUGHTERHOUSE,), "-", SRC_MEAT),
+        _rule(
+            "Transformed",
+            (PRODUCER, PURCHASER, PROCESSOR, SLAUGHTERHOUSE, MARKET, RETAILER, VACCINE_MAKER),
+            "process SLAUGHTER needs SLAUGHTERHOUSE",
+            SRC_MEAT,
+        ),
+        _rule("Aggregated", HANDLERS, "-", SRC_CHAIN),
+        _rule("Disaggregated", HANDLERS, "-", SRC_CHAIN),
+        _rule("Shipped", HANDLERS, "-", SRC_CHAIN),
+        _rule("Received", HANDLERS, "-", SRC_CHAIN),
+        _rule(
+            "Stored",
+            _STORERS,
+            "facility SUPERVISED_WAREHOUSE needs SUPERVISED_WAREHOUSE",
+            SRC_COLD,
+        ),
+        _rule(
+            "Released",
+            _STORERS,
+            "facility SUPERVISED_WAREHOUSE needs SUPERVISED_WAREHOUSE",
+            SRC_COLD,
+        ),
+        _rule("Disinfected", (SUPERVISED_WAREHOUSE, COLD_STORE, IMPORTER), "-", SRC_COLD),
+        _rule("TemperatureRecorded", HANDLERS, "-", SRC_CHAIN),
+        _rule("ImportDeclared", (IMPORTER,), "payload.importer is the actor", SRC_COLD),
+        _rule(
+            "ColdChainCodesAssigned",
+            (SUPERVISED_WAREHOUSE, COLD_STORE, IMPORTER),
+            "-",
+            SRC_COLD,
+        ),
+        _rule("Sold", _SELLERS, "-", SRC_VACCINE_USE),
+        _rule("Dispensed", (PHARMACY, CLINIC), "-", SRC_DRUG),
+        _rule(
+            "VaccineLotReleased",
+            (VACCINE_MAKER, REGULATOR),
+            "a VACCINE_MAKER releases only lots whose payload.manufacturer it is",
+            SRC_VACCINE_RELEASE,
+        ),
+        _rule("VaccineAdministered", (CLINIC,), "-", SRC_VACCINE_USE),
+        _rule("AdverseEventReported", (CLINIC, CDC, VACCINE_MAKER), "-", SRC_AEFI),
+        _rule("Destroyed", HANDLERS, "-", SRC_RECALL),
+        _rule(
+            "RecallInitiated",
+            MAKERS | {REGULATOR},
+            "REGULATOR: any goods (责令召回); a maker only its own goods: it originated "
+            "every root code (主动召回)",
+            SRC_RECALL,
+            (UNAUTHORISED,),
+        ),
+        _rule(
+            "RecallAcknowledged",
+            HANDLERS,
+            "the recall exists; the actor holds goods in its scope",
+            SRC_RECALL,
+            (UNAUTHORISED, NOT_IN_CUSTODY, UNKNOWN_RECALL),
+        ),
+        _rule(
+            "RecallClosed",
+            MAKERS | {REGULATOR},
+            "the recall exists; the actor started it, or is a REGULATOR",
+            SRC_RECALL,
+            (UNAUTHORISED, UNKNOWN_RECALL),
+        ),
+    )
+}
+
+
+# --- checking ---------------------------------------------------------------------------------
+
+
+def check_authority(
+    event: Event,
+    organisation: Organisation | None,
+    store: LedgerStore,
+    *,
+    pending: Sequence[Event] = (),
+) -> None:
+    """Check that ``organisation`` (the actor's registration) may emit ``event``.
+
+    Trust events pass untouched (the trust store enforces root keys). ``pending`` are events
+    accepted earlier in the same write and not in the ledger yet. Call it after the signature
+    and :func:`suyuan.events.validate_event` checks.
+
+    Raises:
+        UnauthorisedError: the actor is not registered, lacks every role the event type needs
+            (or the type has no rule), or breaks a condition on the payload or the goods — a
+            producer's recall of goods it did not originate, the closure of another's recall
+            (field ``actor``, ``codes[i]`` or the payload's path).
+        NotInCustodyError: a self-test or a recall acknowledgement by an organisation that does
+            not hold the goods.
+        UnknownRecallError: a recall acknowledgement or closure names no known recall.
+    """
+    if event.event_type in TRUST_EVENT_TYPES:
+        return
+    rule = RULES.get(event.event_type)
+    if rule is None:  # fail closed: a new schema needs its rule before anyone may use it
+        raise UnauthorisedError(
+            "event_type", event.event_type, "no authority rule for this event type"
+        )
+    roles = frozenset(organisation.roles) if organisation is not None else frozenset()
+    if not roles & rule.roles:
+        raise UnauthorisedError(
+            "actor",
+            event.actor,
+            f"{event.event_type} needs the role {_either(rule.roles)}; the actor is registered "
+            f"as {_either(roles) if roles else 'nothing'} (docs/authority.md)",
+        )
+    condition = _CONDITIONS.get(event.event_type)
+    if condition is not None:
+        condition(_Judging(event, roles, store, pending))
+
+
+@dataclass(frozen=True, slots=True)
+class _Judging:
+    event: Event
+    roles: frozenset[str]
+    store: LedgerStore
+    pending: Sequence[Event]
+
+    def needs(self, roles: Iterable[str], field: str, value: object, why: str) -> None:
+        wanted = frozenset(roles)
+        if not self.roles & wanted:
+            raise UnauthorisedError(
+                field, value, f"{why} needs the role {_either(wanted)} (docs/authority.md)"
+            )
+
+
+def _either(roles: Iterable[str]) -> str:
+    return " or ".join(sorted(roles))
+
+
+def _certificate_issued(j: _Judging) -> None:
+    issuer = str(j.event.payload["issuer_type"])
+    roles = {PRODUCER} if issuer == "PRODUCER" else {PURCHASER, MARKET}
+    j.needs(roles, "payload.issuer_type", issuer, f"a certificate with issuer_type {issuer}")
+
+
+def _inspection(j: _Judging) -> None:
+    if j.roles & INSPECTORS:
+        return
+    kind = str(j.event.payload["kind"])
+    if kind == "OFFICIAL_SAMPLING":
+        j.needs(INSPECTORS, "payload.kind", kind, "an official sampling")
+    _require_held(j, "an inspection by a goods handler is a self-test of goods it holds")
+
+
+def _transformed(j: _Judging) -> None:
+    process = str(j.event.payload["process"])
+    if process == "SLAUGHTER":
+        j.needs({SLAUGHTERHOUSE}, "payload.process", process, "slaughter (定点屠宰)")
+
+
+def _storage(j: _Judging) -> None:
+    facility = str(j.event.payload["facility"])
+    if facility == SUPERVISED_WAREHOUSE:
+        j.needs({SUPERVISED_WAREHOUSE}, "payload.facility", facility, "a 集中监管仓 step")
+
+
+def _import_declared(j: _Judging) -> None:
+    importer = str(j.event.payload["importer"])
+    if importer != j.event.actor:
+        raise UnauthorisedError(
+            "payload.importer",
+            importer,
+            "an importer declares only its own imports: payload.importer must be the actor",
+        )
+
+
+def _vaccine_lot_released(j: _Judging) -> None:
+    if REGULATOR in j.roles:
+        return
+    maker = str(j.event.payload["manufacturer"])
+    if maker != j.event.actor:
+        raise UnauthorisedError(
+            "payload.manufacturer",
+            maker,
+            "a vaccine maker releases only its own lots: payload.manufacturer must be the actor",
+        )
+
+
+def _recall_initiated(j: _Judging) -> None:
+    if REGULATOR in j.roles:
+        return
+    goods = _Goods(j.store, j.pending)
+    for index, code in enumerate(j.event.payload["root_codes"]):
+        origin = goods.originator(str(code))
+        if origin != j.event.actor:
+            raise UnauthorisedError(
+                f"payload.root_codes[{index}]",
+                code,
+                "a producer recalls only its own goods (主动召回): the code was first recorded "
+                f"by {origin or 'nobody'}; a recall of others' goods is a regulator's (责令召回)",
+            )
+
+
+def _recall_acknowledged(j: _Judging) -> None:
+    recall = _find_recall(j)
+    goods = _Goods(j.store, j.pending)
+    roots = [str(code) for code in recall.payload["root_codes"]]
+    if j.event.actor not in goods.holders_in_scope(roots):
+        raise NotInCustodyError(
+            "actor",
+            j.event.actor,
+            f"only holders of goods in the scope of recall {recall.payload['recall_id']} "
+            "acknowledge it",
+        )
+
+
+def _recall_closed(j: _Judging) -> None:
+    recall = _find_recall(j)
+    if recall.actor != j.event.actor and REGULATOR not in j.roles:
+        raise UnauthorisedError(
+            "actor",
+            j.event.actor,
+            f"recall {recall.payload['recall_id']} was started by {recall.actor}: only it or a "
+            "REGULATOR closes it",
+        )
+
+
+def _require_held(j: _Judging, why: str) -> None:
+    goods = _Goods(j.store, j.pending)
+    for index, code in enumerate(j.event.codes):
+        if not goods.held_by(code, j.event.actor):
+            raise NotInCustodyError(f"codes[{index}]", code, f"{why}; the actor does not hold it")
+
+
+def _find_recall(j: _Judging) -> Event:
+    """The ``RecallInitiated`` event a follow-up names: in this write, by its event id (recalls
+    started through the API use the recall id as event id), or among the recalls the trace of
+    the follow-up's codes shows."""
+    recall_id = str(j.event.payload["recall_id"])
+    for event in j.pending:
+        if _is_recall(event, recall_id):
+            return event
+    try:
+        shard, seq = j.store.locate(recall_id)
+    except EntryNotFoundError:
+        pass
+    else:
+        event = _event_at(j.store, shard, seq)
+        if _is_recall(event, recall_id):
+            return event
+    if j.event.codes:
+        tracer = Tracer(j.store)
+        for code in j.event.codes[:_MAX_CODES_SEARCHED]:
+            for traced in tracer.trace(code).recalls:
+                if _is_recall(traced.event, recall_id):
+                    return traced.event
+    raise UnknownRecallError(
+        "payload.recall_id",
+        recall_id,
+        "no RecallInitiated has this recall_id (looked up as an event id, and among the "
+        "recalls of the event's codes)",
+    )
+
+
+#: A follow-up naming more codes is searched through its first ones (each is a trace).
+_MAX_CODES_SEARCHED = 20
+
+
+def _is_recall(event: Event, recall_id: str) -> bool:
+    return event.event_type == "RecallInitiated" and str(event.payload["recall_id"]) == recall_id
+
+
+def _event_at(store: LedgerStore, shard: int, seq: int) -> Event:
+    return decode_event(Leaf.from_bytes(store.entry(shard, seq).leaf).event)
+
+
+class _Goods:
+    """Originators and holders of codes, from the ledger and the pending events."""
+
+    def __init__(self, store: LedgerStore, pending: Sequence[Event]) -> None:
+        self._store = store
+        self._pending = pending
+
+    def originator(self, code: str) -> str | None:
+        """The actor of the first recorded entry about ``code`` (``None``: nobody yet)."""
+        refs = self._store.code_events(code)
+        if refs:
+            first_per_shard: dict[int, tuple[int, str]] = {}
+            for ref in refs:
+                known = first_per_shard.get(ref.shard)
+                if known is None or ref.seq < known[0]:
+                    first_per_shard[ref.shard] = (ref.seq, ref.actor)
+            if len(first_per_shard) == 1:
+                return next(iter(first_per_shard.values()))[1]
+            # Several shards: their sequence numbers do not compare; the recorded times do.
+            entries = self._store.entries_at([(s, q) for s, (q, _a) in first_per_shard.items()])
+            recorded = [
+                (Leaf.from_bytes(entries[(shard, seq)].leaf).recorded_at, actor)
+                for shard, (seq, actor) in first_per_shard.items()
+                if (shard, seq) in entries
+            ]
+            if recorded:
+                return min(recorded)[1]
+        for event in self._pending:
+            if code in event.codes:
+                return event.actor
+        return None
+
+    def held_by(self, code: str, actor: str) -> bool:
+        """Whether ``actor`` holds ``code``: it originated it (or nobody has recorded it yet),
+        or it received, stored, sold, dispensed or administered it or a container of it."""
+        origin = self.originator(code)
+        if origin is None or origin == actor:
+            return True
+        if any(
+            e.actor == actor and code in e.codes and e.event_type in HOLDING_TYPES
+            for e in self._pending
+        ):
+            return True
+        return actor in self._trace_holders([code])
+
+    def holders_in_scope(self, roots: Sequence[str]) -> set[str]:
+        """Organisations holding goods in the recall scope of ``roots``: the trace's holders
+        of the scope and the originators of the roots."""
+        scope = Tracer(self._store).recall_scope(roots)
+        found = {holder.organisation for holder in scope.holders}
+        found.update(o for o in (self.originator(code) for code in roots) if o is not None)
+        return found
+
+    def _trace_holders(self, codes: Sequence[str]) -> set[str]:
+        return {holder.organisation for holder in Tracer(self._store).holders(codes)}
+
+
+_CONDITIONS: Mapping[str, Callable[[_Judging], None]] = {
+    "CertificateIssued": _certificate_issued,
+    "InspectionRecorded": _inspection,
+    "Transformed": _transformed,
+    "Stored": _storage,
+    "Released": _storage,
+    "ImportDeclared": _import_declared,
+    "VaccineLotReleased": _vaccine_lot_released,
+    "RecallInitiated": _recall_initiated,
+    "RecallAcknowledged": _recall_acknowledged,
+    "RecallClosed": _recall_closed,
+}
+
+
+__all__ = [
+    "HANDLERS",
+    "INSPECTORS",
+    "MAKERS",
+    "ROLES",
+    "ROOT_KEY",
+    "RULES",
+    "Rule",
+    "check_authority",
+]
