@@ -23,13 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from suyuan.errors import NotInCustodyError, UnauthorisedError, UnknownRecallError
 from suyuan.events import decode_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
 from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
 from suyuan.signing import Organisation
-from suyuan.trace import HOLDING_TYPES, Tracer
+
+if TYPE_CHECKING:
+    from suyuan.trace import Tracer
 
 # --- roles ------------------------------------------------------------------------------------
 
@@ -404,7 +407,7 @@ def _find_recall(j: _Judging) -> Event:
         if _is_recall(event, recall_id):
             return event
     if j.event.codes:
-        tracer = Tracer(j.store)
+        tracer = _tracer(j.store)
         for code in j.event.codes[:_MAX_CODES_SEARCHED]:
             for traced in tracer.trace(code).recalls:
                 if _is_recall(traced.event, recall_id):
@@ -427,6 +430,13 @@ def _is_recall(event: Event, recall_id: str) -> bool:
 
 def _event_at(store: LedgerStore, shard: int, seq: int) -> Event:
     return decode_event(Leaf.from_bytes(store.entry(shard, seq).leaf).event)
+
+
+def _tracer(store: LedgerStore) -> Tracer:
+    # Imported here: the trace imports this module's roles (self-tests are shown as such).
+    from suyuan.trace import Tracer
+
+    return Tracer(store)
 
 
 class _Goods:
@@ -468,7 +478,7 @@ class _Goods:
         if origin is None or origin == actor:
             return True
         if any(
-            e.actor == actor and code in e.codes and e.event_type in HOLDING_TYPES
+            e.actor == actor and code in e.codes and e.event_type in _holding_types()
             for e in self._pending
         ):
             return True
@@ -477,13 +487,19 @@ class _Goods:
     def holders_in_scope(self, roots: Sequence[str]) -> set[str]:
         """Organisations holding goods in the recall scope of ``roots``: the trace's holders
         of the scope and the originators of the roots."""
-        scope = Tracer(self._store).recall_scope(roots)
+        scope = _tracer(self._store).recall_scope(roots)
         found = {holder.organisation for holder in scope.holders}
         found.update(o for o in (self.originator(code) for code in roots) if o is not None)
         return found
 
     def _trace_holders(self, codes: Sequence[str]) -> set[str]:
-        return {holder.organisation for holder in Tracer(self._store).holders(codes)}
+        return {holder.organisation for holder in _tracer(self._store).holders(codes)}
+
+
+def _holding_types() -> frozenset[str]:
+    from suyuan.trace import HOLDING_TYPES
+
+    return HOLDING_TYPES
 
 
 _CONDITIONS: Mapping[str, Callable[[_Judging], None]] = {

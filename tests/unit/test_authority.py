@@ -14,6 +14,7 @@ from suyuan.events.model import Event
 from suyuan.intake import Message, WriteResult
 from suyuan.ledger import TRUST_SHARD
 from suyuan.scenario import Organisation
+from suyuan.trace import Tracer, trace_json
 from tests.adversarial.rows import import_declaration, recall
 from tests.unit.foodchain.chain import Chain
 
@@ -146,3 +147,16 @@ def test_a_laboratory_tests_any_goods_and_a_regulator_recalls_any(chain: Chain) 
         (chain.bureau, [chain.recall([lot])]),
     )
     assert result.rejections == () and result.accepted == 2
+
+
+def test_the_trace_keeps_self_tests_apart(chain: Chain) -> None:
+    lot = chain.lot("LA0606")
+    own = chain.inspection(chain.farm, [lot])
+    lab = chain.inspection(chain.lab, [lot], kind="COMMISSIONED_LAB")
+    chain.add(chain.farm, chain.certificate(chain.farm, [lot]), own)
+    chain.add(chain.lab, lab)
+
+    body = trace_json(Tracer(chain.store).trace(lot), public=True)
+
+    marked = {i["event_id"]: i["self_test"] for i in body["inspections"]}
+    assert marked == {own.event_id: True, lab.event_id: False}
