@@ -9,12 +9,15 @@ trust store at the moment of judging.
 
 Two notions about goods, both read from the ledger's projections:
 
-- the **originator** of a code is the organisation that recorded the first ledger entry about it
-  (in recorded order, not the claimed ``occurred_at``): the farm that certified a lot, the
+- the **originator** of a code is the organisation that recorded the first custody event about
+  it (in recorded order, not the claimed ``occurred_at``): the farm that certified a lot, the
   importer that declared a batch, the maker that released a vaccine lot, the plant whose
   slaughter made a cut. A producer's "own goods" are the codes it originated.
-- a **holder** of codes is their originator, or an organisation that received, stored, sold,
-  dispensed or administered them or a container they were packed in (the trace's holders).
+- a **holder** of a code is an organisation that recorded a custody event (:data:`CUSTODY_RULES`:
+  receiving, storing, packing, making, certifying, shipping, selling …) about it or about a
+  container it was packed in. Goods nobody holds yet are new: their first holder takes them.
+  Every custody event needs its goods held by the actor; a ``Received`` may instead name goods
+  shipped or released to the actor. Quantities are not followed: once a holder, always one.
 
 No web framework here.
 """
@@ -25,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from suyuan.codes import is_valid_certificate_code
 from suyuan.errors import NotInCustodyError, UnauthorisedError, UnknownRecallError
 from suyuan.events import decode_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
@@ -116,6 +120,37 @@ class Rule:
     """The rejection reasons the rule gives."""
 
 
+#: Events about goods the actor must hold (custody), and what the rule says.
+_HOLDS = "needs the actor to hold the goods"
+CUSTODY_RULES: Mapping[str, str] = {
+    **dict.fromkeys(
+        (
+            "Shipped",
+            "Stored",
+            "Released",
+            "Disinfected",
+            "TemperatureRecorded",
+            "ColdChainCodesAssigned",
+            "Sold",
+            "Dispensed",
+            "VaccineAdministered",
+            "Destroyed",
+            "ImportDeclared",
+            "VaccineLotReleased",
+        ),
+        _HOLDS,
+    ),
+    "Aggregated": "needs the actor to hold the child codes",
+    "Disaggregated": "needs the actor to hold the parent code",
+    "Transformed": "needs the actor to hold the inputs",
+    "CertificateIssued": "needs the actor to hold the goods it certifies",
+    "CertificateVoided": "needs the actor to hold the goods it lists",
+    "Received": "needs the goods shipped or released to the actor (or held by it)",
+}
+#: Events that put their codes in the actor's custody (it held them when it recorded them).
+CUSTODY_EVENT_TYPES = frozenset(CUSTODY_RULES)
+
+
 def _rule(
     event_type: str,
     roles: Iterable[str],
@@ -123,6 +158,10 @@ def _rule(
     source: str,
     reasons: tuple[str, ...] = (UNAUTHORISED,),
 ) -> Rule:
+    custody = CUSTODY_RULES.get(event_type)
+    if custody is not None:  # every custody rule reads the same: new goods are the first holder's
+        goods = custody if goods == "-" else f"{goods}; {custody}"
+        reasons = (*reasons, NOT_IN_CUSTODY)
     return Rule(event_type, frozenset(roles), goods, source, reasons)
 
 
@@ -252,8 +291,9 @@ def check_authority(
             (or the type has no rule), or breaks a condition on the payload or the goods — a
             producer's recall of goods it did not originate, the closure of another's recall
             (field ``actor``, ``codes[i]`` or the payload's path).
-        NotInCustodyError: a self-test or a recall acknowledgement by an organisation that does
-            not hold the goods.
+        NotInCustodyError: the event is about goods the actor does not hold (:data:`CUSTODY_RULES`;
+            a ``Received`` also passes when the goods were shipped or released to the actor),
+            or is a self-test or a recall acknowledgement by an organisation not holding them.
         UnknownRecallError: a recall acknowledgement or closure names no known recall.
     """
     if event.event_type in TRUST_EVENT_TYPES:
@@ -271,9 +311,11 @@ def check_authority(
             f"{event.event_type} needs the role {_either(rule.roles)}; the actor is registered "
             f"as {_either(roles) if roles else 'nothing'} (docs/authority.md)",
         )
+    judging = _Judging(event, roles, store, pending)
     condition = _CONDITIONS.get(event.event_type)
     if condition is not None:
-        condition(_Judging(event, roles, store, pending))
+        condition(judging)
+    _check_custody(judging)
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,15 +482,64 @@ def _tracer(store: LedgerStore) -> Tracer:
 
 
 class _Goods:
-    """Originators and holders of codes, from the ledger and the pending events."""
+    """Originators, holders and incoming shipments of codes, read from the ``code_events`` and
+    ``code_edges`` projections (written with the entries) and the pending events."""
 
     def __init__(self, store: LedgerStore, pending: Sequence[Event]) -> None:
         self._store = store
         self._pending = pending
 
+    def family(self, codes: Iterable[str]) -> dict[str, set[str]]:
+        """Each code with the containers it was packed in (whoever holds a case holds its
+        contents)."""
+        from suyuan.foodchain._reads import PACKING_KINDS, CodeGraph  # imports this module
+
+        wanted = list(dict.fromkeys(codes))
+        graph = CodeGraph(self._store)
+        graph.load_up(wanted, PACKING_KINDS)
+        found = {code: graph.above([code], PACKING_KINDS) for code in wanted}
+        for event in self._pending:  # packed earlier in this write
+            if event.event_type == "Aggregated":
+                parent = str(event.payload["parent_code"])
+                for family in found.values():
+                    if family & set(event.payload["child_codes"]):
+                        family.add(parent)
+        return found
+
+    def holders(self, codes: Iterable[str]) -> dict[str, set[str]]:
+        """Per code: the organisations that held it or a container of it (custody events)."""
+        families = self.family(codes)
+        every = sorted(set().union(*families.values())) if families else []
+        by_code: dict[str, set[str]] = {}
+        for ref in self._store.code_events_for(every, CUSTODY_EVENT_TYPES):
+            by_code.setdefault(ref.code, set()).add(ref.actor)
+        for event in self._pending:
+            if event.event_type in CUSTODY_EVENT_TYPES:
+                for code in event.codes:
+                    by_code.setdefault(code, set()).add(event.actor)
+        return {
+            code: set().union(*(by_code.get(member, set()) for member in family))
+            for code, family in families.items()
+        }
+
+    def shipped_to(self, code: str, actor: str) -> bool:
+        """Whether a shipment or release of ``code`` (or a container of it) names ``actor``."""
+        family = sorted(self.family([code])[code])
+        refs = self._store.code_events_for(family, _HANDOVERS)
+        events = [
+            *(_event_at(self._store, ref.shard, ref.seq) for ref in refs[:_MAX_HANDOVERS_READ]),
+            *(
+                e
+                for e in self._pending
+                if e.event_type in _HANDOVERS and set(e.codes) & set(family)
+            ),
+        ]
+        return any(_handed_to(event) == actor for event in events)
+
     def originator(self, code: str) -> str | None:
-        """The actor of the first recorded entry about ``code`` (``None``: nobody yet)."""
-        refs = self._store.code_events(code)
+        """The actor of the first recorded custody event about ``code`` (``None``: nobody
+        has held it yet)."""
+        refs = self._store.code_events_for([code], CUSTODY_EVENT_TYPES)
         if refs:
             first_per_shard: dict[int, tuple[int, str]] = {}
             for ref in refs:
@@ -467,22 +558,15 @@ class _Goods:
             if recorded:
                 return min(recorded)[1]
         for event in self._pending:
-            if code in event.codes:
+            if event.event_type in CUSTODY_EVENT_TYPES and code in event.codes:
                 return event.actor
         return None
 
     def held_by(self, code: str, actor: str) -> bool:
-        """Whether ``actor`` holds ``code``: it originated it (or nobody has recorded it yet),
-        or it received, stored, sold, dispensed or administered it or a container of it."""
-        origin = self.originator(code)
-        if origin is None or origin == actor:
-            return True
-        if any(
-            e.actor == actor and code in e.codes and e.event_type in _holding_types()
-            for e in self._pending
-        ):
-            return True
-        return actor in self._trace_holders([code])
+        """Whether ``actor`` holds ``code``: it (or a container of it) is in the actor's
+        custody, or in nobody's yet (new goods are the first holder's)."""
+        holders = self.holders([code])[code]
+        return not holders or actor in holders
 
     def holders_in_scope(self, roots: Sequence[str]) -> set[str]:
         """Organisations holding goods in the recall scope of ``roots``: the trace's holders
@@ -492,14 +576,60 @@ class _Goods:
         found.update(o for o in (self.originator(code) for code in roots) if o is not None)
         return found
 
-    def _trace_holders(self, codes: Sequence[str]) -> set[str]:
-        return {holder.organisation for holder in _tracer(self._store).holders(codes)}
+
+#: Events that hand goods to another organisation, and the payload field naming it.
+_HANDOVERS = {"Shipped": "to_org", "Released": "released_to"}
+#: Shipments read to find one addressed to the receiver (a code shipped more often is rare).
+_MAX_HANDOVERS_READ = 200
 
 
-def _holding_types() -> frozenset[str]:
-    from suyuan.trace import HOLDING_TYPES
+def _handed_to(event: Event) -> str | None:
+    name = _HANDOVERS.get(event.event_type)
+    value = event.payload.get(name) if name else None
+    return None if value is None else str(value)
 
-    return HOLDING_TYPES
+
+def _goods_codes(event: Event) -> list[tuple[str, str]]:
+    """(path, code) of the goods the actor must hold for ``event`` (empty: no custody rule)."""
+    kind = event.event_type
+    payload = event.payload
+    if kind not in CUSTODY_RULES:
+        return []
+    if kind == "Aggregated":
+        return [(f"payload.child_codes[{i}]", str(c)) for i, c in enumerate(payload["child_codes"])]
+    if kind == "Disaggregated":
+        return [("payload.parent_code", str(payload["parent_code"]))]
+    if kind == "Transformed":
+        return [
+            (f"payload.inputs[{i}].code", str(x["code"])) for i, x in enumerate(payload["inputs"])
+        ]
+    paths = [(f"codes[{i}]", code) for i, code in enumerate(event.codes)]
+    if kind in ("CertificateIssued", "CertificateVoided"):
+        return [(path, code) for path, code in paths if not is_valid_certificate_code(code)]
+    return paths
+
+
+def _check_custody(j: _Judging) -> None:
+    """The goods of a custody event must be the actor's, or be arriving to it."""
+    goods = _goods_codes(j.event)
+    if not goods:
+        return
+    reads = _Goods(j.store, j.pending)
+    holders = reads.holders(code for _path, code in goods)
+    receiving = j.event.event_type == "Received"
+    for path, code in goods:
+        held = holders[code]
+        if not held or j.event.actor in held:
+            continue
+        if receiving and reads.shipped_to(code, j.event.actor):
+            continue
+        raise NotInCustodyError(
+            path,
+            code,
+            f"{j.event.event_type} {CUSTODY_RULES[j.event.event_type]}: the actor holds neither "
+            "this code nor a container it is packed in"
+            + (", and nobody shipped it to the actor" if receiving else ""),
+        )
 
 
 _CONDITIONS: Mapping[str, Callable[[_Judging], None]] = {

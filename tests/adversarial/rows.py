@@ -3,7 +3,7 @@
 Each :class:`Row` is an event a hostile (or merely mistaken) organisation signs with its own
 registered key — so the signature is good — and the reason the ledger must refuse it with,
 followed by the event the rule does allow. The rows cover every row of docs/authority.md that
-refuses something, and the attacks of issue 10 that the authority rules answer.
+refuses something, and the attacks of issue 10 that the authority and custody rules answer.
 
 :func:`build` makes one :class:`Attacks`: the trust events registering every organisation, the
 setup messages that put goods in the ledger (every one must be accepted), then the rows.
@@ -52,6 +52,8 @@ class Row:
     reason: str
     field: str
     legit: Step
+    prepare: Step | None = None
+    """What makes the legitimate event legitimate (a shipment to the receiver), sent between."""
 
     @property
     def attack_event(self) -> Event:
@@ -72,7 +74,12 @@ class Attacks:
         return [
             self.trust,
             *self.setup,
-            *(step for row in self.rows for step in (row.attack, row.legit)),
+            *(
+                step
+                for row in self.rows
+                for step in (row.attack, row.prepare, row.legit)
+                if step is not None
+            ),
         ]
 
 
@@ -107,7 +114,14 @@ def build(seed: int = 10) -> Attacks:
     def setup(signer: Organisation, *events: Event) -> None:
         attacks.setup.append(Step(signer, events))
 
-    def row(name: str, attack: Event, reason: str, field: str, legit: Event) -> None:
+    def row(
+        name: str,
+        attack: Event,
+        reason: str,
+        field: str,
+        legit: Event,
+        prepare: Event | None = None,
+    ) -> None:
         by = {org.uscc: org for org in orgs.values()}
         attacks.rows.append(
             Row(
@@ -116,6 +130,7 @@ def build(seed: int = 10) -> Attacks:
                 reason,
                 field,
                 Step(by.get(legit.actor, ROOT), (legit,)),
+                None if prepare is None else Step(by[prepare.actor], (prepare,)),
             )
         )
 
@@ -131,7 +146,16 @@ def build(seed: int = 10) -> Attacks:
     setup(o["market"], receive(s, o["market"], o["victim"], victim_lot))
     doses = [s.drug_code("8123456", 10_000_000_000 + n) for n in range(1, 5)]
     released = lot_release(s, o["maker"], doses[:2], manufacturer=o["maker"].uscc)
-    setup(o["maker"], released)
+    setup(o["maker"], released, ship(s, o["maker"], o["cdc"], doses[1]))
+    setup(
+        o["cdc"],
+        receive(s, o["cdc"], o["maker"], doses[1]),
+        ship(s, o["cdc"], o["clinic"], doses[1]),
+    )
+    setup(o["clinic"], receive(s, o["clinic"], o["cdc"], doses[1]))
+    farm_lot2 = s.unit_code(item="10058", lot="FARM0507")
+    farm_cert2 = vegetable_certificate(s, o["farm"], farm_lot2)
+    setup(o["farm"], farm_cert2)
     victim_recall = recall(s, o["bureau"], [victim_lot])
     vaccine_recall = recall(s, o["bureau"], [doses[0]])
     setup(o["bureau"], victim_recall, vaccine_recall)
@@ -240,7 +264,7 @@ def build(seed: int = 10) -> Attacks:
         sale(s, o["clinic"], farm_lot),
         "unauthorised",
         "actor",
-        sale(s, o["shop"], farm_lot),
+        sale(s, o["farm"], farm_lot),  # a farm-gate sale
     )
 
     # --- food-chain documents -------------------------------------------------------------------
@@ -306,6 +330,17 @@ def build(seed: int = 10) -> Attacks:
         "payload.importer",
         import_declaration(s, o["importer"], packages[1:], importer=o["importer"].uscc),
     )
+    for package in packages:
+        setup_later = ship(s, o["importer"], o["warehouse"], package)
+        row(
+            "a 集中监管仓 takes in goods nobody shipped to it"
+            + ("" if package == packages[0] else " (second package)"),
+            receive(s, o["warehouse"], o["importer"], package),
+            "not_in_custody",
+            "codes[0]",
+            receive(s, o["warehouse"], o["importer"], package),
+            prepare=setup_later,
+        )
     row(
         "a cold store acts as a 集中监管仓",
         storage(s, o["cold_store"], packages, "SUPERVISED_WAREHOUSE"),
@@ -318,7 +353,7 @@ def build(seed: int = 10) -> Attacks:
         storage(s, o["shop"], packages, "COLD_STORE"),
         "unauthorised",
         "actor",
-        storage(s, o["cold_store"], packages, "COLD_STORE"),
+        storage(s, o["warehouse"], packages, "COLD_STORE"),
     )
     row(
         "a supermarket disinfects imported goods",
@@ -377,7 +412,7 @@ def build(seed: int = 10) -> Attacks:
         temperature(s, o["bureau"], packages),
         "unauthorised",
         "actor",
-        temperature(s, o["cold_store"], packages),
+        temperature(s, o["warehouse"], packages),
     )
     row(
         "a laboratory destroys goods",
@@ -385,6 +420,59 @@ def build(seed: int = 10) -> Attacks:
         "unauthorised",
         "actor",
         destruction(s, o["victim"], victim_lot2),
+    )
+
+    # --- custody: goods the actor never held ------------------------------------------------------
+    row(
+        "a certificate over a lot the issuer never held",
+        purchaser_certificate(s, o["market"], victim_lot2, victim_cert2.codes[0]),
+        "not_in_custody",
+        "codes[1]",
+        purchaser_certificate(s, o["market"], victim_lot, victim_cert.codes[0]),  # received
+    )
+    row(
+        "a void listing someone else's lot",
+        void(s, o["farm"], farm_cert2.codes[0], victim_lot2),
+        "not_in_custody",
+        "codes[1]",
+        void(s, o["farm"], farm_cert2.codes[0], farm_lot2),
+    )
+    repacked = s.unit_code(item="10065", lot="MKT0506")
+    row(
+        "a transformation of goods never received",
+        repacking(s, o["market"], victim_lot2, repacked),
+        "not_in_custody",
+        "payload.inputs[0].code",
+        repacking(s, o["market"], victim_lot, repacked),
+    )
+    row(
+        "a temperature excursion put on another maker's unit",
+        temperature(s, o["cold_store"], doses[3:]),
+        "not_in_custody",
+        "codes[0]",
+        temperature(s, o["maker"], doses[3:]),
+    )
+    row(
+        "a Stored event about any code, to see it as a holder",
+        storage(s, o["cold_store"], [farm_lot2], "COLD_STORE"),
+        "not_in_custody",
+        "codes[0]",
+        storage(s, o["market"], [farm_lot], "WAREHOUSE"),
+    )
+    row(
+        "a receipt of goods nobody shipped to the receiver",
+        receive(s, o["shop"], o["victim"], victim_lot2),
+        "not_in_custody",
+        "codes[0]",
+        receive(s, o["shop"], o["farm"], farm_lot2),
+        prepare=ship(s, o["farm"], o["shop"], farm_lot2),
+    )
+    row(
+        "a sale of goods never held",
+        sale(s, o["shop"], victim_lot2),
+        "not_in_custody",
+        "codes[0]",
+        sale(s, o["shop"], farm_lot2),
     )
 
     # --- trust events -----------------------------------------------------------------------------
@@ -642,12 +730,25 @@ def purchaser_certificate(s: Scenario, by: Organisation, lot: str, upstream: str
     return event
 
 
-def void(s: Scenario, by: Organisation, certificate: str) -> Event:
+def void(s: Scenario, by: Organisation, certificate: str, *goods: str) -> Event:
     return s.event(
         by,
         "CertificateVoided",
         {"reason": "重量填写错误，作废", "replacement_code": None},
-        codes=[certificate],
+        codes=[certificate, *goods],
+    )
+
+
+def repacking(s: Scenario, by: Organisation, source: str, product: str) -> Event:
+    return s.event(
+        by,
+        "Transformed",
+        {
+            "process": "REPACKING",
+            "inputs": [{"code": source, "quantity": "100", "unit": "kg"}],
+            "outputs": [{"code": product, "quantity": "100", "unit": "kg"}],
+        },
+        codes=[source, product],
     )
 
 

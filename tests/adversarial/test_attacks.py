@@ -98,6 +98,8 @@ def test_every_attack_is_refused_over_http_and_the_legitimate_event_lands(tmp_pa
         outcomes: dict[str, Outcome] = {}
         for row in attacks.rows:
             [attack] = post(row.attack)
+            if row.prepare is not None:
+                assert [r["status"] for r in post(row.prepare)] == ["accepted"]
             [legit] = post(row.legit)
             outcomes[row.name] = (
                 attack["status"],
@@ -120,7 +122,9 @@ def test_every_attack_is_refused_over_kafka_and_the_legitimate_event_lands(
     attacks = build()
     s = attacks.s
     steps = attacks.steps()
-    setup_events = sum(len(step.events) for step in [attacks.trust, *attacks.setup])
+    setup_events = sum(len(step.events) for step in [attacks.trust, *attacks.setup]) + sum(
+        len(row.prepare.events) for row in attacks.rows if row.prepare is not None
+    )
     with fresh_database(postgres_url) as url:
         rig = IngestRig(kafka_bootstrap, url, tmp_path, world=World(scenario=s), partitions=1)
         try:

@@ -99,7 +99,11 @@ def test_a_backdated_event_does_not_make_its_actor_the_originator(chain: Chain) 
 
 def test_the_first_shard_to_record_a_code_names_its_originator(chain: Chain) -> None:
     lot = chain.lot("LA0602")
-    first = write(chain, (chain.farm, [chain.certificate(chain.farm, [lot])]), shard=1)
+    certified = [
+        chain.certificate(chain.farm, [lot]),
+        chain.ship(chain.farm, chain.coop, [lot], "10"),
+    ]
+    first = write(chain, (chain.farm, certified), shard=1)
     assert first.rejections == ()
     later = write(
         chain, (chain.coop, [chain.receive(chain.coop, chain.farm, [lot], "10")]), shard=0

@@ -118,14 +118,22 @@ def test_drugs_and_vaccines_need_no_certificate(chain: Chain) -> None:
 
 def test_imported_goods_with_the_three_certificates_need_no_certificate(chain: Chain) -> None:
     packages = [chain.lot("BR0301", item="10273") + "(21)001"]
-    chain.add(chain.importer, _import(chain, chain.importer, packages, nucleic_acid_passed=True))
+    chain.add(
+        chain.importer,
+        _import(chain, chain.importer, packages, nucleic_acid_passed=True),
+        chain.ship(chain.importer, chain.cold_store, packages, "20"),
+    )
     chain.add(chain.cold_store, chain.receive(chain.cold_store, chain.importer, packages, "20"))
     assert alerts_of(chain, MISSING_CERTIFICATE) == []
 
 
 def test_an_import_with_a_failed_document_is_no_proof(chain: Chain) -> None:
     packages = [chain.lot("BR0302", item="10280") + "(21)001"]
-    chain.add(chain.importer, _import(chain, chain.importer, packages, nucleic_acid_passed=False))
+    chain.add(
+        chain.importer,
+        _import(chain, chain.importer, packages, nucleic_acid_passed=False),
+        chain.ship(chain.importer, chain.cold_store, packages, "20"),
+    )
     chain.add(chain.cold_store, chain.receive(chain.cold_store, chain.importer, packages, "20"))
 
     assert [a.organisation for a in alerts_of(chain, MISSING_CERTIFICATE)] == [
