@@ -279,12 +279,14 @@ def check_authority(
     store: LedgerStore,
     *,
     pending: Sequence[Event] = (),
+    custody: Custody | None = None,
 ) -> None:
     """Check that ``organisation`` (the actor's registration) may emit ``event``.
 
     Trust events pass untouched (the trust store enforces root keys). ``pending`` are events
-    accepted earlier in the same write and not in the ledger yet. Call it after the signature
-    and :func:`suyuan.events.validate_event` checks.
+    accepted earlier in the same write and not in the ledger yet; ``custody`` may carry what a
+    whole message needs, read at once (:meth:`Custody.for_message`, over the same ``pending``).
+    Call it after the signature and :func:`suyuan.events.validate_event` checks.
 
     Raises:
         UnauthorisedError: the actor is not registered, lacks every role the event type needs
@@ -311,7 +313,7 @@ def check_authority(
             f"{event.event_type} needs the role {_either(rule.roles)}; the actor is registered "
             f"as {_either(roles) if roles else 'nothing'} (docs/authority.md)",
         )
-    judging = _Judging(event, roles, store, pending)
+    judging = _Judging(event, roles, store, pending, custody or Custody(store, pending))
     condition = _CONDITIONS.get(event.event_type)
     if condition is not None:
         condition(judging)
@@ -324,6 +326,7 @@ class _Judging:
     roles: frozenset[str]
     store: LedgerStore
     pending: Sequence[Event]
+    custody: Custody
 
     def needs(self, roles: Iterable[str], field: str, value: object, why: str) -> None:
         wanted = frozenset(roles)
@@ -389,9 +392,8 @@ def _vaccine_lot_released(j: _Judging) -> None:
 def _recall_initiated(j: _Judging) -> None:
     if REGULATOR in j.roles:
         return
-    goods = _Goods(j.store, j.pending)
     for index, code in enumerate(j.event.payload["root_codes"]):
-        origin = goods.originator(str(code))
+        origin = _originator(j.store, j.pending, str(code))
         if origin != j.event.actor:
             raise UnauthorisedError(
                 f"payload.root_codes[{index}]",
@@ -403,9 +405,8 @@ def _recall_initiated(j: _Judging) -> None:
 
 def _recall_acknowledged(j: _Judging) -> None:
     recall = _find_recall(j)
-    goods = _Goods(j.store, j.pending)
     roots = [str(code) for code in recall.payload["root_codes"]]
-    if j.event.actor not in goods.holders_in_scope(roots):
+    if j.event.actor not in _holders_in_scope(j.store, j.pending, roots):
         raise NotInCustodyError(
             "actor",
             j.event.actor,
@@ -426,9 +427,8 @@ def _recall_closed(j: _Judging) -> None:
 
 
 def _require_held(j: _Judging, why: str) -> None:
-    goods = _Goods(j.store, j.pending)
     for index, code in enumerate(j.event.codes):
-        if not goods.held_by(code, j.event.actor):
+        if not j.custody.held_by(code, j.event.actor):
             raise NotInCustodyError(f"codes[{index}]", code, f"{why}; the actor does not hold it")
 
 
@@ -481,100 +481,141 @@ def _tracer(store: LedgerStore) -> Tracer:
     return Tracer(store)
 
 
-class _Goods:
-    """Originators, holders and incoming shipments of codes, read from the ``code_events`` and
-    ``code_edges`` projections (written with the entries) and the pending events."""
+class Custody:
+    """Who holds which codes, for judging the events of one message: the ledger's
+    ``code_events`` and ``code_edges`` projections (written with the entries), read once for the
+    whole message where possible, and the events accepted before in the same write (``pending``,
+    a list the writer appends to as it accepts events)."""
 
     def __init__(self, store: LedgerStore, pending: Sequence[Event]) -> None:
+        from suyuan.foodchain._reads import CodeGraph  # the food-chain package imports this one
+
         self._store = store
         self._pending = pending
+        self._graph = CodeGraph(store)
+        self._seen = 0  # pending events indexed so far
+        self._loaded: set[str] = set()
+        self._ledger: dict[str, set[str]] = {}  # code → organisations that held it
+        self._held_now: dict[str, set[str]] = {}  # the same, from pending events
+        self._packed_now: dict[str, set[str]] = {}  # child → containers, from pending events
+        self._handed_now: dict[str, set[str]] = {}  # code → organisations it was shipped to
 
-    def family(self, codes: Iterable[str]) -> dict[str, set[str]]:
-        """Each code with the containers it was packed in (whoever holds a case holds its
-        contents)."""
-        from suyuan.foodchain._reads import PACKING_KINDS, CodeGraph  # imports this module
+    @classmethod
+    def for_message(
+        cls, store: LedgerStore, pending: Sequence[Event], events: Iterable[Event | None]
+    ) -> Custody:
+        """A custody view with the goods of ``events`` (one message) read in a few queries."""
+        custody = cls(store, pending)
+        custody._load([code for e in events if e is not None for _path, code in _goods_codes(e)])
+        return custody
 
-        wanted = list(dict.fromkeys(codes))
-        graph = CodeGraph(self._store)
-        graph.load_up(wanted, PACKING_KINDS)
-        found = {code: graph.above([code], PACKING_KINDS) for code in wanted}
-        for event in self._pending:  # packed earlier in this write
-            if event.event_type == "Aggregated":
-                parent = str(event.payload["parent_code"])
-                for family in found.values():
-                    if family & set(event.payload["child_codes"]):
-                        family.add(parent)
-        return found
+    def _load(self, codes: Iterable[str]) -> None:
+        from suyuan.foodchain._reads import PACKING_KINDS
 
-    def holders(self, codes: Iterable[str]) -> dict[str, set[str]]:
-        """Per code: the organisations that held it or a container of it (custody events)."""
-        families = self.family(codes)
-        every = sorted(set().union(*families.values())) if families else []
-        by_code: dict[str, set[str]] = {}
-        for ref in self._store.code_events_for(every, CUSTODY_EVENT_TYPES):
-            by_code.setdefault(ref.code, set()).add(ref.actor)
-        for event in self._pending:
+        missing = [code for code in dict.fromkeys(codes) if code not in self._loaded]
+        if not missing:
+            return
+        self._graph.load_up(missing, PACKING_KINDS)
+        new = sorted(self._graph.above(missing, PACKING_KINDS) - self._loaded)
+        self._loaded.update(new)
+        for ref in self._store.code_events_for(new, CUSTODY_EVENT_TYPES):
+            self._ledger.setdefault(ref.code, set()).add(ref.actor)
+
+    def _catch_up(self) -> None:
+        for event in self._pending[self._seen :]:
             if event.event_type in CUSTODY_EVENT_TYPES:
                 for code in event.codes:
-                    by_code.setdefault(code, set()).add(event.actor)
-        return {
-            code: set().union(*(by_code.get(member, set()) for member in family))
-            for code, family in families.items()
-        }
+                    self._held_now.setdefault(code, set()).add(event.actor)
+            if event.event_type == "Aggregated":
+                parent = str(event.payload["parent_code"])
+                for child in event.payload["child_codes"]:
+                    self._packed_now.setdefault(str(child), set()).add(parent)
+            receiver = _handed_to(event)
+            if receiver is not None:
+                for code in event.codes:
+                    self._handed_now.setdefault(code, set()).add(receiver)
+        self._seen = len(self._pending)
 
-    def shipped_to(self, code: str, actor: str) -> bool:
-        """Whether a shipment or release of ``code`` (or a container of it) names ``actor``."""
-        family = sorted(self.family([code])[code])
-        refs = self._store.code_events_for(family, _HANDOVERS)
-        events = [
-            *(_event_at(self._store, ref.shard, ref.seq) for ref in refs[:_MAX_HANDOVERS_READ]),
-            *(
-                e
-                for e in self._pending
-                if e.event_type in _HANDOVERS and set(e.codes) & set(family)
-            ),
-        ]
-        return any(_handed_to(event) == actor for event in events)
+    def family(self, code: str) -> set[str]:
+        """``code`` and every container it was packed in (whoever holds a case holds its
+        contents), in the ledger or earlier in this write."""
+        from suyuan.foodchain._reads import PACKING_KINDS
 
-    def originator(self, code: str) -> str | None:
-        """The actor of the first recorded custody event about ``code`` (``None``: nobody
-        has held it yet)."""
-        refs = self._store.code_events_for([code], CUSTODY_EVENT_TYPES)
-        if refs:
-            first_per_shard: dict[int, tuple[int, str]] = {}
-            for ref in refs:
-                known = first_per_shard.get(ref.shard)
-                if known is None or ref.seq < known[0]:
-                    first_per_shard[ref.shard] = (ref.seq, ref.actor)
-            if len(first_per_shard) == 1:
-                return next(iter(first_per_shard.values()))[1]
-            # Several shards: their sequence numbers do not compare; the recorded times do.
-            entries = self._store.entries_at([(s, q) for s, (q, _a) in first_per_shard.items()])
-            recorded = [
-                (Leaf.from_bytes(entries[(shard, seq)].leaf).recorded_at, actor)
-                for shard, (seq, actor) in first_per_shard.items()
-                if (shard, seq) in entries
-            ]
-            if recorded:
-                return min(recorded)[1]
-        for event in self._pending:
-            if event.event_type in CUSTODY_EVENT_TYPES and code in event.codes:
-                return event.actor
-        return None
+        self._load([code])
+        self._catch_up()
+        found = set(self._graph.above([code], PACKING_KINDS))
+        stack = list(found)
+        while stack:
+            for parent in self._packed_now.get(stack.pop(), ()):
+                if parent not in found:
+                    self._load([parent])
+                    above = self._graph.above([parent], PACKING_KINDS) - found
+                    found.update(above)
+                    stack.extend(above)
+        return found
+
+    def holders(self, code: str) -> set[str]:
+        """Organisations that held ``code`` or a container of it (custody events)."""
+        held: set[str] = set()
+        for member in self.family(code):
+            held |= self._ledger.get(member, set()) | self._held_now.get(member, set())
+        return held
 
     def held_by(self, code: str, actor: str) -> bool:
-        """Whether ``actor`` holds ``code``: it (or a container of it) is in the actor's
-        custody, or in nobody's yet (new goods are the first holder's)."""
-        holders = self.holders([code])[code]
+        """Whether ``actor`` holds ``code``, or nobody does yet (new goods are the first
+        holder's)."""
+        holders = self.holders(code)
         return not holders or actor in holders
 
-    def holders_in_scope(self, roots: Sequence[str]) -> set[str]:
-        """Organisations holding goods in the recall scope of ``roots``: the trace's holders
-        of the scope and the originators of the roots."""
-        scope = _tracer(self._store).recall_scope(roots)
-        found = {holder.organisation for holder in scope.holders}
-        found.update(o for o in (self.originator(code) for code in roots) if o is not None)
-        return found
+    def handed_to(self, code: str, actor: str) -> bool:
+        """Whether a shipment or release of ``code`` (or a container of it) names ``actor``."""
+        family = self.family(code)
+        if any(actor in self._handed_now.get(member, ()) for member in family):
+            return True
+        refs = self._store.code_events_for(sorted(family), _HANDOVERS)[:_MAX_HANDOVERS_READ]
+        entries = self._store.entries_at([(ref.shard, ref.seq) for ref in refs])
+        return any(
+            _handed_to(decode_event(Leaf.from_bytes(entry.leaf).event)) == actor
+            for entry in entries.values()
+        )
+
+
+def _originator(store: LedgerStore, pending: Sequence[Event], code: str) -> str | None:
+    """The actor of the first recorded custody event about ``code`` (``None``: nobody has held
+    it yet), in recorded order: the claimed ``occurred_at`` does not count."""
+    refs = store.code_events_for([code], CUSTODY_EVENT_TYPES)
+    if refs:
+        first_per_shard: dict[int, tuple[int, str]] = {}
+        for ref in refs:
+            known = first_per_shard.get(ref.shard)
+            if known is None or ref.seq < known[0]:
+                first_per_shard[ref.shard] = (ref.seq, ref.actor)
+        if len(first_per_shard) == 1:
+            return next(iter(first_per_shard.values()))[1]
+        # Several shards: their sequence numbers do not compare; the recorded times do.
+        entries = store.entries_at([(s, q) for s, (q, _a) in first_per_shard.items()])
+        recorded = [
+            (Leaf.from_bytes(entries[(shard, seq)].leaf).recorded_at, actor)
+            for shard, (seq, actor) in first_per_shard.items()
+            if (shard, seq) in entries
+        ]
+        if recorded:
+            return min(recorded)[1]
+    for event in pending:
+        if event.event_type in CUSTODY_EVENT_TYPES and code in event.codes:
+            return event.actor
+    return None
+
+
+def _holders_in_scope(
+    store: LedgerStore, pending: Sequence[Event], roots: Sequence[str]
+) -> set[str]:
+    """Organisations holding goods in the recall scope of ``roots``: the trace's holders of the
+    scope and the originators of the roots."""
+    scope = _tracer(store).recall_scope(roots)
+    found = {holder.organisation for holder in scope.holders}
+    found.update(o for o in (_originator(store, pending, code) for code in roots) if o is not None)
+    return found
 
 
 #: Events that hand goods to another organisation, and the payload field naming it.
@@ -612,16 +653,12 @@ def _goods_codes(event: Event) -> list[tuple[str, str]]:
 def _check_custody(j: _Judging) -> None:
     """The goods of a custody event must be the actor's, or be arriving to it."""
     goods = _goods_codes(j.event)
-    if not goods:
-        return
-    reads = _Goods(j.store, j.pending)
-    holders = reads.holders(code for _path, code in goods)
     receiving = j.event.event_type == "Received"
     for path, code in goods:
-        held = holders[code]
+        held = j.custody.holders(code)
         if not held or j.event.actor in held:
             continue
-        if receiving and reads.shipped_to(code, j.event.actor):
+        if receiving and j.custody.handed_to(code, j.event.actor):
             continue
         raise NotInCustodyError(
             path,
@@ -647,12 +684,15 @@ _CONDITIONS: Mapping[str, Callable[[_Judging], None]] = {
 
 
 __all__ = [
+    "CUSTODY_EVENT_TYPES",
+    "CUSTODY_RULES",
     "HANDLERS",
     "INSPECTORS",
     "MAKERS",
     "ROLES",
     "ROOT_KEY",
     "RULES",
+    "Custody",
     "Rule",
     "check_authority",
 ]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from suyuan.authority import check_authority
+from suyuan.authority import Custody, check_authority
 from suyuan.errors import IdConflictError, InvalidInputError
 from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
@@ -246,6 +246,7 @@ class LedgerWriter:
         accepted: list[Submission] = []
         reads = Reads(self._store)
         reads.prefetch(code for event in events if event for code in certificate_codes(event))
+        custody = Custody.for_message(self._store, pending, events)
         for index, event in enumerate(events):
             if event is None:
                 continue
@@ -255,7 +256,11 @@ class LedgerWriter:
                 self.trust.check_signer(batch.key_id, index, event)
                 # Who may say what (docs/authority.md), by the roles registered right now.
                 check_authority(
-                    event, self.trust.organisation(event.actor), self._store, pending=pending
+                    event,
+                    self.trust.organisation(event.actor),
+                    self._store,
+                    pending=pending,
+                    custody=custody,
                 )
                 # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
                 check_certificate(event, self._store, pending=pending, reads=reads)

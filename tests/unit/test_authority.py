@@ -164,3 +164,26 @@ def test_the_trace_keeps_self_tests_apart(chain: Chain) -> None:
 
     marked = {i["event_id"]: i["self_test"] for i in body["inspections"]}
     assert marked == {own.event_id: True, lab.event_id: False}
+
+
+def test_a_shipment_and_its_receipt_may_travel_in_one_write(chain: Chain) -> None:
+    lot, case = chain.lot("LA0607"), chain.case()
+    farm_side = [
+        chain.certificate(chain.farm, [lot]),
+        chain.pack(chain.farm, case, [lot]),
+        chain.ship(chain.farm, chain.market, [case], "10"),
+    ]
+    market_side = [
+        chain.receive(chain.market, chain.farm, [case], "10"),
+        chain.ship(chain.market, chain.shop, [lot], "10"),  # the lot came in the case
+    ]
+    shop_side = [chain.receive(chain.shop, chain.market, [lot], "10")]
+    result = write(
+        chain, (chain.farm, farm_side), (chain.market, market_side), (chain.shop, shop_side)
+    )
+    assert result.rejections == () and result.accepted == 6
+
+    stranger = write(chain, (chain.coop, [chain.receive(chain.coop, chain.market, [lot], "10")]))
+    assert reasons(stranger) == [("not_in_custody", "codes[0]")]
+    late = write(chain, (chain.cold_store, [chain.sell(chain.cold_store, [lot], "1")]))
+    assert reasons(late) == [("not_in_custody", "codes[0]")]
