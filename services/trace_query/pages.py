@@ -134,6 +134,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_inspections": "暂无检测记录。",
         "kind": "检测类型",
         "tested_by": "检测单位",
+        "self_test": "自检：持有者自行记录，非检测机构或监管部门上报",
         "lab": "实验室",
         "item": "项目",
         "value": "结果",
@@ -232,6 +233,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_inspections": "No test on record.",
         "kind": "Test",
         "tested_by": "Tested by",
+        "self_test": "self-test: recorded by the holder, not by a testing body or regulator",
         "lab": "Laboratory",
         "item": "Item",
         "value": "Result",
@@ -653,7 +655,10 @@ def scan_view(trace: Trace, lang: str, root: str = "") -> dict[str, Any]:
         "origin": _origin(trace, lang),
         "certificates": [_certificate(t, trace, lang, root) for t in trace.certificates],
         "label_url": _label_url(trace, lang, root),
-        "inspections": [_inspection(t, lang, root) for t in trace.inspections],
+        "inspections": [
+            _inspection(t, lang, root, self_test=t.event.event_id in trace.self_tests)
+            for t in trace.inspections
+        ],
         "documents": [_document(t, lang, root) for t in trace.documents],
         "hops": [_hop(t, lang, root, trace.public_names()) for t in trace.custody],
         "partial": not trace.complete,
@@ -821,10 +826,11 @@ def _certificate_code(traced: TracedEvent) -> str:
     return next((c for c in traced.event.codes if is_valid_certificate_code(c)), "")
 
 
-def _inspection(traced: TracedEvent, lang: str, root: str) -> dict[str, Any]:
+def _inspection(traced: TracedEvent, lang: str, root: str, *, self_test: bool) -> dict[str, Any]:
     payload = _payload(traced)
     return {
         "kind": word(lang, "inspection", payload.get("kind")),
+        "self_test": self_test,
         "passed": bool(payload.get("passed", False)),
         "by": traced.actor_name or TEXTS[lang]["unknown"],
         "lab": payload.get("lab"),

@@ -483,7 +483,10 @@ def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, 
             quantity="60",
             unit="kg",
         )
-        data.add(importer, [declared])
+        # The importer hands the batch over at the port; the 集中监管仓 takes it in.
+        handed = _ship(s, importer, warehouse, packages, "60", "kg")
+        data.add(importer, [declared, handed])
+        taken = _receive(s, warehouse, importer, packages, "60", "kg")
         stored = s.event(
             warehouse,
             "Stored",
@@ -518,7 +521,7 @@ def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, 
             biz_step="commissioning",
             disposition="active",
         )
-        data.add(warehouse, [stored, disinfected, assigned])
+        data.add(warehouse, [taken, stored, disinfected, assigned])
         return packages
 
     good = import_batch("CSQU3054383", "SIF1234-260301", "10273", nucleic_ok=True)

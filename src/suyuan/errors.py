@@ -14,6 +14,9 @@
     │   ├── NoteError                a signed note or note key is malformed (suyuan.tlog)
     │   ├── CheckpointError          a checkpoint is malformed / of another origin (suyuan.tlog)
     │   ├── ReceiptError             a tlog-proof receipt is malformed (suyuan.tlog)
+    │   ├── UnauthorisedError        the actor's roles do not allow the event (suyuan.authority)
+    │   │   └── NotInCustodyError    the actor does not hold the goods the event is about
+    │   ├── UnknownRecallError       a recall follow-up names no known recall
     │   └── SignatureError           a signature does not verify (design §5)
     │       ├── UnknownKeyError      no registered key has this key id
     │       ├── RevokedKeyError      the key was revoked before the event was signed
@@ -55,6 +58,10 @@ class InvalidInputError(SuyuanError, ValueError):
 
     #: Stable machine-readable reason, used as the rejection reason.
     reason: str = "invalid_input"
+    #: The rule found something missing that events on other Kafka partitions may still bring
+    #: (a cited certificate, goods shipped to the actor, a recall): the ingest worker judges the
+    #: event again once they had the chance to arrive (docs/runbook.md).
+    may_arrive_later: bool = False
 
     def __init__(self, field: str, value: object, rule: str) -> None:
         self.field = field
@@ -98,6 +105,8 @@ class MissingReferenceError(EventValidationError):
     (docs/runbook.md), and refuses it only then.
     """
 
+    may_arrive_later = True
+
 
 class IdConflictError(InvalidInputError):
     """An event's id is already taken by an event with other content (an id names one event)."""
@@ -127,6 +136,27 @@ class WrongSignerError(SignatureError):
     """The key is valid but belongs to another organisation or lacks the needed role."""
 
     reason = "wrong_signer"
+
+
+class UnauthorisedError(InvalidInputError):
+    """The actor may not emit this event: it lacks the role, or the goods are not its own
+    (``docs/authority.md``)."""
+
+    reason = "unauthorised"
+
+
+class NotInCustodyError(UnauthorisedError):
+    """The event needs the actor to hold the goods, and it does not."""
+
+    reason = "not_in_custody"
+    may_arrive_later = True  # the goods may be shipped to the actor on another partition
+
+
+class UnknownRecallError(InvalidInputError):
+    """A recall acknowledgement or closure names a recall the ledger does not hold."""
+
+    reason = "unknown_recall"
+    may_arrive_later = True  # the recall may be on the regulator's partition
 
 
 class KeyFileError(SuyuanError):

@@ -20,12 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from suyuan.errors import (
-    IdConflictError,
-    InvalidInputError,
-    MissingReferenceError,
-    SuyuanError,
-)
+from suyuan.authority import Custody, check_authority
+from suyuan.errors import IdConflictError, InvalidInputError, SuyuanError
 from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
 from suyuan.follower import TrustFollower, load_trust
@@ -56,14 +52,14 @@ class MessageDeferredError(SuyuanError):
     may be written on their own; ``cause`` is the rule that would refuse it now.
     """
 
-    def __init__(self, index: int, cause: MissingReferenceError) -> None:
+    def __init__(self, index: int, cause: InvalidInputError) -> None:
         self.index = index
         self.cause = cause
         super().__init__(f"message {index}: {cause}")
 
 
 class _DeferralError(Exception):
-    def __init__(self, cause: MissingReferenceError) -> None:
+    def __init__(self, cause: InvalidInputError) -> None:
         self.cause = cause
 
 
@@ -161,8 +157,9 @@ class LedgerWriter:
     ) -> WriteResult:
         """Check ``messages`` in order and append what passes, atomically with ``offset``.
 
-        With ``defer_missing``, an event that refers to one the ledger does not hold
-        (:class:`~suyuan.errors.MissingReferenceError`) is not refused: nothing is written and
+        With ``defer_missing``, an event refused for something other partitions may still
+        bring (``err.may_arrive_later``: a cited certificate, goods shipped to the actor, a
+        recall) is not refused: nothing is written and
         :class:`MessageDeferredError` names its message, so the caller can write the messages before
         it and judge it again once the events it may refer to had time to arrive.
 
@@ -278,6 +275,7 @@ class LedgerWriter:
         accepted: list[Submission] = []
         reads = Reads(self._store)
         reads.prefetch(code for event in events if event for code in certificate_codes(event))
+        custody = Custody.for_message(self._store, pending, events)
         for index, event in enumerate(events):
             if event is None:
                 continue
@@ -285,18 +283,23 @@ class LedgerWriter:
             try:
                 _check_shard(shard, index, event)
                 self.trust.check_signer(batch.key_id, index, event)
+                # Who may say what (docs/authority.md), by the roles registered right now.
+                check_authority(
+                    event,
+                    self.trust.organisation(event.actor),
+                    self._store,
+                    pending=pending,
+                    custody=custody,
+                )
                 # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
                 check_certificate(event, self._store, pending=pending, reads=reads)
                 self._event_ids.check(event.event_id, batch.events[index])
                 if event.event_type in TRUST_EVENT_TYPES and not self._known(event.event_id):
                     self.trust.apply(event)
                     self._applied += 1
-            except MissingReferenceError as err:
-                if self._defer_missing:
-                    raise _DeferralError(err) from None
-                rejections.append(_rejection(message, err, event=event, index=index))
-                continue
             except InvalidInputError as err:
+                if self._defer_missing and err.may_arrive_later:
+                    raise _DeferralError(err) from None
                 rejections.append(_rejection(message, err, event=event, index=index))
                 continue
             self._event_ids.claim(event.event_id, batch.events[index])

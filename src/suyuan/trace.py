@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from suyuan.authority import INSPECTORS
 from suyuan.codes import parse_trace_code
 from suyuan.directory import Directory
 from suyuan.events import decode_event
@@ -172,6 +173,9 @@ class Trace:
     origin: dict[str, Any] | None = None
     certificates: list[TracedEvent] = field(default_factory=list)
     inspections: list[TracedEvent] = field(default_factory=list)
+    self_tests: set[str] = field(default_factory=set)
+    """Event ids of the inspections a holder recorded of its own goods (not a LAB or REGULATOR):
+    shown as self-tests, never taken for an independent test (docs/authority.md)."""
     documents: list[TracedEvent] = field(default_factory=list)
     custody: list[TracedEvent] = field(default_factory=list)
     temperature: dict[str, Any] | None = None
@@ -375,6 +379,8 @@ class Tracer:
                 result.certificates.append(traced)
             elif kind == "InspectionRecorded":
                 result.inspections.append(traced)
+                if not self._directory.has_role(traced.event.actor, INSPECTORS):
+                    result.self_tests.add(traced.event.event_id)
             elif kind == "RecallInitiated":
                 result.recalls.append(traced)
             if kind in DOCUMENT_TYPES:
@@ -649,7 +655,13 @@ def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
         "product": trace.product,
         "origin": trace.origin,
         "certificates": events(trace.certificates),
-        "inspections": events(trace.inspections),
+        "inspections": [
+            {
+                **traced_event_json(t, public=public),
+                "self_test": t.event.event_id in trace.self_tests,
+            }
+            for t in trace.inspections
+        ],
         "documents": events(trace.documents),
         "custody": events(trace.custody),
         "temperature": trace.temperature,

@@ -396,6 +396,7 @@ def test_void_and_reissue_keeps_the_voided_certificate_visible(services: Service
     page = services.query.get(f"/c/{wrong}")
     assert "重量填写错误" in page.text and f"/c/{right}" in page.text
 
+    services.post_events(c.farm, c.ship(c.farm, c.market, [lot], "500"))
     receipt = c.receive(c.market, c.farm, [lot], "500", certificates=[wrong])
     services.post_events(c.market, receipt)
     [alert] = services.alerts(kind="missing_certificate")["alerts"]

@@ -343,6 +343,16 @@ def test_test_results_show_kind_items_and_verdict(client: TestClient, ledger: Sc
     assert "快速检测" in tests
     assert "毒死蜱" in tests and "未检出" in tests and "≤0.02" in tests
     assert "✓ 合格" in tests and "不合格" not in tests
+    assert "自检" in tests, "the farm's own test is marked as a self-test"
+
+
+def test_an_official_sampling_is_not_marked_as_a_self_test(
+    client: TestClient, ledger: ScanLedger
+) -> None:
+    text = visible_text(page(client, ledger.codes["recalled lot"]))
+    tests = text.split("检测结果", 1)[1].split("流转记录", 1)[0]
+
+    assert "监督抽检" in tests and "自检" not in tests
 
 
 def test_recalled_lot_shows_the_red_banner_with_the_reason(

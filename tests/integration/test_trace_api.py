@@ -210,7 +210,10 @@ def start_query(
     wenzhou = s.organisation(
         "温州市市场监督管理局", ["REGULATOR"], "330300", "温州市", registrar="1"
     )
-    importer = s.organisation("宁波北仑冷链食品有限公司", ["IMPORTER"], "330206", "宁波市北仑区")
+    # It also farms: the certificates below are a producer's (docs/authority.md).
+    importer = s.organisation(
+        "宁波北仑冷链食品有限公司", ["IMPORTER", "PRODUCER"], "330206", "宁波市北仑区"
+    )
     create_custodial_key(engine, master, wenzhou.uscc)  # never registered in the trust chain
     market_key = SigningKey.generate()
     trust = [

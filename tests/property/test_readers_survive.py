@@ -467,6 +467,34 @@ def build(world: World, chain: Chain) -> tuple[list[str], list[Event], str]:
         at=released_at,
     )
     given_at = next(b.moments)
+    # The clinic holds the dose before giving it (custody, docs/authority.md).
+    clinic = world.orgs["clinic"]
+    b.add(
+        "maker",
+        "Shipped",
+        {
+            "to_org": clinic.uscc,
+            "waybill_no": t["waybill_no"],
+            "vehicle_plate": None,
+            "carrier": None,
+            "destination": None,
+        },
+        codes=[drug],
+        at=released_at,
+    )
+    b.add(
+        "clinic",
+        "Received",
+        {
+            "from_org": world.orgs["maker"].uscc,
+            "waybill_no": t["waybill_no"],
+            "upstream_certificates": [],
+            "check_passed": True,
+            "check_note": t["check_note"],
+        },
+        codes=[drug],
+        at=given_at,
+    )
     shot = b.add(
         "clinic",
         "VaccineAdministered",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
+from suyuan.authority import INSPECTORS
+
 #: The 2025 rules apply to certificates issued on or after this day.
 COMMITMENT_RULES_FROM = date(2026, 2, 1)
 #: 承诺声明 of a producer (生产者) under the 2025 rules.
@@ -41,7 +43,7 @@ PRODUCT_QUARANTINE_FORMS = frozenset({"PRODUCT_A", "PRODUCT_B"})
 SLAUGHTERHOUSE_ROLE = "SLAUGHTERHOUSE"
 SLAUGHTER_PROCESS = "SLAUGHTER"
 #: Roles whose inspections are of other organisations' goods (sampling, laboratory work).
-INSPECTOR_ROLES = frozenset({"REGULATOR", "LAB"})
+INSPECTOR_ROLES = INSPECTORS
 
 #: Provincial target for 赋码率 and 扫码率 (design §1).
 CODING_TARGET = 0.995

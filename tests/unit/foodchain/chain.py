@@ -37,6 +37,7 @@ class Chain:
     lab: Organisation
     plant: Organisation
     cold_store: Organisation
+    importer: Organisation
 
     @classmethod
     def open(cls, path: Path) -> Chain:
@@ -75,6 +76,9 @@ class Chain:
             ),
             "cold_store": s.organisation(
                 "杭州冷链物流中心", ["COLD_STORE", "DISTRIBUTOR"], "330110", "杭州市余杭区"
+            ),
+            "importer": s.organisation(
+                "宁波甬兴进出口有限公司", ["IMPORTER"], "330206", "宁波市北仑区"
             ),
         }
         writer = LedgerWriter(store, [s.root])

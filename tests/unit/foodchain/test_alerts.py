@@ -11,6 +11,7 @@ from suyuan.foodchain import (
     FoodChainMonitor,
     select,
 )
+from suyuan.intake import Message
 from suyuan.scenario import Organisation
 from tests.unit.foodchain.chain import Chain
 
@@ -117,15 +118,23 @@ def test_drugs_and_vaccines_need_no_certificate(chain: Chain) -> None:
 
 def test_imported_goods_with_the_three_certificates_need_no_certificate(chain: Chain) -> None:
     packages = [chain.lot("BR0301", item="10273") + "(21)001"]
-    chain.add(chain.farm, _import(chain, chain.farm, packages, nucleic_acid_passed=True))
-    chain.add(chain.cold_store, chain.receive(chain.cold_store, chain.farm, packages, "20"))
+    chain.add(
+        chain.importer,
+        _import(chain, chain.importer, packages, nucleic_acid_passed=True),
+        chain.ship(chain.importer, chain.cold_store, packages, "20"),
+    )
+    chain.add(chain.cold_store, chain.receive(chain.cold_store, chain.importer, packages, "20"))
     assert alerts_of(chain, MISSING_CERTIFICATE) == []
 
 
 def test_an_import_with_a_failed_document_is_no_proof(chain: Chain) -> None:
     packages = [chain.lot("BR0302", item="10280") + "(21)001"]
-    chain.add(chain.farm, _import(chain, chain.farm, packages, nucleic_acid_passed=False))
-    chain.add(chain.cold_store, chain.receive(chain.cold_store, chain.farm, packages, "20"))
+    chain.add(
+        chain.importer,
+        _import(chain, chain.importer, packages, nucleic_acid_passed=False),
+        chain.ship(chain.importer, chain.cold_store, packages, "20"),
+    )
+    chain.add(chain.cold_store, chain.receive(chain.cold_store, chain.importer, packages, "20"))
 
     assert [a.organisation for a in alerts_of(chain, MISSING_CERTIFICATE)] == [
         chain.cold_store.uscc
@@ -234,7 +243,7 @@ def test_recording_the_missing_certificate_closes_the_meat_alert(chain: Chain) -
     assert alert.closed_at == late.occurred_at
 
 
-def test_an_organisation_that_slaughters_is_a_plant_whatever_its_roles(chain: Chain) -> None:
+def test_only_a_slaughterhouse_slaughters(chain: Chain) -> None:
     pigs, carcass = chain.lot("PIG0507", item="10041"), chain.lot("CA0507", item="10058")
     making = chain.s.event(
         chain.farm,
@@ -246,11 +255,11 @@ def test_an_organisation_that_slaughters_is_a_plant_whatever_its_roles(chain: Ch
         },
         codes=[pigs, carcass],
     )
-    chain.add(chain.farm, making, chain.ship(chain.farm, chain.market, [carcass], "160"))
+    written = chain.writer.write(0, [Message("farm", chain.s.sign(chain.farm, [making]))])
 
-    assert [a.organisation for a in alerts_of(chain, MEAT_CERTIFICATES_MISSING)] == [
-        chain.farm.uscc
-    ]
+    [refused] = written.rejections
+    assert (refused.reason, refused.field) == ("unauthorised", "payload.process")
+    assert alerts_of(chain, MEAT_CERTIFICATES_MISSING) == []
 
 
 # --- temperature --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ DAY = date(2026, 5, 6)
 
 
 def build(chain: Chain) -> None:
-    """Two farm lots (one tested), a purchaser's certificate of the tested one, a voided
+    """Two farm lots (one tested), a purchaser's certificate resting on the tested one, a voided
     certificate; one receipt with its certificate and of goods the farm coded, one shipment
     never received, one receipt of a code its supplier never recorded and no certificate."""
     lot_a, lot_b, case = chain.lot("A0506"), chain.lot("B0506"), chain.case()
@@ -38,7 +38,9 @@ def build(chain: Chain) -> None:
         chain.market,
         chain.receive(chain.market, chain.farm, [case], "500", certificates=[cert_a.codes[0]]),
     )
-    chain.add(chain.coop, chain.certificate(chain.coop, [lot_a], upstream=[cert_a.codes[0]]))
+    # Of the purchaser's own lot: a lot it never held would be refused (docs/authority.md).
+    own_lot = chain.lot("A0506P")
+    chain.add(chain.coop, chain.certificate(chain.coop, [own_lot], upstream=[cert_a.codes[0]]))
     uncoded = chain.lot("X0506", item="10027")
     chain.add(chain.market, chain.receive(chain.market, chain.coop, [uncoded], "50"))
 

@@ -324,7 +324,9 @@ def test_a_certificate_is_voided_once(chain: Chain) -> None:
 def test_the_replacement_is_the_issuers_own_and_not_void(chain: Chain) -> None:
     lot = chain.lot("A1")
     cert = chain.add(chain.farm, chain.certificate(chain.farm, [lot]))[0]
-    foreign = chain.add(chain.coop, chain.certificate(chain.coop, [lot], upstream=[cert.codes[0]]))
+    foreign = chain.add(
+        chain.coop, chain.certificate(chain.coop, [chain.lot("A1P")], upstream=[cert.codes[0]])
+    )
     voided = chain.add(chain.farm, chain.certificate(chain.farm, [lot]))[0]
     chain.add(chain.farm, chain.void(chain.farm, voided.codes[0]))
 

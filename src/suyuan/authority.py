@@ -1,0 +1,698 @@
+"""Who may say what: the organisation roles each event type needs (``docs/authority.md``).
+
+A signature proves which organisation spoke (``suyuan.signing``); this module decides whether it
+may say it. :data:`RULES` holds one :class:`Rule` per event type — the roles that may emit it,
+what must hold about the goods, the source of the rule and the rejection reasons — and
+:func:`check_authority` enforces them in the one write path (``suyuan.intake.LedgerWriter``), so
+Kafka and HTTP are judged alike. Roles come from the organisation's registration in the writer's
+trust store at the moment of judging.
+
+Two notions about goods, both read from the ledger's projections:
+
+- the **originator** of a code is the organisation that recorded the first custody event about
+  it (in recorded order, not the claimed ``occurred_at``): the farm that certified a lot, the
+  importer that declared a batch, the maker that released a vaccine lot, the plant whose
+  slaughter made a cut. A producer's "own goods" are the codes it originated.
+- a **holder** of a code is an organisation that recorded a custody event (:data:`CUSTODY_RULES`:
+  receiving, storing, packing, making, certifying, shipping, selling …) about it or about a
+  container it was packed in. Goods nobody holds yet are new: their first holder takes them.
+  Every custody event needs its goods held by the actor; a ``Received`` may instead name goods
+  shipped or released to the actor. Quantities are not followed: once a holder, always one.
+
+No web framework here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from suyuan.codes import is_valid_certificate_code
+from suyuan.errors import NotInCustodyError, UnauthorisedError, UnknownRecallError
+from suyuan.events import decode_event
+from suyuan.events.model import TRUST_EVENT_TYPES, Event
+from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
+from suyuan.signing import Organisation
+
+if TYPE_CHECKING:
+    from suyuan.trace import Tracer
+
+# --- roles ------------------------------------------------------------------------------------
+
+PRODUCER = "PRODUCER"
+PURCHASER = "PURCHASER"
+PROCESSOR = "PROCESSOR"
+SLAUGHTERHOUSE = "SLAUGHTERHOUSE"
+IMPORTER = "IMPORTER"
+COLD_STORE = "COLD_STORE"
+SUPERVISED_WAREHOUSE = "SUPERVISED_WAREHOUSE"
+DISTRIBUTOR = "DISTRIBUTOR"
+MARKET = "MARKET"
+RETAILER = "RETAILER"
+VACCINE_MAKER = "VACCINE_MAKER"
+CDC = "CDC"
+CLINIC = "CLINIC"
+PHARMACY = "PHARMACY"
+LAB = "LAB"
+REGULATOR = "REGULATOR"
+
+#: Every role of ``schemas/suyuan.v1.OrgRole.avsc`` and what it is.
+ROLES: Mapping[str, str] = {
+    PRODUCER: "farm, cooperative (农民专业合作社) or other primary producer; makes goods",
+    PURCHASER: "purchaser (收购者) who buys from producers, merges or splits lots",
+    PROCESSOR: "food processor: cuts, processes, repacks, mixes",
+    SLAUGHTERHOUSE: "designated slaughterhouse (定点屠宰场)",
+    IMPORTER: "importer of record (进口商) of imported food",
+    COLD_STORE: "cold store (冷库)",
+    SUPERVISED_WAREHOUSE: "集中监管仓: tests and disinfects imported cold-chain food",
+    DISTRIBUTOR: "distributor or logistics company (配送)",
+    MARKET: "wholesale or farmers' market (批发市场/农贸市场) and its traders",
+    RETAILER: "supermarket or shop selling to consumers",
+    VACCINE_MAKER: "vaccine marketing-authorisation holder (疫苗上市许可持有人)",
+    CDC: "centre for disease control (疾病预防控制机构)",
+    CLINIC: "vaccination clinic (接种单位) or medical institution",
+    PHARMACY: "pharmacy (药店)",
+    LAB: "testing body (检验检测机构)",
+    REGULATOR: "regulator (市场监管/农业农村/海关 …) of its registered region",
+}
+
+#: Roles that handle goods (everyone but testing bodies and regulators).
+HANDLERS = frozenset(ROLES) - {LAB, REGULATOR}
+#: Roles that make or bring in goods and so may recall their own (主动召回).
+MAKERS = frozenset({PRODUCER, PROCESSOR, SLAUGHTERHOUSE, IMPORTER, VACCINE_MAKER})
+#: Roles whose inspections are independent of the goods' holder.
+INSPECTORS = frozenset({LAB, REGULATOR})
+
+UNAUTHORISED = UnauthorisedError.reason
+NOT_IN_CUSTODY = NotInCustodyError.reason
+UNKNOWN_RECALL = UnknownRecallError.reason
+
+#: The sentinel "role" of trust events: a configured root key's organisation.
+ROOT_KEY = "root key"
+
+# Sources of the rules (see docs/authority.md for the full references).
+SRC_TRUST = "design §5 (root keys sign trust events)"
+SRC_CERT = "合格证管理办法 (农业农村部令2025年第4号), firm"
+SRC_RECALL = "食品召回管理办法 (主动召回 / 责令召回), likely"
+SRC_VACCINE_RELEASE = "疫苗管理法 (2019): 批签发 papers of each lot, firm"
+SRC_VACCINE_USE = "疫苗管理法 (2019) art. 35-36: doses go to CDCs and clinics only, firm"
+SRC_COLD = "浙冷链 provincial rules (三证一码, 集中监管仓), likely"
+SRC_CHAIN = "design §4 (EPCIS steps); roles by trade, not in a collected source"
+SRC_MEAT = "生猪屠宰管理条例 (定点屠宰, 肉品品质检验), not in the collected facts: uncertain"
+SRC_QUARANTINE = "动物防疫法 (官方兽医出具检疫证明), not in the collected facts: uncertain"
+SRC_AEFI = "疫苗管理法 art. 52-54 (AEFI reporting), not in the collected facts: uncertain"
+SRC_DRUG = "药品追溯码 (医保 dispensing scans), likely"
+SRC_INSPECTION = "design §4 (批批检测); a holder's own test is a self-test, shown as one"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Who may emit one event type and what must hold about the goods."""
+
+    event_type: str
+    roles: frozenset[str]
+    """Roles of which the actor needs at least one (empty for trust events: :data:`ROOT_KEY`)."""
+    goods: str
+    """What must hold about the goods or the payload, in words (``-`` when nothing)."""
+    source: str
+    reasons: tuple[str, ...]
+    """The rejection reasons the rule gives."""
+
+
+#: Events about goods the actor must hold (custody), and what the rule says.
+_HOLDS = "needs the actor to hold the goods"
+CUSTODY_RULES: Mapping[str, str] = {
+    **dict.fromkeys(
+        (
+            "Shipped",
+            "Stored",
+            "Released",
+            "Disinfected",
+            "TemperatureRecorded",
+            "ColdChainCodesAssigned",
+            "Sold",
+            "Dispensed",
+            "VaccineAdministered",
+            "Destroyed",
+            "ImportDeclared",
+            "VaccineLotReleased",
+        ),
+        _HOLDS,
+    ),
+    "Aggregated": "needs the actor to hold the child codes",
+    "Disaggregated": "needs the actor to hold the parent code",
+    "Transformed": "needs the actor to hold the inputs",
+    "CertificateIssued": "needs the actor to hold the goods it certifies",
+    "CertificateVoided": "needs the actor to hold the goods it lists",
+    "Received": "needs the goods shipped or released to the actor (or held by it)",
+}
+#: Events that put their codes in the actor's custody (it held them when it recorded them).
+CUSTODY_EVENT_TYPES = frozenset(CUSTODY_RULES)
+
+
+def _rule(
+    event_type: str,
+    roles: Iterable[str],
+    goods: str,
+    source: str,
+    reasons: tuple[str, ...] = (UNAUTHORISED,),
+) -> Rule:
+    custody = CUSTODY_RULES.get(event_type)
+    if custody is not None:  # every custody rule reads the same: new goods are the first holder's
+        goods = custody if goods == "-" else f"{goods}; {custody}"
+        reasons = (*reasons, NOT_IN_CUSTODY)
+    return Rule(event_type, frozenset(roles), goods, source, reasons)
+
+
+_STORERS = {COLD_STORE, SUPERVISED_WAREHOUSE, DISTRIBUTOR, MARKET, IMPORTER, CDC, PROCESSOR}
+_SELLERS = HANDLERS - {VACCINE_MAKER, CDC, CLINIC, SUPERVISED_WAREHOUSE}
+
+#: One rule per event type of ``schemas/``.
+RULES: Mapping[str, Rule] = {
+    rule.event_type: rule
+    for rule in (
+        _rule("OrganisationRegistered", (), "-", SRC_TRUST, ("wrong_signer",)),
+        _rule("SigningKeyRegistered", (), "-", SRC_TRUST, ("wrong_signer",)),
+        _rule("SigningKeyRevoked", (), "-", SRC_TRUST, ("wrong_signer",)),
+        _rule(
+            "CertificateIssued",
+            (PRODUCER, PURCHASER, MARKET),
+            "issuer_type PRODUCER needs PRODUCER; PURCHASER needs PURCHASER or MARKET",
+            SRC_CERT,
+        ),
+        _rule(
+            "CertificateVoided",
+            (PRODUCER, PURCHASER, MARKET),
+            "only the issuer voids (check_certificate: invalid_event)",
+            SRC_CERT,
+        ),
+        _rule(
+            "InspectionRecorded",
+            HANDLERS | INSPECTORS,
+            "LAB or REGULATOR: any goods; a handler only as a self-test of goods it holds, "
+            "never kind OFFICIAL_SAMPLING",
+            SRC_INSPECTION,
+            (UNAUTHORISED, NOT_IN_CUSTODY),
+        ),
+        _rule(
+            "AnimalQuarantineCertified",
+            (REGULATOR, SLAUGHTERHOUSE),
+            "-",
+            SRC_QUARANTINE,
+        ),
+        _rule("MeatQualityInspected", (SLAUGHTERHOUSE,), "-", SRC_MEAT),
+        _rule(
+            "Transformed",
+            (PRODUCER, PURCHASER, PROCESSOR, SLAUGHTERHOUSE, MARKET, RETAILER, VACCINE_MAKER),
+            "process SLAUGHTER needs SLAUGHTERHOUSE",
+            SRC_MEAT,
+        ),
+        _rule("Aggregated", HANDLERS, "-", SRC_CHAIN),
+        _rule("Disaggregated", HANDLERS, "-", SRC_CHAIN),
+        _rule("Shipped", HANDLERS, "-", SRC_CHAIN),
+        _rule("Received", HANDLERS, "-", SRC_CHAIN),
+        _rule(
+            "Stored",
+            _STORERS,
+            "facility SUPERVISED_WAREHOUSE needs SUPERVISED_WAREHOUSE",
+            SRC_COLD,
+        ),
+        _rule(
+            "Released",
+            _STORERS,
+            "facility SUPERVISED_WAREHOUSE needs SUPERVISED_WAREHOUSE",
+            SRC_COLD,
+        ),
+        _rule("Disinfected", (SUPERVISED_WAREHOUSE, COLD_STORE, IMPORTER), "-", SRC_COLD),
+        _rule("TemperatureRecorded", HANDLERS, "-", SRC_CHAIN),
+        _rule("ImportDeclared", (IMPORTER,), "payload.importer is the actor", SRC_COLD),
+        _rule(
+            "ColdChainCodesAssigned",
+            (SUPERVISED_WAREHOUSE, COLD_STORE, IMPORTER),
+            "-",
+            SRC_COLD,
+        ),
+        _rule("Sold", _SELLERS, "-", SRC_VACCINE_USE),
+        _rule("Dispensed", (PHARMACY, CLINIC), "-", SRC_DRUG),
+        _rule(
+            "VaccineLotReleased",
+            (VACCINE_MAKER, REGULATOR),
+            "a VACCINE_MAKER releases only lots whose payload.manufacturer it is",
+            SRC_VACCINE_RELEASE,
+        ),
+        _rule("VaccineAdministered", (CLINIC,), "-", SRC_VACCINE_USE),
+        _rule("AdverseEventReported", (CLINIC, CDC, VACCINE_MAKER), "-", SRC_AEFI),
+        _rule("Destroyed", HANDLERS, "-", SRC_RECALL),
+        _rule(
+            "RecallInitiated",
+            MAKERS | {REGULATOR},
+            "REGULATOR: any goods (责令召回); a maker only its own goods: it originated "
+            "every root code (主动召回)",
+            SRC_RECALL,
+            (UNAUTHORISED,),
+        ),
+        _rule(
+            "RecallAcknowledged",
+            HANDLERS,
+            "the recall exists; the actor holds goods in its scope",
+            SRC_RECALL,
+            (UNAUTHORISED, NOT_IN_CUSTODY, UNKNOWN_RECALL),
+        ),
+        _rule(
+            "RecallClosed",
+            MAKERS | {REGULATOR},
+            "the recall exists; the actor started it, or is a REGULATOR",
+            SRC_RECALL,
+            (UNAUTHORISED, UNKNOWN_RECALL),
+        ),
+    )
+}
+
+
+# --- checking ---------------------------------------------------------------------------------
+
+
+def check_authority(
+    event: Event,
+    organisation: Organisation | None,
+    store: LedgerStore,
+    *,
+    pending: Sequence[Event] = (),
+    custody: Custody | None = None,
+) -> None:
+    """Check that ``organisation`` (the actor's registration) may emit ``event``.
+
+    Trust events pass untouched (the trust store enforces root keys). ``pending`` are events
+    accepted earlier in the same write and not in the ledger yet; ``custody`` may carry what a
+    whole message needs, read at once (:meth:`Custody.for_message`, over the same ``pending``).
+    Call it after the signature and :func:`suyuan.events.validate_event` checks.
+
+    Raises:
+        UnauthorisedError: the actor is not registered, lacks every role the event type needs
+            (or the type has no rule), or breaks a condition on the payload or the goods — a
+            producer's recall of goods it did not originate, the closure of another's recall
+            (field ``actor``, ``codes[i]`` or the payload's path).
+        NotInCustodyError: the event is about goods the actor does not hold (:data:`CUSTODY_RULES`;
+            a ``Received`` also passes when the goods were shipped or released to the actor),
+            or is a self-test or a recall acknowledgement by an organisation not holding them.
+        UnknownRecallError: a recall acknowledgement or closure names no known recall.
+    """
+    if event.event_type in TRUST_EVENT_TYPES:
+        return
+    rule = RULES.get(event.event_type)
+    if rule is None:  # fail closed: a new schema needs its rule before anyone may use it
+        raise UnauthorisedError(
+            "event_type", event.event_type, "no authority rule for this event type"
+        )
+    roles = frozenset(organisation.roles) if organisation is not None else frozenset()
+    if not roles & rule.roles:
+        raise UnauthorisedError(
+            "actor",
+            event.actor,
+            f"{event.event_type} needs the role {_either(rule.roles)}; the actor is registered "
+            f"as {_either(roles) if roles else 'nothing'} (docs/authority.md)",
+        )
+    judging = _Judging(event, roles, store, pending, custody or Custody(store, pending))
+    condition = _CONDITIONS.get(event.event_type)
+    if condition is not None:
+        condition(judging)
+    _check_custody(judging)
+
+
+@dataclass(frozen=True, slots=True)
+class _Judging:
+    event: Event
+    roles: frozenset[str]
+    store: LedgerStore
+    pending: Sequence[Event]
+    custody: Custody
+
+    def needs(self, roles: Iterable[str], field: str, value: object, why: str) -> None:
+        wanted = frozenset(roles)
+        if not self.roles & wanted:
+            raise UnauthorisedError(
+                field, value, f"{why} needs the role {_either(wanted)} (docs/authority.md)"
+            )
+
+
+def _either(roles: Iterable[str]) -> str:
+    return " or ".join(sorted(roles))
+
+
+def _certificate_issued(j: _Judging) -> None:
+    issuer = str(j.event.payload["issuer_type"])
+    roles = {PRODUCER} if issuer == "PRODUCER" else {PURCHASER, MARKET}
+    j.needs(roles, "payload.issuer_type", issuer, f"a certificate with issuer_type {issuer}")
+
+
+def _inspection(j: _Judging) -> None:
+    if j.roles & INSPECTORS:
+        return
+    kind = str(j.event.payload["kind"])
+    if kind == "OFFICIAL_SAMPLING":
+        j.needs(INSPECTORS, "payload.kind", kind, "an official sampling")
+    _require_held(j, "an inspection by a goods handler is a self-test of goods it holds")
+
+
+def _transformed(j: _Judging) -> None:
+    process = str(j.event.payload["process"])
+    if process == "SLAUGHTER":
+        j.needs({SLAUGHTERHOUSE}, "payload.process", process, "slaughter (定点屠宰)")
+
+
+def _storage(j: _Judging) -> None:
+    facility = str(j.event.payload["facility"])
+    if facility == SUPERVISED_WAREHOUSE:
+        j.needs({SUPERVISED_WAREHOUSE}, "payload.facility", facility, "a 集中监管仓 step")
+
+
+def _import_declared(j: _Judging) -> None:
+    importer = str(j.event.payload["importer"])
+    if importer != j.event.actor:
+        raise UnauthorisedError(
+            "payload.importer",
+            importer,
+            "an importer declares only its own imports: payload.importer must be the actor",
+        )
+
+
+def _vaccine_lot_released(j: _Judging) -> None:
+    if REGULATOR in j.roles:
+        return
+    maker = str(j.event.payload["manufacturer"])
+    if maker != j.event.actor:
+        raise UnauthorisedError(
+            "payload.manufacturer",
+            maker,
+            "a vaccine maker releases only its own lots: payload.manufacturer must be the actor",
+        )
+
+
+def _recall_initiated(j: _Judging) -> None:
+    if REGULATOR in j.roles:
+        return
+    for index, code in enumerate(j.event.payload["root_codes"]):
+        origin = _originator(j.store, j.pending, str(code))
+        if origin != j.event.actor:
+            raise UnauthorisedError(
+                f"payload.root_codes[{index}]",
+                code,
+                "a producer recalls only its own goods (主动召回): the code was first recorded "
+                f"by {origin or 'nobody'}; a recall of others' goods is a regulator's (责令召回)",
+            )
+
+
+def _recall_acknowledged(j: _Judging) -> None:
+    recall = _find_recall(j)
+    roots = [str(code) for code in recall.payload["root_codes"]]
+    if j.event.actor not in _holders_in_scope(j.store, j.pending, roots):
+        raise NotInCustodyError(
+            "actor",
+            j.event.actor,
+            f"only holders of goods in the scope of recall {recall.payload['recall_id']} "
+            "acknowledge it",
+        )
+
+
+def _recall_closed(j: _Judging) -> None:
+    recall = _find_recall(j)
+    if recall.actor != j.event.actor and REGULATOR not in j.roles:
+        raise UnauthorisedError(
+            "actor",
+            j.event.actor,
+            f"recall {recall.payload['recall_id']} was started by {recall.actor}: only it or a "
+            "REGULATOR closes it",
+        )
+
+
+def _require_held(j: _Judging, why: str) -> None:
+    for index, code in enumerate(j.event.codes):
+        if not j.custody.held_by(code, j.event.actor):
+            raise NotInCustodyError(f"codes[{index}]", code, f"{why}; the actor does not hold it")
+
+
+def _find_recall(j: _Judging) -> Event:
+    """The ``RecallInitiated`` event a follow-up names: in this write, by its event id (recalls
+    started through the API use the recall id as event id), or among the recalls the trace of
+    the follow-up's codes shows."""
+    recall_id = str(j.event.payload["recall_id"])
+    for event in j.pending:
+        if _is_recall(event, recall_id):
+            return event
+    try:
+        shard, seq = j.store.locate(recall_id)
+    except EntryNotFoundError:
+        pass
+    else:
+        event = _event_at(j.store, shard, seq)
+        if _is_recall(event, recall_id):
+            return event
+    if j.event.codes:
+        tracer = _tracer(j.store)
+        for code in j.event.codes[:_MAX_CODES_SEARCHED]:
+            for traced in tracer.trace(code).recalls:
+                if _is_recall(traced.event, recall_id):
+                    return traced.event
+    raise UnknownRecallError(
+        "payload.recall_id",
+        recall_id,
+        "no RecallInitiated has this recall_id (looked up as an event id, and among the "
+        "recalls of the event's codes)",
+    )
+
+
+#: A follow-up naming more codes is searched through its first ones (each is a trace).
+_MAX_CODES_SEARCHED = 20
+
+
+def _is_recall(event: Event, recall_id: str) -> bool:
+    return event.event_type == "RecallInitiated" and str(event.payload["recall_id"]) == recall_id
+
+
+def _event_at(store: LedgerStore, shard: int, seq: int) -> Event:
+    return decode_event(Leaf.from_bytes(store.entry(shard, seq).leaf).event)
+
+
+def _tracer(store: LedgerStore) -> Tracer:
+    # Imported here: the trace imports this module's roles (self-tests are shown as such).
+    from suyuan.trace import Tracer
+
+    return Tracer(store)
+
+
+class Custody:
+    """Who holds which codes, for judging the events of one message: the ledger's
+    ``code_events`` and ``code_edges`` projections (written with the entries), read once for the
+    whole message where possible, and the events accepted before in the same write (``pending``,
+    a list the writer appends to as it accepts events)."""
+
+    def __init__(self, store: LedgerStore, pending: Sequence[Event]) -> None:
+        from suyuan.foodchain._reads import CodeGraph  # the food-chain package imports this one
+
+        self._store = store
+        self._pending = pending
+        self._graph = CodeGraph(store)
+        self._seen = 0  # pending events indexed so far
+        self._loaded: set[str] = set()
+        self._ledger: dict[str, set[str]] = {}  # code → organisations that held it
+        self._held_now: dict[str, set[str]] = {}  # the same, from pending events
+        self._packed_now: dict[str, set[str]] = {}  # child → containers, from pending events
+        self._handed_now: dict[str, set[str]] = {}  # code → organisations it was shipped to
+
+    @classmethod
+    def for_message(
+        cls, store: LedgerStore, pending: Sequence[Event], events: Iterable[Event | None]
+    ) -> Custody:
+        """A custody view with the goods of ``events`` (one message) read in a few queries."""
+        custody = cls(store, pending)
+        custody._load([code for e in events if e is not None for _path, code in _goods_codes(e)])
+        return custody
+
+    def _load(self, codes: Iterable[str]) -> None:
+        from suyuan.foodchain._reads import PACKING_KINDS
+
+        missing = [code for code in dict.fromkeys(codes) if code not in self._loaded]
+        if not missing:
+            return
+        self._graph.load_up(missing, PACKING_KINDS)
+        new = sorted(self._graph.above(missing, PACKING_KINDS) - self._loaded)
+        self._loaded.update(new)
+        for ref in self._store.code_events_for(new, CUSTODY_EVENT_TYPES):
+            self._ledger.setdefault(ref.code, set()).add(ref.actor)
+
+    def _catch_up(self) -> None:
+        for event in self._pending[self._seen :]:
+            if event.event_type in CUSTODY_EVENT_TYPES:
+                for code in event.codes:
+                    self._held_now.setdefault(code, set()).add(event.actor)
+            if event.event_type == "Aggregated":
+                parent = str(event.payload["parent_code"])
+                for child in event.payload["child_codes"]:
+                    self._packed_now.setdefault(str(child), set()).add(parent)
+            receiver = _handed_to(event)
+            if receiver is not None:
+                for code in event.codes:
+                    self._handed_now.setdefault(code, set()).add(receiver)
+        self._seen = len(self._pending)
+
+    def family(self, code: str) -> set[str]:
+        """``code`` and every container it was packed in (whoever holds a case holds its
+        contents), in the ledger or earlier in this write."""
+        from suyuan.foodchain._reads import PACKING_KINDS
+
+        self._load([code])
+        self._catch_up()
+        found = set(self._graph.above([code], PACKING_KINDS))
+        stack = list(found)
+        while stack:
+            for parent in self._packed_now.get(stack.pop(), ()):
+                if parent not in found:
+                    self._load([parent])
+                    above = self._graph.above([parent], PACKING_KINDS) - found
+                    found.update(above)
+                    stack.extend(above)
+        return found
+
+    def holders(self, code: str) -> set[str]:
+        """Organisations that held ``code`` or a container of it (custody events)."""
+        held: set[str] = set()
+        for member in self.family(code):
+            held |= self._ledger.get(member, set()) | self._held_now.get(member, set())
+        return held
+
+    def held_by(self, code: str, actor: str) -> bool:
+        """Whether ``actor`` holds ``code``, or nobody does yet (new goods are the first
+        holder's)."""
+        holders = self.holders(code)
+        return not holders or actor in holders
+
+    def handed_to(self, code: str, actor: str) -> bool:
+        """Whether a shipment or release of ``code`` (or a container of it) names ``actor``."""
+        family = self.family(code)
+        if any(actor in self._handed_now.get(member, ()) for member in family):
+            return True
+        refs = self._store.code_events_for(sorted(family), _HANDOVERS)[:_MAX_HANDOVERS_READ]
+        entries = self._store.entries_at([(ref.shard, ref.seq) for ref in refs])
+        return any(
+            _handed_to(decode_event(Leaf.from_bytes(entry.leaf).event)) == actor
+            for entry in entries.values()
+        )
+
+
+def _originator(store: LedgerStore, pending: Sequence[Event], code: str) -> str | None:
+    """The actor of the first recorded custody event about ``code`` (``None``: nobody has held
+    it yet), in recorded order: the claimed ``occurred_at`` does not count."""
+    refs = store.code_events_for([code], CUSTODY_EVENT_TYPES)
+    if refs:
+        first_per_shard: dict[int, tuple[int, str]] = {}
+        for ref in refs:
+            known = first_per_shard.get(ref.shard)
+            if known is None or ref.seq < known[0]:
+                first_per_shard[ref.shard] = (ref.seq, ref.actor)
+        if len(first_per_shard) == 1:
+            return next(iter(first_per_shard.values()))[1]
+        # Several shards: their sequence numbers do not compare; the recorded times do.
+        entries = store.entries_at([(s, q) for s, (q, _a) in first_per_shard.items()])
+        recorded = [
+            (Leaf.from_bytes(entries[(shard, seq)].leaf).recorded_at, actor)
+            for shard, (seq, actor) in first_per_shard.items()
+            if (shard, seq) in entries
+        ]
+        if recorded:
+            return min(recorded)[1]
+    for event in pending:
+        if event.event_type in CUSTODY_EVENT_TYPES and code in event.codes:
+            return event.actor
+    return None
+
+
+def _holders_in_scope(
+    store: LedgerStore, pending: Sequence[Event], roots: Sequence[str]
+) -> set[str]:
+    """Organisations holding goods in the recall scope of ``roots``: the trace's holders of the
+    scope and the originators of the roots."""
+    scope = _tracer(store).recall_scope(roots)
+    found = {holder.organisation for holder in scope.holders}
+    found.update(o for o in (_originator(store, pending, code) for code in roots) if o is not None)
+    return found
+
+
+#: Events that hand goods to another organisation, and the payload field naming it.
+_HANDOVERS = {"Shipped": "to_org", "Released": "released_to"}
+#: Shipments read to find one addressed to the receiver (a code shipped more often is rare).
+_MAX_HANDOVERS_READ = 200
+
+
+def _handed_to(event: Event) -> str | None:
+    name = _HANDOVERS.get(event.event_type)
+    value = event.payload.get(name) if name else None
+    return None if value is None else str(value)
+
+
+def _goods_codes(event: Event) -> list[tuple[str, str]]:
+    """(path, code) of the goods the actor must hold for ``event`` (empty: no custody rule)."""
+    kind = event.event_type
+    payload = event.payload
+    if kind not in CUSTODY_RULES:
+        return []
+    if kind == "Aggregated":
+        return [(f"payload.child_codes[{i}]", str(c)) for i, c in enumerate(payload["child_codes"])]
+    if kind == "Disaggregated":
+        return [("payload.parent_code", str(payload["parent_code"]))]
+    if kind == "Transformed":
+        return [
+            (f"payload.inputs[{i}].code", str(x["code"])) for i, x in enumerate(payload["inputs"])
+        ]
+    paths = [(f"codes[{i}]", code) for i, code in enumerate(event.codes)]
+    if kind in ("CertificateIssued", "CertificateVoided"):
+        return [(path, code) for path, code in paths if not is_valid_certificate_code(code)]
+    return paths
+
+
+def _check_custody(j: _Judging) -> None:
+    """The goods of a custody event must be the actor's, or be arriving to it."""
+    goods = _goods_codes(j.event)
+    receiving = j.event.event_type == "Received"
+    for path, code in goods:
+        held = j.custody.holders(code)
+        if not held or j.event.actor in held:
+            continue
+        if receiving and j.custody.handed_to(code, j.event.actor):
+            continue
+        raise NotInCustodyError(
+            path,
+            code,
+            f"{j.event.event_type} {CUSTODY_RULES[j.event.event_type]}: the actor holds neither "
+            "this code nor a container it is packed in"
+            + (", and nobody shipped it to the actor" if receiving else ""),
+        )
+
+
+_CONDITIONS: Mapping[str, Callable[[_Judging], None]] = {
+    "CertificateIssued": _certificate_issued,
+    "InspectionRecorded": _inspection,
+    "Transformed": _transformed,
+    "Stored": _storage,
+    "Released": _storage,
+    "ImportDeclared": _import_declared,
+    "VaccineLotReleased": _vaccine_lot_released,
+    "RecallInitiated": _recall_initiated,
+    "RecallAcknowledged": _recall_acknowledged,
+    "RecallClosed": _recall_closed,
+}
+
+
+__all__ = [
+    "CUSTODY_EVENT_TYPES",
+    "CUSTODY_RULES",
+    "HANDLERS",
+    "INSPECTORS",
+    "MAKERS",
+    "ROLES",
+    "ROOT_KEY",
+    "RULES",
+    "Custody",
+    "Rule",
+    "check_authority",
+]

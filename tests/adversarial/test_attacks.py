@@ -1,0 +1,172 @@
+"""Every attack of ``rows`` through the public HTTP API and through Kafka (docs/authority.md).
+
+Each attack is signed with the attacker's own registered key, so only the authority rules stand
+between it and the ledger. Over HTTP (the capture API in-process on SQLite) each message is posted
+with its organisation's token; over Kafka every message goes to one partition of the real broker
+(trust events to the trust topic), and one real worker appends into PostgreSQL. Both runs must
+refuse each attack with its reason and field, take the legitimate event beside it, and leave a
+ledger that audits clean.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from suyuan.auth import create_token
+from suyuan.authority import RULES
+from suyuan.config import Settings
+from suyuan.custody import CustodySettings
+from suyuan.intake import carries_trust
+from suyuan.ledger import (
+    Auditor,
+    EntryNotFoundError,
+    Ledger,
+    SqlLedgerStore,
+    create_ledger_engine,
+    initialise,
+    migrate,
+)
+from suyuan.tlog import NoteSigner
+from suyuan_ingest.api import create_app
+from tests.adversarial.rows import Attacks, Step, build
+from tests.databases import fresh_database
+from tests.integration.ingest_harness import IngestRig
+from tests.ledger_world import World
+
+BATCH_TYPE = "application/vnd.suyuan.batch+avro"
+
+Outcome = tuple[str, str | None, str | None, str]
+
+
+def expected(attacks: Attacks) -> dict[str, Outcome]:
+    """Per row: the attack rejected with its reason and field, the legitimate event accepted."""
+    return {row.name: ("rejected", row.reason, row.field, "accepted") for row in attacks.rows}
+
+
+def test_the_rows_cover_every_refusing_rule() -> None:
+    attacks = build()
+    refused_types = {row.attack_event.event_type for row in attacks.rows}
+    assert refused_types == set(RULES) - {"SigningKeyRegistered", "SigningKeyRevoked"}
+    assert {row.reason for row in attacks.rows} == {
+        "unauthorised",
+        "not_in_custody",
+        "unknown_recall",
+        "wrong_signer",
+    }
+
+
+def test_every_attack_is_refused_over_http_and_the_legitimate_event_lands(tmp_path: Path) -> None:
+    attacks = build()
+    s = attacks.s
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    engine = create_ledger_engine(url)
+    migrate(engine)
+    store = SqlLedgerStore(engine)
+    signer = NoteSigner.generate("test")
+    initialise(store, signer.verifier, [s.root])
+    master = base64.b64encode(secrets.token_bytes(32)).decode()
+    app = create_app(
+        Settings(database_url=url),
+        custody_settings=CustodySettings(custody_master_key=SecretStr(master)),
+    )
+    tokens: dict[str, str] = {}
+
+    def post(step: Step) -> list[dict[str, Any]]:
+        actor = step.actor(s)
+        if actor not in tokens:
+            tokens[actor] = create_token(engine, "producer", organisation=actor)
+        response = client.post(
+            "/v1/events",
+            content=step.message(s),
+            headers={"Content-Type": BATCH_TYPE, "Authorization": f"Bearer {tokens[actor]}"},
+        )
+        assert response.status_code == 202, response.text
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+    with TestClient(app) as client:
+        for step in [attacks.trust, *attacks.setup]:
+            assert {r["status"] for r in post(step)} == {"accepted"}, post(step)
+        outcomes: dict[str, Outcome] = {}
+        for row in attacks.rows:
+            [attack] = post(row.attack)
+            if row.prepare is not None:
+                assert [r["status"] for r in post(row.prepare)] == ["accepted"]
+            [legit] = post(row.legit)
+            outcomes[row.name] = (
+                attack["status"],
+                attack["reason"],
+                attack["field"],
+                legit["status"],
+            )
+
+    assert outcomes == expected(attacks)
+    Ledger(store, signer).checkpoint(0)
+    report = Auditor(store, signer.verifier, [s.root], ledger_name="test").run()
+    assert report.findings == []
+    store.close()
+
+
+@pytest.mark.integration
+def test_every_attack_is_refused_over_kafka_and_the_legitimate_event_lands(
+    kafka_bootstrap: str, postgres_url: str, tmp_path: Path
+) -> None:
+    attacks = build()
+    s = attacks.s
+    steps = attacks.steps()
+    setup_events = sum(len(step.events) for step in [attacks.trust, *attacks.setup]) + sum(
+        len(row.prepare.events) for row in attacks.rows if row.prepare is not None
+    )
+    with fresh_database(postgres_url) as url:
+        rig = IngestRig(kafka_bootstrap, url, tmp_path, world=World(scenario=s), partitions=1)
+        try:
+            rig.start_worker()
+            for step in steps:  # one partition (and the trust topic): the rows keep their order
+                message = step.message(s)
+                if carries_trust(message):
+                    rig.send_trust(message)
+                else:
+                    rig.send(message, partition=0, key=step.actor(s).encode())
+            rig.flush()
+            wanted = setup_events + len(attacks.rows)
+            rig.wait_for(f"{wanted} entries", lambda: rig.entries() >= wanted, timeout=60)
+            rig.wait_for(
+                "every rejection",
+                lambda: len(rig.store.rejections(limit=1000)) >= len(attacks.rows),
+                timeout=30,
+            )
+            time.sleep(0.5)  # anything extra would show up now
+
+            rejected = {r.rejection.event_id: r.rejection for r in rig.store.rejections(limit=1000)}
+            outcomes: dict[str, Outcome] = {}
+            for row in attacks.rows:
+                attack = rejected.get(row.attack_event.event_id)
+                legit = "accepted" if _stored(rig.store, row.legit.events[0].event_id) else "-"
+                outcomes[row.name] = (
+                    "rejected" if attack else "-",
+                    attack.reason if attack else None,
+                    attack.field if attack else None,
+                    legit,
+                )
+            assert outcomes == expected(attacks)
+            assert rig.entries() == wanted
+            report = Auditor(rig.store, rig.verifier, [s.root], ledger_name=rig.verifier.name).run()
+            assert report.findings == []
+        finally:
+            rig.stop_all()
+
+
+def _stored(store: SqlLedgerStore, event_id: str) -> bool:
+    try:
+        store.locate(event_id)
+    except EntryNotFoundError:
+        return False
+    return True

@@ -1,0 +1,189 @@
+"""The authority rules in the write path: roles as registered at that moment, originators by
+recorded order, holders through packing (docs/authority.md). The attack table itself runs in
+tests/adversarial over HTTP and Kafka."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from suyuan.events.model import Event
+from suyuan.intake import Message, WriteResult
+from suyuan.ledger import TRUST_SHARD
+from suyuan.scenario import Organisation
+from suyuan.trace import Tracer, trace_json
+from tests.adversarial.rows import import_declaration, recall
+from tests.unit.foodchain.chain import Chain
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[Chain]:
+    opened = Chain.open(tmp_path / "ledger.sqlite")
+    yield opened
+    opened.store.close()
+
+
+def write(
+    chain: Chain, *steps: tuple[Organisation | None, list[Event]], shard: int = 0
+) -> WriteResult:
+    """One write of several messages (``None`` signs with the root key)."""
+    messages = [
+        Message(f"m{n}", chain.s.sign_as_root(events) if org is None else chain.s.sign(org, events))
+        for n, (org, events) in enumerate(steps)
+    ]
+    return chain.writer.write(shard, messages)
+
+
+def reasons(result: WriteResult) -> list[tuple[str, str | None]]:
+    return [(r.reason, r.field) for r in result.rejections]
+
+
+def test_roles_are_those_registered_when_the_event_is_judged(chain: Chain) -> None:
+    packages = [chain.lot("BR0301", item="10273") + "(21)001"]
+    refused = write(
+        chain,
+        (chain.farm, [import_declaration(chain.s, chain.farm, packages, importer=chain.farm.uscc)]),
+    )
+    assert reasons(refused) == [("unauthorised", "actor")]
+    assert "IMPORTER" in refused.rejections[0].rule
+
+    farm = chain.farm
+    again = chain.s.event(
+        chain.s.regulator_uscc,
+        "OrganisationRegistered",
+        {
+            "uscc": farm.uscc,
+            "name": farm.name,
+            "roles": ["PRODUCER", "IMPORTER"],
+            "region_code": farm.region_code,
+        },
+    )
+    declared = import_declaration(chain.s, farm, packages, importer=farm.uscc)
+    # The re-registration enters the trust shard; the next event is judged by the roles it gave.
+    assert write(chain, (None, [again]), shard=TRUST_SHARD).accepted == 1
+    result = write(chain, (farm, [declared]))
+    assert result.rejections == () and result.accepted == 1
+
+
+def test_a_backdated_event_does_not_make_its_actor_the_originator(chain: Chain) -> None:
+    lot = chain.lot("LA0601")
+    certified = chain.add(chain.farm, chain.certificate(chain.farm, [lot]))[0]
+    # The market claims it had the lot a day before the farm certified it.
+    early = chain.s.event(
+        chain.plant,
+        "AnimalQuarantineCertified",
+        {
+            "certificate_no": "3301101234567",
+            "form": "PRODUCT_A",
+            "species": "生猪",
+            "origin": "杭州市萧山区",
+            "destination": "杭州市",
+            "issuing_authority": "萧山区动物卫生监督所",
+        },
+        codes=[lot],
+        quantity="10",
+        unit="kg",
+        at=certified.occurred_at - timedelta(days=1),
+    )
+    chain.add(chain.plant, early)
+
+    # The plant may recall its own goods, and claims it had this lot first: it did not.
+    refused = write(chain, (chain.plant, [recall(chain.s, chain.plant, [lot])]))
+    assert reasons(refused) == [("unauthorised", "payload.root_codes[0]")]
+    own = write(chain, (chain.farm, [recall(chain.s, chain.farm, [lot])]))
+    assert own.rejections == ()
+
+
+def test_the_first_shard_to_record_a_code_names_its_originator(chain: Chain) -> None:
+    lot = chain.lot("LA0602")
+    certified = [
+        chain.certificate(chain.farm, [lot]),
+        chain.ship(chain.farm, chain.coop, [lot], "10"),
+    ]
+    first = write(chain, (chain.farm, certified), shard=1)
+    assert first.rejections == ()
+    later = write(
+        chain, (chain.coop, [chain.receive(chain.coop, chain.farm, [lot], "10")]), shard=0
+    )
+    assert later.rejections == ()
+
+    other = write(chain, (chain.plant, [recall(chain.s, chain.plant, [lot])]))
+    assert reasons(other) == [("unauthorised", "payload.root_codes[0]")]
+    assert chain.farm.uscc in other.rejections[0].rule
+    assert write(chain, (chain.farm, [recall(chain.s, chain.farm, [lot])])).rejections == ()
+
+
+def test_a_producer_may_certify_test_and_recall_in_one_batch(chain: Chain) -> None:
+    lot = chain.lot("LA0603")
+    events = [
+        chain.certificate(chain.farm, [lot]),
+        chain.inspection(chain.farm, [lot], passed=False),
+        recall(chain.s, chain.farm, [lot]),
+    ]
+    result = write(chain, (chain.farm, events))
+    assert result.rejections == () and result.accepted == 3
+
+
+def test_a_holder_of_the_case_may_self_test_what_is_packed_in_it(chain: Chain) -> None:
+    lot, case = chain.lot("LA0604"), chain.case()
+    chain.add(
+        chain.farm,
+        chain.certificate(chain.farm, [lot]),
+        chain.pack(chain.farm, case, [lot]),
+        chain.ship(chain.farm, chain.market, [case], "10"),
+    )
+    outsider = write(chain, (chain.shop, [chain.inspection(chain.shop, [lot])]))
+    assert reasons(outsider) == [("not_in_custody", "codes[0]")]
+
+    chain.add(chain.market, chain.receive(chain.market, chain.farm, [case], "10"))
+    assert write(chain, (chain.market, [chain.inspection(chain.market, [lot])])).rejections == ()
+
+
+def test_a_laboratory_tests_any_goods_and_a_regulator_recalls_any(chain: Chain) -> None:
+    lot = chain.lot("LA0605")
+    chain.add(chain.farm, chain.certificate(chain.farm, [lot]))
+    result = write(
+        chain,
+        (chain.lab, [chain.inspection(chain.lab, [lot], passed=False, kind="COMMISSIONED_LAB")]),
+        (chain.bureau, [chain.recall([lot])]),
+    )
+    assert result.rejections == () and result.accepted == 2
+
+
+def test_the_trace_keeps_self_tests_apart(chain: Chain) -> None:
+    lot = chain.lot("LA0606")
+    own = chain.inspection(chain.farm, [lot])
+    lab = chain.inspection(chain.lab, [lot], kind="COMMISSIONED_LAB")
+    chain.add(chain.farm, chain.certificate(chain.farm, [lot]), own)
+    chain.add(chain.lab, lab)
+
+    body = trace_json(Tracer(chain.store).trace(lot), public=True)
+
+    marked = {i["event_id"]: i["self_test"] for i in body["inspections"]}
+    assert marked == {own.event_id: True, lab.event_id: False}
+
+
+def test_a_shipment_and_its_receipt_may_travel_in_one_write(chain: Chain) -> None:
+    lot, case = chain.lot("LA0607"), chain.case()
+    farm_side = [
+        chain.certificate(chain.farm, [lot]),
+        chain.pack(chain.farm, case, [lot]),
+        chain.ship(chain.farm, chain.market, [case], "10"),
+    ]
+    market_side = [
+        chain.receive(chain.market, chain.farm, [case], "10"),
+        chain.ship(chain.market, chain.shop, [lot], "10"),  # the lot came in the case
+    ]
+    shop_side = [chain.receive(chain.shop, chain.market, [lot], "10")]
+    result = write(
+        chain, (chain.farm, farm_side), (chain.market, market_side), (chain.shop, shop_side)
+    )
+    assert result.rejections == () and result.accepted == 6
+
+    stranger = write(chain, (chain.coop, [chain.receive(chain.coop, chain.market, [lot], "10")]))
+    assert reasons(stranger) == [("not_in_custody", "codes[0]")]
+    late = write(chain, (chain.cold_store, [chain.sell(chain.cold_store, [lot], "1")]))
+    assert reasons(late) == [("not_in_custody", "codes[0]")]
