@@ -29,7 +29,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from suyuan.codes import is_valid_certificate_code
-from suyuan.errors import NotInCustodyError, UnauthorisedError, UnknownRecallError
+from suyuan.errors import (
+    NotInCustodyError,
+    UnauthorisedError,
+    UnheldGoodsError,
+    UnknownRecallError,
+)
 from suyuan.events import decode_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
 from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
@@ -149,6 +154,13 @@ CUSTODY_RULES: Mapping[str, str] = {
 }
 #: Events that put their codes in the actor's custody (it held them when it recorded them).
 CUSTODY_EVENT_TYPES = frozenset(CUSTODY_RULES)
+#: Events that record goods for the first time as a matter of course (a lot certified, an import
+#: declared, a vaccine lot released, a case packed, a product made): their actor takes goods
+#: nobody holds at once. Any other event about goods nobody holds waits, over Kafka, for the
+#: events that may hand them over (a shipper's on another partition) before it takes them.
+FIRST_RECORDS = frozenset(
+    {"CertificateIssued", "ImportDeclared", "VaccineLotReleased", "Aggregated", "Transformed"}
+)
 
 
 def _rule(
@@ -280,8 +292,14 @@ def check_authority(
     *,
     pending: Sequence[Event] = (),
     custody: Custody | None = None,
+    final: bool = True,
 ) -> None:
     """Check that ``organisation`` (the actor's registration) may emit ``event``.
+
+    Goods nobody holds yet go to their first holder — but only when ``final``: the Kafka worker
+    first judges with ``final=False``, so an event about goods nobody holds yet (other than
+    one that records goods for the first time, :data:`FIRST_RECORDS`) waits until the events
+    of other partitions that may hand them over had the chance to arrive.
 
     Trust events pass untouched (the trust store enforces root keys). ``pending`` are events
     accepted earlier in the same write and not in the ledger yet; ``custody`` may carry what a
@@ -297,6 +315,7 @@ def check_authority(
             a ``Received`` also passes when the goods were shipped or released to the actor),
             or is a self-test or a recall acknowledgement by an organisation not holding them.
         UnknownRecallError: a recall acknowledgement or closure names no known recall.
+        UnheldGoodsError: only when not ``final``: the goods are nobody's yet.
     """
     if event.event_type in TRUST_EVENT_TYPES:
         return
@@ -313,7 +332,7 @@ def check_authority(
             f"{event.event_type} needs the role {_either(rule.roles)}; the actor is registered "
             f"as {_either(roles) if roles else 'nothing'} (docs/authority.md)",
         )
-    judging = _Judging(event, roles, store, pending, custody or Custody(store, pending))
+    judging = _Judging(event, roles, store, pending, custody or Custody(store, pending), final)
     condition = _CONDITIONS.get(event.event_type)
     if condition is not None:
         condition(judging)
@@ -327,6 +346,7 @@ class _Judging:
     store: LedgerStore
     pending: Sequence[Event]
     custody: Custody
+    final: bool = True
 
     def needs(self, roles: Iterable[str], field: str, value: object, why: str) -> None:
         wanted = frozenset(roles)
@@ -656,6 +676,13 @@ def _check_custody(j: _Judging) -> None:
     receiving = j.event.event_type == "Received"
     for path, code in goods:
         held = j.custody.holders(code)
+        if not held and not j.final and j.event.event_type not in FIRST_RECORDS:
+            raise UnheldGoodsError(
+                path,
+                code,
+                f"{j.event.event_type} is about goods nobody holds yet: the events that hand "
+                "them over may still arrive",
+            )
         if not held or j.event.actor in held:
             continue
         if receiving and j.custody.handed_to(code, j.event.actor):
@@ -686,6 +713,7 @@ _CONDITIONS: Mapping[str, Callable[[_Judging], None]] = {
 __all__ = [
     "CUSTODY_EVENT_TYPES",
     "CUSTODY_RULES",
+    "FIRST_RECORDS",
     "HANDLERS",
     "INSPECTORS",
     "MAKERS",

@@ -16,6 +16,8 @@
     │   ├── ReceiptError             a tlog-proof receipt is malformed (suyuan.tlog)
     │   ├── UnauthorisedError        the actor's roles do not allow the event (suyuan.authority)
     │   │   └── NotInCustodyError    the actor does not hold the goods the event is about
+    │   │       └── UnheldGoodsError   nobody holds them yet (only while other partitions may
+    │   │                              still hand them over; never a final rejection)
     │   ├── UnknownRecallError       a recall follow-up names no known recall
     │   └── SignatureError           a signature does not verify (design §5)
     │       ├── UnknownKeyError      no registered key has this key id
@@ -150,6 +152,11 @@ class NotInCustodyError(UnauthorisedError):
 
     reason = "not_in_custody"
     may_arrive_later = True  # the goods may be shipped to the actor on another partition
+
+
+class UnheldGoodsError(NotInCustodyError):
+    """Nobody holds the goods yet, and events handing them over may still arrive from other
+    Kafka partitions: the worker judges the event again later (then its actor may take them)."""
 
 
 class UnknownRecallError(InvalidInputError):

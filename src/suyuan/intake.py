@@ -290,6 +290,7 @@ class LedgerWriter:
                     self._store,
                     pending=pending,
                     custody=custody,
+                    final=not self._defer_missing,
                 )
                 # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
                 check_certificate(event, self._store, pending=pending, reads=reads)

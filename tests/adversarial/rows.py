@@ -13,11 +13,12 @@ Deterministic for a seed, so the HTTP and Kafka runs see the same events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from suyuan.demo import demo_pseudonym, vegetable_certificate
-from suyuan.events.model import Event
+from suyuan.events.model import Event, freeze, thaw
 from suyuan.foodchain import PURCHASER_COMMITMENT
 from suyuan.scenario import Organisation, Scenario
 
@@ -490,7 +491,48 @@ def build(seed: int = 10) -> Attacks:
             Step(ROOT, (registration,)),
         )
     )
+
+    # --- bounds at the door and event ids (docs/events.md "Bounds", docs/ledger.md) ---------------
+    def fresh_certificate(lot: str) -> Event:
+        return vegetable_certificate(s, o["farm"], s.unit_code(item="10072", lot=lot))
+
+    row(
+        "an event dated 0001-01-01T00:00:00+14:00",
+        replace(fresh_certificate("EARLY01"), occurred_at=datetime(1, 1, 1, tzinfo=_PLUS_14)),
+        "invalid_event",
+        "occurred_at",
+        fresh_certificate("EARLY02"),
+    )
+    row(
+        "an event dated 9999-12-31T23:59:59-12:00",
+        replace(
+            fresh_certificate("LATE01"),
+            occurred_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=_MINUS_12),
+        ),
+        "invalid_event",
+        "occurred_at",
+        fresh_certificate("LATE02"),
+    )
+    overlong = import_declaration(s, o["importer"], [s.sscc()], importer=o["importer"].uscc)
+    row(
+        "an import with a shelf life of 3,000,000 days",
+        replace(overlong, payload=freeze({**thaw(overlong.payload), "shelf_life_days": 3_000_000})),
+        "invalid_event",
+        "payload.shelf_life_days",
+        import_declaration(s, o["importer"], [s.sscc()], importer=o["importer"].uscc),
+    )
+    row(
+        "an event under another organisation's stored event id",
+        replace(fresh_certificate("TAKEN01"), event_id=victim_cert.event_id),
+        "id_conflict",
+        "event_id",
+        fresh_certificate("TAKEN02"),
+    )
     return attacks
+
+
+_PLUS_14 = timezone(timedelta(hours=14))
+_MINUS_12 = timezone(timedelta(hours=-12))
 
 
 # --- event makers -------------------------------------------------------------------------------

@@ -60,6 +60,8 @@ def test_the_rows_cover_every_refusing_rule() -> None:
         "not_in_custody",
         "unknown_recall",
         "wrong_signer",
+        "invalid_event",
+        "id_conflict",
     }
 
 

@@ -241,3 +241,59 @@ def test_a_certificate_citing_nothing_anyone_sent_is_refused_without_a_long_wait
     assert "no certificate with this code is in the ledger" in rejected.rejection.rule
     # every other partition was caught up: no need to wait the full 30 s
     assert time.monotonic() - started < 20
+
+
+def test_a_receipt_waits_for_the_shippers_partition_instead_of_taking_the_goods(
+    rig: IngestRig,
+) -> None:
+    world, s = rig.world, rig.world.scenario
+    owner, market_partition, _other = _two_workers_split(rig)
+    farm_partition = 1 - market_partition  # owned by the frozen worker
+    rig.register_world()
+    lot = s.unit_code(item="10010", lot="LA20261205")
+    cert = vegetable_certificate(s, world.farm, lot)
+    shipped = s.event(
+        world.farm,
+        "Shipped",
+        {
+            "to_org": world.market.uscc,
+            "waybill_no": "ZJYD20260506",
+            "vehicle_plate": None,
+            "carrier": None,
+            "destination": world.market.location(),
+        },
+        codes=[lot],
+        quantity="500",
+        unit="kg",
+    )
+    received = s.event(
+        world.market,
+        "Received",
+        {
+            "from_org": world.farm.uscc,
+            "waybill_no": "ZJYD20260506",
+            "upstream_certificates": [cert.codes[0]],
+            "check_passed": True,
+            "check_note": None,
+        },
+        codes=[lot],
+        quantity="500",
+        unit="kg",
+    )
+
+    owner.send_signal(signal.SIGSTOP)
+    rig.send(world.farm_batch([cert, shipped]), partition=farm_partition)
+    rig.flush()
+    rig.send(s.sign(world.market, [received]), partition=market_partition)
+    rig.flush()
+    time.sleep(FROZEN_FOR_S)
+
+    # Judged now, the market would become the first holder of goods nobody holds yet, and
+    # the farm's own certificate and shipment would then be refused as not in its custody.
+    assert not _stored(rig, received.event_id)
+    owner.send_signal(signal.SIGCONT)
+    rig.wait_for("the receipt", lambda: _stored(rig, received.event_id))
+
+    assert all(_stored(rig, e.event_id) for e in (cert, shipped))
+    assert rig.store.rejections() == []
+    _audit_ok(rig)
