@@ -46,7 +46,7 @@ def get_trace(code: str, principal: PrincipalDep, context: ContextDep) -> dict[s
     no forward trace. Every caller but a regulator or admin gets a trace cut at the trace budget
     (`complete: false` past it, docs/http-query.md). Regulator and admin tokens get the full
     view, with every code made from or packed with this one and every holder; a producer token
-    gets it for codes its organisation took part in."""
+    gets it for goods its organisation held."""
     with context.tracing(principal) as budget:
         trace = _trace(context, code, full=principal.role is not Role.PUBLIC, budget=budget)
         public = not sees_in_full(principal, _organisations_in(trace))
@@ -66,14 +66,9 @@ def _trace(context: ContextDep, code: str, *, full: bool, budget: TraceBudget | 
 
 
 def _organisations_in(trace: Trace) -> set[str]:
-    """Every organisation that recorded an event of the trace or held any of it."""
-    events = [
-        *trace.certificates,
-        *trace.inspections,
-        *trace.documents,
-        *trace.custody,
-        *trace.recalls,
-    ]
-    found = {traced.event.actor for traced in events}
+    """Every organisation that held the goods of the trace: its custody hops, the issuers of its
+    certificates (issuing needs custody, docs/authority.md) and its holders. Views follow
+    custody: a lab that tested the goods or an office that issued a document did not hold them."""
+    found = {traced.event.actor for traced in [*trace.certificates, *trace.custody]}
     found.update(holder.organisation for holder in trace.holders or ())
     return found
