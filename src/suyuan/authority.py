@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from suyuan.codegraph import PACKING_KINDS, CodeGraph
 from suyuan.codes import is_valid_certificate_code
 from suyuan.errors import (
     NotInCustodyError,
@@ -508,8 +509,6 @@ class Custody:
     a list the writer appends to as it accepts events)."""
 
     def __init__(self, store: LedgerStore, pending: Sequence[Event]) -> None:
-        from suyuan.foodchain._reads import CodeGraph  # the food-chain package imports this one
-
         self._store = store
         self._pending = pending
         self._graph = CodeGraph(store)
@@ -530,8 +529,6 @@ class Custody:
         return custody
 
     def _load(self, codes: Iterable[str]) -> None:
-        from suyuan.foodchain._reads import PACKING_KINDS
-
         missing = [code for code in dict.fromkeys(codes) if code not in self._loaded]
         if not missing:
             return
@@ -559,8 +556,6 @@ class Custody:
     def family(self, code: str) -> set[str]:
         """``code`` and every container it was packed in (whoever holds a case holds its
         contents), in the ledger or earlier in this write."""
-        from suyuan.foodchain._reads import PACKING_KINDS
-
         self._load([code])
         self._catch_up()
         found = set(self._graph.above([code], PACKING_KINDS))

@@ -116,7 +116,7 @@ class Recall:
     holders: tuple[Holder, ...]
     progress: RecallProgress
     complete: bool = True
-    """False when the scope was cut at ``suyuan.trace.MAX_CODES`` codes: it is larger."""
+    """False when the scope was cut at ``suyuan.codegraph.MAX_CODES`` codes: it is larger."""
 
     @property
     def recall_id(self) -> str:

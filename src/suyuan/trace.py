@@ -24,12 +24,21 @@ from decimal import Decimal
 from typing import Any
 
 from suyuan.authority import INSPECTORS
+from suyuan.codegraph import CodeGraph, Walk
 from suyuan.codes import parse_trace_code
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event, thaw
-from suyuan.ledger import CodeEdge, Leaf, LedgerStore, StoredEntry
-from suyuan.ledger._projections import CERTIFIED_FROM, CONTAINS, TRANSFORMED, VOIDED_BY
+from suyuan.ledger import (
+    CERTIFIED_FROM,
+    CONTAINS,
+    TRANSFORMED,
+    VOIDED_BY,
+    CodeEdge,
+    Leaf,
+    LedgerStore,
+    StoredEntry,
+)
 
 #: Payload fields a public caller never sees (personal data, commercial details, trading
 #: partners: docs/http-query.md "Public view").
@@ -109,9 +118,6 @@ CHINA_TIME = timezone(timedelta(hours=8))
 #: Edges followed backward (where it came from) and forward (what came of it).
 UPSTREAM_EDGES = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM})
 DOWNSTREAM_EDGES = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM, VOIDED_BY})
-MAX_DEPTH = 32
-#: Walks stop after this many codes (a recall scope larger than this is cut short).
-MAX_CODES = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,15 +148,6 @@ class TraceBudget:
     codes: int
     events: int
     bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Walk:
-    codes: set[str]
-    edges: list[CodeEdge]
-    cut: bool
-    order: list[str] = field(default_factory=list)
-    """The codes in the order the walk reached them: the start first, nearest next."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,32 +284,10 @@ class Tracer:
         upward: bool,
         kinds: frozenset[str] | None = None,
         limit: int | None = None,
-    ) -> _Walk:
-        """Codes reached from ``start`` along edges of ``kinds``, breadth first; ``cut`` when
-        the walk stopped at ``limit`` codes (default :data:`MAX_CODES`) or :data:`MAX_DEPTH`
-        with codes still to follow."""
-        most = min(MAX_CODES, limit) if limit is not None else MAX_CODES
-        seen = dict.fromkeys(start)  # insertion order: the order reached
-        frontier = list(start)
-        edges: list[CodeEdge] = []
+    ) -> Walk:
         if kinds is None:
             kinds = UPSTREAM_EDGES if upward else DOWNSTREAM_EDGES
-        for _depth in range(MAX_DEPTH):
-            if not frontier:
-                break
-            found = self._store.edges_to(frontier) if upward else self._store.edges_from(frontier)
-            frontier = []
-            for edge in found:
-                if edge.kind not in kinds:
-                    continue
-                nxt = edge.parent if upward else edge.child
-                if nxt not in seen:
-                    if len(seen) >= most:
-                        return _Walk(set(seen), edges, cut=True, order=list(seen))
-                    seen[nxt] = None
-                    frontier.append(nxt)
-                edges.append(edge)
-        return _Walk(set(seen), edges, cut=bool(frontier), order=list(seen))
+        return CodeGraph(self._store).closure(start, upward=upward, kinds=kinds, limit=limit)
 
     def _events(
         self, codes: Sequence[str], budget: TraceBudget | None = None

@@ -166,17 +166,17 @@ def test_whoever_held_the_case_held_the_lot_packed_in_it(demo: tuple[DemoData, T
 def test_a_walk_cut_at_the_limit_says_so(
     demo: tuple[DemoData, Tracer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import suyuan.trace
+    import suyuan.codegraph
 
     data, tracer = demo
-    monkeypatch.setattr(suyuan.trace, "MAX_CODES", 1)
+    monkeypatch.setattr(suyuan.codegraph, "MAX_CODES", 1)
     scope = tracer.recall_scope([data.codes["clean certificate"]])
     trace = tracer.trace(data.codes["clean certificate"], full=True)
 
     assert not scope.complete
     assert not trace.complete
     assert trace_json(trace, public=False)["complete"] is False
-    monkeypatch.setattr(suyuan.trace, "MAX_CODES", 2_000_000)
+    monkeypatch.setattr(suyuan.codegraph, "MAX_CODES", 2_000_000)
     assert tracer.recall_scope([data.codes["clean certificate"]]).complete
 
 

@@ -19,10 +19,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from suyuan.codegraph import CodeGraph
 from suyuan.events.model import Event
 from suyuan.foodchain._disposal import HolderPosition, disposal_state
 from suyuan.foodchain._feed import has_excursion
-from suyuan.foodchain._reads import CodeGraph, Reads, load_related, related_goods
+from suyuan.foodchain._reads import Reads, load_related, related_goods
 from suyuan.foodchain._receipts import (
     ANIMAL_QUARANTINE,
     MEAT_QUALITY,

@@ -20,9 +20,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from suyuan.codegraph import PACKING_KINDS
 from suyuan.events.model import Event
 from suyuan.foodchain._certificates import certificate_records, goods_codes, own_certificate_code
-from suyuan.foodchain._reads import PACKING_KINDS, Reads
+from suyuan.foodchain._reads import Reads
 from suyuan.foodchain._receipts import ReceiptCheck
 from suyuan.foodchain._regions import region_within
 from suyuan.foodchain._rules import CODING_TARGET, SCAN_TARGET

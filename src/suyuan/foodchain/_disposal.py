@@ -21,16 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from suyuan.codegraph import MATERIAL_KINDS, PACKING_KINDS, CodeGraph
 from suyuan.events.model import Event
 from suyuan.foodchain._certificates import certificate_records, goods_codes, own_certificate_code
-from suyuan.foodchain._reads import (
-    MATERIAL_KINDS,
-    PACKING_KINDS,
-    CodeGraph,
-    PackingWindow,
-    Reads,
-)
-from suyuan.ledger._projections import CERTIFIED_FROM
+from suyuan.foodchain._reads import PackingWindow, Reads
+from suyuan.ledger import CERTIFIED_FROM
 
 RECALL_INITIATED = "RecallInitiated"
 RECALL_CLOSED = "RecallClosed"

@@ -2,25 +2,22 @@
 
 - :class:`Reads`: the events about some codes (``code_events``), events by id, and who the
   organisations are (the trust events' registrations);
-- :class:`CodeGraph`: closures over the ``code_edges`` projection for many starting points at
-  once — one query per level for all of them, then each closure walked in memory.
+- :func:`related_goods` / :func:`load_related` over the one code graph
+  (:class:`suyuan.codegraph.CodeGraph`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from suyuan.codegraph import CodeGraph
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event
-from suyuan.ledger import CodeEventRef, EntryNotFoundError, Leaf, LedgerStore
-from suyuan.ledger._projections import CONTAINS, TRANSFORMED, UNPACKED
+from suyuan.ledger import CONTAINS, TRANSFORMED, CodeEventRef, EntryNotFoundError, Leaf, LedgerStore
 
-#: How far closures walk (levels) and how many codes they may reach.
-MAX_DEPTH = 32
-MAX_CODES = 200_000
 #: Packing and making: what a code is made from or packed in (and the other way round).
 MATERIAL_KINDS = frozenset({CONTAINS, TRANSFORMED})
 PACKING_KINDS = frozenset({CONTAINS})
@@ -96,94 +93,6 @@ class PackingWindow:
 
     def holds_at(self, at: datetime) -> bool:
         return (self.start is None or at >= self.start) and (self.end is None or at <= self.end)
-
-
-class CodeGraph:
-    """The part of the ``code_edges`` projection around some codes, loaded level by level."""
-
-    def __init__(self, store: LedgerStore) -> None:
-        self._store = store
-        # Edges as queried: below a code (edges_from) and above it (edges_to), never mixed, so a
-        # walk only ever follows a code whose edges in that direction were all read.
-        self._down: dict[str, set[tuple[str, str]]] = {}
-        self._up: dict[str, set[tuple[str, str]]] = {}
-        self._edge_positions: dict[tuple[str, str, str], tuple[int, int]] = {}
-
-    # --- loading ---------------------------------------------------------------------------------
-
-    def load_down(self, codes: Iterable[str], kinds: Collection[str]) -> None:
-        """Load the edges below ``codes`` (children, their children …) following ``kinds``."""
-        self._load(codes, kinds, downward=True)
-
-    def load_up(self, codes: Iterable[str], kinds: Collection[str]) -> None:
-        """Load the edges above ``codes`` (parents, their parents …) following ``kinds``."""
-        self._load(codes, kinds, downward=False)
-
-    def _load(self, codes: Iterable[str], kinds: Collection[str], *, downward: bool) -> None:
-        known = self._down if downward else self._up
-        seen = set(codes)
-        frontier = list(seen)
-        for _depth in range(MAX_DEPTH):
-            if not frontier or len(seen) > MAX_CODES:
-                return
-            missing = [code for code in frontier if code not in known]
-            if missing:
-                self._query(missing, known, downward=downward)
-            following: list[str] = []
-            for code in frontier:
-                for other, kind in known.get(code, ()):
-                    if kind in kinds and other not in seen:
-                        seen.add(other)
-                        following.append(other)
-            frontier = following
-
-    def _query(
-        self, codes: list[str], known: dict[str, set[tuple[str, str]]], *, downward: bool
-    ) -> None:
-        for code in codes:
-            known[code] = set()
-        edges = self._store.edges_from(codes) if downward else self._store.edges_to(codes)
-        for edge in edges:
-            self._edge_positions[(edge.parent, edge.child, edge.kind)] = (edge.shard, edge.seq)
-            if downward:
-                known[edge.parent].add((edge.child, edge.kind))
-            else:
-                known[edge.child].add((edge.parent, edge.kind))
-
-    # --- walking (in memory) ---------------------------------------------------------------------
-
-    def below(self, codes: Iterable[str], kinds: Collection[str]) -> set[str]:
-        """``codes`` and everything below them through loaded edges of ``kinds``."""
-        return self._walk(codes, kinds, self._down)
-
-    def above(self, codes: Iterable[str], kinds: Collection[str]) -> set[str]:
-        """``codes`` and everything above them through loaded edges of ``kinds``."""
-        return self._walk(codes, kinds, self._up)
-
-    @staticmethod
-    def _walk(
-        codes: Iterable[str], kinds: Collection[str], edges: Mapping[str, set[tuple[str, str]]]
-    ) -> set[str]:
-        seen = set(codes)
-        stack = list(seen)
-        while stack and len(seen) <= MAX_CODES:
-            for nxt, kind in edges.get(stack.pop(), ()):
-                if kind in kinds and nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
-        return seen
-
-    def containers(self, code: str) -> set[str]:
-        """Direct containers ``code`` was packed in."""
-        return {parent for parent, kind in self._up.get(code, ()) if kind == CONTAINS}
-
-    def packing_position(self, container: str, code: str) -> tuple[int, int] | None:
-        """Where the Aggregated event that packed ``code`` in ``container`` sits."""
-        return self._edge_positions.get((container, code, CONTAINS))
-
-    def unpacking_position(self, container: str, code: str) -> tuple[int, int] | None:
-        """Where the Disaggregated event that took ``code`` out of ``container`` sits."""
-        return self._edge_positions.get((container, code, UNPACKED))
 
 
 def related_goods(graph: CodeGraph, codes: Iterable[str]) -> set[str]:

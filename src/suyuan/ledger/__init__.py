@@ -38,13 +38,19 @@ from suyuan.ledger._ledger import (
     shard_origin,
 )
 from suyuan.ledger._migrate import migrate
+from suyuan.ledger._projections import CERTIFIED_FROM, CONTAINS, TRANSFORMED, UNPACKED, VOIDED_BY
 from suyuan.ledger._setup import initialise, ledger_verifier, root_keys
 from suyuan.ledger._sql import GENESIS_CHAIN, SqlLedgerStore, chain_next, create_ledger_engine
 
 __all__ = [
+    "CERTIFIED_FROM",
+    "CONTAINS",
     "DEFAULT_LEDGER_NAME",
     "GENESIS_CHAIN",
+    "TRANSFORMED",
     "TRUST_SHARD",
+    "UNPACKED",
+    "VOIDED_BY",
     "AppendResult",
     "AuditFinding",
     "AuditReport",

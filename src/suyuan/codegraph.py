@@ -1,0 +1,164 @@
+"""The one code graph: closures over the ``code_edges`` projection (design §7: never a scan).
+
+Every part that walks from a code to what it was packed in, made from or certified from — the
+tracer, recall scopes, the food-chain rules, authority — walks through :class:`CodeGraph`, with
+the same limits (:data:`MAX_DEPTH` levels, :data:`MAX_CODES` codes):
+
+- :meth:`CodeGraph.closure` walks breadth first from some codes, one query per level, and says
+  when it was cut (the tracer and recall scopes);
+- :meth:`CodeGraph.load_down` / :meth:`CodeGraph.load_up` load the edges around many starting
+  points at once, then :meth:`CodeGraph.below` / :meth:`CodeGraph.above` walk them in memory (the
+  food-chain rules, which ask many small questions of one neighbourhood).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from suyuan.ledger import CONTAINS, TRANSFORMED, UNPACKED, CodeEdge, LedgerStore
+
+#: How far a walk goes (levels) and how many codes it may reach; past either it says so.
+MAX_DEPTH = 32
+MAX_CODES = 2_000_000
+#: Packing and making: what a code is made from or packed in (and the other way round).
+MATERIAL_KINDS = frozenset({CONTAINS, TRANSFORMED})
+PACKING_KINDS = frozenset({CONTAINS})
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """Codes reached by :meth:`CodeGraph.closure` and the edges it followed."""
+
+    codes: set[str]
+    edges: list[CodeEdge]
+    cut: bool
+    """True when the walk stopped at its limit or :data:`MAX_DEPTH` with codes still to follow."""
+    order: list[str] = field(default_factory=list)
+    """The codes in the order the walk reached them: the start first, nearest next."""
+
+
+class CodeGraph:
+    """The part of the ``code_edges`` projection around some codes, loaded level by level."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+        # Edges as queried: below a code (edges_from) and above it (edges_to), never mixed, so a
+        # walk only ever follows a code whose edges in that direction were all read.
+        self._down: dict[str, set[tuple[str, str]]] = {}
+        self._up: dict[str, set[tuple[str, str]]] = {}
+        self._edge_positions: dict[tuple[str, str, str], tuple[int, int]] = {}
+
+    # --- breadth-first closure (queried level by level) -------------------------------------------
+
+    def closure(
+        self,
+        start: Sequence[str],
+        *,
+        upward: bool,
+        kinds: Collection[str],
+        limit: int | None = None,
+    ) -> Walk:
+        """Codes reached from ``start`` along edges of ``kinds``, breadth first; ``cut`` when the
+        walk stopped at ``limit`` codes (default :data:`MAX_CODES`) or :data:`MAX_DEPTH` levels
+        with codes still to follow."""
+        most = min(MAX_CODES, limit) if limit is not None else MAX_CODES
+        seen = dict.fromkeys(start)  # insertion order: the order reached
+        frontier = list(start)
+        edges: list[CodeEdge] = []
+        for _depth in range(MAX_DEPTH):
+            if not frontier:
+                break
+            found = self._store.edges_to(frontier) if upward else self._store.edges_from(frontier)
+            frontier = []
+            for edge in found:
+                if edge.kind not in kinds:
+                    continue
+                nxt = edge.parent if upward else edge.child
+                if nxt not in seen:
+                    if len(seen) >= most:
+                        return Walk(set(seen), edges, cut=True, order=list(seen))
+                    seen[nxt] = None
+                    frontier.append(nxt)
+                edges.append(edge)
+        return Walk(set(seen), edges, cut=bool(frontier), order=list(seen))
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    def load_down(self, codes: Iterable[str], kinds: Collection[str]) -> None:
+        """Load the edges below ``codes`` (children, their children …) following ``kinds``."""
+        self._load(codes, kinds, downward=True)
+
+    def load_up(self, codes: Iterable[str], kinds: Collection[str]) -> None:
+        """Load the edges above ``codes`` (parents, their parents …) following ``kinds``."""
+        self._load(codes, kinds, downward=False)
+
+    def _load(self, codes: Iterable[str], kinds: Collection[str], *, downward: bool) -> None:
+        """Load level by level (one query per level for every code of it)."""
+        known = self._down if downward else self._up
+        seen = set(codes)
+        frontier = list(seen)
+        for _depth in range(MAX_DEPTH):
+            if not frontier or len(seen) > MAX_CODES:
+                return
+            missing = [code for code in frontier if code not in known]
+            if missing:
+                self._query(missing, known, downward=downward)
+            following: list[str] = []
+            for code in frontier:
+                for other, kind in known.get(code, ()):
+                    if kind in kinds and other not in seen:
+                        seen.add(other)
+                        following.append(other)
+            frontier = following
+
+    def _query(
+        self, codes: list[str], known: dict[str, set[tuple[str, str]]], *, downward: bool
+    ) -> None:
+        for code in codes:
+            known[code] = set()
+        edges = self._store.edges_from(codes) if downward else self._store.edges_to(codes)
+        for edge in edges:
+            self._edge_positions[(edge.parent, edge.child, edge.kind)] = (edge.shard, edge.seq)
+            if downward:
+                known[edge.parent].add((edge.child, edge.kind))
+            else:
+                known[edge.child].add((edge.parent, edge.kind))
+
+    # --- walking (in memory) ---------------------------------------------------------------------
+
+    def below(self, codes: Iterable[str], kinds: Collection[str]) -> set[str]:
+        """``codes`` and everything below them through loaded edges of ``kinds``."""
+        return self._walk(codes, kinds, self._down)
+
+    def above(self, codes: Iterable[str], kinds: Collection[str]) -> set[str]:
+        """``codes`` and everything above them through loaded edges of ``kinds``."""
+        return self._walk(codes, kinds, self._up)
+
+    @staticmethod
+    def _walk(
+        codes: Iterable[str], kinds: Collection[str], edges: Mapping[str, set[tuple[str, str]]]
+    ) -> set[str]:
+        seen = set(codes)
+        stack = list(seen)
+        while stack and len(seen) <= MAX_CODES:
+            for nxt, kind in edges.get(stack.pop(), ()):
+                if kind in kinds and nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return seen
+
+    def containers(self, code: str) -> set[str]:
+        """Direct containers ``code`` was packed in."""
+        return {parent for parent, kind in self._up.get(code, ()) if kind == CONTAINS}
+
+    def packing_position(self, container: str, code: str) -> tuple[int, int] | None:
+        """Where the Aggregated event that packed ``code`` in ``container`` sits."""
+        return self._edge_positions.get((container, code, CONTAINS))
+
+    def unpacking_position(self, container: str, code: str) -> tuple[int, int] | None:
+        """Where the Disaggregated event that took ``code`` out of ``container`` sits."""
+        return self._edge_positions.get((container, code, UNPACKED))
+
+
+__all__ = ["MATERIAL_KINDS", "MAX_CODES", "MAX_DEPTH", "PACKING_KINDS", "CodeGraph", "Walk"]
