@@ -4,11 +4,11 @@
 Tansu (a Kafka-protocol broker, memory storage) and a throwaway PostgreSQL are started by
 ``infra/local_services.py``. Each stream of the workload is produced once (untimed) into its own
 topic of :data:`PARTITIONS` partitions — a farm's messages keyed by its USCC and kept on one
-partition, the four farms spread evenly — behind the regulator's trust message at partition 0,
-offset 0. Every timed run makes a fresh ledger holding that trust message as the worker of
-partition 0 would have written it (shard 0, next offset 1), so the farms' keys are known whichever
-partition is read first; then it starts 1 or 2 worker processes in a new consumer group with the
-short group settings of §9 and polls the ledger heads until every event is committed.
+partition, the four farms spread evenly — after the regulator's trust message on the trust
+topic. Every timed run makes a fresh ledger holding that trust message as the worker of the trust
+partition would have written it (the trust shard, next offset 1), so the farms' keys are known
+whichever partition is read first; then it starts 1 or 2 worker processes in a new consumer group
+with the short group settings of §9 and polls the ledger heads until every event is committed.
 
 The clock starts when the first worker logs its partition assignment (the group join, a few
 seconds on Tansu, is reported beside the figure, not in it) and stops when the last entry is
@@ -419,8 +419,11 @@ def _check_ledger(store: SqlLedgerStore, expected: int, logs: Sequence[Path]) ->
         problems.append(f"{sum(h.size for h in heads)} entries, expected {expected}")
     if any(h.duplicates for h in heads):
         problems.append(f"{sum(h.duplicates for h in heads)} duplicates counted")
-    if not {h.shard for h in heads} <= set(range(PARTITIONS)):
-        problems.append(f"shards {[h.shard for h in heads]}, expected some of 0..{PARTITIONS - 1}")
+    if not {h.shard for h in heads} <= {*range(PARTITIONS), TRUST_SHARD}:
+        problems.append(
+            f"shards {[h.shard for h in heads]}, expected some of 0..{PARTITIONS - 1} and the "
+            f"trust shard {TRUST_SHARD}"
+        )
     rejected = store.rejections(limit=1)
     if rejected:
         problems.append(f"rejections, e.g. {rejected[0].rejection}")
