@@ -32,7 +32,7 @@ from suyuan.events import (
     event_from_json,
     validate_event,
 )
-from suyuan.events.model import Event
+from suyuan.events.model import TRUST_EVENT_TYPES, Event
 from suyuan.ledger import Rejection
 from suyuan.signing import SigningKey, sign_batch
 from suyuan.transport import (
@@ -204,6 +204,10 @@ class Capture:
                 event = decode_event(data)
             except InvalidInputError as err:
                 raise ApiError.from_input(err, field=f"events[{index}]") from None
+            if event.event_type in TRUST_EVENT_TYPES:
+                raise ApiError.from_input(
+                    _trust_refused(event), field=f"events[{index}].event_type"
+                )
             if event.actor != organisation:
                 raise ApiError(
                     422,
@@ -271,12 +275,26 @@ def _event_of(item: Any, organisation: str) -> Event:
     if not isinstance(item, dict):
         raise InvalidInputError("event", type(item).__name__, "must be a JSON object")
     event = event_from_json(item)
+    if event.event_type in TRUST_EVENT_TYPES:
+        raise _trust_refused(event)
     if event.actor != organisation:
         raise WrongSignerError(
             "actor", event.actor, f"must be the token's organisation {organisation}"
         )
     validate_event(event)
     return event
+
+
+def _trust_refused(event: Event) -> WrongSignerError:
+    # Trust events are the regulator's, signed with a root key and published to the trust topic
+    # (docs/ledger.md, "Trust order"); taking them here would let any organisation move the
+    # trust topic's end, which every worker waits for.
+    return WrongSignerError(
+        "event_type",
+        event.event_type,
+        "trust events are signed with a regulator root key and published to the trust topic "
+        "(suyuan publish); the capture API does not take them",
+    )
 
 
 def _event_id_of(item: Any) -> str | None:

@@ -9,7 +9,14 @@ Failure policy (every case is explicit):
   and retried with back-off (``trust_wait_s``, doubling to 5 s). So every event is judged
   against every trust event produced before it, whichever worker owns the trust partition; an
   unknown key is refused only once no trust event produced before the event is unread. If the
-  end offset or the stored trust offset cannot be read, it is an append error (below).
+  end offset or the stored trust offset cannot be read, the partition waits the same way.
+- **An event that cites what another partition may still bring** (a certificate, goods shipped
+  to its actor, a recall; goods nobody holds yet): the records before it are appended, it is
+  held (sought back) until every other events partition has appended what was produced before
+  it, by record timestamp, or ``reference_wait_s`` passed; then it is judged for good. Its
+  partition waits meanwhile (docs/runbook.md).
+- **Control records** (transaction markers) move a partition's position without records: the
+  offset past them is stored on its own, so the ledger can reach the topic's end.
 - **Bad message** (undecodable, unknown schema, bad or revoked signature, wrong signer, invalid
   event, oversized): never stops the worker and never holds back good messages; it is written to
   the rejections table *in the same transaction* as the good events and the offset, then copied
@@ -82,6 +89,10 @@ class WorkerConfig:
     #: Messages per append (one transaction) are cut at this many bytes (at least one message).
     max_write_bytes: int = 2 * 1024 * 1024
     retry_backoff_s: float = 1.0
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def position(topic: str, partition: int, offset: int | None) -> str:
@@ -261,12 +272,50 @@ class IngestWorker:
                 for later, _ in pending[n + 1 :]:  # fetched again by the next poll
                     self._seek_back(later, self.expected.get(self.shard_of(later)), None)
                 break
+        self._commit_skipped(polled)
         if pending and self.expected == before:
             # Everything polled waits (for the trust topic, or held back): do not spin on
             # fetching the same records again.
             wake = min([self._next_trust_check, *(h.next_check for h in self.deferred.values())])
             time.sleep(max(0.05, min(wake - time.monotonic(), 0.5)))
         self._report_lag()
+
+    def _commit_skipped(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Store the offset of partitions whose position moved past records the client does not
+        return (transaction markers): otherwise the ledger would never reach the topic's end,
+        and the trust gate and held records wait for that end."""
+        for tp in self.consumer.assignment():
+            shard = self.shard_of(tp)
+            expected = self.expected.get(shard, -1)
+            if (
+                expected == -1
+                or polled.get(tp)
+                or tp in self.waiting
+                or tp in self.deferred
+                or tp in self.unpositioned
+            ):
+                continue
+            try:
+                now_at = int(self.consumer.position(tp, timeout_ms=0) or 0)
+            except Exception:
+                continue
+            if now_at <= (expected or 0):
+                continue
+            try:
+                self.writer.write(shard, [], offset=OffsetCommit(expected, now_at))
+            except Exception as err:
+                log.warning(
+                    "%s: could not store the offset past control records (%s)",
+                    position(tp.topic, tp.partition, now_at),
+                    type(err).__name__,
+                )
+                self.seek_to_stored(tp)
+                continue
+            self.expected[shard] = now_at
+            log.info(
+                "%s stored: the records before it are control records",
+                position(tp.topic, tp.partition, now_at),
+            )
 
     # --- trust order ----------------------------------------------------------------------------
 
@@ -285,11 +334,15 @@ class IngestWorker:
             self._seek_back(tp, self.expected.get(self.shard_of(tp)), first)
             return False
         try:
-            if self._trust_end_now is None:
-                self._trust_end_now = int(
-                    self.consumer.end_offsets([self._trust_tp])[self._trust_tp]
-                )
-            end = self._trust_end_now
+            # The end read after these records were first consumed is all they must wait for:
+            # trust events produced later (junk included) never hold them back further.
+            end = self.waiting.get(tp)
+            if end is None:
+                if self._trust_end_now is None:
+                    self._trust_end_now = int(
+                        self.consumer.end_offsets([self._trust_tp])[self._trust_tp]
+                    )
+                end = self._trust_end_now
             applied = self.store.consumer_offset(TRUST_SHARD) or 0
         except Exception as err:
             metrics.RETRIES.labels("trust_order").inc()
@@ -350,7 +403,10 @@ class IngestWorker:
 
     def _defer(self, tp: TopicPartition, record: ConsumerRecord, cause: str) -> None:
         """Hold ``record`` back: it refers to an event the ledger does not hold yet."""
-        self.deferred[tp] = _Held(record.offset, record.timestamp, time.monotonic(), cause)
+        # A producer chooses its records' CreateTime: one from the future would let other
+        # partitions look caught up at once (use LogAppendTime topics, infra/topics.sh).
+        stamp = min(int(record.timestamp), _now_ms())
+        self.deferred[tp] = _Held(record.offset, stamp, time.monotonic(), cause)
         self.consumer.seek(tp, record.offset)
         metrics.REFERENCE_WAITS.inc()
         log.info(
@@ -385,7 +441,9 @@ class IngestWorker:
                 if stored >= ends[other]:
                     continue
                 stamp = self._timestamp_at(other, stored)
-                if stamp is None or (stamp, other.partition) < (held.timestamp, tp.partition):
+                if stamp is None or stamp > _now_ms():
+                    return False  # unknown, or a CreateTime from the future: proves nothing
+                if (stamp, other.partition) < (held.timestamp, tp.partition):
                     return False  # something produced before it is not in the ledger yet
         except Exception as err:
             metrics.RETRIES.labels("reference_order").inc()
@@ -395,7 +453,9 @@ class IngestWorker:
         return True
 
     def _timestamp_at(self, tp: TopicPartition, offset: int) -> int | None:
-        """The timestamp of the record at ``offset`` of ``tp``, read by a consumer of its own."""
+        """The timestamp of the next record at or after ``offset`` of ``tp`` (control records
+        are skipped), read by a consumer of its own; ``None`` if none came within half a
+        second."""
         if self._peek is None:
             self._peek = KafkaConsumer(
                 bootstrap_servers=self.config.bootstrap,
@@ -405,10 +465,10 @@ class IngestWorker:
             )
         self._peek.assign([tp])
         self._peek.seek(tp, offset)
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 0.5
         while time.monotonic() < deadline:
-            for record in self._peek.poll(timeout_ms=500, max_records=1).get(tp, []):
-                if record.offset == offset:
+            for record in self._peek.poll(timeout_ms=200, max_records=1).get(tp, []):
+                if record.offset >= offset:
                     return int(record.timestamp)
         return None
 

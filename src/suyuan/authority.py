@@ -156,12 +156,10 @@ CUSTODY_RULES: Mapping[str, str] = {
 #: Events that put their codes in the actor's custody (it held them when it recorded them).
 CUSTODY_EVENT_TYPES = frozenset(CUSTODY_RULES)
 #: Events that record goods for the first time as a matter of course (a lot certified, an import
-#: declared, a vaccine lot released, a case packed, a product made): their actor takes goods
-#: nobody holds at once. Any other event about goods nobody holds waits, over Kafka, for the
-#: events that may hand them over (a shipper's on another partition) before it takes them.
-FIRST_RECORDS = frozenset(
-    {"CertificateIssued", "ImportDeclared", "VaccineLotReleased", "Aggregated", "Transformed"}
-)
+#: declared, a vaccine lot released): their actor takes goods nobody holds at once. Any other
+#: event about goods nobody holds — packing or transforming goods nobody holds included — waits,
+#: over Kafka, for the events that may hand them over (a shipper's on another partition).
+FIRST_RECORDS = frozenset({"CertificateIssued", "ImportDeclared", "VaccineLotReleased"})
 
 
 def _rule(

@@ -2,8 +2,10 @@
 
 Each attack is signed with the attacker's own registered key, so only the authority rules stand
 between it and the ledger. Over HTTP (the capture API in-process on SQLite) each message is posted
-with its organisation's token; over Kafka every message goes to one partition of the real broker
-(trust events to the trust topic), and one real worker appends into PostgreSQL. Both runs must
+with its organisation's token (the regulator's root-signed trust messages go to the trust shard,
+as its publisher sends them to the trust topic: the capture API refuses trust events); over
+Kafka every message goes to one partition of the real broker (trust events to the trust topic),
+and one real worker appends into PostgreSQL. Both runs must
 refuse each attack with its reason and field, take the legitimate event beside it, and leave a
 ledger that audits clean.
 """
@@ -24,8 +26,9 @@ from suyuan.auth import create_token
 from suyuan.authority import RULES
 from suyuan.config import Settings
 from suyuan.custody import CustodySettings
-from suyuan.intake import carries_trust
+from suyuan.intake import LedgerWriter, Message, carries_trust
 from suyuan.ledger import (
+    TRUST_SHARD,
     Auditor,
     EntryNotFoundError,
     Ledger,
@@ -36,7 +39,7 @@ from suyuan.ledger import (
 )
 from suyuan.tlog import NoteSigner
 from suyuan_ingest.api import create_app
-from tests.adversarial.rows import Attacks, Step, build
+from tests.adversarial.rows import ROOT, Attacks, Step, build
 from tests.databases import fresh_database
 from tests.integration.ingest_harness import IngestRig
 from tests.ledger_world import World
@@ -83,13 +86,23 @@ def test_every_attack_is_refused_over_http_and_the_legitimate_event_lands(tmp_pa
 
     def post(step: Step) -> list[dict[str, Any]]:
         actor = step.actor(s)
+        message = step.message(s)
+        if step.signer == ROOT:
+            # The regulator publishes trust events to the trust topic, not through the API.
+            written = LedgerWriter(store, [s.root]).write(TRUST_SHARD, [Message("trust", message)])
+            assert not written.rejections, written.rejections
+            return [{"status": "accepted"} for _ in step.events]
         if actor not in tokens:
             tokens[actor] = create_token(engine, "producer", organisation=actor)
         response = client.post(
             "/v1/events",
-            content=step.message(s),
+            content=message,
             headers={"Content-Type": BATCH_TYPE, "Authorization": f"Bearer {tokens[actor]}"},
         )
+        if carries_trust(message):  # refused at the door, whole (docs/ledger.md)
+            assert response.status_code == 422, response.text
+            body = response.json()
+            return [{"status": "rejected", "reason": body["reason"], "field": body["field"]}]
         assert response.status_code == 202, response.text
         results: list[dict[str, Any]] = response.json()["results"]
         return results

@@ -24,7 +24,7 @@ from suyuan.auth import create_token
 from suyuan.config import Settings
 from suyuan.custody import CustodySettings, create_custodial_key, key_registration_event
 from suyuan.events import event_to_json
-from suyuan.events.model import Event
+from suyuan.events.model import Event, thaw
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
     TRUST_SHARD,
@@ -588,3 +588,28 @@ def test_postgres_custodial_json_batch_and_rejections(postgres_ingest: Ingest) -
     listed = api.client.get("/v1/rejections", headers=_headers(api.farm_token, "x")).json()
     assert [r["field"] for r in listed["rejections"]] == ["event_id"]
     assert api.audit_ok()
+
+
+def test_trust_events_are_refused_at_the_door_so_nobody_moves_the_trust_topic(
+    ingest: Ingest,
+) -> None:
+    s = ingest.world.scenario
+    newcomer = s.organisation("建德市新安江蔬菜专业合作社", ["PRODUCER"], "330182", "建德市")
+    # the farm's own "registration" of itself, custodially signed: JSON
+    payload = {**thaw(s.registration(newcomer)[0].payload)}
+    own = s.event(ingest.world.farm, "OrganisationRegistered", payload)
+    # the regulator's real registration, root-signed: an Avro batch
+    rooted = s.sign_as_root(s.registration(newcomer))
+
+    as_json_body = ingest.post_json([as_json(own), as_json(ingest.world.certificate())])
+    as_batch = ingest.post_batch(rooted)
+
+    results = as_json_body.json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "accepted"]
+    assert (results[0]["reason"], results[0]["field"]) == ("wrong_signer", "event_type")
+    assert "trust topic" in results[0]["rule"]
+    assert as_batch.status_code == 422
+    assert as_batch.json()["field"] == "events[0].event_type"
+    assert ingest.store.head(TRUST_SHARD).size == len(ingest.store.trust_positions())
+    with pytest.raises(LookupError):
+        ingest.store.locate(own.event_id)

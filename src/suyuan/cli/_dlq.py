@@ -14,6 +14,7 @@ The Kafka client is imported inside the command: the core package never imports 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -166,9 +167,10 @@ def _from_topic(
         for tp in tps:
             consumer.seek(tp, starts[tp])
         todo = {tp for tp in tps if starts[tp] < ends[tp]}
+        deadline = time.monotonic() + 600
         with _progress("reading the dead-letter topic") as progress:
             task = progress.add_task("records", total=sum(ends[tp] - starts[tp] for tp in tps))
-            while todo:
+            while todo and time.monotonic() < deadline:
                 for tp, records in consumer.poll(timeout_ms=1000).items():
                     for record in records:
                         if record.offset >= ends[tp]:
@@ -179,8 +181,8 @@ def _from_topic(
                         if reasons is None or reason in reasons:
                             source = headers.get("suyuan-source", "")
                             yield _Rejected(source, reason, record.value or b"")
-                    if consumer.position(tp) >= ends[tp]:
-                        todo.discard(tp)
+                # Done by position, not by records seen: control records are never returned.
+                todo = {tp for tp in todo if (consumer.position(tp) or 0) < ends[tp]}
     finally:
         consumer.close()
 

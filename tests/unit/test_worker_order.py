@@ -1,0 +1,139 @@
+"""The ingest worker's ordering decisions against hostile inputs, with a fake broker and ledger.
+
+The real-broker tests (tests/integration/test_trust_order.py) show the waits work; these pin down
+what a producer must not be able to do with them: hold a partition for ever with junk on the
+trust topic, make a partition look caught up with a record timestamp from the future, or keep the
+ledger short of a topic's end with transaction markers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import TopicPartition
+
+from suyuan.ledger import TRUST_SHARD, OffsetCommit
+from suyuan_ingest.worker import IngestWorker, WorkerConfig, _Held
+
+EVENTS = "suyuan.events.v1"
+TRUST = "suyuan.trust.v1"
+NOW = int(time.time() * 1000)
+
+
+@dataclass
+class Record:
+    offset: int
+    timestamp: int
+
+
+@dataclass
+class Store:
+    offsets: dict[int, int]
+
+    def consumer_offset(self, shard: int) -> int | None:
+        return self.offsets.get(shard)
+
+
+@dataclass
+class Peek:
+    """The broker as a peek consumer sees it: (partition, offset) → timestamp."""
+
+    records: dict[tuple[int, int], int]
+    tp: Any = None
+    at: int = 0
+
+    def assign(self, tps: list[TopicPartition]) -> None:
+        self.tp = tps[0]
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.at = offset
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[Any, list[Record]]:
+        stamp = self.records.get((self.tp.partition, self.at))
+        return {} if stamp is None else {self.tp: [Record(self.at, stamp)]}
+
+
+@dataclass
+class Consumer:
+    ends: dict[tuple[str, int], int]
+    positions: dict[TopicPartition, int] = field(default_factory=dict)
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {0, 1}
+
+    def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: self.ends[(tp.topic, tp.partition)] for tp in tps}
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.positions[tp] = offset
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.positions)
+
+    def position(self, tp: TopicPartition, timeout_ms: int | None = None) -> int:
+        return self.positions[tp]
+
+
+@dataclass
+class Writer:
+    writes: list[tuple[int, OffsetCommit | None]] = field(default_factory=list)
+
+    def write(self, shard: int, messages: list[Any], *, offset: OffsetCommit | None = None) -> None:
+        assert messages == []
+        self.writes.append((shard, offset))
+
+
+def _worker(offsets: dict[int, int], ends: dict[tuple[str, int], int], records: Any) -> Any:
+    worker: Any = IngestWorker.__new__(IngestWorker)  # no broker: the parts under test only
+    worker.config = WorkerConfig(bootstrap="fake")
+    worker.store, worker.consumer, worker._peek = Store(offsets), Consumer(ends), Peek(records)
+    worker.writer = Writer()
+    worker.deferred, worker.waiting, worker.expected, worker.unpositioned = {}, {}, {}, set()
+    worker._trust_tp = TopicPartition(TRUST, 0)
+    worker._trust_backoff, worker._next_trust_check, worker._trust_end_now = 0.2, 0.0, None
+    return worker
+
+
+def test_junk_on_the_trust_topic_after_the_records_came_does_not_hold_them_back() -> None:
+    p0 = TopicPartition(EVENTS, 0)
+    worker = _worker({TRUST_SHARD: 8}, {(TRUST, 0): 9}, {})
+    assert worker._may_judge(p0, [Record(3, NOW)]) is False  # waits for trust offset 9
+    worker.store.offsets[TRUST_SHARD] = 9  # the ledger has everything produced before them
+    worker.consumer.ends[(TRUST, 0)] = 10  # …and somebody produced one more since
+    worker._trust_end_now, worker._next_trust_check = None, 0.0
+
+    assert worker._may_judge(p0, [Record(3, NOW)]) is True
+
+
+def test_a_record_stamped_in_the_future_does_not_make_its_partition_look_caught_up() -> None:
+    p0 = TopicPartition(EVENTS, 0)
+    # p1's next record to judge claims a CreateTime far in the future; the shipment behind it
+    # was produced before the held record.
+    worker = _worker({1: 10}, {(EVENTS, 1): 12}, {(1, 10): 2**62, (1, 11): NOW - 1000})
+    held = _Held(7, NOW, time.monotonic(), "not_in_custody")
+
+    assert worker._deferred_ready(p0, held) is False
+
+
+def test_a_held_record_stamped_in_the_future_is_treated_as_now() -> None:
+    p0 = TopicPartition(EVENTS, 0)
+    worker = _worker({}, {}, {})
+
+    worker._defer(p0, Record(7, 2**62), "unknown_recall")
+
+    assert worker.deferred[p0].timestamp <= int(time.time() * 1000)
+
+
+def test_the_offset_past_transaction_markers_is_stored_so_the_ledger_reaches_the_end() -> None:
+    trust = TopicPartition(TRUST, 0)
+    p1 = TopicPartition(EVENTS, 1)
+    worker = _worker({}, {}, {})
+    worker.expected = {TRUST_SHARD: 8, 1: 4}
+    worker.consumer.positions = {trust: 9, p1: 4}  # a marker at trust offset 8; p1 has nothing
+
+    worker._commit_skipped({})
+
+    assert worker.writer.writes == [(TRUST_SHARD, OffsetCommit(8, 9))]
+    assert worker.expected[TRUST_SHARD] == 9
