@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from suyuan.config import Settings
 from suyuan.events import decode_batch, decode_event
 from suyuan.intake import carries_trust
 from suyuan.ledger import LedgerStore, Rejection
@@ -41,6 +42,26 @@ class KafkaTransport:
             acks="all",
             linger_ms=5,
             max_request_size=max_message_bytes + 64 * 1024,
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, store: LedgerStore, *, bootstrap: str | None = None
+    ) -> KafkaTransport:
+        """The transport to the topics of ``settings`` (bootstrap: ``bootstrap`` or theirs).
+
+        Raises:
+            ValueError: no bootstrap server given or configured.
+        """
+        servers = bootstrap or settings.kafka_bootstrap
+        if not servers:
+            raise ValueError("no Kafka bootstrap server (--bootstrap or SUYUAN_KAFKA_BOOTSTRAP)")
+        return cls(
+            servers,
+            settings.events_topic,
+            store,
+            trust_topic=settings.trust_topic,
+            max_message_bytes=settings.max_message_bytes,
         )
 
     def submit(self, messages: Sequence[bytes], *, key: str, source: str) -> SubmitResult:

@@ -153,7 +153,9 @@ class IngestWorker:
         self._trust_tp = TopicPartition(config.trust_topic, 0)
         self._trust_backoff = config.trust_wait_s
         self._next_trust_check = 0.0
-        self._trust_end_now: int | None = None  # the trust topic's end, read once per poll
+        #: The trust topic's end and the trust shard's stored offset, read once per poll.
+        self._trust_end_now: int | None = None
+        self._trust_applied_now: int | None = None
         #: Records held back because they refer to events not in the ledger yet, per partition.
         self.deferred: dict[TopicPartition, _Held] = {}
         self._peek: KafkaConsumer | None = None
@@ -262,7 +264,8 @@ class IngestWorker:
         ]
         # Trust first: the events of this poll may be signed with keys it registers.
         pending.sort(key=lambda item: item[0] != self._trust_tp)
-        self._trust_end_now = None
+        # Read once per poll, after this poll's trust records were appended (they go first).
+        self._trust_end_now = self._trust_applied_now = None
         before = dict(self.expected)
         for n, (tp, records) in enumerate(pending):
             if tp != self._trust_tp and not self._may_judge(tp, records):
@@ -343,7 +346,9 @@ class IngestWorker:
                         self.consumer.end_offsets([self._trust_tp])[self._trust_tp]
                     )
                 end = self._trust_end_now
-            applied = self.store.consumer_offset(TRUST_SHARD) or 0
+            if self._trust_applied_now is None:
+                self._trust_applied_now = self.store.consumer_offset(TRUST_SHARD) or 0
+            applied = self._trust_applied_now
         except Exception as err:
             metrics.RETRIES.labels("trust_order").inc()
             log.warning(

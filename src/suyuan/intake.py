@@ -63,6 +63,14 @@ class _DeferralError(Exception):
         self.cause = cause
 
 
+class _RefusedWholeError(Exception):
+    """A message refused as a whole, and the actor it claims to speak for (if it decoded)."""
+
+    def __init__(self, cause: InvalidInputError, claimed_actor: str | None = None) -> None:
+        self.cause = cause
+        self.claimed_actor = claimed_actor
+
+
 class WrongTopicError(InvalidInputError):
     """A trust event outside the trust topic (shard), or another event on it."""
 
@@ -128,7 +136,6 @@ class LedgerWriter:
         self._follower.refresh()
         self._applied = 0  # trust events applied while checking, not yet appended
         self._event_ids = _EventIds(store)
-        self._defer_missing = False
 
     @property
     def trust(self) -> TrustStore:
@@ -172,12 +179,13 @@ class LedgerWriter:
         submissions: list[Submission] = []
         rejections: list[Rejection] = []
         self._event_ids.new_pass()
-        self._defer_missing = defer_missing
         for number, message in enumerate(messages):
             # Rules that look at earlier events (a certificate resting on an inspection) also
             # see the good events of this call, which are not in the ledger yet.
             try:
-                good, bad = self._take_in(shard, message, [sub.event for sub in submissions])
+                good, bad = self._take_in(
+                    shard, message, [sub.event for sub in submissions], defer_missing
+                )
             except _DeferralError as deferral:
                 self._reload_trust()  # trust events applied while checking are undone
                 raise MessageDeferredError(number, deferral.cause) from None
@@ -206,16 +214,33 @@ class LedgerWriter:
         key, bad signature), or ``None`` if its signature counts under the ledger's current
         trust. Used to replay rejected messages once their cause is gone."""
         self.refresh_trust()
+        try:
+            self._signed_batch(data)
+        except _RefusedWholeError as refused:
+            return refused.cause
+        return None
+
+    def _signed_batch(self, data: bytes) -> SignedBatch:
+        """The batch of a message whose signature counts under the trust store now.
+
+        Raises:
+            _RefusedWholeError: oversized, undecodable, or the key or signature is refused.
+        """
         if len(data) > self._max_message_bytes:
-            return OversizedMessageError(
-                "message", data, f"is {len(data)} bytes; at most {self._max_message_bytes}"
+            raise _RefusedWholeError(
+                OversizedMessageError(
+                    "message", data, f"is {len(data)} bytes; at most {self._max_message_bytes}"
+                )
             )
         try:
             batch = decode_batch(data)
+        except InvalidInputError as err:
+            raise _RefusedWholeError(err) from None
+        try:
             verify_batch_signature(batch, self.trust.usable_key(batch.key_id))
         except InvalidInputError as err:
-            return err
-        return None
+            raise _RefusedWholeError(err, _claimed_actor(batch)) from None
+        return batch
 
     @property
     def trust_size(self) -> int:
@@ -224,25 +249,16 @@ class LedgerWriter:
         return self._follower.size + self._applied
 
     def _take_in(
-        self, shard: int, message: Message, pending: list[Event]
+        self, shard: int, message: Message, pending: list[Event], defer_missing: bool
     ) -> tuple[list[Submission], list[Rejection]]:
-        if len(message.data) > self._max_message_bytes:
-            oversized = OversizedMessageError(
-                "message",
-                message.data,
-                f"is {len(message.data)} bytes; at most {self._max_message_bytes}",
-            )
-            return [], [_rejection(message, oversized, raw=message.data)]
         try:
-            batch = decode_batch(message.data)
-        except InvalidInputError as err:
-            return [], [_rejection(message, err, raw=message.data)]
-        try:
-            verify_batch_signature(batch, self.trust.usable_key(batch.key_id))
-        except InvalidInputError as err:
+            batch = self._signed_batch(message.data)
+        except _RefusedWholeError as refused:
             # The whole message is refused: it goes to the rejections (and the dead-letter
             # topic) as it was sent, attributed to the first actor it claims to speak for.
-            return [], [_rejection(message, err, raw=message.data, actor=_claimed_actor(batch))]
+            return [], [
+                _rejection(message, refused.cause, raw=message.data, actor=refused.claimed_actor)
+            ]
         signer = self._signer_organisation(batch.key_id)
         events: list[Event | None] = []
         rejections: list[Rejection] = []
@@ -260,7 +276,7 @@ class LedgerWriter:
                 rejections.append(_rejection(message, err, event=event, index=index, raw=data))
             else:
                 events.append(event)
-        return self._accept(shard, message, batch, events, rejections, pending)
+        return self._accept(shard, message, batch, events, rejections, pending, defer_missing)
 
     def _accept(
         self,
@@ -270,6 +286,7 @@ class LedgerWriter:
         events: list[Event | None],
         rejections: list[Rejection],
         pending: list[Event],
+        defer_missing: bool,
     ) -> tuple[list[Submission], list[Rejection]]:
         proofs = batch_proofs(batch)
         accepted: list[Submission] = []
@@ -290,7 +307,7 @@ class LedgerWriter:
                     self._store,
                     pending=pending,
                     custody=custody,
-                    final=not self._defer_missing,
+                    final=not defer_missing,
                 )
                 # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
                 check_certificate(event, self._store, pending=pending, reads=reads)
@@ -299,7 +316,7 @@ class LedgerWriter:
                     self.trust.apply(event)
                     self._applied += 1
             except InvalidInputError as err:
-                if self._defer_missing and err.may_arrive_later:
+                if defer_missing and err.may_arrive_later:
                     raise _DeferralError(err) from None
                 rejections.append(_rejection(message, err, event=event, index=index))
                 continue

@@ -92,7 +92,8 @@ def _worker(offsets: dict[int, int], ends: dict[tuple[str, int], int], records: 
     worker.writer = Writer()
     worker.deferred, worker.waiting, worker.expected, worker.unpositioned = {}, {}, {}, set()
     worker._trust_tp = TopicPartition(TRUST, 0)
-    worker._trust_backoff, worker._next_trust_check, worker._trust_end_now = 0.2, 0.0, None
+    worker._trust_backoff, worker._next_trust_check = 0.2, 0.0
+    worker._trust_end_now = worker._trust_applied_now = None  # what a new poll starts with
     return worker
 
 
@@ -102,7 +103,9 @@ def test_junk_on_the_trust_topic_after_the_records_came_does_not_hold_them_back(
     assert worker._may_judge(p0, [Record(3, NOW)]) is False  # waits for trust offset 9
     worker.store.offsets[TRUST_SHARD] = 9  # the ledger has everything produced before them
     worker.consumer.ends[(TRUST, 0)] = 10  # …and somebody produced one more since
-    worker._trust_end_now, worker._next_trust_check = None, 0.0
+    # the next poll
+    worker._trust_end_now = worker._trust_applied_now = None
+    worker._next_trust_check = 0.0
 
     assert worker._may_judge(p0, [Record(3, NOW)]) is True
 

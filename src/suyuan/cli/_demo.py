@@ -122,7 +122,9 @@ def _load(
     ) as progress:
         task = progress.add_task("events", total=total)
         if bootstrap:
-            _send_kafka(bootstrap, [*messages, *bulk], counts, lambda n: progress.advance(task, n))
+            _send_kafka(
+                store, bootstrap, [*messages, *bulk], counts, lambda n: progress.advance(task, n)
+            )
         else:
             _append(store, data, [*messages, *bulk], counts, lambda n: progress.advance(task, n))
     return counts
@@ -153,28 +155,27 @@ def _append(
         advance(count)
 
 
-def _send_kafka(bootstrap: str, messages: Any, counts: dict[str, int], advance: Any) -> None:
-    from kafka import KafkaProducer
-
+def _send_kafka(
+    store: SqlLedgerStore, bootstrap: str, messages: Any, counts: dict[str, int], advance: Any
+) -> None:
     from suyuan.events import decode_batch, decode_event
-    from suyuan.intake import carries_trust
+    from suyuan.transport import TransportError
+    from suyuan_ingest.kafka_transport import KafkaTransport
 
-    settings = get_settings()
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        linger_ms=10,
-        max_request_size=settings.max_message_bytes,
-    )
-    for count, message in messages:
-        actor = decode_event(decode_batch(message).events[0]).actor
-        # Each message is acknowledged before the next is sent: a key registered on the trust
-        # topic is then "produced before" the events it signs (docs/ledger.md, "Trust order").
-        topic = settings.trust_topic if carries_trust(message) else settings.events_topic
-        producer.send(topic, key=actor.encode(), value=message).get(timeout=60)
-        counts["sent"] += count
-        advance(count)
-    producer.close()
+    transport = KafkaTransport.from_settings(get_settings(), store, bootstrap=bootstrap)
+    try:
+        for number, (count, message) in enumerate(messages):
+            actor = decode_event(decode_batch(message).events[0]).actor
+            # Each message is acknowledged before the next is sent: a key registered on the
+            # trust topic is then "produced before" the events it signs (docs/ledger.md).
+            try:
+                transport.submit([message], key=actor, source=f"demo#{number}")
+            except TransportError as err:
+                fail(f"{err} ({counts['sent']} events were sent before)")
+            counts["sent"] += count
+            advance(count)
+    finally:
+        transport.close()
 
 
 def _tokens(store: SqlLedgerStore, data: DemoData) -> dict[str, str]:

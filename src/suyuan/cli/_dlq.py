@@ -29,8 +29,9 @@ from suyuan.cli._common import DbOption, console, fail, open_store
 from suyuan.config import get_settings
 from suyuan.errors import InvalidInputError
 from suyuan.events import decode_batch, decode_event
-from suyuan.intake import LedgerWriter, Message, carries_trust, shard_for
+from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import LedgerStore, root_keys
+from suyuan.transport import TransportError
 
 app = typer.Typer(
     help="The dead-letter queue: rejected messages, replayed once their cause is gone.",
@@ -119,7 +120,7 @@ def replay(
     summary["ready"] = len(ready)
     if not dry_run and ready:
         if bootstrap is not None:
-            summary.update(_publish(bootstrap, ready))
+            summary.update(_publish(store, bootstrap, ready))
         else:
             summary.update(_append(writer, ready))
     line = " ".join(f"{name}={value}" for name, value in sorted(summary.items()))
@@ -208,30 +209,27 @@ def _append(writer: LedgerWriter, ready: list[_Rejected]) -> Counter[str]:
     return counts
 
 
-def _publish(bootstrap: str, ready: list[_Rejected]) -> Counter[str]:
-    from kafka import KafkaProducer
+def _publish(store: LedgerStore, bootstrap: str, ready: list[_Rejected]) -> Counter[str]:
+    from suyuan_ingest.kafka_transport import KafkaTransport
 
-    settings = get_settings()
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        linger_ms=5,
-        max_request_size=settings.max_message_bytes + 64 * 1024,
-    )
+    transport = KafkaTransport.from_settings(get_settings(), store, bootstrap=bootstrap)
     counts: Counter[str] = Counter()
     try:
         with _progress("replaying") as progress:
             task = progress.add_task("messages", total=len(ready))
             for rejected in ready:
-                data = rejected.data
-                topic = settings.trust_topic if carries_trust(data) else settings.events_topic
-                actor = decode_event(decode_batch(data).events[0]).actor
+                actor = decode_event(decode_batch(rejected.data).events[0]).actor
                 # One at a time, acknowledged: trust replayed first stays produced first.
-                producer.send(topic, key=actor.encode(), value=data).get(timeout=60)
+                try:
+                    transport.submit(
+                        [rejected.data], key=actor, source=f"replay of {rejected.where}"
+                    )
+                except TransportError as err:
+                    fail(f"{err} ({counts['sent']} message(s) were sent before)")
                 counts["sent"] += 1
                 progress.advance(task)
     finally:
-        producer.close(5)
+        transport.close()
     return counts
 
 

@@ -36,13 +36,7 @@ def serve_ingest(
     if settings.kafka_bootstrap:
         from suyuan_ingest.kafka_transport import KafkaTransport
 
-        transport = KafkaTransport(
-            settings.kafka_bootstrap,
-            settings.events_topic,
-            open_store(url),
-            trust_topic=settings.trust_topic,
-            max_message_bytes=settings.max_message_bytes,
-        )
+        transport = KafkaTransport.from_settings(settings, open_store(url))
     try:
         app = create_app(settings, transport)
     except LedgerError as err:

@@ -45,13 +45,7 @@ def serve_query(
         # The ingest workers own the shards: a recall is published to them like any event.
         from suyuan_ingest.kafka_transport import KafkaTransport
 
-        transport = KafkaTransport(
-            settings.kafka_bootstrap,
-            settings.events_topic,
-            store,
-            trust_topic=settings.trust_topic,
-            max_message_bytes=settings.max_message_bytes,
-        )
+        transport = KafkaTransport.from_settings(settings, store)
     app = create_app(settings, store=store, transport=transport)
     mode = f"recalls via Kafka {settings.kafka_bootstrap}" if transport else "embedded"
     console.print(f"trace query on http://{host}:{port} (OpenAPI at /docs), {mode}, ledger {url}")

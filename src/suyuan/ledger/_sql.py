@@ -228,13 +228,7 @@ class SqlLedgerStore(LedgerStore):
     def _split_duplicates(
         self, conn: Connection, submissions: Sequence[Submission]
     ) -> tuple[list[Submission], list[str]]:
-        ids = [s.event.event_id for s in submissions]
-        stored: dict[str, bytes] = {}
-        e = t.ledger_entries.c
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = conn.execute(sa.select(e.event_id, e.leaf).where(e.event_id.in_(chunk)))
-            stored.update((row.event_id, Leaf.from_bytes(row.leaf).event) for row in rows)
+        stored = _stored_event_bytes(conn, [s.event.event_id for s in submissions])
         fresh: list[Submission] = []
         duplicates: list[str] = []
         for sub in submissions:
@@ -344,16 +338,8 @@ class SqlLedgerStore(LedgerStore):
         return int(row.shard), int(row.seq)
 
     def stored_events(self, event_ids: Sequence[str]) -> dict[str, bytes]:
-        e = t.ledger_entries.c
-        unique = list(dict.fromkeys(event_ids))
-        found: dict[str, bytes] = {}
         with self._reader.connect() as conn:
-            for start in range(0, len(unique), 500):
-                rows = conn.execute(
-                    sa.select(e.event_id, e.leaf).where(e.event_id.in_(unique[start : start + 500]))
-                )
-                found.update((row.event_id, Leaf.from_bytes(row.leaf).event) for row in rows)
-        return found
+            return _stored_event_bytes(conn, event_ids)
 
     def node(self, shard: int, level: int, index: int) -> bytes:
         found = self.nodes(shard, [(level, index)])
@@ -646,6 +632,17 @@ def _entry_rows(
             rows.trust_entries.append((shard, seq, micros))
         rows.appended.append((event.event_id, seq))
     return rows, chain
+
+
+def _stored_event_bytes(conn: Connection, event_ids: Sequence[str]) -> dict[str, bytes]:
+    """The signed event bytes stored under each of ``event_ids`` that is in the ledger."""
+    e = t.ledger_entries.c
+    unique = list(dict.fromkeys(event_ids))
+    found: dict[str, bytes] = {}
+    for start in range(0, len(unique), 500):
+        query = sa.select(e.event_id, e.leaf).where(e.event_id.in_(unique[start : start + 500]))
+        found.update((row.event_id, Leaf.from_bytes(row.leaf).event) for row in conn.execute(query))
+    return found
 
 
 def _leaves(conn: Connection, shard: int, seqs: list[int]) -> Iterator[tuple[int, bytes]]:
