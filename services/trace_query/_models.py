@@ -80,14 +80,54 @@ class ForwardOut(_Open):
     holders: list[HolderOut]
 
 
+class FindingOut(BaseModel):
+    """One finding behind a verdict: the rule, its words, and the source it rests on."""
+
+    rule: str = Field(description="Rule id (docs/verdicts.md), e.g. recall_open.")
+    state: str = Field(description="The state this rule sets.")
+    zh: str
+    en: str
+    detail: str = Field(description="What exactly (a recall's reason, a failed test's items).")
+    source: str = Field(description="The text the rule rests on, with our confidence in it.")
+    event_id: str | None
+    at: str | None
+
+
+class VerdictOut(BaseModel):
+    """The verdict of a code (docs/verdicts.md): the worst state of its findings."""
+
+    state: Literal["recalled", "frozen", "blocked", "expired", "attention", "replaced", "ok"]
+    level: Literal["danger", "caution", "ok"] = Field(
+        description="danger (red), caution (amber) or ok (green)."
+    )
+    product: Literal["food", "vaccine", "drug"]
+    title: dict[str, str] = Field(description="By language (zh, en).")
+    advice: dict[str, dict[str, str]] = Field(
+        description="By language, then by reader (consumer, holder)."
+    )
+    findings: list[FindingOut] = Field(description="Worst first.")
+    notes: list[FindingOut] = Field(description="Findings that leave it ok (a recall ended).")
+
+
+class TraceAlertOut(_Open):
+    """An alert the events of the trace opened. The public view has kind, status and times
+    only; the full view adds whom it is against and why."""
+
+    kind: str
+    status: Literal["open", "closed"]
+    opened_at: str
+    closed_at: str | None
+
+
 class TraceOut(_Open):
     """``GET /v1/trace/{code}``: backward to the farms, the custody path, and (full view) forward
     to every holder (design §7)."""
 
     code: str = Field(description="The canonical code.")
     kind: str = Field(description="cert, gs1 or drug.")
-    status: str = Field(description="ok, recalled, frozen (failed inspection) or voided.")
-    reasons: list[str]
+    status: str = Field(description="The verdict's state (see verdict).")
+    reasons: list[str] = Field(description="The verdict's findings, one line each.")
+    verdict: VerdictOut
     product: dict[str, Any] | None
     origin: dict[str, Any] | None
     certificates: list[TracedEventOut]
@@ -96,7 +136,7 @@ class TraceOut(_Open):
     custody: list[TracedEventOut]
     temperature: dict[str, Any] | None
     recalls: list[TracedEventOut]
-    alerts: list[str]
+    alerts: list[TraceAlertOut]
     upstream_codes: list[str]
     view: Literal["public", "full"]
     complete: bool = Field(

@@ -43,6 +43,7 @@ from suyuan.label import (
     label_svg,
 )
 from suyuan.trace import Trace, TracedEvent, public_payload
+from suyuan.verdict import CONSUMER, REPLACED, Finding
 from suyuan_http import ApiError
 
 from ._deps import QueryContext
@@ -97,17 +98,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "kind_cert": "承诺达标合格证码",
         "kind_gs1": "商品条码（GS1）",
         "kind_drug": "药品追溯码",
-        "ok_title": "正常",
-        "ok_body": "未发现召回、冻结或作废记录。",
-        "recalled_title": "已召回 · 请勿食用",
-        "recalled_advice": "请立即停止食用或销售，并联系购买处退货。",
         "recall_by": "召回发起",
-        "frozen_title": "冻结 · 暂停销售",
-        "frozen_body": "该批次检测不合格，已被冻结，等待处置。",
-        "voided_title": "已作废",
-        "voided_body": "此合格证已作废，不能作为产品合格的依据。",
-        "expired_title": "已过期 · 请勿使用",
-        "expired_body": "该产品已超过有效期，请勿食用或使用。",
         "expired_on": "有效期至",
         "replacement": "请以新合格证为准：",
         "reason": "原因",
@@ -139,6 +130,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "item": "项目",
         "value": "结果",
         "limit": "限量",
+        "required": "要求",
+        "notes": "说明",
         "standard": "标准",
         "passed": "合格",
         "failed": "不合格",
@@ -196,17 +189,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "kind_cert": "Compliance certificate code",
         "kind_gs1": "Product barcode (GS1)",
         "kind_drug": "Drug trace code",
-        "ok_title": "OK",
-        "ok_body": "No recall, freeze or voided certificate on record.",
-        "recalled_title": "RECALLED · Do not eat",
-        "recalled_advice": "Stop eating or selling it now and return it to where you bought it.",
         "recall_by": "Recall started by",
-        "frozen_title": "FROZEN · Sale suspended",
-        "frozen_body": "This lot failed a test and is frozen until it is dealt with.",
-        "voided_title": "VOIDED",
-        "voided_body": "This certificate was voided and no longer vouches for the product.",
-        "expired_title": "EXPIRED · DO NOT USE",
-        "expired_body": "This product is past its expiry date: do not eat or use it.",
         "expired_on": "Expired on",
         "replacement": "It was replaced by:",
         "reason": "Reason",
@@ -238,6 +221,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "item": "Item",
         "value": "Result",
         "limit": "Limit",
+        "required": "required",
+        "notes": "Note",
         "standard": "Standard",
         "passed": "Pass",
         "failed": "Fail",
@@ -691,49 +676,43 @@ def _label_url(trace: Trace, lang: str, root: str) -> str | None:
 
 
 def _banner(trace: Trace, lang: str, root: str) -> dict[str, Any]:
-    texts = TEXTS[lang]
-    if trace.status == "recalled":
-        recalls = [
+    """The verdict (``suyuan.verdict``) as the page's first words: its title, the reasons (the
+    findings, worst first, in the reader's words), the advice for a consumer of this kind of
+    product, and what goes with a state (who recalled, the replacement certificate)."""
+    verdict = trace.verdict
+    banner: dict[str, Any] = {
+        "level": verdict.level,
+        "status": verdict.state,
+        "title": verdict.title(lang),
+        "reasons": [_finding_text(f, trace, lang) for f in verdict.findings],
+        "advice": verdict.advice(lang, CONSUMER),
+        "notes": [_finding_text(f, trace, lang) for f in verdict.notes],
+        "recalls": [
             _recall(t, lang, root)
             for t in trace.recalls
-            if str(t.event.payload.get("reason", "")) in trace.reasons
+            if any(f.event_id == t.event.event_id for f in verdict.findings)
+        ],
+        "replacements": [
+            {"code": c, "url": code_link(c, lang, root)} for c in replacement_codes(trace)
         ]
-        return {
-            "level": "danger",
-            "status": "recalled",
-            "title": texts["recalled_title"],
-            "reasons": list(trace.reasons),
-            "advice": texts["recalled_advice"],
-            "recalls": recalls,
-        }
-    if trace.status == "frozen":
-        return {
-            "level": "danger",
-            "status": "frozen",
-            "title": texts["frozen_title"],
-            "reasons": [_failure_text(t, lang) for t in trace.inspections if _failed(t)],
-            "advice": texts["frozen_body"],
-        }
-    if trace.status == "voided":
-        return {
-            "level": "danger",
-            "status": "voided",
-            "title": texts["voided_title"],
-            "reasons": list(trace.reasons),
-            "advice": texts["voided_body"],
-            "replacements": [
-                {"code": c, "url": code_link(c, lang, root)} for c in replacement_codes(trace)
-            ],
-        }
-    if trace.status == "expired" and trace.expires_on is not None:
-        return {
-            "level": "danger",
-            "status": "expired",
-            "title": texts["expired_title"],
-            "reasons": [f"{texts['expired_on']} {trace.expires_on.isoformat()}"],
-            "advice": texts["expired_body"],
-        }
-    return {"level": "ok", "status": "ok", "title": texts["ok_title"], "advice": texts["ok_body"]}
+        if verdict.state == REPLACED
+        else [],
+    }
+    return banner
+
+
+def _finding_text(finding: Finding, trace: Trace, lang: str) -> str:
+    """One reason of the verdict: the rule's words and, where it helps, what exactly."""
+    rule = finding.rule
+    words = rule.zh if lang == "zh" else rule.en
+    texts = TEXTS[lang]
+    detail = finding.detail
+    if finding.rule_id == "inspection_failed":
+        failed = next((t for t in trace.inspections if t.event.event_id == finding.event_id), None)
+        detail = _failure_text(failed, lang) if failed is not None else detail
+    elif finding.rule_id == "expired" and trace.expires_on is not None:
+        detail = f"{texts['expired_on']} {trace.expires_on.isoformat()}"
+    return f"{words}{texts['colon']}{detail}" if detail else words
 
 
 def replacement_codes(trace: Trace) -> list[str]:
@@ -771,9 +750,12 @@ def _failure_text(traced: TracedEvent, lang: str) -> str:
 
 
 def _item_value(item: Mapping[str, Any], lang: str) -> str:
-    value = f"{item.get('name', '')} {_measured(item)}"
+    """``新冠病毒核酸 结果：阳性（要求：阴性）`` — labelled, so a qualitative result reads right."""
+    texts = TEXTS[lang]
+    value = f"{item.get('name', '')} {texts['value']}{texts['colon']}{_measured(item)}"
     if item.get("limit"):
-        value += f"{TEXTS[lang]['lparen']}{item['limit']}{TEXTS[lang]['rparen']}"
+        limit = f"{texts['required']}{texts['colon']}{item['limit']}"
+        value += f"{texts['lparen']}{limit}{texts['rparen']}"
     return value
 
 

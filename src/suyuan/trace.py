@@ -10,7 +10,10 @@ of the entries they name — never by scanning the ledger:
   of its containers; the temperature record and its excursions;
 - **forward** (regulator view): every code made from it or packed with it and every
   organisation that held any of it, with quantities — the scope of a recall;
-- **status**: recalled / frozen (a failed inspection on it or upstream) / voided / ok.
+- **verdict** (:mod:`suyuan.verdict`): recalled › frozen › blocked › expired › attention ›
+  replaced › ok, from the findings of every rule about the code, its certificates (a
+  certificate shares the state of the goods it covers, and the goods their certificate's) and
+  everything upstream — the same alert rules the regulator's list runs (``alerts_of``).
 
 The public view leaves out personal data and counterparties' commercial details.
 """
@@ -25,10 +28,11 @@ from typing import Any
 
 from suyuan.authority import INSPECTORS
 from suyuan.codegraph import CodeGraph, Walk
-from suyuan.codes import parse_trace_code
+from suyuan.codes import CodeKind, is_valid_certificate_code, parse_trace_code
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event, thaw
+from suyuan.foodchain import INSPECTION_FAILED, Alert, Reads, alerts_of
 from suyuan.ledger import (
     CERTIFIED_FROM,
     CONTAINS,
@@ -39,6 +43,7 @@ from suyuan.ledger import (
     LedgerStore,
     StoredEntry,
 )
+from suyuan.verdict import DRUG, FOOD, RULES, VACCINE, Finding, Verdict, judge, verdict_json
 
 #: Payload fields a public caller never sees (personal data, commercial details, trading
 #: partners: docs/http-query.md "Public view").
@@ -180,7 +185,10 @@ class Trace:
     recalls: list[TracedEvent] = field(default_factory=list)
     voids: list[TracedEvent] = field(default_factory=list)
     """CertificateVoided events of this code; the payload names the replacement certificate."""
-    alerts: list[str] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    """Open and closed alerts that the events of this trace opened (the regulator's alert rules,
+    run over this trace's events)."""
+    verdict: Verdict = field(default_factory=lambda: judge(()))
     forward_codes: list[str] | None = None
     holders: list[Holder] | None = None
     expires_on: date | None = None
@@ -229,13 +237,18 @@ class Tracer:
         canonical = parsed.value
         result = Trace(code=canonical, kind=str(parsed.kind))
         limit = None if budget is None else budget.codes
-        up = self._closure([canonical], upward=True, limit=limit)
+        start = [canonical, *self._certified_with(canonical)]
+        up = self._closure(start[:limit] if limit else start, upward=True, limit=limit)
         ancestors, edges_up = up.codes, up.edges
         events, events_cut = self._events(up.order, budget)
         self._classify(result, canonical, ancestors, edges_up, events)
         result.complete = not up.cut and not events_cut
-        self._status(result, canonical, events, ancestors)
-        _expiry(result, events, today or datetime.now(CHINA_TIME).date())
+        findings = self._status(result, canonical, events, ancestors)
+        findings += _expiry(result, events, today or datetime.now(CHINA_TIME).date())
+        findings += self._alert_findings(result, events)
+        result.verdict = judge(findings, _product_kind(parsed.kind, events))
+        result.status = result.verdict.state
+        result.reasons = [_reason_text(f) for f in result.verdict.findings]
         if full:
             down = self._closure([canonical], upward=False, limit=limit)
             descendants = down.codes
@@ -274,6 +287,30 @@ class Tracer:
             quantities = tuple((_decimal_text(q), unit) for unit, q in sorted(chosen.items()))
             holders.append(Holder(org, self._directory.name(org), quantities))
         return holders
+
+    def _certified_with(self, code: str) -> list[str]:
+        """The codes that share ``code``'s state through a 合格证: the goods a certificate
+        covers, or the certificates that cover a lot (docs/verdicts.md "Certificates and
+        goods")."""
+        refs = self._store.code_events_for([code], {"CertificateIssued"})
+        others: list[str] = []
+        for traced in self._load(dict.fromkeys((r.shard, r.seq) for r in refs)):
+            for other in traced.event.codes:
+                if other == code:
+                    continue
+                if is_valid_certificate_code(code) or is_valid_certificate_code(other):
+                    others.append(other)
+        return list(dict.fromkeys(others))
+
+    def _alert_findings(self, result: Trace, events: list[TracedEvent]) -> list[Finding]:
+        """The regulator's alert rules run over this trace's events: each open alert of a kind
+        with a verdict rule is a finding (a failed inspection is one already)."""
+        result.alerts = alerts_of(Reads(self._store, self._directory), [t.event for t in events])
+        return [
+            Finding(alert.kind, event_id=alert.event_id, at=alert.opened_at)
+            for alert in result.alerts
+            if alert.status == "open" and alert.kind in RULES and alert.kind != INSPECTION_FAILED
+        ]
 
     # --- graph ----------------------------------------------------------------------------------
 
@@ -367,12 +404,12 @@ class Tracer:
         result.temperature = _temperature(
             [t for t in events if t.event.event_type == "TemperatureRecorded"]
         )
-        if result.temperature and result.temperature["excursions"]:
-            result.alerts.append("temperature excursion")
 
     def _status(
         self, result: Trace, code: str, events: list[TracedEvent], ancestors: set[str]
-    ) -> None:
+    ) -> list[Finding]:
+        """Findings of recalls, failed inspections and voided certificates."""
+        findings: list[Finding] = []
         closed = {
             str(t.event.payload.get("recall_id"))
             for t in events
@@ -380,36 +417,108 @@ class Tracer:
         }
         for recall in result.recalls:
             roots = set(recall.event.payload.get("root_codes", ()))
-            if roots & ancestors and str(recall.event.payload.get("recall_id")) not in closed:
-                result.status = "recalled"
-                result.reasons.append(str(recall.event.payload.get("reason", "")))
-        failed = [t for t in result.inspections if not t.event.payload.get("passed", True)]
-        if failed and result.status == "ok":
-            result.status = "frozen"
-            result.reasons.extend(
-                f"inspection failed ({t.event.payload.get('kind')})" for t in failed
+            if not roots & ancestors:
+                continue
+            ended = str(recall.event.payload.get("recall_id")) in closed
+            findings.append(
+                Finding(
+                    "recall_closed" if ended else "recall_open",
+                    detail=str(recall.event.payload.get("reason", "")),
+                    event_id=recall.event.event_id,
+                    at=recall.event.occurred_at,
+                )
             )
-        voided = [
+        for failed in result.inspections:
+            if not failed.event.payload.get("passed", True):
+                findings.append(
+                    Finding(
+                        "inspection_failed",
+                        detail=_failure_detail(failed.event),
+                        event_id=failed.event.event_id,
+                        at=failed.event.occurred_at,
+                    )
+                )
+        result.voids = [
             t for t in events if t.event.event_type == "CertificateVoided" and code in t.event.codes
         ]
-        result.voids = voided
-        if voided and result.status == "ok":
-            result.status = "voided"
-            result.reasons.extend(str(t.event.payload.get("reason", "")) for t in voided)
+        findings.extend(_void_findings(result, code))
+        return findings
 
 
-def _expiry(result: Trace, events: list[TracedEvent], today: date) -> None:
-    """Mark goods past their expiry date (vaccine lot release, import shelf life) "expired".
+def _void_findings(result: Trace, code: str) -> list[Finding]:
+    """A voided certificate is ``replaced`` when reissued, else ``attention``; goods are
+    ``attention`` only when every certificate covering them is void and none replaced it."""
+    if is_valid_certificate_code(code):
+        return [
+            Finding(
+                "certificate_replaced"
+                if t.event.payload.get("replacement_code")
+                else "certificate_voided",
+                detail=str(t.event.payload.get("reason", "")),
+                event_id=t.event.event_id,
+                at=t.event.occurred_at,
+            )
+            for t in result.voids
+        ]
+    covering = {
+        c
+        for t in result.certificates
+        if code in t.event.codes
+        for c in t.event.codes
+        if is_valid_certificate_code(c)
+    }
+    voided = {c for t in result.voids for c in t.event.codes if is_valid_certificate_code(c)}
+    replaced = any(t.event.payload.get("replacement_code") for t in result.voids)
+    if covering and covering <= voided and not replaced:
+        last = result.voids[-1].event
+        return [
+            Finding(
+                "certificate_voided",
+                detail=str(last.payload.get("reason", "")),
+                event_id=last.event_id,
+                at=last.occurred_at,
+            )
+        ]
+    return []
 
-    A recall, freeze or void says more, so it keeps its status; the expiry is still reported.
-    """
+
+def _failure_detail(event: Event) -> str:
+    """``NUCLEIC_ACID: 新冠病毒核酸 阳性`` — the kind and the failed items of an inspection."""
+    payload = event.payload
+    items = [
+        f"{item.get('name', '')} {item.get('value', '')}"
+        + (f" {item['unit']}" if item.get("unit") else "")
+        + (f" (≤ {item['limit']})" if item.get("limit") else "")
+        for item in payload.get("items", ())
+        if not item.get("passed", True)
+    ]
+    kind = str(payload.get("kind", ""))
+    return f"{kind}: {'; '.join(items)}" if items else kind
+
+
+def _reason_text(finding: Finding) -> str:
+    return finding.detail or finding.rule.en
+
+
+def _product_kind(kind: CodeKind, events: list[TracedEvent]) -> str:
+    if kind is CodeKind.DRUG:
+        return DRUG
+    vaccine_types = {"VaccineLotReleased", "VaccineAdministered"}
+    if any(t.event.event_type in vaccine_types for t in events):
+        return VACCINE
+    return FOOD
+
+
+def _expiry(result: Trace, events: list[TracedEvent], today: date) -> list[Finding]:
+    """The expiry date of the goods (vaccine lot release, import shelf life) and, once it has
+    passed, an ``expired`` finding."""
     expires = [d for d in (_expires_on(t.event.payload, t.event.event_type) for t in events) if d]
     if not expires:
-        return
+        return []
     result.expires_on = min(expires)
-    if result.expires_on < today and result.status == "ok":
-        result.status = "expired"
-        result.reasons.append(f"expired on {result.expires_on.isoformat()}")
+    if result.expires_on < today:
+        return [Finding("expired", detail=f"expired on {result.expires_on.isoformat()}")]
+    return []
 
 
 def _expires_on(payload: Mapping[str, Any], event_type: str) -> date | None:
@@ -642,7 +751,8 @@ def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
         "temperature": trace.temperature,
         "recalls": events(trace.recalls),
         "voids": events(trace.voids),
-        "alerts": trace.alerts,
+        "verdict": verdict_json(trace.verdict),
+        "alerts": [_alert_json(a, public=public) for a in trace.alerts],
         "expires_on": trace.expires_on.isoformat() if trace.expires_on else None,
         "upstream_codes": trace.upstream_codes,
         "view": "public" if public else "full",
@@ -660,6 +770,27 @@ def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
                 for h in trace.holders
             ],
         }
+    return body
+
+
+def _alert_json(alert: Alert, *, public: bool) -> dict[str, Any]:
+    """An alert of a trace; the public view says what kind and whether it is open, not against
+    whom or why in detail (a supplier, a device)."""
+    body: dict[str, Any] = {
+        "kind": alert.kind,
+        "status": alert.status,
+        "opened_at": alert.opened_at.isoformat(),
+        "closed_at": alert.closed_at.isoformat() if alert.closed_at else None,
+    }
+    if not public:
+        body.update(
+            alert_id=alert.alert_id,
+            event_id=alert.event_id,
+            organisation=alert.organisation,
+            organisation_name=alert.organisation_name,
+            summary=alert.summary,
+            closed_reason=alert.closed_reason,
+        )
     return body
 
 

@@ -391,7 +391,7 @@ def test_void_and_reissue_keeps_the_voided_certificate_visible(services: Service
     assert (again.status_code, again.json()["reason"]) == (409, "already_voided")
 
     trace = services.trace(wrong)
-    assert trace["status"] == "voided"
+    assert trace["status"] == "replaced"
     assert trace["voids"][0]["payload"]["replacement_code"] == right
     page = services.query.get(f"/c/{wrong}")
     assert "重量填写错误" in page.text and f"/c/{right}" in page.text

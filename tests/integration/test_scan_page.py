@@ -299,7 +299,7 @@ def test_clean_lot_shows_product_origin_commitment_and_a_green_state(
 
     assert status_of(html) == "ok"
     assert 'class="banner danger"' not in html
-    assert banner_text(html) == "✓ 正常 未发现召回、冻结或作废记录。"
+    assert banner_text(html) == "✓ 正常 未发现召回、冻结、过期或未解决的问题。"
     assert "已召回" not in text and "已作废" not in text
     assert "小青菜" in text and "蔬菜" in text
     assert "临安区太湖源蔬菜专业合作社" in text
@@ -377,7 +377,8 @@ def test_frozen_lot_shows_the_red_banner_with_the_failed_item(
 
     assert status_of(html) == "frozen"
     assert "冻结" in banner
-    assert "委托检测" in banner and "联苯菊酯 0.9 mg/kg" in banner and "≤0.5" in banner
+    assert "委托检测" in banner and "联苯菊酯 结果：0.9 mg/kg（要求：≤0.5）" in banner
+    assert "请勿食用" in banner, "a consumer of food is told not to eat it"
     assert "茶叶" in visible_text(html)
 
 
@@ -387,8 +388,9 @@ def test_voided_certificate_shows_void_reason_and_replacement(
     html = page(client, ledger.codes["voided certificate"])
     banner = html.split('id="status"', 1)[1].split("</section>", 1)[0]
 
-    assert status_of(html) == "voided"
-    assert "已作废" in banner
+    assert status_of(html) == "replaced"
+    assert 'class="banner caution"' in html, "a replaced certificate is amber, not red"
+    assert "已作废并重新开具" in banner
     assert "重量填写错误，作废重开" in banner
     assert f'href="/c/{ledger.replacement}"' in banner
     assert ledger.replacement in visible_text(banner)

@@ -346,7 +346,7 @@ def test_producer_sees_in_full_only_what_it_took_part_in(query: Query) -> None:
 
 def test_trace_statuses_of_the_demo(query: Query) -> None:
     assert query.trace(query.codes["recalled lot"]).json()["status"] == "recalled"
-    assert query.trace(query.codes["voided certificate"]).json()["status"] == "voided"
+    assert query.trace(query.codes["voided certificate"]).json()["status"] == "replaced"
 
 
 def test_bad_token_is_401_not_public(query: Query) -> None:

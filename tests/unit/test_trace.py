@@ -70,7 +70,7 @@ def test_statuses_recalled_voided(demo: tuple[DemoData, Tracer]) -> None:
     voided = tracer.trace(data.codes["voided certificate"])
 
     assert recalled.status == "recalled" and "毒死蜱" in recalled.reasons[0]
-    assert voided.status == "voided" and "作废" in voided.reasons[0]
+    assert voided.status == "replaced" and "作废" in voided.reasons[0]
 
 
 def test_public_view_hides_commercial_details_full_view_keeps_them(
@@ -114,7 +114,7 @@ def test_cold_chain_unit_shows_the_three_certificates_and_the_temperature_excurs
     assert declared and declared[0].event.payload["nucleic_acid_test"]["passed"] is True
     assert unit.temperature is not None
     assert [e["celsius"] for e in unit.temperature["excursions"]] == [-16.2]
-    assert "temperature excursion" in unit.alerts
+    assert [a.kind for a in unit.alerts if a.status == "open"] == ["temperature_excursion"]
     assert frozen.status == "frozen" and "NUCLEIC_ACID" in frozen.reasons[0]
 
 
@@ -217,3 +217,35 @@ def test_a_budget_the_trace_fits_in_changes_nothing(demo: tuple[DemoData, Tracer
 
     assert budgeted.complete
     assert trace_json(budgeted, public=True) == trace_json(tracer.trace(code), public=True)
+
+
+def test_a_certificate_shares_the_state_of_the_goods_it_covers(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    data, tracer = demo
+    lot = tracer.trace(data.codes["recalled lot"])
+    certificate = next(
+        c for c in lot.certificates[0].event.codes if c != data.codes["recalled lot"]
+    )
+
+    scanned = tracer.trace(certificate)
+
+    assert scanned.status == "recalled", "the certificate's QR is as red as its lot"
+    assert [f.rule_id for f in scanned.verdict.findings][:1] == ["recall_open"]
+    assert scanned.inspections, "the certificate's page shows the tests of its lot"
+
+
+def test_goods_taken_in_without_a_certificate_ask_for_attention(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    data, tracer = demo
+    taken_in = tracer.trace(data.codes["lot received without certificate"])
+
+    assert taken_in.status == "attention"
+    assert [f.rule_id for f in taken_in.verdict.findings] == ["missing_certificate"]
+    assert trace_json(taken_in, public=True)["alerts"][0] == {
+        "kind": "missing_certificate",
+        "status": "open",
+        "opened_at": taken_in.alerts[0].opened_at.isoformat(),
+        "closed_at": None,
+    }, "the public sees that an alert is open, not against whom"

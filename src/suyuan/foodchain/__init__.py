@@ -55,6 +55,7 @@ from suyuan.foodchain._monitor import (
     AlertSummary,
     FoodChainMonitor,
     StatusCount,
+    alerts_of,
     select,
     summarise,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "Rate",
     "Reads",
     "StatusCount",
+    "alerts_of",
     "certificate_codes",
     "certificate_event",
     "certificate_links",

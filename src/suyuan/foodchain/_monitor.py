@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from suyuan.directory import Directory
+from suyuan.events.model import Event
 from suyuan.foodchain._alerts import (
     ALERT_KINDS,
     INSPECTION_FAILED,
@@ -33,10 +34,10 @@ from suyuan.foodchain._coverage import (
     scan_observations,
     testing_observations,
 )
-from suyuan.foodchain._feed import EventFeed, EventRef
+from suyuan.foodchain._feed import FOLLOWED, EventFeed, EventRef
 from suyuan.foodchain._reads import Reads
 from suyuan.foodchain._receipts import check_receipts
-from suyuan.foodchain._rules import SLAUGHTERHOUSE_ROLE
+from suyuan.foodchain._rules import SLAUGHTER_PROCESS, SLAUGHTERHOUSE_ROLE
 from suyuan.ledger import LedgerStore
 
 
@@ -126,25 +127,12 @@ class FoodChainMonitor:
         """
         reads = self._reads()
         feed = self._feed
-        checks = check_receipts(reads, reads.at(_positions(feed.refs(["Received"]))))
-        plants = feed.slaughterers() | {
-            ref.actor
-            for ref in feed.refs(["Shipped", "Sold"])
-            if reads.directory.has_role(ref.actor, {SLAUGHTERHOUSE_ROLE})
-        }
-        departures = reads.at(
-            _positions(r for r in feed.refs(["Shipped", "Sold"]) if r.actor in plants)
-        )
-        failures = reads.at(_positions(feed.refs(["InspectionRecorded"])))
-        excursions = reads.at(_positions(feed.refs(["TemperatureRecorded"])))
-        alerts = [
-            *missing_certificate_alerts(reads, checks),
-            *inspection_failed_alerts(reads, failures),
-            *meat_alerts(reads, departures),
-            *temperature_alerts(reads, excursions),
-        ]
-        alerts.sort(key=lambda a: (a.opened_at, a.event_id), reverse=True)
-        return alerts
+        events = reads.at(_positions(feed.refs(ALERT_SOURCE_TYPES)))
+        return alerts_of(reads, events, slaughterers=feed.slaughterers())
+
+    def reads(self) -> Reads:
+        """Fresh reads of the ledger (directory and feed caught up), for :func:`alerts_of`."""
+        return self._reads()
 
     def coverage(
         self,
@@ -182,6 +170,48 @@ class FoodChainMonitor:
             scope=scope,
             organisation=organisation,
         )
+
+
+#: The event types alerts start from (each rule picks its own among them).
+ALERT_SOURCE_TYPES = ("Received", "Shipped", "Sold", "InspectionRecorded", "TemperatureRecorded")
+
+
+def alerts_of(
+    reads: Reads, events: Sequence[Event], *, slaughterers: Iterable[str] = ()
+) -> list[Alert]:
+    """The alerts that ``events`` open, open and closed, newest first: every alert rule run over
+    these events — the whole ledger's (:meth:`FoodChainMonitor.alerts`) or one trace's
+    (``suyuan.trace``), so the regulator's list and a code's verdict never disagree.
+
+    ``slaughterers`` are organisations known to slaughter (besides those registered as
+    slaughterhouses): whatever they ship or sell is meat that needs its certificates.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the ledger database cannot be read.
+    """
+    by_type: dict[str, list[Event]] = {}
+    plants = set(slaughterers)
+    for event in events:
+        kind = event.event_type
+        if kind == "Transformed" and event.payload.get("process") == SLAUGHTER_PROCESS:
+            plants.add(event.actor)
+        keep = FOLLOWED.get(kind)
+        if keep is not None and keep(event):
+            by_type.setdefault(kind, []).append(event)
+    departures = [
+        e
+        for e in [*by_type.get("Shipped", ()), *by_type.get("Sold", ())]
+        if e.actor in plants or reads.directory.has_role(e.actor, {SLAUGHTERHOUSE_ROLE})
+    ]
+    checks = check_receipts(reads, by_type.get("Received", []))
+    alerts = [
+        *missing_certificate_alerts(reads, checks),
+        *inspection_failed_alerts(reads, by_type.get("InspectionRecorded", [])),
+        *meat_alerts(reads, departures),
+        *temperature_alerts(reads, by_type.get("TemperatureRecorded", [])),
+    ]
+    alerts.sort(key=lambda a: (a.opened_at, a.event_id), reverse=True)
+    return alerts
 
 
 def _positions(refs: Iterable[EventRef]) -> list[tuple[int, int]]:
