@@ -25,7 +25,7 @@ from suyuan.errors import IdConflictError, InvalidInputError, SuyuanError
 from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
 from suyuan.follower import TrustFollower, load_trust
-from suyuan.foodchain import Reads, certificate_codes, check_certificate
+from suyuan.foodchain import Reads, certificate_codes, check_chain_rules
 from suyuan.ledger import (
     TRUST_SHARD,
     AppendResult,
@@ -309,8 +309,8 @@ class LedgerWriter:
                     custody=custody,
                     final=not defer_missing,
                 )
-                # 合格证 rules that need the ledger (design §4; docs/food-chain.md).
-                check_certificate(event, self._store, pending=pending, reads=reads)
+                # The chains' rules that need the ledger (docs/food-chain.md, docs/verdicts.md).
+                check_chain_rules(event, self._store, pending=pending, reads=reads)
                 self._event_ids.check(event.event_id, batch.events[index])
                 if event.event_type in TRUST_EVENT_TYPES and not self._known(event.event_id):
                     self.trust.apply(event)

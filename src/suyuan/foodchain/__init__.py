@@ -28,6 +28,7 @@ from suyuan.foodchain._certificates import (
     goods_codes,
     own_certificate_code,
 )
+from suyuan.foodchain._chain_rules import WRITE_RULES, WriteRule, check_chain_rules
 from suyuan.foodchain._coverage import (
     CERTIFICATE_RATE,
     CODING_RATE,
@@ -88,6 +89,7 @@ __all__ = [
     "TARGETS",
     "TEMPERATURE_EXCURSION",
     "TESTING_RATE",
+    "WRITE_RULES",
     "Alert",
     "AlertSummary",
     "Amount",
@@ -101,12 +103,14 @@ __all__ = [
     "Rate",
     "Reads",
     "StatusCount",
+    "WriteRule",
     "alerts_of",
     "certificate_codes",
     "certificate_event",
     "certificate_links",
     "certificate_records",
     "check_certificate",
+    "check_chain_rules",
     "commitment_matches",
     "goods_codes",
     "own_certificate_code",
