@@ -304,7 +304,13 @@ def test_receiving_without_a_certificate_raises_an_alert_against_the_buyer(
     assert alert["alert_id"] == f"missing_certificate:{receipt.event_id}"
     assert (alert["organisation"], alert["region"]) == (c.market.uscc, "330105")
     assert alert["counterparty"] == c.farm.uscc and alert["status"] == "open"
+    assert alert["title"]["zh"] == "进货时未查验到有效的承诺达标合格证"
     assert services.alerts(services.ningbo)["count"] == 0  # another city's regulator
+    verdict = services.trace(lot)["verdict"]
+    assert (verdict["state"], verdict["level"]) == ("attention", "caution")
+    assert [f["rule"] for f in verdict["findings"]] == ["missing_certificate"]
+    page = services.query.get(f"/c/{lot}").text
+    assert 'data-status="attention"' in page and "进货时未查验到有效的承诺达标合格证" in page
 
 
 def test_a_failed_test_freezes_the_lot_until_every_quantity_is_disposed_of(
@@ -417,6 +423,9 @@ def test_meat_with_only_one_of_its_two_certificates_raises_an_alert(services: Se
 
     assert (alert["organisation"], alert["region"]) == (c.plant.uscc, "330109")
     assert "肉品品质检验合格证" in alert["summary"] and alert["status"] == "open"
+    verdict = services.trace(carcass)["verdict"]
+    assert verdict["state"] == "attention"
+    assert [f["rule"] for f in verdict["findings"]] == ["meat_certificates_missing"]
 
 
 def test_a_wrong_commitment_is_refused_naming_the_field(services: Services) -> None:
