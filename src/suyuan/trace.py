@@ -293,9 +293,10 @@ class Tracer:
         covers, or the certificates that cover a lot (docs/verdicts.md "Certificates and
         goods")."""
         refs = self._store.code_events_for([code], {"CertificateIssued"})
+        entries = self._store.entries_at(list(dict.fromkeys((r.shard, r.seq) for r in refs)))
         others: list[str] = []
-        for traced in self._load(dict.fromkeys((r.shard, r.seq) for r in refs)):
-            for other in traced.event.codes:
+        for entry in entries.values():
+            for other in decode_event(Leaf.from_bytes(entry.leaf).event).codes:
                 if other == code:
                     continue
                 if is_valid_certificate_code(code) or is_valid_certificate_code(other):
