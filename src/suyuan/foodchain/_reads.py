@@ -16,11 +16,21 @@ from suyuan.codegraph import CodeGraph
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event
-from suyuan.ledger import CONTAINS, TRANSFORMED, CodeEventRef, EntryNotFoundError, Leaf, LedgerStore
+from suyuan.ledger import (
+    CERTIFIED_FROM,
+    CONTAINS,
+    TRANSFORMED,
+    CodeEventRef,
+    EntryNotFoundError,
+    Leaf,
+    LedgerStore,
+)
 
 #: Packing and making: what a code is made from or packed in (and the other way round).
 MATERIAL_KINDS = frozenset({CONTAINS, TRANSFORMED})
 PACKING_KINDS = frozenset({CONTAINS})
+#: Packing, making and certifying: what a recall or a freeze of a code reaches (as the trace).
+LINEAGE_KINDS = MATERIAL_KINDS | {CERTIFIED_FROM}
 
 
 class Reads:
@@ -107,3 +117,16 @@ def load_related(graph: CodeGraph, codes: Iterable[str]) -> None:
     seeds = list(codes)
     graph.load_down(seeds, PACKING_KINDS)
     graph.load_up(graph.below(seeds, PACKING_KINDS), MATERIAL_KINDS)
+
+
+def lineage(graph: CodeGraph, codes: Iterable[str]) -> set[str]:
+    """``codes``, what is packed in them, and everything they (or their contents) were packed
+    in, made from or certified from: every code whose recall or freeze reaches these goods."""
+    return graph.above(graph.below(codes, PACKING_KINDS), LINEAGE_KINDS)
+
+
+def load_lineage(graph: CodeGraph, codes: Iterable[str]) -> None:
+    """Load what :func:`lineage` walks, for all ``codes`` at once."""
+    seeds = list(codes)
+    graph.load_down(seeds, PACKING_KINDS)
+    graph.load_up(graph.below(seeds, PACKING_KINDS), LINEAGE_KINDS)
