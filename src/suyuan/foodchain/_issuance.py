@@ -129,6 +129,7 @@ class _IssueCheck:
             e for e in [*found, *self.pending] if e.event_type == INSPECTION_RECORDED
         ]
         self.upstream = upstream
+        self.found = found
 
     def run(self) -> None:
         self._quantity()
@@ -353,21 +354,26 @@ class _IssueCheck:
 
     def _upstream_goods_received(self) -> None:
         """A purchaser cites only certificates of goods it received (or certified itself), and
-        certifies at most what it received of them — and what they certify — in its unit."""
+        certifies at most what it received of them — and what they certify — in its unit, less
+        what its other certificates drawing on the same goods took."""
         if not self.upstream:
             return
         # _upstream ran first: every cited certificate is in the ledger
         cited = [self.records[code].issue for code in self.upstream]
         issues = [issue for issue in cited if issue is not None]
-        receipts, graph = self._receipts(issues)
+        earlier = self._earlier_certificates()
+        # the pool: every certificate this one or those earlier ones cite
+        extra = sorted({str(c) for e in earlier for c in e.payload["upstream_certificates"]})
+        extra = [code for code in extra if code not in self.upstream]
+        records = certificate_records(self.reads, extra, self.pending) if extra else {}
+        pool = [*issues, *(r.issue for r in records.values() if r.issue is not None)]
+        receipts, graph = self._receipts(pool, [*self.upstream, *extra])
         counted: dict[str, Event] = {}
-        own: list[Event] = []
-        for index, issue in enumerate(issues):
+        for index, issue in enumerate(pool):
             if issue.actor == self.event.actor:
-                own.append(issue)  # its own certificate: it held the goods when it certified
-                continue
+                continue  # its own certificate: it held the goods when it certified them
             found = [r for r in receipts if _receipt_of(graph, r, issue)]
-            if not found:
+            if not found and index < len(issues):
                 raise MissingReferenceError(
                     f"payload.upstream_certificates[{index}]",
                     self.upstream[index],
@@ -377,17 +383,38 @@ class _IssueCheck:
                     "of goods it received",
                 )
             counted.update((r.event_id, r) for r in found)
-        self._within_received([*counted.values(), *own], issues)
+        own = [issue for issue in pool if issue.actor == self.event.actor]
+        self._within_received([*counted.values(), *own], pool, earlier)
 
-    def _receipts(self, cited: Sequence[Event]) -> tuple[list[Event], CodeGraph]:
-        """The issuer's receipts that may be of the cited certificates' goods, with the graph
-        around their codes loaded."""
+    def _earlier_certificates(self) -> list[Event]:
+        """The issuer's other certificates, not voided, citing any certificate this one cites:
+        what they certified came out of the same goods."""
+        cited = set(self.upstream)
+        mine = {
+            e.event_id: e
+            for e in [*self.found, *self.pending]
+            if e.event_type == CERTIFICATE_ISSUED
+            and e.actor == self.event.actor
+            and e.event_id != self.event.event_id
+            and cited & {str(c) for c in e.payload["upstream_certificates"]}
+        }
+        if not mine:
+            return []
+        codes = {key: own_certificate_code(e) or "" for key, e in mine.items()}
+        records = certificate_records(self.reads, codes.values(), self.pending)
+        return [e for key, e in mine.items() if records[codes[key]].void_before() is None]
+
+    def _receipts(
+        self, cited: Sequence[Event], codes: Sequence[str]
+    ) -> tuple[list[Event], CodeGraph]:
+        """The issuer's receipts that may be of the goods of the ``cited`` certificates (whose
+        ``codes`` they are), with the graph around their codes loaded."""
         goods = [code for issue in cited for code in goods_codes(issue)]
         graph = self.reads.graph()
         graph.load_up(goods, PACKING_KINDS)
         graph.load_down(goods, PACKING_KINDS)
         family = graph.above(goods, PACKING_KINDS) | graph.below(goods, PACKING_KINDS)
-        found = self.reads.about([*self.upstream, *family], {RECEIVED})
+        found = self.reads.about([*codes, *family], {RECEIVED})
         receipts = [
             r
             for r in [*found, *self.pending]
@@ -398,27 +425,32 @@ class _IssueCheck:
         load_related(graph, (code for r in receipts for code in r.codes))
         return receipts, graph
 
-    def _within_received(self, sources: Sequence[Event], cited: Sequence[Event]) -> None:
+    def _within_received(
+        self, sources: Sequence[Event], cited: Sequence[Event], earlier: Sequence[Event]
+    ) -> None:
         quantity = self.event.quantity
         unit = _unit(self.event.unit)
         if quantity is None:
             return
-        received = _totals(sources)
-        if quantity > received.get(unit, Decimal(0)):
+        shown = f"{_amount(quantity)} {self.event.unit}"
+        received, used = _totals(sources), _totals(earlier)
+        taken = used.get(unit, Decimal(0))
+        took = f"; its other certificates citing them took {_describe(used)}" if used else ""
+        if quantity > received.get(unit, Decimal(0)) - taken:
             raise MissingReferenceError(
                 "quantity",
-                f"{_amount(quantity)} {self.event.unit}",
+                shown,
                 f"a purchaser certifies at most what it received of the cited goods: its "
-                f"receipts of them (and its own certificates) hold {_describe(received)}; "
+                f"receipts of them (and its own certificates) hold {_describe(received)}{took}; "
                 "quantities in other units are not converted",
             )
         certified = _totals(cited)
-        if set(certified) == {unit} and quantity > certified[unit]:
+        if set(certified) == {unit} and quantity > certified[unit] - taken:
             raise EventValidationError(
                 "quantity",
-                f"{_amount(quantity)} {self.event.unit}",
+                shown,
                 f"a purchaser certifies at most what the cited certificates cover "
-                f"({_describe(certified)})",
+                f"({_describe(certified)}){took}",
             )
 
 

@@ -149,6 +149,35 @@ def test_a_merged_lot_adds_up_what_was_received(chain: Chain) -> None:
     assert refused(chain, resale(chain, cited, "61")).field == "quantity"
 
 
+def test_what_earlier_certificates_took_is_not_certified_twice(chain: Chain) -> None:
+    lot = chain.lot("A1")
+    farm_cert = farm_certificate(chain, lot, quantity="30")
+    deliver(chain, chain.market, [lot], "30", certificates=[farm_cert.codes[0]])
+    first = chain.add(chain.market, resale(chain, [farm_cert.codes[0]], "20"))[0]
+
+    err = refused(chain, resale(chain, [farm_cert.codes[0]], "20"))
+
+    assert err.field == "quantity" and "took 20 kg" in err.rule
+    check_certificate(resale(chain, [farm_cert.codes[0]], "10"), chain.store)
+    chain.add(chain.market, chain.void(chain.market, first.codes[0]))  # a voided one took nothing
+    check_certificate(resale(chain, [farm_cert.codes[0]], "30"), chain.store)
+
+
+def test_an_earlier_certificate_drawing_on_other_goods_too_is_counted_against_all_of_them(
+    chain: Chain,
+) -> None:
+    small, large = chain.lot("A1"), chain.lot("A2")
+    small_cert = farm_certificate(chain, small, quantity="30")
+    large_cert = farm_certificate(chain, large, quantity="100")
+    deliver(chain, chain.market, [small], "30", certificates=[small_cert.codes[0]])
+    deliver(chain, chain.market, [large], "100", certificates=[large_cert.codes[0]])
+    both = [small_cert.codes[0], large_cert.codes[0]]
+    chain.add(chain.market, resale(chain, both, "100"))  # it may all have come from the large lot
+
+    check_certificate(resale(chain, [small_cert.codes[0]], "30"), chain.store)
+    assert refused(chain, resale(chain, [small_cert.codes[0]], "31")).field == "quantity"
+
+
 def test_a_purchaser_may_split_its_own_certificate(chain: Chain) -> None:
     lot = chain.lot("A1")
     farm_cert = farm_certificate(chain, lot, quantity="30")
