@@ -35,7 +35,6 @@ from suyuan.foodchain._reads import (
     PACKING_KINDS,
     Reads,
     lineage,
-    load_lineage,
     load_related,
     related_goods,
 )
@@ -212,8 +211,7 @@ class _IssueCheck:
         seeds = self._seeds()
         if not seeds:
             return
-        graph = self.reads.graph()
-        load_lineage(graph, (code for _path, codes in seeds for code in codes))
+        graph = self.reads.lineage_graph(code for _path, codes in seeds for code in codes)
         reached = {path: lineage(graph, codes) for path, codes in seeds}
         every = set().union(*reached.values())
         blocking = [

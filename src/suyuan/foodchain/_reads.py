@@ -40,6 +40,7 @@ class Reads:
         self.store = store
         self.directory = directory or Directory(store)
         self._prefetched: dict[str, list[CodeEventRef]] = {}
+        self._lineage: CodeGraph | None = None
 
     def prefetch(self, codes: Iterable[str]) -> None:
         """Read the index rows of ``codes`` in one query, for the :meth:`about` calls to come
@@ -91,6 +92,18 @@ class Reads:
 
     def graph(self) -> CodeGraph:
         return CodeGraph(self.store)
+
+    def lineage_graph(self, codes: Iterable[str]) -> CodeGraph:
+        """One code graph for all the checks of a batch, with what :func:`lineage` walks from
+        ``codes`` loaded; at its first use also from every prefetched code, so a batch of
+        certificates costs one query per level, not one per certificate. Like the prefetched
+        rows it reflects the ledger when it was read (the writer's batch is not in it yet)."""
+        wanted = list(codes)
+        if self._lineage is None:
+            self._lineage = CodeGraph(self.store)
+            wanted = [*self._prefetched, *wanted]
+        load_lineage(self._lineage, wanted)
+        return self._lineage
 
 
 @dataclass(frozen=True, slots=True)
