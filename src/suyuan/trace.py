@@ -32,7 +32,14 @@ from suyuan.codes import CodeKind, is_valid_certificate_code, parse_trace_code
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event, thaw
-from suyuan.foodchain import INSPECTION_FAILED, MISSING_CERTIFICATE, Alert, Reads, alerts_of
+from suyuan.foodchain import (
+    INSPECTION_FAILED,
+    MISSING_CERTIFICATE,
+    Alert,
+    Reads,
+    alerts_of,
+    failure_binds,
+)
 from suyuan.ledger import (
     CERTIFIED_FROM,
     CONTAINS,
@@ -120,9 +127,6 @@ DOCUMENT_TYPES = frozenset({"AnimalQuarantineCertified", "MeatQualityInspected",
 HOLDING_PRIORITY = ("Received", "Stored", "Sold", "Dispensed", "VaccineAdministered")
 HOLDING_TYPES = frozenset(HOLDING_PRIORITY)
 CHINA_TIME = timezone(timedelta(hours=8))
-#: Handlers whose tests bind like a testing body's: the 集中监管仓 is where imported cold-chain
-#: food is tested and disinfected (docs/verdicts.md).
-TESTING_STATIONS = frozenset({"SUPERVISED_WAREHOUSE"})
 #: Edges followed backward (where it came from) and forward (what came of it).
 UPSTREAM_EDGES = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM})
 DOWNSTREAM_EDGES = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM, VOIDED_BY})
@@ -442,13 +446,7 @@ class Tracer:
         vouching = _vouching(result)
         for failed in result.inspections:
             if not failed.event.payload.get("passed", True):
-                # A trader's own failed test freezes only goods it vouches for: otherwise any
-                # buyer of a kilo could freeze a competitor's whole lot with a rapid test.
-                hearsay = (
-                    failed.event.event_id in result.self_tests
-                    and failed.event.actor not in vouching
-                    and not self._directory.has_role(failed.event.actor, TESTING_STATIONS)
-                )
+                hearsay = not failure_binds(failed.event, self._directory, vouching)
                 findings.append(
                     Finding(
                         "self_test_failed" if hearsay else "inspection_failed",

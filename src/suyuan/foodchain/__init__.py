@@ -68,6 +68,7 @@ from suyuan.foodchain._rules import (
     PRODUCER_COMMITMENT,
     PURCHASER_COMMITMENT,
     commitment_matches,
+    failure_binds,
 )
 
 __all__ = [
@@ -112,6 +113,7 @@ __all__ = [
     "check_certificate",
     "check_chain_rules",
     "commitment_matches",
+    "failure_binds",
     "goods_codes",
     "own_certificate_code",
     "period_key",

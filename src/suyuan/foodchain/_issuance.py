@@ -51,6 +51,7 @@ from suyuan.foodchain._rules import (
     TEST_MAX_AGE_DAYS,
     commitment_matches,
     commitment_rules_apply,
+    failure_binds,
     normalised_text,
     same_product,
 )
@@ -220,6 +221,17 @@ class _IssueCheck:
             if e.event_type in BLOCKING_TYPES and e.occurred_at <= self.event.occurred_at
         ]
         closed = {str(e.payload["recall_id"]) for e in blocking if e.event_type == RECALL_CLOSED}
+        # A failed test freezes when it binds (failure_binds): whoever certified these goods,
+        # the issuer now, a testing body, a regulator or a 集中监管仓 — not any trader's word.
+        vouching = {self.event.actor} | {
+            e.actor for e in self.reads.about(every, {CERTIFICATE_ISSUED})
+        }
+        blocking = [
+            e
+            for e in blocking
+            if e.event_type != INSPECTION_RECORDED
+            or failure_binds(e, self.reads.directory, vouching)
+        ]
         for path, codes in seeds:
             for event in blocking:
                 why = _blocks(event, reached[path], closed)

@@ -10,9 +10,12 @@ sure each is.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 from datetime import date
 
 from suyuan.authority import INSPECTORS
+from suyuan.directory import Directory
+from suyuan.events.model import Event
 
 #: The 2025 rules apply to certificates issued on or after this day.
 COMMITMENT_RULES_FROM = date(2026, 2, 1)
@@ -64,6 +67,9 @@ SLAUGHTERHOUSE_ROLE = "SLAUGHTERHOUSE"
 SLAUGHTER_PROCESS = "SLAUGHTER"
 #: Roles whose inspections are of other organisations' goods (sampling, laboratory work).
 INSPECTOR_ROLES = INSPECTORS
+#: Handlers whose tests bind like a testing body's: the 集中监管仓 is where imported cold-chain
+#: food is tested and disinfected.
+TESTING_STATIONS = frozenset({"SUPERVISED_WAREHOUSE"})
 
 #: Provincial target for 赋码率 and 扫码率 (design §1).
 CODING_TARGET = 0.995
@@ -97,3 +103,15 @@ def same_product(name: str, other: str) -> bool:
 def commitment_rules_apply(issue_date: date) -> bool:
     """Whether a certificate issued on ``issue_date`` must carry the 2025 commitment text."""
     return issue_date >= COMMITMENT_RULES_FROM
+
+
+def failure_binds(inspection: Event, directory: Directory, vouching: Collection[str]) -> bool:
+    """Whether a failed ``inspection`` freezes the goods (docs/verdicts.md, "Failed tests").
+
+    It does when a testing body, a regulator or a 集中监管仓 recorded it, or an organisation in
+    ``vouching`` (that certified the goods, or produced or imported them): its own admission.
+    A trader's own test of goods it does not vouch for does not: otherwise any registered buyer
+    of one kilo could freeze a competitor's whole lot. The regulator's alert opens either way.
+    """
+    actor = inspection.actor
+    return actor in vouching or directory.has_role(actor, INSPECTOR_ROLES | TESTING_STATIONS)

@@ -436,3 +436,20 @@ def test_the_api_fills_in_the_canonical_purchaser_text(chain: Chain) -> None:
     )
 
     assert event.payload["commitment"] == PURCHASER_COMMITMENT
+
+
+def test_another_buyer_s_own_failed_test_does_not_stop_a_market_certifying(chain: Chain) -> None:
+    # A hostile buyer of part of the lot records a failing rapid test of it: the market that
+    # also bought from the lot may still certify (a trader's word freezes only what it vouches
+    # for); a regulator's failed sampling stops it.
+    lot = chain.lot("A1")
+    farm_cert = farm_certificate(chain, lot, quantity="60")
+    deliver(chain, chain.coop, [lot], "30", certificates=[farm_cert.codes[0]])
+    deliver(chain, chain.market, [lot], "30", certificates=[farm_cert.codes[0]])
+    chain.add(chain.coop, chain.inspection(chain.coop, [lot], passed=False))
+
+    check_certificate(resale(chain, [farm_cert.codes[0]], "30"), chain.store)
+
+    chain.add(chain.bureau, chain.inspection(chain.bureau, [lot], passed=False))
+    err = refused(chain, resale(chain, [farm_cert.codes[0]], "30"))
+    assert "frozen" in err.rule
