@@ -237,11 +237,12 @@ def alert_notices(alerts: Iterable[Alert], organisation: str, custody: Custody) 
 
 def _alert_notice(alert: Alert, organisation: str, custody: Custody) -> Notice | None:
     position = next((h for h in alert.holders if h.organisation == organisation), None)
-    held = tuple(code for code in alert.codes if organisation in custody.holders(code))
     if alert.organisation == organisation:
         relation, codes = AGAINST, alert.codes
-    elif held or position is not None:
+    elif held := tuple(c for c in alert.codes if organisation in custody.holders(c)):
         relation, codes = HELD, held
+    elif position is not None:  # it held frozen goods made from or packed with these
+        relation, codes = HELD, ()
     elif alert.counterparty == organisation:
         relation, codes = SUPPLIED, alert.codes
     else:

@@ -11,8 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from schemathesis import GenerationMode
+
 from suyuan.scenario import Organisation
 from tests.integration import test_food_chain
+from tests.integration.openapi_fuzz import assert_no_server_errors
 from tests.integration.test_food_chain import Services
 
 # Both services on one ledger, with a producer token for each organisation of the chain.
@@ -242,3 +246,14 @@ def test_who_may_read_notices(services: Services) -> None:
     assert (regulator.status_code, admin.status_code) == (403, 403)
     assert "/v1/alerts" in regulator.json()["rule"]
     assert forged.status_code == 401
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_no_generated_request_gets_a_server_error(services: Services, mode: GenerationMode) -> None:
+    c = services.chain
+    lot = c.lot("LA0620")
+    farm_to_shop(services, lot)
+    recall(services, lot)
+    shop = {"Authorization": f"Bearer {services.tokens[c.shop.uscc]}"}
+
+    assert_no_server_errors(services.query.app, mode, [shop, {}], only=["GET /v1/notices"])
