@@ -258,3 +258,58 @@ class RecallOut(BaseModel):
 
 class HealthOut(Health):
     proofs: bool = Field(description="Whether checkpoints can be signed (a ledger key is loaded).")
+
+
+# --- notices to holders (GET /v1/notices) -----------------------------------------------------
+
+
+class NoticeOut(BaseModel):
+    """An alert or recall about goods the caller's organisation holds or held."""
+
+    notice_id: str = Field(description="`{kind}:{event_id}` of an alert, `recall:{recall_id}`.")
+    kind: str = Field(description="`recall` or an alert kind (docs/verdicts.md rule ids).")
+    status: Literal["open", "closed"]
+    relation: Literal["against", "held", "supplied"] = Field(
+        description="against: the alert is against you; held: you hold or held the goods (or "
+        "made them); supplied: your buyer named you as the supplier of goods it received "
+        "without a certificate."
+    )
+    at: str = Field(description="RFC 3339: when the alert opened or the recall started.")
+    event_id: str = Field(description="The event that opened the alert or started the recall.")
+    codes: list[str] = Field(
+        description="Your goods it is about (an alert against you: all its codes); a recall's "
+        "root codes."
+    )
+    rule: str = Field(description="The verdict rule (docs/verdicts.md).")
+    state: Literal["recalled", "frozen", "blocked", "expired", "attention", "replaced", "ok"] = (
+        Field(description="The verdict state it gives the goods while open; ok once closed.")
+    )
+    product: Literal["food", "vaccine", "drug"]
+    title: dict[str, str] = Field(description="What it is, by language (zh, en).")
+    advice: dict[str, str] | None = Field(
+        description="What to do, by language (the verdict's advice to a holder); null once closed."
+    )
+    closed_at: str | None
+    closed_reason: str | None
+    summary: str | None = Field(description="What exactly: only on an alert against you.")
+    outstanding: list[str] = Field(description="What still keeps an alert against you open.")
+    quantities: list[QuantityOut] = Field(
+        description="Your own: what you still hold of frozen goods, or held of recalled ones."
+    )
+    recall_id: str | None
+    reason: str | None = Field(description="Recalls: why.")
+    level: str | None
+    issued_by: str | None = Field(description="Recalls: USCC of who started it.")
+    issued_by_name: str | None
+    acknowledged: bool | None = Field(
+        description="Recalls: whether you recorded a RecallAcknowledged for it."
+    )
+
+
+class NoticesOut(BaseModel):
+    """``GET /v1/notices``: newest first."""
+
+    organisation: str = Field(description="USCC of the token's organisation.")
+    notices: list[NoticeOut]
+    count: int = Field(description="How many match the filters (all pages).")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")

@@ -63,6 +63,7 @@ from . import (
     _routes_alerts,
     _routes_codes,
     _routes_ledger,
+    _routes_notices,
     _routes_ops,
     _routes_recalls,
     _routes_trace,
@@ -150,6 +151,7 @@ def create_app(
         _routes_codes,
         _routes_recalls,
         _routes_alerts,
+        _routes_notices,
         _routes_ops,
     ):
         app.include_router(module.router)

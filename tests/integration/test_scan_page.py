@@ -2,7 +2,8 @@
 
 Served by the query service over a real SQLite ledger holding the demo chain (farm → market →
 supermarket, a recall, a voided certificate) plus an imported cold-chain lot with a temperature
-excursion, a lot frozen by a failed test, and a certificate full of markup.
+excursion, an expired import, a lot frozen by a failed test, a lot a tea shop took in without
+its certificate, and a certificate full of markup.
 """
 
 from __future__ import annotations
@@ -171,7 +172,41 @@ def _extra_lots(s: Scenario, codes: dict[str, str]) -> list[bytes]:
     hostile_cert = _certificate(
         s, farm, s.unit_code(item="10058", lot="X1"), product=HOSTILE_NAME, origin="\"&'<b>"
     )
+    tea_shop = s.organisation(
+        "西湖区龙井茶叶店", ["RETAILER"], "330106", "浙江省杭州市西湖区龙井路1号"
+    )
+    unchecked_lot = s.unit_code(item="10041", lot="JS20260509")
+    unchecked_cert = _certificate(s, farm, unchecked_lot, product="径山毛峰", category="TEA")
+    shipped = s.event(
+        farm,
+        "Shipped",
+        {
+            "to_org": tea_shop.uscc,
+            "waybill_no": "JSCC-0509-02",
+            "vehicle_plate": None,
+            "carrier": None,
+            "destination": tea_shop.location(),
+        },
+        codes=[unchecked_lot],
+        quantity="20",
+        unit="kg",
+    )
+    taken_in = s.event(
+        tea_shop,
+        "Received",
+        {
+            "from_org": farm.uscc,
+            "waybill_no": None,
+            "upstream_certificates": [],  # the shop did not check the 合格证 (进货查验)
+            "check_passed": False,
+            "check_note": None,
+        },
+        codes=[unchecked_lot],
+        quantity="20",
+        unit="kg",
+    )
     codes["import unit"] = unit
+    codes["lot taken in without certificate"] = unchecked_lot
     expired_unit = s.unit_code(item="10027", serial="NB0900")
     expired = s.event(
         importer,
@@ -198,9 +233,10 @@ def _extra_lots(s: Scenario, codes: dict[str, str]) -> list[bytes]:
     codes["frozen certificate"] = frozen_cert.codes[0]
     codes["hostile certificate"] = hostile_cert.codes[0]
     return [
-        s.sign_as_root(s.registration(importer, farm)),
+        s.sign_as_root(s.registration(importer, farm, tea_shop)),
         s.sign(importer, [declared, temperature, stored, expired]),
-        s.sign(farm, [frozen_cert, failed, hostile_cert]),
+        s.sign(farm, [frozen_cert, failed, hostile_cert, unchecked_cert, shipped]),
+        s.sign(tea_shop, [taken_in]),
     ]
 
 

@@ -130,6 +130,15 @@ class FoodChainMonitor:
         events = reads.at(_positions(feed.refs(ALERT_SOURCE_TYPES)))
         return alerts_of(reads, events, slaughterers=feed.slaughterers())
 
+    def events(self, event_types: Sequence[str]) -> list[Event]:
+        """Every followed event of ``event_types`` (:data:`FOLLOWED`), by time of occurrence.
+
+        Raises:
+            sqlalchemy.exc.SQLAlchemyError: the ledger database cannot be read.
+        """
+        reads = self._reads()
+        return reads.at(_positions(self._feed.refs(event_types)))
+
     def reads(self) -> Reads:
         """Fresh reads of the ledger (directory and feed caught up), for :func:`alerts_of`."""
         return self._reads()
