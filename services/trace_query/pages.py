@@ -701,18 +701,19 @@ def _banner(trace: Trace, lang: str, root: str) -> dict[str, Any]:
     return banner
 
 
-def _finding_text(finding: Finding, trace: Trace, lang: str) -> str:
-    """One reason of the verdict: the rule's words and, where it helps, what exactly."""
+def _finding_text(finding: Finding, trace: Trace, lang: str) -> dict[str, str]:
+    """One reason of the verdict: the rule's words and, where it helps, what exactly (shown on
+    a line of its own)."""
     rule = finding.rule
     words = rule.zh if lang == "zh" else rule.en
     texts = TEXTS[lang]
     detail = finding.detail
-    if finding.rule_id == "inspection_failed":
+    if finding.rule_id in ("inspection_failed", "self_test_failed"):
         failed = next((t for t in trace.inspections if t.event.event_id == finding.event_id), None)
         detail = _failure_text(failed, lang) if failed is not None else detail
     elif finding.rule_id == "expired" and trace.expires_on is not None:
         detail = f"{texts['expired_on']} {trace.expires_on.isoformat()}"
-    return f"{words}{texts['colon']}{detail}" if detail else words
+    return {"text": words, "detail": detail}
 
 
 def replacement_codes(trace: Trace) -> list[str]:

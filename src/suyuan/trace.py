@@ -540,12 +540,11 @@ def _reason_text(finding: Finding) -> str:
 
 
 def _product_kind(kind: CodeKind, events: list[TracedEvent]) -> str:
-    if kind is CodeKind.DRUG:
-        return DRUG
+    # A vaccine dose carries a 药品追溯码 too: its lot release says it is a vaccine.
     vaccine_types = {"VaccineLotReleased", "VaccineAdministered"}
     if any(t.event.event_type in vaccine_types for t in events):
         return VACCINE
-    return FOOD
+    return DRUG if kind is CodeKind.DRUG else FOOD
 
 
 def _expiry(result: Trace, events: list[TracedEvent], today: date) -> list[Finding]:

@@ -171,8 +171,8 @@ RULES: Mapping[str, VerdictRule] = _rules(
     VerdictRule(
         "certificate_replaced",
         REPLACED,
-        "此合格证已作废并重新开具，请以新合格证为准",
-        "this certificate was voided and replaced: the new one counts",
+        "此合格证已作废并重新开具",
+        "this certificate was voided and reissued",
         SRC_CERTIFICATE,
     ),
     VerdictRule(
@@ -330,9 +330,9 @@ _ADVICE: Mapping[str, Mapping[tuple[str, str, str], str]] = {
         (EXPIRED, FOOD, HOLDER): "不得销售，请下架并按规定处置。",
         (EXPIRED, VACCINE, HOLDER): "不得接种，请按规定处置并报告。",
         (EXPIRED, DRUG, HOLDER): "不得销售或调剂，请按规定处置。",
-        (ATTENTION, FOOD, CONSUMER): "记录中有未解决的问题（见下方原因），购买前请向销售者询问。",
-        (ATTENTION, VACCINE, CONSUMER): "记录中有未解决的问题（见下方原因），请咨询接种单位。",
-        (ATTENTION, DRUG, CONSUMER): "记录中有未解决的问题（见下方原因），请咨询药师。",
+        (ATTENTION, FOOD, CONSUMER): "记录中有未解决的问题（见上方原因），购买前请向销售者询问。",
+        (ATTENTION, VACCINE, CONSUMER): "记录中有未解决的问题（见上方原因），请咨询接种单位。",
+        (ATTENTION, DRUG, CONSUMER): "记录中有未解决的问题（见上方原因），请咨询药师。",
         (ATTENTION, FOOD, HOLDER): "请补齐所缺证明或完成核查，问题解决前不宜销售。",
         (ATTENTION, VACCINE, HOLDER): "请补齐记录或完成核查，问题解决前不得使用。",
         (ATTENTION, DRUG, HOLDER): "请核查来源，问题解决前不得销售或调剂。",
@@ -375,11 +375,11 @@ _ADVICE: Mapping[str, Mapping[tuple[str, str, str], str]] = {
         (EXPIRED, FOOD, HOLDER): "Do not sell it: take it off the shelf and dispose of it.",
         (EXPIRED, VACCINE, HOLDER): "Do not administer it: dispose of it and report.",
         (EXPIRED, DRUG, HOLDER): "Do not sell or dispense it: dispose of it.",
-        (ATTENTION, FOOD, CONSUMER): "The record has an open problem (see the reasons below): "
+        (ATTENTION, FOOD, CONSUMER): "The record has an open problem (see the reasons above): "
         "ask the seller before buying.",
         (ATTENTION, VACCINE, CONSUMER): "The record has an open problem (see the reasons "
         "below): ask the clinic.",
-        (ATTENTION, DRUG, CONSUMER): "The record has an open problem (see the reasons below): "
+        (ATTENTION, DRUG, CONSUMER): "The record has an open problem (see the reasons above): "
         "ask a pharmacist.",
         (ATTENTION, FOOD, HOLDER): "Present the missing papers or finish the checks; do not "
         "sell until it is resolved.",
