@@ -12,6 +12,7 @@ from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.tlog import NoteSigner
 from suyuan.trace import Trace, TraceBudget, Tracer, trace_json
+from suyuan.verdict import advice
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +250,13 @@ def test_goods_taken_in_without_a_certificate_ask_for_attention(
         "opened_at": taken_in.alerts[0].opened_at.isoformat(),
         "closed_at": None,
     }, "the public sees that an alert is open, not against whom"
+
+
+def test_a_vaccine_dose_is_advised_as_a_vaccine_though_its_code_is_a_drug_code(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    data, tracer = demo
+    dose = tracer.trace(data.codes["vaccine unit"])
+
+    assert dose.kind == "drug" and dose.verdict.product == "vaccine"
+    assert "接种单位" in advice("recalled", dose.verdict.product, "consumer", "zh")
