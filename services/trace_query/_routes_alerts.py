@@ -96,6 +96,10 @@ class AlertOut(BaseModel):
         "inspection_failed",
         "meat_certificates_missing",
         "temperature_excursion",
+        "vaccine_use_blocked",
+        "vaccine_receipt_unchecked",
+        "serious_adverse_event",
+        "drug_resold",
     ]
     status: Literal["open", "closed"]
     codes: list[str]
@@ -108,7 +112,8 @@ class AlertOut(BaseModel):
     closed_at: str | None
     closed_reason: str | None = Field(
         description="certificate_presented, returned, disposed, recall_closed, "
-        "certificates_recorded, passed_inspection or inspected_or_disposed."
+        "certificates_recorded, passed_inspection, inspected_or_disposed, "
+        "temperature_record_presented or classified."
     )
     outstanding: list[str] = Field(description="What still keeps it open.")
     counterparty: str | None = Field(description="missing_certificate: the supplier.")

@@ -32,7 +32,7 @@ from suyuan.codes import CodeKind, is_valid_certificate_code, parse_trace_code
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event, thaw
-from suyuan.foodchain import INSPECTION_FAILED, Alert, Reads, alerts_of
+from suyuan.foodchain import INSPECTION_FAILED, PRIVATE_ALERT_KINDS, Alert, Reads, alerts_of
 from suyuan.ledger import (
     CERTIFIED_FROM,
     CONTAINS,
@@ -501,11 +501,12 @@ def _reason_text(finding: Finding) -> str:
 
 
 def _product_kind(kind: CodeKind, events: list[TracedEvent]) -> str:
-    if kind is CodeKind.DRUG:
-        return DRUG
+    # Vaccine doses carry 药品追溯码 too: a lot release or an administration makes it a vaccine.
     vaccine_types = {"VaccineLotReleased", "VaccineAdministered"}
     if any(t.event.event_type in vaccine_types for t in events):
         return VACCINE
+    if kind is CodeKind.DRUG:
+        return DRUG
     return FOOD
 
 
@@ -752,7 +753,11 @@ def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
         "recalls": events(trace.recalls),
         "voids": events(trace.voids),
         "verdict": verdict_json(trace.verdict),
-        "alerts": [_alert_json(a, public=public) for a in trace.alerts],
+        "alerts": [
+            _alert_json(a, public=public)
+            for a in trace.alerts
+            if not (public and a.kind in PRIVATE_ALERT_KINDS)  # about a person's health
+        ],
         "expires_on": trace.expires_on.isoformat() if trace.expires_on else None,
         "upstream_codes": trace.upstream_codes,
         "view": "public" if public else "full",
