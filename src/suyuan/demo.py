@@ -930,6 +930,23 @@ def _drugs(s: Scenario, data: DemoData) -> dict[str, str]:
             disposition="dispensed",
         )
 
+    taken = s.event(
+        pharmacy,
+        "Received",
+        {
+            "from_org": wholesaler.uscc,
+            "waybill_no": None,
+            "upstream_certificates": [],
+            "check_passed": True,
+            "check_note": "随货同行单与药品追溯码相符",
+        },
+        codes=boxes,
+        quantity="2",
+        unit="盒",
+        biz_step="receiving",
+        disposition="in_progress",
+    )
+    dispensed = [dispense(box) for box in boxes]
     resold = s.event(
         pharmacy,
         "Sold",
@@ -940,15 +957,7 @@ def _drugs(s: Scenario, data: DemoData) -> dict[str, str]:
         biz_step="retail_selling",
         disposition="retail_sold",
     )
-    data.add(
-        pharmacy,
-        [
-            _receive(s, pharmacy, wholesaler, boxes, "2", "盒"),
-            dispense(boxes[0]),
-            dispense(boxes[1]),
-            resold,
-        ],
-    )
+    data.add(pharmacy, [taken, *dispensed, resold])
     return {"drug dispensed once": boxes[0], "drug sold again (回流药)": boxes[1]}
 
 
