@@ -116,7 +116,10 @@ class AlertOut(BaseModel):
         "temperature_record_presented or classified."
     )
     outstanding: list[str] = Field(description="What still keeps it open.")
-    counterparty: str | None = Field(description="missing_certificate: the supplier.")
+    counterparty: str | None = Field(
+        description="missing_certificate, vaccine_receipt_unchecked, vaccine_use_blocked on a "
+        "clinic's receipt: the supplier; drug_resold: who sold or dispensed it first."
+    )
     holders: list[HolderPositionOut] | None = Field(
         description="inspection_failed: every organisation holding the frozen goods."
     )

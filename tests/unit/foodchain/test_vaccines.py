@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +285,17 @@ def test_a_dose_is_in_date_on_its_expiry_day(vax: Vax) -> None:
     vax.add(vax.clinic, vax.shot(dose))
 
     assert vax.alerts(VACCINE_USE_BLOCKED) == []
+
+
+def test_the_expiry_day_ends_at_midnight_in_china(vax: Vax) -> None:
+    [dose] = vax.stocked(1, expiry="2026-05-07")
+    vax.s.clock = datetime(2026, 5, 8, 0, 50, tzinfo=timezone(timedelta(hours=8)))
+    shot = vax.add(vax.clinic, vax.shot(dose))[0]  # still 7 May in UTC
+
+    [alert] = vax.alerts(VACCINE_USE_BLOCKED)
+
+    assert shot.occurred_at.astimezone(UTC).date() == date(2026, 5, 7)
+    assert alert.summary == "dose administered although it expired on 2026-05-07"
 
 
 def test_a_dose_without_lot_release_or_under_a_freeze_is_blocked(vax: Vax) -> None:
