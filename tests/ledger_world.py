@@ -33,9 +33,47 @@ class World:
     def trust_message(self) -> bytes:
         return self.scenario.sign_as_root(self.scenario.registration(self.farm, self.market))
 
-    def certificate(self, code: str | None = None, upstream: tuple[str, ...] = ()) -> Event:
+    def certificate(
+        self, code: str | None = None, upstream: tuple[str, ...] = (), lot: str | None = None
+    ) -> Event:
         issuer = self.farm if not upstream else self.market
-        return vegetable_certificate(self.scenario, issuer, None, upstream=upstream, code=code)
+        return vegetable_certificate(self.scenario, issuer, lot, upstream=upstream, code=code)
+
+    def delivery(
+        self, codes: list[str], certificates: list[str], quantity: str = "500"
+    ) -> tuple[Event, Event]:
+        """The farm ships ``codes`` to the market (a farm event) and the market receives them
+        with ``certificates`` (a market event): what a purchaser's certificate may rest on."""
+        s = self.scenario
+        shipped = s.event(
+            self.farm,
+            "Shipped",
+            {
+                "to_org": self.market.uscc,
+                "waybill_no": "ZJYD20260506",
+                "vehicle_plate": None,
+                "carrier": None,
+                "destination": self.market.location(),
+            },
+            codes=codes,
+            quantity=quantity,
+            unit="kg",
+        )
+        received = s.event(
+            self.market,
+            "Received",
+            {
+                "from_org": self.farm.uscc,
+                "waybill_no": None,
+                "upstream_certificates": certificates,
+                "check_passed": True,
+                "check_note": None,
+            },
+            codes=codes,
+            quantity=quantity,
+            unit="kg",
+        )
+        return shipped, received
 
     def aggregation(self, parent: str, children: list[str]) -> Event:
         return self.scenario.event(

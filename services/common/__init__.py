@@ -4,6 +4,7 @@ the rule, Prometheus request metrics, the bearer-token caller and the common res
 The core (``suyuan``) never imports this package; the services under ``services/`` do.
 """
 
+from .app import new_app
 from .auth import TOKEN_HELP, TokenCheck, bearer_principal, require_role
 from .errors import (
     MAX_FIELD_SHOWN,
@@ -46,6 +47,7 @@ __all__ = [
     "client_address",
     "error_response",
     "install_error_handlers",
+    "new_app",
     "require_role",
     "shorten_field",
 ]

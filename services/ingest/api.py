@@ -36,6 +36,7 @@ from suyuan_http import (
     RequestGuard,
     TokenBucketLimiter,
     install_error_handlers,
+    new_app,
     shorten_field,
 )
 
@@ -131,7 +132,7 @@ def create_app(
         yield
         engine.dispose()
 
-    app = FastAPI(
+    app = new_app(
         title="Suyuan ingest",
         version=__version__,
         summary="HTTP capture of traceability events into the Suyuan ledger.",

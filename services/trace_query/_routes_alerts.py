@@ -37,6 +37,7 @@ from suyuan.foodchain import (
     select,
     summarise,
 )
+from suyuan.verdict import RULES as VERDICT_RULES
 from suyuan_http import ApiError
 
 from ._deps import ContextDep, OverseerDep
@@ -122,6 +123,11 @@ class AlertOut(BaseModel):
     )
     holders: list[HolderPositionOut] | None = Field(
         description="inspection_failed: every organisation holding the frozen goods."
+    )
+    title: dict[str, str] | None = Field(
+        None,
+        description="What it means for the goods, by language (zh, en): the words of the "
+        "verdict rule of this kind (docs/verdicts.md); null for a kind without one.",
     )
 
 
@@ -322,7 +328,13 @@ def _alert_out(alert: Alert) -> AlertOut:
         outstanding=list(alert.outstanding),
         counterparty=alert.counterparty,
         holders=[_holder_out(h) for h in alert.holders] if alert.holders else None,
+        title=_title(alert.kind),
     )
+
+
+def _title(kind: str) -> dict[str, str] | None:
+    rule = VERDICT_RULES.get(kind)
+    return None if rule is None else {"zh": rule.zh, "en": rule.en}
 
 
 def _holder_out(holder: HolderPosition) -> HolderPositionOut:

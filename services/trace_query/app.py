@@ -56,6 +56,7 @@ from suyuan_http import (
     RequestGuard,
     error_response,
     install_error_handlers,
+    new_app,
 )
 
 from . import (
@@ -132,7 +133,7 @@ def create_app(
             if owns_store:
                 context.store.close()
 
-    app = FastAPI(
+    app = new_app(
         title="Suyuan trace query",
         version=__version__,
         summary="Trace any code from farm to table; verify the ledger; regulator recalls.",

@@ -25,6 +25,7 @@ import qrcode.image.svg
 from suyuan.codes import CodeKind
 from suyuan.errors import CodeError
 from suyuan.trace import Trace, TracedEvent
+from suyuan.verdict import BLOCKED, EXPIRED, FROZEN, RECALLED
 
 #: 产品类别 (``payload.category``).
 CATEGORY_NAMES_ZH = {
@@ -79,6 +80,8 @@ class CertificateLabel:
     contact: str | None = None
     void_reason: str | None = None
     """Set when the certificate was voided: the label is then stamped 已作废."""
+    stamp: str | None = None
+    """Across the label when the goods must not be sold (已召回, 冻结 …) or it was voided."""
 
 
 def certificate_label(
@@ -118,7 +121,25 @@ def certificate_label(
         basis=_name(BASIS_NAMES_ZH, payload.get("basis")),
         contact=str(payload["contact"]) if include_contact and payload.get("contact") else None,
         void_reason=void_reason,
+        stamp=_stamp(trace, void_reason),
     )
+
+
+#: The stamp across a label whose goods are not to be sold, by verdict state.
+STAMPS = {
+    RECALLED: "已召回 RECALLED",
+    FROZEN: "冻结 FROZEN",
+    BLOCKED: "禁用 BLOCKED",
+    EXPIRED: "过期 EXPIRED",
+}
+
+
+def _stamp(trace: Trace, void_reason: str | None) -> str | None:
+    """The label tells what the scan would: a voided certificate is stamped 已作废, one whose
+    goods are recalled, frozen, blocked or expired carries the verdict (suyuan.verdict)."""
+    if void_reason is not None:
+        return "已作废 VOID"
+    return STAMPS.get(trace.verdict.state)
 
 
 def label_svg(label: CertificateLabel) -> str:
@@ -143,8 +164,8 @@ def label_svg(label: CertificateLabel) -> str:
     )
     _text(body, middle, qr_bottom + 76, "扫码查看追溯信息", size=_SMALL_SIZE, anchor="middle")
     height = max(_MIN_HEIGHT, int(max(y, qr_bottom + 76) + _MARGIN))
-    if label.void_reason is not None:
-        _void_stamp(root, height)
+    if label.stamp is not None:
+        _stamp_across(root, height, label.stamp)
     _add(
         root,
         "rect",
@@ -257,8 +278,12 @@ def _qr(parent: ET.Element, url: str, *, top: float) -> float:
     return top + _QR_SIZE
 
 
-def _void_stamp(root: ET.Element, height: int) -> None:
+def _stamp_across(root: ET.Element, height: int, words: str) -> None:
     middle_x, middle_y = _WIDTH / 2, height / 2
+    size = 84
+    while size > 40 and _text_width(words, size) > _WIDTH - 200:
+        size -= 4
+    half = max(290.0, _text_width(words, size) / 2 + 50)
     stamp = _add(
         root,
         "g",
@@ -272,9 +297,9 @@ def _void_stamp(root: ET.Element, height: int) -> None:
         stamp,
         "rect",
         {
-            "x": f"{middle_x - 290:g}",
+            "x": f"{middle_x - half:g}",
             "y": f"{middle_y - 80:g}",
-            "width": "580",
+            "width": f"{2 * half:g}",
             "height": "160",
             "rx": "20",
             "fill": "none",
@@ -286,8 +311,8 @@ def _void_stamp(root: ET.Element, height: int) -> None:
         stamp,
         middle_x,
         middle_y + 30,
-        "已作废 VOID",
-        size=84,
+        words,
+        size=size,
         weight="bold",
         anchor="middle",
         fill="#c62828",

@@ -32,7 +32,14 @@ from suyuan.codes import CodeKind, is_valid_certificate_code, parse_trace_code
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event, thaw
-from suyuan.foodchain import INSPECTION_FAILED, PRIVATE_ALERT_KINDS, Alert, Reads, alerts_of
+from suyuan.foodchain import (
+    INSPECTION_FAILED,
+    MISSING_CERTIFICATE,
+    PRIVATE_ALERT_KINDS,
+    Alert,
+    Reads,
+    alerts_of,
+)
 from suyuan.ledger import (
     CERTIFIED_FROM,
     CONTAINS,
@@ -120,6 +127,9 @@ DOCUMENT_TYPES = frozenset({"AnimalQuarantineCertified", "MeatQualityInspected",
 HOLDING_PRIORITY = ("Received", "Stored", "Sold", "Dispensed", "VaccineAdministered")
 HOLDING_TYPES = frozenset(HOLDING_PRIORITY)
 CHINA_TIME = timezone(timedelta(hours=8))
+#: Handlers whose tests bind like a testing body's: the 集中监管仓 is where imported cold-chain
+#: food is tested and disinfected (docs/verdicts.md).
+TESTING_STATIONS = frozenset({"SUPERVISED_WAREHOUSE"})
 #: Edges followed backward (where it came from) and forward (what came of it).
 UPSTREAM_EDGES = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM})
 DOWNSTREAM_EDGES = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM, VOIDED_BY})
@@ -293,9 +303,10 @@ class Tracer:
         covers, or the certificates that cover a lot (docs/verdicts.md "Certificates and
         goods")."""
         refs = self._store.code_events_for([code], {"CertificateIssued"})
+        entries = self._store.entries_at(list(dict.fromkeys((r.shard, r.seq) for r in refs)))
         others: list[str] = []
-        for traced in self._load(dict.fromkeys((r.shard, r.seq) for r in refs)):
-            for other in traced.event.codes:
+        for entry in entries.values():
+            for other in decode_event(Leaf.from_bytes(entry.leaf).event).codes:
                 if other == code:
                     continue
                 if is_valid_certificate_code(code) or is_valid_certificate_code(other):
@@ -306,10 +317,17 @@ class Tracer:
         """The regulator's alert rules run over this trace's events: each open alert of a kind
         with a verdict rule is a finding (a failed inspection is one already)."""
         result.alerts = alerts_of(Reads(self._store, self._directory), [t.event for t in events])
+        # A buyer that did not record the certificate it was shown breaks 进货查验 (the alert
+        # stays on the regulator's list), but the goods are not uncertified if a valid
+        # certificate covers them: the verdict would then say something false about them.
+        certified = _validly_certified(result, events)
         return [
             Finding(alert.kind, event_id=alert.event_id, at=alert.opened_at)
             for alert in result.alerts
-            if alert.status == "open" and alert.kind in RULES and alert.kind != INSPECTION_FAILED
+            if alert.status == "open"
+            and alert.kind in RULES
+            and alert.kind != INSPECTION_FAILED
+            and not (alert.kind == MISSING_CERTIFICATE and certified)
         ]
 
     # --- graph ----------------------------------------------------------------------------------
@@ -428,11 +446,19 @@ class Tracer:
                     at=recall.event.occurred_at,
                 )
             )
+        vouching = _vouching(result)
         for failed in result.inspections:
             if not failed.event.payload.get("passed", True):
+                # A trader's own failed test freezes only goods it vouches for: otherwise any
+                # buyer of a kilo could freeze a competitor's whole lot with a rapid test.
+                hearsay = (
+                    failed.event.event_id in result.self_tests
+                    and failed.event.actor not in vouching
+                    and not self._directory.has_role(failed.event.actor, TESTING_STATIONS)
+                )
                 findings.append(
                     Finding(
-                        "inspection_failed",
+                        "self_test_failed" if hearsay else "inspection_failed",
                         detail=_failure_detail(failed.event),
                         event_id=failed.event.event_id,
                         at=failed.event.occurred_at,
@@ -443,6 +469,28 @@ class Tracer:
         ]
         findings.extend(_void_findings(result, code))
         return findings
+
+
+def _validly_certified(result: Trace, events: list[TracedEvent]) -> bool:
+    """Whether a certificate that is not void covers the traced goods or what they came from."""
+    void = {
+        c
+        for t in events
+        if t.event.event_type == "CertificateVoided"
+        for c in t.event.codes
+        if is_valid_certificate_code(c)
+    }
+    issued = {c for t in result.certificates for c in t.event.codes if is_valid_certificate_code(c)}
+    return bool(issued - void)
+
+
+def _vouching(result: Trace) -> set[str]:
+    """Organisations that vouch for the goods: the issuers of their certificates and the
+    producer or importer at their origin."""
+    found = {t.event.actor for t in result.certificates}
+    if result.origin and result.origin.get("organisation"):
+        found.add(str(result.origin["organisation"]))
+    return found
 
 
 def _void_findings(result: Trace, code: str) -> list[Finding]:

@@ -61,6 +61,10 @@ def _rules(*rules: VerdictRule) -> Mapping[str, VerdictRule]:
 
 SRC_RECALL = "食品召回管理办法 (2015) / 药品召回管理办法 / 疫苗管理法 (2019) 第73条: likely"
 SRC_TESTING = "农产品质量安全法 (2022); 浙食链 批批检测 and 不合格核查处置: likely"
+SRC_SELF_TEST = (
+    "our policy (docs/verdicts.md): a holder's own test freezes only goods it vouches for; "
+    "批批检测 rests on independent tests — uncertain"
+)
 SRC_COLD_CHAIN = "浙冷链 三证一码, 四个不得 (2020–21 provincial rules): likely"
 SRC_VACCINE = "疫苗管理法 (2019) 第35–37条 (supply through the CDC, temperature on receipt): firm"
 SRC_EXPIRY = "食品安全法 第34条 (no food past its use-by date); 疫苗管理法 (expired doses): firm"
@@ -78,6 +82,13 @@ RULES: Mapping[str, VerdictRule] = _rules(
         "检测不合格，该批次已冻结",
         "a test failed: the lot is frozen",
         SRC_TESTING,
+    ),
+    VerdictRule(
+        "self_test_failed",
+        ATTENTION,
+        "经营者自检不合格，等待检测机构或监管部门核查",
+        "a trader's own test failed: awaiting a check by a testing body or regulator",
+        SRC_SELF_TEST,
     ),
     VerdictRule(
         "import_papers_failed",

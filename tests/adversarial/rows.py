@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from suyuan.demo import demo_pseudonym, vegetable_certificate
@@ -332,6 +333,71 @@ def build(seed: int = 10) -> Attacks:
         "unauthorised",
         "actor",
         void(s, o["farm"], farm_cert.codes[0]),
+    )
+
+    # --- the 合格证 rules that need the goods' history (docs/food-chain.md "The rules") -----------
+    def market_lot(name: str) -> str:
+        return s.unit_code(item="10089", lot=name)
+
+    row(
+        "a market certifies 5,000 kg citing a certificate of goods it never received",
+        replace(
+            purchaser_certificate(s, o["market"], market_lot("MKT0601"), farm_cert.codes[0]),
+            quantity=Decimal(5000),
+        ),
+        "invalid_event",
+        "payload.upstream_certificates[0]",
+        purchaser_certificate(s, o["market"], market_lot("MKT0602"), victim_cert.codes[0]),
+    )
+    row(
+        "a market certifies more than it received of the cited goods",
+        replace(
+            purchaser_certificate(s, o["market"], market_lot("MKT0603"), victim_cert.codes[0]),
+            quantity=Decimal(5000),
+        ),
+        "invalid_event",
+        "quantity",
+        purchaser_certificate(s, o["market"], market_lot("MKT0604"), victim_cert.codes[0]),
+    )
+    recalled_lot = s.unit_code(item="10096", lot="RCL0506")
+    open_recall = recall(s, o["bureau"], [recalled_lot])
+    setup(o["farm"], vegetable_certificate(s, o["farm"], recalled_lot))
+    setup(o["bureau"], open_recall)
+    row(
+        "a new certificate for a lot under an open recall",
+        vegetable_certificate(s, o["farm"], recalled_lot),
+        "invalid_event",
+        "codes[1]",
+        vegetable_certificate(s, o["farm"], s.unit_code(item="10096", lot="RCL0507")),
+    )
+    frozen_lot, new_case = s.unit_code(item="10102", lot="FRZ0506"), s.sscc()
+    setup(o["farm"], vegetable_certificate(s, o["farm"], frozen_lot))
+    setup(o["lab"], inspection(s, o["lab"], frozen_lot, passed=False, kind="COMMISSIONED_LAB"))
+    setup(o["farm"], pack(s, o["farm"], new_case, [frozen_lot]))
+    row(
+        "a frozen lot packed into a new case and certified again",
+        vegetable_certificate(s, o["farm"], new_case),
+        "invalid_event",
+        "codes[1]",
+        vegetable_certificate(s, o["farm"], s.unit_code(item="10102", lot="FRZ0507")),
+    )
+    tested_lot = s.unit_code(item="10119", lot="OLD0506")
+    old_test = inspection(s, o["farm"], tested_lot, passed=True)
+    seven_months_ago = old_test.occurred_at - timedelta(days=213)
+    old_test = replace(old_test, occurred_at=seven_months_ago)
+    setup(o["farm"], old_test)
+    back_dated = vegetable_certificate(
+        s, o["farm"], tested_lot, basis="SELF_TESTED", inspection=old_test.event_id
+    )
+    row(
+        "a certificate back-dated seven months on a seven-month-old test",
+        replace(
+            back_dated,
+            payload=freeze({**thaw(back_dated.payload), "issue_date": seven_months_ago.date()}),
+        ),
+        "invalid_event",
+        "payload.issue_date",
+        vegetable_certificate(s, o["farm"], tested_lot),
     )
 
     # --- the import cold chain ------------------------------------------------------------------

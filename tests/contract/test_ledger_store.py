@@ -152,9 +152,11 @@ class LedgerStoreContract:
         case = s.sscc()
         units = [s.unit_code(serial=f"{i:06d}") for i in range(3)]
         packed = world.aggregation(case, units)
-        writer.write(0, [Message("m", world.farm_batch([cert, packed]))])
+        shipped, received = world.delivery([case], [cert.codes[0]])
+        writer.write(0, [Message("m", world.farm_batch([cert, packed, shipped]))])
         merged = world.certificate(upstream=(cert.codes[0],))
-        writer.write(0, [Message("n", s.sign(world.market, [merged]))])
+        written = writer.write(0, [Message("n", s.sign(world.market, [received, merged]))])
+        assert written.accepted == 2, written.rejections
 
         refs = store.code_events(units[1])
         assert [(r.event_type, r.actor) for r in refs] == [("Aggregated", world.farm.uscc)]

@@ -304,7 +304,25 @@ def test_receiving_without_a_certificate_raises_an_alert_against_the_buyer(
     assert alert["alert_id"] == f"missing_certificate:{receipt.event_id}"
     assert (alert["organisation"], alert["region"]) == (c.market.uscc, "330105")
     assert alert["counterparty"] == c.farm.uscc and alert["status"] == "open"
+    assert alert["title"]["zh"] == "进货时未查验到有效的承诺达标合格证"
     assert services.alerts(services.ningbo)["count"] == 0  # another city's regulator
+    # The farm did certify the lot: the buyer's missing paperwork does not make it uncertified.
+    assert services.trace(lot)["verdict"]["state"] == "ok"
+
+
+def test_goods_taken_in_without_any_certificate_show_attention(services: Services) -> None:
+    c = services.chain
+    lot = c.lot("LA0520")
+    services.post_events(c.farm, c.ship(c.farm, c.market, [lot], "500"))
+    services.post_events(c.market, c.receive(c.market, c.farm, [lot], "500"))
+
+    verdict = services.trace(lot)["verdict"]
+
+    assert (verdict["state"], verdict["level"]) == ("attention", "caution")
+    assert [f["rule"] for f in verdict["findings"]] == ["missing_certificate"]
+    page = services.query.get(f"/c/{lot}").text
+    assert 'data-status="attention"' in page and "进货时未查验到有效的承诺达标合格证" in page
+    assert 'class="banner caution"' in page
 
 
 def test_a_failed_test_freezes_the_lot_until_every_quantity_is_disposed_of(
@@ -417,6 +435,9 @@ def test_meat_with_only_one_of_its_two_certificates_raises_an_alert(services: Se
 
     assert (alert["organisation"], alert["region"]) == (c.plant.uscc, "330109")
     assert "肉品品质检验合格证" in alert["summary"] and alert["status"] == "open"
+    verdict = services.trace(carcass)["verdict"]
+    assert verdict["state"] == "attention"
+    assert [f["rule"] for f in verdict["findings"]] == ["meat_certificates_missing"]
 
 
 def test_a_wrong_commitment_is_refused_naming_the_field(services: Services) -> None:
@@ -515,3 +536,30 @@ def test_only_regulators_and_admins_see_alerts_within_their_region(services: Ser
 
 def _region_counts(body: dict[str, Any]) -> dict[str, tuple[int, int]]:
     return {r["key"]: (r["open"], r["closed"]) for r in body["summary"]["by_region"]}
+
+
+def test_a_buyer_s_own_failed_test_cannot_freeze_the_farm_s_lot(services: Services) -> None:
+    """A registered buyer of part of a lot records a failing rapid test: the regulator is
+    alerted, every scan says "attention", but nobody's lot turns red on a trader's word."""
+    c = services.chain
+    lot = c.lot("LA0521")
+    cert = services.issued(c.farm, services.certificate_body([lot]))
+    services.post_events(c.farm, c.ship(c.farm, c.market, [lot], "500"))
+    services.post_events(
+        c.market,
+        c.receive(c.market, c.farm, [lot], "500", certificates=[cert]),
+        c.inspection(c.market, [lot], passed=False, kind="RAPID_TEST"),
+    )
+
+    lot_verdict = services.trace(lot)["verdict"]
+    certificate_verdict = services.trace(cert)["verdict"]
+
+    assert lot_verdict["state"] == certificate_verdict["state"] == "attention"
+    assert [f["rule"] for f in lot_verdict["findings"]] == ["self_test_failed"]
+    assert services.alerts(kind="inspection_failed")["alerts"][0]["codes"] == [lot]
+
+    services.post_events(
+        c.bureau, c.inspection(c.bureau, [lot], passed=False, kind="OFFICIAL_SAMPLING")
+    )
+
+    assert services.trace(lot)["verdict"]["state"] == "frozen", "an official sampling binds"

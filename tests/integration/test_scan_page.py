@@ -611,3 +611,24 @@ def test_expired_goods_show_a_red_banner_with_the_date(
     assert 'data-status="expired"' in html
     assert "已过期" in visible_text(html) and "有效期至 2024-01-01" in visible_text(html)
     assert "EXPIRED" in visible_text(english)
+
+
+def test_a_certificate_shows_the_state_and_the_tests_of_the_lot_it_covers(
+    client: TestClient, ledger: ScanLedger
+) -> None:
+    html = page(client, ledger.codes["frozen certificate"])
+
+    assert status_of(html) == "frozen", "a certificate is as frozen as its lot"
+    assert 'class="banner danger"' in html
+    assert "暂无检测记录" not in visible_text(html)
+    assert "联苯菊酯" in visible_text(html), "the failed test of the lot is on the page"
+
+
+def test_label_of_a_frozen_lot_s_certificate_says_so(
+    client: TestClient, ledger: ScanLedger
+) -> None:
+    frozen = client.get(f"/c/{ledger.codes['frozen certificate']}/label.svg")
+    clean = client.get(f"/c/{ledger.codes['clean certificate']}/label.svg")
+
+    assert "冻结 FROZEN" in frozen.text
+    assert "FROZEN" not in clean.text and "VOID" not in clean.text

@@ -15,7 +15,7 @@ trust shard)::
     shard 0      seq 0..3    farm certificates (one signed batch)
                  seq 4..11   farm certificates (one signed batch)
                  seq 12..19  farm certificates (one signed batch)
-    shard 1      seq 0..2    market certificates (one signed batch)
+    shard 1      seq 0..2    a market receipt and two market certificates (one signed batch)
 """
 
 from __future__ import annotations
@@ -96,7 +96,10 @@ def _build(url: str, keys: Path, admin_url: str | None = None) -> BuiltLedger:
     writer = LedgerWriter(store, root_keys(store))
     farm_a = [world.certificate() for _ in range(8)]
     farm_b = [world.certificate() for _ in range(8)]
-    market = [world.certificate(upstream=(cert.codes[0],)) for cert in farm_a[:SHARD1_SIZE]]
+    # the market receives goods under two farm certificates, then certifies them (收购者)
+    cited = [cert.codes[0] for cert in farm_a[: SHARD1_SIZE - 1]]
+    _shipped, received = world.delivery([world.scenario.unit_code(lot="MKT0506")], cited)
+    market = [received, *(world.certificate(upstream=(code,)) for code in cited)]
     first = [world.certificate() for _ in range(4)]
     writes = [writer.write(TRUST_SHARD, [Message("trust[0]@0", world.trust_message())])]
     writes.append(writer.write(0, [Message("t[0]@0", world.farm_batch(first))]))

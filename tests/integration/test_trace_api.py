@@ -940,3 +940,29 @@ def test_trace_proofs_and_recall_on_postgresql(postgres_query: Query) -> None:
         leaf_data=leaf_from_receipt(Receipt.parse(receipt.text)),
         origin=ORIGIN,
     )
+
+
+def test_a_recall_that_has_ended_leaves_the_goods_ok_with_a_note(fresh_query: Query) -> None:
+    query = fresh_query  # a ledger of its own: this test appends to it
+    s, importer, code = query.scenario, query.importer, query.slash_code
+    recall_id = str(uuid.uuid4())
+    started = s.event(
+        importer,
+        "RecallInitiated",
+        {"recall_id": recall_id, "root_codes": [code], "reason": "标签错误", "level": "LEVEL_3"},
+        codes=[code],
+    )
+    query.writer.write(0, [Message("recall", s.sign(importer, [started]))])
+    assert query.trace(code).json()["verdict"]["state"] == "recalled"
+    closed = s.event(
+        importer, "RecallClosed", {"recall_id": recall_id, "summary": "已全部召回"}, codes=[code]
+    )
+
+    result = query.writer.write(0, [Message("closed", s.sign(importer, [closed]))])
+
+    assert result.accepted == 1, result.rejections
+    verdict = query.trace(code).json()["verdict"]
+    assert verdict["state"] == "ok" and verdict["findings"] == []
+    assert [(n["rule"], n["zh"]) for n in verdict["notes"]] == [("recall_closed", "召回已结束")]
+    page = query.get(f"/c/{quote(code, safe='()')}").text
+    assert 'data-status="ok"' in page and "召回已结束" in page

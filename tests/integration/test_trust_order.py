@@ -203,13 +203,15 @@ def test_a_purchaser_certificate_waits_for_the_upstream_one_on_a_frozen_partitio
     owner, market_partition, _other = _two_workers_split(rig)
     farm_partition = 1 - market_partition  # owned by the frozen worker
     rig.register_world()
-    farm_cert = world.certificate()
+    lot = world.scenario.unit_code(item="10010", lot="LA20261206")
+    farm_cert = world.certificate(lot=lot)
+    shipped, received = world.delivery([lot], [farm_cert.codes[0]])
     resale = world.certificate(upstream=(farm_cert.codes[0],))
 
     owner.send_signal(signal.SIGSTOP)
-    rig.send(world.farm_batch([farm_cert]), partition=farm_partition)
+    rig.send(world.farm_batch([farm_cert, shipped]), partition=farm_partition)
     rig.flush()
-    rig.send(world.scenario.sign(world.market, [resale]), partition=market_partition)
+    rig.send(world.scenario.sign(world.market, [received, resale]), partition=market_partition)
     rig.flush()
     time.sleep(FROZEN_FOR_S)
 

@@ -30,6 +30,7 @@ from suyuan.ledger import (
     load_or_create_ledger_key,
 )
 from suyuan.tlog import NoteSigner
+from suyuan.verdict import Verdict
 
 
 def demo(
@@ -71,9 +72,11 @@ def demo(
     counts = _load(store, data, extra, events, bootstrap)
     tokens = _tokens(store, data)
     report = _checkpoint_and_audit(store, signer, data, bootstrap)
-    _print(url, base_url, data, counts, report, tokens)
+    # Through Kafka the events may not all be in the ledger yet: no verdicts then.
+    verdicts = _verdicts(store, data) if bootstrap is None else {}
+    _print(url, base_url, data, counts, report, tokens, verdicts)
     if summary is not None:
-        _write_summary(summary, data, base_url, counts, tokens)
+        _write_summary(summary, data, base_url, counts, tokens, verdicts)
     if report is not None and not report:
         raise typer.Exit(1)
     if not no_serve:
@@ -208,6 +211,14 @@ def _checkpoint_and_audit(
     return report.ok
 
 
+def _verdicts(store: SqlLedgerStore, data: DemoData) -> dict[str, Verdict]:
+    """The verdict of each demo code (docs/verdicts.md): one case of each rule."""
+    from suyuan.trace import Tracer
+
+    tracer = Tracer(store)
+    return {label: tracer.trace(code).verdict for label, code in data.codes.items()}
+
+
 def _print(
     url: str,
     base_url: str,
@@ -215,6 +226,7 @@ def _print(
     counts: dict[str, int],
     audit: bool | None,
     tokens: dict[str, str],
+    verdicts: dict[str, Verdict],
 ) -> None:
     from suyuan.codes import scan_url
 
@@ -225,20 +237,38 @@ def _print(
         f"already in the ledger, {counts['rejected']} rejected; {audited[audit]}"
     )
     typer.echo("Scan pages (open on a phone or in a browser):")
+    width = max(len(label) for label in data.codes)
     for label, code in data.codes.items():
-        typer.echo(f"  {label:<24} {scan_url(base_url, code)}")
+        verdict = verdicts.get(label)
+        state = f"{verdict.state:<9} " if verdict else ""
+        typer.echo(f"  {label:<{width}} {state}{scan_url(base_url, code)}")
     typer.echo(f"Regulator token: {tokens['regulator']}")
     typer.echo(f"Producer token ({tokens['producer_organisation']}): {tokens['producer']}")
 
 
 def _write_summary(
-    path: Path, data: DemoData, base_url: str, counts: dict[str, int], tokens: dict[str, str]
+    path: Path,
+    data: DemoData,
+    base_url: str,
+    counts: dict[str, int],
+    tokens: dict[str, str],
+    verdicts: dict[str, Verdict],
 ) -> None:
     from suyuan.codes import scan_url
 
+    def verdict_of(label: str) -> dict[str, Any] | None:
+        verdict = verdicts.get(label)
+        if verdict is None:
+            return None
+        return {"state": verdict.state, "rules": [f.rule_id for f in verdict.findings]}
+
     body = {
         "codes": {
-            label: {"code": code, "scan_url": scan_url(base_url, code)}
+            label: {
+                "code": code,
+                "scan_url": scan_url(base_url, code),
+                "verdict": verdict_of(label),
+            }
             for label, code in data.codes.items()
         },
         "events_sent": counts["sent"],

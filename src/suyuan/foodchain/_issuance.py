@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from suyuan.codegraph import CodeGraph
 from suyuan.codes import CodeKind, parse_trace_code, scan_url
 from suyuan.errors import CodeError, EventValidationError, MissingReferenceError
 from suyuan.events import event_from_json, validate_event
@@ -30,21 +31,37 @@ from suyuan.foodchain._certificates import (
     goods_codes,
     own_certificate_code,
 )
-from suyuan.foodchain._reads import Reads, load_related, related_goods
+from suyuan.foodchain._reads import (
+    PACKING_KINDS,
+    Reads,
+    lineage,
+    load_related,
+    related_goods,
+)
+from suyuan.foodchain._receipts import covers
 from suyuan.foodchain._rules import (
     BASIS_INSPECTION_KINDS,
     COMMITMENT_RULES_FROM,
     COMMITMENTS,
+    ISSUE_DATE_MAX_LAG_DAYS,
     ISSUE_DATE_SLACK_DAYS,
     MIN_CONTACT_DIGITS,
     QUALITY_CONTROL,
     SELF_TESTED,
+    TEST_MAX_AGE_DAYS,
     commitment_matches,
     commitment_rules_apply,
+    normalised_text,
+    same_product,
 )
 from suyuan.ledger import LedgerStore
 
 INSPECTION_RECORDED = "InspectionRecorded"
+RECEIVED = "Received"
+RECALL_INITIATED = "RecallInitiated"
+RECALL_CLOSED = "RecallClosed"
+#: What stops goods from being certified: a failed inspection or an open recall in their lineage.
+BLOCKING_TYPES = frozenset({INSPECTION_RECORDED, RECALL_INITIATED, RECALL_CLOSED})
 
 
 # --- checking ---------------------------------------------------------------------------------
@@ -67,7 +84,11 @@ def check_certificate(
     Raises:
         EventValidationError: a rule of the 2025 合格证 rules or of void-and-reissue is broken;
             ``field`` is the event's path (``payload.commitment``, ``payload.inspection_event_id``,
-            ``payload.upstream_certificates[1]``, ``codes[0]``, ``actor`` …), ``rule`` says why.
+            ``payload.upstream_certificates[1]``, ``codes[0]``, ``quantity``, ``actor`` …),
+            ``rule`` says why. The first rule broken is reported.
+        MissingReferenceError: (an ``EventValidationError``) a cited inspection or certificate is
+            not in the ledger, or a purchaser cites goods it has no receipt of, or certifies more
+            than its receipts hold — events that may still arrive over Kafka.
     """
     if event.event_type == CERTIFICATE_ISSUED:
         _IssueCheck(reads or Reads(store), event, pending).run()
@@ -106,7 +127,8 @@ class _IssueCheck:
         self.known_inspections = [
             e for e in [*found, *self.pending] if e.event_type == INSPECTION_RECORDED
         ]
-        self.inspections = [e for e in self.known_inspections if set(e.codes) & set(self.goods)]
+        self.upstream = upstream
+        self.found = found
 
     def run(self) -> None:
         self._quantity()
@@ -114,9 +136,10 @@ class _IssueCheck:
         self._issue_date()
         self._commitment()
         self._code_is_new()
-        self._goods_not_frozen()
+        self._not_frozen_or_recalled()
         self._inspection()
         self._upstream()
+        self._upstream_goods_received()
 
     def _quantity(self) -> None:
         if self.event.quantity is not None and self.event.quantity <= 0:
@@ -135,12 +158,20 @@ class _IssueCheck:
 
     def _issue_date(self) -> None:
         issue_date: date = self.payload["issue_date"]
-        latest = self.event.occurred_at.date() + timedelta(days=ISSUE_DATE_SLACK_DAYS)
-        if issue_date > latest:
+        day = self.event.occurred_at.date()
+        if issue_date > day + timedelta(days=ISSUE_DATE_SLACK_DAYS):
             raise EventValidationError(
                 "payload.issue_date",
                 issue_date.isoformat(),
                 "must not be after the day the certificate was issued (occurred_at)",
+            )
+        if issue_date < day - timedelta(days=ISSUE_DATE_MAX_LAG_DAYS):
+            raise EventValidationError(
+                "payload.issue_date",
+                issue_date.isoformat(),
+                f"must not lie more than {ISSUE_DATE_MAX_LAG_DAYS} days before the day the "
+                f"certificate is recorded as issued ({day.isoformat()}, occurred_at): a "
+                "back-dated certificate is refused",
             )
 
     def _commitment(self) -> None:
@@ -173,20 +204,39 @@ class _IssueCheck:
                 f"this code is the announced replacement of a certificate of {foreign[0].actor}",
             )
 
-    def _goods_not_frozen(self) -> None:
-        for inspection in self.inspections:
-            # A lot is frozen from its failed inspection on: a certificate issued before it
-            # stands (the lot still shows as frozen), one issued after it is refused.
-            if inspection.payload["passed"] or inspection.occurred_at > self.event.occurred_at:
-                continue
-            for code in self.goods:
-                if code in inspection.codes:
-                    raise EventValidationError(
-                        _code_path(self.event, code),
-                        code,
-                        f"this lot failed an inspection (event {inspection.event_id}) and is "
-                        "frozen: it cannot be certified",
-                    )
+    def _not_frozen_or_recalled(self) -> None:
+        """Nothing under a freeze (a failed inspection) or an open recall — of the goods, of what
+        they were packed in, made or certified from — may be certified, from the inspection or
+        recall on: a certificate issued before it stands (the goods still show its state)."""
+        seeds = self._seeds()
+        if not seeds:
+            return
+        graph = self.reads.lineage_graph(code for _path, codes in seeds for code in codes)
+        reached = {path: lineage(graph, codes) for path, codes in seeds}
+        every = set().union(*reached.values())
+        blocking = [
+            e
+            for e in [*self.reads.about(every, BLOCKING_TYPES), *self.pending]
+            if e.event_type in BLOCKING_TYPES and e.occurred_at <= self.event.occurred_at
+        ]
+        closed = {str(e.payload["recall_id"]) for e in blocking if e.event_type == RECALL_CLOSED}
+        for path, codes in seeds:
+            for event in blocking:
+                why = _blocks(event, reached[path], closed)
+                if why is not None:
+                    raise EventValidationError(path, codes[0], why)
+
+    def _seeds(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(field, codes) whose lineage is checked: each goods code, and each upstream
+        certificate with the goods it covers."""
+        seeds: list[tuple[str, tuple[str, ...]]] = [
+            (_code_path(self.event, code), (code,)) for code in self.goods
+        ]
+        for index, code in enumerate(self.upstream):
+            issue = self.records[code].issue
+            covered = goods_codes(issue) if issue is not None else ()
+            seeds.append((f"payload.upstream_certificates[{index}]", (code, *covered)))
+        return seeds
 
     def _inspection(self) -> None:
         inspection_id = self.payload["inspection_event_id"]
@@ -206,6 +256,7 @@ class _IssueCheck:
             raise EventValidationError(
                 field, inspection_id, "the inspection must have happened before the certificate"
             )
+        self._inspection_is_recent(field, inspection)
         self._inspection_fits_basis(field, inspection)
         if not self._of_this_lot(inspection):
             raise EventValidationError(
@@ -222,6 +273,24 @@ class _IssueCheck:
         if found is None or found.event_type != INSPECTION_RECORDED:
             return None
         return found
+
+    def _inspection_is_recent(self, field: str, inspection: Event) -> None:
+        issue_date: date = self.payload["issue_date"]
+        tested = inspection.occurred_at.date()
+        if issue_date < tested:
+            raise EventValidationError(
+                "payload.issue_date",
+                issue_date.isoformat(),
+                f"must not be earlier than the test the certificate cites ({tested.isoformat()})",
+            )
+        if (issue_date - tested).days > TEST_MAX_AGE_DAYS:
+            raise EventValidationError(
+                field,
+                inspection.event_id,
+                f"the test ({tested.isoformat()}) is more than {TEST_MAX_AGE_DAYS} days older "
+                f"than the issue date ({issue_date.isoformat()}): a certificate rests on a "
+                "recent test of the lot",
+            )
 
     def _inspection_fits_basis(self, field: str, inspection: Event) -> None:
         basis = str(self.payload["basis"])
@@ -266,6 +335,177 @@ class _IssueCheck:
             void = record.void_before()
             if void is not None:
                 raise EventValidationError(field, code, _void_rule(void))
+            self._same_product(field, record.issue)
+
+    def _same_product(self, field: str, upstream: Event) -> None:
+        theirs, ours = upstream.payload, self.payload
+        if theirs["category"] != ours["category"] or not same_product(
+            str(theirs["product_name"]), str(ours["product_name"])
+        ):
+            raise EventValidationError(
+                field,
+                own_certificate_code(upstream) or "",
+                f"a purchaser's certificate cites certificates of the same product: this one "
+                f"covers {theirs['product_name']} ({theirs['category']}), the new one "
+                f"{ours['product_name']} ({ours['category']})",
+            )
+
+    def _upstream_goods_received(self) -> None:
+        """A purchaser cites only certificates of goods it received (or certified itself), and
+        certifies at most what it received of them — and what they certify — in its unit, less
+        what its other certificates drawing on the same goods took."""
+        if not self.upstream:
+            return
+        # _upstream ran first: every cited certificate is in the ledger
+        cited = [self.records[code].issue for code in self.upstream]
+        issues = [issue for issue in cited if issue is not None]
+        earlier = self._earlier_certificates()
+        # the pool: every certificate this one or those earlier ones cite
+        extra = sorted({str(c) for e in earlier for c in e.payload["upstream_certificates"]})
+        extra = [code for code in extra if code not in self.upstream]
+        records = certificate_records(self.reads, extra, self.pending) if extra else {}
+        pool = [*issues, *(r.issue for r in records.values() if r.issue is not None)]
+        receipts, graph = self._receipts(pool, [*self.upstream, *extra])
+        counted: dict[str, Event] = {}
+        for index, issue in enumerate(pool):
+            if issue.actor == self.event.actor:
+                continue  # its own certificate: it held the goods when it certified them
+            found = [r for r in receipts if _receipt_of(graph, r, issue)]
+            if not found and index < len(issues):
+                raise MissingReferenceError(
+                    f"payload.upstream_certificates[{index}]",
+                    self.upstream[index],
+                    f"{self.event.actor} has no receipt of the goods of this certificate (no "
+                    "Received by it presents the certificate or names its lot codes, what they "
+                    "hold or a case they were packed in): a purchaser cites only certificates "
+                    "of goods it received",
+                )
+            counted.update((r.event_id, r) for r in found)
+        own = [issue for issue in pool if issue.actor == self.event.actor]
+        self._within_received([*counted.values(), *own], pool, earlier)
+
+    def _earlier_certificates(self) -> list[Event]:
+        """The issuer's other certificates, not voided, citing any certificate this one cites:
+        what they certified came out of the same goods."""
+        cited = set(self.upstream)
+        mine = {
+            e.event_id: e
+            for e in [*self.found, *self.pending]
+            if e.event_type == CERTIFICATE_ISSUED
+            and e.actor == self.event.actor
+            and e.event_id != self.event.event_id
+            and cited & {str(c) for c in e.payload["upstream_certificates"]}
+        }
+        if not mine:
+            return []
+        codes = {key: own_certificate_code(e) or "" for key, e in mine.items()}
+        records = certificate_records(self.reads, codes.values(), self.pending)
+        return [e for key, e in mine.items() if records[codes[key]].void_before() is None]
+
+    def _receipts(
+        self, cited: Sequence[Event], codes: Sequence[str]
+    ) -> tuple[list[Event], CodeGraph]:
+        """The issuer's receipts that may be of the goods of the ``cited`` certificates (whose
+        ``codes`` they are), with the graph around their codes loaded."""
+        goods = [code for issue in cited for code in goods_codes(issue)]
+        graph = self.reads.graph()
+        graph.load_up(goods, PACKING_KINDS)
+        graph.load_down(goods, PACKING_KINDS)
+        family = graph.above(goods, PACKING_KINDS) | graph.below(goods, PACKING_KINDS)
+        found = self.reads.about([*codes, *family], {RECEIVED})
+        receipts = [
+            r
+            for r in [*found, *self.pending]
+            if r.event_type == RECEIVED
+            and r.actor == self.event.actor
+            and r.occurred_at <= self.event.occurred_at
+        ]
+        load_related(graph, (code for r in receipts for code in r.codes))
+        return receipts, graph
+
+    def _within_received(
+        self, sources: Sequence[Event], cited: Sequence[Event], earlier: Sequence[Event]
+    ) -> None:
+        quantity = self.event.quantity
+        unit = _unit(self.event.unit)
+        if quantity is None:
+            return
+        shown = f"{_amount(quantity)} {self.event.unit}"
+        received, used = _totals(sources), _totals(earlier)
+        taken = used.get(unit, Decimal(0))
+        took = f"; its other certificates citing them took {_describe(used)}" if used else ""
+        if quantity > received.get(unit, Decimal(0)) - taken:
+            raise MissingReferenceError(
+                "quantity",
+                shown,
+                f"a purchaser certifies at most what it received of the cited goods: its "
+                f"receipts of them (and its own certificates) hold {_describe(received)}{took}; "
+                "quantities in other units are not converted",
+            )
+        certified = _totals(cited)
+        if set(certified) == {unit} and quantity > certified[unit] - taken:
+            raise EventValidationError(
+                "quantity",
+                shown,
+                f"a purchaser certifies at most what the cited certificates cover "
+                f"({_describe(certified)}){took}",
+            )
+
+
+def _receipt_of(graph: CodeGraph, receipt: Event, issue: Event) -> bool:
+    """Whether ``receipt`` took in the goods certificate ``issue`` covers (进货查验's notion)."""
+    covered = goods_codes(issue)
+    if not covered:  # a paper-only certificate: the receipt it was presented with
+        code = own_certificate_code(issue)
+        return code in receipt.payload.get("upstream_certificates", ())
+    return covers(covered, frozenset(related_goods(graph, receipt.codes)))
+
+
+def _unit(unit: str | None) -> str:
+    return normalised_text(unit or "").casefold()
+
+
+def _totals(events: Sequence[Event]) -> dict[str, Decimal]:
+    """Quantities by unit (compared as written: kg and 公斤 differ); none for events without."""
+    totals: dict[str, Decimal] = {}
+    for event in events:
+        if event.quantity is not None and event.unit:
+            unit = _unit(event.unit)
+            totals[unit] = totals.get(unit, Decimal(0)) + event.quantity
+    return totals
+
+
+def _describe(totals: Mapping[str, Decimal]) -> str:
+    if not totals:
+        return "no quantity"
+    return ", ".join(f"{_amount(amount)} {unit}" for unit, amount in sorted(totals.items()))
+
+
+def _amount(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _blocks(event: Event, reached: set[str], closed: set[str]) -> str | None:
+    """Why ``event`` stops goods whose lineage is ``reached`` from being certified, if it does."""
+    if event.event_type == INSPECTION_RECORDED:
+        hit = sorted(set(event.codes) & reached)
+        if event.payload["passed"] or not hit:
+            return None
+        return (
+            f"frozen: {hit[0]} failed an inspection (event {event.event_id}); nothing frozen, "
+            "nor anything packed or made from it, can be certified"
+        )
+    if event.event_type == RECALL_INITIATED:
+        recall_id = str(event.payload["recall_id"])
+        hit = sorted({str(c) for c in event.payload["root_codes"]} & reached)
+        if not hit or recall_id in closed:
+            return None
+        return (
+            f"under open recall {recall_id} (of {hit[0]}: {event.payload['reason']}); nothing "
+            "recalled, nor anything packed or made from it, can be certified until the recall "
+            "is closed"
+        )
+    return None
 
 
 def _void_rule(void: Event) -> str:

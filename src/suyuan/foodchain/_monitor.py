@@ -213,14 +213,18 @@ def alerts_of(
         for e in [*by_type.get("Shipped", ()), *by_type.get("Sold", ())]
         if e.actor in plants or reads.directory.has_role(e.actor, {SLAUGHTERHOUSE_ROLE})
     ]
-    checks = check_receipts(reads, by_type.get("Received", []))
-    alerts = [
-        *missing_certificate_alerts(reads, checks),
-        *inspection_failed_alerts(reads, by_type.get("InspectionRecorded", [])),
-        *meat_alerts(reads, departures),
-        *temperature_alerts(reads, by_type.get("TemperatureRecorded", [])),
-        *vaccine_and_drug_alerts(reads, by_type),
-    ]
+    receipts = by_type.get("Received", [])
+    alerts: list[Alert] = []
+    # Each rule only when it has events to judge: a trace's events rarely hold every kind.
+    if receipts:
+        alerts += missing_certificate_alerts(reads, check_receipts(reads, receipts))
+    if by_type.get("InspectionRecorded"):
+        alerts += inspection_failed_alerts(reads, by_type["InspectionRecorded"])
+    if departures:
+        alerts += meat_alerts(reads, departures)
+    if by_type.get("TemperatureRecorded"):
+        alerts += temperature_alerts(reads, by_type["TemperatureRecorded"])
+    alerts += vaccine_and_drug_alerts(reads, by_type)  # reads nothing without its events
     alerts.sort(key=lambda a: (a.opened_at, a.event_id), reverse=True)
     return alerts
 

@@ -16,11 +16,21 @@ from suyuan.codegraph import CodeGraph
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event
-from suyuan.ledger import CONTAINS, TRANSFORMED, CodeEventRef, EntryNotFoundError, Leaf, LedgerStore
+from suyuan.ledger import (
+    CERTIFIED_FROM,
+    CONTAINS,
+    TRANSFORMED,
+    CodeEventRef,
+    EntryNotFoundError,
+    Leaf,
+    LedgerStore,
+)
 
 #: Packing and making: what a code is made from or packed in (and the other way round).
 MATERIAL_KINDS = frozenset({CONTAINS, TRANSFORMED})
 PACKING_KINDS = frozenset({CONTAINS})
+#: Packing, making and certifying: what a recall or a freeze of a code reaches (as the trace).
+LINEAGE_KINDS = MATERIAL_KINDS | {CERTIFIED_FROM}
 
 
 class Reads:
@@ -30,6 +40,7 @@ class Reads:
         self.store = store
         self.directory = directory or Directory(store)
         self._prefetched: dict[str, list[CodeEventRef]] = {}
+        self._lineage: CodeGraph | None = None
 
     def prefetch(self, codes: Iterable[str]) -> None:
         """Read the index rows of ``codes`` in one query, for the :meth:`about` calls to come
@@ -82,6 +93,18 @@ class Reads:
     def graph(self) -> CodeGraph:
         return CodeGraph(self.store)
 
+    def lineage_graph(self, codes: Iterable[str]) -> CodeGraph:
+        """One code graph for all the checks of a batch, with what :func:`lineage` walks from
+        ``codes`` loaded; at its first use also from every prefetched code, so a batch of
+        certificates costs one query per level, not one per certificate. Like the prefetched
+        rows it reflects the ledger when it was read (the writer's batch is not in it yet)."""
+        wanted = list(codes)
+        if self._lineage is None:
+            self._lineage = CodeGraph(self.store)
+            wanted = [*self._prefetched, *wanted]
+        load_lineage(self._lineage, wanted)
+        return self._lineage
+
 
 @dataclass(frozen=True, slots=True)
 class PackingWindow:
@@ -107,3 +130,16 @@ def load_related(graph: CodeGraph, codes: Iterable[str]) -> None:
     seeds = list(codes)
     graph.load_down(seeds, PACKING_KINDS)
     graph.load_up(graph.below(seeds, PACKING_KINDS), MATERIAL_KINDS)
+
+
+def lineage(graph: CodeGraph, codes: Iterable[str]) -> set[str]:
+    """``codes``, what is packed in them, and everything they (or their contents) were packed
+    in, made from or certified from: every code whose recall or freeze reaches these goods."""
+    return graph.above(graph.below(codes, PACKING_KINDS), LINEAGE_KINDS)
+
+
+def load_lineage(graph: CodeGraph, codes: Iterable[str]) -> None:
+    """Load what :func:`lineage` walks, for all ``codes`` at once."""
+    seeds = list(codes)
+    graph.load_down(seeds, PACKING_KINDS)
+    graph.load_up(graph.below(seeds, PACKING_KINDS), LINEAGE_KINDS)

@@ -116,13 +116,14 @@ def _invalid_because(
     if void is not None:
         return f"voided before the goods were received ({void.payload.get('reason')})"
     covered = goods_codes(issue)
-    if covered and not _covers(covered, related):
+    if covered and not covers(covered, related):
         return "it covers other goods than the ones received"
     return None
 
 
-def _covers(certified: Iterable[str], related: frozenset[str]) -> bool:
-    """Whether a certificate's goods codes speak for any of the received goods."""
+def covers(certified: Iterable[str], related: frozenset[str]) -> bool:
+    """Whether a certificate's goods codes speak for any of the received goods (``related``:
+    the received codes with what they hold and were packed in or made from)."""
     for code in certified:
         if code in related:
             return True

@@ -2,7 +2,9 @@
 
 Sources: 农产品质量安全承诺达标合格证管理办法 (农业农村部令2025年第4号, in force
 2026-02-01) for the commitment texts and the bases; 农产品质量安全法 (2022) for purchasers'
-certificates; 生猪屠宰管理条例 and 动物检疫管理办法 for meat leaving a slaughterhouse.
+certificates; 生猪屠宰管理条例 and 动物检疫管理办法 for meat leaving a slaughterhouse. The date
+bounds are our own policy (no source gives a number); ``docs/food-chain.md`` § Sources says how
+sure each is.
 """
 
 from __future__ import annotations
@@ -16,12 +18,24 @@ from suyuan.authority import INSPECTORS
 COMMITMENT_RULES_FROM = date(2026, 2, 1)
 #: 承诺声明 of a producer (生产者) under the 2025 rules.
 PRODUCER_COMMITMENT = "未使用禁用农药、兽药及其他化合物；使用的常规农药、兽药残留不超标"
-#: 承诺声明 of a purchaser (收购者) under the 2025 rules.
+#: 承诺声明 of a purchaser (收购者) under the 2025 rules, as the published form's text likely
+#: reads (with 农产品; the source is uncertain: renderings of the ministry's 样式 by others).
 PURCHASER_COMMITMENT = (
-    "已按规定收取并保存该批次承诺达标合格证或者其他质量安全合格证明；"
+    "已按规定收取并保存该批次农产品承诺达标合格证或者其他质量安全合格证明；"
     "未违规使用保鲜剂、防腐剂、添加剂等"
 )
 COMMITMENTS = {"PRODUCER": PRODUCER_COMMITMENT, "PURCHASER": PURCHASER_COMMITMENT}
+#: Other wordings accepted for an issuer type: one rendering of the purchaser's text lacks
+#: 农产品, and we cannot tell which one the ministry printed.
+COMMITMENT_VARIANTS = {
+    "PRODUCER": (PRODUCER_COMMITMENT,),
+    "PURCHASER": (
+        PURCHASER_COMMITMENT,
+        PURCHASER_COMMITMENT.replace("该批次农产品承诺", "该批次承诺"),
+    ),
+}
+#: Lead-ins the printed form may put before the commitment (accepted, never required).
+COMMITMENT_LEAD_INS = ("我承诺生产销售的食用农产品：", "我承诺销售的食用农产品：")
 
 QUALITY_CONTROL = "QUALITY_CONTROL"
 SELF_TESTED = "SELF_TESTED"
@@ -37,6 +51,12 @@ BASIS_INSPECTION_KINDS = {
 MIN_CONTACT_DIGITS = 7
 #: How far the issue date may run ahead of the day in ``occurred_at`` (time zones differ).
 ISSUE_DATE_SLACK_DAYS = 1
+#: How far the issue date may lie before the day in ``occurred_at`` (a certificate written on
+#: paper and recorded late). Our policy: the 2025 rules give no number.
+ISSUE_DATE_MAX_LAG_DAYS = 7
+#: How old the test a certificate cites may be on its issue date. Our policy (a test speaks
+#: for one lot as harvested, 批批检测); the 2025 rules give no number.
+TEST_MAX_AGE_DAYS = 30
 
 #: 动物检疫合格证明 forms that cover animal products (产品A/B); the animal forms cover live animals.
 PRODUCT_QUARANTINE_FORMS = frozenset({"PRODUCT_A", "PRODUCT_B"})
@@ -57,9 +77,21 @@ def normalised_text(text: str) -> str:
 
 
 def commitment_matches(issuer_type: str, commitment: str) -> bool:
-    """Whether ``commitment`` is the fixed 2025 text for ``issuer_type`` (formatting aside)."""
-    expected = COMMITMENTS.get(issuer_type)
-    return expected is not None and normalised_text(commitment) == normalised_text(expected)
+    """Whether ``commitment`` is the fixed 2025 text for ``issuer_type`` or one of its documented
+    variants (:data:`COMMITMENT_VARIANTS`), with or without a lead-in
+    (:data:`COMMITMENT_LEAD_INS`), formatting aside."""
+    given = normalised_text(commitment)
+    for lead_in in map(normalised_text, COMMITMENT_LEAD_INS):
+        if given.startswith(lead_in):
+            given = given[len(lead_in) :]
+            break
+    return any(given == normalised_text(text) for text in COMMITMENT_VARIANTS.get(issuer_type, ()))
+
+
+def same_product(name: str, other: str) -> bool:
+    """Whether two 产品名称 name the same product: equal after :func:`normalised_text` (NFKC,
+    white space, a final 。); 小青菜 and 青菜 are different names."""
+    return normalised_text(name) == normalised_text(other)
 
 
 def commitment_rules_apply(issue_date: date) -> bool:

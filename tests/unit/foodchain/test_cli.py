@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -39,7 +40,8 @@ def issue(db: str, key: Path, *extra: str) -> list[str]:
         "--contact",
         "0571-63781234",
         "--issue-date",
-        "2026-05-06",
+        # recorded now: an issue date far from the day of recording is refused
+        date.today().isoformat(),
         "--base-url",
         BASE,
         *extra,

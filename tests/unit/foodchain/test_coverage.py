@@ -15,7 +15,8 @@ DAY = date(2026, 5, 6)
 
 
 def build(chain: Chain) -> None:
-    """Two farm lots (one tested), a purchaser's certificate resting on the tested one, a voided
+    """Two farm lots (one tested), the market's purchaser certificate resting on the tested one
+    it received, a voided
     certificate; one receipt with its certificate and of goods the farm coded, one shipment
     never received, one receipt of a code its supplier never recorded and no certificate."""
     lot_a, lot_b, case = chain.lot("A0506"), chain.lot("B0506"), chain.case()
@@ -38,9 +39,10 @@ def build(chain: Chain) -> None:
         chain.market,
         chain.receive(chain.market, chain.farm, [case], "500", certificates=[cert_a.codes[0]]),
     )
-    # Of the purchaser's own lot: a lot it never held would be refused (docs/authority.md).
+    # Of the purchaser's own lot: a lot it never held would be refused (docs/authority.md);
+    # it cites the certificate of goods it received (docs/food-chain.md).
     own_lot = chain.lot("A0506P")
-    chain.add(chain.coop, chain.certificate(chain.coop, [own_lot], upstream=[cert_a.codes[0]]))
+    chain.add(chain.market, chain.certificate(chain.market, [own_lot], upstream=[cert_a.codes[0]]))
     uncoded = chain.lot("X0506", item="10027")
     chain.add(chain.market, chain.receive(chain.market, chain.coop, [uncoded], "50"))
 
@@ -72,14 +74,14 @@ def test_each_rate_is_counted_for_the_organisation_whose_duty_it_is(
 
     assert by_org[chain.market.uscc] == {
         "certificate_rate": (1, 2),  # the buyer checks certificates
-        "testing_rate": (0, 0),
+        "testing_rate": (1, 1),  # tested upstream
         "coding_rate": (0, 0),
         "scan_rate": (1, 2),  # the receiver scans what was shipped to it
     }
     assert by_org[chain.farm.uscc]["testing_rate"] == (1, 2)  # the issuer tests its lots
     assert by_org[chain.farm.uscc]["coding_rate"] == (1, 1)  # the supplier codes its goods
     assert by_org[chain.coop.uscc]["coding_rate"] == (0, 1)
-    assert by_org[chain.coop.uscc]["testing_rate"] == (1, 1)  # tested upstream
+    assert by_org[chain.coop.uscc]["testing_rate"] == (0, 0)
     names = {row.key: (row.name, row.region) for row in report.by_org}
     assert names[chain.coop.uscc] == (chain.coop.name, "330110")
 
@@ -107,7 +109,7 @@ def test_region_scope_window_and_organisation(chain: Chain) -> None:
 
     market = monitor.coverage(organisation=chain.market.uscc)
     assert rates(dict(market.total))["certificate_rate"] == (1, 2)
-    assert rates(dict(market.total))["testing_rate"] == (0, 0)
+    assert rates(dict(market.total))["testing_rate"] == (1, 1)
 
 
 def test_new_events_are_counted_on_the_next_call(chain: Chain) -> None:

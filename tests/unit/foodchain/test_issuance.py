@@ -21,6 +21,7 @@ from suyuan.foodchain import (
     void_event,
 )
 from suyuan.foodchain._rules import commitment_matches
+from suyuan.scenario import Organisation
 from tests.unit.foodchain.chain import Chain
 
 
@@ -28,6 +29,17 @@ def refused(chain: Chain, event: Event, pending: Sequence[Event] = ()) -> EventV
     with pytest.raises(EventValidationError) as caught:
         check_certificate(event, chain.store, pending=pending)
     return caught.value
+
+
+def farm_lot_to(chain: Chain, buyer: Organisation, lot: str, quantity: str = "500") -> Event:
+    """The farm certifies ``lot`` and ships it to ``buyer``, who receives it with the
+    certificate; the farm's certificate."""
+    cert = chain.certificate(chain.farm, [lot], quantity=quantity)
+    chain.add(chain.farm, cert, chain.ship(chain.farm, buyer, [lot], quantity))
+    chain.add(
+        buyer, chain.receive(buyer, chain.farm, [lot], quantity, certificates=[cert.codes[0]])
+    )
+    return cert
 
 
 # --- commitment text ----------------------------------------------------------------------------
@@ -60,8 +72,9 @@ def test_older_certificates_may_carry_earlier_wording(chain: Chain) -> None:
         commitment="我承诺对生产销售的食用农产品：不使用禁用农药兽药、停用兽药和非法添加物。",
         issue_date=date(2026, 1, 31),
     )
+    recorded_then = replace(event, occurred_at=event.occurred_at.replace(month=1, day=31))
 
-    check_certificate(event, chain.store)
+    check_certificate(recorded_then, chain.store)
 
 
 @pytest.mark.parametrize(
@@ -277,12 +290,13 @@ def test_upstream_certificates_must_not_be_void(chain: Chain) -> None:
 
 
 def test_a_merged_lot_links_every_upstream_certificate(chain: Chain) -> None:
-    lots = [chain.lot("A1"), chain.lot("A2")]
-    farm_certs = [chain.add(chain.farm, chain.certificate(chain.farm, [lot]))[0] for lot in lots]
+    farm_certs = [farm_lot_to(chain, chain.coop, chain.lot(name)) for name in ("A1", "A2")]
     merged = chain.lot("M1")
 
     check_certificate(
-        chain.certificate(chain.coop, [merged], upstream=[c.codes[0] for c in farm_certs]),
+        chain.certificate(
+            chain.coop, [merged], upstream=[c.codes[0] for c in farm_certs], quantity="1000"
+        ),
         chain.store,
     )
 
@@ -323,7 +337,7 @@ def test_a_certificate_is_voided_once(chain: Chain) -> None:
 
 def test_the_replacement_is_the_issuers_own_and_not_void(chain: Chain) -> None:
     lot = chain.lot("A1")
-    cert = chain.add(chain.farm, chain.certificate(chain.farm, [lot]))[0]
+    cert = farm_lot_to(chain, chain.coop, lot)
     foreign = chain.add(
         chain.coop, chain.certificate(chain.coop, [chain.lot("A1P")], upstream=[cert.codes[0]])
     )
