@@ -97,6 +97,10 @@ class AlertOut(BaseModel):
         "inspection_failed",
         "meat_certificates_missing",
         "temperature_excursion",
+        "vaccine_use_blocked",
+        "vaccine_receipt_unchecked",
+        "serious_adverse_event",
+        "drug_resold",
     ]
     status: Literal["open", "closed"]
     codes: list[str]
@@ -109,10 +113,14 @@ class AlertOut(BaseModel):
     closed_at: str | None
     closed_reason: str | None = Field(
         description="certificate_presented, returned, disposed, recall_closed, "
-        "certificates_recorded, passed_inspection or inspected_or_disposed."
+        "certificates_recorded, passed_inspection, inspected_or_disposed, "
+        "temperature_record_presented or classified."
     )
     outstanding: list[str] = Field(description="What still keeps it open.")
-    counterparty: str | None = Field(description="missing_certificate: the supplier.")
+    counterparty: str | None = Field(
+        description="missing_certificate, vaccine_receipt_unchecked, vaccine_use_blocked on a "
+        "clinic's receipt: the supplier; drug_resold: who sold or dispensed it first."
+    )
     holders: list[HolderPositionOut] | None = Field(
         description="inspection_failed: every organisation holding the frozen goods."
     )

@@ -12,7 +12,9 @@
   positive: its packages are frozen.
 - **Vaccines (浙苗链)**: a maker's lot is released (批签发), packed case → box → dose, shipped to
   the provincial distributor, a district CDC and a clinic, and administered to people known to
-  the ledger only by keyed pseudonyms; one adverse event (AEFI) is reported.
+  the ledger only by keyed pseudonyms; adverse events (AEFI) are reported; one case of each
+  vaccine rule (docs/vaccines.md).
+- **Drugs**: boxes with a 药品追溯码 reach a pharmacy; one is dispensed, then sold again (回流药).
 
 Deterministic for a seed.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from suyuan.events.model import Event
 from suyuan.foodchain import PRODUCER_COMMITMENT, PURCHASER_COMMITMENT
@@ -194,6 +197,7 @@ def build_demo(seed: int = 2026) -> DemoData:
     data.codes.update(_market_entry_and_disposal(s, data, farm, market, bad_lot))
     data.codes.update(_cold_chain(s, data, market))
     data.codes.update(_vaccines(s, data))
+    data.codes.update(_drugs(s, data))
     return data
 
 
@@ -632,6 +636,10 @@ def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, 
 
 
 def _vaccines(s: Scenario, data: DemoData) -> dict[str, str]:
+    """The 浙苗链 closed loop, and one case of each vaccine rule (docs/vaccines.md): a box
+    received without its transport temperature record, a dose given twice, a dose given under
+    recall, a lot delivered straight from the maker after a 15 °C reading and given expired (and
+    its other dose blocked at the clinic), a serious adverse event (for regulators only)."""
     maker = s.organisation(
         "浙江某生物制品有限公司", ["VACCINE_MAKER"], "330110", "浙江省杭州市余杭区文一西路998号"
     )
@@ -659,23 +667,7 @@ def _vaccines(s: Scenario, data: DemoData) -> dict[str, str]:
     case = s.drug_code("8123456", 90_000_000_001)
     boxes = [s.drug_code("8123456", 80_000_000_000 + n) for n in (1, 2)]
     doses = [s.drug_code("8123456", 10_000_000_000 + n) for n in range(1, 5)]
-    released = s.event(
-        maker,
-        "VaccineLotReleased",
-        {
-            "product_name": "乙型肝炎疫苗(酿酒酵母)",
-            "lot_no": "202604015",
-            "manufacturer": maker.uscc,
-            "release_certificate_no": "SJ20260415-0321",
-            "release_authority": "中国食品药品检定研究院",
-            "expiry_date": "2029-03-31",
-        },
-        codes=[case, *boxes, *doses],
-        quantity="4",
-        unit="剂",
-        biz_step="commissioning",
-        disposition="active",
-    )
+    released = _lot_release(s, maker, "202604015", [case, *boxes, *doses], "2029-03-31")
     packing = [
         s.event(
             maker,
@@ -699,12 +691,21 @@ def _vaccines(s: Scenario, data: DemoData) -> dict[str, str]:
             biz_step="packing",
         ),
     ]
-    data.add(maker, [released, *packing, _ship(s, maker, distributor, [case], "4", "剂")])
+    data.add(
+        maker,
+        [
+            released,
+            *packing,
+            _ship(s, maker, distributor, [case], "4", "剂"),
+            _transport_record(s, maker, [case]),
+        ],
+    )
     data.add(
         distributor,
         [
             _receive(s, distributor, maker, [case], "4", "剂"),
             _ship(s, distributor, cdc, [case], "4", "剂"),
+            _transport_record(s, distributor, [case]),
         ],
     )
     data.add(
@@ -719,42 +720,245 @@ def _vaccines(s: Scenario, data: DemoData) -> dict[str, str]:
                 biz_step="unpacking",
             ),
             _ship(s, cdc, clinic, [boxes[0]], "2", "剂"),
+            _transport_record(s, cdc, [boxes[0]]),
+            # the second box goes without its temperature record (vaccine_receipt_unchecked)
+            _ship(s, cdc, clinic, [boxes[1]], "2", "剂"),
         ],
     )
     arrival = _receive(s, clinic, cdc, [boxes[0]], "2", "剂")
+    unchecked = _receipt_noted(s, clinic, cdc, [boxes[1]], "未随货提供运输温度记录")
     shots = [
-        s.event(
-            clinic,
-            "VaccineAdministered",
-            {
-                "clinic_name": clinic.name,
-                "dose_no": n + 1,
-                "recipient_pseudonym": demo_pseudonym(f"demo-recipient-{n}"),
-            },
-            codes=[dose],
-            quantity="1",
-            unit="剂",
-            biz_step="dispensing",
-            disposition="dispensed",
-        )
-        for n, dose in enumerate(doses[:2])
+        _shot(s, clinic, dose, f"demo-recipient-{n}", n + 1) for n, dose in enumerate(doses[:2])
     ]
-    aefi = s.event(
+    aefi = _adverse_event(s, clinic, doses[1], shots[1], "demo-recipient-1", serious=False)
+    serious = _adverse_event(s, clinic, doses[1], shots[1], "demo-recipient-1", serious=True)
+    twice = [_shot(s, clinic, doses[3], f"demo-recipient-{n}", 1) for n in (4, 5)]
+    data.add(clinic, [arrival, unchecked, *shots, aefi, serious, *twice])
+
+    codes = {
+        "vaccine unit": doses[0],
+        "vaccine case": case,
+        "vaccine dose with a serious adverse event (regulators only)": doses[1],
+        "vaccine received without temperature record": doses[2],
+        "vaccine dose given twice": doses[3],
+    }
+    codes.update(_vaccine_recall_and_expiry(s, data, maker, cdc, clinic))
+    return codes
+
+
+def _vaccine_recall_and_expiry(
+    s: Scenario, data: DemoData, maker: Organisation, cdc: Organisation, clinic: Organisation
+) -> dict[str, str]:
+    """A lot recalled by its maker after it reached the clinic, which gives a dose of it anyway;
+    a lot delivered straight from the maker to the clinic (not through the CDC, 疫苗管理法
+    第35条) with a 15 °C reading on the way, one dose of it given after its expiry date."""
+    recalled = [s.drug_code("8123456", 10_000_000_100 + n) for n in (1, 2)]
+    data.add(
+        maker,
+        [
+            _lot_release(s, maker, "202604016", recalled, "2029-04-30"),
+            _ship(s, maker, cdc, recalled, "2", "剂"),
+            _transport_record(s, maker, recalled),
+        ],
+    )
+    data.add(
+        cdc,
+        [
+            _receive(s, cdc, maker, recalled, "2", "剂"),
+            _ship(s, cdc, clinic, recalled, "2", "剂"),
+            _transport_record(s, cdc, recalled),
+        ],
+    )
+    data.add(clinic, [_receive(s, clinic, cdc, recalled, "2", "剂")])
+    recall = s.event(
+        maker,
+        "RecallInitiated",
+        {
+            "recall_id": s.event_id(),
+            "root_codes": recalled,
+            "reason": "效价检测不合格，主动召回",
+            "level": "LEVEL_1",
+        },
+        codes=recalled,
+    )
+    data.add(maker, [recall])
+    data.add(clinic, [_shot(s, clinic, recalled[0], "demo-recipient-6", 1)])
+
+    short = [s.drug_code("8123456", 10_000_000_200 + n) for n in (1, 2)]
+    expiry = (s.clock + timedelta(days=1)).date().isoformat()
+    data.add(
+        maker,
+        [
+            _lot_release(s, maker, "202605001", short, expiry),
+            _ship(s, maker, clinic, short, "2", "剂"),
+            _transport_record(s, maker, short, celsius=(5.0, 15.0, 7.5)),
+        ],
+    )
+    data.add(clinic, [_receipt_noted(s, clinic, maker, short, "生产企业直接配送，途中最高15℃")])
+    s.tick(3 * 24 * 60)  # three days on: past the lot's expiry date
+    data.add(clinic, [_shot(s, clinic, short[0], "demo-recipient-7", 1)])
+    return {
+        "vaccine dose given under recall": recalled[0],
+        "vaccine dose given expired, straight from the maker after 15 °C": short[0],
+        "vaccine dose at the clinic straight from the maker": short[1],
+    }
+
+
+def _lot_release(
+    s: Scenario, maker: Organisation, lot_no: str, codes: list[str], expiry: str
+) -> Event:
+    return s.event(
+        maker,
+        "VaccineLotReleased",
+        {
+            "product_name": "乙型肝炎疫苗(酿酒酵母)",
+            "lot_no": lot_no,
+            "manufacturer": maker.uscc,
+            "release_certificate_no": f"SJ{lot_no}-0321",
+            "release_authority": "中国食品药品检定研究院",
+            "expiry_date": expiry,
+        },
+        codes=codes,
+        quantity=str(sum(1 for c in codes if c.startswith("81234561"))),
+        unit="剂",
+        biz_step="commissioning",
+        disposition="active",
+    )
+
+
+def _receipt_noted(
+    s: Scenario, receiver: Organisation, sender: Organisation, codes: list[str], note: str
+) -> Event:
+    """A receipt of vaccine doses whose incoming check noted a problem."""
+    return s.event(
+        receiver,
+        "Received",
+        {
+            "from_org": sender.uscc,
+            "waybill_no": None,
+            "upstream_certificates": [],
+            "check_passed": False,
+            "check_note": note,
+        },
+        codes=codes,
+        quantity=str(len(codes)),
+        unit="剂",
+        biz_step="receiving",
+        disposition="in_progress",
+    )
+
+
+def _transport_record(
+    s: Scenario, sender: Organisation, codes: list[str], celsius: tuple[float, ...] = (4.6, 5.2)
+) -> Event:
+    """The cold-chain logger's readings (2–8 °C) during the transport just shipped."""
+    return s.event(
+        sender,
+        "TemperatureRecorded",
+        {
+            "device_id": f"VT-{s.rng.randrange(10**4):04d}",
+            "container_no": None,
+            "readings": [{"at": s.tick(15).isoformat(), "celsius": c} for c in celsius],
+            "min_celsius": 2.0,
+            "max_celsius": 8.0,
+        },
+        codes=codes,
+        biz_step="sensor_reporting",
+    )
+
+
+def _shot(s: Scenario, clinic: Organisation, dose: str, subject: str, dose_no: int) -> Event:
+    return s.event(
+        clinic,
+        "VaccineAdministered",
+        {
+            "clinic_name": clinic.name,
+            "dose_no": dose_no,
+            "recipient_pseudonym": demo_pseudonym(subject),
+        },
+        codes=[dose],
+        quantity="1",
+        unit="剂",
+        biz_step="dispensing",
+        disposition="dispensed",
+    )
+
+
+def _adverse_event(
+    s: Scenario, clinic: Organisation, dose: str, shot: Event, subject: str, *, serious: bool
+) -> Event:
+    return s.event(
         clinic,
         "AdverseEventReported",
         {
-            "recipient_pseudonym": demo_pseudonym("demo-recipient-1"),
-            "administered_event_id": shots[1].event_id,
+            "recipient_pseudonym": demo_pseudonym(subject),
+            "administered_event_id": shot.event_id,
             "onset_at": s.tick(600).isoformat(),
             "classification": "PENDING",
-            "serious": False,
-            "symptoms": "接种部位红肿，直径约2厘米，低热37.8℃",
-            "report_no": "AEFI-330106-20260510-003",
+            "serious": serious,
+            "symptoms": "高热39.6℃，全身皮疹，住院观察"
+            if serious
+            else "接种部位红肿，直径约2厘米，低热37.8℃",
+            "report_no": f"AEFI-330106-20260510-{4 if serious else 3:03d}",
         },
-        codes=[doses[1]],
+        codes=[dose],
     )
-    data.add(clinic, [arrival, *shots, aefi])
-    return {"vaccine unit": doses[0], "vaccine case": case}
+
+
+def _drugs(s: Scenario, data: DemoData) -> dict[str, str]:
+    """药品追溯码: boxes of a medicine reach a pharmacy; one box is dispensed once, another is
+    dispensed and then sold again (回流药, drug_resold)."""
+    wholesaler = s.organisation(
+        "浙江某医药有限公司", ["DISTRIBUTOR"], "330104", "浙江省杭州市江干区九环路"
+    )
+    pharmacy = s.organisation(
+        "西湖区文三路大药房", ["PHARMACY"], "330106", "浙江省杭州市西湖区文三路300号"
+    )
+    data.add(None, s.registration(wholesaler, pharmacy))
+    boxes = [s.drug_code("8690001", 20_000_000_000 + n) for n in (1, 2)]
+    data.add(wholesaler, [_ship(s, wholesaler, pharmacy, boxes, "2", "盒")])
+
+    def dispense(box: str) -> Event:
+        return s.event(
+            pharmacy,
+            "Dispensed",
+            {"kind": "PRESCRIPTION", "insurance_settlement_no": f"3301002605{box[-6:]}"},
+            codes=[box],
+            quantity="1",
+            unit="盒",
+            biz_step="dispensing",
+            disposition="dispensed",
+        )
+
+    taken = s.event(
+        pharmacy,
+        "Received",
+        {
+            "from_org": wholesaler.uscc,
+            "waybill_no": None,
+            "upstream_certificates": [],
+            "check_passed": True,
+            "check_note": "随货同行单与药品追溯码相符",
+        },
+        codes=boxes,
+        quantity="2",
+        unit="盒",
+        biz_step="receiving",
+        disposition="in_progress",
+    )
+    dispensed = [dispense(box) for box in boxes]
+    resold = s.event(
+        pharmacy,
+        "Sold",
+        {"channel": "RETAIL", "buyer": None, "receipt_no": "WS0571-20260512-0042"},
+        codes=[boxes[1]],
+        quantity="1",
+        unit="盒",
+        biz_step="retail_selling",
+        disposition="retail_sold",
+    )
+    data.add(pharmacy, [taken, *dispensed, resold])
+    return {"drug dispensed once": boxes[0], "drug sold again (回流药)": boxes[1]}
 
 
 def _ship(

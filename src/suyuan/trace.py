@@ -35,6 +35,7 @@ from suyuan.events.model import Event, thaw
 from suyuan.foodchain import (
     INSPECTION_FAILED,
     MISSING_CERTIFICATE,
+    PRIVATE_ALERT_KINDS,
     Alert,
     Reads,
     alerts_of,
@@ -790,7 +791,11 @@ def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
         "recalls": events(trace.recalls),
         "voids": events(trace.voids),
         "verdict": verdict_json(trace.verdict),
-        "alerts": [_alert_json(a, public=public) for a in trace.alerts],
+        "alerts": [
+            _alert_json(a, public=public)
+            for a in trace.alerts
+            if not (public and a.kind in PRIVATE_ALERT_KINDS)  # about a person's health
+        ],
         "expires_on": trace.expires_on.isoformat() if trace.expires_on else None,
         "upstream_codes": trace.upstream_codes,
         "view": "public" if public else "full",

@@ -155,6 +155,18 @@ def build(seed: int = 10) -> Attacks:
         ship(s, o["cdc"], o["clinic"], doses[1]),
     )
     setup(o["clinic"], receive(s, o["clinic"], o["cdc"], doses[1]))
+    at_cdc = [s.drug_code("8123456", 10_000_000_010 + n) for n in (1, 2)]
+    setup(
+        o["maker"],
+        lot_release(s, o["maker"], at_cdc, manufacturer=o["maker"].uscc),
+        *(ship(s, o["maker"], o["cdc"], dose) for dose in at_cdc),
+    )
+    setup(
+        o["cdc"],
+        *(receive(s, o["cdc"], o["maker"], dose) for dose in at_cdc),
+        ship(s, o["cdc"], o["clinic"], at_cdc[1]),
+    )
+    setup(o["clinic"], receive(s, o["clinic"], o["cdc"], at_cdc[1]))
     farm_lot2 = s.unit_code(item="10058", lot="FARM0507")
     farm_cert2 = vegetable_certificate(s, o["farm"], farm_lot2)
     setup(o["farm"], farm_cert2)
@@ -231,6 +243,13 @@ def build(seed: int = 10) -> Attacks:
         "unauthorised",
         "actor",
         shot,
+    )
+    row(
+        "a clinic administers a dose still at the CDC",
+        administration(s, o["clinic"], at_cdc[0]),
+        "not_in_custody",
+        "codes[0]",
+        administration(s, o["clinic"], at_cdc[1]),
     )
     row(
         "a producer releases a vaccine lot",

@@ -46,6 +46,14 @@ def test_every_demo_event_is_accepted_and_the_statuses_are_the_advertised_ones(
     assert status["reissued certificate"] == "ok"
     assert status["frozen cold-chain unit"] == "frozen"
     assert status["vaccine unit"] == "ok"
+    assert status["vaccine dose with a serious adverse event (regulators only)"] == "ok"
+    assert status["vaccine received without temperature record"] == "attention"
+    assert status["vaccine dose given twice"] == "blocked"
+    assert status["vaccine dose given under recall"] == "recalled"
+    assert status["vaccine dose given expired, straight from the maker after 15 °C"] == "blocked"
+    assert status["vaccine dose at the clinic straight from the maker"] == "blocked"
+    assert status["drug dispensed once"] == "ok"
+    assert status["drug sold again (回流药)"] == "attention"
 
 
 def test_the_demo_raises_each_kind_of_alert_and_closes_the_disposed_case(
@@ -71,4 +79,35 @@ def test_the_demo_raises_each_kind_of_alert_and_closes_the_disposed_case(
         "meat_certificates_missing",
         "inspection_failed",
         "temperature_excursion",
+        "vaccine_use_blocked",
+        "vaccine_receipt_unchecked",
+        "serious_adverse_event",
+        "drug_resold",
     }
+
+
+def test_each_vaccine_and_drug_case_opens_its_own_alert(
+    loaded: tuple[DemoData, SqlLedgerStore],
+) -> None:
+    data, store = loaded
+    every = {a.alert_id for a in FoodChainMonitor(store).alerts()}
+    tracer = Tracer(store)
+
+    def kinds(label: str) -> set[str]:
+        found = tracer.trace(data.codes[label]).alerts
+        assert {a.alert_id for a in found} <= every  # the regulator's list has them too
+        return {a.kind for a in found}
+
+    expected = {
+        "vaccine received without temperature record": "vaccine_receipt_unchecked",
+        "vaccine dose given twice": "vaccine_use_blocked",
+        "vaccine dose given under recall": "vaccine_use_blocked",
+        "vaccine dose given expired, straight from the maker after 15 °C": "vaccine_use_blocked",
+        "vaccine dose with a serious adverse event (regulators only)": "serious_adverse_event",
+        "drug sold again (回流药)": "drug_resold",
+    }
+
+    for label, kind in expected.items():
+        assert kind in kinds(label), label
+    assert kinds("vaccine unit") == set()
+    assert kinds("drug dispensed once") == set()

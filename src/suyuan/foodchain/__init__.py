@@ -5,7 +5,8 @@
   record), the fixed commitment texts of the 2025 rules.
 - Alerts (:class:`Alert`): ``missing_certificate`` (进货查验), ``inspection_failed`` (批批检测 and
   the 不合格核查处置 closed loop), ``meat_certificates_missing`` (slaughterhouses),
-  ``temperature_excursion``; :func:`summarise` counts them by region and kind.
+  ``temperature_excursion``; the vaccine and drug alerts (``docs/vaccines.md``); :func:`summarise`
+  counts them by region and kind.
 - Coverage metrics (:class:`CoverageReport`): certificate, testing (批批检测率), coding (赋码率) and
   scan (扫码率) rates by organisation, region and period.
 
@@ -70,6 +71,13 @@ from suyuan.foodchain._rules import (
     commitment_matches,
     failure_binds,
 )
+from suyuan.foodchain._vaccines import (
+    DRUG_RESOLD,
+    PRIVATE_ALERT_KINDS,
+    SERIOUS_ADVERSE_EVENT,
+    VACCINE_RECEIPT_UNCHECKED,
+    VACCINE_USE_BLOCKED,
+)
 
 __all__ = [
     "ALERT_KINDS",
@@ -78,18 +86,23 @@ __all__ = [
     "CODING_RATE",
     "COMMITMENTS",
     "COMMITMENT_RULES_FROM",
+    "DRUG_RESOLD",
     "INSPECTION_FAILED",
     "MEAT_CERTIFICATES_MISSING",
     "METRICS",
     "MISSING_CERTIFICATE",
     "OPEN",
     "PERIODS",
+    "PRIVATE_ALERT_KINDS",
     "PRODUCER_COMMITMENT",
     "PURCHASER_COMMITMENT",
     "SCAN_RATE",
+    "SERIOUS_ADVERSE_EVENT",
     "TARGETS",
     "TEMPERATURE_EXCURSION",
     "TESTING_RATE",
+    "VACCINE_RECEIPT_UNCHECKED",
+    "VACCINE_USE_BLOCKED",
     "WRITE_RULES",
     "Alert",
     "AlertSummary",

@@ -43,6 +43,11 @@ ALERT_KINDS = (
     INSPECTION_FAILED,
     MEAT_CERTIFICATES_MISSING,
     TEMPERATURE_EXCURSION,
+    # the vaccine and drug alerts (._vaccines, docs/vaccines.md)
+    "vaccine_use_blocked",
+    "vaccine_receipt_unchecked",
+    "serious_adverse_event",
+    "drug_resold",
 )
 OPEN = "open"
 CLOSED = "closed"

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from suyuan.codes import CodeKind, parse_trace_code
 from suyuan.events import decode_event
 from suyuan.events.model import Event
 from suyuan.foodchain._rules import SLAUGHTER_PROCESS
@@ -57,15 +58,30 @@ def _to_organisation(event: Event) -> bool:
     return event.payload.get("buyer") is not None
 
 
+def drug_to_consumer(event: Event) -> bool:
+    """Whether a ``Sold`` or ``Dispensed`` hands a 药品追溯码 to a consumer or patient (no
+    buying organisation): the one use a drug unit has (docs/vaccines.md)."""
+    return event.payload.get("buyer") is None and any(
+        parse_trace_code(code).kind is CodeKind.DRUG for code in event.codes
+    )
+
+
+def _serious(event: Event) -> bool:
+    return event.payload.get("serious") is True
+
+
 #: The event types followed, and which of their events are kept.
 FOLLOWED: dict[str, Callable[[Event], bool]] = {
     "Received": lambda _event: True,
     "Shipped": lambda _event: True,
     "CertificateIssued": lambda _event: True,
-    "Sold": _to_organisation,
+    "Sold": lambda event: _to_organisation(event) or drug_to_consumer(event),
     "InspectionRecorded": _failed,
     "TemperatureRecorded": has_excursion,
     "RecallInitiated": lambda _event: True,
+    "Dispensed": drug_to_consumer,
+    "VaccineAdministered": lambda _event: True,
+    "AdverseEventReported": _serious,
 }
 
 

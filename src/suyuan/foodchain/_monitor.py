@@ -38,6 +38,7 @@ from suyuan.foodchain._feed import FOLLOWED, EventFeed, EventRef
 from suyuan.foodchain._reads import Reads
 from suyuan.foodchain._receipts import check_receipts
 from suyuan.foodchain._rules import SLAUGHTER_PROCESS, SLAUGHTERHOUSE_ROLE
+from suyuan.foodchain._vaccines import vaccine_and_drug_alerts
 from suyuan.ledger import LedgerStore
 
 
@@ -182,7 +183,16 @@ class FoodChainMonitor:
 
 
 #: The event types alerts start from (each rule picks its own among them).
-ALERT_SOURCE_TYPES = ("Received", "Shipped", "Sold", "InspectionRecorded", "TemperatureRecorded")
+ALERT_SOURCE_TYPES = (
+    "Received",
+    "Shipped",
+    "Sold",
+    "InspectionRecorded",
+    "TemperatureRecorded",
+    "Dispensed",
+    "VaccineAdministered",
+    "AdverseEventReported",
+)
 
 
 def alerts_of(
@@ -223,6 +233,7 @@ def alerts_of(
         alerts += meat_alerts(reads, departures)
     if by_type.get("TemperatureRecorded"):
         alerts += temperature_alerts(reads, by_type["TemperatureRecorded"])
+    alerts += vaccine_and_drug_alerts(reads, by_type)  # reads nothing without its events
     alerts.sort(key=lambda a: (a.opened_at, a.event_id), reverse=True)
     return alerts
 
