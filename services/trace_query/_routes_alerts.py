@@ -97,6 +97,10 @@ class AlertOut(BaseModel):
         "inspection_failed",
         "meat_certificates_missing",
         "temperature_excursion",
+        "import_papers_failed",
+        "positive_sample",
+        "import_papers_incomplete",
+        "uncoded_import",
     ]
     status: Literal["open", "closed"]
     codes: list[str]

@@ -43,6 +43,10 @@ ALERT_KINDS = (
     INSPECTION_FAILED,
     MEAT_CERTIFICATES_MISSING,
     TEMPERATURE_EXCURSION,
+    "import_papers_failed",  # 浙冷链 (._cold_chain)
+    "positive_sample",
+    "import_papers_incomplete",
+    "uncoded_import",
 )
 OPEN = "open"
 CLOSED = "closed"
@@ -293,6 +297,8 @@ def temperature_alerts(reads: Reads, records: Sequence[Event]) -> list[Alert]:
                 closed_at=closed_at,
                 closed_reason=reason,
                 outstanding=() if closed_at else ("inspect the goods, or destroy them",),
+                # Whoever holds or held the goods: the regulators of every region they went to.
+                holders=disposal_state(reads, record).holders,
             )
         )
     return alerts

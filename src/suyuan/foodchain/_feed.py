@@ -65,6 +65,7 @@ FOLLOWED: dict[str, Callable[[Event], bool]] = {
     "Sold": _to_organisation,
     "InspectionRecorded": _failed,
     "TemperatureRecorded": has_excursion,
+    "ImportDeclared": lambda _event: True,
 }
 
 

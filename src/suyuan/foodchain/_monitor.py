@@ -24,6 +24,7 @@ from suyuan.foodchain._alerts import (
     missing_certificate_alerts,
     temperature_alerts,
 )
+from suyuan.foodchain._cold_chain import cold_chain_alerts
 from suyuan.foodchain._coverage import (
     CoverageReport,
     Observation,
@@ -173,7 +174,14 @@ class FoodChainMonitor:
 
 
 #: The event types alerts start from (each rule picks its own among them).
-ALERT_SOURCE_TYPES = ("Received", "Shipped", "Sold", "InspectionRecorded", "TemperatureRecorded")
+ALERT_SOURCE_TYPES = (
+    "Received",
+    "Shipped",
+    "Sold",
+    "InspectionRecorded",
+    "TemperatureRecorded",
+    "ImportDeclared",
+)
 
 
 def alerts_of(
@@ -214,6 +222,7 @@ def alerts_of(
         alerts += meat_alerts(reads, departures)
     if by_type.get("TemperatureRecorded"):
         alerts += temperature_alerts(reads, by_type["TemperatureRecorded"])
+    alerts += cold_chain_alerts(reads, by_type)
     alerts.sort(key=lambda a: (a.opened_at, a.event_id), reverse=True)
     return alerts
 
