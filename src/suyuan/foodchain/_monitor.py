@@ -158,8 +158,8 @@ class FoodChainMonitor:
         receipts = reads.at(chosen(["Received"]))
         observations: list[Observation] = [
             *certificate_observations(reads, check_receipts(reads, receipts)),
-            *coding_observations(reads, receipts),
-            *scan_observations(reads, reads.at(chosen(["Shipped", "Sold"]))),
+            *coding_observations(reads, reads.at(chosen(["ImportDeclared"]))),
+            *scan_observations(reads, reads.at(chosen(["Shipped", "Sold"])), receipts),
             *testing_observations(reads, reads.at(chosen(["CertificateIssued"]))),
         ]
         return report(

@@ -255,3 +255,37 @@ def test_temperature_excursions_reach_every_region_the_goods_went_to(cc: ColdCha
     assert excursion.concerns("330105") and excursion.concerns("330100")
     assert not excursion.concerns("330185")
     assert cc.verdict(codes[0]) == ("attention", ["temperature_excursion"])
+
+
+# --- 赋码率: coded at the first station ----------------------------------------------------------
+
+
+def test_the_coding_rate_counts_packages_coded_before_they_left_the_first_station(
+    cc: ColdChain,
+) -> None:
+    c = cc.chain
+    codes = cold.packages(cc.s, "0309")
+    cc.into_warehouse(codes)
+    cc.released(codes[:2])  # the third package is still at the warehouse, never coded
+    late = cold.packages(cc.s, "0310", count=1)
+    declared = cold.declare(cc.s, c.importer, late, batch="SIF0310")
+    to_store, at_store = cold.hand_over(cc.s, c.importer, c.cold_store, late, "20")
+    c.add(c.importer, declared, to_store)
+    c.add(c.cold_store, at_store)
+    shipped, received = cold.hand_over(cc.s, c.cold_store, c.market, late, "20")
+    c.add(c.cold_store, shipped)
+    c.add(c.market, received)
+    c.add(c.cold_store, cold.assign(cc.s, c.cold_store, late))  # coded after it left
+
+    report = FoodChainMonitor(c.store).coverage()
+    coding = {
+        row.key: (row.rates["coding_rate"].numerator, row.rates["coding_rate"].denominator)
+        for row in report.by_org
+    }
+    assert coding[cc.warehouse.uscc] == (2, 3)
+    assert coding[c.cold_store.uscc] == (0, 1)
+    assert coding[c.importer.uscc] == (0, 0)
+    assert (report.total["coding_rate"].numerator, report.total["coding_rate"].denominator) == (
+        2,
+        4,
+    )
