@@ -11,6 +11,9 @@ Four kinds (``docs/food-chain.md`` § Alerts):
   (product form) and a passing 肉品品质检验; closed when both are recorded or the meat destroyed;
 - ``temperature_excursion`` — a reading outside the allowed range; closed when every code was
   inspected and passed, or destroyed, after the excursion.
+
+The 浙冷链 kinds (``import_papers_failed``, ``positive_sample``, ``import_papers_incomplete``,
+``uncoded_import``) are raised by :mod:`._cold_chain` (``docs/cold-chain.md``).
 """
 
 from __future__ import annotations
