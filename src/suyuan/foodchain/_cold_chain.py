@@ -234,22 +234,25 @@ def cold_chain_alerts(reads: Reads, by_type: Mapping[str, Sequence[Event]]) -> l
     if not (declarations or inspections or hand_overs):
         return []
     graph = reads.graph()
+    states = _States(reads)  # each freeze's disposal state, computed once for every rule
     below = positives_below(reads, graph, declarations)
     samples = {e.event_id: e for e in [*inspections, *(p for p, _scope in below)]}
     alerts = [
-        *papers_failed_alerts(reads, [d for d in declarations if failed_papers(d)]),
-        *positive_sample_alerts(reads, graph, list(samples.values())),
+        *papers_failed_alerts(reads, [d for d in declarations if failed_papers(d)], states),
+        *positive_sample_alerts(reads, graph, list(samples.values()), states),
     ]
     if hand_overs:
-        alerts += hand_over_alerts(reads, hand_overs)
+        alerts += hand_over_alerts(reads, hand_overs, states)
     return alerts
 
 
-def papers_failed_alerts(reads: Reads, declarations: Sequence[Event]) -> list[Alert]:
+def papers_failed_alerts(
+    reads: Reads, declarations: Sequence[Event], states: _States | None = None
+) -> list[Alert]:
     """One ``import_papers_failed`` per declaration with a failed paper: its goods are frozen."""
     alerts = []
     for declaration in declarations:
-        state = disposal_state(reads, declaration)
+        state = (states or _States(reads)).freeze(declaration)
         papers = "、".join(failed_papers(declaration))
         alerts.append(
             _frozen_alert(
@@ -265,7 +268,9 @@ def papers_failed_alerts(reads: Reads, declarations: Sequence[Event]) -> list[Al
     return alerts
 
 
-def positive_sample_alerts(reads: Reads, graph: CodeGraph, samples: Sequence[Event]) -> list[Alert]:
+def positive_sample_alerts(
+    reads: Reads, graph: CodeGraph, samples: Sequence[Event], states: _States | None = None
+) -> list[Alert]:
     """One ``positive_sample`` per positive sample of declared goods: the whole declaration is
     frozen, with every holder downstream."""
     alerts = []
@@ -275,7 +280,7 @@ def positive_sample_alerts(reads: Reads, graph: CodeGraph, samples: Sequence[Eve
             continue  # not imported goods: the failed inspection is an inspection_failed alone
         declarations = [d for d in reads.about(scope, {IMPORT_DECLARED}) if set(d.codes) & scope]
         first = declarations[0] if declarations else sample
-        state = disposal_state(reads, sample, codes=sorted(scope))
+        state = (states or _States(reads)).freeze(sample, scope)
         where = ", ".join(
             f"batch {d.payload['batch_no']} in container {d.payload['container_no']}"
             for d in declarations
@@ -320,7 +325,9 @@ def _frozen_alert(
     )
 
 
-def hand_over_alerts(reads: Reads, hand_overs: Sequence[Event]) -> list[Alert]:
+def hand_over_alerts(
+    reads: Reads, hand_overs: Sequence[Event], states: _States | None = None
+) -> list[Alert]:
     """``import_papers_incomplete`` and ``uncoded_import`` for each receipt, sale or shipment of
     imported cold-chain food without its three passed papers or its 溯源码. Hand-overs into a
     集中监管仓 (where such goods go to be tested, disinfected and coded) and back to the importer
@@ -328,7 +335,7 @@ def hand_over_alerts(reads: Reads, hand_overs: Sequence[Event]) -> list[Alert]:
     that codes the goods on entry (进赋码)."""
     lookup = _Lookup(reads, (code for h in hand_overs for code in h.codes))
     later: list[Event] | None = None
-    freezes: dict[str, DisposalState] = {}
+    known = states or _States(reads)
     alerts: list[Alert] = []
     for hand_over in hand_overs:
         related, found = lookup.of(hand_over.codes)
@@ -351,12 +358,12 @@ def hand_over_alerts(reads: Reads, hand_overs: Sequence[Event]) -> list[Alert]:
         )
         if not papers and coded:
             continue
-        state = disposal_state(reads, hand_over)
+        state = known.goods(hand_over)
         if later is None:  # read once, and only when some hand-over needs it
             later = reads.about(lookup.related, {"Destroyed", "Shipped", *_IMPORT_TYPES})
         follow_ups = [e for e in later if e.occurred_at >= at and related & set(e.codes)]
         if papers:
-            closed_at, reason = _papers_closure(reads, hand_over, found, follow_ups, freezes)
+            closed_at, reason = _papers_closure(hand_over, found, follow_ups, known)
             alerts.append(
                 _hand_over_alert(
                     reads,
@@ -442,11 +449,7 @@ def _disposed(hand_over: Event, follow_ups: Sequence[Event]) -> tuple[datetime |
 
 
 def _papers_closure(
-    reads: Reads,
-    hand_over: Event,
-    found: _Import,
-    follow_ups: Sequence[Event],
-    freezes: dict[str, DisposalState],
+    hand_over: Event, found: _Import, follow_ups: Sequence[Event], states: _States
 ) -> tuple[datetime | None, str | None]:
     if not found.declarations:
         late = [e for e in follow_ups if e.event_type == IMPORT_DECLARED and not failed_papers(e)]
@@ -459,20 +462,38 @@ def _papers_closure(
         *(d for d in found.declarations if failed_papers(d)),
         *(p for p in found.positives if p.occurred_at <= hand_over.occurred_at),
     ]
-    states = [_freeze_state(reads, case, freezes) for case in cases]
-    if states and all(state.closed for state in states):
-        return max(s.closed_at for s in states if s.closed_at), "disposed"
+    frozen = [states.freeze(case) for case in cases]
+    if frozen and all(state.closed for state in frozen):
+        return max(s.closed_at for s in frozen if s.closed_at), "disposed"
     return _disposed(hand_over, follow_ups)
 
 
-def _freeze_state(reads: Reads, case: Event, freezes: dict[str, DisposalState]) -> DisposalState:
-    if case.event_id not in freezes:
-        if case.event_type == IMPORT_DECLARED:
-            freezes[case.event_id] = disposal_state(reads, case)
-        else:
-            scope = declaration_scope(reads, reads.graph(), case)
-            freezes[case.event_id] = disposal_state(reads, case, codes=sorted(scope))
-    return freezes[case.event_id]
+class _States:
+    """Disposal states (:mod:`._disposal`) computed once per freeze and per set of goods."""
+
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
+        self._known: dict[tuple[str, ...], DisposalState] = {}
+
+    def freeze(self, case: Event, scope: set[str] | None = None) -> DisposalState:
+        """The state of a failed declaration, or of a positive sample (its whole declaration)."""
+        key = ("freeze", case.event_id)
+        if key not in self._known:
+            if case.event_type == IMPORT_DECLARED:
+                self._known[key] = disposal_state(self._reads, case)
+            else:
+                if scope is None:
+                    scope = declaration_scope(self._reads, self._reads.graph(), case)
+                self._known[key] = disposal_state(self._reads, case, codes=sorted(scope))
+        return self._known[key]
+
+    def goods(self, event: Event) -> DisposalState:
+        """Who holds or held the goods of ``event``: the state's holders, the same for every
+        event about the same codes (its closure means nothing here)."""
+        key = tuple(sorted(event.codes))
+        if key not in self._known:
+            self._known[key] = disposal_state(self._reads, event)
+        return self._known[key]
 
 
 def _code_closure(
