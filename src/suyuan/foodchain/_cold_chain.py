@@ -250,9 +250,10 @@ def papers_failed_alerts(
     reads: Reads, declarations: Sequence[Event], states: _States | None = None
 ) -> list[Alert]:
     """One ``import_papers_failed`` per declaration with a failed paper: its goods are frozen."""
+    states = states or _States(reads)
     alerts = []
     for declaration in declarations:
-        state = (states or _States(reads)).freeze(declaration)
+        state = states.freeze(declaration)
         papers = "、".join(failed_papers(declaration))
         alerts.append(
             _frozen_alert(
@@ -273,6 +274,7 @@ def positive_sample_alerts(
 ) -> list[Alert]:
     """One ``positive_sample`` per positive sample of declared goods: the whole declaration is
     frozen, with every holder downstream."""
+    states = states or _States(reads)
     alerts = []
     for sample in samples:
         scope = declaration_scope(reads, graph, sample)
@@ -280,7 +282,7 @@ def positive_sample_alerts(
             continue  # not imported goods: the failed inspection is an inspection_failed alone
         declarations = [d for d in reads.about(scope, {IMPORT_DECLARED}) if set(d.codes) & scope]
         first = declarations[0] if declarations else sample
-        state = (states or _States(reads)).freeze(sample, scope)
+        state = states.freeze(sample, scope)
         where = ", ".join(
             f"batch {d.payload['batch_no']} in container {d.payload['container_no']}"
             for d in declarations
