@@ -60,10 +60,12 @@ DEFINITIONS = {
     "import documents / meat certificates) over food receipts; counted for the buyer.",
     "testing_rate": "批批检测率: certificates (not void) whose lot, or a lot they were certified "
     "from, was inspected, over certificates; counted for the issuer.",
-    "coding_rate": "赋码率: receipts whose every code another organisation had recorded before "
-    "the hand-over, over receipts; counted for the supplier.",
-    "scan_rate": "扫码率: hand-overs to a registered organisation it confirmed by recording the "
-    "receipt, over such hand-overs; counted for the receiver.",
+    "coding_rate": "赋码率 (进赋码): packages declared at import that were given their 溯源码 "
+    "before they left the first station, over declared packages; counted for the first station.",
+    "scan_rate": "扫码率 (进出扫码): hand-overs to a registered organisation that it scanned in "
+    "(recorded the receipt; counted for the receiver), and receipts from a registered supplier "
+    "that it scanned out (recorded the shipment, sale or release; counted for the supplier), "
+    "over both.",
 }
 
 RegionQuery = Annotated[
@@ -101,6 +103,10 @@ class AlertOut(BaseModel):
         "vaccine_receipt_unchecked",
         "serious_adverse_event",
         "drug_resold",
+        "import_papers_failed",
+        "positive_sample",
+        "import_papers_incomplete",
+        "uncoded_import",
     ]
     status: Literal["open", "closed"]
     codes: list[str]
@@ -114,15 +120,17 @@ class AlertOut(BaseModel):
     closed_reason: str | None = Field(
         description="certificate_presented, returned, disposed, recall_closed, "
         "certificates_recorded, passed_inspection, inspected_or_disposed, "
-        "temperature_record_presented or classified."
+        "temperature_record_presented, classified, coded or papers_recorded."
     )
     outstanding: list[str] = Field(description="What still keeps it open.")
     counterparty: str | None = Field(
         description="missing_certificate, vaccine_receipt_unchecked, vaccine_use_blocked on a "
-        "clinic's receipt: the supplier; drug_resold: who sold or dispensed it first."
+        "clinic's receipt: the supplier; drug_resold: who sold or dispensed it first; "
+        "import_papers_incomplete and uncoded_import: the other side of the hand-over."
     )
     holders: list[HolderPositionOut] | None = Field(
-        description="inspection_failed: every organisation holding the frozen goods."
+        description="Every organisation holding or having held the goods, with quantities "
+        "(inspection_failed, temperature_excursion and the cold-chain alerts)."
     )
     title: dict[str, str] | None = Field(
         None,

@@ -7,9 +7,12 @@
   and reissued.
 - **Import cold chain (浙冷链)**: an importer declares frozen beef with the 三证 (quarantine,
   nucleic-acid, disinfection certificates); the 集中监管仓 stores and disinfects it, assigns
-  cold-chain codes to each package, records the container temperature (one excursion), releases
-  it to a cold store, which ships to the market. A second container's nucleic-acid test is
-  positive: its packages are frozen.
+  cold-chain codes to each package, records the container temperature (one excursion, still
+  open: the market downstream sees it), releases it to a cold store, which ships to the market.
+  In a second container one package's sample tests positive after release: the whole
+  declaration is frozen, and the sibling the cold store sold on raises an alert. A third batch's
+  核酸 and 消毒 papers failed; the warehouse shipped it anyway (frozen, with alerts). A fourth
+  went from the importer straight to the market without a 溯源码 (attention).
 - **Vaccines (浙苗链)**: a maker's lot is released (批签发), packed case → box → dose, shipped to
   the provincial distributor, a district CDC and a clinic, and administered to people known to
   the ledger only by keyed pseudonyms; adverse events (AEFI) are reported; one case of each
@@ -462,7 +465,9 @@ def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, 
     )
     data.add(None, s.registration(importer, warehouse, cold_store))
 
-    def import_batch(container: str, batch: str, item: str, nucleic_ok: bool) -> list[str]:
+    def import_batch(
+        container: str, batch: str, item: str, failed: tuple[str, ...] = ()
+    ) -> list[str]:
         packages = [s.unit_code(item=item, serial=f"{batch[-4:]}{n:03d}") for n in range(1, 4)]
         declared = s.event(
             importer,
@@ -480,8 +485,14 @@ def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, 
                     "number": f"3104001260{s.rng.randrange(10**5):05d}",
                     "passed": True,
                 },
-                "nucleic_acid_test": {"number": f"NBHS-{batch}", "passed": nucleic_ok},
-                "disinfection_certificate": {"number": f"NBXD-{batch}", "passed": True},
+                "nucleic_acid_test": {
+                    "number": f"NBHS-{batch}",
+                    "passed": "nucleic_acid_test" not in failed,
+                },
+                "disinfection_certificate": {
+                    "number": f"NBXD-{batch}",
+                    "passed": "disinfection_certificate" not in failed,
+                },
             },
             codes=packages,
             quantity="60",
@@ -528,7 +539,7 @@ def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, 
         data.add(warehouse, [taken, stored, disinfected, assigned])
         return packages
 
-    good = import_batch("CSQU3054383", "SIF1234-260301", "10273", nucleic_ok=True)
+    good = import_batch("CSQU3054383", "SIF1234-260301", "10273")
     warehouse_events = [
         s.event(
             warehouse,
@@ -607,10 +618,36 @@ def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, 
             ),
         ],
     )
+    data.add(market, [_receive(s, market, cold_store, good[:1], "20", "kg")])
 
-    positive = import_batch("TGHU8812034", "SIF5678-260302", "10280", nucleic_ok=False)
-    test = s.event(
+    # 同批次: a sample of one package tests positive after release; its siblings are frozen
+    # with it, and the one the cold store sold on meanwhile raises an alert.
+    positive = import_batch("TGHU8812034", "SIF5678-260302", "10280")
+    data.add(
         warehouse,
+        [
+            s.event(
+                warehouse,
+                "Released",
+                {
+                    "facility": "SUPERVISED_WAREHOUSE",
+                    "release_certificate_no": "NBJGC-20260523-0112",
+                    "released_to": cold_store.uscc,
+                },
+                codes=positive,
+                quantity="3",
+                unit="箱",
+            ),
+            _ship(s, warehouse, cold_store, positive, "60", "kg"),
+        ],
+    )
+    taken_in = _receive(s, cold_store, warehouse, positive, "60", "kg")
+    data.add(cold_store, [taken_in])
+    # The market regulator samples it at the cold store (a trader's own positive would alert the
+    # regulator but freeze nothing: docs/verdicts.md).
+    regulator = data.orgs["regulator"]
+    test = s.event(
+        regulator,
         "InspectionRecorded",
         {
             "kind": "NUCLEIC_ACID",
@@ -625,14 +662,57 @@ def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, 
                 }
             ],
             "passed": False,
-            "lab": "宁波海关技术中心",
+            "lab": "杭州市疾病预防控制中心",
             "lab_uscc": None,
             "report_no": None,
         },
-        codes=positive,
+        codes=positive[:1],
     )
-    data.add(warehouse, [test])
-    return {"cold-chain unit": good[0], "frozen cold-chain unit": positive[0]}
+    data.add(regulator, [test])
+    data.add(cold_store, [_ship(s, cold_store, market, positive[1:2], "20", "kg")])
+    data.add(market, [_receive(s, market, cold_store, positive[1:2], "20", "kg")])
+
+    # 四个不得: papers failed, so the warehouse could not release it; it shipped it anyway.
+    failed = import_batch(
+        "MSKU7750023",
+        "SIF9012-260303",
+        "10297",
+        failed=("nucleic_acid_test", "disinfection_certificate"),
+    )
+    data.add(warehouse, [_ship(s, warehouse, cold_store, failed[:1], "20", "kg")])
+    data.add(cold_store, [_receive(s, cold_store, warehouse, failed[:1], "20", "kg")])
+
+    # 四个不得: never coded, straight from the importer to the market.
+    uncoded = [s.unit_code(item="10303", serial=f"0304{n:03d}") for n in range(1, 3)]
+    declared = s.event(
+        importer,
+        "ImportDeclared",
+        {
+            "product_name": "冷冻猪前腿肉",
+            "origin_country": "ES",
+            "batch_no": "ES4471-260304",
+            "container_no": "TCLU1234568",
+            "production_date": "2026-03-04",
+            "shelf_life_days": 730,
+            "importer": importer.uscc,
+            "customs_declaration_no": None,
+            "quarantine_certificate": {"number": "310400126000901", "passed": True},
+            "nucleic_acid_test": {"number": "NBHS-ES4471", "passed": True},
+            "disinfection_certificate": {"number": "NBXD-ES4471", "passed": True},
+        },
+        codes=uncoded,
+        quantity="40",
+        unit="kg",
+    )
+    data.add(importer, [declared, _ship(s, importer, market, uncoded, "40", "kg")])
+    data.add(market, [_receive(s, market, importer, uncoded, "40", "kg")])
+    return {
+        "cold-chain unit": good[0],
+        "frozen cold-chain unit": positive[0],
+        "sibling of a positive sample, sold on": positive[1],
+        "import with failed papers": failed[0],
+        "uncoded import unit": uncoded[0],
+    }
 
 
 def _vaccines(s: Scenario, data: DemoData) -> dict[str, str]:

@@ -462,6 +462,34 @@ def build(seed: int = 10) -> Attacks:
         "actor",
         release(s, o["warehouse"], packages, o["cold_store"]),
     )
+    # 四个不得 (docs/cold-chain.md): the 集中监管仓 releases only with 三证 passed and 溯源码.
+    failed_batch = [s.unit_code(item="10280", serial=f"0302{n:03d}") for n in range(1, 3)]
+    uncoded_batch = [s.unit_code(item="10297", serial=f"0303{n:03d}") for n in range(1, 3)]
+    for batch, nucleic_passed in ((failed_batch, False), (uncoded_batch, True)):
+        declared = import_declaration(
+            s, o["importer"], batch, importer=o["importer"].uscc, nucleic_passed=nucleic_passed
+        )
+        handed = [ship(s, o["importer"], o["warehouse"], code) for code in batch]
+        setup(o["importer"], declared, *handed)
+        setup(o["warehouse"], *(receive(s, o["warehouse"], o["importer"], c) for c in batch))
+    setup(o["warehouse"], codes_assigned(s, o["warehouse"], failed_batch))
+    row(
+        "a 集中监管仓 releases goods whose 核酸 paper failed",
+        release(s, o["warehouse"], failed_batch, o["cold_store"]),
+        "invalid_event",
+        "codes[0]",
+        release(s, o["warehouse"], packages, o["cold_store"]),
+    )
+    early = release(s, o["warehouse"], uncoded_batch, o["cold_store"])
+    coding = codes_assigned(s, o["warehouse"], uncoded_batch)
+    row(
+        "a 集中监管仓 releases goods before giving them their 溯源码",
+        early,
+        "invalid_event",
+        "codes[0]",
+        release(s, o["warehouse"], uncoded_batch, o["cold_store"]),
+        prepare=coding,
+    )
 
     # --- moving goods: only organisations that handle goods -------------------------------------
     case = s.sscc()
@@ -880,7 +908,12 @@ def repacking(s: Scenario, by: Organisation, source: str, product: str) -> Event
 
 
 def import_declaration(
-    s: Scenario, by: Organisation, packages: list[str], *, importer: str
+    s: Scenario,
+    by: Organisation,
+    packages: list[str],
+    *,
+    importer: str,
+    nucleic_passed: bool = True,
 ) -> Event:
     return s.event(
         by,
@@ -895,7 +928,7 @@ def import_declaration(
             "importer": importer,
             "customs_declaration_no": None,
             "quarantine_certificate": {"number": "310400126000567", "passed": True},
-            "nucleic_acid_test": {"number": "NBHS-1", "passed": True},
+            "nucleic_acid_test": {"number": "NBHS-1", "passed": nucleic_passed},
             "disinfection_certificate": {"number": "NBXD-1", "passed": True},
         },
         codes=packages,

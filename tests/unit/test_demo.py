@@ -45,6 +45,10 @@ def test_every_demo_event_is_accepted_and_the_statuses_are_the_advertised_ones(
     assert status["meat cut"] == "ok"
     assert status["reissued certificate"] == "ok"
     assert status["frozen cold-chain unit"] == "frozen"
+    assert status["cold-chain unit"] == "attention"  # an open temperature excursion
+    assert status["sibling of a positive sample, sold on"] == "frozen"
+    assert status["import with failed papers"] == "frozen"
+    assert status["uncoded import unit"] == "attention"
     assert status["vaccine unit"] == "ok"
     assert status["vaccine dose with a serious adverse event (regulators only)"] == "ok"
     assert status["vaccine received without temperature record"] == "attention"
@@ -83,6 +87,39 @@ def test_the_demo_raises_each_kind_of_alert_and_closes_the_disposed_case(
         "vaccine_receipt_unchecked",
         "serious_adverse_event",
         "drug_resold",
+        "import_papers_failed",
+        "positive_sample",
+        "import_papers_incomplete",
+        "uncoded_import",
+    }
+
+
+def test_each_cold_chain_case_shows_its_rule_and_reaches_hangzhou(
+    loaded: tuple[DemoData, SqlLedgerStore],
+) -> None:
+    data, store = loaded
+    tracer = Tracer(store)
+
+    def rules(label: str) -> set[str]:
+        return {f.rule_id for f in tracer.trace(data.codes[label]).verdict.findings}
+
+    assert rules("cold-chain unit") == {"temperature_excursion"}
+    assert rules("frozen cold-chain unit") == {"inspection_failed", "positive_sample"}
+    assert rules("sibling of a positive sample, sold on") == {
+        "positive_sample",
+        "import_papers_incomplete",
+    }
+    assert {"import_papers_failed", "import_papers_incomplete"} <= rules(
+        "import with failed papers"
+    )
+    assert rules("uncoded import unit") == {"uncoded_import"}
+    # Read in 宁波, the goods went on to 杭州: the 杭州 regulator follows these alerts too.
+    hangzhou = {a.kind for a in FoodChainMonitor(store).alerts() if a.concerns("330100")}
+    assert hangzhou >= {
+        "temperature_excursion",
+        "positive_sample",
+        "import_papers_failed",
+        "uncoded_import",
     }
 
 

@@ -5,8 +5,8 @@
   record), the fixed commitment texts of the 2025 rules.
 - Alerts (:class:`Alert`): ``missing_certificate`` (进货查验), ``inspection_failed`` (批批检测 and
   the 不合格核查处置 closed loop), ``meat_certificates_missing`` (slaughterhouses),
-  ``temperature_excursion``; the vaccine and drug alerts (``docs/vaccines.md``); :func:`summarise`
-  counts them by region and kind.
+  ``temperature_excursion``; the 浙冷链 三证一码 alerts (``docs/cold-chain.md``); the vaccine
+  and drug alerts (``docs/vaccines.md``); :func:`summarise` counts them by region and kind.
 - Coverage metrics (:class:`CoverageReport`): certificate, testing (批批检测率), coding (赋码率) and
   scan (扫码率) rates by organisation, region and period.
 

@@ -11,6 +11,9 @@ Four kinds (``docs/food-chain.md`` § Alerts):
   (product form) and a passing 肉品品质检验; closed when both are recorded or the meat destroyed;
 - ``temperature_excursion`` — a reading outside the allowed range; closed when every code was
   inspected and passed, or destroyed, after the excursion.
+
+The 浙冷链 kinds (``import_papers_failed``, ``positive_sample``, ``import_papers_incomplete``,
+``uncoded_import``) are raised by :mod:`._cold_chain` (``docs/cold-chain.md``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ ALERT_KINDS = (
     INSPECTION_FAILED,
     MEAT_CERTIFICATES_MISSING,
     TEMPERATURE_EXCURSION,
+    "import_papers_failed",  # 浙冷链 (._cold_chain)
+    "positive_sample",
+    "import_papers_incomplete",
+    "uncoded_import",
     # the vaccine and drug alerts (._vaccines, docs/vaccines.md)
     "vaccine_use_blocked",
     "vaccine_receipt_unchecked",
@@ -298,6 +305,8 @@ def temperature_alerts(reads: Reads, records: Sequence[Event]) -> list[Alert]:
                 closed_at=closed_at,
                 closed_reason=reason,
                 outstanding=() if closed_at else ("inspect the goods, or destroy them",),
+                # Whoever holds or held the goods: the regulators of every region they went to.
+                holders=disposal_state(reads, record).holders,
             )
         )
     return alerts

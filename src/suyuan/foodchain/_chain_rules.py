@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from suyuan.events.model import Event
+from suyuan.foodchain._cold_chain import check_supervised_release
 from suyuan.foodchain._issuance import check_certificate
 from suyuan.foodchain._reads import Reads
 from suyuan.ledger import LedgerStore
@@ -21,7 +22,9 @@ from suyuan.ledger import LedgerStore
 WriteRule = Callable[[Event, Reads, Sequence[Event]], None]
 
 #: The write rules of each event type, besides the 合格证 rules.
-WRITE_RULES: Mapping[str, tuple[WriteRule, ...]] = {}
+WRITE_RULES: Mapping[str, tuple[WriteRule, ...]] = {
+    "Released": (check_supervised_release,),  # 浙冷链 四个不得
+}
 
 
 def check_chain_rules(

@@ -7,10 +7,15 @@ that organisation's region and the day it happened (local date of ``occurred_at`
   certificate or another proof (per receipt; the buyer);
 - ``testing_rate`` (批批检测率): certified lots with an inspection of the lot, or of a lot it was
   certified from (per non-void certificate; the issuer);
-- ``coding_rate`` (赋码率): receipts whose every code another organisation had recorded before
-  the hand-over — the goods arrived coded (per receipt; the supplier);
-- ``scan_rate`` (扫码率): hand-overs to a registered organisation that it confirmed by recording
-  the receipt of the goods (per shipment or wholesale sale; the receiving organisation).
+- ``coding_rate`` (赋码率, 浙冷链 进赋码): packages declared at import that were given their
+  溯源码 (``ColdChainCodesAssigned``) before they left the first station (per declared code;
+  the first station — the first organisation after the importer to hold them);
+- ``scan_rate`` (扫码率, 进出扫码): every hand-over scanned on both sides — a shipment or
+  wholesale sale to a registered organisation that it scanned in (recorded the receipt; the
+  receiver), and a receipt whose goods the registered supplier scanned out (recorded the
+  shipment, sale or release; the supplier).
+
+``docs/cold-chain.md`` gives the definitions with their source.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ from datetime import date, datetime
 from suyuan.codegraph import PACKING_KINDS
 from suyuan.events.model import Event
 from suyuan.foodchain._certificates import certificate_records, goods_codes, own_certificate_code
-from suyuan.foodchain._reads import Reads
+from suyuan.foodchain._reads import Reads, load_related, related_goods
 from suyuan.foodchain._receipts import ReceiptCheck
 from suyuan.foodchain._regions import region_within
 from suyuan.foodchain._rules import CODING_TARGET, SCAN_TARGET
+from suyuan.ledger import CodeEventRef
 
 CERTIFICATE_RATE = "certificate_rate"
 TESTING_RATE = "testing_rate"
@@ -35,6 +41,11 @@ SCAN_RATE = "scan_rate"
 METRICS = (CERTIFICATE_RATE, TESTING_RATE, CODING_RATE, SCAN_RATE)
 TARGETS: Mapping[str, float] = {CODING_RATE: CODING_TARGET, SCAN_RATE: SCAN_TARGET}
 PERIODS = ("day", "week", "month", "year")
+CODES_ASSIGNED = "ColdChainCodesAssigned"
+#: Scanning goods out: handing them to someone else (出扫码).
+SCANS_OUT = frozenset({"Shipped", "Sold", "Released"})
+#: Events that show an organisation holding the goods (the first station's 进扫码 among them).
+CUSTODY = frozenset({"Received", "Stored", "Disinfected", CODES_ASSIGNED, "Released", "Shipped"})
 #: How many certificate generations back a lot's test may lie (purchaser of a purchaser …).
 MAX_CERTIFICATE_GENERATIONS = 8
 
@@ -103,27 +114,41 @@ def certificate_observations(reads: Reads, checks: Sequence[ReceiptCheck]) -> li
     ]
 
 
-def coding_observations(reads: Reads, receipts: Sequence[Event]) -> list[Observation]:
-    """One per receipt: had another organisation recorded every received code before."""
-    refs = reads.store.code_events_for([code for r in receipts for code in r.codes])
-    recorded: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+def coding_observations(reads: Reads, declarations: Sequence[Event]) -> list[Observation]:
+    """赋码率 (进赋码): one per package declared at import — was it coded (a
+    ``ColdChainCodesAssigned`` naming it) before the first station handed it on. The first
+    station is the first organisation other than the importer to record holding it (the
+    importer itself when nobody else did)."""
+    packages = [(d, code) for d in declarations for code in d.codes]
+    refs = reads.store.code_events_for(list(dict.fromkeys(code for _d, code in packages)))
+    by_code: dict[str, list[CodeEventRef]] = defaultdict(list)
     for ref in refs:
-        recorded[ref.code].append((ref.actor, ref.occurred_at))
+        by_code[ref.code].append(ref)
     observations = []
-    for receipt in receipts:
-        coded = all(
-            any(
-                actor != receipt.actor and at <= receipt.occurred_at for actor, at in recorded[code]
-            )
-            for code in receipt.codes
+    for declaration, code in packages:
+        mine = sorted(by_code[code], key=lambda r: r.occurred_at)
+        others = [r for r in mine if r.actor != declaration.actor and r.event_type in CUSTODY]
+        station = others[0].actor if others else declaration.actor
+        left = next(
+            (r.occurred_at for r in mine if r.actor == station and r.event_type in SCANS_OUT), None
         )
-        supplier = str(receipt.payload["from_org"])
-        observations.append(_observe(reads, CODING_RATE, supplier, receipt, coded))
+        coded = any(
+            r.event_type == CODES_ASSIGNED and (left is None or r.occurred_at <= left) for r in mine
+        )
+        observations.append(_observe(reads, CODING_RATE, station, declaration, coded))
     return observations
 
 
-def scan_observations(reads: Reads, hand_overs: Sequence[Event]) -> list[Observation]:
-    """One per hand-over to a registered organisation: did it record receiving the goods."""
+def scan_observations(
+    reads: Reads, hand_overs: Sequence[Event], receipts: Sequence[Event] = ()
+) -> list[Observation]:
+    """扫码率 (进出扫码): one per hand-over to a registered organisation — did it scan the goods
+    in (record receiving them) — and one per receipt from a registered supplier — had the
+    supplier scanned them out (recorded shipping, selling or releasing them) by then."""
+    return [*_scans_in(reads, hand_overs), *_scans_out(reads, receipts)]
+
+
+def _scans_in(reads: Reads, hand_overs: Sequence[Event]) -> list[Observation]:
     registered = [(h, _recipient(h)) for h in hand_overs]
     registered = [(h, r) for h, r in registered if reads.directory.get(r) is not None]
     graph = reads.graph()
@@ -144,6 +169,36 @@ def scan_observations(reads: Reads, hand_overs: Sequence[Event]) -> list[Observa
         )
         for (hand_over, recipient), codes in zip(registered, goods, strict=True)
     ]
+
+
+def _scans_out(reads: Reads, receipts: Sequence[Event]) -> list[Observation]:
+    registered = [r for r in receipts if reads.directory.get(_supplier(r)) is not None]
+    graph = reads.graph()
+    load_related(graph, (code for r in registered for code in r.codes))
+    goods = [related_goods(graph, r.codes) for r in registered]
+    refs = reads.store.code_events_for(list({code for codes in goods for code in codes}))
+    scanned_out: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+    for ref in refs:
+        if ref.event_type in SCANS_OUT:
+            scanned_out[ref.code].append((ref.actor, ref.occurred_at))
+    return [
+        _observe(
+            reads,
+            SCAN_RATE,
+            _supplier(receipt),
+            receipt,
+            any(
+                actor == _supplier(receipt) and at <= receipt.occurred_at
+                for code in codes
+                for actor, at in scanned_out[code]
+            ),
+        )
+        for receipt, codes in zip(registered, goods, strict=True)
+    ]
+
+
+def _supplier(receipt: Event) -> str:
+    return str(receipt.payload["from_org"])
 
 
 def _recipient(hand_over: Event) -> str:

@@ -16,7 +16,7 @@ covered by a recall; or when a regulator closed a recall covering the goods.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -116,13 +116,17 @@ class _Ledger:
         return out
 
 
-def disposal_state(reads: Reads, failed: Event) -> DisposalState:
-    """The closed-loop state of the failed inspection ``failed`` now."""
+def disposal_state(
+    reads: Reads, failed: Event, codes: Sequence[str] | None = None
+) -> DisposalState:
+    """The closed-loop state of the failed inspection ``failed`` now: of its codes, or of
+    ``codes`` when the failure freezes more than it names (a positive sample, its declaration)."""
+    frozen_codes = failed.codes if codes is None else tuple(codes)
     graph = reads.graph()
-    graph.load_down(failed.codes, FORWARD_KINDS)
-    frozen = graph.below(failed.codes, FORWARD_KINDS)
-    graph.load_up(failed.codes, MATERIAL_KINDS)
-    lineage = graph.above(failed.codes, MATERIAL_KINDS) | frozen
+    graph.load_down(frozen_codes, FORWARD_KINDS)
+    frozen = graph.below(frozen_codes, FORWARD_KINDS)
+    graph.load_up(frozen_codes, MATERIAL_KINDS)
+    lineage = graph.above(frozen_codes, MATERIAL_KINDS) | frozen
     windows = _carriers(reads, graph, frozen)
     events = reads.about([*frozen, *windows])
     in_scope = [e for e in events if _carries(e, frozen, windows)]

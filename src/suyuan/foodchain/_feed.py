@@ -82,6 +82,7 @@ FOLLOWED: dict[str, Callable[[Event], bool]] = {
     "Dispensed": drug_to_consumer,
     "VaccineAdministered": lambda _event: True,
     "AdverseEventReported": _serious,
+    "ImportDeclared": lambda _event: True,
 }
 
 

@@ -24,6 +24,7 @@ from suyuan.foodchain._alerts import (
     missing_certificate_alerts,
     temperature_alerts,
 )
+from suyuan.foodchain._cold_chain import cold_chain_alerts
 from suyuan.foodchain._coverage import (
     CoverageReport,
     Observation,
@@ -167,8 +168,8 @@ class FoodChainMonitor:
         receipts = reads.at(chosen(["Received"]))
         observations: list[Observation] = [
             *certificate_observations(reads, check_receipts(reads, receipts)),
-            *coding_observations(reads, receipts),
-            *scan_observations(reads, reads.at(chosen(["Shipped", "Sold"]))),
+            *coding_observations(reads, reads.at(chosen(["ImportDeclared"]))),
+            *scan_observations(reads, reads.at(chosen(["Shipped", "Sold"])), receipts),
             *testing_observations(reads, reads.at(chosen(["CertificateIssued"]))),
         ]
         return report(
@@ -192,6 +193,7 @@ ALERT_SOURCE_TYPES = (
     "Dispensed",
     "VaccineAdministered",
     "AdverseEventReported",
+    "ImportDeclared",
 )
 
 
@@ -233,6 +235,7 @@ def alerts_of(
         alerts += meat_alerts(reads, departures)
     if by_type.get("TemperatureRecorded"):
         alerts += temperature_alerts(reads, by_type["TemperatureRecorded"])
+    alerts += cold_chain_alerts(reads, by_type)
     alerts += vaccine_and_drug_alerts(reads, by_type)  # reads nothing without its events
     alerts.sort(key=lambda a: (a.opened_at, a.event_id), reverse=True)
     return alerts

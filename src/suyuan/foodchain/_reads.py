@@ -64,7 +64,7 @@ class Reads:
                 key=lambda r: (r.occurred_at, r.shard, r.seq),
             )
         else:
-            refs = self.store.code_events_for(wanted)
+            refs = self.store.code_events_for(wanted, types)  # only the rows asked for
         positions = [(r.shard, r.seq) for r in refs if types is None or r.event_type in types]
         return self.at(positions)
 
