@@ -148,7 +148,10 @@ def _other_proof(
     mine = [p for p in proofs if p.occurred_at <= receipt.occurred_at and related & set(p.codes)]
     if any(p.event_type == VACCINE_LOT_RELEASED for p in mine):
         return False, None
-    if any(p.event_type == IMPORT_DECLARED and import_documents_passed(p) for p in mine):
+    # Imported food has no 合格证: its declaration and 三证 stand in, and whether they passed is
+    # the cold-chain rules' to judge (import_papers_failed / import_papers_incomplete), not a
+    # second alert here.
+    if any(p.event_type == IMPORT_DECLARED for p in mine):
         return True, "import_documents"
     if meat_certified(mine):
         return True, "meat_certificates"

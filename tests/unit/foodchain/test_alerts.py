@@ -127,7 +127,10 @@ def test_imported_goods_with_the_three_certificates_need_no_certificate(chain: C
     assert alerts_of(chain, MISSING_CERTIFICATE) == []
 
 
-def test_an_import_with_a_failed_document_is_no_proof(chain: Chain) -> None:
+def test_an_import_with_a_failed_document_is_judged_by_the_cold_chain_rules(
+    chain: Chain,
+) -> None:
+    # Imported food has no 合格证: a failed paper is the cold chain's alert, not a second one.
     packages = [chain.lot("BR0302", item="10280") + "(21)001"]
     chain.add(
         chain.importer,
@@ -136,8 +139,13 @@ def test_an_import_with_a_failed_document_is_no_proof(chain: Chain) -> None:
     )
     chain.add(chain.cold_store, chain.receive(chain.cold_store, chain.importer, packages, "20"))
 
-    assert [a.organisation for a in alerts_of(chain, MISSING_CERTIFICATE)] == [
-        chain.cold_store.uscc
+    assert alerts_of(chain, MISSING_CERTIFICATE) == []
+    assert {a.organisation for a in alerts_of(chain, "import_papers_incomplete")} == {
+        chain.importer.uscc,
+        chain.cold_store.uscc,
+    }
+    assert [a.organisation for a in alerts_of(chain, "import_papers_failed")] == [
+        chain.importer.uscc
     ]
 
 
