@@ -234,6 +234,13 @@ VERDICT_ROWS = (
         {"zh": "冻结 · 暂停销售", "en": "FROZEN · Sale suspended"},
         _DO_NOT_EAT,
     ),
+    VerdictRow(
+        "blocked",
+        "vaccine dose at the clinic straight from the maker",
+        "danger",
+        {"zh": "禁止使用", "en": "DO NOT USE"},
+        {"zh": "如已接种，请联系接种单位", "en": "contact the clinic"},
+    ),
     VerdictRow("expired", "expired unit", "danger", {"zh": "已过期", "en": "EXPIRED"}, _DO_NOT_EAT),
     VerdictRow(
         "attention",
@@ -257,8 +264,8 @@ VERDICT_ROWS = (
         {"zh": "未发现召回、冻结、过期或未解决的问题", "en": "No recall, freeze, expiry"},
     ),
 )
-#: States no code of the scan ledger is in yet: ``blocked`` comes with the vaccine-use rules.
-STATES_WITHOUT_A_ROW = frozenset({"blocked"})
+#: States no code of the scan ledger is in yet (none today).
+STATES_WITHOUT_A_ROW: frozenset[str] = frozenset()
 #: The banner's background by level (base.html: --red, #fff3e0, --green-soft).
 BANNER_BACKGROUND = {
     "danger": RED_BANNER,
@@ -297,7 +304,8 @@ def test_each_verdict_state_banner_at_phone_size(
     advice = banner.find_element(By.CLASS_NAME, "advice").text
     assert row.advice[lang] in advice
     if lang == "zh" and row.level == "danger":
-        assert "请勿食用" in advice, "food in a red state: the consumer is told not to eat it"
+        food = row.advice is _DO_NOT_EAT
+        assert ("请勿食用" in advice) == food, "only food is 'not to be eaten'; a vaccine is not"
     if row.state != "ok":
         assert banner.find_elements(By.CLASS_NAME, "reason"), "a warning says why"
     width, _height = content_size(browser)
