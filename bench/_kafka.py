@@ -43,6 +43,7 @@ from bench._workload import BATCH_SIZE, Stream, Workload
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import TRUST_SHARD, OffsetCommit, SqlLedgerStore, initialise
 from suyuan.tlog import NoteVerifier
+from suyuan.transport import produced_headers
 
 if TYPE_CHECKING:
     from infra.local_services import TansuBroker
@@ -292,13 +293,22 @@ def _produce(bootstrap: str, topic: str, workload: Workload, stream: Stream) -> 
     )
     try:
         regulator = workload.root.organisation.encode()
-        producer.send(f"{topic}.trust", value=workload.trust_message, key=regulator).get(60)
+        producer.send(
+            f"{topic}.trust",
+            value=workload.trust_message,
+            key=regulator,
+            headers=produced_headers(),
+        ).get(60)
         futures = []
         for message in stream.messages:
             number, uscc = farms[_signer_key_id(message)]
             futures.append(
                 producer.send(
-                    topic, value=message, key=uscc.encode(), partition=number % PARTITIONS
+                    topic,
+                    value=message,
+                    key=uscc.encode(),
+                    partition=number % PARTITIONS,
+                    headers=produced_headers(),
                 )
             )
         for future in futures:

@@ -22,6 +22,7 @@ from typing import Any
 from suyuan.demo import LotMaker
 from suyuan.events import decode_batch, decode_event
 from suyuan.scenario import Organisation, Scenario
+from suyuan.transport import produced_headers
 
 #: Events per message and how often each size is chosen.
 MESSAGE_SIZES = (1, 10, 50, 100, 250, 500)
@@ -176,7 +177,9 @@ class LoadProducer(threading.Thread):
     ) -> None:
         self.produced.messages[digest(message)] = ids
         try:
-            future = producer.send(self._topic, value=message, key=key, partition=partition)
+            future = producer.send(
+                self._topic, value=message, key=key, partition=partition, headers=produced_headers()
+            )
         except Exception as err:  # e.g. the buffer stayed full while the broker was stopped
             self.produced.failed(ids, err)
             return

@@ -30,6 +30,7 @@ from chaos._verdict import (
 )
 from suyuan.ledger import SqlLedgerStore
 from suyuan.tlog import NoteSigner
+from suyuan.transport import produced_headers
 
 LOG_DIR = Path(__file__).resolve().parent.parent / "build" / "chaos-logs"
 #: The worker log lines that show a recovery (services/ingest/worker.py, kafka-python).
@@ -287,7 +288,9 @@ def _register(
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         key = farms.scenario.regulator_uscc.encode()
-        producer.send(f"{topic}.trust", value=message, key=key).get(timeout=60)
+        producer.send(f"{topic}.trust", value=message, key=key, headers=produced_headers()).get(
+            timeout=60
+        )
     finally:
         producer.close()
     load.produced.messages[digest(message)] = ids

@@ -16,7 +16,13 @@ from suyuan.config import Settings
 from suyuan.events import decode_batch, decode_event
 from suyuan.intake import carries_trust
 from suyuan.ledger import LedgerStore, Rejection
-from suyuan.transport import EventOutcome, EventStatus, SubmitResult, TransportError
+from suyuan.transport import (
+    EventOutcome,
+    EventStatus,
+    SubmitResult,
+    TransportError,
+    produced_headers,
+)
 
 
 class KafkaTransport:
@@ -76,6 +82,7 @@ class KafkaTransport:
                     self._trust_topic if carries_trust(m) else self._topic,
                     key=key.encode(),
                     value=m,
+                    headers=produced_headers(),
                 )
                 for m in messages
             ]

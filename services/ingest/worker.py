@@ -64,6 +64,7 @@ from suyuan.ledger import (
     StaleWriterError,
     root_keys,
 )
+from suyuan.transport import produced_ns
 from suyuan_ingest import metrics
 
 log = logging.getLogger("suyuan.ingest")
@@ -106,6 +107,9 @@ class _Held:
 
     offset: int
     timestamp: int
+    produced_ns: int
+    """The producer's :data:`~suyuan.transport.PRODUCED_HEADER` (0 without one): orders records
+    of the same millisecond."""
     since: float
     cause: str
     next_check: float = 0.0
@@ -411,7 +415,9 @@ class IngestWorker:
         # A producer chooses its records' CreateTime: one from the future would let other
         # partitions look caught up at once (use LogAppendTime topics, infra/topics.sh).
         stamp = min(int(record.timestamp), _now_ms())
-        self.deferred[tp] = _Held(record.offset, stamp, time.monotonic(), cause)
+        self.deferred[tp] = _Held(
+            record.offset, stamp, produced_ns(record.headers), time.monotonic(), cause
+        )
         self.consumer.seek(tp, record.offset)
         metrics.REFERENCE_WAITS.inc()
         log.info(
@@ -422,8 +428,11 @@ class IngestWorker:
 
     def _deferred_ready(self, tp: TopicPartition, held: _Held) -> bool:
         """Whether every other events partition holds in the ledger all it had of what was
-        produced before the held record (by record timestamp, ties broken by partition), or
-        the held record waited ``reference_wait_s``."""
+        produced before the held record, or the held record waited ``reference_wait_s``.
+
+        "Before" is by record timestamp; within one millisecond (a burst of sends shares one)
+        by the producer's nanosecond header, then by partition: one total order, so two held
+        records never wait for each other."""
         now = time.monotonic()
         where = position(tp.topic, tp.partition, held.offset)
         if now - held.since >= self.config.reference_wait_s:
@@ -445,10 +454,15 @@ class IngestWorker:
                 stored = self.store.consumer_offset(other.partition) or 0
                 if stored >= ends[other]:
                     continue
-                stamp = self._timestamp_at(other, stored)
-                if stamp is None or stamp > _now_ms():
+                found = self._timestamp_at(other, stored)
+                if found is None or found[0] > _now_ms():
                     return False  # unknown, or a CreateTime from the future: proves nothing
-                if (stamp, other.partition) < (held.timestamp, tp.partition):
+                stamp, produced = found
+                if (stamp, produced, other.partition) < (
+                    held.timestamp,
+                    held.produced_ns,
+                    tp.partition,
+                ):
                     return False  # something produced before it is not in the ledger yet
         except Exception as err:
             metrics.RETRIES.labels("reference_order").inc()
@@ -457,10 +471,10 @@ class IngestWorker:
         log.info("%s goes on: every partition holds what was produced before it", where)
         return True
 
-    def _timestamp_at(self, tp: TopicPartition, offset: int) -> int | None:
-        """The timestamp of the next record at or after ``offset`` of ``tp`` (control records
-        are skipped), read by a consumer of its own; ``None`` if none came within half a
-        second."""
+    def _timestamp_at(self, tp: TopicPartition, offset: int) -> tuple[int, int] | None:
+        """The timestamp and produced-ns header of the next record at or after ``offset`` of
+        ``tp`` (control records are skipped), read by a consumer of its own; ``None`` if none
+        came within half a second."""
         if self._peek is None:
             self._peek = KafkaConsumer(
                 bootstrap_servers=self.config.bootstrap,
@@ -474,7 +488,7 @@ class IngestWorker:
         while time.monotonic() < deadline:
             for record in self._peek.poll(timeout_ms=200, max_records=1).get(tp, []):
                 if record.offset >= offset:
-                    return int(record.timestamp)
+                    return int(record.timestamp), produced_ns(record.headers)
         return None
 
     def _process(

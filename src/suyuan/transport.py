@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -34,6 +35,30 @@ from suyuan.signing import RootKey
 
 #: Attempts of one write when another writer raced us on the shard (nothing was written then).
 _WRITE_ATTEMPTS = 3
+
+#: Kafka record header: when the message was produced, in nanoseconds of the producer's clock,
+#: strictly increasing within one process. Record timestamps have millisecond resolution, and
+#: a burst of sends shares one: the worker orders records of the same millisecond on different
+#: partitions by this header (docs/runbook.md, "Events that cite other partitions' events").
+PRODUCED_HEADER = "suyuan-produced-ns"
+_produced_lock = threading.Lock()
+_last_produced = 0
+
+
+def produced_headers() -> list[tuple[str, bytes]]:
+    """The headers every producer of the events and trust topics sends with a message."""
+    global _last_produced
+    with _produced_lock:
+        _last_produced = max(time.time_ns(), _last_produced + 1)
+        return [(PRODUCED_HEADER, str(_last_produced).encode())]
+
+
+def produced_ns(headers: Sequence[tuple[str, bytes | None]] | None) -> int:
+    """The :data:`PRODUCED_HEADER` of a record's ``headers``; 0 without a well-formed one."""
+    for name, value in headers or ():
+        if name == PRODUCED_HEADER and value is not None and value.isdigit() and len(value) < 21:
+            return int(value)
+    return 0
 
 
 class EventStatus(StrEnum):
@@ -234,10 +259,13 @@ def _event_id_of(data: bytes) -> str | None:
 
 
 __all__ = [
+    "PRODUCED_HEADER",
     "EmbeddedTransport",
     "EventOutcome",
     "EventStatus",
     "SubmitResult",
     "Transport",
     "TransportError",
+    "produced_headers",
+    "produced_ns",
 ]

@@ -18,6 +18,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.signing import save_key_pair
 from suyuan.tlog import NoteSigner
+from suyuan.transport import produced_headers
 from tests.ledger_world import World
 
 #: Workers in these tests reject messages above this size as oversized.
@@ -131,12 +132,16 @@ class IngestRig:
     # --- producing and waiting ----------------------------------------------------------------
 
     def send(self, message: bytes, *, partition: int, key: bytes = b"k") -> None:
-        self.producer.send(self.topic, value=message, key=key, partition=partition)
+        self.producer.send(
+            self.topic, value=message, key=key, partition=partition, headers=produced_headers()
+        )
 
     def send_trust(self, message: bytes) -> None:
         """Send a message of trust events to the trust topic and wait for the broker's ack, so
         it is produced before anything sent after it."""
-        self.producer.send(self.trust_topic, value=message, key=b"regulator").get(30)
+        self.producer.send(
+            self.trust_topic, value=message, key=b"regulator", headers=produced_headers()
+        ).get(30)
 
     def flush(self) -> None:
         self.producer.flush(30)

@@ -15,6 +15,7 @@ from typing import Any
 from kafka import TopicPartition
 
 from suyuan.ledger import TRUST_SHARD, OffsetCommit
+from suyuan.transport import PRODUCED_HEADER
 from suyuan_ingest.worker import IngestWorker, WorkerConfig, _Held
 
 EVENTS = "suyuan.events.v1"
@@ -26,6 +27,7 @@ NOW = int(time.time() * 1000)
 class Record:
     offset: int
     timestamp: int
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -38,9 +40,10 @@ class Store:
 
 @dataclass
 class Peek:
-    """The broker as a peek consumer sees it: (partition, offset) → timestamp."""
+    """The broker as a peek consumer sees it: (partition, offset) → timestamp, or (timestamp,
+    produced-ns header)."""
 
-    records: dict[tuple[int, int], int]
+    records: dict[tuple[int, int], Any]
     tp: Any = None
     at: int = 0
 
@@ -51,8 +54,12 @@ class Peek:
         self.at = offset
 
     def poll(self, timeout_ms: int, max_records: int) -> dict[Any, list[Record]]:
-        stamp = self.records.get((self.tp.partition, self.at))
-        return {} if stamp is None else {self.tp: [Record(self.at, stamp)]}
+        found = self.records.get((self.tp.partition, self.at))
+        if found is None:
+            return {}
+        stamp, produced = found if isinstance(found, tuple) else (found, None)
+        headers = [] if produced is None else [(PRODUCED_HEADER, str(produced).encode())]
+        return {self.tp: [Record(self.at, stamp, headers)]}
 
 
 @dataclass
@@ -115,9 +122,35 @@ def test_a_record_stamped_in_the_future_does_not_make_its_partition_look_caught_
     # p1's next record to judge claims a CreateTime far in the future; the shipment behind it
     # was produced before the held record.
     worker = _worker({1: 10}, {(EVENTS, 1): 12}, {(1, 10): 2**62, (1, 11): NOW - 1000})
-    held = _Held(7, NOW, time.monotonic(), "not_in_custody")
+    held = _Held(7, NOW, 0, time.monotonic(), "not_in_custody")
 
     assert worker._deferred_ready(p0, held) is False
+
+
+def test_a_record_of_the_same_millisecond_produced_first_is_waited_for() -> None:
+    # A burst of sends shares a millisecond: the shipment on p1 was produced 3 µs before the
+    # receipt held on p0, though p1 > p0. Partition numbers say nothing of who came first.
+    p0 = TopicPartition(EVENTS, 0)
+    worker = _worker({1: 10}, {(EVENTS, 1): 11}, {(1, 10): (NOW, 5_000)})
+    receipt = _Held(7, NOW, 8_000, time.monotonic(), "not_in_custody")
+
+    assert worker._deferred_ready(p0, receipt) is False
+    worker.store.offsets[1] = 11  # the shipment is appended
+    receipt.next_check = 0.0
+    assert worker._deferred_ready(p0, receipt) is True
+
+
+def test_two_held_records_of_one_millisecond_never_wait_for_each_other() -> None:
+    # One total order (timestamp, produced-ns, partition): of two held heads of the same
+    # millisecond, exactly one goes on.
+    p0, p1 = TopicPartition(EVENTS, 0), TopicPartition(EVENTS, 1)
+    records = {(0, 7): (NOW, 9_000), (1, 10): (NOW, 9_000)}
+    worker = _worker({0: 7, 1: 10}, {(EVENTS, 0): 8, (EVENTS, 1): 11}, records)
+
+    first = worker._deferred_ready(p0, _Held(7, NOW, 9_000, time.monotonic(), "x"))
+    second = worker._deferred_ready(p1, _Held(10, NOW, 9_000, time.monotonic(), "x"))
+
+    assert [first, second] == [True, False]
 
 
 def test_a_held_record_stamped_in_the_future_is_treated_as_now() -> None:

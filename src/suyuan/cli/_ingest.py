@@ -22,6 +22,7 @@ from suyuan.errors import InvalidInputError, KeyFileError
 from suyuan.events import encode_batch, encode_event, event_from_json, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
 from suyuan.signing import SigningKey, load_signing_key, sign_batch
+from suyuan.transport import produced_headers
 
 BootstrapOption = Annotated[
     str | None, typer.Option("--bootstrap", help="Kafka bootstrap HOST:PORT.")
@@ -171,7 +172,15 @@ def _publish_kafka(
         for batch, message in _signed(batches, signer):
             # One organisation's events share a key (its USCC), so they stay in order.
             futures.append(
-                (len(batch), producer.send(topic, key=batch[0].actor.encode(), value=message))
+                (
+                    len(batch),
+                    producer.send(
+                        topic,
+                        key=batch[0].actor.encode(),
+                        value=message,
+                        headers=produced_headers(),
+                    ),
+                )
             )
         for count, future in futures:
             future.get(timeout=60)
