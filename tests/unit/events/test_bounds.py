@@ -240,7 +240,21 @@ def test_every_number_field_of_the_schemas_has_a_bound() -> None:
     fields = set(_number_fields(shape.envelope, "", seen))
     for branch in shape.payload.branches.values():
         fields |= set(_number_fields(branch, branch.short_name, seen))
-    assert fields == {*NUMBER_BOUNDS, "quantity (decimal)"}
+    # Every decimal is a quantity, bounded by its ``quantity`` format.
+    recall_quantities = {f"{name} (decimal)" for name in RECALL_QUANTITIES}
+    assert fields == {*NUMBER_BOUNDS, "quantity (decimal)", *recall_quantities}
+
+
+RECALL_QUANTITIES = ("on_hand", "sold_on", "returned", "destroyed")
+
+
+@pytest.mark.parametrize("name", RECALL_QUANTITIES)
+def test_recall_acknowledgement_quantities_are_bounded(name: str) -> None:
+    obj = example("RecallAcknowledged")
+    obj["payload"][name] = "1000000000.001"
+    assert _refused(obj).field == f"payload.{name}"
+    obj["payload"][name] = "-1"
+    assert _refused(obj).rule == "must not be negative"
 
 
 # --- text ---------------------------------------------------------------------------------------
