@@ -6,6 +6,7 @@ fields so that what the core adds to a trace reaches callers before the models n
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -234,6 +235,55 @@ class ProgressOut(BaseModel):
     acknowledgements: int
     disposals: int = Field(description="Destroyed events naming the recall.")
     closed: bool
+    reconciled: int = Field(0, description="Holders whose account is reconciled.")
+    overdue: list[str] = Field(
+        default_factory=list, description="Holders past a deadline (USCC), while open."
+    )
+
+
+class DeadlinesOut(BaseModel):
+    acknowledge_by: str = Field(
+        description="RFC 3339: holders acknowledge by then (24/48/72 h for levels 1/2/3)."
+    )
+    finish_by: str = Field(
+        description="RFC 3339: every holder reconciled by then (10/20/30 working days)."
+    )
+
+
+class AccountOut(BaseModel):
+    """One holder's account: received (ledger) against what it reported."""
+
+    organisation: str = Field(description="USCC.")
+    name: str | None
+    region: str | None = Field(description="GB/T 2260 code of its registration.")
+    received: list[QuantityOut] = Field(
+        description="What the ledger says it received (the maker: what it first recorded)."
+    )
+    acknowledged: bool
+    acknowledged_at: str | None
+    unit: str | None = Field(description="Unit of the reported quantities.")
+    on_hand: str | None
+    sold_on: str | None
+    returned: str | None
+    destroyed: str | None
+    remaining: str | None = Field(
+        description="received − sold on − destroyed − returned (null until all are known)."
+    )
+    reconciled: bool = Field(description="Everything accounted for and nothing on hand.")
+    overdue: Literal["not_acknowledged", "not_reconciled"] | None = Field(
+        description="Past which deadline, while the recall is open."
+    )
+    missing: list[str] = Field(description="What it still has to report or do.")
+
+
+class ClosureOut(BaseModel):
+    event_id: str
+    closed_by: str = Field(description="USCC of who closed it.")
+    closed_at: str
+    summary: str
+    override_reason: str | None = Field(
+        description="Set when a regulator closed it before every holder was reconciled."
+    )
 
 
 class RecallOut(BaseModel):
@@ -251,6 +301,16 @@ class RecallOut(BaseModel):
     codes: CodesOut
     holders: list[HolderOut]
     progress: ProgressOut
+    initiative: Literal["ordered", "voluntary"] = Field(
+        "ordered",
+        description="ordered (责令召回: a regulator started it) or voluntary (主动召回: the "
+        "maker).",
+    )
+    deadlines: DeadlinesOut | None = None
+    accounts: list[AccountOut] = Field(
+        default_factory=list, description="Every holder's account, the root codes' maker first."
+    )
+    closure: ClosureOut | None = None
 
 
 # --- operations -----------------------------------------------------------------------------
@@ -292,7 +352,11 @@ class NoticeOut(BaseModel):
     closed_at: str | None
     closed_reason: str | None
     summary: str | None = Field(description="What exactly: only on an alert against you.")
-    outstanding: list[str] = Field(description="What still keeps an alert against you open.")
+    outstanding: list[str] = Field(
+        description="What still keeps an alert against you open; on an open recall, what you "
+        "still have to report or do (acknowledge with quantities, return or destroy what is on "
+        "hand)."
+    )
     quantities: list[QuantityOut] = Field(
         description="Your own: what you still hold of frozen goods, or held of recalled ones."
     )
@@ -304,6 +368,11 @@ class NoticeOut(BaseModel):
     acknowledged: bool | None = Field(
         description="Recalls: whether you recorded a RecallAcknowledged for it."
     )
+    due_by: str | None = Field(
+        default=None,
+        description="Open recalls: RFC 3339, your next deadline (to acknowledge; once "
+        "acknowledged, to be reconciled). See docs/recalls.md.",
+    )
 
 
 class NoticesOut(BaseModel):
@@ -313,3 +382,48 @@ class NoticesOut(BaseModel):
     notices: list[NoticeOut]
     count: int = Field(description="How many match the filters (all pages).")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+# --- the recall lifecycle (docs/recalls.md) -----------------------------------------------------
+
+
+class RecallsOut(BaseModel):
+    """``GET /v1/recalls``: newest first."""
+
+    recalls: list[RecallOut]
+    count: int = Field(description="How many match the filters (all pages).")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+def _amount(description: str) -> Any:
+    return Field(ge=0, le=1_000_000_000, decimal_places=3, description=description)
+
+
+class AcknowledgementIn(BaseModel):
+    """``POST /v1/recalls/{id}/acknowledgements``: the holder's account, in one unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str = Field(min_length=1, max_length=20, description="e.g. kg, 箱, 剂.")
+    on_hand: Decimal = _amount("What you still have.")
+    sold_on: Decimal = _amount("What you sold or shipped on.")
+    returned: Decimal = _amount("What you returned to your supplier.")
+    destroyed: Decimal = _amount("What you destroyed.")
+    note: str | None = Field(None, max_length=2000, description="What you are doing about it.")
+
+
+class CloseIn(BaseModel):
+    """``POST /v1/recalls/{id}/close``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str = Field(
+        min_length=1, max_length=2000, description="Outcome: what was recovered, how disposed of."
+    )
+    override: bool = Field(
+        False,
+        description="A regulator closes it although holders are not reconciled (needs `reason`).",
+    )
+    reason: str | None = Field(
+        None, min_length=1, max_length=2000, description="Why the override (required with it)."
+    )

@@ -13,7 +13,7 @@ Thin: the work is in :class:`suyuan.foodchain.FoodChainMonitor`, kept in ``app.s
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -37,6 +37,7 @@ from suyuan.foodchain import (
     select,
     summarise,
 )
+from suyuan.recall import RECALL_INITIATED, overdue_alerts, recorded_recalls
 from suyuan.verdict import RULES as VERDICT_RULES
 from suyuan_http import ApiError
 
@@ -107,6 +108,7 @@ class AlertOut(BaseModel):
         "positive_sample",
         "import_papers_incomplete",
         "uncoded_import",
+        "recall_overdue",
     ]
     status: Literal["open", "closed"]
     codes: list[str]
@@ -222,7 +224,9 @@ def get_alerts(
     recalled (不合格核查处置); its `holders` list every organisation holding the frozen goods."""
     kinds = _kinds(kind)
     scope = _scope(caller, region)
-    every = _monitor(request, context.store).alerts()
+    monitor = _monitor(request, context.store)
+    recalls = recorded_recalls(context.store, context.tracer, monitor.events([RECALL_INITIATED]))
+    every = [*monitor.alerts(), *overdue_alerts(recalls, datetime.now(UTC))]
     followed = select(every, scope=scope, organisation=organisation)
     matching = select(followed, status=status, kinds=kinds)
     matching.sort(key=lambda a: a.status != "open")  # stable: newest first within each

@@ -133,4 +133,5 @@ def _notice_out(notice: Notice) -> NoticeOut:
         issued_by=notice.issued_by,
         issued_by_name=notice.issued_by_name,
         acknowledged=notice.acknowledged,
+        due_by=None if notice.due_by is None else notice.due_by.isoformat(),
     )

@@ -1,33 +1,53 @@
-"""Regulator recalls over HTTP (design §8): ``POST /v1/recalls``, ``GET /v1/recalls/{id}``.
+"""Recalls over HTTP (design §8, docs/recalls.md): start, list, find, acknowledge, close.
 
-Thin: ``suyuan.recall`` builds, signs (the regulator's custodial key) and records the
-``RecallInitiated`` event and computes scope and progress; this module maps its errors to HTTP.
+Thin: ``suyuan.recall`` builds, signs (the caller organisation's custodial key) and records the
+``RecallInitiated`` / ``RecallAcknowledged`` / ``RecallClosed`` events and computes scope,
+accounts and deadlines; this module picks who may call what and maps errors to HTTP.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from suyuan.auth import Principal, Role
 from suyuan.custody import CustodyError
 from suyuan.errors import InvalidInputError
 from suyuan.recall import (
+    LEVELS,
+    MAX_PAGE,
+    NOT_ACKNOWLEDGED,
+    RECALL_INITIATED,
+    HolderAccount,
     Recall,
+    RecallClosedError,
     RecallNotFoundError,
     RecallRefusedError,
+    acknowledge_recall,
+    close_recall,
     custodial_recall_key,
     find_recall,
+    list_recalls,
     regulator_organisation,
     start_recall,
 )
+from suyuan.signing import SigningKey
 from suyuan.trace import Holder
 from suyuan.transport import TransportError
-from suyuan_http import ApiError
+from suyuan_http import ApiError, require_role
 
-from ._deps import ContextDep, OverseerDep, QueryContext, RegulatorDep
+from ._deps import ContextDep, PrincipalDep, QueryContext, RecallDesk
 from ._models import (
+    AccountOut,
+    AcknowledgementIn,
+    CloseIn,
+    ClosureOut,
     CodesOut,
+    DeadlinesOut,
     ErrorOut,
     HolderOut,
     LedgerRef,
@@ -35,7 +55,9 @@ from ._models import (
     QuantityOut,
     RecallIn,
     RecallOut,
+    RecallsOut,
 )
+from ._routes_alerts import RegionQuery, _monitor, _scope
 
 router = APIRouter(tags=["recalls"])
 
@@ -45,10 +67,21 @@ _AUTH: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No token, or an unknown or revoked one."},
     403: {"model": ErrorOut, "description": "The token's role may not do this."},
 }
+_WRITE: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorOut,
+        "description": "The organisation cannot sign here (no custodial key, or one the trust "
+        "chain does not know), or the recall is closed already.",
+    },
+    413: {"model": ErrorOut, "description": "A body over SUYUAN_MAX_JSON_BODY_BYTES."},
+    503: {"model": ErrorOut, "description": "The ledger cannot take the event now."},
+}
 ListedQuery = Annotated[
     int,
     Query(ge=0, le=MAX_LISTED_CODES, description="Most codes of the scope to list."),
 ]
+_MAKER_ROLES = frozenset({Role.REGULATOR, Role.PRODUCER})
+_T = TypeVar("_T")
 
 
 @router.post(
@@ -57,58 +90,97 @@ ListedQuery = Annotated[
     response_model=RecallOut,
     responses={
         **_AUTH,
-        409: {
-            "model": ErrorOut,
-            "description": "The regulator cannot sign here: no custodial key, or a key the "
-            "trust chain does not know; or not a registered regulator.",
-        },
-        413: {"model": ErrorOut, "description": "A body over SUYUAN_MAX_JSON_BODY_BYTES."},
+        **_WRITE,
         422: {"model": ErrorOut, "description": "A root code is malformed or unknown."},
-        503: {"model": ErrorOut, "description": "The ledger cannot take the event now."},
     },
-    summary="Start a recall (regulator token)",
+    summary="Start a recall (regulator token: 责令召回; producer token: 主动召回 of its goods)",
 )
 def post_recall(
     body: RecallIn,
-    regulator: RegulatorDep,
+    caller: PrincipalDep,
     context: ContextDep,
     response: Response,
     listed: ListedQuery = DEFAULT_LISTED_CODES,
 ) -> RecallOut:
-    """Records a RecallInitiated event signed with the regulator organisation's custodial key,
+    """Records a RecallInitiated event signed with the caller organisation's custodial key,
     then answers with the scope: every code made from or packed with the root codes, and every
     organisation that held any of it, with quantities. Every code in scope then traces as
-    `recalled`."""
-    desk = context.recalls
-    if desk.roots is None or desk.transport is None or desk.custody_master is None:
-        raise ApiError(503, "recalls_unavailable", f"recalls cannot be started: {desk.problem}")
-    if context.engine is None:
-        raise ApiError(503, "recalls_unavailable", "this service has no custody database")
-    try:
-        organisation = regulator_organisation(
-            context.store, organisation=regulator.organisation, region=regulator.region
-        )
-        recall = start_recall(
+    `recalled`. A producer token recalls only goods its organisation first recorded (403
+    otherwise)."""
+    require_role(caller, _MAKER_ROLES, "a regulator or producer token")
+    desk = _desk(context)
+    own_goods = caller.role is Role.PRODUCER
+    organisation = _organisation(context, caller)
+
+    def start(key: SigningKey) -> Recall:
+        return start_recall(
             store=context.store,
-            roots=desk.roots,
-            transport=desk.transport,
+            roots=_roots(desk),
+            transport=_transport(desk),
             tracer=context.tracer,
-            key=custodial_recall_key(context.engine, desk.custody_master, organisation),
+            key=key,
             regulator=organisation,
             root_codes=body.root_codes,
             reason=body.reason,
             level=body.level,
+            own_goods=own_goods,
         )
-    except RecallRefusedError as err:
-        raise ApiError(409, err.reason, str(err)) from None
-    except InvalidInputError as err:
-        raise ApiError(422, err.reason, err.rule, _body_field(err.field), err.value) from None
-    except (CustodyError, TransportError) as err:
-        raise ApiError(503, "unavailable", f"the recall could not be recorded: {err}") from None
-    # The writer signs what it appended: the recall's receipt is available at once.
-    context.ledger.sign_moved()
+
+    recall = _write(context, organisation, start)
     response.headers["Location"] = f"/v1/recalls/{recall.recall_id}"
     return recall_out(recall, listed)
+
+
+@router.get(
+    "/v1/recalls",
+    response_model=RecallsOut,
+    responses={**_AUTH, 422: {"model": ErrorOut, "description": "A bad query parameter."}},
+    summary="Recalls, newest first (regulator: its region; producer: its own 主动召回; admin)",
+)
+def get_recalls(
+    caller: PrincipalDep,
+    context: ContextDep,
+    request: Request,
+    status: Annotated[Literal["open", "closed"] | None, Query(description="Only these.")] = None,
+    region: RegionQuery = None,
+    level: Annotated[
+        Literal["LEVEL_1", "LEVEL_2", "LEVEL_3"] | None,
+        Query(description=f"Only this level ({', '.join(LEVELS)})."),
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="`next_cursor` of the page before.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    listed: Annotated[int, Query(ge=0, le=MAX_LISTED_CODES)] = 100,
+) -> RecallsOut:
+    """A regulator sees the recalls whose scope reaches its region (a holder there, or the
+    starter), narrowed by `region`; a producer the recalls its organisation started; an admin
+    all. `cursor` pages through the same query."""
+    require_role(
+        caller, frozenset({*_MAKER_ROLES, Role.ADMIN}), "a regulator, producer or admin token"
+    )
+    scope = _scope(caller, region)
+    started_by = caller.organisation if caller.role is Role.PRODUCER else None
+    recorded = _monitor(request, context.store).events([RECALL_INITIATED])
+    try:
+        page = list_recalls(
+            context.store,
+            context.tracer,
+            recorded,
+            status=status,
+            level=level,
+            region=scope,
+            started_by=started_by,
+            cursor=cursor,
+            limit=limit,
+        )
+    except InvalidInputError as err:
+        raise ApiError.from_input(err) from None
+    return RecallsOut(
+        recalls=[recall_out(r, listed) for r in page.recalls],
+        count=page.count,
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.get(
@@ -119,36 +191,219 @@ def post_recall(
         400: {"model": ErrorOut, "description": "The id is not a UUID."},
         404: {"model": ErrorOut, "description": "No recall has this id."},
     },
-    summary="A recall's scope now and its progress (regulator or admin token)",
+    summary="A recall's scope, accounts and deadlines (regulator, admin, or the producer that "
+    "started it)",
 )
 def get_recall(
     recall_id: str,
-    _caller: OverseerDep,
+    caller: PrincipalDep,
     context: ContextDep,
+    request: Request,
     listed: ListedQuery = DEFAULT_LISTED_CODES,
 ) -> RecallOut:
-    """`recall_id` is the id POST /v1/recalls answered with (the id of the RecallInitiated
-    event). Progress counts RecallAcknowledged, Destroyed and RecallClosed events naming the
-    recall and codes of its scope."""
-    return recall_out(_find(context, recall_id), listed)
+    """`recall_id` is the recall's id (as POST /v1/recalls answered it) or the id of its
+    RecallInitiated event. Progress counts RecallAcknowledged, Destroyed and RecallClosed
+    events naming the recall and codes of its scope; `accounts` reconcile each holder."""
+    require_role(caller, frozenset({*_MAKER_ROLES, Role.ADMIN}), "a regulator or admin token")
+    recall = _find(context, request, recall_id)
+    if caller.role is Role.PRODUCER and caller.organisation != recall.regulator:
+        raise ApiError(
+            403,
+            "forbidden",
+            "a producer token reads only the recalls its organisation started; a holder reads "
+            "its notices (GET /v1/notices)",
+            "recall_id",
+            recall_id[:60],
+        )
+    return recall_out(recall, listed)
 
 
-def _find(context: QueryContext, recall_id: str) -> Recall:
+@router.post(
+    "/v1/recalls/{recall_id}/acknowledgements",
+    status_code=201,
+    response_model=AccountOut,
+    responses={
+        **_AUTH,
+        **_WRITE,
+        404: {"model": ErrorOut, "description": "No recall has this id."},
+        422: {
+            "model": ErrorOut,
+            "description": "A quantity or the unit is bad, or the organisation holds nothing "
+            "in the recall's scope.",
+        },
+    },
+    summary="A holder acknowledges a recall with its quantities (producer token)",
+)
+def post_acknowledgement(
+    recall_id: str,
+    body: AcknowledgementIn,
+    caller: PrincipalDep,
+    context: ContextDep,
+    request: Request,
+) -> AccountOut:
+    """Records a RecallAcknowledged signed with the holder organisation's custodial key: what it
+    has on hand, sold on, returned and destroyed, in one unit. A later acknowledgement replaces
+    an earlier one. Answers with the holder's account: reconciled when received − sold on −
+    destroyed − returned = on hand = 0."""
+    require_role(caller, frozenset({Role.PRODUCER}), "a producer (organisation) token")
+    organisation = _organisation(context, caller)
+    recall = _find(context, request, recall_id)
+    desk = _desk(context)
+
+    def acknowledge(key: SigningKey) -> Recall:
+        return acknowledge_recall(
+            store=context.store,
+            roots=_roots(desk),
+            transport=_transport(desk),
+            tracer=context.tracer,
+            key=key,
+            recall=recall,
+            holder=organisation,
+            unit=body.unit,
+            on_hand=body.on_hand,
+            sold_on=body.sold_on,
+            returned=body.returned,
+            destroyed=body.destroyed,
+            note=body.note,
+        )
+
+    after = _write(context, organisation, acknowledge)
+    account = after.account(organisation)
+    assert account is not None  # acknowledge_recall refused a non-holder
+    return account_out(account, after, datetime.now(UTC))
+
+
+@router.post(
+    "/v1/recalls/{recall_id}/close",
+    response_model=RecallOut,
+    responses={
+        **_AUTH,
+        **_WRITE,
+        404: {"model": ErrorOut, "description": "No recall has this id."},
+        422: {
+            "model": ErrorOut,
+            "description": "Holders are not reconciled and no override, or an override "
+            "without a reason.",
+        },
+    },
+    summary="Close a recall (regulator; or the producer that started it, once reconciled)",
+)
+def post_close(
+    recall_id: str,
+    body: CloseIn,
+    caller: PrincipalDep,
+    context: ContextDep,
+    request: Request,
+    listed: ListedQuery = DEFAULT_LISTED_CODES,
+) -> RecallOut:
+    """Only when every holder's account is reconciled; a regulator may close it before with
+    `override: true` and a `reason` (recorded in the RecallClosed event)."""
+    require_role(caller, _MAKER_ROLES, "a regulator or producer token")
+    if body.override and caller.role is not Role.REGULATOR:
+        raise ApiError(
+            403, "forbidden", "only a regulator token closes a recall with an override", "override"
+        )
+    if body.override and body.reason is None:
+        raise ApiError(422, "invalid_input", "required with override: true", "reason")
+    if not body.override and body.reason is not None:
+        raise ApiError(422, "invalid_input", "only with override: true", "reason")
+    organisation = _organisation(context, caller)
+    recall = _find(context, request, recall_id)
+    desk = _desk(context)
+
+    def close(key: SigningKey) -> Recall:
+        return close_recall(
+            store=context.store,
+            roots=_roots(desk),
+            transport=_transport(desk),
+            tracer=context.tracer,
+            key=key,
+            recall=recall,
+            closer=organisation,
+            summary=body.summary,
+            override_reason=body.reason if body.override else None,
+        )
+
+    return recall_out(_write(context, organisation, close), listed)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _desk(context: QueryContext) -> RecallDesk:
+    desk = context.recalls
+    if desk.roots is None or desk.transport is None or desk.custody_master is None:
+        raise ApiError(503, "recalls_unavailable", f"recalls cannot be recorded: {desk.problem}")
+    if context.engine is None:
+        raise ApiError(503, "recalls_unavailable", "this service has no custody database")
+    return desk
+
+
+def _roots(desk: RecallDesk) -> Any:
+    assert desk.roots is not None  # _desk checked
+    return desk.roots
+
+
+def _transport(desk: RecallDesk) -> Any:
+    assert desk.transport is not None  # _desk checked
+    return desk.transport
+
+
+def _organisation(context: QueryContext, caller: Principal) -> str:
+    """The organisation the caller speaks for (a regulator token may name none: its region's)."""
+    if caller.role is Role.PRODUCER:
+        if caller.organisation is None:
+            raise ApiError(403, "forbidden", "this producer token names no organisation")
+        return caller.organisation
     try:
-        return find_recall(context.store, context.tracer, recall_id)
+        return regulator_organisation(
+            context.store, organisation=caller.organisation, region=caller.region
+        )
+    except RecallRefusedError as err:
+        raise ApiError(409, err.reason, str(err)) from None
+
+
+def _write(context: QueryContext, organisation: str, act: Callable[[SigningKey], _T]) -> _T:
+    """Run ``act`` with ``organisation``'s custodial key; map what refuses it to HTTP."""
+    desk = _desk(context)
+    assert context.engine is not None and desk.custody_master is not None  # _desk checked
+    try:
+        result = act(custodial_recall_key(context.engine, desk.custody_master, organisation))
+    except RecallClosedError as err:
+        raise ApiError(409, err.reason, str(err), "recall_id") from None
+    except RecallRefusedError as err:
+        if err.reason in ("unauthorised", "not_in_custody"):
+            raise ApiError(403, err.reason, str(err), _body_field(err.field)) from None
+        raise ApiError(409, err.reason, str(err), _body_field(err.field)) from None
+    except InvalidInputError as err:
+        raise ApiError(422, err.reason, err.rule, _body_field(err.field), err.value) from None
+    except (CustodyError, TransportError) as err:
+        raise ApiError(503, "unavailable", f"the event could not be recorded: {err}") from None
+    # The writer signs what it appended: the event's receipt is available at once.
+    context.ledger.sign_moved()
+    return result
+
+
+def _find(context: QueryContext, request: Request, recall_id: str) -> Recall:
+    recorded = _monitor(request, context.store).events([RECALL_INITIATED])
+    try:
+        return find_recall(context.store, context.tracer, recall_id, recorded=recorded)
     except InvalidInputError as err:
         raise ApiError(400, err.reason, err.rule, err.field, err.value) from None
     except RecallNotFoundError as err:
         raise ApiError(404, err.reason, str(err), "recall_id", recall_id[:60]) from None
 
 
-def _body_field(field: str) -> str:
-    """The request body's name for a field of the RecallInitiated event."""
-    return field.removeprefix("payload.")
+def _body_field(field: str | None) -> str | None:
+    """The request body's name for a field of a recall event."""
+    return None if field is None else field.removeprefix("payload.")
 
 
-def recall_out(recall: Recall, listed: int) -> RecallOut:
+def recall_out(recall: Recall, listed: int, now: datetime | None = None) -> RecallOut:
+    at = now or datetime.now(UTC)
     progress = recall.progress
+    limits = recall.deadlines
+    closure = progress.closure
     return RecallOut(
         recall_id=recall.recall_id,
         event_id=recall.event.event_id,
@@ -180,8 +435,53 @@ def recall_out(recall: Recall, listed: int) -> RecallOut:
             acknowledgements=progress.acknowledgements,
             disposals=progress.disposals,
             closed=progress.closed,
+            reconciled=sum(1 for a in progress.accounts if a.reconciled),
+            overdue=[a.organisation for a in recall.overdue(at)],
+        ),
+        initiative="ordered" if recall.ordered else "voluntary",
+        deadlines=DeadlinesOut(
+            acknowledge_by=limits.acknowledge_by.isoformat(),
+            finish_by=limits.finish_by.isoformat(),
+        ),
+        accounts=[account_out(a, recall, at) for a in progress.accounts],
+        closure=None
+        if closure is None
+        else ClosureOut(
+            event_id=closure.event_id,
+            closed_by=closure.actor,
+            closed_at=closure.at.isoformat(),
+            summary=closure.summary,
+            override_reason=closure.override_reason,
         ),
     )
+
+
+def account_out(account: HolderAccount, recall: Recall, now: datetime) -> AccountOut:
+    ack = account.acknowledgement
+    overdue = None if recall.progress.closed else account.overdue(now)
+    return AccountOut(
+        organisation=account.organisation,
+        name=account.name,
+        region=account.region,
+        received=[QuantityOut(quantity=q, unit=u) for q, u in account.received],
+        acknowledged=ack is not None,
+        acknowledged_at=None if ack is None else ack.at.isoformat(),
+        unit=None if ack is None else ack.unit,
+        on_hand=_amount(None if ack is None else ack.on_hand),
+        sold_on=_amount(None if ack is None else ack.sold_on),
+        returned=_amount(None if ack is None else ack.returned),
+        destroyed=_amount(None if ack is None else ack.destroyed),
+        remaining=_amount(account.remaining),
+        reconciled=account.reconciled,
+        overdue=None
+        if overdue is None
+        else ("not_acknowledged" if overdue == NOT_ACKNOWLEDGED else "not_reconciled"),
+        missing=list(account.missing),
+    )
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
 
 
 def holder_out(holder: Holder) -> HolderOut:

@@ -273,7 +273,8 @@ RULES: Mapping[str, Rule] = {
         _rule(
             "RecallClosed",
             MAKERS | {REGULATOR},
-            "the recall exists; the actor started it, or is a REGULATOR",
+            "the recall exists; the actor started it, or is a REGULATOR; only a REGULATOR "
+            "closes it with an override_reason",
             SRC_RECALL,
             (UNAUTHORISED, UNKNOWN_RECALL),
         ),
@@ -443,6 +444,12 @@ def _recall_closed(j: _Judging) -> None:
             f"recall {recall.payload['recall_id']} was started by {recall.actor}: only it or a "
             "REGULATOR closes it",
         )
+    if j.event.payload.get("override_reason") is not None and REGULATOR not in j.roles:
+        raise UnauthorisedError(
+            "payload.override_reason",
+            j.event.payload["override_reason"],
+            "only a REGULATOR closes a recall before every holder is reconciled",
+        )
 
 
 def _require_held(j: _Judging, why: str) -> None:
@@ -593,6 +600,12 @@ class Custody:
         )
 
 
+def originator(store: LedgerStore, code: str) -> str | None:
+    """The organisation that first held ``code`` in the ledger (its maker, importer or
+    certifier); ``None`` when nobody has."""
+    return _originator(store, (), code)
+
+
 def _originator(store: LedgerStore, pending: Sequence[Event], code: str) -> str | None:
     """The actor of the first recorded custody event about ``code`` (``None``: nobody has held
     it yet), in recorded order: the claimed ``occurred_at`` does not count."""
@@ -716,4 +729,5 @@ __all__ = [
     "Custody",
     "Rule",
     "check_authority",
+    "originator",
 ]

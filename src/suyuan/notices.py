@@ -107,6 +107,8 @@ class Notice:
     issued_by_name: str | None = None
     acknowledged: bool | None = None
     """Recalls: whether the reader recorded a ``RecallAcknowledged`` for it."""
+    due_by: datetime | None = None
+    """Open recalls: the reader's next deadline (to acknowledge, then to be reconciled)."""
     product: str = FOOD
     """The kind of product (food, vaccine, drug), from the trace of its first code."""
 
@@ -282,6 +284,12 @@ def recall_notice(
     if mine is None and not any(organisation in custody.holders(c) for c in recall.root_codes):
         return None
     closed = recall.progress.closed
+    closure = recall.progress.closure
+    account = recall.account(organisation)
+    due_by = None
+    if account is not None and not closed:
+        limits = account.deadlines
+        due_by = limits.finish_by if account.acknowledged else limits.acknowledge_by
     return Notice(
         notice_id=f"{RECALL}:{recall.recall_id}",
         kind=RECALL,
@@ -293,6 +301,9 @@ def recall_notice(
         rule="recall_closed" if closed else "recall_open",
         state=OK if closed else RECALLED,
         closed_reason="recall_closed" if closed else None,
+        closed_at=None if closure is None else closure.at,
+        # What the reader still has to report or do for the recall to close.
+        outstanding=() if closed or account is None else account.missing,
         quantities=() if mine is None else mine.quantities,
         recall_id=recall.recall_id,
         reason=recall.reason,
@@ -300,6 +311,7 @@ def recall_notice(
         issued_by=recall.regulator,
         issued_by_name=directory.name(recall.regulator),
         acknowledged=organisation in recall.progress.acknowledged_by,
+        due_by=due_by,
     )
 
 

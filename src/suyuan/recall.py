@@ -13,21 +13,31 @@ A regulator starts a recall of everything made from or packed with some **root c
    found through the code index, so an acknowledgement or closure counts when it names codes of
    the scope in its ``codes`` — the same condition under which a trace sees it.
 
+4. **holders** acknowledge (:func:`acknowledge_recall`) with the quantities they have on hand,
+   sold on, returned and destroyed; each holder's account (:class:`HolderAccount`) reconciles
+   what the ledger says it received against them, and has deadlines by the recall's level
+   (:data:`NOTIFY_HOURS`, :data:`FINISH_WORKING_DAYS`; ``docs/recalls.md``);
+5. **closure** (:func:`close_recall`) only when every holder is reconciled, or by a regulator
+   overriding with a reason.
+
 The recall id of a recall started here is the ``event_id`` of its ``RecallInitiated`` event, so
-finding it is one indexed lookup. Once recorded, every code of the scope traces as
-``recalled`` (the trace derives that from the event). No web framework here.
+finding it is one indexed lookup; a recall recorded otherwise is found by its payload's
+``recall_id`` among the recorded ``RecallInitiated`` events. Once recorded, every code of the
+scope traces as ``recalled`` (the trace derives that from the event). No web framework here.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 
+from suyuan.authority import MAKERS, originator
 from suyuan.codes import parse_trace_code
 from suyuan.custody import NoCustodialKeyError, load_custodial_key
 from suyuan.directory import Directory
@@ -35,6 +45,7 @@ from suyuan.errors import InvalidInputError, SuyuanError
 from suyuan.events import decode_event, encode_batch, encode_event, event_from_json, validate_event
 from suyuan.events.model import Event
 from suyuan.follower import load_trust
+from suyuan.foodchain import Alert, region_within
 from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
 from suyuan.signing import RootKey, SigningKey, sign_batch
 from suyuan.trace import Holder, Tracer
@@ -48,6 +59,22 @@ LEVELS = ("LEVEL_1", "LEVEL_2", "LEVEL_3")
 #: Most root codes one recall may name (the scope itself is unbounded).
 MAX_ROOT_CODES = 1000
 REGULATOR_ROLE = "REGULATOR"
+OPEN = "open"
+CLOSED = "closed"
+STATUSES = (OPEN, CLOSED)
+#: Hours after the start within which the holders must be told and stop selling
+#: (食品召回管理办法 2015 art. 13: 一级 1 日, 二级 2 日, 三级 3 日): a holder's acknowledgement is
+#: due by then (docs/recalls.md).
+NOTIFY_HOURS = {"LEVEL_1": 24, "LEVEL_2": 48, "LEVEL_3": 72}
+#: Working days after the start within which the recall must be completed (same 办法, art. 13:
+#: 10 / 20 / 30 工作日): every holder's account is due to be reconciled by then.
+FINISH_WORKING_DAYS = {"LEVEL_1": 10, "LEVEL_2": 20, "LEVEL_3": 30}
+#: The alert kind of a holder past a deadline of its recall.
+RECALL_OVERDUE = "recall_overdue"
+NOT_ACKNOWLEDGED = "not_acknowledged"
+NOT_RECONCILED = "not_reconciled"
+#: Most recalls one page of :func:`list_recalls` may hold.
+MAX_PAGE = 200
 _FOLLOW_UP_TYPES = frozenset({RECALL_ACKNOWLEDGED, RECALL_CLOSED, DESTROYED})
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -64,7 +91,10 @@ class RecallError(SuyuanError):
 
 class RecallRefusedError(RecallError):
     """The regulator cannot start a recall here: no signing key usable for it, not a registered
-    regulator, or the ledger refused the event (``reason`` says which)."""
+    regulator, or the ledger refused the event (``reason`` says which; ``field`` the field the
+    ledger named, if any)."""
+
+    field: str | None = None
 
 
 class RecallNotFoundError(RecallError, LookupError):
@@ -72,6 +102,25 @@ class RecallNotFoundError(RecallError, LookupError):
 
     def __init__(self, recall_id: str) -> None:
         super().__init__("not_found", f"no recall with id {recall_id}")
+
+
+class RecallClosedError(RecallError):
+    """The recall is closed already: nothing more can be acknowledged or closed."""
+
+    def __init__(self, recall_id: str) -> None:
+        super().__init__("recall_closed", f"recall {recall_id} is closed")
+
+
+class NotReconciledError(InvalidInputError):
+    """Closure asked while holders are not reconciled, without a regulator's override."""
+
+    reason = "not_reconciled"
+
+
+class NotAHolderError(InvalidInputError):
+    """The organisation holds nothing in the recall's scope."""
+
+    reason = "not_a_holder"
 
 
 class UnknownRootCodeError(InvalidInputError):
@@ -90,6 +139,149 @@ class LedgerPosition:
 
 
 @dataclass(frozen=True, slots=True)
+class Deadlines:
+    """When a recall's holders must have acknowledged, and reconciled (docs/recalls.md)."""
+
+    acknowledge_by: datetime
+    finish_by: datetime
+
+
+def deadlines(level: str, started_at: datetime) -> Deadlines:
+    """The deadlines of a recall of ``level`` started at ``started_at``.
+
+    Working days are Monday to Friday in the recall's own time zone; public holidays and the
+    调休 working weekends are not known here, so a deadline over a holiday is early.
+
+    Raises:
+        KeyError: ``level`` is not one of :data:`LEVELS`.
+    """
+    return Deadlines(
+        acknowledge_by=started_at + timedelta(hours=NOTIFY_HOURS[level]),
+        finish_by=add_working_days(started_at, FINISH_WORKING_DAYS[level]),
+    )
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """``start`` moved on by ``days`` working days (Monday to Friday), same time of day."""
+    at = start
+    left = days
+    while left > 0:
+        at += timedelta(days=1)
+        if at.weekday() < 5:
+            left -= 1
+    return at
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """A holder's latest ``RecallAcknowledged``: what it reported, in ``unit``."""
+
+    event_id: str
+    at: datetime
+    unit: str | None
+    on_hand: Decimal | None
+    sold_on: Decimal | None
+    returned: Decimal | None
+    destroyed: Decimal | None
+    note: str | None
+
+
+REPORTED = ("on_hand", "sold_on", "returned", "destroyed")
+
+
+@dataclass(frozen=True, slots=True)
+class HolderAccount:
+    """One holder's account of the recalled goods: received (from the ledger) against what it
+    reported; ``remaining`` = received − sold on − destroyed − returned."""
+
+    organisation: str
+    name: str | None
+    region: str | None
+    received: tuple[tuple[str, str], ...]
+    """(quantity, unit) per unit: what the ledger says it received (or made)."""
+    acknowledgement: Acknowledgement | None
+    deadlines: Deadlines
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledgement is not None
+
+    @property
+    def received_in_unit(self) -> Decimal | None:
+        """What it received in the unit of its acknowledgement (``None``: not in that unit)."""
+        ack = self.acknowledgement
+        if ack is None or ack.unit is None:
+            return None
+        found = [Decimal(q) for q, u in self.received if u == ack.unit]
+        return found[0] if found else None
+
+    @property
+    def remaining(self) -> Decimal | None:
+        """received − sold on − destroyed − returned; ``None`` until all are known."""
+        ack = self.acknowledgement
+        received = self.received_in_unit
+        if ack is None or received is None:
+            return None
+        parts = (ack.sold_on, ack.destroyed, ack.returned)
+        if any(p is None for p in parts):
+            return None
+        return received - sum((p for p in parts if p is not None), Decimal(0))
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """What it still has to report or do, in words (empty when reconciled)."""
+        ack = self.acknowledgement
+        if ack is None:
+            return ("acknowledge with on_hand, sold_on, returned and destroyed",)
+        wanted = [f"report {name}" for name in REPORTED if getattr(ack, name) is None]
+        if self.received_in_unit is None:
+            units = ", ".join(u for _q, u in self.received) or "none recorded"
+            wanted.append(f"report in the unit it received (ledger: {units})")
+        if wanted:
+            return tuple(wanted)
+        remaining = self.remaining
+        if remaining is not None and remaining != ack.on_hand:
+            wanted.append(
+                f"account for the difference: received − sold on − destroyed − returned is "
+                f"{_text(remaining)} {ack.unit}, on hand {_text(ack.on_hand)}"
+            )
+        elif ack.on_hand:
+            wanted.append(f"return or destroy the {_text(ack.on_hand)} {ack.unit} on hand")
+        return tuple(wanted)
+
+    @property
+    def reconciled(self) -> bool:
+        """Acknowledged, everything accounted for, and nothing left on hand."""
+        return not self.missing
+
+    def overdue(self, now: datetime) -> str | None:
+        """:data:`NOT_ACKNOWLEDGED` or :data:`NOT_RECONCILED` when past that deadline."""
+        if not self.acknowledged and now > self.deadlines.acknowledge_by:
+            return NOT_ACKNOWLEDGED
+        if not self.reconciled and now > self.deadlines.finish_by:
+            return NOT_RECONCILED
+        return None
+
+
+def _text(value: Decimal | None) -> str:
+    if value is None:
+        return "?"
+    text = format(value.normalize(), "f")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """The ``RecallClosed`` that ended a recall."""
+
+    event_id: str
+    actor: str
+    at: datetime
+    summary: str
+    override_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class RecallProgress:
     """How far a recall has come: who acknowledged, what was disposed of, whether it is closed."""
 
@@ -101,6 +293,9 @@ class RecallProgress:
     disposals: int
     """``Destroyed`` events naming the recall."""
     closed: bool
+    accounts: tuple[HolderAccount, ...] = ()
+    """Every holder's account, the maker of the root codes included."""
+    closure: Closure | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +332,41 @@ class Recall:
     @property
     def level(self) -> str:
         return str(self.event.payload["level"])
+
+    @property
+    def status(self) -> str:
+        """:data:`OPEN` or :data:`CLOSED`: a recall opens when started and closes once."""
+        return CLOSED if self.progress.closed else OPEN
+
+    @property
+    def deadlines(self) -> Deadlines:
+        return deadlines(self.level, self.event.occurred_at)
+
+    @property
+    def reconciled(self) -> bool:
+        """Whether every holder's account is reconciled."""
+        return all(a.reconciled for a in self.progress.accounts)
+
+    def account(self, organisation: str) -> HolderAccount | None:
+        return next((a for a in self.progress.accounts if a.organisation == organisation), None)
+
+    def overdue(self, now: datetime) -> list[HolderAccount]:
+        """Holders past a deadline (none once the recall is closed)."""
+        if self.progress.closed:
+            return []
+        return [a for a in self.progress.accounts if a.overdue(now) is not None]
+
+    def reaches(self, region: str | None) -> bool:
+        """Whether a regulator of ``region`` follows it: a holder there, or its starter's."""
+        if region is None:
+            return True
+        regions = [self.starter_region, *(a.region for a in self.progress.accounts)]
+        return any(region_within(r, region) for r in regions)
+
+    starter_region: str | None = None
+    """Region of the organisation that started it."""
+    ordered: bool = True
+    """Started by a regulator (责令召回); false: by the maker of the goods (主动召回)."""
 
 
 # --- who starts it ---------------------------------------------------------------------------
@@ -207,8 +437,12 @@ def start_recall(
     reason: str,
     level: str,
     now: datetime | None = None,
+    own_goods: bool = False,
 ) -> Recall:
     """Record a ``RecallInitiated`` by ``regulator`` signed with ``key``; return it with its scope.
+
+    ``own_goods``: ``regulator`` is a maker recalling its own goods (主动召回), not a regulator
+    (责令召回); the ledger then refuses root codes it did not originate (``unauthorised``).
 
     Raises:
         InvalidInputError: no root code or more than :data:`MAX_ROOT_CODES` (field
@@ -219,22 +453,38 @@ def start_recall(
             ``payload.reason`` / ``payload.level``).
         RecallRefusedError: ``key`` is not registered for ``regulator`` or was revoked
             (``unusable_key``); ``regulator`` is not registered as a regulator
-            (``not_a_regulator``); the ledger refused the event (its rejection reason).
+            (``not_a_regulator``), or with ``own_goods`` as a maker (``not_a_maker``); the
+            ledger refused the event (its rejection reason, e.g. ``unauthorised``).
         TransportError: the ledger cannot take the event now.
     """
     codes = _canonical_roots(store, root_codes)
-    _check_signer(store, roots, key, regulator)
+    _check_signer(store, roots, key, regulator, MAKERS if own_goods else {REGULATOR_ROLE})
     recall_id = str(uuid.uuid4())
     event = _recall_event(recall_id, regulator, codes, reason, level, now or _now())
+    committed = _submit(transport, key, event, f"recall:{recall_id}")
+    position = _position(store, recall_id) if committed else None
+    return _with_scope(store, tracer, event, position)
+
+
+def _submit(transport: Transport, key: SigningKey, event: Event, source: str) -> bool:
+    """Sign and submit one event; whether it is in the ledger already (not queued).
+
+    Raises:
+        RecallRefusedError: the ledger refused it (its rejection reason; field and rule in the
+            message).
+        TransportError: the ledger cannot take it now.
+    """
     message = encode_batch(sign_batch(key, [encode_event(event)]))
-    result = transport.submit([message], key=regulator, source=f"recall:{recall_id}")
+    result = transport.submit([message], key=event.actor, source=source)
     outcome = result.outcomes[0]
     if outcome.status is EventStatus.REJECTED:
-        raise RecallRefusedError(
-            outcome.reason or "rejected", f"the ledger refused the recall: {outcome.rule}"
+        refused = RecallRefusedError(
+            outcome.reason or "rejected",
+            f"the ledger refused the {event.event_type}: {outcome.rule}",
         )
-    position = _position(store, recall_id) if result.committed else None
-    return _with_scope(store, tracer, event, position)
+        refused.field = outcome.field
+        raise refused
+    return result.committed
 
 
 def _canonical_roots(store: LedgerStore, root_codes: Sequence[str]) -> list[str]:
@@ -255,14 +505,22 @@ def _canonical_roots(store: LedgerStore, root_codes: Sequence[str]) -> list[str]
 
 
 def _check_signer(
-    store: LedgerStore, roots: Sequence[RootKey], key: SigningKey, regulator: str
+    store: LedgerStore,
+    roots: Sequence[RootKey],
+    key: SigningKey,
+    regulator: str,
+    roles: Iterable[str] | None = None,
 ) -> None:
+    """``key`` may sign for ``regulator``, registered with one of ``roles`` (any: ``None``)."""
     trust = load_trust(store, roots)
     registered = trust.organisation(regulator)
-    if registered is None or REGULATOR_ROLE not in registered.roles:
+    wanted = None if roles is None else set(roles)
+    if registered is None or (wanted is not None and not wanted & set(registered.roles)):
+        reason = "not_a_regulator" if wanted == {REGULATOR_ROLE} else "not_a_maker"
         raise RecallRefusedError(
-            "not_a_regulator",
-            f"{regulator} is not registered with the {REGULATOR_ROLE} role in the trust chain",
+            reason,
+            f"{regulator} is not registered with the role "
+            f"{' or '.join(sorted(wanted or ()))} in the trust chain",
         )
     try:
         owner = trust.organisation_of(key.key_id)
@@ -314,24 +572,38 @@ def _now() -> datetime:
 # --- finding ----------------------------------------------------------------------------------
 
 
-def find_recall(store: LedgerStore, tracer: Tracer, recall_id: str) -> Recall:
+def find_recall(
+    store: LedgerStore,
+    tracer: Tracer,
+    recall_id: str,
+    *,
+    recorded: Iterable[Event] = (),
+) -> Recall:
     """The recall with this id (or the id of its ``RecallInitiated`` event), scope and progress.
+
+    ``recorded``: the ``RecallInitiated`` events of the ledger, searched by their payload's
+    ``recall_id`` when no event has this id (a recall recorded with an id of its own).
 
     Raises:
         InvalidInputError: ``recall_id`` is not a lower-case UUID (field ``recall_id``).
-        RecallNotFoundError: no ``RecallInitiated`` event has this id.
+        RecallNotFoundError: no ``RecallInitiated`` event has this id or recall id.
     """
     wanted = recall_id.strip().lower()
     if not _UUID.fullmatch(wanted):
         raise InvalidInputError("recall_id", recall_id, "must be a UUID (8-4-4-4-12 hex digits)")
     try:
-        position = _position(store, wanted)
+        position: LedgerPosition | None = _position(store, wanted)
     except EntryNotFoundError:
-        raise RecallNotFoundError(wanted) from None
-    event = decode_event(Leaf.from_bytes(store.entry(position.shard, position.seq).leaf).event)
-    if event.event_type != RECALL_INITIATED:
-        raise RecallNotFoundError(wanted)
-    return _with_scope(store, tracer, event, position)
+        position = None
+    if position is not None:
+        entry = store.entry(position.shard, position.seq)
+        event = decode_event(Leaf.from_bytes(entry.leaf).event)
+        if event.event_type == RECALL_INITIATED:
+            return _with_scope(store, tracer, event, position)
+    for event in recorded:
+        if event.event_type == RECALL_INITIATED and str(event.payload["recall_id"]) == wanted:
+            return _with_scope(store, tracer, event, _position(store, event.event_id))
+    raise RecallNotFoundError(wanted)
 
 
 def _position(store: LedgerStore, event_id: str) -> LedgerPosition:
@@ -343,59 +615,410 @@ def _position(store: LedgerStore, event_id: str) -> LedgerPosition:
 def _with_scope(
     store: LedgerStore, tracer: Tracer, event: Event, position: LedgerPosition | None
 ) -> Recall:
-    scope = tracer.recall_scope(list(event.payload["root_codes"]))
-    progress = _progress(store, str(event.payload["recall_id"]), scope.codes, scope.holders)
+    root_codes = [str(code) for code in event.payload["root_codes"]]
+    scope = tracer.recall_scope(root_codes)
+    directory = Directory(store)
+    holders = [*_makers(store, directory, root_codes, scope.holders), *scope.holders]
+    limits = deadlines(str(event.payload["level"]), event.occurred_at)
+    progress = _progress(
+        store, str(event.payload["recall_id"]), scope.codes, holders, directory, limits
+    )
     return Recall(
         event,
         position,
         tuple(sorted(scope.codes)),
-        tuple(scope.holders),
+        tuple(holders),
         progress,
         complete=scope.complete,
+        starter_region=directory.region(event.actor),
+        ordered=directory.has_role(event.actor, {REGULATOR_ROLE}),
     )
 
 
+def _makers(
+    store: LedgerStore, directory: Directory, root_codes: Sequence[str], known: Sequence[Holder]
+) -> list[Holder]:
+    """The organisations that first recorded the root codes (their makers, importers or
+    certifiers) and are not among the scope's holders already, with what they first recorded."""
+    listed = {h.organisation for h in known}
+    made: dict[str, dict[str, Decimal]] = {}
+    for code in root_codes:
+        maker = originator(store, code)
+        if maker is None or maker in listed:
+            continue
+        units = made.setdefault(maker, {})
+        mine = sorted((r for r in store.code_events(code) if r.actor == maker), key=lambda r: r.seq)
+        entries = store.entries_at([(r.shard, r.seq) for r in mine])
+        for ref in mine:
+            first = decode_event(Leaf.from_bytes(entries[(ref.shard, ref.seq)].leaf).event)
+            if first.quantity is not None and first.unit:
+                units[first.unit] = units.get(first.unit, Decimal(0)) + first.quantity
+                break
+    return [
+        Holder(
+            org,
+            directory.name(org),
+            tuple((_text(q), unit) for unit, q in sorted(units.items())),
+        )
+        for org, units in sorted(made.items())
+    ]
+
+
 def _progress(
-    store: LedgerStore, recall_id: str, codes: set[str], holders: list[Holder]
+    store: LedgerStore,
+    recall_id: str,
+    codes: set[str],
+    holders: list[Holder],
+    directory: Directory,
+    limits: Deadlines,
 ) -> RecallProgress:
     refs = [r for r in store.code_events_for(sorted(codes)) if r.event_type in _FOLLOW_UP_TYPES]
     entries = store.entries_at(list(dict.fromkeys((r.shard, r.seq) for r in refs)))
-    acknowledged: set[str] = set()
+    latest: dict[str, Acknowledgement] = {}
     acknowledgements = disposals = 0
-    closed = False
+    closure: Closure | None = None
     for entry in entries.values():
         event = decode_event(Leaf.from_bytes(entry.leaf).event)
         if str(event.payload.get("recall_id")) != recall_id:
             continue
         if event.event_type == RECALL_ACKNOWLEDGED:
             acknowledgements += 1
-            acknowledged.add(event.actor)
+            ack = _acknowledgement(event)
+            known = latest.get(event.actor)
+            if known is None or (ack.at, ack.event_id) > (known.at, known.event_id):
+                latest[event.actor] = ack
         elif event.event_type == DESTROYED:
             disposals += 1
-        elif event.event_type == RECALL_CLOSED:
-            closed = True
-    outstanding = tuple(h.organisation for h in holders if h.organisation not in acknowledged)
+        elif event.event_type == RECALL_CLOSED and closure is None:
+            override = event.payload.get("override_reason")
+            closure = Closure(
+                event.event_id,
+                event.actor,
+                event.occurred_at,
+                str(event.payload["summary"]),
+                None if override is None else str(override),
+            )
+    accounts = tuple(
+        HolderAccount(
+            h.organisation,
+            h.name,
+            directory.region(h.organisation),
+            h.quantities,
+            latest.get(h.organisation),
+            limits,
+        )
+        for h in holders
+    )
+    outstanding = tuple(h.organisation for h in holders if h.organisation not in latest)
     return RecallProgress(
-        acknowledged_by=tuple(sorted(acknowledged)),
+        acknowledged_by=tuple(sorted(latest)),
         outstanding=outstanding,
         acknowledgements=acknowledgements,
         disposals=disposals,
-        closed=closed,
+        closed=closure is not None,
+        accounts=accounts,
+        closure=closure,
     )
 
 
+def _acknowledgement(event: Event) -> Acknowledgement:
+    payload = event.payload
+
+    def amount(name: str) -> Decimal | None:
+        value = payload.get(name)
+        return None if value is None else Decimal(value)
+
+    on_hand = amount("on_hand")
+    if on_hand is None and "on_hand" not in payload:
+        on_hand = event.quantity  # an acknowledgement of the first schema: its quantity held
+    note = payload.get("note")
+    return Acknowledgement(
+        event.event_id,
+        event.occurred_at,
+        event.unit,
+        on_hand,
+        amount("sold_on"),
+        amount("returned"),
+        amount("destroyed"),
+        None if note is None else str(note),
+    )
+
+
+# --- listing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecallPage:
+    """One page of recalls, newest first, and the cursor of the next (``None``: the last)."""
+
+    recalls: list[Recall]
+    next_cursor: str | None
+    count: int = field(default=0)
+    """How many recalls match in all."""
+
+
+def list_recalls(
+    store: LedgerStore,
+    tracer: Tracer,
+    recorded: Iterable[Event],
+    *,
+    status: str | None = None,
+    level: str | None = None,
+    region: str | None = None,
+    started_by: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> RecallPage:
+    """The recalls of ``recorded`` (the ledger's ``RecallInitiated`` events) that match, newest
+    first: ``status`` (:data:`STATUSES`), ``level``, ``region`` (the scope reaches it, or the
+    starter is there), ``started_by`` (its actor). ``cursor`` is the ``next_cursor`` of the
+    page before (the recall id of its last recall).
+
+    Raises:
+        InvalidInputError: ``status`` or ``level`` unknown, ``cursor`` not a recall of the
+            list (fields ``status``, ``level``, ``cursor``); every bad one at once is not
+            needed here: the first found is raised.
+    """
+    if status is not None and status not in STATUSES:
+        raise InvalidInputError("status", status, f"one of {', '.join(STATUSES)}")
+    if level is not None and level not in LEVELS:
+        raise InvalidInputError("level", level, f"one of {', '.join(LEVELS)}")
+    chosen = [
+        e
+        for e in recorded
+        if (level is None or e.payload.get("level") == level)
+        and (started_by is None or e.actor == started_by)
+    ]
+    matching = [
+        recall
+        for recall in recorded_recalls(store, tracer, chosen)
+        if (status is None or recall.status == status) and recall.reaches(region)
+    ]
+    start = 0
+    if cursor is not None:
+        ids = [r.recall_id for r in matching]
+        if cursor not in ids:
+            raise InvalidInputError(
+                "cursor", cursor[:60], "the next_cursor of a page of this same query"
+            )
+        start = ids.index(cursor) + 1
+    page = matching[start : start + limit]
+    more = start + limit < len(matching)
+    return RecallPage(page, page[-1].recall_id if more and page else None, len(matching))
+
+
+def recorded_recalls(store: LedgerStore, tracer: Tracer, recorded: Iterable[Event]) -> list[Recall]:
+    """The recalls ``recorded`` starts (its ``RecallInitiated`` events), newest first."""
+    events = sorted(
+        (e for e in recorded if e.event_type == RECALL_INITIATED),
+        key=lambda e: (e.occurred_at, e.event_id),
+        reverse=True,
+    )
+    return [_with_scope(store, tracer, e, _position(store, e.event_id)) for e in events]
+
+
+# --- acknowledging and closing ----------------------------------------------------------------
+
+
+def acknowledge_recall(
+    *,
+    store: LedgerStore,
+    roots: Sequence[RootKey],
+    transport: Transport,
+    tracer: Tracer,
+    key: SigningKey,
+    recall: Recall,
+    holder: str,
+    unit: str,
+    on_hand: Decimal,
+    sold_on: Decimal,
+    returned: Decimal,
+    destroyed: Decimal,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Recall:
+    """Record ``holder``'s ``RecallAcknowledged`` of ``recall`` with its quantities (in ``unit``);
+    return the recall as it is now. A later acknowledgement replaces an earlier one.
+
+    Raises:
+        RecallClosedError: the recall is closed.
+        NotAHolderError: ``holder`` holds nothing in the scope (field ``organisation``).
+        EventValidationError: a quantity or the unit breaks the event contract (field
+            ``payload.<name>``, ``quantity`` or ``unit``).
+        RecallRefusedError: the key cannot sign for ``holder`` (``unusable_key``) or the ledger
+            refused the event.
+        TransportError: the ledger cannot take the event now.
+    """
+    if recall.progress.closed:
+        raise RecallClosedError(recall.recall_id)
+    if recall.account(holder) is None:
+        raise NotAHolderError(
+            "organisation", holder, f"holds nothing in the scope of recall {recall.recall_id}"
+        )
+    _check_signer(store, roots, key, holder)
+    event = event_from_json(
+        {
+            "event_id": str(uuid.uuid4()),
+            "event_type": RECALL_ACKNOWLEDGED,
+            "occurred_at": (now or _now()).isoformat(),
+            "actor": holder,
+            "location": None,
+            "codes": list(recall.root_codes),
+            "quantity": str(on_hand),
+            "unit": unit,
+            "biz_step": None,
+            "disposition": "recalled",
+            "payload": {
+                "recall_id": recall.recall_id,
+                "note": note,
+                "on_hand": str(on_hand),
+                "sold_on": str(sold_on),
+                "returned": str(returned),
+                "destroyed": str(destroyed),
+            },
+        }
+    )
+    validate_event(event)
+    _submit(transport, key, event, f"recall-ack:{event.event_id}")
+    return _with_scope(store, tracer, recall.event, recall.position)
+
+
+def close_recall(
+    *,
+    store: LedgerStore,
+    roots: Sequence[RootKey],
+    transport: Transport,
+    tracer: Tracer,
+    key: SigningKey,
+    recall: Recall,
+    closer: str,
+    summary: str,
+    override_reason: str | None = None,
+    now: datetime | None = None,
+) -> Recall:
+    """Record the ``RecallClosed`` of ``recall`` by ``closer``; return the recall as it is now.
+
+    Without ``override_reason`` every holder must be reconciled; with one, ``closer`` must be a
+    regulator (the ledger refuses it from anyone else).
+
+    Raises:
+        RecallClosedError: the recall is closed already.
+        NotReconciledError: holders are not reconciled and no override (field ``override``,
+            the holders in the rule).
+        EventValidationError: ``summary`` or ``override_reason`` breaks the event contract.
+        RecallRefusedError: the key cannot sign for ``closer``, or the ledger refused the event
+            (``unauthorised``: neither the starter nor a regulator, or an override by a
+            non-regulator).
+        TransportError: the ledger cannot take the event now.
+    """
+    if recall.progress.closed:
+        raise RecallClosedError(recall.recall_id)
+    if override_reason is None and not recall.reconciled:
+        pending = [a.organisation for a in recall.progress.accounts if not a.reconciled]
+        raise NotReconciledError(
+            "override",
+            "false",
+            f"every holder must be reconciled first; not yet: {', '.join(pending)} (or a "
+            "regulator closes it with override and a reason)",
+        )
+    _check_signer(store, roots, key, closer)
+    event = event_from_json(
+        {
+            "event_id": str(uuid.uuid4()),
+            "event_type": RECALL_CLOSED,
+            "occurred_at": (now or _now()).isoformat(),
+            "actor": closer,
+            "location": None,
+            "codes": list(recall.root_codes),
+            "quantity": None,
+            "unit": None,
+            "biz_step": None,
+            "disposition": None,
+            "payload": {
+                "recall_id": recall.recall_id,
+                "summary": summary,
+                "override_reason": override_reason,
+            },
+        }
+    )
+    validate_event(event)
+    _submit(transport, key, event, f"recall-close:{event.event_id}")
+    return _with_scope(store, tracer, recall.event, recall.position)
+
+
+# --- overdue holders --------------------------------------------------------------------------
+
+
+def overdue_alerts(recalls: Iterable[Recall], now: datetime) -> list[Alert]:
+    """One open ``recall_overdue`` alert per holder past a deadline of an open recall.
+
+    It concerns the holder (its region), opens at the deadline it missed and names the recall's
+    ``RecallInitiated`` as the event that opened it; it disappears once the holder acknowledges
+    or reconciles, or the recall closes (these alerts are a view of now, not a history).
+    """
+    alerts: list[Alert] = []
+    for recall in recalls:
+        for account in recall.overdue(now):
+            missed = account.overdue(now)
+            limits = account.deadlines
+            due = limits.acknowledge_by if missed == NOT_ACKNOWLEDGED else limits.finish_by
+            alerts.append(
+                Alert(
+                    kind=RECALL_OVERDUE,
+                    event_id=f"{recall.event.event_id}:{account.organisation}",
+                    codes=recall.root_codes,
+                    organisation=account.organisation,
+                    organisation_name=account.name,
+                    region=account.region,
+                    opened_at=due,
+                    summary=(
+                        f"recall {recall.recall_id} ({recall.level}): "
+                        f"{missed.replace('_', ' ') if missed else ''} by {due.isoformat()}"
+                    ),
+                    outstanding=account.missing,
+                )
+            )
+    alerts.sort(key=lambda a: (a.opened_at, a.event_id), reverse=True)
+    return alerts
+
+
 __all__ = [
+    "CLOSED",
+    "FINISH_WORKING_DAYS",
     "LEVELS",
+    "MAX_PAGE",
     "MAX_ROOT_CODES",
+    "NOTIFY_HOURS",
+    "NOT_ACKNOWLEDGED",
+    "NOT_RECONCILED",
+    "OPEN",
+    "RECALL_INITIATED",
+    "RECALL_OVERDUE",
+    "STATUSES",
+    "Acknowledgement",
+    "Closure",
+    "Deadlines",
+    "HolderAccount",
     "LedgerPosition",
+    "NotAHolderError",
+    "NotReconciledError",
     "Recall",
+    "RecallClosedError",
     "RecallError",
     "RecallNotFoundError",
+    "RecallPage",
     "RecallProgress",
     "RecallRefusedError",
     "UnknownRootCodeError",
+    "acknowledge_recall",
+    "add_working_days",
+    "close_recall",
     "custodial_recall_key",
+    "deadlines",
     "find_recall",
+    "list_recalls",
+    "overdue_alerts",
+    "recorded_recalls",
     "regulator_organisation",
     "start_recall",
 ]

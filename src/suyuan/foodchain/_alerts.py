@@ -55,6 +55,8 @@ ALERT_KINDS = (
     "vaccine_receipt_unchecked",
     "serious_adverse_event",
     "drug_resold",
+    # a holder past a deadline of its recall (suyuan.recall.overdue_alerts, docs/recalls.md)
+    "recall_overdue",
 )
 OPEN = "open"
 CLOSED = "closed"
