@@ -13,13 +13,14 @@ Thin: the work is in :class:`suyuan.foodchain.FoodChainMonitor`, kept in ``app.s
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+import suyuan.recall as recall_clock
 from suyuan.auth import Principal, Role
 from suyuan.foodchain import (
     ALERT_KINDS,
@@ -226,7 +227,7 @@ def get_alerts(
     scope = _scope(caller, region)
     monitor = _monitor(request, context.store)
     recalls = recorded_recalls(context.store, context.tracer, monitor.events([RECALL_INITIATED]))
-    every = [*monitor.alerts(), *overdue_alerts(recalls, datetime.now(UTC))]
+    every = [*monitor.alerts(), *overdue_alerts(recalls, recall_clock.current_time())]
     followed = select(every, scope=scope, organisation=organisation)
     matching = select(followed, status=status, kinds=kinds)
     matching.sort(key=lambda a: a.status != "open")  # stable: newest first within each

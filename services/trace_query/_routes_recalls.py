@@ -8,12 +8,13 @@ accounts and deadlines; this module picks who may call what and maps errors to H
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 
+import suyuan.recall as recall_clock
 from suyuan.auth import Principal, Role
 from suyuan.custody import CustodyError
 from suyuan.errors import InvalidInputError
@@ -270,7 +271,7 @@ def post_acknowledgement(
     after = _write(context, organisation, acknowledge)
     account = after.account(organisation)
     assert account is not None  # acknowledge_recall refused a non-holder
-    return account_out(account, after, datetime.now(UTC))
+    return account_out(account, after, recall_clock.current_time())
 
 
 @router.post(
@@ -400,7 +401,7 @@ def _body_field(field: str | None) -> str | None:
 
 
 def recall_out(recall: Recall, listed: int, now: datetime | None = None) -> RecallOut:
-    at = now or datetime.now(UTC)
+    at = now or recall_clock.current_time()
     progress = recall.progress
     limits = recall.deadlines
     closure = progress.closure

@@ -32,7 +32,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.engine import Engine
@@ -564,6 +564,11 @@ def _recall_event(
     return event
 
 
+def current_time() -> datetime:
+    """Now, against which deadlines are judged (one place, so a test can move the clock)."""
+    return datetime.now(UTC)
+
+
 def _now() -> datetime:
     # The zone offset of the place the service runs, as events keep theirs.
     return datetime.now().astimezone()
@@ -1013,6 +1018,7 @@ __all__ = [
     "acknowledge_recall",
     "add_working_days",
     "close_recall",
+    "current_time",
     "custodial_recall_key",
     "deadlines",
     "find_recall",
