@@ -197,7 +197,8 @@ def build_demo(seed: int = 2026) -> DemoData:
         "reissued certificate": fixed_code,
     }
     data.codes.update(_slaughter(s, data, market))
-    data.codes.update(_market_entry_and_disposal(s, data, farm, market, bad_lot))
+    recall_id = str(recall.payload["recall_id"])
+    data.codes.update(_market_entry_and_disposal(s, data, farm, market, bad_lot, recall_id))
     data.codes.update(_cold_chain(s, data, market))
     data.codes.update(_vaccines(s, data))
     data.codes.update(_drugs(s, data))
@@ -400,10 +401,16 @@ def _slaughter(s: Scenario, data: DemoData, market: Organisation) -> dict[str, s
 
 
 def _market_entry_and_disposal(
-    s: Scenario, data: DemoData, farm: Organisation, market: Organisation, recalled_lot: str
+    s: Scenario,
+    data: DemoData,
+    farm: Organisation,
+    market: Organisation,
+    recalled_lot: str,
+    recall_id: str,
 ) -> dict[str, str]:
     """The market takes in a lot that came without a 合格证 (进货查验 alert against the buyer);
-    the farm destroys its recalled lot under supervision, which closes that case."""
+    the farm acknowledges the recall of its lot and destroys it under supervision, which closes
+    that case and reconciles its account (the recall stays open for the regulator to close)."""
     uncertified = s.unit_code(item="10041", lot="LA20260508")
     data.add(
         market,
@@ -429,19 +436,35 @@ def _market_entry_and_disposal(
         [
             s.event(
                 farm,
+                "RecallAcknowledged",
+                {
+                    "recall_id": recall_id,
+                    "note": "全部在库，未出售；已申请监督销毁",
+                    "on_hand": "0",
+                    "sold_on": "0",
+                    "returned": "0",
+                    "destroyed": "500",
+                },
+                codes=[recalled_lot],
+                quantity="0",
+                unit="kg",
+                disposition="recalled",
+            ),
+            s.event(
+                farm,
                 "Destroyed",
                 {
                     "method": "INCINERATION",
                     "reason": "召回产品，监督销毁",
                     "supervised_by": data.orgs["regulator"].uscc,
-                    "recall_id": None,
+                    "recall_id": recall_id,
                 },
                 codes=[recalled_lot],
                 quantity="500",
                 unit="kg",
                 biz_step="destroying",
                 disposition="destroyed",
-            )
+            ),
         ],
     )
     return {"lot received without certificate": uncertified}

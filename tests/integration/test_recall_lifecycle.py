@@ -298,10 +298,16 @@ def test_the_demo_recall_is_found_by_recall_id_and_event_id(world: World) -> Non
 
     assert by_recall_id.status_code == 200, by_recall_id.text
     assert by_event_id.json()["recall_id"] == by_recall_id.json()["recall_id"] == recall_id
-    # Months past its deadlines, its maker has not acknowledged: overdue, and an alert says so.
-    assert by_recall_id.json()["progress"]["overdue"] == [world.farm]
-    alerts = _overdue(world, by_event_id.json())
-    assert [a["organisation"] for a in alerts] == [world.farm]
+    # The demo's farm acknowledged and destroyed its lot: its account reconciles, none overdue.
+    body = by_recall_id.json()
+    farm = _accounts(body)[world.farm]
+    assert (farm["received"], farm["destroyed"], farm["reconciled"]) == (
+        [{"quantity": "500", "unit": "kg"}],
+        "500",
+        True,
+    )
+    assert (body["progress"]["disposals"], body["progress"]["overdue"]) == (1, [])
+    assert _overdue(world, body) == []
 
 
 def test_refusals_name_the_field_and_rule(world: World) -> None:
