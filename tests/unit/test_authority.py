@@ -15,7 +15,7 @@ from suyuan.intake import Message, WriteResult
 from suyuan.ledger import TRUST_SHARD
 from suyuan.scenario import Organisation
 from suyuan.trace import Tracer, trace_json
-from tests.adversarial.rows import import_declaration, recall
+from tests.adversarial.rows import closure, import_declaration, recall
 from tests.unit.foodchain.chain import Chain
 
 
@@ -125,6 +125,22 @@ def test_a_producer_may_certify_test_and_recall_in_one_batch(chain: Chain) -> No
     ]
     result = write(chain, (chain.farm, events))
     assert result.rejections == () and result.accepted == 3
+
+
+def test_only_a_regulator_closes_a_recall_with_an_override(chain: Chain) -> None:
+    lot = chain.lot("LA0607")
+    own = recall(chain.s, chain.farm, [lot])
+    chain.add(chain.farm, chain.certificate(chain.farm, [lot]), own)
+
+    def overriding(by: Organisation) -> Event:
+        closed = closure(chain.s, by, own)
+        payload = {**closed.payload, "override_reason": "无法联系到持有者"}
+        return chain.s.event(by, "RecallClosed", payload, codes=list(closed.codes))
+
+    by_farm = write(chain, (chain.farm, [overriding(chain.farm)]))
+    assert reasons(by_farm) == [("unauthorised", "payload.override_reason")]
+    by_bureau = write(chain, (chain.bureau, [overriding(chain.bureau)]))
+    assert by_bureau.rejections == () and by_bureau.accepted == 1
 
 
 def test_a_holder_of_the_case_may_self_test_what_is_packed_in_it(chain: Chain) -> None:
