@@ -155,20 +155,28 @@ def deadlines(level: str, started_at: datetime) -> Deadlines:
     Raises:
         KeyError: ``level`` is not one of :data:`LEVELS`.
     """
+    try:
+        acknowledge_by = started_at + timedelta(hours=NOTIFY_HOURS[level])
+    except OverflowError:  # an event dated at the end of the calendar: never due
+        acknowledge_by = datetime.max.replace(tzinfo=started_at.tzinfo)
     return Deadlines(
-        acknowledge_by=started_at + timedelta(hours=NOTIFY_HOURS[level]),
+        acknowledge_by=acknowledge_by,
         finish_by=add_working_days(started_at, FINISH_WORKING_DAYS[level]),
     )
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
-    """``start`` moved on by ``days`` working days (Monday to Friday), same time of day."""
+    """``start`` moved on by ``days`` working days (Monday to Friday), same time of day; the
+    last moment of the calendar when that is past it."""
     at = start
     left = days
-    while left > 0:
-        at += timedelta(days=1)
-        if at.weekday() < 5:
-            left -= 1
+    try:
+        while left > 0:
+            at += timedelta(days=1)
+            if at.weekday() < 5:
+                left -= 1
+    except OverflowError:
+        return datetime.max.replace(tzinfo=start.tzinfo)
     return at
 
 
@@ -261,6 +269,11 @@ class HolderAccount:
         if not self.reconciled and now > self.deadlines.finish_by:
             return NOT_RECONCILED
         return None
+
+
+def _plain(value: Decimal) -> str:
+    """A quantity as the event's JSON form writes it: plain digits, never an exponent."""
+    return format(value, "f")
 
 
 def _text(value: Decimal | None) -> str:
@@ -869,17 +882,17 @@ def acknowledge_recall(
             "actor": holder,
             "location": None,
             "codes": list(recall.root_codes),
-            "quantity": str(on_hand),
+            "quantity": _plain(on_hand),
             "unit": unit,
             "biz_step": None,
             "disposition": "recalled",
             "payload": {
                 "recall_id": recall.recall_id,
                 "note": note,
-                "on_hand": str(on_hand),
-                "sold_on": str(sold_on),
-                "returned": str(returned),
-                "destroyed": str(destroyed),
+                "on_hand": _plain(on_hand),
+                "sold_on": _plain(sold_on),
+                "returned": _plain(returned),
+                "destroyed": _plain(destroyed),
             },
         }
     )

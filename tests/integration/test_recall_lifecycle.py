@@ -349,3 +349,19 @@ def test_refusals_name_the_field_and_rule(world: World) -> None:
     assert "producer (organisation) token" in cases["regulator"].json()["rule"]
     assert cases["not_a_holder"].json()["reason"] == "not_a_holder"
     assert "greater than or equal to 0" in cases["negative"].json()["rule"]
+
+
+def test_quantities_may_be_json_numbers(world: World) -> None:
+    q = world.query
+    recall_id = q.recall({"root_codes": [q.case], "reason": "x", "level": "LEVEL_1"}).json()[
+        "recall_id"
+    ]
+    body = {"unit": "kg", "on_hand": 0, "sold_on": 1.2e2, "returned": 0, "destroyed": 3.8e2}
+
+    acked = world.post(
+        f"/v1/recalls/{recall_id}/acknowledgements", body, world.tokens[world.market]
+    )
+
+    assert acked.status_code == 201, acked.text
+    assert (acked.json()["sold_on"], acked.json()["destroyed"]) == ("120", "380")
+    assert acked.json()["reconciled"] is True

@@ -35,7 +35,8 @@ ALERTS = {
     "dose given once": {"serious_adverse_event"},
     "dose given twice": {"vaccine_use_blocked"},
     "dose received without temperature record": {"vaccine_receipt_unchecked"},
-    "dose given under recall": {"vaccine_use_blocked"},
+    # The maker's LEVEL_1 recall is months old and no holder acknowledged it (docs/recalls.md).
+    "dose given under recall": {"vaccine_use_blocked", "recall_overdue"},
     "dose given expired, straight from the maker after 15 °C": {
         "vaccine_use_blocked",
         "temperature_excursion",

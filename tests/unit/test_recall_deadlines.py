@@ -73,3 +73,10 @@ def test_a_holder_that_never_acknowledged_is_overdue_after_the_notify_window() -
     silent = HolderAccount("org", None, None, (), None, deadlines("LEVEL_1", FRIDAY))
     assert silent.overdue(FRIDAY + timedelta(hours=23)) is None
     assert silent.overdue(FRIDAY + timedelta(hours=25)) == NOT_ACKNOWLEDGED
+
+
+def test_an_event_dated_at_the_end_of_the_calendar_is_never_due() -> None:
+    last = datetime(9999, 12, 31, 12, 0, tzinfo=CHINA)
+    limits = deadlines("LEVEL_3", last)
+    assert limits.acknowledge_by.year == limits.finish_by.year == 9999
+    assert limits.finish_by > last
