@@ -224,6 +224,7 @@ def get_recall(
     status_code=201,
     response_model=AccountOut,
     responses={
+        202: {"model": AccountOut, "description": "Queued (a Kafka transport): not shown yet."},
         **_AUTH,
         **_WRITE,
         404: {"model": ErrorOut, "description": "No recall has this id."},
@@ -234,6 +235,7 @@ def get_recall(
         },
     },
     summary="A holder acknowledges a recall with its quantities (producer token)",
+    response_description="The holder's account (201; 202 when queued over Kafka).",
 )
 def post_acknowledgement(
     recall_id: str,
@@ -241,17 +243,19 @@ def post_acknowledgement(
     caller: PrincipalDep,
     context: ContextDep,
     request: Request,
+    response: Response,
 ) -> AccountOut:
     """Records a RecallAcknowledged signed with the holder organisation's custodial key: what it
     has on hand, sold on, returned and destroyed, in one unit. A later acknowledgement replaces
     an earlier one. Answers with the holder's account: reconciled when received − sold on −
-    destroyed − returned = on hand = 0."""
+    destroyed − returned = on hand = 0. 202 instead of 201 when the event is queued (a Kafka
+    transport): the account does not show it yet."""
     require_role(caller, frozenset({Role.PRODUCER}), "a producer (organisation) token")
     organisation = _organisation(context, caller)
     recall = _find(context, request, recall_id)
     desk = _desk(context)
 
-    def acknowledge(key: SigningKey) -> Recall:
+    def acknowledge(key: SigningKey) -> tuple[Recall, bool]:
         return acknowledge_recall(
             store=context.store,
             roots=_roots(desk),
@@ -268,7 +272,9 @@ def post_acknowledgement(
             note=body.note,
         )
 
-    after = _write(context, organisation, acknowledge)
+    after, committed = _write(context, organisation, acknowledge)
+    if not committed:
+        response.status_code = 202
     account = after.account(organisation)
     assert account is not None  # acknowledge_recall refused a non-holder
     return account_out(account, after, recall_clock.current_time())
@@ -278,6 +284,7 @@ def post_acknowledgement(
     "/v1/recalls/{recall_id}/close",
     response_model=RecallOut,
     responses={
+        202: {"model": RecallOut, "description": "Queued (a Kafka transport): not shown yet."},
         **_AUTH,
         **_WRITE,
         404: {"model": ErrorOut, "description": "No recall has this id."},
@@ -288,6 +295,7 @@ def post_acknowledgement(
         },
     },
     summary="Close a recall (regulator; or the producer that started it, once reconciled)",
+    response_description="The recall (200; 202 when queued over Kafka: still shown open).",
 )
 def post_close(
     recall_id: str,
@@ -295,10 +303,12 @@ def post_close(
     caller: PrincipalDep,
     context: ContextDep,
     request: Request,
+    response: Response,
     listed: ListedQuery = DEFAULT_LISTED_CODES,
 ) -> RecallOut:
     """Only when every holder's account is reconciled; a regulator may close it before with
-    `override: true` and a `reason` (recorded in the RecallClosed event)."""
+    `override: true` and a `reason` (recorded in the RecallClosed event). 202 when the event is
+    queued (a Kafka transport): the answer shows the recall still open."""
     require_role(caller, _MAKER_ROLES, "a regulator or producer token")
     if body.override and caller.role is not Role.REGULATOR:
         raise ApiError(
@@ -312,7 +322,7 @@ def post_close(
     recall = _find(context, request, recall_id)
     desk = _desk(context)
 
-    def close(key: SigningKey) -> Recall:
+    def close(key: SigningKey) -> tuple[Recall, bool]:
         return close_recall(
             store=context.store,
             roots=_roots(desk),
@@ -325,7 +335,10 @@ def post_close(
             override_reason=body.reason if body.override else None,
         )
 
-    return recall_out(_write(context, organisation, close), listed)
+    after, committed = _write(context, organisation, close)
+    if not committed:
+        response.status_code = 202
+    return recall_out(after, listed)
 
 
 # --- helpers ------------------------------------------------------------------------------------

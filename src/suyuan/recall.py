@@ -854,9 +854,11 @@ def acknowledge_recall(
     destroyed: Decimal,
     note: str | None = None,
     now: datetime | None = None,
-) -> Recall:
+) -> tuple[Recall, bool]:
     """Record ``holder``'s ``RecallAcknowledged`` of ``recall`` with its quantities (in ``unit``);
-    return the recall as it is now. A later acknowledgement replaces an earlier one.
+    return the recall as it is now, and whether the event is in the ledger already (false: it
+    is queued, a Kafka transport, and the recall does not show it yet). A later acknowledgement
+    replaces an earlier one.
 
     Raises:
         RecallClosedError: the recall is closed.
@@ -897,8 +899,8 @@ def acknowledge_recall(
         }
     )
     validate_event(event)
-    _submit(transport, key, event, f"recall-ack:{event.event_id}")
-    return _with_scope(store, tracer, recall.event, recall.position)
+    committed = _submit(transport, key, event, f"recall-ack:{event.event_id}")
+    return _with_scope(store, tracer, recall.event, recall.position), committed
 
 
 def close_recall(
@@ -913,8 +915,9 @@ def close_recall(
     summary: str,
     override_reason: str | None = None,
     now: datetime | None = None,
-) -> Recall:
-    """Record the ``RecallClosed`` of ``recall`` by ``closer``; return the recall as it is now.
+) -> tuple[Recall, bool]:
+    """Record the ``RecallClosed`` of ``recall`` by ``closer``; return the recall as it is now,
+    and whether the event is in the ledger already (false: queued, not shown yet).
 
     Without ``override_reason`` every holder must be reconciled; with one, ``closer`` must be a
     regulator (the ledger refuses it from anyone else).
@@ -960,8 +963,8 @@ def close_recall(
         }
     )
     validate_event(event)
-    _submit(transport, key, event, f"recall-close:{event.event_id}")
-    return _with_scope(store, tracer, recall.event, recall.position)
+    committed = _submit(transport, key, event, f"recall-close:{event.event_id}")
+    return _with_scope(store, tracer, recall.event, recall.position), committed
 
 
 # --- overdue holders --------------------------------------------------------------------------
