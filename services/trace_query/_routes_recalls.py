@@ -320,6 +320,15 @@ def post_close(
         raise ApiError(422, "invalid_input", "only with override: true", "reason")
     organisation = _organisation(context, caller)
     recall = _find(context, request, recall_id)
+    if caller.role is Role.REGULATOR and not recall.reaches(caller.region):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"recall {recall.recall_id} reaches no holder in this regulator token's region "
+            f"{caller.region}",
+            "recall_id",
+            recall_id[:60],
+        )
     desk = _desk(context)
 
     def close(key: SigningKey) -> tuple[Recall, bool]:

@@ -203,6 +203,7 @@ def test_regulator_closes_with_an_override_and_a_reason(world: World) -> None:
     path = f"/v1/recalls/{recall_id}/close"
 
     no_reason = world.post(path, {"summary": "x", "override": True}, q.regulator_token)
+    elsewhere = world.post(path, {"summary": "x", "override": True, "reason": "y"}, q.ningbo_token)
     by_producer = world.post(
         path, {"summary": "x", "override": True, "reason": "y"}, world.tokens[world.farm]
     )
@@ -213,6 +214,7 @@ def test_regulator_closes_with_an_override_and_a_reason(world: World) -> None:
     )
 
     assert (no_reason.status_code, no_reason.json()["field"]) == (422, "reason")
+    assert (elsewhere.status_code, elsewhere.json()["field"]) == (403, "recall_id")
     assert (by_producer.status_code, by_producer.json()["field"]) == (403, "override")
     assert closed.status_code == 200, closed.text
     assert closed.json()["closure"]["override_reason"] == "超市已停业，货物无法追回"
