@@ -793,9 +793,8 @@ def list_recalls(
     page before (the recall id of its last recall).
 
     Raises:
-        InvalidInputError: ``status`` or ``level`` unknown, ``cursor`` not a recall of the
-            list (fields ``status``, ``level``, ``cursor``); every bad one at once is not
-            needed here: the first found is raised.
+        InvalidInputError: ``status`` or ``level`` unknown, or ``cursor`` not a recall of the
+            list (field ``status``, ``level`` or ``cursor``; the first of them found).
     """
     if status is not None and status not in STATUSES:
         raise InvalidInputError("status", status, f"one of {', '.join(STATUSES)}")
