@@ -78,7 +78,7 @@ def cell_text(value: Cell) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return format(value.normalize(), "f")  # 500.000 is written 500, as in the JSON
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, int | float):

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from suyuan.codes import is_valid_certificate_code
-from suyuan.exports import Cell, Table, joined
+from suyuan.exports import Cell, Table, cell_text, joined
 from suyuan.trace import Trace, TracedEvent
 
 #: Our event type → the CTE it records (21 CFR 1.1310 definitions).
@@ -65,8 +65,20 @@ def fsma204_rows(trace: Trace) -> list[tuple[Cell, ...]]:
     ordered = sorted(unique.values(), key=lambda t: (t.event.occurred_at, t.shard, t.seq))
     names = {t.event.actor: t.actor_name for t in shown if t.actor_name}
     sources = _lot_code_sources(ordered)
+    assigning = {t.event.event_id for t in sources.values()}
+    containers = {
+        str(t.event.payload["parent_code"])
+        for t in trace.custody
+        if t.event.event_type == "Aggregated"
+    }
     product = _product_text(trace.product)
-    return [_row(trace, t, names, sources, product) for t in ordered]
+    return [
+        _row(trace, t, names, sources, containers, product)
+        for t in ordered
+        # a certificate for a lot that already had its code (a purchaser's, for goods bought
+        # certified) packs nothing: the lot was packed where its code was given
+        if t.event.event_type != "CertificateIssued" or t.event.event_id in assigning
+    ]
 
 
 def fsma204_table(trace: Trace) -> Table:
@@ -79,11 +91,12 @@ def _row(
     traced: TracedEvent,
     names: Mapping[str, str | None],
     sources: Mapping[str, TracedEvent],
+    containers: set[str],
     product: str | None,
 ) -> tuple[Cell, ...]:
     event = traced.event
     payload = event.payload
-    lots = _lot_codes(trace.code, event.codes)
+    lots = _lot_codes(trace.code, event.codes, containers)
     counterparty = payload.get("to_org") or payload.get("from_org")
     source = next((sources[c] for c in lots if c in sources), None)
     document_type, document_no = _reference(event.event_type, payload, event.codes)
@@ -94,8 +107,7 @@ def _row(
         event.event_type,
         joined(lots, " "),
         _product_text(payload) or product,
-        event.quantity,
-        event.unit,
+        *_amount(traced, lots),
         event.occurred_at.date().isoformat(),
         event.occurred_at.isoformat(),
         traced.actor_name,
@@ -112,6 +124,16 @@ def _row(
     )
 
 
+def _amount(traced: TracedEvent, lots: list[str]) -> tuple[Cell, Cell]:
+    """The event's quantity and unit; a transformation's is what came out under the lot code."""
+    event = traced.event
+    if event.event_type == "Transformed":
+        for output in event.payload.get("outputs", ()):
+            if output.get("code") in lots:
+                return output.get("quantity"), output.get("unit")
+    return event.quantity, event.unit
+
+
 def _location(traced: TracedEvent) -> tuple[str | None, str | None, str | None]:
     """(name, address, region code) of where the event happened; a certificate recorded without
     a location was issued for goods of its 产地 (origin), which stands in."""
@@ -124,10 +146,11 @@ def _location(traced: TracedEvent) -> tuple[str | None, str | None, str | None]:
     return None, None, None
 
 
-def _lot_codes(code: str, codes: tuple[str, ...]) -> list[str]:
-    """The traced code when the event names it; else the event's goods codes (an upstream lot,
-    an input, or the case the lot travelled in)."""
-    if code in codes:
+def _lot_codes(code: str, codes: tuple[str, ...], containers: set[str]) -> list[str]:
+    """The traced code when the event names it or a case or pallet it was packed in (the trace
+    shows a container's events only while the code was inside); else the event's goods codes
+    (an upstream lot or an input)."""
+    if code in codes or containers.intersection(codes):
         return [code]
     return [c for c in codes if not is_valid_certificate_code(c)] or list(codes)
 
@@ -142,7 +165,7 @@ def _lot_code_sources(events: list[TracedEvent]) -> dict[str, TracedEvent]:
         if event.event_type == "Transformed":
             codes = [str(o["code"]) for o in event.payload.get("outputs", ())]
         else:
-            codes = list(event.codes)
+            codes = [c for c in event.codes if not is_valid_certificate_code(c)]
         for code in codes:
             sources.setdefault(code, traced)
     return sources
@@ -180,7 +203,7 @@ def _product_text(payload: Mapping[str, Any] | None) -> str | None:
 
 def _inputs(payload: Mapping[str, Any]) -> str:
     return joined(
-        f"{i.get('code')} {i.get('quantity')} {i.get('unit') or ''}".strip()
+        f"{i.get('code')} {cell_text(i.get('quantity'))} {i.get('unit') or ''}".strip()
         for i in payload.get("inputs", ())
     )
 
@@ -188,9 +211,11 @@ def _inputs(payload: Mapping[str, Any]) -> str:
 def _place(traced: TracedEvent) -> str:
     """Location description of where a lot code was assigned: who and where."""
     event = traced.event
-    parts = [traced.actor_name or event.actor]
+    who = traced.actor_name or event.actor
+    parts = [who]
     if event.location is not None:
-        parts += [event.location.name, event.location.address or "", event.location.region_code]
+        name = event.location.name if event.location.name != who else ""
+        parts += [name, event.location.address or "", event.location.region_code]
     origin = event.payload.get("origin") or event.payload.get("origin_country")
     if origin:
         parts.append(f"origin {origin}")
