@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -18,11 +19,11 @@ from suyuan.foodchain import Alert, CoverageRow, Rate
 from suyuan.ledger import Leaf, LedgerStore
 from suyuan.recall import DESTROYED, RECALL_ACKNOWLEDGED, RECALL_CLOSED, RECALL_INITIATED, Recall
 from suyuan.regions import region_name
-from suyuan.trace import Trace, TracedEvent
+from suyuan.trace import CHINA_TIME, Trace, TracedEvent
 from suyuan.verdict import RULES
 
 from ..pages import VOCABULARY, when_text, word
-from .words import ALERT_KINDS, METRIC_KEYS, TEXTS
+from .words import ALERT_KINDS, EVENT_EXTRA, METRIC_KEYS, TEXTS
 
 # --- links ------------------------------------------------------------------------------------
 
@@ -43,6 +44,11 @@ def trace_link(code: str, lang: str, root: str = "") -> str:
 
 def recall_link(recall_id: str, lang: str, root: str = "") -> str:
     return link(f"{root}/console/recalls/{quote(recall_id, safe='')}", lang)
+
+
+def china_time(at: datetime) -> str:
+    """A moment the service itself recorded (in UTC), as a regulator in China reads it."""
+    return when_text(at.astimezone(CHINA_TIME))
 
 
 # --- recalls ----------------------------------------------------------------------------------
@@ -115,7 +121,7 @@ def recall_rows(
         {
             "url": recall_link(entry.recall_id, lang, root),
             "recall_id": entry.recall_id,
-            "started_at": when_text(entry.started_at),
+            "started_at": china_time(entry.started_at),
             "level": word(lang, "recall_level", entry.level),
             "reason": entry.reason,
             "regulator": directory.name(entry.regulator) or entry.regulator,
@@ -167,7 +173,7 @@ def recall_view(
         "level": word(lang, "recall_level", recall.level),
         "reason": recall.reason,
         "regulator": directory.name(recall.regulator) or recall.regulator,
-        "started_at": when_text(recall.event.occurred_at),
+        "started_at": china_time(recall.event.occurred_at),
         "position": None
         if recall.position is None
         else f"shard {recall.position.shard} · #{recall.position.seq}",
@@ -361,7 +367,8 @@ def trace_view(trace: Trace, directory: Directory, lang: str, root: str) -> dict
         timeline.append(
             {
                 "when": when_text(event.occurred_at),
-                "what": word(lang, "event", event.event_type) or event.event_type,
+                "what": EVENT_EXTRA[lang].get(event.event_type)
+                or word(lang, "event", event.event_type),
                 "type": event.event_type,
                 "actor": traced.actor_name or directory.name(event.actor) or event.actor,
                 "place": region_name(region, lang) or "",

@@ -262,3 +262,21 @@ ALERT_KINDS: dict[str, dict[str, str]] = {
 }
 
 METRIC_KEYS = ("certificate_rate", "testing_rate", "coding_rate", "scan_rate")
+
+# Events the scan page does not show but a regulator's timeline does.
+EVENT_EXTRA: dict[str, dict[str, str]] = {
+    "zh": {
+        "InspectionRecorded": "检测",
+        "RecallInitiated": "发起召回",
+        "RecallAcknowledged": "确认召回",
+        "RecallClosed": "结束召回",
+        "CertificateVoided": "作废合格证",
+    },
+    "en": {
+        "InspectionRecorded": "Tested",
+        "RecallInitiated": "Recall started",
+        "RecallAcknowledged": "Recall acknowledged",
+        "RecallClosed": "Recall closed",
+        "CertificateVoided": "Certificate voided",
+    },
+}
