@@ -86,7 +86,17 @@ def test_a_revoked_token_ends_its_session(world: Query) -> None:
     sign_in(world, world.regulator_token)
     assert world.client.get("/console/alerts").status_code == 200
     revoke_token(world.store.engine, world.regulator_token)
-    assert world.client.get("/console/alerts").status_code == 401
+    again = world.client.get("/console/alerts")
+    assert again.status_code == 401
+    assert "令牌无效" in again.text
+    # The sign-in form shown then works with another token.
+    response = world.client.post(
+        "/console/signin",
+        data={"token": world.admin_token, "csrf": csrf_of(again.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert world.client.get("/console/alerts").status_code == 200
 
 
 def test_posts_without_the_csrf_value_are_refused(world: Query) -> None:

@@ -139,10 +139,8 @@ def _caller(request: Request, lang: str) -> Caller | Response:
         if session is None or session.token is None:
             return RedirectResponse(views.link(f"{_root(request)}/console", lang), 303)
         checked = _authenticate(request, session.token)
-        if isinstance(checked, AuthError):
-            response = _sign_in_page(request, lang, 401, TEXTS[lang]["bad_token"])
-            _state(request).seal.clear(response)
-            return response
+        if isinstance(checked, AuthError):  # revoked since: sign in again (a new session)
+            return _sign_in_page(request, lang, 401, TEXTS[lang]["bad_token"])
     if isinstance(checked, AuthError):
         return _message(request, lang, 401, "forbidden_title", "bad_token")
     if checked.role not in FULL_VIEW_ROLES:
@@ -237,7 +235,7 @@ async def _form(request: Request) -> dict[str, str] | None:
     return {name: values[0] for name, values in fields.items()}
 
 
-def _csrf_refused(request: Request, caller: Caller, form: dict[str, str], lang: str) -> bool:
+def _csrf_refused(caller: Caller, form: dict[str, str]) -> bool:
     """A browser's POST needs the session's CSRF value; a bearer-token script needs none."""
     if caller.session is None:
         return False
@@ -332,8 +330,8 @@ async def console_start_recall(request: Request, lang: LangQuery = None) -> Resp
     if isinstance(caller, Response):
         return caller
     if form is None:
-        return _message(request, language, 413, "start_failed", "csrf_body", caller)
-    if _csrf_refused(request, caller, form, language):
+        return _message(request, language, 413, "start_failed", "too_large", caller)
+    if _csrf_refused(caller, form):
         return _message(request, language, 403, "csrf_title", "csrf_body", caller)
     if caller.principal.role is not Role.REGULATOR:
         return _message(request, language, 403, "forbidden_title", "start_admin_note", caller)
