@@ -3,9 +3,9 @@
 Not the whole national table: the codes of Zhejiang (and the one Shanghai district) that the
 demo and the tests use, with the province and every prefecture-level city of Zhejiang, so that
 a screen can say 杭州市西湖区 instead of 330106. Source: 中华人民共和国民政部《中华人民共和国
-县以上行政区划代码》(the published GB/T 2260 code list, www.mca.gov.cn), checked against the 2023
-edition. ``330185`` is 临安市 as coded before it became 临安区 (``330112``) in 2017; the demo still
-uses the old code, so both are listed. See docs/console.md "Region names".
+县以上行政区划代码》(the published GB/T 2260 code list, www.mca.gov.cn). Two codes are older
+than today's list and kept because the demo or old records use them: ``330104`` 江干区 (abolished
+in 2021) and ``330185`` 临安市 (临安区 ``330112`` since 2017). See docs/console.md "Region names".
 
 A code not in the table is named by the nearest enclosing code that is (``330199`` →
 "杭州市 330199"), else shown as the bare code.
@@ -20,7 +20,7 @@ REGION_NAMES: dict[str, tuple[str, str]] = {
     "330000": ("浙江省", "Zhejiang Province"),
     "330100": ("杭州市", "Hangzhou"),
     "330102": ("杭州市上城区", "Shangcheng District, Hangzhou"),
-    "330104": ("杭州市江干区", "Jianggan District, Hangzhou"),
+    "330104": ("杭州市江干区（已撤销）", "Jianggan District, Hangzhou (abolished)"),
     "330105": ("杭州市拱墅区", "Gongshu District, Hangzhou"),
     "330106": ("杭州市西湖区", "Xihu District, Hangzhou"),
     "330108": ("杭州市滨江区", "Binjiang District, Hangzhou"),
@@ -33,7 +33,7 @@ REGION_NAMES: dict[str, tuple[str, str]] = {
     "330122": ("杭州市桐庐县", "Tonglu County, Hangzhou"),
     "330127": ("杭州市淳安县", "Chun'an County, Hangzhou"),
     "330182": ("建德市", "Jiande"),
-    "330185": ("临安（330185，现临安区）", "Lin'an (330185, now Lin'an District)"),
+    "330185": ("临安（330185，现临安区）", "Lin'an (old code 330185)"),
     "330200": ("宁波市", "Ningbo"),
     "330206": ("宁波市北仑区", "Beilun District, Ningbo"),
     "330300": ("温州市", "Wenzhou"),

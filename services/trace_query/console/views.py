@@ -272,7 +272,7 @@ def product_names(store: LedgerStore, codes: Sequence[str]) -> dict[str, str]:
 _BAR_HEIGHT = 12
 _BAR_GAP = 3
 _GROUP_GAP = 14
-_LABEL_WIDTH = 190
+_LABEL_WIDTH = 230
 _PLOT_WIDTH = 360
 _COLOURS = {
     "certificate_rate": "#1c5fb8",
@@ -328,7 +328,7 @@ def coverage_chart(rows: Sequence[Mapping[str, Any]], lang: str) -> dict[str, An
                 }
             )
     legend = [
-        {"x": _LABEL_WIDTH + i * 95, "colour": _COLOURS[m], "text": TEXTS[lang][m]}
+        {"x": 10 + i * 150, "colour": _COLOURS[m], "text": TEXTS[lang][m]}
         for i, m in enumerate(METRIC_KEYS)
     ]
     return {
