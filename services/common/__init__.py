@@ -13,6 +13,7 @@ from .errors import (
     install_error_handlers,
     shorten_field,
 )
+from .exports import EXPORT_RESPONSES, FormatQuery, export_response, requested_format
 from .guard import (
     Authenticator,
     BodyLimit,
@@ -27,6 +28,7 @@ from .metrics import UNMATCHED_ROUTE, HttpMetrics, MetricsMiddleware
 from .models import ErrorOut, Health
 
 __all__ = [
+    "EXPORT_RESPONSES",
     "MAX_FIELD_SHOWN",
     "TOKEN_HELP",
     "UNMATCHED_ROUTE",
@@ -34,6 +36,7 @@ __all__ = [
     "Authenticator",
     "BodyLimit",
     "ErrorOut",
+    "FormatQuery",
     "Health",
     "HttpMetrics",
     "Limit",
@@ -46,8 +49,10 @@ __all__ = [
     "checked_token",
     "client_address",
     "error_response",
+    "export_response",
     "install_error_handlers",
     "new_app",
+    "requested_format",
     "require_role",
     "shorten_field",
 ]

@@ -24,19 +24,24 @@ from suyuan import __version__
 from suyuan.auth import AuthError, Principal, authenticate
 from suyuan.config import Settings, get_settings
 from suyuan.custody import CustodyError, CustodySettings, load_master_key
+from suyuan.exports import Cell, Table
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, root_keys
 from suyuan.transport import EmbeddedTransport, SubmitResult, Transport
 from suyuan_http import (
+    EXPORT_RESPONSES,
     BodyLimit,
     ErrorOut,
+    FormatQuery,
     Health,
     Limit,
     LimitPolicy,
     MetricsMiddleware,
     RequestGuard,
     TokenBucketLimiter,
+    export_response,
     install_error_handlers,
     new_app,
+    requested_format,
     shorten_field,
 )
 
@@ -226,16 +231,23 @@ def post_events(
 @router.get(
     "/v1/rejections",
     response_model=RejectionsResponse,
-    responses=_AUTH_ERRORS,
+    responses={
+        **EXPORT_RESPONSES,
+        **_AUTH_ERRORS,
+        422: {"model": ErrorOut, "description": "A bad query parameter."},
+    },
     summary="Recent rejections of the token's organisation, newest first",
 )
 def get_rejections(
     producer: ProducerDep,
     context: ContextDep,
     limit: Annotated[int, Query(ge=1, le=MAX_REJECTIONS, description="How many.")] = 100,
-) -> RejectionsResponse:
+    fmt: FormatQuery = None,
+) -> RejectionsResponse | Response:
+    """`format=csv|xlsx`: the same rejections, one row each (docs/exports.md)."""
+    export = requested_format(fmt)
     stored = context.store.rejections(actor=producer.organisation, limit=limit)
-    return RejectionsResponse(
+    body = RejectionsResponse(
         rejections=[
             RejectionOut(
                 time=item.rejected_at,
@@ -248,6 +260,20 @@ def get_rejections(
             for item in stored
         ]
     )
+    if export != "json":
+        return export_response(rejections_table(body), export, "rejections")
+    return body
+
+
+REJECTION_COLUMNS = ("time", "reason", "field", "rule", "source", "event_id")
+
+
+def rejections_table(body: RejectionsResponse) -> Table:
+    """One row per rejection, columns as the JSON's fields."""
+    rows: list[tuple[Cell, ...]] = [
+        (r.time, r.reason, r.field, r.rule, r.source, r.event_id) for r in body.rejections
+    ]
+    return Table(REJECTION_COLUMNS, rows, sheet="rejections")
 
 
 @router.get(

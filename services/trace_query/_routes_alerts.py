@@ -17,11 +17,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 import suyuan.recall as recall_clock
 from suyuan.auth import Principal, Role
+from suyuan.exports import Cell, Table, joined
 from suyuan.foodchain import (
     ALERT_KINDS,
     METRICS,
@@ -40,7 +41,13 @@ from suyuan.foodchain import (
 )
 from suyuan.recall import RECALL_INITIATED, overdue_alerts, recorded_recalls
 from suyuan.verdict import RULES as VERDICT_RULES
-from suyuan_http import ApiError
+from suyuan_http import (
+    EXPORT_RESPONSES,
+    ApiError,
+    FormatQuery,
+    export_response,
+    requested_format,
+)
 
 from ._deps import ContextDep, OverseerDep
 from ._models import ErrorOut, QuantityOut
@@ -206,7 +213,11 @@ class CoverageOut(BaseModel):
 @router.get(
     "/v1/alerts",
     response_model=AlertsOut,
-    responses={**_AUTH, 422: {"model": ErrorOut, "description": "A bad query parameter."}},
+    responses={
+        **EXPORT_RESPONSES,
+        **_AUTH,
+        422: {"model": ErrorOut, "description": "A bad query parameter."},
+    },
     summary="Food-chain alerts, open and closed, with counts by region (regulator or admin)",
 )
 def get_alerts(
@@ -220,9 +231,12 @@ def get_alerts(
     region: RegionQuery = None,
     organisation: OrgQuery = None,
     limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 200,
-) -> AlertsOut:
+    fmt: FormatQuery = None,
+) -> AlertsOut | Response:
     """A failed inspection stays open until every affected quantity is destroyed, returned or
-    recalled (不合格核查处置); its `holders` list every organisation holding the frozen goods."""
+    recalled (不合格核查处置); its `holders` list every organisation holding the frozen goods.
+    `format=csv|xlsx`: one row per alert, the same alerts (docs/exports.md)."""
+    export = requested_format(fmt)
     kinds = _kinds(kind)
     scope = _scope(caller, region)
     monitor = _monitor(request, context.store)
@@ -231,8 +245,11 @@ def get_alerts(
     followed = select(every, scope=scope, organisation=organisation)
     matching = select(followed, status=status, kinds=kinds)
     matching.sort(key=lambda a: a.status != "open")  # stable: newest first within each
+    shown = [_alert_out(a) for a in matching[:limit]]
+    if export != "json":
+        return export_response(alerts_table(shown), export, "alerts")
     return AlertsOut(
-        alerts=[_alert_out(a) for a in matching[:limit]],
+        alerts=shown,
         count=len(matching),
         truncated=len(matching) > limit,
         summary=_summary_out(summarise(followed)),
@@ -242,7 +259,11 @@ def get_alerts(
 @router.get(
     "/v1/metrics/coverage",
     response_model=CoverageOut,
-    responses={**_AUTH, 422: {"model": ErrorOut, "description": "A bad query parameter."}},
+    responses={
+        **EXPORT_RESPONSES,
+        **_AUTH,
+        422: {"model": ErrorOut, "description": "A bad query parameter."},
+    },
     summary="Coverage: certificate, testing, coding and scan rates (regulator or admin)",
 )
 def get_coverage(
@@ -254,9 +275,12 @@ def get_coverage(
     period: Annotated[Literal["day", "week", "month", "year"], Query()] = "month",
     region: RegionQuery = None,
     organisation: OrgQuery = None,
-) -> CoverageOut:
+    fmt: FormatQuery = None,
+) -> CoverageOut | Response:
     """Each rate is numerator/denominator over the days asked; `definitions` says what each
-    counts (see docs/food-chain.md). 赋码率 and 扫码率 have the provincial target 99.5%."""
+    counts (see docs/food-chain.md). 赋码率 and 扫码率 have the provincial target 99.5%.
+    `format=csv|xlsx`: one row per organisation, region and period, and the total."""
+    export = requested_format(fmt)
     if since is not None and until is not None and since > until:
         raise ApiError(422, "invalid_input", "must not be after `until`", "since", str(since))
     assert period in PERIODS
@@ -264,7 +288,7 @@ def get_coverage(
     coverage = _monitor(request, context.store).coverage(
         since=since, until=until, period=period, scope=scope, organisation=organisation
     )
-    return CoverageOut(
+    body = CoverageOut(
         since=since,
         until=until,
         period=period,
@@ -276,6 +300,86 @@ def get_coverage(
         by_period=[_row_out(r) for r in coverage.by_period],
         definitions=DEFINITIONS,
     )
+    if export != "json":
+        return export_response(coverage_table(body), export, "coverage")
+    return body
+
+
+# --- exports (docs/exports.md) ------------------------------------------------------------------
+
+ALERT_COLUMNS = (
+    "alert_id",
+    "kind",
+    "title_zh",
+    "status",
+    "organisation",
+    "organisation_name",
+    "region",
+    "opened_at",
+    "event_id",
+    "codes",
+    "summary",
+    "closed_at",
+    "closed_reason",
+    "outstanding",
+    "counterparty",
+    "holders",
+)
+
+
+def alerts_table(alerts: list[AlertOut]) -> Table:
+    """One row per alert; lists joined with "; " and each holder as `name (USCC): remaining`."""
+    rows: list[tuple[Cell, ...]] = [
+        (
+            a.alert_id,
+            a.kind,
+            None if a.title is None else a.title.get("zh"),
+            a.status,
+            a.organisation,
+            a.organisation_name,
+            a.region,
+            a.opened_at,
+            a.event_id,
+            joined(a.codes, " "),
+            a.summary,
+            a.closed_at,
+            a.closed_reason,
+            joined(a.outstanding),
+            a.counterparty,
+            joined(_holder_text(h) for h in a.holders or ()),
+        )
+        for a in alerts
+    ]
+    return Table(ALERT_COLUMNS, rows, sheet="alerts")
+
+
+def _holder_text(holder: HolderPositionOut) -> str:
+    held = joined((f"{q.quantity} {q.unit}" for q in holder.held), " + ") or "0"
+    left = joined((f"{q.quantity} {q.unit}" for q in holder.remaining), " + ") or "0"
+    who = holder.name or holder.organisation
+    return f"{who} ({holder.organisation}): held {held}, remaining {left}"
+
+
+def coverage_table(coverage: CoverageOut) -> Table:
+    """One row per organisation, region and period (column `list` says which), then `total`;
+    per metric its numerator, denominator and rate."""
+    columns = ["list", "key", "name", "region"]
+    for metric in METRICS:
+        columns += [f"{metric}_numerator", f"{metric}_denominator", f"{metric}_rate"]
+    rows: list[tuple[Cell, ...]] = []
+    listed = [
+        *(("organisation", r) for r in coverage.by_org),
+        *(("region", r) for r in coverage.by_region),
+        *(("period", r) for r in coverage.by_period),
+        ("total", CoverageRowOut(key="total", metrics=coverage.total)),
+    ]
+    for name, row in listed:
+        cells: list[Cell] = [name, row.key, row.name, row.region]
+        for metric in METRICS:
+            rate = row.metrics[metric]
+            cells += [rate.numerator, rate.denominator, rate.rate]
+        rows.append(tuple(cells))
+    return Table(tuple(columns), rows, sheet="coverage")
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from suyuan.auth import Principal, Role
 from suyuan.errors import InvalidInputError
+from suyuan.exports import Cell, Table, joined
 from suyuan.notices import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -21,7 +22,13 @@ from suyuan.notices import (
     NoticeBoard,
     notice_kinds,
 )
-from suyuan_http import ApiError
+from suyuan_http import (
+    EXPORT_RESPONSES,
+    ApiError,
+    FormatQuery,
+    export_response,
+    requested_format,
+)
 
 from ._deps import ContextDep, PrincipalDep
 from ._models import ErrorOut, NoticeOut, NoticesOut, QuantityOut
@@ -42,7 +49,11 @@ _AUTH: dict[int | str, dict[str, Any]] = {
 @router.get(
     "/v1/notices",
     response_model=NoticesOut,
-    responses={**_AUTH, 422: {"model": ErrorOut, "description": "A bad query parameter."}},
+    responses={
+        **EXPORT_RESPONSES,
+        **_AUTH,
+        422: {"model": ErrorOut, "description": "A bad query parameter."},
+    },
     summary="Alerts and recalls about goods your organisation holds or held (producer token)",
 )
 def get_notices(
@@ -55,10 +66,13 @@ def get_notices(
     ] = None,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the page before.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-) -> NoticesOut:
+    fmt: FormatQuery = None,
+) -> NoticesOut | Response:
     """Newest first. An alert against another organisation is shown without whom it is against,
     its summary or anyone else's quantities; an alert kind no public verdict shows (a serious
-    adverse event report) is never a notice."""
+    adverse event report) is never a notice. `format=csv|xlsx`: the same page, one row per
+    notice; the next page's cursor is in the `X-Next-Cursor` header."""
+    export = requested_format(fmt)
     organisation = _organisation(caller)
     board = NoticeBoard(context.store, context.tracer, _monitor(request, context.store))
     try:
@@ -73,12 +87,82 @@ def get_notices(
             )
     except InvalidInputError as err:
         raise ApiError(422, err.reason, err.rule, err.field, err.value) from None
+    shown = [_notice_out(n) for n in page.notices]
+    if export != "json":
+        response = export_response(notices_table(shown), export, "notices")
+        if page.next_cursor is not None:
+            response.headers["X-Next-Cursor"] = page.next_cursor
+        return response
     return NoticesOut(
         organisation=organisation,
-        notices=[_notice_out(n) for n in page.notices],
+        notices=shown,
         count=page.count,
         next_cursor=page.next_cursor,
     )
+
+
+NOTICE_COLUMNS = (
+    "notice_id",
+    "kind",
+    "status",
+    "relation",
+    "at",
+    "event_id",
+    "codes",
+    "rule",
+    "state",
+    "product",
+    "title_zh",
+    "title_en",
+    "advice_zh",
+    "advice_en",
+    "closed_at",
+    "closed_reason",
+    "summary",
+    "outstanding",
+    "quantities",
+    "recall_id",
+    "reason",
+    "level",
+    "issued_by",
+    "issued_by_name",
+    "acknowledged",
+)
+
+
+def notices_table(notices: list[NoticeOut]) -> Table:
+    """One row per notice (docs/exports.md); quantities as `100 kg; 5 箱`."""
+    rows: list[tuple[Cell, ...]] = [
+        (
+            n.notice_id,
+            n.kind,
+            n.status,
+            n.relation,
+            n.at,
+            n.event_id,
+            joined(n.codes, " "),
+            n.rule,
+            n.state,
+            n.product,
+            n.title.get("zh"),
+            n.title.get("en"),
+            None if n.advice is None else n.advice.get("zh"),
+            None if n.advice is None else n.advice.get("en"),
+            n.closed_at,
+            n.closed_reason,
+            n.summary,
+            joined(n.outstanding),
+            joined(f"{q.quantity} {q.unit}" for q in n.quantities),
+            n.recall_id,
+            n.reason,
+            n.level,
+            n.issued_by,
+            n.issued_by_name,
+            n.acknowledged,
+        )
+        for n in notices
+    ]
+    return Table(NOTICE_COLUMNS, rows, sheet="notices")
 
 
 def _organisation(caller: Principal) -> str:

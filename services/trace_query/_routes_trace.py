@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from suyuan.auth import Role
 from suyuan.errors import CodeError
+from suyuan.fsma204 import fsma204_table
 from suyuan.trace import Trace, TraceBudget, trace_json
-from suyuan_http import ApiError
+from suyuan_http import ApiError, FormatQuery, export_response, requested_format
 
 from ._deps import ContextDep, PrincipalDep, sees_in_full
 from ._models import ErrorOut, TraceOut
@@ -30,6 +31,60 @@ TRACE_ERRORS: dict[int | str, dict[str, Any]] = {
         "ledger cannot be read.",
     },
 }
+
+
+FSMA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The sortable spreadsheet (Content-Disposition: attachment).",
+        "content": {
+            "text/csv": {},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+        },
+    },
+    **TRACE_ERRORS,
+    401: {"model": ErrorOut, "description": "No token, or an unknown or revoked one."},
+    403: {
+        "model": ErrorOut,
+        "description": "A producer token of an organisation that never held the goods.",
+    },
+    422: {"model": ErrorOut, "description": "`format` is not csv or xlsx."},
+}
+
+
+# Declared before the trace route: its `{code:path}` would take `…/fsma204` as part of a code.
+@router.get(
+    "/v1/trace/{code:path}/fsma204",
+    response_class=Response,
+    responses=FSMA_RESPONSES,
+    summary="The FSMA 204 sortable spreadsheet of a lot: one row per critical tracking event",
+)
+def get_fsma204(
+    code: str, principal: PrincipalDep, context: ContextDep, fmt: FormatQuery = None
+) -> Response:
+    """For producers that export to the US (docs/exports.md "FSMA 204"): the key data elements
+    of each critical tracking event of the lot, from its full trace. `format` is `csv`
+    (default) or `xlsx`. A regulator or admin token, or the token of an organisation that held
+    the goods; without a token 401, another organisation's token 403."""
+    export = "csv" if fmt is None else requested_format(fmt)
+    if export == "json":
+        raise ApiError(422, "invalid_input", "must be csv or xlsx", "format", "json")
+    if principal.role is Role.PUBLIC:
+        raise ApiError(
+            401,
+            "missing_token",
+            "send a regulator token or your organisation's: `Authorization: Bearer sy_…`",
+            "Authorization",
+        )
+    with context.tracing(principal) as budget:
+        trace = _trace(context, code, full=True, budget=budget)
+        if not sees_in_full(principal, _organisations_in(trace)):
+            raise ApiError(
+                403,
+                "forbidden",
+                "only a regulator or an organisation that held these goods",
+                "Authorization",
+            )
+        return export_response(fsma204_table(trace), export, f"fsma204-{trace.code}")
 
 
 @router.get(

@@ -70,6 +70,7 @@ from . import (
 )
 from ._deps import LedgerAccess, QueryContext, RecallDesk, TraceSlots
 from ._ratelimit import RateLimitSettings, TokenBucketLimiter, address_limit
+from .console import router as console_router
 
 try:
     from suyuan_trace_query.pages import router as pages_router
@@ -157,6 +158,7 @@ def create_app(
         app.include_router(module.router)
     if pages_router is not None:
         app.include_router(pages_router)
+    app.include_router(console_router)
     _install_error_handlers(app)
     _install_guard(app, settings, rate_limit or RateLimitSettings(), engine, metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

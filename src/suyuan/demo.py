@@ -202,7 +202,58 @@ def build_demo(seed: int = 2026) -> DemoData:
     data.codes.update(_cold_chain(s, data, market))
     data.codes.update(_vaccines(s, data))
     data.codes.update(_drugs(s, data))
+    data.codes.update(_more_verdicts(s, data, farm, market))
     return data
+
+
+def _more_verdicts(
+    s: Scenario, data: DemoData, farm: Organisation, market: Organisation
+) -> dict[str, str]:
+    """The verdict states no other case shows (docs/verdicts.md): a buyer's own failed rapid
+    test of a farm's lot (amber: a trader's word freezes nothing it does not vouch for), and an
+    import past its shelf life (expired)."""
+    lot = s.unit_code(item="10089", lot="LA20260510")
+    cert = vegetable_certificate(s, farm, lot)
+    data.add(farm, [cert, _ship(s, farm, market, [lot], "200", "kg")])
+    taken_in = s.event(
+        market,
+        "Received",
+        {
+            "from_org": farm.uscc,
+            "waybill_no": None,
+            "upstream_certificates": [cert.codes[0]],
+            "check_passed": False,
+            "check_note": "快检抽样不合格，已送检",
+        },
+        codes=[lot],
+        quantity="200",
+        unit="kg",
+    )
+    data.add(market, [taken_in, _inspection(s, market, lot, passed=False, kind="RAPID_TEST")])
+    importer = data.orgs["importer"]
+    stale = s.unit_code(item="10096", serial="ES0001")
+    declared = s.event(
+        importer,
+        "ImportDeclared",
+        {
+            "product_name": "冷冻猪肋排",
+            "origin_country": "ES",
+            "batch_no": "ES-250101",
+            "container_no": "MSKU1234565",
+            "production_date": "2025-01-01",
+            "shelf_life_days": 365,
+            "importer": importer.uscc,
+            "customs_declaration_no": "310420250000765432",
+            "quarantine_certificate": {"number": "310400125000111", "passed": True},
+            "nucleic_acid_test": {"number": "NBHS-20250301-0001", "passed": True},
+            "disinfection_certificate": {"number": "NBXD-20250301-0001", "passed": True},
+        },
+        codes=[stale],
+        quantity="100",
+        unit="kg",
+    )
+    data.add(importer, [declared])
+    return {"lot a buyer's own test failed": lot, "import past its shelf life": stale}
 
 
 class LotMaker:
@@ -474,6 +525,7 @@ def _cold_chain(s: Scenario, data: DemoData, market: Organisation) -> dict[str, 
     importer = s.organisation(
         "宁波甬兴进出口有限公司", ["IMPORTER"], "330206", "浙江省宁波市北仑区明州路88号"
     )
+    data.orgs["importer"] = importer
     warehouse = s.organisation(
         "宁波北仑港集中监管仓",
         ["SUPERVISED_WAREHOUSE", "COLD_STORE"],

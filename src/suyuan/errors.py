@@ -19,6 +19,7 @@
     │   │       └── UnheldGoodsError   nobody holds them yet (only while other partitions may
     │   │                              still hand them over; never a final rejection)
     │   ├── UnknownRecallError       a recall follow-up names no known recall
+    │   ├── ExportFormatError        an export ``format`` we do not write (suyuan.exports)
     │   └── SignatureError           a signature does not verify (design §5)
     │       ├── UnknownKeyError      no registered key has this key id
     │       ├── RevokedKeyError      the key was revoked before the event was signed

@@ -1,0 +1,539 @@
+"""The regulator console's pages (``docs/console.md``): server-rendered HTML, no JavaScript.
+
+- ``GET /console`` — sign-in (a regulator or admin API token); ``POST /console/signin``,
+  ``POST /console/signout``;
+- ``GET /console/recalls`` (list and start form), ``POST /console/recalls`` (start),
+  ``GET /console/recalls/{id}`` (detail with the holders table);
+- ``GET /console/alerts`` (queue, filters by kind, region, status);
+- ``GET /console/coverage`` (rates by region with names, bar chart);
+- ``GET /console/trace/{code}`` (timeline, verdict, code graph).
+
+A signed-in browser carries an encrypted session cookie (:mod:`._session`); a script may send
+``Authorization: Bearer`` instead. Every POST from a browser must repeat the session's CSRF
+value. Only regulator and admin tokens get in; any other role gets a 403 page. Thin: the work
+is in ``suyuan.recall``, ``suyuan.foodchain`` and ``suyuan.trace``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+import jinja2
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from suyuan.auth import AuthError, Principal, Role, authenticate
+from suyuan.custody import CustodyError
+from suyuan.directory import Directory
+from suyuan.errors import CodeError, InvalidInputError
+from suyuan.foodchain import ALERT_KINDS, select, summarise
+from suyuan.recall import (
+    LEVELS,
+    RecallNotFoundError,
+    RecallRefusedError,
+    custodial_recall_key,
+    find_recall,
+    regulator_organisation,
+    start_recall,
+)
+from suyuan.regions import region_name
+from suyuan.transport import TransportError
+from suyuan_http import ApiError, checked_token
+
+from .._deps import FULL_VIEW_ROLES, QueryContext
+from .._routes_alerts import _monitor, _scope
+from ..pages import pick_language, word
+from . import views
+from ._session import ConsoleSettings, Session, SessionSeal, csrf_matches, new_session
+from .words import ALERT_KINDS as KIND_WORDS
+from .words import METRIC_KEYS, TEXTS
+
+log = logging.getLogger("suyuan.trace_query.console")
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+)
+# No script, nothing remote; forms may only post back here.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+MAX_FORM_BYTES = 64 * 1024
+MAX_ALERTS_SHOWN = 200
+LangQuery = Annotated[str | None, Query()]
+_STATE_KEY = "console_state"
+_state_lock = threading.Lock()
+
+
+@dataclass
+class ConsoleState:
+    seal: SessionSeal
+    directory: Directory
+    recalls: views.RecallIndex
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is looking: the principal, and the session when it came by cookie."""
+
+    principal: Principal
+    session: Session | None
+
+    @property
+    def csrf(self) -> str:
+        return "" if self.session is None else self.session.csrf
+
+
+def _state(request: Request) -> ConsoleState:
+    state = getattr(request.app.state, _STATE_KEY, None)
+    if state is None:
+        with _state_lock:
+            state = getattr(request.app.state, _STATE_KEY, None)
+            if state is None:
+                store = _context(request).store
+                state = ConsoleState(
+                    SessionSeal(ConsoleSettings()), Directory(store), views.RecallIndex(store)
+                )
+                setattr(request.app.state, _STATE_KEY, state)
+    assert isinstance(state, ConsoleState)
+    return state
+
+
+def _context(request: Request) -> QueryContext:
+    context: QueryContext = request.app.state.context
+    return context
+
+
+def _root(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+# --- who is looking ---------------------------------------------------------------------------
+
+
+def _caller(request: Request, lang: str) -> Caller | Response:
+    """The caller, or the page to answer instead: sign-in when there is no credential, 401 for
+    a bad bearer token, 403 for a role other than regulator or admin."""
+    checked = checked_token(request)
+    session = None
+    if checked is None:
+        session = _state(request).seal.open(request)
+        if session is None or session.token is None:
+            return RedirectResponse(views.link(f"{_root(request)}/console", lang), 303)
+        checked = _authenticate(request, session.token)
+        if isinstance(checked, AuthError):  # revoked since: sign in again (a new session)
+            return _sign_in_page(request, lang, 401, TEXTS[lang]["bad_token"])
+    if isinstance(checked, AuthError):
+        return _message(request, lang, 401, "forbidden_title", "bad_token")
+    if checked.role not in FULL_VIEW_ROLES:
+        return _message(request, lang, 403, "forbidden_title", "forbidden_body")
+    return Caller(checked, session)
+
+
+def _authenticate(request: Request, token: str) -> Principal | AuthError:
+    engine = _context(request).engine
+    if engine is None:
+        return AuthError("unknown_token", "this service has no token database")
+    try:
+        return authenticate(engine, token)
+    except AuthError as err:
+        return err
+
+
+def _page(
+    request: Request,
+    template: str,
+    lang: str,
+    caller: Caller | None,
+    context: dict[str, Any],
+    status: int = 200,
+) -> Response:
+    root = _root(request)
+    principal = None if caller is None else caller.principal
+    base = {
+        "t": TEXTS[lang],
+        "lang": lang,
+        "csrf": "" if caller is None else caller.csrf,
+        "signed_in": caller is not None and caller.session is not None,
+        "who": None if principal is None else _who(principal, lang),
+        "nav": [
+            {"url": views.link(f"{root}/console/{name}", lang), "text": TEXTS[lang][f"nav_{name}"]}
+            for name in ("recalls", "alerts", "coverage")
+        ],
+        "switch_url": _switch_url(request, lang),
+        "root": root,
+    }
+    return templates.TemplateResponse(
+        request, template, {**base, **context}, status_code=status, headers=PAGE_HEADERS
+    )
+
+
+def _who(principal: Principal, lang: str) -> str:
+    texts = TEXTS[lang]
+    role = texts["role_regulator"] if principal.role is Role.REGULATOR else texts["role_admin"]
+    region = region_name(principal.region, lang) if principal.region else texts["all_regions"]
+    return f"{role} · {region}"
+
+
+def _switch_url(request: Request, lang: str) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    if lang == "zh":
+        params.append(("lang", "en"))
+    query = urlencode(params)
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _message(
+    request: Request, lang: str, status: int, title: str, body: str, caller: Caller | None = None
+) -> Response:
+    texts = TEXTS[lang]
+    context = {"title": texts[title], "body": texts[body], "status": status}
+    return _page(request, "console_message.html", lang, caller, context, status)
+
+
+def _sign_in_page(
+    request: Request, lang: str, status: int = 200, problem: str | None = None
+) -> Response:
+    seal = _state(request).seal
+    session = seal.open(request)
+    if session is None or session.token is not None:
+        session = new_session()
+    caller_context = {"problem": problem, "form_csrf": session.csrf}
+    response = _page(request, "console_signin.html", lang, None, caller_context, status)
+    seal.store(request, response, session)
+    return response
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    """The urlencoded form of a POST (first value of each field); ``None`` past the cap."""
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > MAX_FORM_BYTES:
+            return None
+    fields = parse_qs(
+        received.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=50
+    )
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _csrf_refused(caller: Caller, form: dict[str, str]) -> bool:
+    """A browser's POST needs the session's CSRF value; a bearer-token script needs none."""
+    if caller.session is None:
+        return False
+    return not csrf_matches(caller.session, form.get("csrf"))
+
+
+# --- sign-in and out --------------------------------------------------------------------------
+
+
+@router.get("/console", response_class=HTMLResponse)
+def console_home(request: Request, lang: LangQuery = None) -> Response:
+    language = pick_language(lang)
+    session = _state(request).seal.open(request)
+    if checked_token(request) is not None or (session is not None and session.token):
+        return RedirectResponse(views.link(f"{_root(request)}/console/recalls", language), 303)
+    return _sign_in_page(request, language)
+
+
+@router.post("/console/signin", response_class=HTMLResponse)
+async def console_sign_in(request: Request, lang: LangQuery = None) -> Response:
+    form = await _form(request) or {}
+    language = pick_language(form.get("lang") or lang)
+    seal = _state(request).seal
+    if not csrf_matches(seal.open(request), form.get("csrf")):
+        return _message(request, language, 403, "csrf_title", "csrf_body")
+    token = form.get("token", "").strip()
+    checked = await run_in_threadpool(_authenticate, request, token)
+    if isinstance(checked, AuthError):
+        return _sign_in_page(request, language, 401, TEXTS[language]["bad_token"])
+    if checked.role not in FULL_VIEW_ROLES:
+        return _message(request, language, 403, "forbidden_title", "forbidden_body")
+    response = RedirectResponse(views.link(f"{_root(request)}/console/recalls", language), 303)
+    seal.store(request, response, new_session(token))  # a new CSRF value with the new session
+    return response
+
+
+@router.post("/console/signout", response_class=HTMLResponse)
+async def console_sign_out(request: Request, lang: LangQuery = None) -> Response:
+    form = await _form(request) or {}
+    language = pick_language(form.get("lang") or lang)
+    seal = _state(request).seal
+    if not csrf_matches(seal.open(request), form.get("csrf")):
+        return _message(request, language, 403, "csrf_title", "csrf_body")
+    response = RedirectResponse(views.link(f"{_root(request)}/console", language), 303)
+    seal.clear(response)
+    return response
+
+
+# --- recalls ----------------------------------------------------------------------------------
+
+
+@router.get("/console/recalls", response_class=HTMLResponse)
+def console_recalls(request: Request, lang: LangQuery = None) -> Response:
+    language = pick_language(lang)
+    caller = _caller(request, language)
+    if isinstance(caller, Response):
+        return caller
+    return _recalls_page(request, language, caller)
+
+
+def _recalls_page(
+    request: Request,
+    lang: str,
+    caller: Caller,
+    *,
+    form: dict[str, str] | None = None,
+    problems: list[dict[str, str]] | None = None,
+    status: int = 200,
+) -> Response:
+    state = _state(request)
+    try:
+        recalls = state.recalls.recalls()
+    except SQLAlchemyError:
+        log.exception("console: the ledger could not be read")
+        return _message(request, lang, 503, "unavailable_title", "unavailable_body", caller)
+    state.directory.refresh()
+    context = {
+        "recalls": views.recall_rows(recalls, state.directory, lang, _root(request)),
+        "can_start": caller.principal.role is Role.REGULATOR,
+        "levels": [{"value": v, "text": word(lang, "recall_level", v)} for v in LEVELS],
+        "form": form or {"root_codes": "", "reason": "", "level": "LEVEL_2"},
+        "problems": problems or [],
+    }
+    return _page(request, "console_recalls.html", lang, caller, context, status)
+
+
+@router.post("/console/recalls", response_class=HTMLResponse)
+async def console_start_recall(request: Request, lang: LangQuery = None) -> Response:
+    form = await _form(request)
+    language = pick_language((form or {}).get("lang") or lang)
+    caller = await run_in_threadpool(_caller, request, language)
+    if isinstance(caller, Response):
+        return caller
+    if form is None:
+        return _message(request, language, 413, "start_failed", "too_large", caller)
+    if _csrf_refused(caller, form):
+        return _message(request, language, 403, "csrf_title", "csrf_body", caller)
+    if caller.principal.role is not Role.REGULATOR:
+        return _message(request, language, 403, "forbidden_title", "start_admin_note", caller)
+    outcome = await run_in_threadpool(_start, request, caller.principal, form)
+    if isinstance(outcome, str):
+        url = views.recall_link(outcome, language, _root(request))
+        return RedirectResponse(url, 303)
+    status, problems = outcome
+    return await run_in_threadpool(
+        lambda: _recalls_page(
+            request, language, caller, form=form, problems=problems, status=status
+        )
+    )
+
+
+def _start(
+    request: Request, regulator: Principal, form: dict[str, str]
+) -> str | tuple[int, list[dict[str, str]]]:
+    """Start the recall of the form as ``POST /v1/recalls`` does: its id, or the status and
+    every problem found."""
+    codes = [c.strip() for c in form.get("root_codes", "").replace(",", "\n").splitlines()]
+    codes = [c for c in codes if c]
+    reason = form.get("reason", "").strip()
+    level = form.get("level", "")
+    problems = []
+    if not codes:
+        problems.append({"field": "root_codes", "rule": "at least one code"})
+    if not reason:
+        problems.append({"field": "reason", "rule": "must not be empty"})
+    elif len(reason) > 2000:
+        problems.append({"field": "reason", "rule": "at most 2000 characters"})
+    if level not in LEVELS:
+        problems.append({"field": "level", "rule": f"one of {', '.join(LEVELS)}"})
+    if problems:
+        return 422, problems
+    context = _context(request)
+    desk = context.recalls
+    if (
+        desk.roots is None
+        or desk.transport is None
+        or desk.custody_master is None
+        or context.engine is None
+    ):
+        return 503, [{"field": "", "rule": f"recalls cannot be started: {desk.problem}"}]
+    try:
+        organisation = regulator_organisation(
+            context.store, organisation=regulator.organisation, region=regulator.region
+        )
+        recall = start_recall(
+            store=context.store,
+            roots=desk.roots,
+            transport=desk.transport,
+            tracer=context.tracer,
+            key=custodial_recall_key(context.engine, desk.custody_master, organisation),
+            regulator=organisation,
+            root_codes=codes,
+            reason=reason,
+            level=level,
+        )
+    except RecallRefusedError as err:
+        return 409, [{"field": "", "rule": str(err)}]
+    except InvalidInputError as err:
+        return 422, [
+            {"field": err.field.removeprefix("payload."), "rule": f"{err.rule}: {err.value}"}
+        ]
+    except (CustodyError, TransportError) as err:
+        return 503, [{"field": "", "rule": f"the recall could not be recorded: {err}"}]
+    context.ledger.sign_moved()
+    return str(recall.recall_id)
+
+
+@router.get("/console/recalls/{recall_id}", response_class=HTMLResponse)
+def console_recall(request: Request, recall_id: str, lang: LangQuery = None) -> Response:
+    language = pick_language(lang)
+    caller = _caller(request, language)
+    if isinstance(caller, Response):
+        return caller
+    context = _context(request)
+    state = _state(request)
+    try:
+        recall = find_recall(context.store, context.tracer, recall_id)
+    except InvalidInputError:
+        return _message(request, language, 400, "not_found_title", "bad_recall_id", caller)
+    except RecallNotFoundError:
+        return _message(request, language, 404, "not_found_title", "recall_not_found", caller)
+    except SQLAlchemyError:
+        log.exception("console: the ledger could not be read")
+        return _message(request, language, 503, "unavailable_title", "unavailable_body", caller)
+    state.directory.refresh()
+    view = views.recall_view(recall, context.store, state.directory, language, _root(request))
+    return _page(request, "console_recall.html", language, caller, {"recall": view})
+
+
+# --- alerts and coverage ----------------------------------------------------------------------
+
+
+@router.get("/console/alerts", response_class=HTMLResponse)
+def console_alerts(
+    request: Request,
+    lang: LangQuery = None,
+    kind: Annotated[str | None, Query()] = None,
+    region: Annotated[str | None, Query()] = None,
+    status: Annotated[str | None, Query()] = None,
+) -> Response:
+    language = pick_language(lang)
+    caller = _caller(request, language)
+    if isinstance(caller, Response):
+        return caller
+    kind = kind if kind in ALERT_KINDS else None
+    status = status if status in ("open", "closed") else None
+    try:
+        scope = _scope(caller.principal, region or None)
+    except ApiError:
+        return _message(request, language, 403, "forbidden_title", "forbidden_body", caller)
+    store = _context(request).store
+    try:
+        followed = select(_monitor(request, store).alerts(), scope=scope)
+        matching = select(followed, status=status, kinds=[kind] if kind else [])
+        matching.sort(key=lambda a: a.status != "open")
+        shown = matching[:MAX_ALERTS_SHOWN]
+        products = views.product_names(store, [c for a in shown for c in a.codes])
+    except SQLAlchemyError:
+        log.exception("console: the ledger could not be read")
+        return _message(request, language, 503, "unavailable_title", "unavailable_body", caller)
+    summary = summarise(followed)
+    regions = sorted({c.key for c in summary.by_region if c.key != "unknown"})
+    context = {
+        "alerts": views.alert_rows(shown, products, language, _root(request)),
+        "count": len(matching),
+        "more": max(0, len(matching) - MAX_ALERTS_SHOWN),
+        "counts": TEXTS[language]["open_count"].format(open=summary.open, closed=summary.closed),
+        "disposal": None
+        if summary.disposal_rate is None
+        else f"{summary.disposal_rate * 100:.1f}% ({summary.disposal_closed}/"
+        f"{summary.disposal_total})",
+        "kinds": [{"value": k, "text": KIND_WORDS[language][k]} for k in ALERT_KINDS],
+        "regions": [{"value": r, "text": region_name(r, language)} for r in regions],
+        "chosen": {"kind": kind or "", "region": region or "", "status": status or ""},
+    }
+    return _page(request, "console_alerts.html", language, caller, context)
+
+
+@router.get("/console/coverage", response_class=HTMLResponse)
+def console_coverage(
+    request: Request, lang: LangQuery = None, region: Annotated[str | None, Query()] = None
+) -> Response:
+    language = pick_language(lang)
+    caller = _caller(request, language)
+    if isinstance(caller, Response):
+        return caller
+    try:
+        scope = _scope(caller.principal, region or None)
+    except ApiError:
+        return _message(request, language, 403, "forbidden_title", "forbidden_body", caller)
+    try:
+        coverage = _monitor(request, _context(request).store).coverage(scope=scope)
+    except SQLAlchemyError:
+        log.exception("console: the ledger could not be read")
+        return _message(request, language, 503, "unavailable_title", "unavailable_body", caller)
+    rows = views.coverage_rows(coverage.by_region, language)
+    context = {
+        "rows": rows,
+        "chart": views.coverage_chart(rows, language),
+        "metrics": [TEXTS[language][m] for m in METRIC_KEYS],
+        "scope": region_name(scope, language) if scope else TEXTS[language]["all_regions"],
+    }
+    return _page(request, "console_coverage.html", language, caller, context)
+
+
+# --- trace ------------------------------------------------------------------------------------
+
+
+@router.get("/console/trace", response_class=HTMLResponse)
+def console_trace_form(
+    request: Request, lang: LangQuery = None, code: Annotated[str | None, Query()] = None
+) -> Response:
+    language = pick_language(lang)
+    caller = _caller(request, language)
+    if isinstance(caller, Response):
+        return caller
+    if code and code.strip():
+        return RedirectResponse(views.trace_link(code.strip(), language, _root(request)), 303)
+    return _page(request, "console_trace.html", language, caller, {"trace": None})
+
+
+@router.get("/console/trace/{code:path}", response_class=HTMLResponse)
+def console_trace(request: Request, code: str, lang: LangQuery = None) -> Response:
+    language = pick_language(lang)
+    caller = _caller(request, language)
+    if isinstance(caller, Response):
+        return caller
+    context = _context(request)
+    state = _state(request)
+    try:
+        trace = context.tracer.trace(code, full=True)
+    except CodeError as err:
+        page = {"title": TEXTS[language]["bad_code"], "body": err.rule, "status": 400}
+        return _page(request, "console_message.html", language, caller, page, 400)
+    except SQLAlchemyError:
+        log.exception("console: the ledger could not be read")
+        return _message(request, language, 503, "unavailable_title", "unavailable_body", caller)
+    if not trace.found:
+        return _message(request, language, 404, "not_found_title", "code_not_found", caller)
+    view = views.trace_view(trace, state.directory, language, _root(request))
+    return _page(request, "console_trace.html", language, caller, {"trace": view})
