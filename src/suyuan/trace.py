@@ -40,6 +40,7 @@ from suyuan.foodchain import (
     Reads,
     alerts_of,
     failure_binds,
+    vouching_issuers,
 )
 from suyuan.ledger import (
     CERTIFIED_FROM,
@@ -477,9 +478,12 @@ def _validly_certified(result: Trace, events: list[TracedEvent]) -> bool:
 
 
 def _vouching(result: Trace) -> set[str]:
-    """Organisations that vouch for the goods: the issuers of their certificates and the
-    producer or importer at their origin."""
-    found = {t.event.actor for t in result.certificates}
+    """Organisations that vouch for the goods: the issuers of their certificates (a buyer's
+    certificate of a lot already certified vouches only for its share: ``vouching_issuers``)
+    and the producer or importer at their origin."""
+    found = vouching_issuers(t.event for t in result.certificates)
+    if is_valid_certificate_code(result.code):  # a certificate's issuer vouches for what it covers
+        found |= {t.event.actor for t in result.certificates if result.code in t.event.codes}
     if result.origin and result.origin.get("organisation"):
         found.add(str(result.origin["organisation"]))
     return found

@@ -28,6 +28,7 @@ from suyuan.foodchain._certificates import (
     certificate_records,
     goods_codes,
     own_certificate_code,
+    vouching_issuers,
 )
 from suyuan.foodchain._chain_rules import WRITE_RULES, WriteRule, check_chain_rules
 from suyuan.foodchain._coverage import (
@@ -134,4 +135,5 @@ __all__ = [
     "select",
     "summarise",
     "void_event",
+    "vouching_issuers",
 ]

@@ -30,6 +30,7 @@ from suyuan.foodchain._certificates import (
     certificate_records,
     goods_codes,
     own_certificate_code,
+    vouching_issuers,
 )
 from suyuan.foodchain._reads import (
     PACKING_KINDS,
@@ -222,10 +223,11 @@ class _IssueCheck:
         ]
         closed = {str(e.payload["recall_id"]) for e in blocking if e.event_type == RECALL_CLOSED}
         # A failed test freezes when it binds (failure_binds): whoever certified these goods,
-        # the issuer now, a testing body, a regulator or a 集中监管仓 — not any trader's word.
-        vouching = {self.event.actor} | {
-            e.actor for e in self.reads.about(every, {CERTIFICATE_ISSUED})
-        }
+        # the issuer now, a testing body, a regulator or a 集中监管仓 — not any trader's word (nor
+        # a buyer's that certified its share of a lot: vouching_issuers).
+        vouching = {self.event.actor} | vouching_issuers(
+            self.reads.about(every, {CERTIFICATE_ISSUED})
+        )
         blocking = [
             e
             for e in blocking
