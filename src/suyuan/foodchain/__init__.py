@@ -71,6 +71,7 @@ from suyuan.foodchain._rules import (
     PURCHASER_COMMITMENT,
     commitment_matches,
     failure_binds,
+    independent_test,
 )
 from suyuan.foodchain._vaccines import (
     DRUG_RESOLD,
@@ -129,6 +130,7 @@ __all__ = [
     "commitment_matches",
     "failure_binds",
     "goods_codes",
+    "independent_test",
     "own_certificate_code",
     "period_key",
     "region_within",
