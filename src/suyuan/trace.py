@@ -126,6 +126,10 @@ CUSTODY_TYPES = frozenset(
     }
 )
 DOCUMENT_TYPES = frozenset({"AnimalQuarantineCertified", "MeatQualityInspected", "ImportDeclared"})
+#: Events that make a code a vaccine (its lot release, a dose given).
+VACCINE_TYPES = frozenset({"VaccineLotReleased", "VaccineAdministered"})
+#: How many codes packed in a case or pallet are looked at to tell what kind of product it is.
+CONTENTS_LOOKED_AT = 64
 HOLDING_PRIORITY = ("Received", "Stored", "Sold", "Dispensed", "VaccineAdministered")
 HOLDING_TYPES = frozenset(HOLDING_PRIORITY)
 CHINA_TIME = timezone(timedelta(hours=8))
@@ -255,7 +259,7 @@ class Tracer:
         findings = self._status(result, canonical, events, ancestors)
         findings += _expiry(result, events, today or datetime.now(CHINA_TIME).date())
         findings += self._alert_findings(result, events)
-        result.verdict = judge(findings, _product_kind(parsed.kind, events))
+        result.verdict = judge(findings, self._product_kind(parsed.kind, canonical, events))
         result.status = result.verdict.state
         result.reasons = [_reason_text(f) for f in result.verdict.findings]
         if full:
@@ -311,6 +315,22 @@ class Tracer:
                 if is_valid_certificate_code(code) or is_valid_certificate_code(other):
                     others.append(other)
         return list(dict.fromkeys(others))
+
+    def _product_kind(self, kind: CodeKind, code: str, events: list[TracedEvent]) -> str:
+        """The kind of product; a case or pallet is the kind of what it holds: a box of vaccine
+        doses under recall is told "contact the clinic", not "do not eat"."""
+        found = _product_kind(kind, events)
+        if found != FOOD or kind is not CodeKind.GS1:
+            return found
+        contents = self._closure(
+            [code], upward=False, kinds=frozenset({CONTAINS}), limit=CONTENTS_LOOKED_AT
+        ).codes - {code}
+        if not contents:
+            return FOOD
+        if self._store.code_events_for(sorted(contents), VACCINE_TYPES):
+            return VACCINE
+        drug = any(parse_trace_code(c).kind is CodeKind.DRUG for c in contents)
+        return DRUG if drug else FOOD
 
     def _alert_findings(self, result: Trace, events: list[TracedEvent]) -> list[Finding]:
         """The regulator's alert rules run over this trace's events: each open alert of a kind
@@ -546,8 +566,7 @@ def _reason_text(finding: Finding) -> str:
 
 def _product_kind(kind: CodeKind, events: list[TracedEvent]) -> str:
     # A vaccine dose carries a 药品追溯码 too: its lot release says it is a vaccine.
-    vaccine_types = {"VaccineLotReleased", "VaccineAdministered"}
-    if any(t.event.event_type in vaccine_types for t in events):
+    if any(t.event.event_type in VACCINE_TYPES for t in events):
         return VACCINE
     return DRUG if kind is CodeKind.DRUG else FOOD
 
