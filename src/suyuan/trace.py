@@ -259,6 +259,8 @@ class Tracer:
         findings = self._status(result, canonical, events, ancestors)
         findings += _expiry(result, events, today or datetime.now(CHINA_TIME).date())
         findings += self._alert_findings(result, events)
+        if not result.complete:  # what was not read may hold a recall or a freeze
+            findings.append(Finding("record_incomplete"))
         result.verdict = judge(findings, self._product_kind(parsed.kind, canonical, events))
         result.status = result.verdict.state
         result.reasons = [_reason_text(f) for f in result.verdict.findings]
