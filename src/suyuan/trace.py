@@ -786,13 +786,19 @@ def traced_event_json(
     }
 
 
-def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
-    """The trace as the JSON of ``GET /v1/trace/{code}`` (design §8)."""
+def trace_json(trace: Trace, *, public: bool, health_reports: bool = False) -> dict[str, Any]:
+    """The trace as the JSON of ``GET /v1/trace/{code}`` (design §8).
+
+    Reports about a person's health (:data:`PRIVATE_EVENT_TYPES`, :data:`PRIVATE_ALERT_KINDS`)
+    are shown only with ``health_reports`` (a regulator's or admin's reading): a full view of
+    goods an organisation held is not a right to read the health of those vaccinated with them.
+    """
 
     names = trace.public_names() if public else None
+    private = public or not health_reports
 
     def events(items: list[TracedEvent]) -> list[dict[str, Any]]:
-        shown = [t for t in items if not public or t.event.event_type not in PRIVATE_EVENT_TYPES]
+        shown = [t for t in items if not private or t.event.event_type not in PRIVATE_EVENT_TYPES]
         return [traced_event_json(t, public=public, names=names) for t in shown]
 
     body: dict[str, Any] = {
@@ -819,7 +825,7 @@ def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
         "alerts": [
             _alert_json(a, public=public)
             for a in trace.alerts
-            if not (public and a.kind in PRIVATE_ALERT_KINDS)  # about a person's health
+            if not (private and a.kind in PRIVATE_ALERT_KINDS)  # about a person's health
         ],
         "expires_on": trace.expires_on.isoformat() if trace.expires_on else None,
         "upstream_codes": trace.upstream_codes,
