@@ -12,7 +12,9 @@ rules refuse is simply not in the ledger). Then, for every code:
   failed inspection as ``inspection_failed`` or, a trader's word, ``self_test_failed``; a
   missing certificate unless a certificate covers the goods);
 - every finding of an alert kind in a verdict is an open alert of that list;
-- the public trace JSON holds none of :data:`suyuan.trace.PRIVATE_FIELDS` and no waybill.
+- the public trace JSON holds none of :data:`suyuan.trace.PRIVATE_FIELDS` and no waybill;
+- every open notice of the farm and the buyers (``GET /v1/notices``) about an alert states the
+  rule and state the verdict of its first code gives that alert.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hypothesis import strategies as st
 
 from suyuan.foodchain import ALERT_KINDS, INSPECTION_FAILED, MISSING_CERTIFICATE, FoodChainMonitor
 from suyuan.intake import Message
+from suyuan.notices import NoticeBoard
 from suyuan.scenario import Organisation
 from suyuan.trace import PRIVATE_FIELDS, Tracer, trace_json
 from suyuan.verdict import RULES
@@ -176,5 +179,19 @@ def test_the_alert_list_and_every_verdict_agree(drawn: list[tuple[Any, ...]]) ->
                 assert not re.search(
                     r"WB\d{8}", json.dumps(public, ensure_ascii=False, default=str)
                 ), code
+            board = NoticeBoard(chain.store, tracer, FoodChainMonitor(chain.store))
+            for org in (chain.farm, chain.market, chain.coop):
+                for notice in board.page(org.uscc, status="open", limit=100).notices:
+                    if notice.kind == "recall" or not notice.codes:
+                        continue
+                    verdict = tracer.trace(notice.codes[0]).verdict
+                    said = {
+                        (f.rule_id, f.state)
+                        for f in verdict.findings
+                        if f.event_id == notice.event_id
+                    }
+                    if notice.kind == MISSING_CERTIFICATE and not said:
+                        continue  # certified goods: the buyer's alert, not the goods' state
+                    assert (notice.rule, notice.state) in said, (org.name, notice)
         finally:
             chain.store.close()
