@@ -130,6 +130,8 @@ DOCUMENT_TYPES = frozenset({"AnimalQuarantineCertified", "MeatQualityInspected",
 VACCINE_TYPES = frozenset({"VaccineLotReleased", "VaccineAdministered"})
 #: How many codes packed in a case or pallet are looked at to tell what kind of product it is.
 CONTENTS_LOOKED_AT = 64
+#: The most codes packed in a container whose state the container shares (docs/verdicts.md).
+CONTENTS_SHARED = 10_000
 HOLDING_PRIORITY = ("Received", "Stored", "Sold", "Dispensed", "VaccineAdministered")
 HOLDING_TYPES = frozenset(HOLDING_PRIORITY)
 CHINA_TIME = timezone(timedelta(hours=8))
@@ -250,7 +252,12 @@ class Tracer:
         canonical = parsed.value
         result = Trace(code=canonical, kind=str(parsed.kind))
         limit = None if budget is None else budget.codes
-        start = [canonical, *self._certified_with(canonical)]
+        start = [
+            canonical,
+            *self._certified_with(canonical),
+            # a case or pallet is what it holds: a recalled lot makes the case it sits in red
+            *CodeGraph(self._store).contents(canonical, CONTENTS_SHARED),
+        ]
         up = self._closure(start[:limit] if limit else start, upward=True, limit=limit)
         ancestors, edges_up = up.codes, up.edges
         events, events_cut = self._events(up.order, budget)
