@@ -12,7 +12,7 @@ from suyuan.fsma204 import fsma204_table
 from suyuan.trace import Trace, TraceBudget, trace_json
 from suyuan_http import ApiError, FormatQuery, export_response, requested_format
 
-from ._deps import ContextDep, PrincipalDep, sees_in_full
+from ._deps import FULL_VIEW_ROLES, ContextDep, PrincipalDep, sees_in_full
 from ._models import ErrorOut, TraceOut
 
 router = APIRouter(tags=["trace"])
@@ -105,7 +105,7 @@ def get_trace(code: str, principal: PrincipalDep, context: ContextDep) -> dict[s
     with context.tracing(principal) as budget:
         trace = _trace(context, code, full=principal.role is not Role.PUBLIC, budget=budget)
         public = not sees_in_full(principal, _organisations_in(trace))
-        return trace_json(trace, public=public)
+        return trace_json(trace, public=public, health_reports=principal.role in FULL_VIEW_ROLES)
 
 
 def _trace(context: ContextDep, code: str, *, full: bool, budget: TraceBudget | None) -> Trace:

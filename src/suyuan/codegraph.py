@@ -152,6 +152,38 @@ class CodeGraph:
         """Direct containers ``code`` was packed in."""
         return {parent for parent, kind in self._up.get(code, ()) if kind == CONTAINS}
 
+    def packed_in(self, container: str) -> set[str]:
+        """What is packed in ``container`` now, by its loaded edges: packed and not taken out
+        since (a repacking after an unpacking on the same shard counts as packed)."""
+        inside: set[str] = set()
+        for child, kind in self._down.get(container, ()):
+            if kind != CONTAINS:
+                continue
+            packed = self.packing_position(container, child)
+            unpacked = self.unpacking_position(container, child)
+            if unpacked is None or (
+                packed is not None and packed[0] == unpacked[0] and packed[1] > unpacked[1]
+            ):
+                inside.add(child)
+        return inside
+
+    def contents(self, container: str, limit: int) -> list[str]:
+        """Everything packed in ``container`` now, nearest first, at most ``limit`` codes (the
+        cases on a pallet, the units in the cases …)."""
+        self.load_down([container], {CONTAINS})
+        found: list[str] = []
+        seen = {container}
+        frontier = [container]
+        while frontier and len(found) < limit:
+            following: list[str] = []
+            for parent in frontier:
+                for child in sorted(self.packed_in(parent) - seen):
+                    seen.add(child)
+                    found.append(child)
+                    following.append(child)
+            frontier = following
+        return found[:limit]
+
     def packing_position(self, container: str, code: str) -> tuple[int, int] | None:
         """Where the Aggregated event that packed ``code`` in ``container`` sits."""
         return self._edge_positions.get((container, code, CONTAINS))

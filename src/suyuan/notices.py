@@ -32,11 +32,11 @@ from decimal import Decimal
 from suyuan.authority import Custody
 from suyuan.directory import Directory
 from suyuan.errors import InvalidInputError
-from suyuan.foodchain import ALERT_KINDS, Alert, FoodChainMonitor
+from suyuan.foodchain import ALERT_KINDS, INSPECTION_FAILED, Alert, FoodChainMonitor
 from suyuan.ledger import LedgerStore
 from suyuan.recall import Recall, find_recall
 from suyuan.trace import TraceBudget, Tracer
-from suyuan.verdict import FOOD, HOLDER, OK, RECALLED, RULES, advice
+from suyuan.verdict import FOOD, HOLDER, OK, RECALLED, RULES, Verdict, advice
 
 RECALL = "recall"
 RECALL_INITIATED = "RecallInitiated"
@@ -195,8 +195,8 @@ class NoticeBoard:
         )
         chosen = matching[start : start + limit]
         more = start + limit < len(matching)
-        products: dict[str, str] = {}
-        shown = tuple(replace(n, product=self._product(n, products, budget)) for n in chosen)
+        verdicts: dict[str, Verdict] = {}
+        shown = tuple(self._as_judged(n, verdicts, budget) for n in chosen)
         return NoticePage(
             shown, len(matching), encode_cursor(chosen[-1]) if more and chosen else None
         )
@@ -212,13 +212,26 @@ class NoticeBoard:
                 notices.append(notice)
         return notices
 
-    def _product(self, notice: Notice, known: dict[str, str], budget: TraceBudget | None) -> str:
+    def _as_judged(
+        self, notice: Notice, known: dict[str, Verdict], budget: TraceBudget | None
+    ) -> Notice:
+        """``notice`` with the kind of product and, for a failed inspection, the rule the
+        verdict of its first code gives it: a trader's own failed test of goods it does not
+        vouch for is ``self_test_failed`` (attention) there, so a holder is not told to
+        suspend sales of goods every shopper is told are only under review."""
         if not notice.codes:
-            return FOOD
+            return notice
         code = notice.codes[0]
         if code not in known:
-            known[code] = self._tracer.trace(code, budget=budget).verdict.product
-        return known[code]
+            known[code] = self._tracer.trace(code, budget=budget).verdict
+        verdict = known[code]
+        notice = replace(notice, product=verdict.product)
+        if notice.kind != INSPECTION_FAILED or notice.status != OPEN:
+            return notice
+        judged = next((f for f in verdict.findings if f.event_id == notice.event_id), None)
+        if judged is None or judged.rule_id == notice.rule:
+            return notice
+        return replace(notice, rule=judged.rule_id, state=judged.state)
 
 
 # --- alerts -------------------------------------------------------------------------------------

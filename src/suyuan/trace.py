@@ -40,6 +40,7 @@ from suyuan.foodchain import (
     Reads,
     alerts_of,
     failure_binds,
+    vouching_issuers,
 )
 from suyuan.ledger import (
     CERTIFIED_FROM,
@@ -125,6 +126,12 @@ CUSTODY_TYPES = frozenset(
     }
 )
 DOCUMENT_TYPES = frozenset({"AnimalQuarantineCertified", "MeatQualityInspected", "ImportDeclared"})
+#: Events that make a code a vaccine (its lot release, a dose given).
+VACCINE_TYPES = frozenset({"VaccineLotReleased", "VaccineAdministered"})
+#: How many codes packed in a case or pallet are looked at to tell what kind of product it is.
+CONTENTS_LOOKED_AT = 64
+#: The most codes packed in a container whose state the container shares (docs/verdicts.md).
+CONTENTS_SHARED = 10_000
 HOLDING_PRIORITY = ("Received", "Stored", "Sold", "Dispensed", "VaccineAdministered")
 HOLDING_TYPES = frozenset(HOLDING_PRIORITY)
 CHINA_TIME = timezone(timedelta(hours=8))
@@ -245,7 +252,12 @@ class Tracer:
         canonical = parsed.value
         result = Trace(code=canonical, kind=str(parsed.kind))
         limit = None if budget is None else budget.codes
-        start = [canonical, *self._certified_with(canonical)]
+        start = [
+            canonical,
+            *self._certified_with(canonical),
+            # a case or pallet is what it holds: a recalled lot makes the case it sits in red
+            *CodeGraph(self._store).contents(canonical, CONTENTS_SHARED),
+        ]
         up = self._closure(start[:limit] if limit else start, upward=True, limit=limit)
         ancestors, edges_up = up.codes, up.edges
         events, events_cut = self._events(up.order, budget)
@@ -254,7 +266,9 @@ class Tracer:
         findings = self._status(result, canonical, events, ancestors)
         findings += _expiry(result, events, today or datetime.now(CHINA_TIME).date())
         findings += self._alert_findings(result, events)
-        result.verdict = judge(findings, _product_kind(parsed.kind, events))
+        if not result.complete:  # what was not read may hold a recall or a freeze
+            findings.append(Finding("record_incomplete"))
+        result.verdict = judge(findings, self._product_kind(parsed.kind, canonical, events))
         result.status = result.verdict.state
         result.reasons = [_reason_text(f) for f in result.verdict.findings]
         if full:
@@ -310,6 +324,22 @@ class Tracer:
                 if is_valid_certificate_code(code) or is_valid_certificate_code(other):
                     others.append(other)
         return list(dict.fromkeys(others))
+
+    def _product_kind(self, kind: CodeKind, code: str, events: list[TracedEvent]) -> str:
+        """The kind of product; a case or pallet is the kind of what it holds: a box of vaccine
+        doses under recall is told "contact the clinic", not "do not eat"."""
+        found = _product_kind(kind, events)
+        if found != FOOD or kind is not CodeKind.GS1:
+            return found
+        contents = self._closure(
+            [code], upward=False, kinds=frozenset({CONTAINS}), limit=CONTENTS_LOOKED_AT
+        ).codes - {code}
+        if not contents:
+            return FOOD
+        if self._store.code_events_for(sorted(contents), VACCINE_TYPES):
+            return VACCINE
+        drug = any(parse_trace_code(c).kind is CodeKind.DRUG for c in contents)
+        return DRUG if drug else FOOD
 
     def _alert_findings(self, result: Trace, events: list[TracedEvent]) -> list[Finding]:
         """The regulator's alert rules run over this trace's events: each open alert of a kind
@@ -477,9 +507,12 @@ def _validly_certified(result: Trace, events: list[TracedEvent]) -> bool:
 
 
 def _vouching(result: Trace) -> set[str]:
-    """Organisations that vouch for the goods: the issuers of their certificates and the
-    producer or importer at their origin."""
-    found = {t.event.actor for t in result.certificates}
+    """Organisations that vouch for the goods: the issuers of their certificates (a buyer's
+    certificate of a lot already certified vouches only for its share: ``vouching_issuers``)
+    and the producer or importer at their origin."""
+    found = vouching_issuers(t.event for t in result.certificates)
+    if is_valid_certificate_code(result.code):  # a certificate's issuer vouches for what it covers
+        found |= {t.event.actor for t in result.certificates if result.code in t.event.codes}
     if result.origin and result.origin.get("organisation"):
         found.add(str(result.origin["organisation"]))
     return found
@@ -542,8 +575,7 @@ def _reason_text(finding: Finding) -> str:
 
 def _product_kind(kind: CodeKind, events: list[TracedEvent]) -> str:
     # A vaccine dose carries a 药品追溯码 too: its lot release says it is a vaccine.
-    vaccine_types = {"VaccineLotReleased", "VaccineAdministered"}
-    if any(t.event.event_type in vaccine_types for t in events):
+    if any(t.event.event_type in VACCINE_TYPES for t in events):
         return VACCINE
     return DRUG if kind is CodeKind.DRUG else FOOD
 
@@ -761,13 +793,19 @@ def traced_event_json(
     }
 
 
-def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
-    """The trace as the JSON of ``GET /v1/trace/{code}`` (design §8)."""
+def trace_json(trace: Trace, *, public: bool, health_reports: bool = False) -> dict[str, Any]:
+    """The trace as the JSON of ``GET /v1/trace/{code}`` (design §8).
+
+    Reports about a person's health (:data:`PRIVATE_EVENT_TYPES`, :data:`PRIVATE_ALERT_KINDS`)
+    are shown only with ``health_reports`` (a regulator's or admin's reading): a full view of
+    goods an organisation held is not a right to read the health of those vaccinated with them.
+    """
 
     names = trace.public_names() if public else None
+    private = public or not health_reports
 
     def events(items: list[TracedEvent]) -> list[dict[str, Any]]:
-        shown = [t for t in items if not public or t.event.event_type not in PRIVATE_EVENT_TYPES]
+        shown = [t for t in items if not private or t.event.event_type not in PRIVATE_EVENT_TYPES]
         return [traced_event_json(t, public=public, names=names) for t in shown]
 
     body: dict[str, Any] = {
@@ -794,7 +832,7 @@ def trace_json(trace: Trace, *, public: bool) -> dict[str, Any]:
         "alerts": [
             _alert_json(a, public=public)
             for a in trace.alerts
-            if not (public and a.kind in PRIVATE_ALERT_KINDS)  # about a person's health
+            if not (private and a.kind in PRIVATE_ALERT_KINDS)  # about a person's health
         ],
         "expires_on": trace.expires_on.isoformat() if trace.expires_on else None,
         "upstream_codes": trace.upstream_codes,

@@ -72,6 +72,9 @@ SRC_CERTIFICATE = "农产品质量安全承诺达标合格证管理办法 (农�
 SRC_MEAT = "生猪屠宰管理条例; 动物防疫法 (检疫证明): uncertain (not in our collected texts)"
 SRC_DRUG = "药品追溯码 (医保 scans flag a code sold twice as 回流药): likely"
 SRC_TEMPERATURE = "浙冷链 cold-chain temperature records; 疫苗管理法 第37条 for vaccines: likely"
+SRC_WHOLE_RECORD = (
+    "our policy (docs/verdicts.md): a verdict says 正常 only on the whole record — firm"
+)
 
 #: Every rule that can colour a verdict, by id (docs/verdicts.md lists the same table).
 RULES: Mapping[str, VerdictRule] = _rules(
@@ -174,6 +177,14 @@ RULES: Mapping[str, VerdictRule] = _rules(
         "此合格证已作废并重新开具",
         "this certificate was voided and reissued",
         SRC_CERTIFICATE,
+    ),
+    VerdictRule(
+        "record_incomplete",
+        ATTENTION,
+        "记录过多，只核查了离它最近的部分记录，无法排除更上游的召回或冻结",
+        "too many records: only those nearest to it were read, so a recall or freeze further "
+        "upstream cannot be ruled out",
+        SRC_WHOLE_RECORD,
     ),
     VerdictRule(
         "recall_closed",

@@ -359,6 +359,16 @@ def build(seed: int = 10) -> Attacks:
         "quantity",
         purchaser_certificate(s, o["market"], market_lot("MKT0604"), victim_cert.codes[0]),
     )
+    bought_lot = s.unit_code(item="10027", lot="VICT0508")
+    setup(o["victim"], ship(s, o["victim"], o["farm"], bought_lot))
+    setup(o["farm"], receive(s, o["farm"], o["victim"], bought_lot))
+    row(
+        "a rival farm certifies a lot it bought as its own produce",
+        vegetable_certificate(s, o["farm"], bought_lot),
+        "invalid_event",
+        "codes[1]",
+        vegetable_certificate(s, o["farm"], s.unit_code(item="10027", lot="FARM0508")),
+    )
     recalled_lot = s.unit_code(item="10096", lot="RCL0506")
     open_recall = recall(s, o["bureau"], [recalled_lot])
     setup(o["farm"], vegetable_certificate(s, o["farm"], recalled_lot))

@@ -563,3 +563,58 @@ def test_a_buyer_s_own_failed_test_cannot_freeze_the_farm_s_lot(services: Servic
     )
 
     assert services.trace(lot)["verdict"]["state"] == "frozen", "an official sampling binds"
+
+
+def test_a_buyer_that_certifies_its_share_cannot_freeze_the_farm_s_lot(services: Services) -> None:
+    """The buyer of 30 kg of a 1000 kg lot issues its own purchaser certificate naming the
+    farm's lot code, then fails its own rapid test: its certificate (its share) is frozen, the
+    farm's lot and certificate only show the amber self-test, and the farm and other buyers may
+    still certify."""
+    c = services.chain
+    lot = c.lot("LA0522")
+    cert = services.issued(c.farm, services.certificate_body([lot], quantity="1000"))
+    for buyer in (c.market, c.coop):
+        services.post_events(c.farm, c.ship(c.farm, buyer, [lot], "30"))
+        services.post_events(buyer, c.receive(buyer, c.farm, [lot], "30", certificates=[cert]))
+    share = services.issued(
+        c.market,
+        services.certificate_body([lot], issuer_type="PURCHASER", upstream=[cert], quantity="30"),
+    )
+    services.post_events(c.market, c.inspection(c.market, [lot], passed=False, kind="RAPID_TEST"))
+
+    for code in (lot, cert):
+        verdict = services.trace(code)["verdict"]
+        assert verdict["state"] == "attention", code
+        assert [f["rule"] for f in verdict["findings"]] == ["self_test_failed"]
+    assert services.trace(share)["verdict"]["state"] == "frozen", "its own admission binds it"
+    assert services.alerts(kind="inspection_failed")["count"] == 1, "the regulator is told"
+    resale = services.certificate_body([], issuer_type="PURCHASER", upstream=[cert], quantity="30")
+    assert services.issue(c.coop, resale).status_code == 201
+    assert services.issue(c.farm, services.certificate_body([lot])).status_code == 201
+
+
+def test_a_holder_cannot_clear_its_own_temperature_excursion_with_its_own_test(
+    services: Services,
+) -> None:
+    """The market's reading went out of range; its own passing rapid test does not turn the
+    scan green nor close the regulator's alert — an official sampling does."""
+    c = services.chain
+    lot = c.lot("LA0523")
+    cert = services.issued(c.farm, services.certificate_body([lot]))
+    services.post_events(c.farm, c.ship(c.farm, c.market, [lot], "500"))
+    services.post_events(c.market, c.receive(c.market, c.farm, [lot], "500", certificates=[cert]))
+    services.post_events(c.market, c.temperature(c.market, [lot], [-20.0, 5.0]))
+    services.post_events(c.market, c.inspection(c.market, [lot], passed=True, kind="RAPID_TEST"))
+
+    verdict = services.trace(lot)["verdict"]
+    assert [f["rule"] for f in verdict["findings"]] == ["temperature_excursion"]
+    assert 'data-status="attention"' in services.query.get(f"/c/{lot}").text
+    [alert] = services.alerts(kind="temperature_excursion")["alerts"]
+    assert alert["status"] == "open"
+
+    services.post_events(c.bureau, c.inspection(c.bureau, [lot], kind="OFFICIAL_SAMPLING"))
+
+    assert services.trace(lot)["verdict"]["state"] == "ok"
+    assert 'data-status="ok"' in services.query.get(f"/c/{lot}").text
+    [closed] = services.alerts(kind="temperature_excursion")["alerts"]
+    assert (closed["status"], closed["closed_reason"]) == ("closed", "passed_inspection")

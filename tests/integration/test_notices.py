@@ -257,3 +257,31 @@ def test_no_generated_request_gets_a_server_error(services: Services, mode: Gene
     shop = {"Authorization": f"Bearer {services.tokens[c.shop.uscc]}"}
 
     assert_no_server_errors(services.query.app, mode, [shop, {}], only=["GET /v1/notices"])
+
+
+def test_a_buyer_s_own_failed_test_does_not_tell_the_other_holders_to_stop_selling(
+    services: Services,
+) -> None:
+    """The market's failing rapid test of the farm's lot is the regulator's alert, and the
+    farm and the supermarket are told of it — as the verdict every shopper sees says: under
+    review (attention), not frozen; a failed official sampling freezes, and says so."""
+    c = services.chain
+    lot = c.lot("LA0612")
+    farm_to_shop(services, lot)
+    services.post_events(c.market, c.inspection(c.market, [lot], passed=False))
+
+    [shop] = notices(services, c.shop, kind="inspection_failed")["notices"]
+    [farm] = notices(services, c.farm, kind="inspection_failed")["notices"]
+    verdict = services.trace(lot)["verdict"]
+
+    assert verdict["state"] == "attention"
+    for told in (shop, farm):
+        assert (told["rule"], told["state"]) == ("self_test_failed", "attention")
+        assert not told["advice"]["zh"].startswith("暂停销售")
+
+    services.post_events(
+        c.bureau, c.inspection(c.bureau, [lot], passed=False, kind="OFFICIAL_SAMPLING")
+    )
+    states = {n["rule"]: n["state"] for n in notices(services, c.shop)["notices"]}
+    assert states == {"self_test_failed": "attention", "inspection_failed": "frozen"}
+    assert services.trace(lot)["verdict"]["state"] == "frozen"

@@ -404,3 +404,34 @@ def test_a_sale_on_its_own_names_the_point_of_sale_but_not_the_amount(ledger: Le
     assert event["actor"] == ledger.shop.uscc
     assert event["quantity"] is None
     assert "receipt_no" not in event["payload"]
+
+
+def test_a_recall_beyond_the_budget_does_not_leave_the_public_a_green_verdict(
+    ledger: Ledger,
+) -> None:
+    """The farm recalls the last of the 40,000 inputs: the regulator's whole trace of the
+    mixture is red; the budgeted public one cannot see the recall, so it must not say 正常."""
+    last = ledger.s.unit_code(item="10041", lot=f"IN{INPUTS - 1:05d}")
+    recall = ledger.s.event(
+        ledger.farm,
+        "RecallInitiated",
+        {
+            "recall_id": ledger.s.event_id(),
+            "root_codes": [last],
+            "reason": "自检发现农药残留超标",
+            "level": "LEVEL_2",
+        },
+        codes=[last],
+    )
+    ledger.write(ledger.farm, [recall])
+
+    public = ledger.trace(ledger.mixed).json()
+    whole = ledger.trace(ledger.mixed, ledger.regulator).json()
+    page = ledger.get(f"/c/{quote(ledger.mixed, safe='()')}").text
+
+    assert whole["verdict"]["state"] == "recalled"
+    assert public["complete"] is False
+    assert public["verdict"]["state"] == "attention"
+    assert [f["rule"] for f in public["verdict"]["findings"]] == ["record_incomplete"]
+    assert 'data-status="attention"' in page and "✓ 正常" not in page
+    assert "无法排除更上游的召回或冻结" in page

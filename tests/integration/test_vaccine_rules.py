@@ -83,6 +83,15 @@ def check_what_readers_see(story: Story, store: SqlLedgerStore, tmp_path: Path) 
             assert "惊厥" not in shown and "AEFI-330106" not in shown
         denied = client.get("/v1/alerts", headers={"Authorization": f"Bearer {clinic}"})
         assert denied.status_code == 403
+        # the maker and the CDC held the dose, so they see its trace in full — but a report
+        # about a person's health stays the regulators' (docs/vaccines.md)
+        for holder in ("maker", "cdc"):
+            token = create_token(engine, "producer", organisation=story.orgs[holder].uscc)
+            full = client.get(f"/v1/trace/{code}", headers={"Authorization": f"Bearer {token}"})
+            assert full.json()["view"] == "full", holder
+            assert "serious_adverse_event" not in full.text and report.event_id not in full.text
+        seen = client.get(f"/v1/trace/{code}", headers=regulator).json()["alerts"]
+        assert "serious_adverse_event" in {a["kind"] for a in seen}
 
 
 def test_the_stories_over_http(tmp_path: Path) -> None:

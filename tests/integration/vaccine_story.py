@@ -4,8 +4,9 @@ A maker releases a lot and ships it to the CDC, which supplies a clinic; the cli
 twice, gives a dose under recall, takes in a box without its temperature record, tries to give
 a dose still at the CDC; a supermarket "administers" a dose; a second lot comes straight from
 the maker after a 15 °C reading and a dose of it is given expired; a serious AEFI is reported; a
-pharmacy dispenses a box of medicine and sells it again. Deterministic for a seed, so both runs
-see the same events; :data:`VERDICTS`, :data:`ALERTS` and :data:`REFUSED` say what must follow.
+pharmacy dispenses a box of medicine and sells it again; a case of doses is recalled at the
+CDC. Deterministic for a seed, so both runs see the same events; :data:`VERDICTS`,
+:data:`ALERTS` and :data:`REFUSED` say what must follow.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ VERDICTS = {
     "dose at the clinic straight from the maker": "blocked",
     "drug dispensed once": "ok",
     "drug sold again": "attention",
+    "box of doses under recall": "recalled",
 }
 #: The alert kinds the regulator's list holds for each labelled code (in the alerts' codes or
 #: on a box they were packed in).
@@ -44,6 +46,8 @@ ALERTS = {
     "dose at the clinic straight from the maker": {"vaccine_use_blocked", "temperature_excursion"},
     "drug dispensed once": set(),
     "drug sold again": {"drug_resold"},
+    # A root code of the same months-old recall: its holders' recall_overdue alerts name it.
+    "box of doses under recall": {"recall_overdue"},
 }
 #: The events refused, by label: (reason, field).
 REFUSED = {
@@ -123,6 +127,14 @@ def build(seed: int = 12) -> Story:
     s.tick(3 * 24 * 60)
     step(clinic, shot(s, clinic, short[0], "vax-story-5"))
 
+    # a case of doses (an SSCC) recalled at the CDC: its scan speaks of a vaccine, not of food
+    packed = [s.drug_code("8123456", 10_000_000_300 + n) for n in (1, 2)]
+    case = s.sscc()
+    step(maker, release(s, maker, packed, "2029-03-31"), pack(s, maker, case, packed))
+    step(maker, ship(s, maker, cdc, [case]), temperature(s, maker, [case], (4.6, 5.2)))
+    step(cdc, receive(s, cdc, maker, [case]))
+    step(maker, recall(s, maker, [case]))
+
     boxes = [s.drug_code("8690001", 20_000_000_000 + n) for n in (1, 2)]
     step(o["wholesaler"], ship(s, o["wholesaler"], o["pharmacy"], boxes, unit="盒"))
     step(
@@ -141,6 +153,7 @@ def build(seed: int = 12) -> Story:
         "dose at the clinic straight from the maker": short[1],
         "drug dispensed once": boxes[0],
         "drug sold again": boxes[1],
+        "box of doses under recall": case,
     }
     return story
 
@@ -215,6 +228,12 @@ def temperature(
             "max_celsius": 8.0,
         },
         codes=codes,
+    )
+
+
+def pack(s: Scenario, by: Organisation, case: str, codes: list[str]) -> Event:
+    return s.event(
+        by, "Aggregated", {"parent_code": case, "child_codes": codes}, codes=[case, *codes]
     )
 
 

@@ -28,6 +28,7 @@ from suyuan.foodchain._certificates import (
     certificate_records,
     goods_codes,
     own_certificate_code,
+    vouching_issuers,
 )
 from suyuan.foodchain._chain_rules import WRITE_RULES, WriteRule, check_chain_rules
 from suyuan.foodchain._coverage import (
@@ -70,6 +71,7 @@ from suyuan.foodchain._rules import (
     PURCHASER_COMMITMENT,
     commitment_matches,
     failure_binds,
+    independent_test,
 )
 from suyuan.foodchain._vaccines import (
     DRUG_RESOLD,
@@ -128,10 +130,12 @@ __all__ = [
     "commitment_matches",
     "failure_binds",
     "goods_codes",
+    "independent_test",
     "own_certificate_code",
     "period_key",
     "region_within",
     "select",
     "summarise",
     "void_event",
+    "vouching_issuers",
 ]

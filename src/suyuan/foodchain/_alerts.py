@@ -10,7 +10,8 @@ Four kinds (``docs/food-chain.md`` § Alerts):
 - ``meat_certificates_missing`` — meat left a slaughterhouse without both the 动物检疫合格证明
   (product form) and a passing 肉品品质检验; closed when both are recorded or the meat destroyed;
 - ``temperature_excursion`` — a reading outside the allowed range; closed when every code was
-  inspected and passed, or destroyed, after the excursion.
+  inspected and passed by a testing body, a regulator or a 集中监管仓, or destroyed, after the
+  excursion.
 
 The 浙冷链 kinds (``import_papers_failed``, ``positive_sample``, ``import_papers_incomplete``,
 ``uncoded_import``) are raised by :mod:`._cold_chain` (``docs/cold-chain.md``).
@@ -35,7 +36,7 @@ from suyuan.foodchain._receipts import (
     product_quarantine,
 )
 from suyuan.foodchain._regions import region_within
-from suyuan.foodchain._rules import INSPECTOR_ROLES
+from suyuan.foodchain._rules import INSPECTOR_ROLES, independent_test
 
 MISSING_CERTIFICATE = "missing_certificate"
 INSPECTION_FAILED = "inspection_failed"
@@ -287,7 +288,10 @@ def temperature_alerts(reads: Reads, records: Sequence[Event]) -> list[Alert]:
             f
             for f in follow_ups
             if f.occurred_at >= opened
-            and (f.event_type == DESTROYED or f.payload.get("passed") is True)
+            and (
+                f.event_type == DESTROYED
+                or (f.payload.get("passed") is True and independent_test(f, reads.directory))
+            )
         ]
         closed_at, reason = _temperature_closure(graph, record, covering)
         payload = record.payload

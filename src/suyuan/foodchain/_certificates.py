@@ -26,6 +26,36 @@ def goods_codes(event: Event) -> tuple[str, ...]:
     return tuple(code for code in event.codes if code != own)
 
 
+def vouching_issuers(issues: Iterable[Event]) -> set[str]:
+    """The organisations whose certificates among ``issues`` vouch for the goods they cover
+    (:func:`suyuan.foodchain.failure_binds`): for each goods code, the issuer of the first
+    certificate covering it that does not draw on another certificate covering the same code;
+    and the issuer of a certificate that names no goods code (it covers only its own).
+
+    A purchaser that certifies the lot code of a certificate it cites vouches for its share of
+    that lot, not for the lot: otherwise the buyer of 30 kg could, by certifying them and then
+    failing its own rapid test, freeze the farm's whole lot on every shopper's phone.
+    """
+    chosen = sorted(issues, key=lambda e: (e.occurred_at, e.event_id))
+    by_code = {code: e for e in chosen if (code := own_certificate_code(e)) is not None}
+    found: set[str] = set()
+    first: dict[str, str] = {}
+    for issue in chosen:
+        goods = goods_codes(issue)
+        if not goods:
+            found.add(issue.actor)
+        drawn_on = {
+            code
+            for cited in issue.payload.get("upstream_certificates", ())
+            if (upstream := by_code.get(str(cited))) is not None and upstream.actor != issue.actor
+            for code in goods_codes(upstream)
+        }
+        for code in goods:
+            if code not in drawn_on:
+                first.setdefault(code, issue.actor)
+    return found | set(first.values())
+
+
 @dataclass(frozen=True, slots=True)
 class CertificateRecord:
     """A certificate code as the ledger knows it."""

@@ -30,6 +30,7 @@ from suyuan.foodchain._certificates import (
     certificate_records,
     goods_codes,
     own_certificate_code,
+    vouching_issuers,
 )
 from suyuan.foodchain._reads import (
     PACKING_KINDS,
@@ -137,6 +138,7 @@ class _IssueCheck:
         self._issue_date()
         self._commitment()
         self._code_is_new()
+        self._producer_made_it()
         self._not_frozen_or_recalled()
         self._inspection()
         self._upstream()
@@ -205,6 +207,32 @@ class _IssueCheck:
                 f"this code is the announced replacement of a certificate of {foreign[0].actor}",
             )
 
+    def _producer_made_it(self) -> None:
+        """A producer's certificate covers goods it produced, not goods it took in from another
+        organisation: those it certifies as a purchaser, citing the supplier's certificate.
+        Otherwise a rival farm that bought one kilo of a lot could certify the whole lot as
+        its own produce and then, vouching for it, freeze it with its own failed test."""
+        if self.payload["issuer_type"] != "PRODUCER" or not self.goods:
+            return
+        receipts = [
+            e
+            for e in [*self.reads.about(self.goods, {RECEIVED}), *self.pending]
+            if e.event_type == RECEIVED
+            and e.actor == self.event.actor
+            and e.payload.get("from_org") != self.event.actor
+            and e.occurred_at <= self.event.occurred_at
+        ]
+        for code in self.goods:
+            taken = next((r for r in receipts if code in r.codes), None)
+            if taken is not None:
+                raise EventValidationError(
+                    _code_path(self.event, code),
+                    code,
+                    f"a PRODUCER certificate covers goods the issuer produced: it received these "
+                    f"from {taken.payload.get('from_org')} (event {taken.event_id}); certify them "
+                    "as a PURCHASER citing the supplier's certificate",
+                )
+
     def _not_frozen_or_recalled(self) -> None:
         """Nothing under a freeze (a failed inspection) or an open recall — of the goods, of what
         they were packed in, made or certified from — may be certified, from the inspection or
@@ -222,10 +250,11 @@ class _IssueCheck:
         ]
         closed = {str(e.payload["recall_id"]) for e in blocking if e.event_type == RECALL_CLOSED}
         # A failed test freezes when it binds (failure_binds): whoever certified these goods,
-        # the issuer now, a testing body, a regulator or a 集中监管仓 — not any trader's word.
-        vouching = {self.event.actor} | {
-            e.actor for e in self.reads.about(every, {CERTIFICATE_ISSUED})
-        }
+        # the issuer now, a testing body, a regulator or a 集中监管仓 — not any trader's word (nor
+        # a buyer's that certified its share of a lot: vouching_issuers).
+        vouching = {self.event.actor} | vouching_issuers(
+            self.reads.about(every, {CERTIFICATE_ISSUED})
+        )
         blocking = [
             e
             for e in blocking

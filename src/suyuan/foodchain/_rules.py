@@ -113,5 +113,12 @@ def failure_binds(inspection: Event, directory: Directory, vouching: Collection[
     A trader's own test of goods it does not vouch for does not: otherwise any registered buyer
     of one kilo could freeze a competitor's whole lot. The regulator's alert opens either way.
     """
-    actor = inspection.actor
-    return actor in vouching or directory.has_role(actor, INSPECTOR_ROLES | TESTING_STATIONS)
+    return inspection.actor in vouching or independent_test(inspection, directory)
+
+
+def independent_test(inspection: Event, directory: Directory) -> bool:
+    """Whether ``inspection`` was recorded by a testing body, a regulator or a 集中监管仓 — not
+    by a trader about goods it handles. Only such a test clears goods after a temperature
+    excursion: the holder whose reading was out of range cannot close its own alert with its
+    own rapid test."""
+    return directory.has_role(inspection.actor, INSPECTOR_ROLES | TESTING_STATIONS)

@@ -273,7 +273,7 @@ def test_only_a_slaughterhouse_slaughters(chain: Chain) -> None:
 # --- temperature --------------------------------------------------------------------------------
 
 
-def test_an_excursion_opens_an_alert_closed_by_a_passing_inspection(chain: Chain) -> None:
+def test_an_excursion_is_closed_by_an_independent_passing_inspection(chain: Chain) -> None:
     package = chain.lot("BR0301", item="10273") + "(21)001"
     record = chain.temperature(chain.cold_store, [package], [-19.5, -16.2, -18.7])
     chain.add(chain.cold_store, record)
@@ -282,7 +282,12 @@ def test_an_excursion_opens_an_alert_closed_by_a_passing_inspection(chain: Chain
     assert alert.status == "open" and alert.organisation == chain.cold_store.uscc
     assert alert.opened_at == record.payload["readings"][1]["at"]  # the first reading out
 
-    checked = chain.add(chain.cold_store, chain.inspection(chain.cold_store, [package]))[0]
+    chain.add(chain.cold_store, chain.inspection(chain.cold_store, [package]))
+    [still] = alerts_of(chain, TEMPERATURE_EXCURSION)
+    assert still.status == "open", "the holder's own rapid test does not clear its excursion"
+
+    lab_test = chain.inspection(chain.lab, [package], kind="COMMISSIONED_LAB")
+    checked = chain.add(chain.lab, lab_test)[0]
     [closed] = alerts_of(chain, TEMPERATURE_EXCURSION)
     assert (closed.closed_reason, closed.closed_at) == ("passed_inspection", checked.occurred_at)
 

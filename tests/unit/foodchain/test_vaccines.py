@@ -430,13 +430,15 @@ def test_a_serious_aefi_alerts_regulators_and_never_shows_in_public(vax: Vax) ->
     [alert] = vax.alerts(SERIOUS_ADVERSE_EVENT)
     trace = vax.trace(dose)
     public = trace_json(trace, public=True)
-    full = trace_json(trace, public=False)
+    full = trace_json(trace, public=False, health_reports=True)  # a regulator's
+    holders = trace_json(trace, public=False)  # the full view of an organisation that held it
 
     assert (alert.event_id, alert.status, alert.region) == (report.event_id, "open", "330106")
     assert "classification PENDING" in alert.summary and "惊厥" not in alert.summary
     assert trace.verdict.state == "ok"
     assert SERIOUS_ADVERSE_EVENT not in str(public) and report.event_id not in str(public)
     assert [a["kind"] for a in full["alerts"]] == [SERIOUS_ADVERSE_EVENT]
+    assert SERIOUS_ADVERSE_EVENT not in str(holders) and report.event_id not in str(holders)
 
 
 def test_a_later_classification_closes_the_serious_aefi(vax: Vax) -> None:
