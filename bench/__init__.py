@@ -1,4 +1,4 @@
-"""Benchmarks of the Suyuan ledger (design §10): ``make bench`` / ``python -m bench``.
+"""Benchmarks of the Suyuan ledger (design.md §10): ``make bench`` / ``python -m bench``.
 
 Append throughput through the one write path and through the bare store, on SQLite and on a
 throwaway PostgreSQL; proof and receipt latency; audit rate; bytes per event on disk. Each

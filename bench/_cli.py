@@ -39,7 +39,7 @@ def all_names() -> list[str]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Ledger benchmarks (design §10): JSON report on stdout and in bench/results/.",
+        description="Ledger benchmarks (design.md §10): JSON on stdout and in bench/results/.",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--events", type=_positive, help="batch-signed events (default 20000)")

@@ -1,4 +1,4 @@
-"""Kafka → committed ledger: ``suyuan ingest-worker`` processes against a real broker (design §9,
+"""Kafka → committed ledger: ``suyuan ingest-worker`` processes against a real broker (design.md §9,
 §10).
 
 Tansu (a Kafka-protocol broker, memory storage) and a throwaway PostgreSQL are started by
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 PARTITIONS = 2
 WORKER_COUNTS = (1, 2)
-#: Short consumer-group timings (design §9): a join on Tansu then takes ~3 s instead of ~23 s.
+#: Short consumer-group timings (design.md §9): a join on Tansu then takes ~3 s instead of ~23 s.
 FAST_GROUP_SETTINGS = {
     "SUYUAN_KAFKA_MAX_POLL_INTERVAL_MS": "5000",
     "SUYUAN_KAFKA_SESSION_TIMEOUT_MS": "6000",

@@ -1,4 +1,4 @@
-"""The benchmarks of one storage backend: append, proofs, audit, bytes per event (design §10).
+"""The benchmarks of one storage backend: append, proofs, audit, bytes per event (design.md §10).
 
 Appends go through :class:`suyuan.intake.LedgerWriter` (the one write path: decode, verify,
 validate, append with the consumer offset) or straight into ``SqlLedgerStore.append`` with

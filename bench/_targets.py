@@ -1,4 +1,4 @@
-"""The performance targets of design §10, one per kind of measurement.
+"""The performance targets of design.md §10, one per kind of measurement.
 
 A target is a sentence for the reader and, where §10 gives a number, a check of the measured
 value. Where §10 has no target of its own the sentence says what the figure is compared with.

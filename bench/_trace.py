@@ -1,4 +1,4 @@
-"""Trace queries: ``GET /v1/trace/{code}`` over HTTP and the recall scope (design §7, §8, §10).
+"""Trace queries: ``GET /v1/trace/{code}`` over HTTP and the recall scope (design.md §7, §8, §10).
 
 A SQLite ledger of ``--trace-events`` farm-lot events (:func:`suyuan.demo.bulk_messages`, written
 through :class:`suyuan.intake.LedgerWriter`) plus three structures made with

@@ -1,4 +1,4 @@
-"""The benchmark workload: deterministic, signed, realistic event streams (design §4, §5, §10).
+"""The benchmark workload: deterministic, signed, realistic event streams (design.md §4, §5, §10).
 
 Four farms certify lots of produce, pack each lot's serialised units into two cases and ship
 the cases to a wholesale market. One lot makes four events — ``CertificateIssued``, two

@@ -1,4 +1,4 @@
-"""Chaos run of the Kafka ingest path (design §6, §9): ``make chaos`` / ``python -m chaos``.
+"""Chaos run of the Kafka ingest path (design.md §6, §9): ``make chaos`` / ``python -m chaos``.
 
 Under a steady load of signed batches, ingest workers are SIGKILLed and restarted, the broker is
 stopped for 10–30 s, and the ledger's database sessions are cut. Afterwards the topic is drained

@@ -2,7 +2,7 @@
 
 Each message is one farm's events (certificates, case aggregations, shipments from
 :class:`suyuan.demo.LotMaker`) under one signature — from 1 event per message (per-event
-signatures) to 500 — keyed by the farm's USCC and kept on the farm's partition (design §6). The
+signatures) to 500 — keyed by the farm's USCC and kept on the farm's partition (design.md §6). The
 producer uses ``acks=all`` with retries; only sends the broker acknowledged count as *sent*.
 A small share of messages is deliberately sent a second time, exactly as a producer retry after
 a lost acknowledgement would: the ledger must count those events as duplicates, never store them

@@ -1,5 +1,5 @@
 """The system under test: a Tansu broker, a PostgreSQL ledger and ``suyuan ingest-worker``
-processes that can be killed and restarted (design §6, §9).
+processes that can be killed and restarted (design.md §6, §9).
 
 Tansu and PostgreSQL are the throwaway services of ``infra/local_services.py``; the ledger is
 the server's own database, initialised with the scenario's regulator root key.
@@ -24,7 +24,7 @@ from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migr
 from suyuan.signing import RootKey
 from suyuan.tlog import NoteSigner
 
-#: Short consumer-group timings (design §9): a join on Tansu takes ~3 s instead of ~23 s.
+#: Short consumer-group timings (design.md §9): a join on Tansu takes ~3 s instead of ~23 s.
 FAST_GROUP_SETTINGS = {
     "SUYUAN_KAFKA_MAX_POLL_INTERVAL_MS": "5000",
     "SUYUAN_KAFKA_SESSION_TIMEOUT_MS": "6000",

@@ -1,6 +1,6 @@
 """After the faults: wait for the workers to drain the topic, then compare three accounts of what
 happened — the producer's acknowledgements, the topic read back from the broker, the ledger —
-and audit the ledger (design §6: exactly once, nothing lost, verifiable).
+and audit the ledger (design.md §6: exactly once, nothing lost, verifiable).
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def audit(store: SqlLedgerStore, signer: NoteSigner, root: RootKey) -> dict[str,
 def violations(
     produced: Produced, topic: Topic, ledger: LedgerContents, drained: bool
 ) -> list[str]:
-    """Every broken promise of design §6, in words; empty when the run passed."""
+    """Every broken promise of design.md §6, in words; empty when the run passed."""
     found: list[str] = []
     stored = set(ledger.event_ids)
     in_topic = set(topic.copies)

@@ -1,4 +1,4 @@
-"""Real services for the tests (design §9): a Tansu Kafka-protocol broker and a PostgreSQL server.
+"""Real services for the tests (design.md §9): a Tansu Kafka-protocol broker and PostgreSQL.
 
 Each runs as a child process on a free loopback port, writes its log to a file, and is stopped at
 the end of the test session. The tests start them through this module;

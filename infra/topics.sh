@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates Suyuan's topics (design §6: one ledger shard per partition; the key is the actor's USCC).
+# Creates Suyuan's topics (design.md §6: one ledger shard per partition; the key is the actor's USCC).
 # Usage: topics.sh BOOTSTRAP [PARTITIONS]
 set -euo pipefail
 bootstrap=${1:?bootstrap server}

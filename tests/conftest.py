@@ -1,4 +1,4 @@
-"""Session-wide fixtures: the real broker and PostgreSQL (design §9), started on demand.
+"""Session-wide fixtures: the real broker and PostgreSQL (design.md §9), started on demand.
 
 Their logs go to ``build/test-logs/``; they are removed after a green run and kept when any test
 failed. Set ``SUYUAN_TEST_POSTGRES_URL`` / ``SUYUAN_TEST_KAFKA_BOOTSTRAP`` to use servers of

@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the Suyuan services (design §2, §8): JSON errors naming the field and
+"""HTTP plumbing shared by the Suyuan services (design.md §2, §8): JSON errors naming the field and
 the rule, Prometheus request metrics, the bearer-token caller and the common response bodies.
 
 The core (``suyuan``) never imports this package; the services under ``services/`` do.

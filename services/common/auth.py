@@ -1,4 +1,4 @@
-"""The caller of an HTTP service, from an ``Authorization: Bearer`` API token (design §8).
+"""The caller of an HTTP service, from an ``Authorization: Bearer`` API token (design.md §8).
 
 No token makes the caller :data:`~suyuan.auth.PUBLIC`; a token that does not check out is a 401
 (never the public view). Each service says how it checks a token; this module turns the outcome

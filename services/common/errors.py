@@ -1,4 +1,4 @@
-"""Refusals of the HTTP services as JSON naming the field and the rule (design §8).
+"""Refusals of the HTTP services as JSON naming the field and the rule (design.md §8).
 
 :class:`ApiError` is a plain exception, so request logic raises it without knowing the web
 framework; :func:`install_error_handlers` turns it — and whatever else escapes a route — into a

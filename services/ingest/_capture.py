@@ -1,4 +1,4 @@
-"""``POST /v1/events`` without the web framework (design §5, §8; ``docs/http-ingest.md``).
+"""``POST /v1/events`` without the web framework (design.md §5, §8; ``docs/http-ingest.md``).
 
 Two ways in, one way out (the :class:`~suyuan.transport.Transport`):
 

@@ -1,4 +1,4 @@
-"""Issuing and voiding 承诺达标合格证 over HTTP (design §4, §8; ``docs/food-chain.md``).
+"""Issuing and voiding 承诺达标合格证 over HTTP (design.md §4, §8; ``docs/food-chain.md``).
 
 - ``POST /v1/certificates`` (producer token): the service draws the certificate code, checks the
   certificate (content rules and :func:`suyuan.foodchain.check_certificate`), signs it with the
@@ -469,7 +469,7 @@ def _record(
     err: InvalidInputError,
     event_id: str | None,
 ) -> None:
-    """Keep the refusal where GET /v1/rejections shows it (nothing is lost, design §6)."""
+    """Keep the refusal where GET /v1/rejections shows it (nothing is lost, design.md §6)."""
     rejection = Rejection(
         source=source,
         reason=err.reason,

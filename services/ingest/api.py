@@ -1,4 +1,4 @@
-"""The HTTP capture API of the ingest service (design §5, §8; ``docs/http-ingest.md``).
+"""The HTTP capture API of the ingest service (design.md §5, §8; ``docs/http-ingest.md``).
 
 - ``POST /v1/events`` (producer token): events in JSON, signed here with the organisation's
   custodial key, or a batch the client signed (``application/vnd.suyuan.batch+avro``); 202 with

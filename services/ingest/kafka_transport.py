@@ -26,7 +26,7 @@ from suyuan.transport import (
 
 
 class KafkaTransport:
-    """Publishes to the events topic, keyed by the actor's USCC (design §6); messages of trust
+    """Publishes to the events topic, keyed by the actor's USCC (design.md §6); messages of trust
     events go to the trust topic (docs/ledger.md, "Trust order")."""
 
     def __init__(

@@ -38,7 +38,7 @@ Failure policy (every case is explicit):
 Shards: partition ``p`` of the events topic is ledger shard ``p``; the trust topic's one
 partition is :data:`~suyuan.ledger.TRUST_SHARD`.
 
-Offsets live in the ledger database with the entries (design §6); on assignment the worker seeks
+Offsets live in the ledger database with the entries (design.md §6); on assignment the worker seeks
 to the stored offset, so Kafka's own committed offsets are never used. Every log line carries
 ``topic[partition]@offset``.
 """

@@ -122,7 +122,7 @@ class TraceAlertOut(_Open):
 
 class TraceOut(_Open):
     """``GET /v1/trace/{code}``: backward to the farms, the custody path, and (full view) forward
-    to every holder (design §7)."""
+    to every holder (design.md §7)."""
 
     code: str = Field(description="The canonical code.")
     kind: str = Field(description="cert, gs1 or drug.")

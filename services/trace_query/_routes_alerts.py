@@ -1,4 +1,4 @@
-"""Food-chain alerts and coverage metrics for regulators (design §8; ``docs/food-chain.md``).
+"""Food-chain alerts and coverage metrics for regulators (design.md §8; ``docs/food-chain.md``).
 
 - ``GET /v1/alerts``: alerts (missing certificate, failed inspection with every holder of the
   frozen goods, meat without its certificates, temperature excursion), open and closed, with

@@ -1,4 +1,4 @@
-"""QR images of a code's scan URL (design §3, §8): what a label or a 合格证 prints.
+"""QR images of a code's scan URL (design.md §3, §8): what a label or a 合格证 prints.
 
 The QR holds ``{PUBLIC_BASE_URL}/c/{code}`` (``suyuan.codes.scan_url``), drawn by the ``qrcode``
 package with error correction M (15 %: survives a smudged or creased label) and the standard

@@ -1,4 +1,4 @@
-"""Recalls over HTTP (design §8, docs/recalls.md): start, list, find, acknowledge, close.
+"""Recalls over HTTP (design.md §8, docs/recalls.md): start, list, find, acknowledge, close.
 
 Thin: ``suyuan.recall`` builds, signs (the caller organisation's custodial key) and records the
 ``RecallInitiated`` / ``RecallAcknowledged`` / ``RecallClosed`` events and computes scope,

@@ -1,4 +1,4 @@
-"""``GET /v1/trace/{code}``: a code's trace (design §7, §8). The work is in ``suyuan.trace``."""
+"""``GET /v1/trace/{code}``: a code's trace (design.md §7, §8). The work is in ``suyuan.trace``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The trace query service (design §7, §8; ``docs/http-query.md``).
+"""The trace query service (design.md §7, §8; ``docs/http-query.md``).
 
 - ``GET /v1/trace/{code}`` — a code's trace: consumer view for the public, full view (forward
   trace, holders) for regulators, admins and producers that took part;

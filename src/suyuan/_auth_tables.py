@@ -1,4 +1,4 @@
-"""Tables of the HTTP side (design §5, §8): API tokens and custodial signing keys.
+"""Tables of the HTTP side (design.md §5, §8): API tokens and custodial signing keys.
 
 They live outside the ledger proper (nothing here is hashed or proven) but in the same database
 and on the same SQLAlchemy ``metadata`` as the ledger's tables, so that one Alembic history

@@ -1,4 +1,4 @@
-"""API tokens and the callers they stand for (design §8: roles public, producer, regulator, admin).
+"""API tokens and their callers (design.md §8: roles public, producer, regulator, admin).
 
 A token is ``sy_`` followed by 32 URL-safe random characters (192 bits). It is shown once, when
 it is made; the database keeps only its SHA-256, so a copy of the database grants nothing.
@@ -38,7 +38,7 @@ _MAX_LABEL = 200
 
 
 class Role(StrEnum):
-    """What a caller may do (design §8)."""
+    """What a caller may do (design.md §8)."""
 
     PUBLIC = "public"
     PRODUCER = "producer"

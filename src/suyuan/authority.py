@@ -98,18 +98,18 @@ UNKNOWN_RECALL = UnknownRecallError.reason
 ROOT_KEY = "root key"
 
 # Sources of the rules (see docs/authority.md for the full references).
-SRC_TRUST = "design §5 (root keys sign trust events)"
+SRC_TRUST = "design.md §5 (root keys sign trust events)"
 SRC_CERT = "合格证管理办法 (农业农村部令2025年第4号), firm"
 SRC_RECALL = "食品召回管理办法 (主动召回 / 责令召回), likely"
 SRC_VACCINE_RELEASE = "疫苗管理法 (2019): 批签发 papers of each lot, firm"
 SRC_VACCINE_USE = "疫苗管理法 (2019) art. 35-36: doses go to CDCs and clinics only, firm"
 SRC_COLD = "浙冷链 provincial rules (三证一码, 集中监管仓), likely"
-SRC_CHAIN = "design §4 (EPCIS steps); roles by trade, not in a collected source"
+SRC_CHAIN = "design.md §4 (EPCIS steps); roles by trade, not in a collected source"
 SRC_MEAT = "生猪屠宰管理条例 (定点屠宰, 肉品品质检验), not in the collected facts: uncertain"
 SRC_QUARANTINE = "动物防疫法 (官方兽医出具检疫证明), not in the collected facts: uncertain"
 SRC_AEFI = "疫苗管理法 art. 52-54 (AEFI reporting), not in the collected facts: uncertain"
 SRC_DRUG = "药品追溯码 (医保 dispensing scans), likely"
-SRC_INSPECTION = "design §4 (批批检测); a holder's own test is a self-test, shown as one"
+SRC_INSPECTION = "design.md §4 (批批检测); a holder's own test is a self-test, shown as one"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The one code graph: closures over the ``code_edges`` projection (design §7: never a scan).
+"""The one code graph: closures over the ``code_edges`` projection (design.md §7: never a scan).
 
 Every part that walks from a code to what it was packed in, made from or certified from — the
 tracer, recall scopes, the food-chain rules, authority — walks through :class:`CodeGraph`, with

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         8 * 1024 * 1024, ge=1024, description="Larger messages are rejected as oversized."
     )
     dead_letter_topic: str = "suyuan.events.dlq"
-    # Tansu completes a group join only after the rebalance timeout (design §9): keep these short.
+    # Tansu joins a group only after the rebalance timeout (design.md §9): keep these short.
     kafka_max_poll_interval_ms: int = Field(300_000, ge=1_000)
     kafka_session_timeout_ms: int = Field(45_000, ge=1_000)
     kafka_heartbeat_interval_ms: int = Field(3_000, ge=100)

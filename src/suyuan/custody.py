@@ -1,4 +1,4 @@
-"""Custodial signing keys (design §5): the service signs for an organisation that asks it to.
+"""Custodial signing keys (design.md §5): the service signs for an organisation that asks it to.
 
 "An HTTP client authenticated with an organisation token may instead have the service sign with
 that organisation's custodial key (stored encrypted at rest)." Each custodial key is an Ed25519
@@ -254,7 +254,7 @@ def key_registration_event(
     event_id: str | None = None,
     occurred_at: datetime | None = None,
 ) -> Event:
-    """The ``SigningKeyRegistered`` event that puts ``key`` in the trust chain (design §5).
+    """The ``SigningKeyRegistered`` event that puts ``key`` in the trust chain (design.md §5).
 
     It is to be signed by the regulator's root key (``regulator`` is the USCC owning that key),
     like every trust event, and written to the ledger before the organisation's first

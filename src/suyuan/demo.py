@@ -1,4 +1,4 @@
-"""The demo data set: a small, realistic farm-to-table chain in 杭州 (design §9).
+"""The demo data set: a small, realistic farm-to-table chain in 杭州 (design.md §9).
 
 - **Food (浙食链)**: a vegetable cooperative tests and certifies a lot of 小青菜, packs it into a
   case and ships it to a wholesale market; the market checks the certificate at entry (进货查验),
@@ -360,7 +360,7 @@ def demo_pseudonym(subject: str) -> str:
 def _slaughter(s: Scenario, data: DemoData, market: Organisation) -> dict[str, str]:
     """Pigs → carcass cuts at a designated slaughterhouse. Cut lot A leaves with both the
     动物检疫合格证明 (product form) and the 肉品品质检验合格证; cut lot B without the first —
-    an alert against the plant (design §4; docs/food-chain.md)."""
+    an alert against the plant (design.md §4; docs/food-chain.md)."""
     pig_farm = s.organisation(
         "德清县新市镇生猪养殖场", ["PRODUCER"], "330521", "浙江省湖州市德清县新市镇"
     )

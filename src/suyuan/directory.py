@@ -1,4 +1,4 @@
-"""Organisations as the trust chain registered them (design §5): names, roles and regions.
+"""Organisations as the trust chain registered them (design.md §5): names, roles and regions.
 
 A view of the one trust follower (:class:`suyuan.follower.TrustFollower`) over the ledger's
 trust events, kept up to date with one small query per :meth:`Directory.refresh`; shared by the

@@ -4,10 +4,10 @@
 
     SuyuanError
     ├── InvalidInputError            bad input; carries field, value (shortened) and rule
-    │   ├── CodeError                a trace code, USCC or scan URL breaks a rule (design §3)
+    │   ├── CodeError                a trace code, USCC or scan URL breaks a rule (design.md §3)
     │   ├── DecodeError              bytes are not a Suyuan event or batch
     │   │   └── UnknownSchemaError   the fingerprint names no schema we know
-    │   ├── EventValidationError     an event's content breaks a rule of the contract (design §4)
+    │   ├── EventValidationError     an event's content breaks a rule of the contract (design.md §4)
     │   │   └── MissingReferenceError   it refers to an event the ledger does not hold (yet)
     │   ├── IdConflictError          an event id is taken by an event with other content
     │   ├── ProofError               a Merkle proof, root, size or index is wrong (suyuan.merkle)
@@ -20,7 +20,7 @@
     │   │                              still hand them over; never a final rejection)
     │   ├── UnknownRecallError       a recall follow-up names no known recall
     │   ├── ExportFormatError        an export ``format`` we do not write (suyuan.exports)
-    │   └── SignatureError           a signature does not verify (design §5)
+    │   └── SignatureError           a signature does not verify (design.md §5)
     │       ├── UnknownKeyError      no registered key has this key id
     │       ├── RevokedKeyError      the key was revoked before the event was signed
     │       ├── WrongSignerError     the key belongs to another organisation / lacks the role
@@ -77,7 +77,7 @@ class InvalidInputError(SuyuanError, ValueError):
 
 
 class CodeError(InvalidInputError):
-    """A trace code, USCC, or scan URL breaks a rule of design §3."""
+    """A trace code, USCC, or scan URL breaks a rule of design.md §3."""
 
     reason = "invalid_code"
 

@@ -1,4 +1,4 @@
-"""From signed batch messages to ledger entries or rejections (design §5, §6).
+"""From signed batch messages to ledger entries or rejections (design.md §5, §6).
 
 :class:`LedgerWriter` is the one write path of every transport (Kafka worker, HTTP, embedded):
 decode the batch, check its signature against the trust chain, validate every event, append

@@ -1,4 +1,4 @@
-"""RFC 6962 / RFC 9162 Merkle tree hashing and proofs (design §6).
+"""RFC 6962 / RFC 9162 Merkle tree hashing and proofs (design.md §6).
 
 Specification: RFC 9162 §2.1 (https://www.rfc-editor.org/rfc/rfc9162#section-2.1), which keeps the
 tree of RFC 6962 §2.1 with SHA-256:

@@ -1,4 +1,4 @@
-"""Personal data stays out of the ledger (design §6).
+"""Personal data stays out of the ledger (design.md §6).
 
 A vaccine recipient appears in the ledger only as a **keyed pseudonym**:
 ``rp1:`` + base32(HMAC-SHA256(secret, normalised subject id))[:32]. Without the secret, the

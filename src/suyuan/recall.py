@@ -1,4 +1,4 @@
-"""Regulator recalls: start one, find its scope and follow it to closure (design §1, §4, §7, §8).
+"""Regulator recalls: start one, find its scope and follow it to closure (design.md §1, §4, §7, §8).
 
 A regulator starts a recall of everything made from or packed with some **root codes**:
 

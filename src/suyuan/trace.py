@@ -1,4 +1,4 @@
-"""Trace a code backward to its origins and forward to every holder (design §7).
+"""Trace a code backward to its origins and forward to every holder (design.md §7).
 
 Computed from the ledger's indexed projections (``code_events``, ``code_edges``) and point reads
 of the entries they name — never by scanning the ledger:
@@ -794,7 +794,7 @@ def traced_event_json(
 
 
 def trace_json(trace: Trace, *, public: bool, health_reports: bool = False) -> dict[str, Any]:
-    """The trace as the JSON of ``GET /v1/trace/{code}`` (design §8).
+    """The trace as the JSON of ``GET /v1/trace/{code}`` (design.md §8).
 
     Reports about a person's health (:data:`PRIVATE_EVENT_TYPES`, :data:`PRIVATE_ALERT_KINDS`)
     are shown only with ``health_reports`` (a regulator's or admin's reading): a full view of

@@ -1,7 +1,7 @@
-"""How signed batches travel from the HTTP capture API to the ledger (design §6, §8, §9).
+"""How signed batches travel from the HTTP capture API to the ledger (design.md §6, §8, §9).
 
 :class:`Transport` is what the API submits to. Every message is one encoded
-:class:`~suyuan.events.SignedBatch` (design §5: one Kafka message = one signed batch) and ``key``
+:class:`~suyuan.events.SignedBatch` (design.md §5: one Kafka message = one signed batch) and ``key``
 is the actor's USCC (the Kafka message key, so one organisation's events stay in order). The
 answer is one :class:`EventOutcome` per event.
 
@@ -130,7 +130,7 @@ class Transport(Protocol):
         ...
 
     def reject(self, rejections: Sequence[Rejection]) -> None:
-        """Record events refused before submission (design §6: nothing is lost).
+        """Record events refused before submission (design.md §6: nothing is lost).
 
         Raises:
             TransportError: the rejections could not be recorded.

@@ -1,5 +1,5 @@
 """Vaccine recipients enter the ledger only as keyed pseudonyms; erasing the mapping keeps every
-proof valid (design §6)."""
+proof valid (design.md §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The HTTP capture API (design §5, §8) on a real ledger: SQLite, and once on PostgreSQL.
+"""The HTTP capture API (design.md §5, §8) on a real ledger: SQLite, and once on PostgreSQL.
 
 The app runs in-process (FastAPI's TestClient): no network. Organisations, keys and events come
 from the Scenario of ``tests.ledger_world``; the regulator root key registers them.

@@ -1,4 +1,4 @@
-"""Every operation of the ingest API's OpenAPI document, fed generated input (design §8): sent
+"""Every operation of the ingest API's OpenAPI document, fed generated input (design.md §8): sent
 without a token and with a producer token, it must never answer with a 5xx, and a generated
 request never leaves a partial write behind (see ``openapi_fuzz``)."""
 

@@ -1,6 +1,6 @@
 """Tamper detection: someone with write access to the database changes the ledger, and
 ``suyuan verify`` exits 1 naming the first bad entry — shard, sequence number and problem
-(``docs/ledger.md``, "Auditing"; design §6).
+(``docs/ledger.md``, "Auditing"; design.md §6).
 
 One real ledger is built per backend through the public path (``suyuan ledger init``, the
 :class:`LedgerWriter`, ``suyuan ledger checkpoint``); each test audits its own copy after
@@ -551,7 +551,7 @@ def test_replayed_event_is_found_even_without_the_unique_index(
 ) -> None:
     """A second copy of a signed event, correctly placed and chained, under the same event id
     (the attacker drops the unique index first): each entry passes on its own, but the ledger
-    must never hold one event twice (design §6: ``event_id`` is unique)."""
+    must never hold one event twice (design.md §6: ``event_id`` is unique)."""
     original = attacker.entry(0, 5)
     replayed = dataclasses.replace(Leaf.from_bytes(bytes(original.leaf)), seq=SHARD0_SIZE)
     attacker.allow_duplicate_event_ids()

@@ -1,4 +1,4 @@
-"""The trace query API (design §7, §8) on the demo ledger: SQLite, and once on PostgreSQL.
+"""The trace query API (design.md §7, §8) on the demo ledger: SQLite, and once on PostgreSQL.
 
 The app runs in-process (FastAPI's TestClient). The ledger holds the demo chain (farm → market
 → supermarket, a voided certificate, a recall), loaded through the one write path, plus:

@@ -1,4 +1,4 @@
-"""Every operation of the query API's OpenAPI document, fed generated input (design §8): sent to
+"""Every operation of the query API's OpenAPI document, fed generated input (design.md §8): sent to
 the app on the demo ledger once without a token and once with a regulator token, it must never
 answer with a 5xx (see ``openapi_fuzz``)."""
 

@@ -1,4 +1,4 @@
-"""The core (src/suyuan) imports no web framework and no Kafka client (design §2).
+"""The core (src/suyuan) imports no web framework and no Kafka client (design.md §2).
 
 The CLI is the one exception: its Kafka and server commands import the services lazily, inside
 the command functions.

@@ -1,4 +1,4 @@
-"""API tokens (design §8): made once, stored as a hash, bound to a role and a scope, revocable."""
+"""API tokens (design.md §8): made once, stored hashed, bound to a role and a scope, revocable."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Custodial signing keys (design §5): sealed with AES-GCM under a master key, never in clear."""
+"""Custodial signing keys (design.md §5): sealed with AES-GCM under a master key, never in clear."""
 
 from __future__ import annotations
 

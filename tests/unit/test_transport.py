@@ -1,4 +1,4 @@
-"""EmbeddedTransport: one outcome per event, in order, from the one write path (design §6)."""
+"""EmbeddedTransport: one outcome per event, in order, from the one write path (design.md §6)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Stop storing level 0 of the Merkle trees: leaf hashes are hashed from the stored leaves.
 
 ``merkle_nodes`` kept one row per entry repeating SHA-256(0x00 ‖ leaf); proofs read at most a
-few of them, so the store now hashes those from ``ledger_entries.leaf`` (design §6, §10:
+few of them, so the store now hashes those from ``ledger_entries.leaf`` (design.md §6, §10:
 bytes and inserts per event). The downgrade writes them back from the leaves.
 
 Revision ID: 0003

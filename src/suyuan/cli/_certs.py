@@ -1,4 +1,4 @@
-"""``suyuan cert issue`` and ``suyuan cert void``: 承诺达标合格证 from the command line (design §4).
+"""``suyuan cert issue`` and ``suyuan cert void``: 承诺达标合格证 from the shell (design.md §4).
 
 Signed with the producer's own key file and appended to an embedded ledger (``--db``), after the
 same checks as ``POST /v1/certificates`` (``suyuan.foodchain``). The key's organisation, as the
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from suyuan.signing import SigningKey
 
 app = typer.Typer(
-    help="承诺达标合格证: issue and void certificates (design §4).", no_args_is_help=True
+    help="承诺达标合格证: issue and void certificates (design.md §4).", no_args_is_help=True
 )
 
 KeyOption = Annotated[

@@ -1,4 +1,4 @@
-"""``suyuan ingest-worker`` and ``suyuan publish`` (design §6, §9).
+"""``suyuan ingest-worker`` and ``suyuan publish`` (design.md §6, §9).
 
 The Kafka client is imported inside the commands: the core package never imports it.
 """

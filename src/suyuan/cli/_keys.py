@@ -1,4 +1,4 @@
-"""``suyuan keys``: Ed25519 signing keys (design §5)."""
+"""``suyuan keys``: Ed25519 signing keys (design.md §5)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from suyuan.errors import KeyFileError
 
-app = typer.Typer(help="Ed25519 signing keys (design §5).", no_args_is_help=True)
+app = typer.Typer(help="Ed25519 signing keys (design.md §5).", no_args_is_help=True)
 
 
 @app.command("new")

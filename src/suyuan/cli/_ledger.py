@@ -1,4 +1,4 @@
-"""``suyuan ledger``, ``suyuan verify``, ``suyuan prove``, ``suyuan verify-receipt`` (design §6)."""
+"""``suyuan ledger``, ``verify``, ``prove`` and ``verify-receipt`` (design.md §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``suyuan schemas``: the Avro wire format (design §4)."""
+"""``suyuan schemas``: the Avro wire format (design.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``suyuan serve-ingest``: the HTTP capture API on an embedded ledger (design §8, §9)."""
+"""``suyuan serve-ingest``: the HTTP capture API on an embedded ledger (design.md §8, §9)."""
 
 from __future__ import annotations
 

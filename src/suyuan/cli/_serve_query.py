@@ -1,4 +1,4 @@
-"""``suyuan serve-query``: the trace query service on a ledger (design §8, §9)."""
+"""``suyuan serve-query``: the trace query service on a ledger (design.md §8, §9)."""
 
 from __future__ import annotations
 

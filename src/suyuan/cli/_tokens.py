@@ -1,4 +1,4 @@
-"""``suyuan token`` (API tokens) and ``suyuan custody`` (custodial signing keys), design §5, §8.
+"""``suyuan token`` (API tokens) and ``suyuan custody`` (custodial signing keys), design.md §5, §8.
 
 A token is printed once, alone on stdout (so scripts can capture it); it cannot be shown again.
 """
@@ -14,9 +14,9 @@ import typer
 from suyuan.cli._common import DbOption, errors, fail, open_store
 from suyuan.ledger import SqlLedgerStore, migrate
 
-app = typer.Typer(help="API tokens of the HTTP services (design §8).", no_args_is_help=True)
+app = typer.Typer(help="API tokens of the HTTP services (design.md §8).", no_args_is_help=True)
 custody_app = typer.Typer(
-    help="Custodial signing keys: the service signs for an organisation (design §5).",
+    help="Custodial signing keys: the service signs for an organisation (design.md §5).",
     no_args_is_help=True,
 )
 

@@ -1,4 +1,4 @@
-"""Trace codes and organisation codes (design §3).
+"""Trace codes and organisation codes (design.md §3).
 
 Every traced thing carries a trace code; the ledger indexes events by its canonical text:
 

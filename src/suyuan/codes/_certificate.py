@@ -1,4 +1,4 @@
-"""Certificate codes of 承诺达标合格证, issued by Suyuan (design §3).
+"""Certificate codes of 承诺达标合格证, issued by Suyuan (design.md §3).
 
 A certificate code is 12 characters of Crockford base32: 11 random characters and one check
 character computed with the ISO 7064 hybrid system MOD 33,32 over the same alphabet

@@ -1,4 +1,4 @@
-"""Tell a trace code's kind from its text and parse it (design §3).
+"""Tell a trace code's kind from its text and parse it (design.md §3).
 
 Kinds are told apart by an optional prefix (``cert:``, ``gs1:``, ``drug:``) or else by shape:
 

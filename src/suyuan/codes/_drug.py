@@ -1,4 +1,4 @@
-"""药品追溯码: drug and vaccine trace codes (design §3).
+"""药品追溯码: drug and vaccine trace codes (design.md §3).
 
 A drug trace code is 20 digits: a 7-digit product identifier (药品标识码), then serial and check
 parts. The check algorithm is not public, so only the format is validated here; no checksum is

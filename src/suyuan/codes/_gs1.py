@@ -1,4 +1,4 @@
-"""GS1 identifiers: SSCC (00), GTIN (01) + lot (10) + serial (21) (design §3).
+"""GS1 identifiers: SSCC (00), GTIN (01) + lot (10) + serial (21) (design.md §3).
 
 All GS1 parsing is done by the ``biip`` library, which also checks GTIN and SSCC check digits.
 Accepted inputs:

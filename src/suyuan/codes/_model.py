@@ -1,4 +1,4 @@
-"""The trace-code value: a kind and a canonical text (design §3).
+"""The trace-code value: a kind and a canonical text (design.md §3).
 
 Canonical forms are unambiguous by shape, so the canonical text alone tells the kind:
 

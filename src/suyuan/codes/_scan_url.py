@@ -1,4 +1,4 @@
-"""Scan URLs: what a printed QR code holds (design §3, §8 ``GET /c/{code}``).
+"""Scan URLs: what a printed QR code holds (design.md §3, §8 ``GET /c/{code}``).
 
 A scan URL is ``{PUBLIC_BASE_URL}/c/{code}`` with the canonical code percent-encoded as one path
 segment (parentheses stay readable; a ``/`` inside a GS1 lot becomes ``%2F``). Reading a URL back

@@ -1,4 +1,4 @@
-"""Input hygiene shared by every code parser (design §3).
+"""Input hygiene shared by every code parser (design.md §3).
 
 Codes arrive from barcode scanners, keyboards with Chinese input methods and JSON bodies. Before any
 kind-specific rule runs, the text is checked to be a bounded string without control characters and
@@ -11,7 +11,7 @@ import unicodedata
 
 from suyuan.errors import CodeError
 
-#: Longest code text accepted, before normalisation (design §3: bounded input).
+#: Longest code text accepted, before normalisation (design.md §3: bounded input).
 MAX_CODE_LENGTH = 512
 
 #: GS1 group separator: stands for FNC1 in element strings, the only control character allowed.

@@ -1,4 +1,4 @@
-"""``parse_trace_code``: any spelling of a trace code to its canonical value (design §3)."""
+"""``parse_trace_code``: any spelling of a trace code to its canonical value (design.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""统一社会信用代码 (USCC), GB 32100-2015 (design §3).
+"""统一社会信用代码 (USCC), GB 32100-2015 (design.md §3).
 
 Layout of the 18 characters:
 

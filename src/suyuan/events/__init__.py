@@ -1,4 +1,4 @@
-"""Event contract: model, Avro schemas, codec (design §4, §5).
+"""Event contract: model, Avro schemas, codec (design.md §4, §5).
 
 - :class:`Event`, :class:`Location`, :class:`SignedBatch`: the immutable values (``model``).
 - Wire form: Avro single-object encoding under the schemas in ``schemas/``

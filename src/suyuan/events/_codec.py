@@ -1,4 +1,4 @@
-"""Avro single-object encoding of events and signed batches (design §4, §5).
+"""Avro single-object encoding of events and signed batches (design.md §4, §5).
 
 Layout of every message (Avro specification, "Single-object encoding")::
 

@@ -1,4 +1,4 @@
-"""The HTTP JSON form of an event (design §4, §8; documented in ``docs/events.md``).
+"""The HTTP JSON form of an event (design.md §4, §8; documented in ``docs/events.md``).
 
 ``{"event_id", "event_type", "occurred_at", "actor", "location", "codes", "quantity", "unit",
 "biz_step", "disposition", "payload"}``: timestamps are RFC 3339 with offset, decimals are strings,

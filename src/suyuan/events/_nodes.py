@@ -1,4 +1,4 @@
-"""Schema-compiled converters between the three forms of event data (design §4).
+"""Schema-compiled converters between the three forms of event data (design.md §4).
 
 Each Avro schema node is compiled once into a :class:`Node` that converts between
 

@@ -1,4 +1,4 @@
-"""Writer schemas by fingerprint: the current ones and every frozen snapshot (design §4).
+"""Writer schemas by fingerprint: the current ones and every frozen snapshot (design.md §4).
 
 The ``.avsc`` files in ``schemas/`` (package ``suyuan_schemas``) are the single source of the wire
 format: one file per named type, ``suyuan.v1.<Name>.avsc``, loaded with

@@ -1,4 +1,4 @@
-"""The Event record compiled once: envelope and payload converters (design §4).
+"""The Event record compiled once: envelope and payload converters (design.md §4).
 
 An :class:`EventShape` turns an :class:`~suyuan.events.model.Event` into the fastavro datum of the
 current ``suyuan.v1.Event`` schema and back, and converts the HTTP JSON form to and from the datum

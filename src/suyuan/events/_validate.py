@@ -1,4 +1,4 @@
-"""Content rules of the event contract (design §3, §4): :func:`validate_event`.
+"""Content rules of the event contract (design.md §3, §4): :func:`validate_event`.
 
 Three layers, each reporting the first broken rule with the field path:
 

@@ -1,4 +1,4 @@
-"""The event value every part of Suyuan speaks (design §4).
+"""The event value every part of Suyuan speaks (design.md §4).
 
 An :class:`Event` is an immutable value: an envelope (who, when, where, which codes, how much) and a
 typed payload. Its wire form is Avro single-object encoding (see :mod:`suyuan.events`); its
@@ -53,7 +53,7 @@ class Event:
 
     ``event_type`` is the name of the payload record in ``schemas/`` (e.g. ``CertificateIssued``);
     ``payload`` holds that record's fields, deeply frozen. ``occurred_at`` is always timezone-aware.
-    ``codes`` are the canonical trace codes the event is about (design §3).
+    ``codes`` are the canonical trace codes the event is about (design.md §3).
     """
 
     event_id: str
@@ -71,7 +71,7 @@ class Event:
     """GS1 CBV disposition (EPCIS 2.0), e.g. ``in_transit``."""
 
 
-# Names of the trust events (design §5): signed by a regulator root key.
+# Names of the trust events (design.md §5): signed by a regulator root key.
 ORGANISATION_REGISTERED = "OrganisationRegistered"
 SIGNING_KEY_REGISTERED = "SigningKeyRegistered"
 SIGNING_KEY_REVOKED = "SigningKeyRevoked"
@@ -82,7 +82,7 @@ TRUST_EVENT_TYPES = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class SignedBatch:
-    """One signature over one or more encoded events (design §5): one Kafka message = one batch.
+    """One signature over one or more encoded events (design.md §5): one Kafka message = one batch.
 
     ``events`` are the exact single-object-encoded event bytes that were signed; ``key_id`` names
     the signer's registered Ed25519 key. What the signature covers is defined in

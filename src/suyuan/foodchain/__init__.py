@@ -1,4 +1,4 @@
-"""浙食链 rules of the food chain (design §1, §4, §7; ``docs/food-chain.md``).
+"""浙食链 rules of the food chain (design.md §1, §4, §7; ``docs/food-chain.md``).
 
 - Issuing 承诺达标合格证: :func:`check_certificate` (the rules that need the ledger, for HTTP and
   Kafka alike), :func:`certificate_event` / :func:`void_event` (the events the API and CLI

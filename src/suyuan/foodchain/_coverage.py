@@ -1,4 +1,4 @@
-"""Coverage metrics (design §1, §8 ``GET /v1/metrics/coverage``; ``docs/food-chain.md`` § Coverage).
+"""Coverage metrics (design.md §1, §8 ``GET /v1/metrics/coverage``; docs/food-chain.md § Coverage).
 
 Each metric is a share of *observations*, each attributed to the organisation whose duty it is,
 that organisation's region and the day it happened (local date of ``occurred_at``):

@@ -1,4 +1,4 @@
-"""Issuing and voiding 承诺达标合格证 (design §4; ``docs/food-chain.md`` § Issuing).
+"""Issuing and voiding 承诺达标合格证 (design.md §4; ``docs/food-chain.md`` § Issuing).
 
 :func:`check_certificate` holds the rules that need the ledger — a test basis names a passing
 inspection of the lot already recorded, a purchaser's upstream certificates exist and are not
@@ -615,7 +615,7 @@ class CertificateLinks:
 
 
 def certificate_links(base_url: str, code: str) -> CertificateLinks:
-    """The links of certificate ``code`` on the query service at ``base_url`` (design §8).
+    """The links of certificate ``code`` on the query service at ``base_url`` (design.md §8).
 
     Raises:
         CodeError: ``code`` is not a valid trace code.

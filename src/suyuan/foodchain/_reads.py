@@ -1,4 +1,4 @@
-"""Point reads of the ledger the food-chain rules share (design §7: projections, never a scan).
+"""Point reads of the ledger the food-chain rules share (design.md §7: projections, never a scan).
 
 - :class:`Reads`: the events about some codes (``code_events``), events by id, and who the
   organisations are (the trust events' registrations);

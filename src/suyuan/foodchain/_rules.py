@@ -71,7 +71,7 @@ INSPECTOR_ROLES = INSPECTORS
 #: food is tested and disinfected.
 TESTING_STATIONS = frozenset({"SUPERVISED_WAREHOUSE"})
 
-#: Provincial target for 赋码率 and 扫码率 (design §1).
+#: Provincial target for 赋码率 and 扫码率 (design.md §1).
 CODING_TARGET = 0.995
 SCAN_TARGET = 0.995
 

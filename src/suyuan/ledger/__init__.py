@@ -1,4 +1,4 @@
-"""The verifiable ledger (design §6): sharded, append-only, hash-chained and Merkle-proven.
+"""The verifiable ledger (design.md §6): sharded, append-only, hash-chained and Merkle-proven.
 
 - :class:`LedgerStore` — the storage contract; :class:`SqlLedgerStore` — SQLite (WAL) and
   PostgreSQL through SQLAlchemy; :func:`migrate` creates the schema (Alembic).

@@ -1,4 +1,4 @@
-"""End-to-end audit of a ledger (``suyuan verify``, design §6).
+"""End-to-end audit of a ledger (``suyuan verify``, design.md §6).
 
 Reads every entry of every shard in order and checks, for each: the leaf parses and sits at its
 own position, the hash chain continues, the event decodes and matches its index row, and the

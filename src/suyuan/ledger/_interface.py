@@ -26,7 +26,7 @@ class LedgerError(SuyuanError):
 
 
 class StaleWriterError(LedgerError):
-    """Compare-and-set failed: another writer moved the shard's offset or size (design §6).
+    """Compare-and-set failed: another writer moved the shard's offset or size (design.md §6).
 
     The writer lost its partition (or raced another writer); it must re-read the stored offset
     and continue from there. Nothing of the refused append was written.

@@ -1,4 +1,4 @@
-"""The ledger leaf: the exact bytes hashed into the chain and the Merkle tree (design §6).
+"""The ledger leaf: the exact bytes hashed into the chain and the Merkle tree (design.md §6).
 
 Layout (all integers big-endian; documented in ``docs/ledger.md``)::
 

@@ -2,7 +2,7 @@
 
 Checkpoints are C2SP tlog-checkpoint notes signed with the ledger key, one origin per shard
 (``{name}/shard/{n}``). A new checkpoint is signed only after the tree it commits to is shown
-consistent with the previous checkpoint of the shard (design §6).
+consistent with the previous checkpoint of the shard (design.md §6).
 """
 
 from __future__ import annotations

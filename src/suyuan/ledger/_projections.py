@@ -1,4 +1,4 @@
-"""What an event contributes to the trace projections (design §7).
+"""What an event contributes to the trace projections (design.md §7).
 
 Pure functions of the event: the codes it is about (for ``code_events``) and the edges it adds
 between codes (for ``code_edges``). Written in the same transaction as the entry, so a trace

@@ -41,7 +41,7 @@ _MAX_RAW = 4096  # bytes of a rejected message kept for the producer to look at
 
 
 def chain_next(previous: bytes, leaf_hash_: bytes) -> bytes:
-    """chain_i = SHA-256(chain_{i-1} || leaf_hash_i) (design §6)."""
+    """chain_i = SHA-256(chain_{i-1} || leaf_hash_i) (design.md §6)."""
     return hashlib.sha256(previous + leaf_hash_).digest()
 
 

@@ -57,7 +57,7 @@ checkpoints = sa.Table(
     sa.Column("created_at", BigInt, nullable=False),
 )
 
-#: Projection: which events are about which code (design §7).
+#: Projection: which events are about which code (design.md §7).
 code_events = sa.Table(
     "code_events",
     metadata,
@@ -83,7 +83,7 @@ code_edges = sa.Table(
     sa.Index("ix_code_edges_child", "child"),
 )
 
-#: Projection: positions of trust events (design §5), replayed in ledger order to rebuild the
+#: Projection: positions of trust events (design.md §5), replayed in ledger order to rebuild the
 #: trust store without reading the whole ledger; the audit checks it is complete.
 trust_entries = sa.Table(
     "trust_entries",
@@ -102,7 +102,7 @@ ledger_meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
-#: Everything that did not enter the ledger, with a machine-readable reason (design §6).
+#: Everything that did not enter the ledger, with a machine-readable reason (design.md §6).
 rejections = sa.Table(
     "rejections",
     metadata,
@@ -119,7 +119,7 @@ rejections = sa.Table(
     sa.Index("ix_rejections_actor", "actor"),
 )
 
-#: Pseudonym → person mapping for vaccine recipients. Outside the ledger: erasable (design §6).
+#: Pseudonym → person mapping for vaccine recipients. Outside the ledger: erasable (design.md §6).
 pseudonym_map = sa.Table(
     "pseudonym_map",
     metadata,

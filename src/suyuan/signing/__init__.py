@@ -1,4 +1,4 @@
-"""Signatures and the trust chain (design §5; byte-level details in ``docs/signing.md``).
+"""Signatures and the trust chain (design.md §5; byte-level details in ``docs/signing.md``).
 
 - Keys: :class:`SigningKey` / :class:`VerifyKey` (Ed25519), their ``key_id``, and PEM key files.
 - Batches: one signature over the RFC 6962 Merkle root of a batch's encoded events

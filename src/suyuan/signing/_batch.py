@@ -1,4 +1,4 @@
-"""Batch signatures: one Ed25519 signature over a Merkle root of encoded events (design §5).
+"""Batch signatures: one Ed25519 signature over a Merkle root of encoded events (design.md §5).
 
 What is signed, byte for byte (``docs/signing.md``)::
 

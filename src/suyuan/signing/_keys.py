@@ -1,4 +1,4 @@
-"""Ed25519 keys, key ids and key files (design §5; ``docs/signing.md``).
+"""Ed25519 keys, key ids and key files (design.md §5; ``docs/signing.md``).
 
 Small wrappers around the ``cryptography`` Ed25519 keys so the rest of Suyuan never touches the
 library directly: a :class:`SigningKey` signs, a :class:`VerifyKey` verifies and raises

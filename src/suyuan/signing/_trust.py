@@ -1,4 +1,4 @@
-"""The trust chain: which key may sign for which organisation (design §5; ``docs/signing.md``).
+"""The trust chain: which key may sign for which organisation (design.md §5; ``docs/signing.md``).
 
 Regulator **root keys** are configured, never learnt from events. They sign only the trust
 events — organisation registered, signing key registered, signing key revoked — and each such

@@ -1,4 +1,4 @@
-"""Verifiable-log wire formats: signed notes, checkpoints and proof receipts (design §6).
+"""Verifiable-log wire formats: signed notes, checkpoints and proof receipts (design.md §6).
 
 Three C2SP formats, one module each:
 

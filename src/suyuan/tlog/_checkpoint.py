@@ -9,7 +9,7 @@ Specification: https://c2sp.org/tlog-checkpoint. A checkpoint is the text of a s
     [<extension line>...]     optional, opaque, non-empty
 
 The ledger signs a new checkpoint only after :func:`verify_checkpoint_consistency` accepts it
-against the previous one (design §6); the specification forbids signing inconsistent ones.
+against the previous one (design.md §6); the specification forbids signing inconsistent ones.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class Checkpoint:
 
 
 def sign_checkpoint(checkpoint: Checkpoint, signer: NoteSigner) -> str:
-    """The checkpoint as a signed note, signed by ``signer`` (the ledger key of design §6).
+    """The checkpoint as a signed note, signed by ``signer`` (the ledger key of design.md §6).
 
     The caller must have checked consistency with the previous checkpoint first
     (:func:`verify_checkpoint_consistency`).

@@ -11,7 +11,7 @@ Specification: https://c2sp.org/tlog-proof (version ``c2sp.org/tlog-proof@v1``):
     <signed checkpoint note, verbatim>    see c2sp.org/tlog-checkpoint
 
 Anyone holding the ledger's verifier key can check a receipt with :func:`verify_receipt`,
-without contacting the ledger (design §6: ``suyuan prove`` / ``suyuan verify-receipt``).
+without contacting the ledger (design.md §6: ``suyuan prove`` / ``suyuan verify-receipt``).
 """
 
 from __future__ import annotations

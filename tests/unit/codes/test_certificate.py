@@ -1,4 +1,4 @@
-"""Certificate codes (合格证): Crockford base32 + ISO 7064 MOD 33,32 check character, design §3."""
+"""Certificate codes (合格证): Crockford base32 + ISO 7064 MOD 33,32 check (design.md §3)."""
 
 from __future__ import annotations
 

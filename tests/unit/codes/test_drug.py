@@ -1,4 +1,4 @@
-"""药品追溯码: 20-digit drug and vaccine trace codes, format only (design §3)."""
+"""药品追溯码: 20-digit drug and vaccine trace codes, format only (design.md §3)."""
 
 from __future__ import annotations
 

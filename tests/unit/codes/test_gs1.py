@@ -1,4 +1,4 @@
-"""GS1 codes: SSCC, GTIN + lot + serial, parsed with biip (design §3)."""
+"""GS1 codes: SSCC, GTIN + lot + serial, parsed with biip (design.md §3)."""
 
 from __future__ import annotations
 

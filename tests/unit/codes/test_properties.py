@@ -1,4 +1,4 @@
-"""Properties of every code kind (design §3), checked with hypothesis.
+"""Properties of every code kind (design.md §3), checked with hypothesis.
 
 Check characters are recomputed here from their standards' definitions (GB 32100-2015 for USCC,
 the GS1 mod-10 for GTIN/SSCC), independently of the libraries the code under test uses.

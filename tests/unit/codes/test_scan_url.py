@@ -1,4 +1,4 @@
-"""Scan URLs {PUBLIC_BASE_URL}/c/{code} and GS1 Digital Link URIs (design §3, §8)."""
+"""Scan URLs {PUBLIC_BASE_URL}/c/{code} and GS1 Digital Link URIs (design.md §3, §8)."""
 
 from __future__ import annotations
 

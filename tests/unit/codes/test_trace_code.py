@@ -1,4 +1,4 @@
-"""parse_trace_code: kinds told apart by prefix or shape; input hygiene (design §3)."""
+"""parse_trace_code: kinds told apart by prefix or shape; input hygiene (design.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""USCC (统一社会信用代码, GB 32100-2015) validation: design §3."""
+"""USCC (统一社会信用代码, GB 32100-2015) validation: design.md §3."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of the event contract: schemas, codec, JSON form and validation (design §4).
+"""Tests of the event contract: schemas, codec, JSON form and validation (design.md §4).
 
 Shared helpers: the committed fixtures in ``tests/fixtures/events`` and the examples of the script
 that made them.

@@ -1,4 +1,4 @@
-"""Single-object encoding of events and signed batches (design §4, §5)."""
+"""Single-object encoding of events and signed batches (design.md §4, §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Committed fixtures: old data must keep decoding to the same content (design §4).
+"""Committed fixtures: old data must keep decoding to the same content (design.md §4).
 
 ``tests/fixtures/events/*.bin`` were encoded with the schemas of their time and are never
 rewritten. These tests decode them with the *current* registry and compare with the JSON recorded

@@ -1,4 +1,4 @@
-"""The HTTP JSON form of events (design §4, §8; docs/events.md)."""
+"""The HTTP JSON form of events (design.md §4, §8; docs/events.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Schemas, fingerprints and the schema history (design §4)."""
+"""Schemas, fingerprints and the schema history (design.md §4)."""
 
 from __future__ import annotations
 

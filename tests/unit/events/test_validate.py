@@ -1,4 +1,4 @@
-"""Content rules of the event contract: one test per rule (design §3, §4)."""
+"""Content rules of the event contract: one test per rule (design.md §3, §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Batch signatures over a Merkle root, and per-event proofs (design §5, docs/signing.md)."""
+"""Batch signatures over a Merkle root, and per-event proofs (design.md §5, docs/signing.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Ed25519 key wrapper, key ids and key files (design §5, docs/signing.md)."""
+"""Ed25519 key wrapper, key ids and key files (design.md §5, docs/signing.md)."""
 
 from __future__ import annotations
 

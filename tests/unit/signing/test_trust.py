@@ -1,4 +1,4 @@
-"""The trust chain: root keys, registered organisations and keys, revocation (design §5).
+"""The trust chain: root keys, registered organisations and keys, revocation (design.md §5).
 
 Events are built with the model dataclasses; the bytes a batch signs stand in for their encoded
 form (the trust store never decodes: the caller passes the decoded events alongside).
