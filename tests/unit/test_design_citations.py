@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("src", "services", "tests", "bench", "chaos", "infra", "docs")
-SUFFIXES = {".py", ".md", ".html", ".sh"}
+FOLDERS = ("src", "services", "tests", "bench", "chaos", "infra", "docs", "schemas")
+SUFFIXES = {".py", ".md", ".html", ".sh", ".avsc"}
 
 
 def _files() -> list[Path]:
