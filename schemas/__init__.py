@@ -1,1 +1,1 @@
-"""Avro schemas (.avsc): the single source of the wire format (design §4)."""
+"""Avro schemas (.avsc): the single source of the wire format (design.md §4)."""
