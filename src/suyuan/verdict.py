@@ -389,7 +389,7 @@ _ADVICE: Mapping[str, Mapping[tuple[str, str, str], str]] = {
         (ATTENTION, FOOD, CONSUMER): "The record has an open problem (see the reasons above): "
         "ask the seller before buying.",
         (ATTENTION, VACCINE, CONSUMER): "The record has an open problem (see the reasons "
-        "below): ask the clinic.",
+        "above): ask the clinic.",
         (ATTENTION, DRUG, CONSUMER): "The record has an open problem (see the reasons above): "
         "ask a pharmacist.",
         (ATTENTION, FOOD, HOLDER): "Present the missing papers or finish the checks; do not "

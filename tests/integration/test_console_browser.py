@@ -9,93 +9,40 @@ and ``chromium-driver`` packages.
 
 from __future__ import annotations
 
-import shutil
-import socket
-import tempfile
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from tests.integration.browser_harness import (
+    ARTIFACTS,
+    headless_chromium,
+    require_chromium,
+    served,
+)
 from tests.integration.test_trace_api import MARKET, SHOP, Query, start_query
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Query]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail(
-            "needs Debian's chromium and chromium-driver (infra/scripts/ensure-test-tools.sh)"
-        )
+    require_chromium()
     tmp = tmp_path_factory.mktemp("console-browser")
     yield from start_query(f"sqlite:///{tmp / 'ledger.sqlite'}", tmp)
 
 
 @pytest.fixture(scope="module")
 def server(world: Query) -> Iterator[str]:
-    """Base URL of the query service, running in a thread on a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    # The test client already ran the app's start-up.
-    config = uvicorn.Config(world.client.app, log_level="warning", lifespan="off")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not running.started:
-        assert time.monotonic() < deadline, "the query service did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        running.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    """Base URL of the query service (the test client already ran the app's start-up)."""
+    with served(world.client.app, lifespan="off") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
-    profile = tempfile.mkdtemp(prefix="suyuan-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",  # the tests run as root
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,1000",
-        "--lang=zh-CN",
-    ):
-        options.add_argument(flag)
-    # The console needs no script.
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(20)
-    try:
+    with headless_chromium((1280, 1000)) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def shoot(driver: webdriver.Chrome, name: str) -> None:

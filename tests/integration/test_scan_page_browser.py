@@ -15,39 +15,26 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
-import socket
 import struct
-import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from suyuan.verdict import STATES
+from tests.integration.browser_harness import ARTIFACTS, headless_chromium, require_chromium, served
 from tests.integration.test_scan_page import ScanLedger, build_scan_ledger, scan_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
 PHONE = (412, 915)  # CSS pixels of a common Android phone
 RED_BANNER = "rgba(198, 40, 40, 1)"
 
 
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScanLedger]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail(
-            "needs Debian's chromium and chromium-driver (make test installs them: "
-            "infra/scripts/ensure-test-tools.sh)"
-        )
+    require_chromium()
     built = build_scan_ledger(tmp_path_factory.mktemp("scan-browser"))
     yield built
     built.store.close()
@@ -56,54 +43,14 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScanLedger]:
 @pytest.fixture(scope="module")
 def server(ledger: ScanLedger) -> Iterator[str]:
     """Base URL of the query service, running in a thread on a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(scan_app(ledger), log_level="warning", lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not running.started:
-        assert time.monotonic() < deadline, "the query service did not start"
-        assert thread.is_alive(), "the query service stopped while starting"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        running.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with served(scan_app(ledger), lifespan="on") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
-    profile = tempfile.mkdtemp(prefix="suyuan-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",  # the tests run as root
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        "--window-size=600,1000",
-        "--lang=zh-CN",
-    ):
-        options.add_argument(flag)
     # The page must work for a phone with JavaScript off.
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(20)
-    try:
+    with headless_chromium((600, 1000)) as driver:
         # Headless windows are at least 500 px wide: emulate the phone's screen instead.
         driver.execute_cdp_cmd(
             "Emulation.setDeviceMetricsOverride",
@@ -111,9 +58,6 @@ def browser() -> Iterator[webdriver.Chrome]:
         )
         _assert_javascript_is_off(driver)
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _assert_javascript_is_off(driver: webdriver.Chrome) -> None:
