@@ -252,12 +252,9 @@ class Tracer:
         canonical = parsed.value
         result = Trace(code=canonical, kind=str(parsed.kind))
         limit = None if budget is None else budget.codes
-        start = [
-            canonical,
-            *self._certified_with(canonical),
-            # a case or pallet is what it holds: a recalled lot makes the case it sits in red
-            *CodeGraph(self._store).contents(canonical, CONTENTS_SHARED),
-        ]
+        # a case or pallet is what it holds: a recalled lot makes the case it sits in red
+        contents = CodeGraph(self._store).contents(canonical, CONTENTS_SHARED)
+        start = [canonical, *self._certified_with(canonical), *contents]
         up = self._closure(start[:limit] if limit else start, upward=True, limit=limit)
         ancestors, edges_up = up.codes, up.edges
         events, events_cut = self._events(up.order, budget)
@@ -268,7 +265,7 @@ class Tracer:
         findings += self._alert_findings(result, events)
         if not result.complete:  # what was not read may hold a recall or a freeze
             findings.append(Finding("record_incomplete"))
-        result.verdict = judge(findings, self._product_kind(parsed.kind, canonical, events))
+        result.verdict = judge(findings, self._product_kind(parsed.kind, contents, events))
         result.status = result.verdict.state
         result.reasons = [_reason_text(f) for f in result.verdict.findings]
         if full:
@@ -325,15 +322,15 @@ class Tracer:
                     others.append(other)
         return list(dict.fromkeys(others))
 
-    def _product_kind(self, kind: CodeKind, code: str, events: list[TracedEvent]) -> str:
+    def _product_kind(
+        self, kind: CodeKind, contents: Sequence[str], events: list[TracedEvent]
+    ) -> str:
         """The kind of product; a case or pallet is the kind of what it holds: a box of vaccine
         doses under recall is told "contact the clinic", not "do not eat"."""
         found = _product_kind(kind, events)
         if found != FOOD or kind is not CodeKind.GS1:
             return found
-        contents = self._closure(
-            [code], upward=False, kinds=frozenset({CONTAINS}), limit=CONTENTS_LOOKED_AT
-        ).codes - {code}
+        contents = contents[:CONTENTS_LOOKED_AT]
         if not contents:
             return FOOD
         if self._store.code_events_for(sorted(contents), VACCINE_TYPES):
