@@ -367,3 +367,32 @@ def test_quantities_may_be_json_numbers(world: World) -> None:
     assert acked.status_code == 201, acked.text
     assert (acked.json()["sold_on"], acked.json()["destroyed"]) == ("120", "380")
     assert acked.json()["reconciled"] is True
+
+
+def test_a_holder_cannot_close_or_override_a_regulators_recall(world: World) -> None:
+    """The story of milestone 2: a clinic (here a shop) closing a regulator's recall."""
+    q = world.query
+    recall_id = q.recall(
+        {"root_codes": [q.case], "reason": "抽检不合格", "level": "LEVEL_2"}
+    ).json()["recall_id"]
+    close = f"/v1/recalls/{recall_id}/close"
+    shop = world.tokens[world.shop]
+
+    forced = world.post(close, {"summary": "已处理", "override": True, "reason": "急"}, shop)
+    assert (forced.status_code, forced.json()["field"]) == (403, "override")
+    # Every holder accounts for its goods: the recall could close — but not by the shop.
+    assert world.acknowledge(recall_id, world.shop, sold_on="1.25", returned="118.75").json()[
+        "reconciled"
+    ]
+    assert world.acknowledge(recall_id, world.market, sold_on="120", destroyed="380").json()[
+        "reconciled"
+    ]
+    assert world.acknowledge(recall_id, world.farm, sold_on="500").json()["reconciled"]
+    reconciled = world.get(f"/v1/recalls/{recall_id}", q.regulator_token).json()
+    assert all(a["reconciled"] for a in reconciled["accounts"]), reconciled["accounts"]
+
+    plain = world.post(close, {"summary": "已处理"}, shop)
+    stranger = world.post(close, {"summary": "已处理"}, world.tokens[q.importer.uscc])
+
+    assert plain.status_code == stranger.status_code == 403, (plain.text, stranger.text)
+    assert world.get(f"/v1/recalls/{recall_id}", q.regulator_token).json()["status"] == "open"
