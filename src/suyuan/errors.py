@@ -8,7 +8,8 @@
     │   ├── DecodeError              bytes are not a Suyuan event or batch
     │   │   └── UnknownSchemaError   the fingerprint names no schema we know
     │   ├── EventValidationError     an event's content breaks a rule of the contract (design.md §4)
-    │   │   └── MissingReferenceError   it refers to an event the ledger does not hold (yet)
+    │   │   ├── MissingReferenceError   it refers to an event the ledger does not hold (yet)
+    │   │   └── MultipleInputError   several rules broken at once, each one in ``errors``
     │   ├── IdConflictError          an event id is taken by an event with other content
     │   ├── ProofError               a Merkle proof, root, size or index is wrong (suyuan.merkle)
     │   ├── NoteError                a signed note or note key is malformed (suyuan.tlog)
@@ -32,11 +33,15 @@
 Errors of a subsystem are defined beside it (e.g. ``suyuan.merkle.ProofError``) and listed here.
 Input errors are meant to be shown to the producer who sent the input: ``str(err)`` reads
 ``field: rule (got 'value')`` and :meth:`InvalidInputError.as_dict` gives the machine-readable form
-used in HTTP answers and in the rejections store.
+used in HTTP answers and in the rejections store. Where a check can go on past a broken rule
+(the field checks of an event, a certificate draft) it reports every one at once:
+:class:`MultipleInputError` carries them, and :meth:`InvalidInputError.problems` lists the
+problems of any input error alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 _MAX_SHOWN = 60
@@ -75,6 +80,10 @@ class InvalidInputError(SuyuanError, ValueError):
     def as_dict(self) -> dict[str, Any]:
         return {"reason": self.reason, "field": self.field, "value": self.value, "rule": self.rule}
 
+    def problems(self) -> tuple[InvalidInputError, ...]:
+        """Every rule this error reports broken: itself, or a :class:`MultipleInputError`'s."""
+        return (self,)
+
 
 class CodeError(InvalidInputError):
     """A trace code, USCC, or scan URL breaks a rule of design.md §3."""
@@ -109,6 +118,43 @@ class MissingReferenceError(EventValidationError):
     """
 
     may_arrive_later = True
+
+
+class MultipleInputError(EventValidationError):
+    """Several rules broken by one input, every one in ``errors`` (at least two).
+
+    ``reason``, ``field``, ``value`` and ``rule`` are the first's, so a caller that reads one
+    error reads the first; ``str()`` names them all.
+    """
+
+    def __init__(self, errors: Sequence[InvalidInputError]) -> None:
+        flat = tuple(one for err in errors for one in err.problems())
+        if len(flat) < 2:
+            raise ValueError("MultipleInputError holds at least two errors; raise the one instead")
+        first = flat[0]
+        super().__init__(first.field, first.value, first.rule)
+        self.value = first.value  # already shortened: not shortened twice
+        self.errors = flat
+        self.reason = first.reason
+        self.may_arrive_later = all(err.may_arrive_later for err in flat)
+        self.args = ("; ".join(str(err) for err in flat),)
+
+    def problems(self) -> tuple[InvalidInputError, ...]:
+        return self.errors
+
+
+def raise_errors(errors: Sequence[InvalidInputError]) -> None:
+    """Raise what ``errors`` hold: nothing when empty, the one error, or a
+    :class:`MultipleInputError`.
+
+    Raises:
+        InvalidInputError: the only error of ``errors``.
+        MultipleInputError: two or more.
+    """
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise MultipleInputError(errors)
 
 
 class IdConflictError(InvalidInputError):
