@@ -6,8 +6,9 @@
 - ``GET /v1/rejections`` (producer token): that organisation's recent rejections.
 - ``GET /healthz``, ``GET /metrics`` (Prometheus).
 
-Routes are thin: the work is in ``_capture`` (framework-free) and the core. Every refusal is a
-JSON :class:`~suyuan_http.ErrorOut` naming the field and the rule; no stack trace ever leaves.
+Routes are thin: the work is in ``_capture`` (framework-free) and the core. Every refusal is an
+``application/problem+json`` :class:`~suyuan_http.ErrorOut` naming the field and the rule; no
+stack trace ever leaves.
 """
 
 from __future__ import annotations
@@ -26,9 +27,16 @@ from suyuan.config import Settings, get_settings
 from suyuan.custody import CustodyError, CustodySettings, load_master_key
 from suyuan.exports import Cell, Table
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, root_keys
-from suyuan.transport import EmbeddedTransport, SubmitResult, Transport
+from suyuan.transport import (
+    EmbeddedTransport,
+    EventOutcome,
+    EventStatus,
+    SubmitResult,
+    Transport,
+)
 from suyuan_http import (
     EXPORT_RESPONSES,
+    MAX_PROBLEMS,
     BodyLimit,
     ErrorOut,
     FormatQuery,
@@ -36,6 +44,8 @@ from suyuan_http import (
     Limit,
     LimitPolicy,
     MetricsMiddleware,
+    Problem,
+    ProblemOut,
     RequestGuard,
     TokenBucketLimiter,
     export_response,
@@ -309,7 +319,18 @@ def _submit_response(result: SubmitResult) -> SubmitResponse:
                 reason=outcome.reason,
                 field=shorten_field(outcome.field),
                 rule=outcome.rule,
+                errors=_problems_out(outcome),
             )
             for outcome in result.outcomes
         ],
     )
+
+
+def _problems_out(outcome: EventOutcome) -> list[ProblemOut]:
+    """Every problem of a rejected event (the one it was rejected for, when only that is known)."""
+    if outcome.status is not EventStatus.REJECTED:
+        return []
+    problems = [Problem(p.reason, p.rule, p.field, p.value) for p in outcome.problems]
+    if not problems and outcome.reason is not None:
+        problems = [Problem(outcome.reason, outcome.rule or "", outcome.field)]
+    return [ProblemOut.model_validate(p.as_dict()) for p in problems[:MAX_PROBLEMS]]

@@ -10,7 +10,13 @@ from suyuan.auth import Role
 from suyuan.errors import CodeError
 from suyuan.fsma204 import fsma204_table
 from suyuan.trace import Trace, TraceBudget, trace_json
-from suyuan_http import ApiError, FormatQuery, export_response, requested_format
+from suyuan_http import (
+    ApiError,
+    FormatQuery,
+    answer_language,
+    export_response,
+    requested_format,
+)
 
 from ._deps import FULL_VIEW_ROLES, ContextDep, PrincipalDep, sees_in_full
 from ._models import ErrorOut, TraceOut
@@ -105,7 +111,12 @@ def get_trace(code: str, principal: PrincipalDep, context: ContextDep) -> dict[s
     with context.tracing(principal) as budget:
         trace = _trace(context, code, full=principal.role is not Role.PUBLIC, budget=budget)
         public = not sees_in_full(principal, _organisations_in(trace))
-        return trace_json(trace, public=public, health_reports=principal.role in FULL_VIEW_ROLES)
+        return trace_json(
+            trace,
+            public=public,
+            health_reports=principal.role in FULL_VIEW_ROLES,
+            lang=answer_language(),
+        )
 
 
 def _trace(context: ContextDep, code: str, *, full: bool, budget: TraceBudget | None) -> Trace:

@@ -44,7 +44,7 @@ from suyuan.label import (
 )
 from suyuan.trace import Trace, TracedEvent, public_payload
 from suyuan.verdict import CONSUMER, REPLACED, Finding
-from suyuan_http import ApiError
+from suyuan_http import ApiError, answer_language
 
 from ._deps import QueryContext
 
@@ -473,8 +473,10 @@ VOCABULARY["country"] = {
 
 
 def pick_language(lang: str | None) -> str:
-    """``en`` (any ``en…`` spelling) or the default ``zh``."""
-    return "en" if lang and lang.strip().lower().startswith("en") else "zh"
+    """``en`` (any ``en…`` spelling) or ``zh`` for a ``?lang=`` given; without one, what the
+    request's ``Accept-Language`` prefers, else ``zh`` (:func:`suyuan_http.answer_language`:
+    the page is marked with ``Content-Language`` and ``Vary: Accept-Language``)."""
+    return answer_language(lang)
 
 
 def word(lang: str, vocabulary: str, value: Any) -> str:

@@ -76,8 +76,13 @@ def headless_chromium(window: tuple[int, int]) -> Iterator[webdriver.Chrome]:
         "--lang=zh-CN",
     ):
         options.add_argument(flag)
+    # Headless Chromium asks for en-US whatever --lang says; the pages follow Accept-Language.
     options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        "prefs",
+        {
+            "profile.managed_default_content_settings.javascript": 2,
+            "intl.accept_languages": "zh-CN,zh",
+        },
     )
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(20)
