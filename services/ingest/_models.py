@@ -53,3 +53,6 @@ class RejectionOut(BaseModel):
 
 class RejectionsResponse(BaseModel):
     rejections: list[RejectionOut] = Field(description="Newest first.")
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last one."
+    )

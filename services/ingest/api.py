@@ -37,6 +37,7 @@ from suyuan.transport import (
 from suyuan_http import (
     EXPORT_RESPONSES,
     MAX_PROBLEMS,
+    ApiError,
     BodyLimit,
     ErrorOut,
     FormatQuery,
@@ -252,11 +253,19 @@ def get_rejections(
     producer: ProducerDep,
     context: ContextDep,
     limit: Annotated[int, Query(ge=1, le=MAX_REJECTIONS, description="How many.")] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=20, description="`next_cursor` of the page before.")
+    ] = None,
     fmt: FormatQuery = None,
 ) -> RejectionsResponse | Response:
-    """`format=csv|xlsx`: the same rejections, one row each (docs/exports.md)."""
+    """`format=csv|xlsx`: the same rejections, one row each (docs/exports.md); the next page's
+    cursor is then in the `X-Next-Cursor` header."""
     export = requested_format(fmt)
-    stored = context.store.rejections(actor=producer.organisation, limit=limit)
+    before = _rejection_cursor(cursor)
+    # One more than asked: whether there is a next page, without counting them all.
+    stored = context.store.rejections(actor=producer.organisation, limit=limit + 1, before=before)
+    next_cursor = str(stored[limit - 1].id) if len(stored) > limit else None
+    stored = stored[:limit]
     body = RejectionsResponse(
         rejections=[
             RejectionOut(
@@ -268,11 +277,30 @@ def get_rejections(
                 event_id=item.rejection.event_id,
             )
             for item in stored
-        ]
+        ],
+        next_cursor=next_cursor,
     )
     if export != "json":
-        return export_response(rejections_table(body), export, "rejections")
+        response = export_response(rejections_table(body), export, "rejections")
+        if next_cursor is not None:
+            response.headers["X-Next-Cursor"] = next_cursor
+        return response
     return body
+
+
+def _rejection_cursor(cursor: str | None) -> int | None:
+    """The rejection id a cursor stands for.
+
+    Raises:
+        ApiError: 422 naming ``cursor`` when it is not one this service gave.
+    """
+    if cursor is None:
+        return None
+    if not cursor.isascii() or not cursor.isdigit():
+        raise ApiError(
+            422, "invalid_input", "the next_cursor of a page of rejections", "cursor", cursor
+        )
+    return int(cursor)
 
 
 REJECTION_COLUMNS = ("time", "reason", "field", "rule", "source", "event_id")

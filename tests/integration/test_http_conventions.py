@@ -351,6 +351,52 @@ def test_an_answer_without_words_says_no_language(query: Query) -> None:
     assert "Content-Language" not in checkpoint.headers
 
 
+# --- cursor pagination ----------------------------------------------------------------------------
+
+
+def test_rejections_page_by_cursor(tmp_path: Path) -> None:
+    for api in start_ingest(f"sqlite:///{tmp_path / 'ledger.sqlite'}"):
+        for name in ("unit", "quantity", "occurred_at"):
+            event = as_json(api.world.certificate())
+            event[name] = 12  # never a number in the JSON form
+            api.post_json(event)
+        headers = bearer(api.farm_token)
+
+        first = api.client.get("/v1/rejections?limit=2", headers=headers).json()
+        second = api.client.get(
+            "/v1/rejections", params={"limit": 2, "cursor": first["next_cursor"]}, headers=headers
+        ).json()
+        csv = api.client.get("/v1/rejections?limit=2&format=csv", headers=headers)
+        bad = api.client.get("/v1/rejections?cursor=abc", headers=headers)
+
+        assert [r["field"] for r in first["rejections"]] == ["occurred_at", "quantity"]
+        assert [r["field"] for r in second["rejections"]] == ["unit"]
+        assert second["next_cursor"] is None
+        assert csv.headers["X-Next-Cursor"] == first["next_cursor"]
+        assert assert_problem(bad, 422, "/v1/rejections")["field"] == "cursor"
+
+
+def test_alerts_page_by_cursor(query: Query) -> None:
+    headers = bearer(query.regulator_token)
+    whole = query.client.get("/v1/alerts", headers=headers).json()
+    assert whole["count"] >= 2, "the demo ledger has alerts to page through"
+
+    paged: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = query.client.get("/v1/alerts", params=params, headers=headers).json()
+        paged.extend(a["alert_id"] for a in page["alerts"])
+        cursor = page["next_cursor"]
+        assert page["truncated"] is (cursor is not None)
+        if cursor is None:
+            break
+
+    assert paged == [a["alert_id"] for a in whole["alerts"]]
+    stale = query.client.get("/v1/alerts?cursor=nothing:here", headers=headers)
+    assert assert_problem(stale, 422, "/v1/alerts")["field"] == "cursor"
+
+
 def test_the_console_sign_in_page_follows_accept_language(query: Query) -> None:
     english = query.client.get("/console", headers={"Accept-Language": "en-GB,en;q=0.9"})
     chinese = query.client.get("/console", headers={"Accept-Language": "zh-CN,en;q=0.5"})

@@ -222,7 +222,7 @@ def test_invalid_event_among_valid_ones_is_rejected_alone_and_listed_for_its_org
     assert rejection["rule"] == results[1]["rule"]
     assert rejection["source"].endswith("body[1]")
     other = ingest.client.get("/v1/rejections", headers=_headers(ingest.market_token, "x"))
-    assert other.json() == {"rejections": []}
+    assert other.json() == {"rejections": [], "next_cursor": None}
 
 
 def test_content_rule_breaks_are_rejected_with_field_and_rule(ingest: Ingest) -> None:
