@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +39,8 @@ MAX_FIELD_SHOWN = 256
 #: thousand bad fields would cost more to answer than to send.
 MAX_PROBLEMS = 100
 _DETAIL_PROBLEMS = 5
+#: What a path may hold unescaped (RFC 3986 ``pchar`` and ``/``): ``instance`` is a URI reference.
+_PATH_CHARACTERS = "/:@!$&'()*+,;=-._~"
 _UNREADABLE = frozenset({"undecodable", "unknown_schema", "invalid_json"})
 _HTTP_REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
@@ -148,7 +151,9 @@ class ApiError(Exception):
             "title": title_of(self.reason),
             "status": self.status,
             "detail": _printable(_detail(problems)),
-            "instance": _printable(instance),
+            "instance": None
+            if instance is None
+            else quote(instance, safe=_PATH_CHARACTERS, errors="replace"),
             **first,
             "errors": [p.as_dict() for p in problems[:MAX_PROBLEMS]],
         }

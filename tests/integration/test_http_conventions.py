@@ -106,10 +106,7 @@ def test_every_refusal_is_problem_details_keeping_reason_field_rule_value(
     )
 
     body = assert_problem(response, refusal.status, refusal.path.split("?")[0])
-    if refusal.status != 403 or refusal.service == "query":
-        assert body["reason"] == refusal.reason
-    else:
-        assert body["reason"] in ("forbidden", "wrong_role")
+    assert body["reason"] == refusal.reason
     if refusal.status == 401:
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
@@ -405,3 +402,10 @@ def test_the_console_sign_in_page_follows_accept_language(query: Query) -> None:
     assert english.headers["Content-Language"] == "en"
     assert "监管人员登录" in chinese.text
     assert chinese.headers["Content-Language"] == "zh-CN"
+
+
+def test_instance_is_the_path_as_a_uri_reference(query: Query) -> None:
+    response = query.client.get("/v1/trace/%E6%97%A0%20x")
+
+    problem = assert_problem(response, 400, "/v1/trace/%E6%97%A0%20x")
+    assert problem["field"] == "code"
