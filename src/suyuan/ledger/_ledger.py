@@ -1,4 +1,5 @@
-"""The ledger's public operations over a :class:`LedgerStore`: checkpoints, proofs, receipts.
+"""The ledger's public operations over a :class:`LedgerStore`: checkpoints, proofs, receipts,
+tiles.
 
 Checkpoints are C2SP tlog-checkpoint notes signed with the ledger key, one origin per shard
 (``{name}/shard/{n}``). A new checkpoint is signed only after the tree it commits to is shown
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from suyuan.errors import KeyFileError
-from suyuan.ledger._interface import LedgerError, LedgerStore
+from suyuan.ledger._interface import EntryNotFoundError, LedgerError, LedgerStore
 from suyuan.merkle import (
     consistency_proof_from_nodes,
     consistency_proof_nodes,
@@ -24,8 +25,11 @@ from suyuan.tlog import (
     NoteSigner,
     NoteVerifier,
     Receipt,
+    TileRef,
+    entry_bundle,
     open_checkpoint,
     sign_checkpoint,
+    tile_bytes,
 )
 
 DEFAULT_LEDGER_NAME = "suyuan.local/ledger"
@@ -147,6 +151,30 @@ class Ledger:
         leaf = self.store.entry(shard, seq).leaf
         proof = self.inclusion_proof(shard, seq, size)
         return Receipt(index=seq, proof=tuple(proof), checkpoint=note, extra=leaf).to_text()
+
+    def tile(self, shard: int, ref: TileRef) -> bytes:
+        """The body of a c2sp.org/tlog-tiles hash tile or entry bundle of ``shard``, served only
+        once the shard's newest checkpoint covers all of it (so a mirror never holds a tile no
+        signed tree head vouches for).
+
+        Raises:
+            EntryNotFoundError: no checkpoint of the shard covers the tile (yet).
+            TileError: an entry of the bundle is longer than a bundle can carry.
+            LedgerError: a stored Merkle node is missing.
+        """
+        latest = self.latest_checkpoint(shard)
+        size = 0 if latest is None else latest[1].size
+        if ref.tree_size_needed > size:
+            raise EntryNotFoundError(
+                f"shard {shard}: {ref.path} needs a tree of {ref.tree_size_needed} entries; "
+                f"the newest checkpoint has {size}"
+            )
+        if ref.is_entries:
+            rows = self.store.entries(shard, ref.first, ref.first + ref.width)
+            return entry_bundle(row.leaf for row in rows)
+        wanted = ref.nodes()
+        read = self._reader(shard, wanted)
+        return tile_bytes([read(level, index) for level, index in wanted])
 
     def _reader(self, shard: int, wanted: list[tuple[int, int]]) -> _NodeReader:
         return _NodeReader(self.store.nodes(shard, wanted), shard)

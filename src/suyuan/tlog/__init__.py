@@ -7,7 +7,9 @@ Three C2SP formats, one module each:
 - checkpoints (:mod:`suyuan.tlog._checkpoint`): https://c2sp.org/tlog-checkpoint, a shard's
   signed tree head;
 - proof receipts (:mod:`suyuan.tlog._proof`): https://c2sp.org/tlog-proof, an inclusion proof
-  with its signed checkpoint, verifiable offline.
+  with its signed checkpoint, verifiable offline;
+- tiles (:mod:`suyuan.tlog._tiles`): https://c2sp.org/tlog-tiles, a shard's tree and entries as
+  static resources anyone can mirror.
 
 The Merkle tree itself (hashes, proofs, the append-only frontier) is :mod:`suyuan.merkle`.
 
@@ -18,6 +20,7 @@ Errors, all :class:`~suyuan.errors.InvalidInputError` (``field: rule (got 'value
     UnverifiedNoteError  no signature by a trusted key                   reason unverified_note
     CheckpointError      a checkpoint body is malformed / wrong origin   reason malformed_checkpoint
     ReceiptError         a receipt is malformed                          reason malformed_receipt
+    TileError            a tile path is not canonical, an entry too long reason malformed_tile_path
 
 ``NoteSignatureError`` is a :class:`~suyuan.errors.SignatureError`; a proof that does not hold
 raises :class:`suyuan.merkle.ProofError`.
@@ -49,9 +52,23 @@ from suyuan.tlog._proof import (
     VerifiedReceipt,
     verify_receipt,
 )
+from suyuan.tlog._tiles import (
+    MAX_ENTRY_BYTES,
+    TILE_WIDTH,
+    TileError,
+    TileRef,
+    encode_index,
+    entry_bundle,
+    parse_tile_path,
+    split_entry_bundle,
+    tile_bytes,
+    tiles_of_size,
+)
 
 __all__ = [
+    "MAX_ENTRY_BYTES",
     "RECEIPT_HEADER",
+    "TILE_WIDTH",
     "Checkpoint",
     "CheckpointError",
     "Note",
@@ -62,13 +79,21 @@ __all__ = [
     "NoteVerifier",
     "Receipt",
     "ReceiptError",
+    "TileError",
+    "TileRef",
     "UnverifiedNoteError",
     "VerifiedReceipt",
+    "encode_index",
+    "entry_bundle",
     "note_key_id",
     "open_checkpoint",
     "open_note",
+    "parse_tile_path",
     "sign_checkpoint",
     "sign_note",
+    "split_entry_bundle",
+    "tile_bytes",
+    "tiles_of_size",
     "verify_checkpoint_consistency",
     "verify_receipt",
 ]
