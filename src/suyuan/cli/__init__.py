@@ -7,6 +7,7 @@ import typer
 from suyuan.cli import _certs, _dlq, _keys, _ledger, _schemas, _serve, _tokens
 from suyuan.cli._demo import demo
 from suyuan.cli._ingest import ingest_worker, publish
+from suyuan.cli._monitor import monitor
 from suyuan.cli._serve_query import serve_query
 
 app = typer.Typer(help="Suyuan (溯源): traceability event ledger.", no_args_is_help=True)
@@ -25,6 +26,7 @@ app.command("verify-receipt")(_ledger.verify_receipt_command)
 app.command("demo")(demo)
 app.command("ingest-worker")(ingest_worker)
 app.command("publish")(publish)
+app.command("monitor")(monitor)
 
 
 @app.callback()

@@ -15,6 +15,7 @@ from suyuan.cli._common import (
     console,
     fail,
     ledger_key_path,
+    note_verifier,
     open_store,
 )
 from suyuan.config import get_settings
@@ -33,7 +34,7 @@ from suyuan.ledger import (
     root_keys,
 )
 from suyuan.signing import RootKey, load_verify_key
-from suyuan.tlog import NoteVerifier, open_checkpoint
+from suyuan.tlog import open_checkpoint
 
 app = typer.Typer(help="Create and inspect a ledger.", no_args_is_help=True)
 
@@ -145,7 +146,7 @@ def verify(
     """
     store = open_store(db)
     try:
-        verifier = _verifier(ledger_pubkey) if ledger_pubkey else ledger_verifier(store)
+        verifier = note_verifier(ledger_pubkey) if ledger_pubkey else ledger_verifier(store)
         roots = (
             [RootKey(load_verify_key(root_key), regulator or "")] if root_key else root_keys(store)
         )
@@ -217,7 +218,7 @@ def verify_receipt_command(
 
     try:
         text = file.read_text()
-        verifier = _verifier(key)
+        verifier = note_verifier(key)
         receipt = Receipt.parse(text)
         leaf_bytes = leaf_from_receipt(receipt)
         leaf = Leaf.from_bytes(leaf_bytes)
@@ -238,9 +239,3 @@ def verify_receipt_command(
         f"{verified.checkpoint.size}; recorded {leaf.recorded_at.isoformat()}",
         highlight=False,
     )
-
-
-def _verifier(key: str) -> NoteVerifier:
-    path = Path(key)
-    text = path.read_text().strip() if "+" not in key and path.exists() else key.strip()
-    return NoteVerifier.from_key(text)

@@ -11,7 +11,7 @@ Errors: :class:`LedgerError` (⊂ ``SuyuanError``) with :class:`StaleWriterError
 its compare-and-set) and :class:`EntryNotFoundError`.
 """
 
-from suyuan.ledger._audit import AuditFinding, Auditor, AuditReport
+from suyuan.ledger._audit import AuditFinding, Auditor, AuditReport, SignatureChecker
 from suyuan.ledger._interface import (
     TRUST_SHARD,
     AppendResult,
@@ -65,6 +65,7 @@ __all__ = [
     "OffsetCommit",
     "Rejection",
     "ShardHead",
+    "SignatureChecker",
     "SqlLedgerStore",
     "StaleWriterError",
     "StoredCheckpoint",
