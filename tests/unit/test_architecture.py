@@ -18,6 +18,7 @@ FORBIDDEN = (
     "suyuan_ingest",
     "suyuan_trace_query",
     "suyuan_http",
+    "suyuan_witness",
 )
 
 

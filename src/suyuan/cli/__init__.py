@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from suyuan.cli import _certs, _dlq, _keys, _ledger, _schemas, _serve, _tokens
+from suyuan.cli import _certs, _dlq, _keys, _ledger, _schemas, _serve, _tokens, _witness
 from suyuan.cli._demo import demo
 from suyuan.cli._ingest import ingest_worker, publish
 from suyuan.cli._monitor import monitor
@@ -18,6 +18,7 @@ app.add_typer(_tokens.app, name="token")
 app.add_typer(_certs.app, name="cert")
 app.add_typer(_tokens.custody_app, name="custody")
 app.add_typer(_dlq.app, name="dlq")
+app.add_typer(_witness.app, name="witness")
 app.command("serve-ingest")(_serve.serve_ingest)
 app.command("serve-query")(serve_query)
 app.command("verify")(_ledger.verify)
