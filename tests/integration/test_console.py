@@ -294,6 +294,8 @@ def test_the_close_form_does_what_the_close_route_does(world: Query) -> None:
     sign_in(world, world.regulator_token)
     page = world.client.get(f"/console/recalls/{recall_id}")
     assert 'id="close-recall"' in page.text
+    english = world.client.get(f"/console/recalls/{recall_id}?lang=en")
+    assert "Acknowledge by" in english.text and "Close the recall" in english.text
 
     forged = world.client.post(path, data={"summary": "x", "csrf": "forged"})
     assert forged.status_code == 403 and "防伪校验值" in forged.text
