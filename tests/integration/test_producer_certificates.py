@@ -159,3 +159,50 @@ def test_the_list_exports_as_csv_and_xlsx(services: Services) -> None:
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == "code"
     assert values[1][0] == code
+
+
+# --- 联系方式: the organisation's own, prefilled ------------------------------------------------
+
+
+def test_a_certificate_without_contact_prints_the_organisation_s_own(services: Services) -> None:
+    s, farm = services, services.chain.farm
+    auth = {"Authorization": f"Bearer {s.tokens[farm.uscc]}"}
+    body = s.certificate_body([])
+    del body["payload"]["contact"], body["payload"]["issue_date"]
+
+    none_set = s.issue(farm, body)
+    assert none_set.status_code == 422
+    assert none_set.json()["field"] == "payload.contact"
+    rejections = s.ingest.get("/v1/rejections", headers=auth).json()["rejections"]
+    assert rejections[0]["field"] == "payload.contact"
+
+    not_a_phone = s.ingest.put("/v1/organisation/contact", json={"contact": "ask"}, headers=auth)
+    assert (not_a_phone.status_code, not_a_phone.json()["field"]) == (422, "contact")
+    assert (
+        s.ingest.put("/v1/organisation/contact", json={"contact": "0571-1234567"}).status_code
+        == 401
+    )
+
+    set_now = s.ingest.put(
+        "/v1/organisation/contact", json={"contact": " 0571-88886666 "}, headers=auth
+    )
+    assert set_now.status_code == 200, set_now.text
+    assert set_now.json() == {
+        "uscc": farm.uscc,
+        "name": farm.name,
+        "roles": ["PRODUCER"],
+        "region_code": "330185",
+        "contact": "0571-88886666",
+    }
+    assert s.ingest.get("/v1/organisation", headers=auth).json()["contact"] == "0571-88886666"
+
+    issued = s.issue(farm, body)
+    assert issued.status_code == 201, issued.text
+    payload = issued.json()["event"]["payload"]
+    assert payload["contact"] == "0571-88886666"
+    # no issue date given: the day it was issued (occurred_at)
+    assert payload["issue_date"] == body["occurred_at"][:10]
+    # a contact given on the certificate wins over the organisation's
+    own = s.issued(farm, s.certificate_body([], contact="13800138000"))
+    mine = s.query.get(f"/v1/certificates/{own}", headers=auth).json()
+    assert mine["contact"] == "13800138000"
