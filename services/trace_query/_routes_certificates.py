@@ -139,7 +139,8 @@ def get_certificates(
 ) -> CertificatesOut | Response:
     """A producer token lists its organisation's certificates (`issuer` may only name it); a
     regulator token those of the `issuer` it names, which must be registered within its
-    region. `format=csv|xlsx`: the same page as a file, one row per certificate."""
+    region. `format=csv|xlsx`: the same page as a file, one row per certificate; the next
+    page's cursor is in the `X-Next-Cursor` header."""
     export = requested_format(fmt)
     monitor = _monitor(request, context.store)
     reads = monitor.reads()
@@ -161,7 +162,10 @@ def get_certificates(
         raise ApiError.from_input(err, field=field) from None
     shown = [_out(c, reads.directory, base_url) for c in page.certificates]
     if export != "json":
-        return export_response(certificates_table(shown), export, "certificates")
+        response = export_response(certificates_table(shown), export, "certificates")
+        if page.next_cursor is not None:
+            response.headers["X-Next-Cursor"] = page.next_cursor
+        return response
     return CertificatesOut(
         issuer=owner, certificates=shown, count=page.count, next_cursor=page.next_cursor
     )

@@ -153,12 +153,16 @@ def test_the_list_exports_as_csv_and_xlsx(services: Services) -> None:
     assert [(r["code"], r["status"], r["product_name"]) for r in rows] == [
         (code, "valid", "'=HYPERLINK(1)")
     ]
+    s.issued(farm, s.certificate_body([]))
+    paged = _get(s, "/v1/certificates", token, format="csv", limit=1)
+    assert paged.headers["x-next-cursor"]
+    assert len(list(csv.DictReader(io.StringIO(paged.content.decode("utf-8-sig"))))) == 1
     as_xlsx = _get(s, "/v1/certificates", token, format="xlsx")
     sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == "code"
-    assert values[1][0] == code
+    assert values[2][0] == code
 
 
 # --- 联系方式: the organisation's own, prefilled ------------------------------------------------
