@@ -39,6 +39,7 @@ from suyuan.foodchain import (
     void_event,
 )
 from suyuan.ledger import Rejection
+from suyuan.trace import CHINA_TIME
 from suyuan.transport import EventStatus, TransportError
 from suyuan_http import ApiError, ErrorOut
 
@@ -98,7 +99,7 @@ class CertificatePayloadIn(BaseModel):
     origin: str = Field(description="产地.")
     origin_region_code: str | None = Field(None, description="GB/T 2260 code of the 产地.")
     issue_date: date | None = Field(
-        None, description="开具日期; default: the day it is issued (of occurred_at)."
+        None, description="开具日期; default: the day of occurred_at in China (UTC+8)."
     )
     contact: str | None = Field(
         None,
@@ -220,7 +221,7 @@ def post_certificate(
         if contact is None:
             raise InvalidInputError("payload.contact", None, NO_CONTACT_RULE)
         event = certificate_event(
-            _draft(body, contact, body.payload.issue_date or occurred_at.date()),
+            _draft(body, contact, body.payload.issue_date or _china_day(occurred_at)),
             actor=organisation,
             code=new_certificate_code(),
             event_id=body.event_id,
@@ -256,6 +257,12 @@ def _draft(body: CertificateIn, contact: str, issue_date: date) -> CertificateDr
         lot_codes=body.lot_codes,
         location=None if body.location is None else body.location.model_dump(),
     )
+
+
+def _china_day(at: datetime) -> date:
+    """The date printed by default: the day in China (UTC+8) when it is issued, whatever
+    zone the service runs in."""
+    return at.astimezone(CHINA_TIME).date()
 
 
 def _certificate_field(field: str) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openpyxl import load_workbook
 
+from suyuan.trace import CHINA_TIME
 from tests.integration import test_food_chain
 from tests.integration.test_food_chain import Services
 
@@ -204,8 +206,17 @@ def test_a_certificate_without_contact_prints_the_organisation_s_own(services: S
     assert issued.status_code == 201, issued.text
     payload = issued.json()["event"]["payload"]
     assert payload["contact"] == "0571-88886666"
-    # no issue date given: the day it was issued (occurred_at)
-    assert payload["issue_date"] == body["occurred_at"][:10]
+    # no issue date given: the day it was issued (occurred_at), in China
+    at = datetime.fromisoformat(body["occurred_at"]).astimezone(CHINA_TIME)
+    assert payload["issue_date"] == at.date().isoformat()
+    # issued at 20:00 UTC: it is already the next day in China, and that day is printed
+    evening = datetime.fromisoformat(s.certificate_body([])["occurred_at"])
+    evening = evening.astimezone(UTC).replace(hour=20)
+    late = {**body, "occurred_at": evening.isoformat()}
+    late_issue = s.issue(farm, late)
+    assert late_issue.status_code == 201, late_issue.text
+    next_day = (evening + timedelta(days=1)).date().isoformat()
+    assert late_issue.json()["event"]["payload"]["issue_date"] == next_day
     # a contact given on the certificate wins over the organisation's
     own = s.issued(farm, s.certificate_body([], contact="13800138000"))
     mine = s.query.get(f"/v1/certificates/{own}", headers=auth).json()
