@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from suyuan.trace import CHINA_TIME
 from tests.integration import test_food_chain
 from tests.integration.test_food_chain import Services
+from tests.integration.test_http_guard import HUGE_CHUNKS, call
 
 services = test_food_chain.services  # the capture and query APIs on one ledger (a fixture)
 
@@ -221,3 +222,15 @@ def test_a_certificate_without_contact_prints_the_organisation_s_own(services: S
     own = s.issued(farm, s.certificate_body([], contact="13800138000"))
     mine = s.query.get(f"/v1/certificates/{own}", headers=auth).json()
     assert mine["contact"] == "13800138000"
+
+
+def test_the_contact_form_is_authenticated_before_its_body_is_read_and_capped(
+    services: Services,
+) -> None:
+    app = services.ingest.app
+    unread = call(app, "PUT", "/v1/organisation/contact", chunks=HUGE_CHUNKS)
+    assert (unread.status, unread.chunks_read) == (401, 0)
+    token = services.tokens[services.chain.farm.uscc]
+    capped = call(app, "PUT", "/v1/organisation/contact", token=token, chunks=HUGE_CHUNKS)
+    assert capped.status == 413
+    assert capped.chunks_read < HUGE_CHUNKS
