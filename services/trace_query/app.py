@@ -61,6 +61,7 @@ from suyuan_http import (
 
 from . import (
     _routes_alerts,
+    _routes_certificates,
     _routes_codes,
     _routes_ledger,
     _routes_notices,
@@ -152,6 +153,7 @@ def create_app(
         _routes_codes,
         _routes_recalls,
         _routes_alerts,
+        _routes_certificates,
         _routes_notices,
         _routes_ops,
     ):

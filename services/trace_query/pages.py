@@ -8,7 +8,8 @@ Design §1 (consumers), §7 (trace), §8 (``GET /c/{code}``); user documentation
   product and its origin, its 承诺达标合格证, test results, documents, the custody timeline, the
   temperature record as an inline SVG chart, and a "recorded on the ledger" badge per event
   linking to its proof receipt.
-- ``GET /c/{code}/label.svg`` — the printable 合格证 label of a certificate code.
+- ``GET /c/{code}/label.svg`` — the printable 合格证 label of a certificate code; with the
+  issuer's producer token it prints the 联系方式, as the paper certificate does.
 
 Only the public view is shown: payloads go through :func:`suyuan.trace.public_payload`, and the
 page names no recipient, waybill, receipt, contact, price, quantity or trading partner. The trace
@@ -33,6 +34,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 
+from suyuan.auth import Principal, Role
 from suyuan.codes import CodeKind, is_valid_certificate_code, scan_url
 from suyuan.errors import CodeError
 from suyuan.label import (
@@ -44,7 +46,7 @@ from suyuan.label import (
 )
 from suyuan.trace import Trace, TracedEvent, public_payload
 from suyuan.verdict import CONSUMER, REPLACED, Finding
-from suyuan_http import ApiError
+from suyuan_http import ApiError, checked_token
 
 from ._deps import QueryContext
 
@@ -506,7 +508,10 @@ def certificate_label_svg(request: Request, code: str, lang: LangQuery = None) -
         trace = _public_trace(request, code)
         base_url = request.app.state.settings.public_base_url
         void_reason = _void_reason(trace)
-        label = certificate_label(trace, scan_url(base_url, trace.code), void_reason=void_reason)
+        own = _issuer_asks(request, trace)
+        label = certificate_label(
+            trace, scan_url(base_url, trace.code), void_reason=void_reason, include_contact=own
+        )
     except CodeError as err:
         return _bad_code_page(request, language, err)
     except SQLAlchemyError:
@@ -518,6 +523,9 @@ def certificate_label_svg(request: Request, code: str, lang: LangQuery = None) -
     headers = {
         **_PAGE_HEADERS,
         "Content-Disposition": f'inline; filename="hegezheng-{trace.code}.svg"',
+        # the issuer's label names its 联系方式: never from a shared cache
+        **({"Cache-Control": "private, no-store"} if own else {}),
+        "Vary": "Authorization",
     }
     return Response(label_svg(label), media_type=SVG_TYPE, headers=headers)
 
@@ -549,6 +557,20 @@ def scan_page(request: Request, code: str, lang: LangQuery = None) -> Response:
         return _message_page(request, language, 404, "not_found_title", "not_found_body", code)
     context = {**_base_context(language), **scan_view(trace, language, _root(request))}
     return templates.TemplateResponse(request, "scan.html", context, headers=_PAGE_HEADERS)
+
+
+def _issuer_asks(request: Request, trace: Trace) -> bool:
+    """Whether the caller is the certificate's issuer (its producer token): its label prints the
+    联系方式 the paper certificate carries; anyone else's leaves it out (docs/scan-page.md)."""
+    caller = checked_token(request)
+    if not isinstance(caller, Principal) or caller.role is not Role.PRODUCER:
+        return False
+    return any(
+        t.event.event_type == "CertificateIssued"
+        and trace.code in t.event.codes
+        and t.event.actor == caller.organisation
+        for t in trace.certificates
+    )
 
 
 def _public_trace(request: Request, code: str) -> Trace:

@@ -6,7 +6,7 @@ import ipaddress
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     )
     ingest_rate_limit_burst: int = Field(
         50, ge=1, description="Ingest requests an organisation may make at once after a pause."
+    )
+    # --- client commands (``suyuan cert`` and ``suyuan org`` over HTTP) ---
+    url: str | None = Field(
+        None, description="The ingest API the client commands call (SUYUAN_URL)."
+    )
+    token: SecretStr | None = Field(
+        None, description="The API token the client commands send (SUYUAN_TOKEN)."
     )
     checkpoint_interval_seconds: float = Field(
         5.0, gt=0, description="How often the query service signs a checkpoint of moved shards."

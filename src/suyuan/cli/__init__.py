@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from suyuan.cli import _certs, _dlq, _keys, _ledger, _schemas, _serve, _tokens, _witness
+from suyuan.cli import _certs, _dlq, _keys, _ledger, _org, _schemas, _serve, _tokens, _witness
 from suyuan.cli._demo import demo
 from suyuan.cli._ingest import ingest_worker, publish
 from suyuan.cli._monitor import monitor
@@ -16,6 +16,7 @@ app.add_typer(_schemas.app, name="schemas")
 app.add_typer(_ledger.app, name="ledger")
 app.add_typer(_tokens.app, name="token")
 app.add_typer(_certs.app, name="cert")
+app.add_typer(_org.app, name="org")
 app.add_typer(_tokens.custody_app, name="custody")
 app.add_typer(_dlq.app, name="dlq")
 app.add_typer(_witness.app, name="witness")
