@@ -34,7 +34,7 @@ from suyuan import __version__
 from suyuan.auth import Principal, authenticate
 from suyuan.config import Settings, get_settings
 from suyuan.custody import CustodyError, CustodySettings, load_master_key
-from suyuan.errors import KeyFileError
+from suyuan.errors import KeyFileError, SuyuanError
 from suyuan.ledger import (
     Ledger,
     LedgerError,
@@ -47,6 +47,7 @@ from suyuan.ledger import (
 )
 from suyuan.trace import TraceBudget, Tracer
 from suyuan.transport import EmbeddedTransport, Transport
+from suyuan.witness import WitnessEndpoint, Witnessing, http_post
 from suyuan_http import (
     ApiError,
     Authenticator,
@@ -111,7 +112,11 @@ def create_app(
         engine=engine,
         tracer=Tracer(store),
         ledger=LedgerAccess(
-            store, ledger, ledger_problem, interval=settings.checkpoint_interval_seconds
+            store,
+            ledger,
+            ledger_problem,
+            interval=settings.checkpoint_interval_seconds,
+            witnessing=_witnessing(ledger, settings),
         ),
         recalls=_recall_desk(store, transport, custody_settings),
         metrics=metrics,
@@ -283,3 +288,18 @@ async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("ledger error on %s %s: %s", request.method, request.url.path, exc)
     error = ApiError(503, "ledger_unavailable", f"the ledger cannot answer: {exc}")
     return error_response(error, detail=True)
+
+
+def _witnessing(ledger: Ledger | None, settings: Settings) -> Witnessing | None:
+    """The witnesses asked to cosign each checkpoint (``SUYUAN_WITNESSES``).
+
+    Raises:
+        ValueError: an entry is not ``<URL> <witness key>`` (the service does not start).
+    """
+    if ledger is None or not settings.witnesses:
+        return None
+    try:
+        endpoints = [WitnessEndpoint.parse(entry) for entry in settings.witnesses]
+    except SuyuanError as err:
+        raise ValueError(f"SUYUAN_WITNESSES: {err}") from None
+    return Witnessing(ledger, endpoints, http_post())
