@@ -20,6 +20,7 @@ page saying what is wrong, an unknown one a friendly 404 page; Jinja2 autoescape
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -64,10 +65,12 @@ templates = Jinja2Templates(
 
 LANGUAGES = ("zh", "en")
 SVG_TYPE = "image/svg+xml"
-# No script, no remote anything: the page is plain HTML with inline CSS and inline SVG.
+# Nothing remote: plain HTML with inline CSS and inline SVG, and one script of this service
+# that checks the page's proofs (the page works without it).
 _PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "script-src 'self'; connect-src 'self'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -157,6 +160,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "on_ledger_title": "已记录在防篡改账本，点击查看存证回执",
         "ledger_note": "页面上每条记录都已写入防篡改的哈希链账本；"
         "点击「已上链」可查看该记录的存证回执。",
+        "check_verified": "已在浏览器中验证：本页 {n} 条记录都在账本（密钥 {key}）签名的树中。",
+        "check_some_pending": "另有 {n} 条尚待账本检查点。",
+        "check_failed": "浏览器验证失败：账本证明与签名不符。请勿信任本页，并向市场监管部门报告。",
+        "check_unable": "此浏览器无法自行验证账本签名。",
+        "check_pending": "本页记录尚未被账本检查点覆盖，稍后刷新即可在浏览器中验证。",
         "not_found_title": "未找到该追溯码",
         "not_found_body": "该码格式正确，但账本中还没有它的记录。"
         "请核对包装上的码，或向销售者咨询。",
@@ -248,6 +256,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "on_ledger_title": "Recorded on the tamper-evident ledger: open its proof receipt",
         "ledger_note": "Every record on this page is in a tamper-evident, hash-chained ledger; "
         "“On the ledger” opens the record's proof receipt.",
+        "check_verified": "Verified in this browser: the {n} records on this page are in the "
+        "tree the ledger (key {key}) signed.",
+        "check_some_pending": "{n} more await the ledger's next checkpoint.",
+        "check_failed": "Browser check FAILED: the ledger's proofs do not match its signature. "
+        "Do not trust this page; report it to the market regulator.",
+        "check_unable": "This browser cannot check the ledger's signature itself.",
+        "check_pending": "The records are not yet covered by a ledger checkpoint; reload soon to "
+        "check them in this browser.",
         "not_found_title": "Trace code not found",
         "not_found_body": "The code is well-formed, but the ledger has no record of it yet. Check "
         "the code on the packaging, or ask the seller.",
@@ -555,8 +571,41 @@ def scan_page(request: Request, code: str, lang: LangQuery = None) -> Response:
         return _busy_page(request, language, err)
     if not trace.found:
         return _message_page(request, language, 404, "not_found_title", "not_found_body", code)
-    context = {**_base_context(language), **scan_view(trace, language, _root(request))}
+    context = {
+        **_base_context(language),
+        **scan_view(trace, language, _root(request)),
+        "browser_check": _browser_check(request, language),
+    }
     return templates.TemplateResponse(request, "scan.html", context, headers=_PAGE_HEADERS)
+
+
+_SCRIPT = (Path(__file__).resolve().parent / "static" / "scan-check.js").read_bytes()
+
+
+@router.get("/static/scan-check.js", include_in_schema=False)
+def scan_check_script() -> Response:
+    """The scan page's own proof check (docs/verification.md)."""
+    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return Response(_SCRIPT, media_type="text/javascript", headers=headers)
+
+
+def _browser_check(request: Request, language: str) -> dict[str, str] | None:
+    """What the page's script needs: the ledger key it checks the checkpoints against, and
+    its words; ``None`` (no check offered) when this service holds no ledger key."""
+    context: QueryContext = request.app.state.context
+    ledger = context.ledger.ledger
+    if ledger is None:
+        return None
+    words = {
+        key.removeprefix("check_"): text
+        for key, text in TEXTS[language].items()
+        if key.startswith("check_")
+    }
+    return {
+        "ledger_key": ledger.verifier.to_key(),
+        "words": json.dumps(words, ensure_ascii=False),
+        "root": _root(request),
+    }
 
 
 def _issuer_asks(request: Request, trace: Trace) -> bool:
