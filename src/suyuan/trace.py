@@ -229,6 +229,11 @@ class Tracer:
         self._store = store
         self._directory = Directory(store)
 
+    @property
+    def directory(self) -> Directory:
+        """The registered organisations the traces name (one trust follower)."""
+        return self._directory
+
     # --- public -------------------------------------------------------------------------------
 
     def trace(
