@@ -7,6 +7,8 @@
 - ``GET /v1/codes/{code}/qr.svg`` and ``qr.png`` — QR images of scan URLs;
 - ``POST /v1/recalls``, ``GET /v1/recalls/{id}`` — regulator recalls;
 - ``GET /c/{code}`` and the printable label, from ``suyuan_trace_query.pages`` when present;
+- ``GET /01/{gtin}/10/{lot}/21/{serial}``, ``GET /00/{sscc}`` — GS1 Digital Links on our host: the
+  scan page, or the code's linkset (``_routes_digital_link``);
 - ``GET /healthz``, ``GET /metrics``.
 
 Routes are thin: the work is in ``suyuan.trace``, ``suyuan.ledger`` and ``suyuan.recall``.
@@ -73,9 +75,10 @@ from ._ratelimit import RateLimitSettings, TokenBucketLimiter, address_limit
 from .console import router as console_router
 
 try:
+    from suyuan_trace_query._routes_digital_link import router as digital_link_router
     from suyuan_trace_query.pages import router as pages_router
 except ImportError:
-    pages_router = None
+    pages_router = digital_link_router = None
 
 log = logging.getLogger("suyuan.trace_query")
 
@@ -158,6 +161,8 @@ def create_app(
         app.include_router(module.router)
     if pages_router is not None:
         app.include_router(pages_router)
+    if digital_link_router is not None:
+        app.include_router(digital_link_router)
     app.include_router(console_router)
     _install_error_handlers(app)
     _install_guard(app, settings, rate_limit or RateLimitSettings(), engine, metrics)
