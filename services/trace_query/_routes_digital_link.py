@@ -6,7 +6,7 @@
 - a browser (or any client not asking for a linkset) gets the consumer scan page itself, the
   same page as ``/c/{code}``;
 - ``Accept: application/linkset+json``, or ``?linkType=all``, gets the code's links as an RFC 9264
-  linkset keyed by GS1 link types (``gs1:defaultLink``, ``gs1:traceability``);
+  linkset keyed by GS1 link types (``gs1:defaultLink``, ``gs1:traceability``, ``gs1:epcis``);
 - ``?linkType=gs1:traceability`` (or another link type we hold) redirects (307) to that link.
 
 The identifiers are read from the raw request path: a ``/`` inside a lot arrives as ``%2F`` and
@@ -40,7 +40,7 @@ LINKSET_TYPE = "application/linkset+json"
 GS1_VOC = "https://gs1.org/voc/"
 DEFAULT_LINK = "gs1:defaultLink"
 #: The link types a code's linkset holds, by their compact (``gs1:``) names.
-LINK_TYPES = (DEFAULT_LINK, "gs1:traceability")
+LINK_TYPES = (DEFAULT_LINK, "gs1:traceability", "gs1:epcis")
 
 LinkTypeQuery = Annotated[
     str | None,
@@ -91,8 +91,8 @@ def _resolve(request: Request, lang: str | None, link_type: str | None) -> Respo
 
 
 def code_links(base_url: str, code: TraceCode) -> dict[str, list[dict[str, Any]]]:
-    """The links of ``code`` by compact GS1 link type: the scan page (default link) and its
-    trace (JSON)."""
+    """The links of ``code`` by compact GS1 link type: the scan page (default link), its trace
+    (JSON) and its trace as an EPCIS 2.0 document."""
     root = base_url.rstrip("/")
     trace = f"{root}/v1/trace/{quote(code.value, safe='()')}"
     return {
@@ -105,6 +105,13 @@ def code_links(base_url: str, code: TraceCode) -> dict[str, list[dict[str, Any]]
             }
         ],
         "gs1:traceability": [{"href": trace, "title": "Trace (JSON)", "type": "application/json"}],
+        "gs1:epcis": [
+            {
+                "href": f"{trace}?format=epcis",
+                "title": "Trace as a GS1 EPCIS 2.0 document",
+                "type": "application/ld+json",
+            }
+        ],
     }
 
 

@@ -196,6 +196,8 @@ class Trace:
     documents: list[TracedEvent] = field(default_factory=list)
     custody: list[TracedEvent] = field(default_factory=list)
     temperature: dict[str, Any] | None = None
+    temperature_records: list[TracedEvent] = field(default_factory=list)
+    """The TemperatureRecorded events ``temperature`` sums up (an EPCIS export lists them)."""
     upstream_codes: list[str] = field(default_factory=list)
     recalls: list[TracedEvent] = field(default_factory=list)
     voids: list[TracedEvent] = field(default_factory=list)
@@ -444,9 +446,10 @@ class Tracer:
                 result.custody.append(traced)
         result.product = _product(result.certificates, events)
         result.origin = _origin(result.certificates, events)
-        result.temperature = _temperature(
-            [t for t in events if t.event.event_type == "TemperatureRecorded"]
-        )
+        result.temperature_records = [
+            t for t in events if t.event.event_type == "TemperatureRecorded"
+        ]
+        result.temperature = _temperature(result.temperature_records)
 
     def _status(
         self, result: Trace, code: str, events: list[TracedEvent], ancestors: set[str]

@@ -115,6 +115,10 @@ def test_a_resolver_client_gets_the_linkset(query: Query) -> None:
     (trace,) = links["https://gs1.org/voc/traceability"]
     assert trace["href"] == f"{BASE_URL}/v1/trace/{quote(lot, safe='()')}"
     assert query.client.get(_path(trace["href"])).json()["code"] == lot
+    (epcis,) = links["https://gs1.org/voc/epcis"]
+    document = query.client.get(_path(epcis["href"]))
+    assert document.headers["content-type"] == epcis["type"] == "application/ld+json"
+    assert document.json()["suyuan:trace"]["code"] == lot
     assert query.client.get(_path(anchor) + "?linkType=all").json() == response.json()
 
 
