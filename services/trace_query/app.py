@@ -6,6 +6,7 @@
   ``/v1/ledger/consistency`` — the verifiable ledger;
 - ``GET /v1/codes/{code}/qr.svg`` and ``qr.png`` — QR images of scan URLs;
 - ``POST /v1/recalls``, ``GET /v1/recalls/{id}`` — regulator recalls;
+- ``GET /epcis/events``, ``GET /epcis/epcs/{epc}/events`` — the EPCIS 2.0 event query;
 - ``GET /c/{code}`` and the printable label, from ``suyuan_trace_query.pages`` when present;
 - ``GET /01/{gtin}/10/{lot}/21/{serial}``, ``GET /00/{sscc}`` — GS1 Digital Links on our host: the
   scan page, or the code's linkset (``_routes_digital_link``);
@@ -64,6 +65,7 @@ from suyuan_http import (
 from . import (
     _routes_alerts,
     _routes_codes,
+    _routes_epcis,
     _routes_ledger,
     _routes_notices,
     _routes_ops,
@@ -153,6 +155,7 @@ def create_app(
         _routes_trace,
         _routes_ledger,
         _routes_codes,
+        _routes_epcis,
         _routes_recalls,
         _routes_alerts,
         _routes_notices,

@@ -285,6 +285,12 @@ class Tracer:
         walk = self._closure(canonical, upward=False)
         return RecallScope(walk.codes, self.holders(walk.codes), complete=not walk.cut)
 
+    def events_about(self, codes: Sequence[str]) -> list[TracedEvent]:
+        """Every event whose envelope names one of ``codes``, oldest first (an EPCIS query's
+        candidates: docs/epcis.md "Query")."""
+        refs = self._store.code_events_for(list(codes))
+        return self._load(dict.fromkeys((r.shard, r.seq) for r in refs))
+
     def holders(self, codes: Iterable[str]) -> list[Holder]:
         """Organisations that received, stored, sold or used any of ``codes``, with quantities.
 
