@@ -32,6 +32,9 @@ from ._routes_trace import _organisations_in
 
 router = APIRouter(tags=["epcis"])
 
+# Candidates read at a time: a page is filled from as few reads as its filters allow.
+_CHUNK = 200
+
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": 'An EPCISQueryDocument; a `Link: <…>; rel="next"` header when there is '
@@ -98,27 +101,13 @@ def _answer(
         raise ApiError(422, err.reason, err.summary, err.field, err.value) from None
     public = not _sees_in_full(principal, context, query)
     private = public or principal.role not in FULL_VIEW_ROLES
-    base_url = context.settings.public_base_url
-    matched = []
-    for traced in context.tracer.events_about([c.value for c in query.codes]):
-        if private and traced.event.event_type in PRIVATE_EVENT_TYPES:
-            continue
-        key = (traced.event.occurred_at, traced.shard, traced.seq)
-        if query.after is not None and key <= query.after:
-            continue
-        event = epcis_event(traced, public=public, base_url=base_url)
-        if query.matches(event):
-            matched.append((key, event))
-        if len(matched) > query.per_page:
-            break
-    page = matched[: query.per_page]
+    page, following = _read(context, principal, query, public=public, private=private)
     headers = {}
-    if len(matched) > query.per_page:
-        token = page_token(query, page[-1][0])
-        following = {k: v for k, v in params.items() if k != "nextPageToken"}
-        following["nextPageToken"] = [token]
-        url = f"{request.url.path}?{urlencode(following, doseq=True)}"
-        headers["Link"] = f'<{url}>; rel="next"'
+    if following is not None:
+        token = page_token(query, following)
+        asked = {k: v for k, v in params.items() if k != "nextPageToken"}
+        asked["nextPageToken"] = [token]
+        headers["Link"] = f'<{request.url.path}?{urlencode(asked, doseq=True)}>; rel="next"'
     document = {
         "@context": CONTEXT,
         "type": "EPCISQueryDocument",
@@ -128,7 +117,7 @@ def _answer(
         "epcisBody": {
             "queryResults": {
                 "queryName": "SimpleEventQuery",
-                "resultsBody": {"eventList": [event for _key, event in page]},
+                "resultsBody": {"eventList": page},
             }
         },
     }
@@ -148,3 +137,41 @@ def _sees_in_full(principal: Principal, context: QueryContext, query: EventQuery
             if not sees_in_full(principal, _organisations_in(trace)):
                 return False
     return True
+
+
+def _read(
+    context: QueryContext,
+    principal: Principal,
+    query: EventQuery,
+    *,
+    public: bool,
+    private: bool,
+) -> tuple[list[dict[str, Any]], tuple[datetime, int, int] | None]:
+    """One page of matching events, and where the next page starts (``None``: no more).
+
+    Candidates are read in chunks through the code index, after the page token's event. A caller
+    with a trace budget reads at most the budget's events per request: past it the page may hold
+    fewer events than asked, and the next one resumes where this one stopped."""
+    codes = [c.value for c in query.codes]
+    base_url = context.settings.public_base_url
+    page: list[dict[str, Any]] = []
+    last = query.after
+    examined = 0
+    with context.tracing(principal) as budget:
+        while True:
+            limit = _CHUNK if budget is None else max(1, min(_CHUNK, budget.events - examined))
+            chunk, more = context.tracer.events_about(codes, after=last, limit=limit)
+            for traced in chunk:
+                if len(page) == query.per_page:
+                    return page, last  # a full page and at least one more candidate
+                last = (traced.event.occurred_at, traced.shard, traced.seq)
+                examined += 1
+                if private and traced.event.event_type in PRIVATE_EVENT_TYPES:
+                    continue
+                event = epcis_event(traced, public=public, base_url=base_url)
+                if query.matches(event):
+                    page.append(event)
+            if not more:
+                return page, None
+            if budget is not None and examined >= budget.events:
+                return page, last

@@ -285,11 +285,22 @@ class Tracer:
         walk = self._closure(canonical, upward=False)
         return RecallScope(walk.codes, self.holders(walk.codes), complete=not walk.cut)
 
-    def events_about(self, codes: Sequence[str]) -> list[TracedEvent]:
-        """Every event whose envelope names one of ``codes``, oldest first (an EPCIS query's
-        candidates: docs/epcis.md "Query")."""
+    def events_about(
+        self,
+        codes: Sequence[str],
+        *,
+        after: tuple[datetime, int, int] | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[TracedEvent], bool]:
+        """The events whose envelope names one of ``codes``, in (occurrence time, shard, seq)
+        order: only those after ``after``, at most ``limit`` of them, and whether more follow (an
+        EPCIS query's candidates, read a page at a time: docs/epcis.md "Query")."""
         refs = self._store.code_events_for(list(codes))
-        return self._load(dict.fromkeys((r.shard, r.seq) for r in refs))
+        keys = sorted({(r.occurred_at, r.shard, r.seq) for r in refs})
+        if after is not None:
+            keys = [key for key in keys if key > after]
+        more = limit is not None and len(keys) > limit
+        return self._load([(shard, seq) for _at, shard, seq in keys[:limit]]), more
 
     def holders(self, codes: Iterable[str]) -> list[Holder]:
         """Organisations that received, stored, sold or used any of ``codes``, with quantities.

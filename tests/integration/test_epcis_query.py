@@ -12,6 +12,8 @@ from urllib.parse import quote
 import pytest
 
 from suyuan.epcis import epc_uri
+from suyuan.trace import TraceBudget
+from suyuan_trace_query._deps import QueryContext
 from tests.integration.test_epcis_trace import schema_errors
 from tests.integration.test_trace_api import PRIVATE_DEMO_VALUES, Query, start_query
 
@@ -207,3 +209,25 @@ def test_an_identifier_that_names_no_code_is_refused_naming_it(query: Query) -> 
 
     assert response.status_code == 422
     assert response.json()["field"] == "MATCH_epc"
+
+
+def test_a_budgeted_caller_reads_at_most_its_budget_per_page(
+    query: Query, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lot = epc_uri(query.codes["sold lot"])
+    whole = ids(events(ask(query, MATCH_anyEPC=lot)))
+    small = TraceBudget(codes=10, events=3, bytes=10**9)
+    monkeypatch.setattr(QueryContext, "budget_for", lambda _self, _principal: small)
+
+    pages: list[list[str]] = []
+    response = ask(query, MATCH_anyEPC=lot)
+    while True:
+        pages.append(ids(events(response)))
+        link = response.headers.get("link")
+        if link is None:
+            break
+        response = ask(query, path=link[1 : link.index(">")])
+
+    assert all(len(page) <= 3 for page in pages)
+    assert len(pages) > 1
+    assert [event for page in pages for event in page] == whole
