@@ -9,10 +9,10 @@ only when its organisation held the goods of every code named (as ``GET /v1/trac
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from suyuan.auth import Principal, Role
@@ -31,6 +31,9 @@ from ._models import ErrorOut
 from ._routes_trace import _organisations_in
 
 router = APIRouter(tags=["epcis"])
+
+# Declared so that the schema lists them; the values are read from the request, all at once.
+Values = Annotated[list[str] | None, Query()]
 
 # Candidates read at a time: a page is filled from as few reads as its filters allow.
 _CHUNK = 200
@@ -57,7 +60,19 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_RESPONSES,
     summary="EPCIS 2.0 event query: the events about the codes named (MATCH_epc, MATCH_anyEPC)",
 )
-def query_events(request: Request, principal: PrincipalDep, context: ContextDep) -> JSONResponse:
+def query_events(
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    MATCH_epc: Values = None,  # noqa: N803 - the binding's names
+    MATCH_anyEPC: Values = None,  # noqa: N803
+    EQ_bizStep: Values = None,  # noqa: N803
+    EQ_bizLocation: Values = None,  # noqa: N803
+    GE_eventTime: Values = None,  # noqa: N803
+    LT_eventTime: Values = None,  # noqa: N803
+    perPage: Values = None,  # noqa: N803
+    nextPageToken: Values = None,  # noqa: N803
+) -> JSONResponse:
     """Parameters: `MATCH_epc`, `MATCH_anyEPC` (at least one; GS1 Digital Link URIs or
     `urn:suyuan:cert:…`/`urn:suyuan:drug:…`), `EQ_bizStep`, `EQ_bizLocation`, `GE_eventTime`,
     `LT_eventTime`, `perPage` (1-1000, default 100), `nextPageToken`. Repeat a parameter or
@@ -72,7 +87,18 @@ def query_events(request: Request, principal: PrincipalDep, context: ContextDep)
     summary="EPCIS 2.0: the events about one code (as MATCH_anyEPC)",
 )
 def epc_events(
-    request: Request, epc: str, principal: PrincipalDep, context: ContextDep
+    request: Request,
+    epc: str,
+    principal: PrincipalDep,
+    context: ContextDep,
+    MATCH_epc: Values = None,  # noqa: N803 - the binding's names
+    MATCH_anyEPC: Values = None,  # noqa: N803
+    EQ_bizStep: Values = None,  # noqa: N803
+    EQ_bizLocation: Values = None,  # noqa: N803
+    GE_eventTime: Values = None,  # noqa: N803
+    LT_eventTime: Values = None,  # noqa: N803
+    perPage: Values = None,  # noqa: N803
+    nextPageToken: Values = None,  # noqa: N803
 ) -> JSONResponse:
     """`epc` percent-encoded as one path segment (its `/` as `%2F`); the other parameters as
     for `/epcis/events`."""

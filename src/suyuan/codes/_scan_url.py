@@ -67,7 +67,10 @@ def code_from_scan_url(url: str, *, field: str = "url") -> TraceCode:
             raise CodeError(field, url, exc.rule) from exc
     # A Digital Link given as a path (``/01/…``, what our host serves) is read as if on any host.
     absolute = cleaned if parts.scheme else f"https://localhost{cleaned}"
-    canonical = parse_gs1_digital_link(absolute, field, failure=_NOT_A_SCAN_URL)
+    try:
+        canonical = parse_gs1_digital_link(absolute, field, failure=_NOT_A_SCAN_URL)
+    except CodeError as exc:
+        raise CodeError(field, url, exc.rule) from exc  # the URL as given, not as completed
     return TraceCode(CodeKind.GS1, canonical)
 
 

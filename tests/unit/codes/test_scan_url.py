@@ -169,3 +169,11 @@ def test_errors_show_the_url_not_only_the_code_inside() -> None:
         code_from_scan_url("https://t.example/c/0K3Q8ZJ5W2HH")
     assert caught.value.field == "url"
     assert caught.value.value == "https://t.example/c/0K3Q8ZJ5W2HH"
+
+
+def test_a_bad_digital_link_path_is_refused_as_given() -> None:
+    with pytest.raises(CodeError) as caught:
+        code_from_scan_url("/01/09506000134353/10/ABC")
+
+    assert caught.value.value == "/01/09506000134353/10/ABC"
+    assert "check digit" in caught.value.rule
