@@ -6,7 +6,10 @@
   ``/v1/ledger/consistency`` — the verifiable ledger;
 - ``GET /v1/codes/{code}/qr.svg`` and ``qr.png`` — QR images of scan URLs;
 - ``POST /v1/recalls``, ``GET /v1/recalls/{id}`` — regulator recalls;
+- ``GET /epcis/events``, ``GET /epcis/epcs/{epc}/events`` — the EPCIS 2.0 event query;
 - ``GET /c/{code}`` and the printable label, from ``suyuan_trace_query.pages`` when present;
+- ``GET /01/{gtin}/10/{lot}/21/{serial}``, ``GET /00/{sscc}`` — GS1 Digital Links on our host: the
+  scan page, or the code's linkset (``_routes_digital_link``);
 - ``GET /healthz``, ``GET /metrics``.
 
 Routes are thin: the work is in ``suyuan.trace``, ``suyuan.ledger`` and ``suyuan.recall``.
@@ -64,6 +67,7 @@ from . import (
     _routes_alerts,
     _routes_certificates,
     _routes_codes,
+    _routes_epcis,
     _routes_ledger,
     _routes_notices,
     _routes_ops,
@@ -75,9 +79,10 @@ from ._ratelimit import RateLimitSettings, TokenBucketLimiter, address_limit
 from .console import router as console_router
 
 try:
+    from suyuan_trace_query._routes_digital_link import router as digital_link_router
     from suyuan_trace_query.pages import router as pages_router
 except ImportError:
-    pages_router = None
+    pages_router = digital_link_router = None
 
 log = logging.getLogger("suyuan.trace_query")
 
@@ -156,6 +161,7 @@ def create_app(
         _routes_trace,
         _routes_ledger,
         _routes_codes,
+        _routes_epcis,
         _routes_recalls,
         _routes_alerts,
         _routes_certificates,
@@ -165,6 +171,8 @@ def create_app(
         app.include_router(module.router)
     if pages_router is not None:
         app.include_router(pages_router)
+    if digital_link_router is not None:
+        app.include_router(digital_link_router)
     app.include_router(console_router)
     _install_error_handlers(app)
     _install_guard(app, settings, rate_limit or RateLimitSettings(), engine, metrics)
