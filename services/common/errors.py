@@ -95,7 +95,7 @@ class ApiError(Exception):
         err: InvalidInputError,
         *,
         field: str | None = None,
-        rename: Callable[[str], str] | None = None,
+        rename: Callable[[str], str | None] | None = None,
     ) -> ApiError:
         """400 for bytes that are not the announced format, 422 for a rule broken; every
         problem ``err`` carries (:meth:`~suyuan.errors.InvalidInputError.problems`) is listed.

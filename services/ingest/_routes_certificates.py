@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from suyuan.codes import CodeKind, new_certificate_code, parse_trace_code, scan_url
 from suyuan.config import get_settings
+from suyuan.contacts import organisation_contact
 from suyuan.errors import CodeError, InvalidInputError
 from suyuan.events import event_to_json
 from suyuan.events.model import Event
@@ -38,6 +39,7 @@ from suyuan.foodchain import (
     void_event,
 )
 from suyuan.ledger import Rejection
+from suyuan.trace import CHINA_TIME
 from suyuan.transport import EventStatus, TransportError
 from suyuan_http import ApiError, ErrorOut
 
@@ -66,6 +68,11 @@ _RECORDING: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorOut, "description": "The ledger or custodial signing is unavailable."},
 }
 
+NO_CONTACT_RULE = (
+    "give payload.contact, or set the organisation's 联系方式 once (PUT "
+    "/v1/organisation/contact, `suyuan org contact`) and leave it out"
+)
+
 Category = Literal["VEGETABLES", "FRUIT", "TEA", "LIVESTOCK", "POULTRY", "EGGS", "AQUATIC"]
 Basis = Literal["QUALITY_CONTROL", "SELF_TESTED", "COMMISSIONED_TESTED"]
 
@@ -85,14 +92,20 @@ class CertificatePayloadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     issuer_type: Literal["PRODUCER", "PURCHASER"] = Field(
-        description="生产者 (PRODUCER) or 收购者 (PURCHASER)."
+        "PRODUCER", description="生产者 (PRODUCER, the default) or 收购者 (PURCHASER)."
     )
     product_name: str = Field(description="产品名称, e.g. 小青菜.")
     category: Category
     origin: str = Field(description="产地.")
     origin_region_code: str | None = Field(None, description="GB/T 2260 code of the 产地.")
-    issue_date: date = Field(description="开具日期.")
-    contact: str = Field(description="联系方式: a telephone number.")
+    issue_date: date | None = Field(
+        None, description="开具日期; default: the day of occurred_at in China (UTC+8)."
+    )
+    contact: str | None = Field(
+        None,
+        description="联系方式: a telephone number; default: the organisation's own "
+        "(PUT /v1/organisation/contact).",
+    )
     commitment: str | None = Field(
         None,
         description="承诺声明. Leave it out for the fixed text of the issuer type (required "
@@ -202,13 +215,17 @@ def post_certificate(
             response.status_code = 200
             return _certificate_out(earlier, "duplicate", True, base_url)
     source = f"http:{secrets.token_hex(6)} certificate"
+    occurred_at = body.occurred_at or datetime.now().astimezone()
     try:
+        contact = body.payload.contact or organisation_contact(context.engine, organisation)
+        if contact is None:
+            raise InvalidInputError("payload.contact", None, NO_CONTACT_RULE)
         event = certificate_event(
-            _draft(body),
+            _draft(body, contact, body.payload.issue_date or _china_day(occurred_at)),
             actor=organisation,
             code=new_certificate_code(),
             event_id=body.event_id,
-            occurred_at=body.occurred_at,
+            occurred_at=occurred_at,
         )
         check_certificate(event, context.store)
     except InvalidInputError as err:
@@ -219,7 +236,7 @@ def post_certificate(
     return _certificate_out(event, status, committed, base_url)
 
 
-def _draft(body: CertificateIn) -> CertificateDraft:
+def _draft(body: CertificateIn, contact: str, issue_date: date) -> CertificateDraft:
     payload = body.payload
     return CertificateDraft(
         issuer_type=payload.issuer_type,
@@ -228,8 +245,8 @@ def _draft(body: CertificateIn) -> CertificateDraft:
         quantity=body.quantity,
         unit=body.unit,
         origin=payload.origin,
-        issue_date=payload.issue_date,
-        contact=payload.contact,
+        issue_date=issue_date,
+        contact=contact,
         basis=payload.basis,
         commitment=payload.commitment,
         origin_region_code=payload.origin_region_code,
@@ -238,6 +255,12 @@ def _draft(body: CertificateIn) -> CertificateDraft:
         lot_codes=body.lot_codes,
         location=None if body.location is None else body.location.model_dump(),
     )
+
+
+def _china_day(at: datetime) -> date:
+    """The date printed by default: the day in China (UTC+8) when it is issued, whatever
+    zone the service runs in."""
+    return at.astimezone(CHINA_TIME).date()
 
 
 def _certificate_field(field: str) -> str:

@@ -56,7 +56,7 @@ from suyuan_http import (
     shorten_field,
 )
 
-from . import _routes_certificates
+from . import _routes_certificates, _routes_organisation
 from ._capture import BATCH_TYPE, JSON_TYPE, Capture, Custody
 from ._deps import AppContext, BodyDep, ContextDep, ProducerDep
 from ._http_metrics import CaptureMetrics
@@ -158,6 +158,7 @@ def create_app(
     app.state.settings = settings
     app.include_router(router)
     app.include_router(_routes_certificates.router)
+    app.include_router(_routes_organisation.router)
     install_error_handlers(app, log)
     _install_guard(app, settings, api_settings, engine)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
@@ -174,6 +175,7 @@ def _install_guard(
         BodyLimit("POST", "/v1/events", api_settings.ingest_max_body_bytes),
         BodyLimit("POST", "/v1/certificates", forms),
         BodyLimit("POST", "/v1/certificates/{code}/void", forms),
+        BodyLimit("PUT", "/v1/organisation/contact", forms),
     ]
     limit = None
     if settings.ingest_rate_limit_per_second > 0:

@@ -258,6 +258,10 @@ class AccountOut(BaseModel):
 
     organisation: str = Field(description="USCC.")
     name: str | None
+    contact: str | None = Field(
+        None,
+        description="联系方式 on its latest certificate for goods in scope (null: it issued none).",
+    )
     region: str | None = Field(description="GB/T 2260 code of its registration.")
     received: list[QuantityOut] = Field(
         description="What the ledger says it received (the maker: what it first recorded)."

@@ -31,6 +31,7 @@ from suyuan.foodchain import (
     Alert,
     AlertSummary,
     Amount,
+    CoverageReport,
     CoverageRow,
     FoodChainMonitor,
     HolderPosition,
@@ -49,7 +50,7 @@ from suyuan_http import (
     requested_format,
 )
 
-from ._deps import ContextDep, OverseerDep
+from ._deps import ContextDep, OverseerDep, QueryContext
 from ._models import ErrorOut, QuantityOut
 
 router = APIRouter(tags=["food chain"])
@@ -246,10 +247,7 @@ def get_alerts(
     export = requested_format(fmt)
     kinds = _kinds(kind)
     scope = _scope(caller, region)
-    monitor = _monitor(request, context.store)
-    recalls = recorded_recalls(context.store, context.tracer, monitor.events([RECALL_INITIATED]))
-    every = [*monitor.alerts(), *overdue_alerts(recalls, recall_clock.current_time())]
-    followed = select(every, scope=scope, organisation=organisation)
+    followed = select(every_alert(request, context), scope=scope, organisation=organisation)
     matching = select(followed, status=status, kinds=kinds)
     matching.sort(key=lambda a: a.status != "open")  # stable: newest first within each
     start = _page_start([a.alert_id for a in matching], cursor)
@@ -323,7 +321,33 @@ def get_coverage(
     coverage = _monitor(request, context.store).coverage(
         since=since, until=until, period=period, scope=scope, organisation=organisation
     )
-    body = CoverageOut(
+    body = coverage_out(
+        coverage, since=since, until=until, period=period, scope=scope, organisation=organisation
+    )
+    if export != "json":
+        return export_response(coverage_table(body), export, "coverage")
+    return body
+
+
+def every_alert(request: Request, context: QueryContext) -> list[Alert]:
+    """The monitor's alerts and the recalls' overdue holders (``recall_overdue``), newest first
+    within each: what ``GET /v1/alerts`` and the console's queue select from."""
+    monitor = _monitor(request, context.store)
+    recalls = recorded_recalls(context.store, context.tracer, monitor.events([RECALL_INITIATED]))
+    return [*monitor.alerts(), *overdue_alerts(recalls, recall_clock.current_time())]
+
+
+def coverage_out(
+    coverage: CoverageReport,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    period: str = "month",
+    scope: str | None = None,
+    organisation: str | None = None,
+) -> CoverageOut:
+    """``GET /v1/metrics/coverage``'s body for what the monitor counted."""
+    return CoverageOut(
         since=since,
         until=until,
         period=period,
@@ -335,9 +359,6 @@ def get_coverage(
         by_period=[_row_out(r) for r in coverage.by_period],
         definitions=DEFINITIONS,
     )
-    if export != "json":
-        return export_response(coverage_table(body), export, "coverage")
-    return body
 
 
 # --- exports (docs/exports.md) ------------------------------------------------------------------

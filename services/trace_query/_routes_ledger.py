@@ -4,7 +4,10 @@
   against a signed checkpoint;
 - ``GET /v1/ledger/checkpoint``: the newest signed C2SP tlog-checkpoint of a shard;
 - ``GET /v1/ledger/proof/{event_id}``: a C2SP tlog-proof receipt, as ``suyuan prove`` writes;
-- ``GET /v1/ledger/consistency``: an RFC 9162 consistency proof between two tree sizes.
+- ``GET /v1/ledger/consistency``: an RFC 9162 consistency proof between two tree sizes;
+- ``GET /log/{shard}/checkpoint``, ``/log/{shard}/tile/…``: each shard as a C2SP tlog-tiles log
+  (https://c2sp.org/tlog-tiles) that standard tools can mirror and audit; entry bundles only
+  for regulators and admins (below).
 
 Checkpoints are signed on a schedule and after this service appends, never because a client
 asked (see ``LedgerAccess``): an entry newer than the newest checkpoint has no proof yet.
@@ -17,21 +20,23 @@ regulators, admins and the event's own organisation. Everyone else gets the leaf
 from __future__ import annotations
 
 import base64
+import gzip
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from suyuan.events import decode_event, event_to_json
 from suyuan.events.model import Event
 from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
 from suyuan.merkle import leaf_hash
-from suyuan.tlog import Receipt
+from suyuan.qrsign import key_list
+from suyuan.tlog import Receipt, TileError, TileRef, parse_tile_path
 from suyuan.trace import PRIVATE_EVENT_TYPES, public_event_json
 from suyuan_http import ApiError
 
-from ._deps import ContextDep, PrincipalDep, sees_in_full
+from ._deps import ContextDep, OverseerDep, PrincipalDep, sees_in_full
 from ._models import ConsistencyOut, EntryOut, ErrorOut, EventOut, InclusionProofOut
 
 router = APIRouter(tags=["ledger"])
@@ -53,6 +58,18 @@ _CHECKPOINT_TEXT: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
 }
 ShardQuery = Annotated[int, Query(ge=0, le=MAX_SHARD, description="Shard (log) number.")]
+ShardPath = Annotated[int, Path(ge=0, le=MAX_SHARD, description="Shard (log) number.")]
+#: A checkpoint moves; the specification asks that it not be cached beyond a few seconds.
+_CHECKPOINT_CACHE = "public, max-age=2"
+#: Tiles and bundles never change once served (a partial tile is its own resource).
+_TILE_CACHE = "public, max-age=31536000, immutable"
+_BUNDLE_CACHE = "private, max-age=31536000, immutable"
+_TILE_ERRORS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}},
+    400: {"model": ErrorOut, "description": "Not the canonical path of a tile."},
+    404: {"model": ErrorOut, "description": "No such shard, or no checkpoint covers the tile yet."},
+    **_NO_KEY,
+}
 
 
 @router.get(
@@ -171,6 +188,99 @@ def get_consistency(
         new_root=_b64(ledger.root_at(shard, new)),
         proof=[_b64(h) for h in proof],
     )
+
+
+@router.get(
+    "/log/{shard}/checkpoint",
+    response_class=PlainTextResponse,
+    responses={
+        **_CHECKPOINT_TEXT,
+        **_NO_KEY,
+        404: {"model": ErrorOut, "description": "No such shard."},
+    },
+    summary="The shard's newest checkpoint, where a tlog-tiles client looks for it",
+)
+def get_log_checkpoint(context: ContextDep, shard: ShardPath) -> PlainTextResponse:
+    """The same note as `GET /v1/ledger/checkpoint?shard=`, at the path c2sp.org/tlog-tiles
+    gives it (`<prefix>/checkpoint`, the prefix being `/log/{shard}`), cacheable for two
+    seconds."""
+    _known_shard(context.store, shard)
+    headers = {"Cache-Control": _CHECKPOINT_CACHE}
+    return PlainTextResponse(context.ledger.newest_note(shard), headers=headers)
+
+
+# Declared before the hash tiles: their path pattern would take `entries/…` too.
+@router.get(
+    "/log/{shard}/tile/entries/{path:path}",
+    response_class=Response,
+    responses={**_TILE_ERRORS, 401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+    summary="An entry bundle of a shard (c2sp.org/tlog-tiles): regulators and admins",
+)
+def get_entry_bundle(
+    context: ContextDep, caller: OverseerDep, request: Request, shard: ShardPath, path: str
+) -> Response:
+    """Up to 256 ledger leaves, each a big-endian uint16 length and the leaf bytes (its
+    SHA-256 with a 0x00 prefix is the matching hash of the level-0 tile). A leaf holds the
+    signed event in full, commercial details included, so bundles go only to regulator and
+    admin tokens; the hash tiles and the checkpoint are public."""
+    ref = _tile_ref(f"tile/entries/{path}")
+    body = _tile(context, shard, ref)
+    headers = {"Cache-Control": _BUNDLE_CACHE, "Vary": "Authorization, Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/octet-stream", headers=headers)
+
+
+@router.get(
+    "/log/{shard}/tile/{path:path}",
+    response_class=Response,
+    responses=_TILE_ERRORS,
+    summary="A hash tile of a shard (c2sp.org/tlog-tiles)",
+)
+def get_tile(context: ContextDep, shard: ShardPath, path: str) -> Response:
+    """`tile/<L>/<N>[.p/<W>]`: the Merkle Tree Hashes of 256 (or `W`) consecutive subtrees of
+    256**L leaves, each 32 bytes. Served once the shard's newest checkpoint covers the tile;
+    immutable after that."""
+    ref = _tile_ref(f"tile/{path}")
+    body = _tile(context, shard, ref)
+    headers = {"Cache-Control": _TILE_CACHE}
+    return Response(body, media_type="application/octet-stream", headers=headers)
+
+
+@router.get(
+    "/.well-known/suyuan/keys.json",
+    summary="The key list: every trust event, each signed by a regulator root key",
+)
+def get_key_list(context: ContextDep) -> JSONResponse:
+    """Organisations and their signing keys as the trust events registered and revoked them:
+    each event's ledger leaf (base64), in trust order. A leaf holds a regulator root key's
+    signature over its batch, so `suyuan verify-qr URL --keys keys.json --root-key …` checks a
+    signed 合格证 QR with no network and without trusting this service."""
+    headers = {"Cache-Control": "public, max-age=300"}
+    return JSONResponse(key_list(context.store), headers=headers)
+
+
+def _tile_ref(path: str) -> TileRef:
+    try:
+        return parse_tile_path(path)
+    except TileError as err:
+        raise ApiError(400, err.reason, err.rule, "path", err.value) from None
+
+
+def _tile(context: ContextDep, shard: int, ref: TileRef) -> bytes:
+    """Raises: ApiError 404 (no shard; not covered by a checkpoint yet, or a leaf too long
+    for a bundle), 503 (no ledger key)."""
+    _known_shard(context.store, shard)
+    ledger = context.ledger.require()
+    try:
+        return ledger.tile(shard, ref)
+    except EntryNotFoundError as err:
+        raise ApiError(404, "not_found", str(err), "path", ref.path) from None
+    except TileError as err:
+        raise ApiError(
+            404, "not_found", f"cannot be served: {err.rule}", "path", ref.path
+        ) from None
 
 
 def _entry(store: LedgerStore, event_id: str) -> tuple[int, int, Leaf]:

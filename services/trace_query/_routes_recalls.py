@@ -18,6 +18,7 @@ import suyuan.recall as recall_clock
 from suyuan.auth import Principal, Role
 from suyuan.custody import CustodyError
 from suyuan.errors import InvalidInputError
+from suyuan.exports import Cell, Table, joined
 from suyuan.recall import (
     LEVELS,
     MAX_PAGE,
@@ -27,6 +28,7 @@ from suyuan.recall import (
     Recall,
     RecallClosedError,
     RecallNotFoundError,
+    RecallPage,
     RecallRefusedError,
     acknowledge_recall,
     close_recall,
@@ -36,10 +38,18 @@ from suyuan.recall import (
     regulator_organisation,
     start_recall,
 )
+from suyuan.regions import region_name
 from suyuan.signing import SigningKey
 from suyuan.trace import Holder
 from suyuan.transport import TransportError
-from suyuan_http import ApiError, require_role
+from suyuan_http import (
+    EXPORT_RESPONSES,
+    ApiError,
+    FormatQuery,
+    export_response,
+    requested_format,
+    require_role,
+)
 
 from ._deps import ContextDep, PrincipalDep, QueryContext, RecallDesk
 from ._models import (
@@ -135,7 +145,11 @@ def post_recall(
 @router.get(
     "/v1/recalls",
     response_model=RecallsOut,
-    responses={**_AUTH, 422: {"model": ErrorOut, "description": "A bad query parameter."}},
+    responses={
+        **EXPORT_RESPONSES,
+        **_AUTH,
+        422: {"model": ErrorOut, "description": "A bad query parameter."},
+    },
     summary="Recalls, newest first (regulator: its region; producer: its own 主动召回; admin)",
 )
 def get_recalls(
@@ -153,18 +167,58 @@ def get_recalls(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     listed: Annotated[int, Query(ge=0, le=MAX_LISTED_CODES)] = 100,
-) -> RecallsOut:
+    fmt: FormatQuery = None,
+) -> RecallsOut | Response:
     """A regulator sees the recalls whose scope reaches its region (a holder there, or the
     starter), narrowed by `region`; a producer the recalls its organisation started; an admin
-    all. `cursor` pages through the same query."""
+    all. `cursor` pages through the same query. `format=csv|xlsx`: one row per recall of the
+    page (the next page's cursor in `X-Next-Cursor`; docs/exports.md)."""
+    export = requested_format(fmt)
     require_role(
         caller, frozenset({*_MAKER_ROLES, Role.ADMIN}), "a regulator, producer or admin token"
     )
+    page = recalls_page(
+        context,
+        request,
+        caller,
+        status=status,
+        region=region,
+        level=level,
+        cursor=cursor,
+        limit=limit,
+    )
+    now = recall_clock.current_time()
+    shown = [recall_out(r, listed, now) for r in page.recalls]
+    if export != "json":
+        response = export_response(recalls_table(shown), export, "recalls")
+        if page.next_cursor is not None:
+            response.headers["X-Next-Cursor"] = page.next_cursor
+        return response
+    return RecallsOut(recalls=shown, count=page.count, next_cursor=page.next_cursor)
+
+
+def recalls_page(
+    context: QueryContext,
+    request: Request,
+    caller: Principal,
+    *,
+    status: str | None = None,
+    region: str | None = None,
+    level: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> RecallPage:
+    """The page of recalls ``caller`` may list (as ``GET /v1/recalls`` answers it).
+
+    Raises:
+        ApiError: 403 for a region outside a regulator token's; 422 for a bad status, level or
+            cursor.
+    """
     scope = _scope(caller, region)
     started_by = caller.organisation if caller.role is Role.PRODUCER else None
     recorded = _monitor(request, context.store).events([RECALL_INITIATED])
     try:
-        page = list_recalls(
+        return list_recalls(
             context.store,
             context.tracer,
             recorded,
@@ -177,17 +231,13 @@ def get_recalls(
         )
     except InvalidInputError as err:
         raise ApiError.from_input(err) from None
-    return RecallsOut(
-        recalls=[recall_out(r, listed) for r in page.recalls],
-        count=page.count,
-        next_cursor=page.next_cursor,
-    )
 
 
 @router.get(
     "/v1/recalls/{recall_id}",
     response_model=RecallOut,
     responses={
+        **EXPORT_RESPONSES,
         **_AUTH,
         400: {"model": ErrorOut, "description": "The id is not a UUID."},
         404: {"model": ErrorOut, "description": "No recall has this id."},
@@ -201,10 +251,13 @@ def get_recall(
     context: ContextDep,
     request: Request,
     listed: ListedQuery = DEFAULT_LISTED_CODES,
-) -> RecallOut:
+    fmt: FormatQuery = None,
+) -> RecallOut | Response:
     """`recall_id` is the recall's id (as POST /v1/recalls answered it) or the id of its
     RecallInitiated event. Progress counts RecallAcknowledged, Destroyed and RecallClosed
-    events naming the recall and codes of its scope; `accounts` reconcile each holder."""
+    events naming the recall and codes of its scope; `accounts` reconcile each holder.
+    `format=csv|xlsx`: the holders' accounts, one row per holder (docs/exports.md)."""
+    export = requested_format(fmt)
     require_role(caller, frozenset({*_MAKER_ROLES, Role.ADMIN}), "a regulator or admin token")
     recall = _find(context, request, recall_id)
     if caller.role is Role.PRODUCER and caller.organisation != recall.regulator:
@@ -216,7 +269,10 @@ def get_recall(
             "recall_id",
             recall_id[:60],
         )
-    return recall_out(recall, listed)
+    body = recall_out(recall, listed)
+    if export != "json":
+        return export_response(accounts_table(body), export, f"recall-{recall.recall_id}")
+    return body
 
 
 @router.post(
@@ -309,6 +365,23 @@ def post_close(
     """Only when every holder's account is reconciled; a regulator may close it before with
     `override: true` and a `reason` (recorded in the RecallClosed event). 202 when the event is
     queued (a Kafka transport): the answer shows the recall still open."""
+    after, committed = close_as(context, request, caller, recall_id, body)
+    if not committed:
+        response.status_code = 202
+    return recall_out(after, listed)
+
+
+def close_as(
+    context: QueryContext, request: Request, caller: Principal, recall_id: str, body: CloseIn
+) -> tuple[Recall, bool]:
+    """Close recall ``recall_id`` as ``caller`` (``POST /v1/recalls/{id}/close``; the console's
+    close form too): the recall as it is now, and whether the RecallClosed is in the ledger.
+
+    Raises:
+        ApiError: 403 (role, override by a non-regulator, a recall outside the regulator's
+            region), 404, 409 (closed already, no custodial key), 422 (not reconciled and no
+            override, a reason without override or none with it), 503.
+    """
     require_role(caller, _MAKER_ROLES, "a regulator or producer token")
     if body.override and caller.role is not Role.REGULATOR:
         raise ApiError(
@@ -344,10 +417,7 @@ def post_close(
             override_reason=body.reason if body.override else None,
         )
 
-    after, committed = _write(context, organisation, close)
-    if not committed:
-        response.status_code = 202
-    return recall_out(after, listed)
+    return _write(context, organisation, close)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -485,6 +555,7 @@ def account_out(account: HolderAccount, recall: Recall, now: datetime) -> Accoun
     return AccountOut(
         organisation=account.organisation,
         name=account.name,
+        contact=account.contact,
         region=account.region,
         received=[QuantityOut(quantity=q, unit=u) for q, u in account.received],
         acknowledged=ack is not None,
@@ -513,3 +584,113 @@ def holder_out(holder: Holder) -> HolderOut:
         name=holder.name,
         quantities=[QuantityOut(quantity=q, unit=u) for q, u in holder.quantities],
     )
+
+
+# --- exports (docs/exports.md) ------------------------------------------------------------------
+
+RECALL_COLUMNS = (
+    "recall_id",
+    "event_id",
+    "status",
+    "initiative",
+    "level",
+    "reason",
+    "started_by",
+    "started_at",
+    "acknowledge_by",
+    "finish_by",
+    "root_codes",
+    "codes_in_scope",
+    "holders",
+    "acknowledged",
+    "reconciled",
+    "overdue",
+    "overdue_holders",
+    "closed_at",
+    "closed_by",
+    "closure_summary",
+    "override_reason",
+)
+ACCOUNT_COLUMNS = (
+    "organisation",
+    "name",
+    "contact",
+    "region",
+    "region_name",
+    "received",
+    "acknowledged",
+    "acknowledged_at",
+    "unit",
+    "on_hand",
+    "sold_on",
+    "returned",
+    "destroyed",
+    "remaining",
+    "reconciled",
+    "overdue",
+    "missing",
+)
+
+
+def recalls_table(recalls: list[RecallOut]) -> Table:
+    """One row per recall: its deadlines, and counts of holders, acknowledged, reconciled and
+    overdue (the overdue ones named)."""
+    rows: list[tuple[Cell, ...]] = [
+        (
+            r.recall_id,
+            r.event_id,
+            r.status,
+            r.initiative,
+            r.level,
+            r.reason,
+            r.regulator,
+            r.started_at,
+            r.deadlines.acknowledge_by,
+            r.deadlines.finish_by,
+            joined(r.root_codes, " "),
+            r.codes.count,
+            r.progress.holders,
+            r.progress.acknowledged,
+            r.progress.reconciled,
+            len(r.progress.overdue),
+            joined(r.progress.overdue, " "),
+            None if r.closure is None else r.closure.closed_at,
+            None if r.closure is None else r.closure.closed_by,
+            None if r.closure is None else r.closure.summary,
+            None if r.closure is None else r.closure.override_reason,
+        )
+        for r in recalls
+    ]
+    return Table(RECALL_COLUMNS, rows, sheet="recalls")
+
+
+def accounts_table(recall: RecallOut) -> Table:
+    """One row per holder's account of ``recall``: received, the reported quantities (numbers
+    in XLSX), remaining, reconciled, overdue and what is missing."""
+    rows: list[tuple[Cell, ...]] = [
+        (
+            a.organisation,
+            a.name,
+            a.contact,
+            a.region,
+            region_name(a.region, "zh") if a.region else None,
+            joined(f"{q.quantity} {q.unit}" for q in a.received),
+            a.acknowledged,
+            a.acknowledged_at,
+            a.unit,
+            _number(a.on_hand),
+            _number(a.sold_on),
+            _number(a.returned),
+            _number(a.destroyed),
+            _number(a.remaining),
+            a.reconciled,
+            a.overdue,
+            joined(a.missing),
+        )
+        for a in recall.accounts
+    ]
+    return Table(ACCOUNT_COLUMNS, rows, sheet="holders")
+
+
+def _number(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)

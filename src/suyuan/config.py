@@ -6,7 +6,7 @@ import ipaddress
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -87,8 +87,20 @@ class Settings(BaseSettings):
     ingest_rate_limit_burst: int = Field(
         50, ge=1, description="Ingest requests an organisation may make at once after a pause."
     )
+    # --- client commands (``suyuan cert`` and ``suyuan org`` over HTTP) ---
+    url: str | None = Field(
+        None, description="The ingest API the client commands call (SUYUAN_URL)."
+    )
+    token: SecretStr | None = Field(
+        None, description="The API token the client commands send (SUYUAN_TOKEN)."
+    )
     checkpoint_interval_seconds: float = Field(
         5.0, gt=0, description="How often the query service signs a checkpoint of moved shards."
+    )
+    witnesses: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Witnesses asked to cosign each checkpoint (docs/verification.md): "
+        "comma-separated '<URL> <witness key>' pairs.",
     )
 
     @field_validator("public_base_url")
@@ -97,6 +109,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("public_base_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("witnesses", mode="before")
+    @classmethod
+    def _witness_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -15,6 +15,7 @@
     │   ├── NoteError                a signed note or note key is malformed (suyuan.tlog)
     │   ├── CheckpointError          a checkpoint is malformed / of another origin (suyuan.tlog)
     │   ├── ReceiptError             a tlog-proof receipt is malformed (suyuan.tlog)
+    │   ├── TileError                a tlog-tiles path is not canonical (suyuan.tlog)
     │   ├── UnauthorisedError        the actor's roles do not allow the event (suyuan.authority)
     │   │   └── NotInCustodyError    the actor does not hold the goods the event is about
     │   │       └── UnheldGoodsError   nobody holds them yet (only while other partitions may

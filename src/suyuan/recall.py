@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from suyuan.authority import MAKERS, originator
 from suyuan.codes import parse_trace_code
+from suyuan.contacts import organisation_contacts
 from suyuan.custody import NoCustodialKeyError, load_custodial_key
 from suyuan.directory import Directory
 from suyuan.errors import InvalidInputError, SuyuanError
@@ -46,7 +47,7 @@ from suyuan.events import decode_event, encode_batch, encode_event, event_from_j
 from suyuan.events.model import Event
 from suyuan.follower import load_trust
 from suyuan.foodchain import Alert, region_within
-from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
+from suyuan.ledger import CodeEventRef, EntryNotFoundError, Leaf, LedgerStore, SqlLedgerStore
 from suyuan.signing import RootKey, SigningKey, sign_batch
 from suyuan.trace import Holder, Tracer
 from suyuan.transport import EventStatus, Transport
@@ -76,6 +77,7 @@ NOT_RECONCILED = "not_reconciled"
 #: Most recalls one page of :func:`list_recalls` may hold.
 MAX_PAGE = 200
 _FOLLOW_UP_TYPES = frozenset({RECALL_ACKNOWLEDGED, RECALL_CLOSED, DESTROYED})
+_CERTIFICATE = "CertificateIssued"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -209,6 +211,8 @@ class HolderAccount:
     """(quantity, unit) per unit: what the ledger says it received (or made)."""
     acknowledgement: Acknowledgement | None
     deadlines: Deadlines
+    contact: str | None = None
+    """联系方式 of its latest certificate (承诺达标合格证) for goods in scope, if it issued one."""
 
     @property
     def acknowledged(self) -> bool:
@@ -690,8 +694,10 @@ def _progress(
     directory: Directory,
     limits: Deadlines,
 ) -> RecallProgress:
-    refs = [r for r in store.code_events_for(sorted(codes)) if r.event_type in _FOLLOW_UP_TYPES]
+    every = store.code_events_for(sorted(codes))
+    refs = [r for r in every if r.event_type in _FOLLOW_UP_TYPES]
     entries = store.entries_at(list(dict.fromkeys((r.shard, r.seq) for r in refs)))
+    contacts = _contacts(store, every, {h.organisation for h in holders})
     latest: dict[str, Acknowledgement] = {}
     acknowledgements = disposals = 0
     closure: Closure | None = None
@@ -724,6 +730,7 @@ def _progress(
             h.quantities,
             latest.get(h.organisation),
             limits,
+            contacts.get(h.organisation),
         )
         for h in holders
     )
@@ -737,6 +744,28 @@ def _progress(
         accounts=accounts,
         closure=closure,
     )
+
+
+def _contacts(
+    store: LedgerStore, refs: Sequence[CodeEventRef], holders: set[str]
+) -> dict[str, str]:
+    """Per holder, the 联系方式 it keeps itself (``suyuan.contacts``, the freshest), else that
+    of the latest certificate it issued for codes of the scope: the trust chain registers no
+    telephone (docs/recalls.md)."""
+    kept = organisation_contacts(store.engine, holders) if isinstance(store, SqlLedgerStore) else {}
+    issued = sorted(
+        (r for r in refs if r.event_type == _CERTIFICATE and r.actor in holders),
+        key=lambda r: (r.occurred_at, r.shard, r.seq),
+    )
+    entries = store.entries_at(list(dict.fromkeys((r.shard, r.seq) for r in issued)))
+    found: dict[str, str] = {}
+    for ref in issued:  # oldest first: a later certificate's contact replaces an earlier one
+        contact = decode_event(
+            Leaf.from_bytes(entries[(ref.shard, ref.seq)].leaf).event
+        ).payload.get("contact")
+        if isinstance(contact, str) and contact.strip():
+            found[ref.actor] = contact.strip()
+    return found | kept
 
 
 def _acknowledgement(event: Event) -> Acknowledgement:

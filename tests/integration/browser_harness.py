@@ -56,8 +56,11 @@ def served(app: Any, *, lifespan: str) -> Iterator[str]:
 
 
 @contextmanager
-def headless_chromium(window: tuple[int, int]) -> Iterator[webdriver.Chrome]:
-    """Headless Chromium with JavaScript off (the pages need no script), Chinese first."""
+def headless_chromium(
+    window: tuple[int, int], *, javascript: bool = False
+) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium, Chinese first, with JavaScript off (the pages need no script) unless
+    ``javascript`` (the scan page's own proof check is a script)."""
     profile = tempfile.mkdtemp(prefix="suyuan-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
@@ -77,13 +80,10 @@ def headless_chromium(window: tuple[int, int]) -> Iterator[webdriver.Chrome]:
     ):
         options.add_argument(flag)
     # Headless Chromium asks for en-US whatever --lang says; the pages follow Accept-Language.
-    options.add_experimental_option(
-        "prefs",
-        {
-            "profile.managed_default_content_settings.javascript": 2,
-            "intl.accept_languages": "zh-CN,zh",
-        },
-    )
+    prefs: dict[str, object] = {"intl.accept_languages": "zh-CN,zh"}
+    if not javascript:
+        prefs["profile.managed_default_content_settings.javascript"] = 2
+    options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(20)
     try:

@@ -4,14 +4,17 @@ tests: sign-in and out, CSRF, roles, every page, starting a recall through the f
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from suyuan.auth import revoke_token
 from suyuan.regions import region_name
+from suyuan_trace_query.console import routes as console_routes
 from tests.integration.test_trace_api import MARKET, SHOP, Query, start_query
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
@@ -254,3 +257,108 @@ def test_hostile_content_is_escaped(world: Query) -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     echoed = world.client.get(f"/console/alerts?region={HOSTILE}", headers=headers)
     assert "<script>alert(1)" not in echoed.text
+
+
+# --- the recall lifecycle in the console ----------------------------------------------------------
+
+
+def test_the_recall_list_filters_and_pages(world: Query, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = world.recall({"root_codes": [world.case], "reason": "第一次召回", "level": "LEVEL_1"})
+    second = world.recall({"root_codes": [world.case], "reason": "第二次召回", "level": "LEVEL_3"})
+    assert (first.status_code, second.status_code) == (201, 201)
+    headers = {"Authorization": f"Bearer {world.regulator_token}"}
+
+    only_level_3 = world.client.get("/console/recalls?level=LEVEL_3&status=open", headers=headers)
+    assert "第二次召回" in only_level_3.text and "第一次召回" not in only_level_3.text
+
+    monkeypatch.setattr(console_routes, "RECALLS_PER_PAGE", 1)
+    page = world.client.get("/console/recalls?status=open", headers=headers)
+    assert "第二次召回" in page.text and "第一次召回" not in page.text  # newest first
+    next_url = re.search(r'id="next-page" href="([^"]+)"', page.text)
+    assert next_url is not None
+    later = world.client.get(next_url.group(1).replace("&amp;", "&"), headers=headers)
+    assert "第一次召回" in later.text and "status=open" in next_url.group(1)
+
+    assert world.client.get("/console/recalls?region=abc", headers=headers).status_code == 422
+    outside = world.client.get("/console/recalls?region=330200", headers=headers)
+    assert outside.status_code == 403 and "330200" in outside.text
+    assert world.client.get("/console/recalls?status=lost", headers=headers).status_code == 422
+    assert world.client.get("/console/recalls?cursor=nope", headers=headers).status_code == 422
+
+
+def test_the_close_form_does_what_the_close_route_does(world: Query) -> None:
+    recall_id = world.recall(
+        {"root_codes": [world.case], "reason": "抽检不合格", "level": "LEVEL_2"}
+    ).json()["recall_id"]
+    path = f"/console/recalls/{recall_id}/close"
+    sign_in(world, world.regulator_token)
+    page = world.client.get(f"/console/recalls/{recall_id}")
+    assert 'id="close-recall"' in page.text
+    english = world.client.get(f"/console/recalls/{recall_id}?lang=en")
+    assert "Acknowledge by" in english.text and "Close the recall" in english.text
+
+    forged = world.client.post(path, data={"summary": "x", "csrf": "forged"})
+    assert forged.status_code == 403 and "防伪校验值" in forged.text
+    admin = world.client.post(
+        path,
+        data={"summary": "x", "override": "on", "reason": "y"},
+        headers={"Authorization": f"Bearer {world.admin_token}"},
+    )
+    assert admin.status_code == 403 and "a regulator or producer token" in admin.text
+    empty = world.client.post(path, data={"summary": "", "csrf": csrf_of(page.text)})
+    assert empty.status_code == 422 and '<span class="code">summary</span>' in empty.text
+    assert world.get(f"/v1/recalls/{recall_id}", world.admin_token).json()["status"] == "open"
+
+    closed = world.client.post(
+        path,
+        data={
+            "summary": HOSTILE,
+            "override": "on",
+            "reason": "范围内无库存",
+            "csrf": csrf_of(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert closed.status_code == 303
+    assert closed.headers["location"] == f"/console/recalls/{recall_id}"
+    body = world.get(f"/v1/recalls/{recall_id}", world.admin_token).json()
+    assert body["status"] == "closed" and body["closure"]["override_reason"] == "范围内无库存"
+    shown = world.client.get(closed.headers["location"])
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;" in shown.text and "<script>alert" not in shown.text
+    )
+    assert 'id="close-recall"' not in shown.text
+    again = world.client.post(
+        path, data={"summary": "x", "override": "on", "reason": "y", "csrf": csrf_of(page.text)}
+    )
+    assert again.status_code == 409  # closed is closed, as over the API
+
+
+def test_the_console_tables_download_as_the_api_s_exports(world: Query) -> None:
+    recall_id = world.recall(
+        {"root_codes": [world.case], "reason": "抽检不合格", "level": "LEVEL_2"}
+    ).json()["recall_id"]
+    headers = {"Authorization": f"Bearer {world.regulator_token}"}
+
+    def download(path: str) -> bytes:
+        response = world.client.get(path, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-disposition"].startswith("attachment; filename=")
+        return response.content
+
+    def api(path: str) -> bytes:
+        response = world.get(path, world.regulator_token, format="csv")
+        assert response.status_code == 200, response.text
+        return response.content
+
+    assert download("/console/alerts?format=csv") == api("/v1/alerts")
+    assert download("/console/coverage?format=csv") == api("/v1/metrics/coverage")
+    holders = load_workbook(io.BytesIO(download(f"/console/recalls/{recall_id}?format=xlsx")))
+    header, *rows = list(holders.worksheets[0].iter_rows(values_only=True))
+    assert "remaining" in header and len(rows) == 3
+    listed = download("/console/recalls?format=csv").decode("utf-8-sig")
+    assert recall_id in listed and "抽检不合格" in listed
+    page = world.client.get("/console/alerts", headers=headers)
+    assert 'id="download-xlsx" href="/console/alerts?format=xlsx"' in page.text
+    refused = world.client.get("/console/alerts?format=pdf", headers=headers)
+    assert refused.status_code == 422

@@ -144,6 +144,67 @@ def test_notices_export_is_the_holder_s_own_page(services: Services) -> None:
     assert regulator.status_code == 403
 
 
+def test_recalls_export_holds_the_page_the_json_holds(services: Services) -> None:
+    c = services.chain
+    lot = c.lot("EX0601")
+    farm_to_shop(services, lot)
+    recall_id = recall(services, lot)
+    hostile = services.query.post(
+        "/v1/recalls",
+        json={"root_codes": [lot], "reason": HOSTILE, "level": "LEVEL_1"},
+        headers={"Authorization": f"Bearer {services.regulator}"},
+    ).json()["recall_id"]
+    body = _get(services, "/v1/recalls", services.regulator, limit=1).json()
+
+    first = _get(services, "/v1/recalls", services.regulator, limit=1, format="csv")
+    rows = _csv(first)
+    sheet = _xlsx(_get(services, "/v1/recalls", services.regulator, format="xlsx"))
+
+    assert [r["recall_id"] for r in rows] == [r["recall_id"] for r in body["recalls"]]
+    assert first.headers["x-next-cursor"] == body["next_cursor"]
+    by_id = {r["recall_id"]: r for r in sheet}
+    assert by_id[hostile]["reason"] == "'" + HOSTILE  # shown as text, never run
+    mine = by_id[recall_id]
+    assert (mine["status"], mine["level"], mine["initiative"]) == ("open", "LEVEL_2", "ordered")
+    assert mine["holders"] == 3 and mine["acknowledged"] == 0 and mine["overdue"] == 0
+    assert mine["root_codes"] == lot and mine["acknowledge_by"]
+
+
+def test_recall_export_is_its_holders_accounts(services: Services) -> None:
+    c = services.chain
+    lot = c.lot("EX0701")
+    farm_to_shop(services, lot)
+    recall_id = recall(services, lot)
+    acknowledged = services.query.post(
+        f"/v1/recalls/{recall_id}/acknowledgements",
+        json={"unit": "kg", "on_hand": "0", "sold_on": "1.5", "returned": "98.5", "destroyed": "0"},
+        headers={"Authorization": f"Bearer {services.tokens[c.shop.uscc]}"},
+    )
+    assert acknowledged.status_code == 201, acknowledged.text
+    body = _get(services, f"/v1/recalls/{recall_id}", services.regulator).json()
+
+    sheet = _xlsx(_get(services, f"/v1/recalls/{recall_id}", services.regulator, format="xlsx"))
+    rows = _csv(_get(services, f"/v1/recalls/{recall_id}", services.regulator, format="csv"))
+
+    assert [r["organisation"] for r in sheet] == [a["organisation"] for a in body["accounts"]]
+    shop = next(r for r in sheet if r["organisation"] == c.shop.uscc)
+    assert (shop["received"], shop["sold_on"], shop["returned"]) == ("100 kg", 1.5, 98.5)
+    assert shop["remaining"] == 0 and shop["reconciled"] == "true"
+    market = next(r for r in rows if r["organisation"] == c.market.uscc)
+    assert (market["acknowledged"], market["remaining"], market["reconciled"]) == (
+        "false",
+        "",
+        "false",
+    )
+    assert market["missing"] == "acknowledge with on_hand, sold_on, returned and destroyed"
+    producer = _get(
+        services, f"/v1/recalls/{recall_id}", services.tokens[c.shop.uscc], format="csv"
+    )
+    bad = _get(services, f"/v1/recalls/{recall_id}", services.regulator, format="ods")
+    assert producer.status_code == 403  # a holder reads its notices, not the recall
+    assert (bad.status_code, bad.json()["field"]) == (422, "format")
+
+
 def test_rejections_export_lists_the_organisation_s_rejections(services: Services) -> None:
     c = services.chain
     bad = event_to_json(c.ship(c.farm, c.market, [c.lot("EX0501")], "5"))

@@ -249,8 +249,10 @@ def test_a_certificate_body_that_does_not_fit_the_form_hears_of_every_field(
 @pytest.mark.parametrize(
     ("service", "path", "token", "takes"),
     [
-        ("query", "/v1/trace/{sold}", None, "none"),
-        ("query", "/v1/recalls", "regulator_token", "cursor, level, limit"),
+        ("query", "/v1/trace/{sold}", None, "takes format"),
+        ("query", "/v1/codes/{sold}/qr.svg", None, "takes box"),
+        ("ingest", "/v1/organisation", "farm_token", "takes none"),
+        ("query", "/v1/recalls", "regulator_token", "cursor, format, level, limit"),
         ("query", "/v1/alerts", "regulator_token", "kind"),
         ("query", "/v1/ledger/consistency", None, "new, old, shard"),
         ("ingest", "/v1/rejections", "farm_token", "format, limit"),

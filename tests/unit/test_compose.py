@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,21 @@ def test_dockerfile_installs_the_project_and_runs_the_cli() -> None:
     assert 'ENTRYPOINT ["suyuan"]' in dockerfile
     for folder in ("src", "services", "schemas", "infra"):
         assert f"COPY {folder} ./{folder}" in dockerfile
+
+
+def test_a_monitor_follows_every_partition_with_the_public_key_only() -> None:
+    compose = _compose()
+    monitor = compose["services"]["log-monitor"]
+    command = monitor["command"]
+    assert command[:2] == ["monitor", "http://trace-query:8000"]
+    shards = {command[i + 1] for i, arg in enumerate(command) if arg == "--shard"}
+    partitions = int(re.search(r"partitions=\$\{2:-(\d+)\}", _topics()).group(1))  # type: ignore[union-attr]
+    assert shards == {str(p) for p in range(partitions)}
+    assert "suyuan-keys:/var/lib/suyuan/keys:ro" in monitor["volumes"]
+    assert "--token" not in command  # what anyone can check, without an account
+    assert monitor["depends_on"]["trace-query"]["condition"] == "service_healthy"
+    assert "monitor-state" in compose["volumes"]
+
+
+def _topics() -> str:
+    return (ROOT / "infra" / "topics.sh").read_text()

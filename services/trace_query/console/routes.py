@@ -2,21 +2,26 @@
 
 - ``GET /console`` — sign-in (a regulator or admin API token); ``POST /console/signin``,
   ``POST /console/signout``;
-- ``GET /console/recalls`` (list and start form), ``POST /console/recalls`` (start),
-  ``GET /console/recalls/{id}`` (detail with the holders table);
+- ``GET /console/recalls`` (list with filters and start form), ``POST /console/recalls``
+  (start), ``GET /console/recalls/{id}`` (detail with the holders' accounts),
+  ``POST /console/recalls/{id}/close`` (close);
 - ``GET /console/alerts`` (queue, filters by kind, region, status);
 - ``GET /console/coverage`` (rates by region with names, bar chart);
 - ``GET /console/trace/{code}`` (timeline, verdict, code graph).
 
 A signed-in browser carries an encrypted session cookie (:mod:`._session`); a script may send
 ``Authorization: Bearer`` instead. Every POST from a browser must repeat the session's CSRF
-value. Only regulator and admin tokens get in; any other role gets a 403 page. Thin: the work
-is in ``suyuan.recall``, ``suyuan.foodchain`` and ``suyuan.trace``.
+value. Only regulator and admin tokens get in; any other role gets a 403 page. The recalls,
+alerts and coverage pages and a recall's holders table answer ``?format=csv|xlsx`` with the
+same rows as the API's exports (the session cookie is limited to ``/console``, so the console
+serves them itself). Thin: the work is in ``suyuan.recall``, ``suyuan.foodchain`` and
+``suyuan.trace``; recalls go through the same functions as ``/v1/recalls``.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,29 +32,47 @@ import jinja2
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+import suyuan.recall as recall_clock
 from suyuan.auth import AuthError, Principal, Role, authenticate
 from suyuan.custody import CustodyError
 from suyuan.directory import Directory
 from suyuan.errors import CodeError, InvalidInputError
+from suyuan.exports import ExportFormatError, export_format
 from suyuan.foodchain import ALERT_KINDS, select, summarise
 from suyuan.recall import (
     LEVELS,
-    RecallNotFoundError,
     RecallRefusedError,
     custodial_recall_key,
-    find_recall,
     regulator_organisation,
     start_recall,
 )
 from suyuan.regions import region_name
 from suyuan.transport import TransportError
-from suyuan_http import ApiError, checked_token
+from suyuan_http import ApiError, checked_token, export_response
 
 from .._deps import FULL_VIEW_ROLES, QueryContext
-from .._routes_alerts import _monitor, _scope
+from .._models import CloseIn
+from .._routes_alerts import (
+    _alert_out,
+    _monitor,
+    _scope,
+    alerts_table,
+    coverage_out,
+    coverage_table,
+    every_alert,
+)
+from .._routes_recalls import (
+    _find,
+    accounts_table,
+    close_as,
+    recall_out,
+    recalls_page,
+    recalls_table,
+)
 from ..pages import pick_language, word
 from . import views
 from ._session import ConsoleSettings, Session, SessionSeal, csrf_matches, new_session
@@ -79,6 +102,12 @@ PAGE_HEADERS = {
 MAX_FORM_BYTES = 64 * 1024
 MAX_ALERTS_SHOWN = 200
 LangQuery = Annotated[str | None, Query()]
+FormatParam = Annotated[str | None, Query(alias="format")]
+FilterQuery = Annotated[str | None, Query(max_length=64)]
+RECALLS_PER_PAGE = 50
+#: Codes of the scope an export's JSON twin would list: none (the table counts them).
+_NO_CODES = 0
+_REGION = re.compile(r"[1-9][0-9]{5}")
 _STATE_KEY = "console_state"
 _state_lock = threading.Lock()
 
@@ -87,7 +116,6 @@ _state_lock = threading.Lock()
 class ConsoleState:
     seal: SessionSeal
     directory: Directory
-    recalls: views.RecallIndex
 
 
 @dataclass(frozen=True)
@@ -109,9 +137,7 @@ def _state(request: Request) -> ConsoleState:
             state = getattr(request.app.state, _STATE_KEY, None)
             if state is None:
                 store = _context(request).store
-                state = ConsoleState(
-                    SessionSeal(ConsoleSettings()), Directory(store), views.RecallIndex(store)
-                )
+                state = ConsoleState(SessionSeal(ConsoleSettings()), Directory(store))
                 setattr(request.app.state, _STATE_KEY, state)
     assert isinstance(state, ConsoleState)
     return state
@@ -242,6 +268,34 @@ def _csrf_refused(caller: Caller, form: dict[str, str]) -> bool:
     return not csrf_matches(caller.session, form.get("csrf"))
 
 
+def _problem_page(
+    request: Request, lang: str, caller: Caller, status: int, title: str, text: str
+) -> Response:
+    page = {"title": TEXTS[lang][title], "body": text, "status": status}
+    return _page(request, "console_message.html", lang, caller, page, status)
+
+
+def _export_asked(fmt: str | None) -> str | None:
+    """``json`` for a page, ``csv``/``xlsx`` for a download, ``None`` for anything else."""
+    try:
+        return export_format(fmt)
+    except ExportFormatError:
+        return None
+
+
+def _downloads(request: Request, lang: str) -> list[dict[str, str]]:
+    """Links to this page's table as CSV and XLSX (the same query, ``format`` added)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "format"]
+    return [
+        {
+            "format": fmt,
+            "text": fmt.upper(),
+            "url": request.url.path + "?" + urlencode([*params, ("format", fmt)]),
+        }
+        for fmt in ("csv", "xlsx")
+    ]
+
+
 # --- sign-in and out --------------------------------------------------------------------------
 
 
@@ -288,32 +342,78 @@ async def console_sign_out(request: Request, lang: LangQuery = None) -> Response
 
 
 @router.get("/console/recalls", response_class=HTMLResponse)
-def console_recalls(request: Request, lang: LangQuery = None) -> Response:
+def console_recalls(
+    request: Request,
+    lang: LangQuery = None,
+    status: FilterQuery = None,
+    region: FilterQuery = None,
+    level: FilterQuery = None,
+    cursor: FilterQuery = None,
+    fmt: FormatParam = None,
+) -> Response:
     language = pick_language(lang)
     caller = _caller(request, language)
     if isinstance(caller, Response):
         return caller
-    return _recalls_page(request, language, caller)
+    export = _export_asked(fmt)
+    if export is None:
+        return _message(request, language, 422, "bad_filter", "bad_format", caller)
+    filters = {"status": status or "", "region": region or "", "level": level or ""}
+    return _recalls_page(request, language, caller, filters, cursor=cursor, export=export)
 
 
 def _recalls_page(
     request: Request,
     lang: str,
     caller: Caller,
+    filters: dict[str, str],
     *,
+    cursor: str | None = None,
+    export: str = "json",
     form: dict[str, str] | None = None,
     problems: list[dict[str, str]] | None = None,
     status: int = 200,
 ) -> Response:
-    state = _state(request)
+    """The list as ``GET /v1/recalls`` pages it (the same function), and the start form."""
+    region = filters["region"] or None
+    if region is not None and not _REGION.fullmatch(region):
+        rule = TEXTS[lang]["region_hint"]
+        return _problem_page(request, lang, caller, 422, "bad_filter", f"region: {rule}")
     try:
-        recalls = state.recalls.recalls()
+        page = recalls_page(
+            _context(request),
+            request,
+            caller.principal,
+            status=filters["status"] or None,
+            region=region,
+            level=filters["level"] or None,
+            cursor=cursor or None,
+            limit=RECALLS_PER_PAGE,
+        )
+    except ApiError as err:
+        text = f"{err.field}: {err.rule}" if err.field else err.rule
+        return _problem_page(request, lang, caller, err.status, "bad_filter", text)
     except SQLAlchemyError:
         log.exception("console: the ledger could not be read")
         return _message(request, lang, 503, "unavailable_title", "unavailable_body", caller)
+    now = recall_clock.current_time()
+    if export != "json":
+        rows = [recall_out(r, _NO_CODES, now) for r in page.recalls]
+        return export_response(recalls_table(rows), export, "recalls")
+    state = _state(request)
     state.directory.refresh()
+    root = _root(request)
+    next_url = None
+    if page.next_cursor is not None:
+        next_url = views.link(f"{root}/console/recalls", lang, **filters, cursor=page.next_cursor)
+    texts = TEXTS[lang]
     context = {
-        "recalls": views.recall_rows(recalls, state.directory, lang, _root(request)),
+        "recalls": views.recall_rows(page.recalls, state.directory, now, lang, root),
+        "count": texts["count_text"].format(count=page.count),
+        "next_url": next_url,
+        "downloads": _downloads(request, lang),
+        "chosen": filters,
+        "statuses": [{"value": v, "text": texts[v]} for v in ("open", "closed")],
         "can_start": caller.principal.role is Role.REGULATOR,
         "levels": [{"value": v, "text": word(lang, "recall_level", v)} for v in LEVELS],
         "form": form or {"root_codes": "", "reason": "", "level": "LEVEL_2"},
@@ -340,9 +440,10 @@ async def console_start_recall(request: Request, lang: LangQuery = None) -> Resp
         url = views.recall_link(outcome, language, _root(request))
         return RedirectResponse(url, 303)
     status, problems = outcome
+    no_filters = {"status": "", "region": "", "level": ""}
     return await run_in_threadpool(
         lambda: _recalls_page(
-            request, language, caller, form=form, problems=problems, status=status
+            request, language, caller, no_filters, form=form, problems=problems, status=status
         )
     )
 
@@ -404,25 +505,102 @@ def _start(
 
 
 @router.get("/console/recalls/{recall_id}", response_class=HTMLResponse)
-def console_recall(request: Request, recall_id: str, lang: LangQuery = None) -> Response:
+def console_recall(
+    request: Request, recall_id: str, lang: LangQuery = None, fmt: FormatParam = None
+) -> Response:
     language = pick_language(lang)
     caller = _caller(request, language)
     if isinstance(caller, Response):
         return caller
+    export = _export_asked(fmt)
+    if export is None:
+        return _message(request, language, 422, "bad_filter", "bad_format", caller)
+    return _recall_page(request, language, caller, recall_id, export=export)
+
+
+def _recall_page(
+    request: Request,
+    lang: str,
+    caller: Caller,
+    recall_id: str,
+    *,
+    export: str = "json",
+    form: dict[str, str] | None = None,
+    problems: list[dict[str, str]] | None = None,
+    status: int = 200,
+) -> Response:
+    """A recall as ``GET /v1/recalls/{id}`` finds it, its holders' accounts and the close form."""
     context = _context(request)
-    state = _state(request)
     try:
-        recall = find_recall(context.store, context.tracer, recall_id)
-    except InvalidInputError:
-        return _message(request, language, 400, "not_found_title", "bad_recall_id", caller)
-    except RecallNotFoundError:
-        return _message(request, language, 404, "not_found_title", "recall_not_found", caller)
+        recall = _find(context, request, recall_id)
+    except ApiError as err:
+        missing = "recall_not_found" if err.status == 404 else "bad_recall_id"
+        return _message(request, lang, err.status, "not_found_title", missing, caller)
     except SQLAlchemyError:
         log.exception("console: the ledger could not be read")
-        return _message(request, language, 503, "unavailable_title", "unavailable_body", caller)
+        return _message(request, lang, 503, "unavailable_title", "unavailable_body", caller)
+    now = recall_clock.current_time()
+    if export != "json":
+        table = accounts_table(recall_out(recall, _NO_CODES, now))
+        return export_response(table, export, f"recall-{recall.recall_id}")
+    state = _state(request)
     state.directory.refresh()
-    view = views.recall_view(recall, context.store, state.directory, language, _root(request))
-    return _page(request, "console_recall.html", language, caller, {"recall": view})
+    view = views.recall_view(recall, state.directory, now, lang, _root(request))
+    page = {
+        "recall": view,
+        "downloads": _downloads(request, lang),
+        "can_close": caller.principal.role is Role.REGULATOR,
+        "close_form": {"summary": "", "override": "", "reason": "", **(form or {})},
+        "problems": problems or [],
+    }
+    return _page(request, "console_recall.html", lang, caller, page, status)
+
+
+@router.post("/console/recalls/{recall_id}/close", response_class=HTMLResponse)
+async def console_close_recall(
+    request: Request, recall_id: str, lang: LangQuery = None
+) -> Response:
+    form = await _form(request)
+    language = pick_language((form or {}).get("lang") or lang)
+    caller = await run_in_threadpool(_caller, request, language)
+    if isinstance(caller, Response):
+        return caller
+    if form is None:
+        return _message(request, language, 413, "close_failed", "too_large", caller)
+    if _csrf_refused(caller, form):
+        return _message(request, language, 403, "csrf_title", "csrf_body", caller)
+    refused = await run_in_threadpool(_close, request, caller.principal, recall_id, form)
+    if refused is None:
+        return RedirectResponse(views.recall_link(recall_id, language, _root(request)), 303)
+    status, problems = refused
+    return await run_in_threadpool(
+        lambda: _recall_page(
+            request, language, caller, recall_id, form=form, problems=problems, status=status
+        )
+    )
+
+
+def _close(
+    request: Request, caller: Principal, recall_id: str, form: dict[str, str]
+) -> tuple[int, list[dict[str, str]]] | None:
+    """Close the recall as ``POST /v1/recalls/{id}/close`` does (the same body and function):
+    ``None`` when closed, else the status and every problem found."""
+    fields = {
+        "summary": form.get("summary", "").strip(),
+        "override": form.get("override") == "on",
+        "reason": form.get("reason", "").strip() or None,
+    }
+    try:
+        body = CloseIn.model_validate(fields)
+    except ValidationError as err:
+        return 422, [
+            {"field": ".".join(str(p) for p in e["loc"]), "rule": e["msg"]} for e in err.errors()
+        ]
+    try:
+        close_as(_context(request), request, caller, recall_id, body)
+    except ApiError as err:
+        return err.status, [{"field": err.field or "", "rule": err.rule}]
+    return None
 
 
 # --- alerts and coverage ----------------------------------------------------------------------
@@ -435,24 +613,30 @@ def console_alerts(
     kind: Annotated[str | None, Query()] = None,
     region: Annotated[str | None, Query()] = None,
     status: Annotated[str | None, Query()] = None,
+    fmt: FormatParam = None,
 ) -> Response:
     language = pick_language(lang)
     caller = _caller(request, language)
     if isinstance(caller, Response):
         return caller
+    export = _export_asked(fmt)
+    if export is None:
+        return _message(request, language, 422, "bad_filter", "bad_format", caller)
     kind = kind if kind in ALERT_KINDS else None
     status = status if status in ("open", "closed") else None
     try:
         scope = _scope(caller.principal, region or None)
     except ApiError:
         return _message(request, language, 403, "forbidden_title", "forbidden_body", caller)
-    store = _context(request).store
+    context = _context(request)
     try:
-        followed = select(_monitor(request, store).alerts(), scope=scope)
+        followed = select(every_alert(request, context), scope=scope)
         matching = select(followed, status=status, kinds=[kind] if kind else [])
         matching.sort(key=lambda a: a.status != "open")
         shown = matching[:MAX_ALERTS_SHOWN]
-        products = views.product_names(store, [c for a in shown for c in a.codes])
+        if export != "json":
+            return export_response(alerts_table([_alert_out(a) for a in shown]), export, "alerts")
+        products = views.product_names(context.store, [c for a in shown for c in a.codes])
     except SQLAlchemyError:
         log.exception("console: the ledger could not be read")
         return _message(request, language, 503, "unavailable_title", "unavailable_body", caller)
@@ -470,18 +654,25 @@ def console_alerts(
         "kinds": [{"value": k, "text": KIND_WORDS[language][k]} for k in ALERT_KINDS],
         "regions": [{"value": r, "text": region_name(r, language)} for r in regions],
         "chosen": {"kind": kind or "", "region": region or "", "status": status or ""},
+        "downloads": _downloads(request, language),
     }
     return _page(request, "console_alerts.html", language, caller, context)
 
 
 @router.get("/console/coverage", response_class=HTMLResponse)
 def console_coverage(
-    request: Request, lang: LangQuery = None, region: Annotated[str | None, Query()] = None
+    request: Request,
+    lang: LangQuery = None,
+    region: Annotated[str | None, Query()] = None,
+    fmt: FormatParam = None,
 ) -> Response:
     language = pick_language(lang)
     caller = _caller(request, language)
     if isinstance(caller, Response):
         return caller
+    export = _export_asked(fmt)
+    if export is None:
+        return _message(request, language, 422, "bad_filter", "bad_format", caller)
     try:
         scope = _scope(caller.principal, region or None)
     except ApiError:
@@ -491,12 +682,16 @@ def console_coverage(
     except SQLAlchemyError:
         log.exception("console: the ledger could not be read")
         return _message(request, language, 503, "unavailable_title", "unavailable_body", caller)
+    if export != "json":
+        table = coverage_table(coverage_out(coverage, scope=scope))
+        return export_response(table, export, "coverage")
     rows = views.coverage_rows(coverage.by_region, language)
     context = {
         "rows": rows,
         "chart": views.coverage_chart(rows, language),
         "metrics": [TEXTS[language][m] for m in METRIC_KEYS],
         "scope": region_name(scope, language) if scope else TEXTS[language]["all_regions"],
+        "downloads": _downloads(request, language),
     }
     return _page(request, "console_coverage.html", language, caller, context)
 

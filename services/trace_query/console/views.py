@@ -5,9 +5,7 @@ The templates only lay these out; every value they print is autoescaped by Jinja
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,7 +15,7 @@ from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.foodchain import Alert, CoverageRow, Rate
 from suyuan.ledger import Leaf, LedgerStore
-from suyuan.recall import DESTROYED, RECALL_ACKNOWLEDGED, RECALL_CLOSED, RECALL_INITIATED, Recall
+from suyuan.recall import HolderAccount, Recall
 from suyuan.regions import region_name
 from suyuan.trace import CHINA_TIME, Trace, TracedEvent
 from suyuan.verdict import RULES
@@ -54,126 +52,60 @@ def china_time(at: datetime) -> str:
 # --- recalls ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RecallEntry:
-    """A ``RecallInitiated`` event as the list shows it."""
-
-    recall_id: str
-    started_at: Any
-    regulator: str
-    level: str
-    reason: str
-    root_codes: tuple[str, ...]
-
-
-class RecallIndex:
-    """Every recall in the ledger, read once and then only what was appended since.
-
-    Today's source of the recall list: the ledger's ``RecallInitiated`` and ``RecallClosed``
-    events (a ``GET /v1/recalls`` with status, region and level will take its place).
-    """
-
-    def __init__(self, store: LedgerStore) -> None:
-        self._store = store
-        self._read: dict[int, int] = {}
-        self._recalls: dict[str, RecallEntry] = {}
-        self._closed: set[str] = set()
-        self._lock = threading.Lock()
-
-    def recalls(self) -> list[tuple[RecallEntry, bool]]:
-        """Each recall with whether it is closed, newest first.
-
-        Raises:
-            sqlalchemy.exc.SQLAlchemyError: the ledger database cannot be read.
-        """
-        with self._lock:
-            for shard in self._store.shard_ids():
-                start = self._read.get(shard, 0)
-                for entry in self._store.entries(shard, start):
-                    self._take(Leaf.from_bytes(entry.leaf).event)
-                    start = entry.seq + 1
-                self._read[shard] = start
-            found = [(r, r.recall_id in self._closed) for r in self._recalls.values()]
-        return sorted(found, key=lambda pair: pair[0].started_at, reverse=True)
-
-    def _take(self, data: bytes) -> None:
-        event = decode_event(data)
-        if event.event_type == RECALL_INITIATED:
-            payload = event.payload
-            recall_id = str(payload["recall_id"])
-            self._recalls[recall_id] = RecallEntry(
-                recall_id=recall_id,
-                started_at=event.occurred_at,
-                regulator=event.actor,
-                level=str(payload["level"]),
-                reason=str(payload["reason"]),
-                root_codes=tuple(str(c) for c in payload["root_codes"]),
-            )
-        elif event.event_type == RECALL_CLOSED:
-            self._closed.add(str(event.payload.get("recall_id")))
-
-
 def recall_rows(
-    recalls: Sequence[tuple[RecallEntry, bool]], directory: Directory, lang: str, root: str
+    recalls: Sequence[Recall], directory: Directory, now: datetime, lang: str, root: str
 ) -> list[dict[str, Any]]:
+    """The list: one line per recall with its level, deadlines, status and overdue holders."""
     texts = TEXTS[lang]
-    return [
-        {
-            "url": recall_link(entry.recall_id, lang, root),
-            "recall_id": entry.recall_id,
-            "started_at": china_time(entry.started_at),
-            "level": word(lang, "recall_level", entry.level),
-            "reason": entry.reason,
-            "regulator": directory.name(entry.regulator) or entry.regulator,
-            "root_codes": [
-                {"code": c, "url": trace_link(c, lang, root)} for c in entry.root_codes[:5]
-            ],
-            "more_roots": max(0, len(entry.root_codes) - 5),
-            "status": texts["closed"] if closed else texts["open"],
-            "closed": closed,
-        }
-        for entry, closed in recalls
-    ]
-
-
-@dataclass
-class _HolderFollowUp:
-    acknowledged: bool = False
-    destroyed: dict[str, Decimal] | None = None
-
-
-def recall_view(
-    recall: Recall, store: LedgerStore, directory: Directory, lang: str, root: str
-) -> dict[str, Any]:
-    """The detail page: the recall, its scope and every holder with what it received,
-    whether it acknowledged and what it destroyed under this recall."""
-    texts = TEXTS[lang]
-    follow_ups = _follow_ups(store, recall)
-    progress = recall.progress
-    holders = []
-    for holder in recall.holders:
-        done = follow_ups.get(holder.organisation, _HolderFollowUp())
-        holders.append(
+    rows = []
+    for recall in recalls:
+        limits = recall.deadlines
+        rows.append(
             {
-                "name": holder.name or texts["unknown"],
-                "organisation": holder.organisation,
-                "region": region_name(directory.region(holder.organisation), lang) or "—",
-                "received": _quantities(holder.quantities),
-                "acknowledged": done.acknowledged,
-                "destroyed": _quantities(
-                    (format(q.normalize(), "f"), unit)
-                    for unit, q in sorted((done.destroyed or {}).items())
+                "url": recall_link(recall.recall_id, lang, root),
+                "recall_id": recall.recall_id,
+                "started_at": china_time(recall.event.occurred_at),
+                "level": word(lang, "recall_level", recall.level),
+                "reason": recall.reason,
+                "regulator": directory.name(recall.regulator) or recall.regulator,
+                "root_codes": [
+                    {"code": c, "url": trace_link(c, lang, root)} for c in recall.root_codes[:5]
+                ],
+                "more_roots": max(0, len(recall.root_codes) - 5),
+                "acknowledge_by": china_time(limits.acknowledge_by),
+                "finish_by": china_time(limits.finish_by),
+                "status": texts["closed"] if recall.progress.closed else texts["open"],
+                "closed": recall.progress.closed,
+                "overdue": len(recall.overdue(now)),
+                "reconciled": texts["reconciled_of"].format(
+                    reconciled=sum(1 for a in recall.progress.accounts if a.reconciled),
+                    holders=len(recall.progress.accounts),
                 ),
             }
         )
+    return rows
+
+
+def recall_view(
+    recall: Recall, directory: Directory, now: datetime, lang: str, root: str
+) -> dict[str, Any]:
+    """The detail page: the recall, its deadlines, every holder's account, and the closure."""
+    texts = TEXTS[lang]
+    progress = recall.progress
+    limits = recall.deadlines
+    overdue = recall.overdue(now)
+    closure = progress.closure
     return {
         "recall_id": recall.recall_id,
         "status": texts["closed"] if progress.closed else texts["open"],
         "closed": progress.closed,
         "level": word(lang, "recall_level", recall.level),
+        "initiative": texts["ordered"] if recall.ordered else texts["voluntary"],
         "reason": recall.reason,
         "regulator": directory.name(recall.regulator) or recall.regulator,
         "started_at": china_time(recall.event.occurred_at),
+        "acknowledge_by": china_time(limits.acknowledge_by),
+        "finish_by": china_time(limits.finish_by),
         "position": None
         if recall.position is None
         else f"shard {recall.position.shard} · #{recall.position.seq}",
@@ -181,33 +113,54 @@ def recall_view(
         "codes": [{"code": c, "url": trace_link(c, lang, root)} for c in recall.codes[:200]],
         "more_codes": max(0, len(recall.codes) - 200),
         "complete": recall.complete,
-        "holders": holders,
+        "holders": [account_row(a, progress.closed, now, lang) for a in progress.accounts],
+        "reconciled": recall.reconciled,
+        "pending": [a.name or a.organisation for a in progress.accounts if not a.reconciled],
         "progress": texts["progress_text"].format(
             acknowledged=len(progress.acknowledged_by),
-            holders=len(recall.holders),
+            holders=len(progress.accounts),
+            reconciled=sum(1 for a in progress.accounts if a.reconciled),
+            overdue=len(overdue),
             disposals=progress.disposals,
         ),
+        "closure": None
+        if closure is None
+        else {
+            "at": china_time(closure.at),
+            "by": directory.name(closure.actor) or closure.actor,
+            "summary": closure.summary,
+            "override_reason": closure.override_reason,
+        },
     }
 
 
-def _follow_ups(store: LedgerStore, recall: Recall) -> dict[str, _HolderFollowUp]:
-    """Per organisation: whether it acknowledged this recall and what it destroyed under it."""
-    refs = store.code_events_for(list(recall.codes), [RECALL_ACKNOWLEDGED, DESTROYED])
-    entries = store.entries_at(list(dict.fromkeys((r.shard, r.seq) for r in refs)))
-    found: dict[str, _HolderFollowUp] = {}
-    for entry in entries.values():
-        event = decode_event(Leaf.from_bytes(entry.leaf).event)
-        if str(event.payload.get("recall_id")) != recall.recall_id:
-            continue
-        done = found.setdefault(event.actor, _HolderFollowUp())
-        if event.event_type == RECALL_ACKNOWLEDGED:
-            done.acknowledged = True
-        elif event.quantity is not None:
-            totals = done.destroyed if done.destroyed is not None else {}
-            unit = event.unit or ""
-            totals[unit] = totals.get(unit, Decimal(0)) + event.quantity
-            done.destroyed = totals
-    return found
+def account_row(account: HolderAccount, closed: bool, now: datetime, lang: str) -> dict[str, Any]:
+    """One line of the holders table: what it received against what it reported."""
+    texts = TEXTS[lang]
+    ack = account.acknowledgement
+    unit = "" if ack is None else (ack.unit or "")
+    missed = None if closed else account.overdue(now)
+
+    def amount(value: Decimal | None) -> str:
+        return "—" if value is None else f"{format(value.normalize(), 'f')} {unit}".strip()
+
+    return {
+        "name": account.name or texts["unknown"],
+        "organisation": account.organisation,
+        "contact": account.contact or "—",
+        "region": region_name(account.region, lang) or "—",
+        "received": _quantities(account.received),
+        "on_hand": amount(None if ack is None else ack.on_hand),
+        "sold_on": amount(None if ack is None else ack.sold_on),
+        "returned": amount(None if ack is None else ack.returned),
+        "destroyed": amount(None if ack is None else ack.destroyed),
+        "remaining": amount(account.remaining),
+        "acknowledged": ack is not None,
+        "acknowledged_at": None if ack is None else china_time(ack.at),
+        "reconciled": account.reconciled,
+        "missing": list(account.missing),
+        "overdue": None if missed is None else texts[f"overdue_{missed}"],
+    }
 
 
 def _quantities(pairs: Iterable[tuple[str, str]]) -> str:

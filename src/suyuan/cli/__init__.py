@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from suyuan.cli import _certs, _dlq, _keys, _ledger, _schemas, _serve, _tokens
+from suyuan.cli import _certs, _dlq, _keys, _ledger, _org, _schemas, _serve, _tokens, _witness
 from suyuan.cli._demo import demo
 from suyuan.cli._ingest import ingest_worker, publish
+from suyuan.cli._monitor import monitor
+from suyuan.cli._qr import verify_qr_command
 from suyuan.cli._serve_query import serve_query
 
 app = typer.Typer(help="Suyuan (溯源): traceability event ledger.", no_args_is_help=True)
@@ -15,8 +17,10 @@ app.add_typer(_schemas.app, name="schemas")
 app.add_typer(_ledger.app, name="ledger")
 app.add_typer(_tokens.app, name="token")
 app.add_typer(_certs.app, name="cert")
+app.add_typer(_org.app, name="org")
 app.add_typer(_tokens.custody_app, name="custody")
 app.add_typer(_dlq.app, name="dlq")
+app.add_typer(_witness.app, name="witness")
 app.command("serve-ingest")(_serve.serve_ingest)
 app.command("serve-query")(serve_query)
 app.command("verify")(_ledger.verify)
@@ -25,6 +29,8 @@ app.command("verify-receipt")(_ledger.verify_receipt_command)
 app.command("demo")(demo)
 app.command("ingest-worker")(ingest_worker)
 app.command("publish")(publish)
+app.command("monitor")(monitor)
+app.command("verify-qr")(verify_qr_command)
 
 
 @app.callback()

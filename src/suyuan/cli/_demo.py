@@ -74,9 +74,15 @@ def demo(
     report = _checkpoint_and_audit(store, signer, data, bootstrap)
     # Through Kafka the events may not all be in the ledger yet: no verdicts then.
     verdicts = _verdicts(store, data) if bootstrap is None else {}
+    ingest_url = f"http://{host}:{port + 1}"
     _print(url, base_url, data, counts, report, tokens, verdicts)
+    typer.echo(
+        f"First certificate: SUYUAN_URL={ingest_url} SUYUAN_TOKEN={tokens['producer']} "
+        "suyuan cert issue --product 小青菜 --category vegetables --quantity 500 "
+        "--origin 浙江省杭州市临安区"
+    )
     if summary is not None:
-        _write_summary(summary, data, base_url, counts, tokens, verdicts)
+        _write_summary(summary, data, base_url, counts, tokens, verdicts, ingest_url)
     if report is not None and not report:
         raise typer.Exit(1)
     if not no_serve:
@@ -181,10 +187,16 @@ def _send_kafka(
         transport.close()
 
 
+DEMO_FARM_CONTACT = "0571-63781234"
+
+
 def _tokens(store: SqlLedgerStore, data: DemoData) -> dict[str, str]:
     from suyuan.auth import create_token
+    from suyuan.contacts import set_organisation_contact
 
     farm, regulator = data.orgs["farm"], data.orgs["regulator"]
+    # The farm's 联系方式, so a certificate issued with the demo's producer token needs none.
+    set_organisation_contact(store.engine, farm.uscc, DEMO_FARM_CONTACT)
     return {
         "regulator": create_token(
             store.engine, "regulator", region=regulator.region_code, label="demo regulator"
@@ -253,6 +265,7 @@ def _write_summary(
     counts: dict[str, int],
     tokens: dict[str, str],
     verdicts: dict[str, Verdict],
+    ingest_url: str,
 ) -> None:
     from suyuan.codes import scan_url
 
@@ -277,6 +290,7 @@ def _write_summary(
         "producer_token": tokens["producer"],
         "producer_organisation": tokens["producer_organisation"],
         "public_base_url": base_url,
+        "ingest_url": ingest_url,
     }
     path.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     console.print(f"summary written to {path}")

@@ -32,8 +32,9 @@ from suyuan.events.model import Event, SignedBatch
 #: The two marker bytes that open every single-object-encoded message.
 SINGLE_OBJECT_MARKER = b"\xc3\x01"
 HEADER_LENGTH = len(SINGLE_OBJECT_MARKER) + FINGERPRINT_LENGTH
-#: Largest encoded event accepted or produced (header included).
-MAX_EVENT_BYTES = 64 * 1024
+#: Largest encoded event accepted or produced (header included). 60 KiB, so that the ledger
+#: leaf holding it (under 1 KiB more) fits the uint16 length of a tlog-tiles entry bundle.
+MAX_EVENT_BYTES = 60 * 1024
 #: Largest encoded signed batch accepted or produced; Kafka messages stay well below this.
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 

@@ -7,6 +7,8 @@
   the 不合格核查处置 closed loop), ``meat_certificates_missing`` (slaughterhouses),
   ``temperature_excursion``; the 浙冷链 三证一码 alerts (``docs/cold-chain.md``); the vaccine
   and drug alerts (``docs/vaccines.md``); :func:`summarise` counts them by region and kind.
+- An issuer's own certificates: :func:`list_certificates` (filters, status, cursor pages) and
+  :func:`find_certificate` (one, with its voids and replacement).
 - Coverage metrics (:class:`CoverageReport`): certificate, testing (批批检测率), coding (赋码率) and
   scan (扫码率) rates by organisation, region and period.
 
@@ -54,6 +56,14 @@ from suyuan.foodchain._issuance import (
     check_certificate,
     void_event,
 )
+from suyuan.foodchain._listing import (
+    CERTIFICATE_STATUSES,
+    MAX_CERTIFICATE_PAGE,
+    CertificatePage,
+    IssuedCertificate,
+    find_certificate,
+    list_certificates,
+)
 from suyuan.foodchain._monitor import (
     AlertSummary,
     FoodChainMonitor,
@@ -67,11 +77,13 @@ from suyuan.foodchain._regions import region_within
 from suyuan.foodchain._rules import (
     COMMITMENT_RULES_FROM,
     COMMITMENTS,
+    CONTACT_RULE,
     PRODUCER_COMMITMENT,
     PURCHASER_COMMITMENT,
     commitment_matches,
     failure_binds,
     independent_test,
+    is_contact,
 )
 from suyuan.foodchain._vaccines import (
     DRUG_RESOLD,
@@ -84,12 +96,15 @@ from suyuan.foodchain._vaccines import (
 __all__ = [
     "ALERT_KINDS",
     "CERTIFICATE_RATE",
+    "CERTIFICATE_STATUSES",
     "CLOSED",
     "CODING_RATE",
     "COMMITMENTS",
     "COMMITMENT_RULES_FROM",
+    "CONTACT_RULE",
     "DRUG_RESOLD",
     "INSPECTION_FAILED",
+    "MAX_CERTIFICATE_PAGE",
     "MEAT_CERTIFICATES_MISSING",
     "METRICS",
     "MISSING_CERTIFICATE",
@@ -111,11 +126,13 @@ __all__ = [
     "Amount",
     "CertificateDraft",
     "CertificateLinks",
+    "CertificatePage",
     "CertificateRecord",
     "CoverageReport",
     "CoverageRow",
     "FoodChainMonitor",
     "HolderPosition",
+    "IssuedCertificate",
     "Rate",
     "Reads",
     "StatusCount",
@@ -129,8 +146,11 @@ __all__ = [
     "check_chain_rules",
     "commitment_matches",
     "failure_binds",
+    "find_certificate",
     "goods_codes",
     "independent_test",
+    "is_contact",
+    "list_certificates",
     "own_certificate_code",
     "period_key",
     "region_within",

@@ -50,15 +50,16 @@ from suyuan.foodchain._rules import (
     BASIS_INSPECTION_KINDS,
     COMMITMENT_RULES_FROM,
     COMMITMENTS,
+    CONTACT_RULE,
     ISSUE_DATE_MAX_LAG_DAYS,
     ISSUE_DATE_SLACK_DAYS,
-    MIN_CONTACT_DIGITS,
     QUALITY_CONTROL,
     SELF_TESTED,
     TEST_MAX_AGE_DAYS,
     commitment_matches,
     commitment_rules_apply,
     failure_binds,
+    is_contact,
     normalised_text,
     same_product,
 )
@@ -158,12 +159,8 @@ class _IssueCheck:
 
     def _contact(self) -> None:
         contact = str(self.payload["contact"])
-        if sum(char.isdigit() for char in contact) < MIN_CONTACT_DIGITS:
-            raise EventValidationError(
-                "payload.contact",
-                contact,
-                f"联系方式 must be a telephone number (at least {MIN_CONTACT_DIGITS} digits)",
-            )
+        if not is_contact(contact):
+            raise EventValidationError("payload.contact", contact, CONTACT_RULE)
 
     def _issue_date(self) -> None:
         issue_date: date = self.payload["issue_date"]

@@ -132,14 +132,16 @@ class FoodChainMonitor:
         events = reads.at(_positions(feed.refs(ALERT_SOURCE_TYPES)))
         return alerts_of(reads, events, slaughterers=feed.slaughterers())
 
-    def events(self, event_types: Sequence[str]) -> list[Event]:
-        """Every followed event of ``event_types`` (:data:`FOLLOWED`), by time of occurrence.
+    def events(self, event_types: Sequence[str], *, actor: str | None = None) -> list[Event]:
+        """Every followed event of ``event_types`` (:data:`FOLLOWED`), by time of occurrence;
+        with ``actor`` only that organisation's (chosen before any event is read).
 
         Raises:
             sqlalchemy.exc.SQLAlchemyError: the ledger database cannot be read.
         """
         reads = self._reads()
-        return reads.at(_positions(self._feed.refs(event_types)))
+        refs = self._feed.refs(event_types)
+        return reads.at(_positions(r for r in refs if actor is None or r.actor == actor))
 
     def reads(self) -> Reads:
         """Fresh reads of the ledger (directory and feed caught up), for :func:`alerts_of`."""

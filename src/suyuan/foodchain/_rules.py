@@ -52,6 +52,16 @@ BASIS_INSPECTION_KINDS = {
 
 #: A 联系方式 is a telephone number: at least this many digits.
 MIN_CONTACT_DIGITS = 7
+#: The rule a 联系方式 breaks when it has fewer digits.
+CONTACT_RULE = f"联系方式 must be a telephone number (at least {MIN_CONTACT_DIGITS} digits)"
+
+
+def is_contact(text: str) -> bool:
+    """Whether ``text`` can be a 联系方式: a telephone number, at least
+    :data:`MIN_CONTACT_DIGITS` digits (the certificate's and the organisation's alike)."""
+    return sum(char.isdigit() for char in text) >= MIN_CONTACT_DIGITS
+
+
 #: How far the issue date may run ahead of the day in ``occurred_at`` (time zones differ).
 ISSUE_DATE_SLACK_DAYS = 1
 #: How far the issue date may lie before the day in ``occurred_at`` (a certificate written on

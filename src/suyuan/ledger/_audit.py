@@ -98,7 +98,6 @@ class Auditor:
         self._roots = tuple(roots)
         self._name = ledger_name
         self._max = max_findings
-        self._verified_batches: set[tuple[str, bytes, bytes]] = set()
         self._repeated: dict[tuple[int, int], tuple[int, int]] = {}
 
     def total_entries(self) -> int:
@@ -120,30 +119,24 @@ class Auditor:
 
     # --- trust ------------------------------------------------------------------------------
 
-    def _trust(self, report: AuditReport) -> _TrustHistory:
+    def _trust(self, report: AuditReport) -> SignatureChecker:
         """Replay the trust events in trust order; trust events that fail are findings."""
-        trust = TrustStore(self._roots)
-        history = _TrustHistory(trust)
+        checker = SignatureChecker(self._roots)
         for number, (shard, seq) in enumerate(self._store.trust_positions(), start=1):
             entry = self._store.entry(shard, seq)
             try:
                 leaf = Leaf.from_bytes(entry.leaf)
-                event = decode_event(leaf.event)
-                history.check(leaf, event)
-                self._check_batch(trust, leaf)
-                trust.apply(event)
+                checker.apply_trust(number, leaf, decode_event(leaf.event))
             except SuyuanError as err:
                 self._find(report, shard, seq, "bad_trust_event", str(err))
-                continue
-            history.applied(number, leaf, event)
-        return history
+        return checker
 
     # --- one shard ----------------------------------------------------------------------------
 
     def _shard(
         self,
         shard: int,
-        history: _TrustHistory,
+        history: SignatureChecker,
         report: AuditReport,
         progress: Callable[[int], None] | None,
     ) -> None:
@@ -223,7 +216,7 @@ class Auditor:
         self,
         shard: int,
         entry: StoredEntry,
-        history: _TrustHistory,
+        history: SignatureChecker,
         trust_positions: set[int],
         report: AuditReport,
     ) -> None:
@@ -284,20 +277,9 @@ class Auditor:
             )
         try:
             history.check(leaf, event)
-            self._check_batch(history.trust, leaf)
         except SignatureError as err:
             self._find(report, shard, entry.seq, err.reason, str(err))
-        report.signatures = len(self._verified_batches)
-
-    def _check_batch(self, trust: TrustStore, leaf: Leaf) -> None:
-        key = trust.key_for(leaf.key_id)
-        proof = batch_proof_from_path(
-            leaf.event, leaf.batch_size, leaf.batch_index, leaf.batch_path
-        )
-        cache_key = (leaf.key_id, leaf.signature, proof.root + proof.count.to_bytes(8, "big"))
-        if cache_key not in self._verified_batches:
-            verify_batch_root(proof, leaf.signature, key)
-            self._verified_batches.add(cache_key)
+        report.signatures = history.signatures
 
     # --- heads and checkpoints --------------------------------------------------------------
 
@@ -370,6 +352,60 @@ class Auditor:
         report.findings.append(AuditFinding(shard, seq, problem, detail))
         if len(report.findings) >= self._max:
             raise _EnoughFindingsError
+
+
+class SignatureChecker:
+    """Checks leaves' signatures against the trust chain as their writer saw it: the auditor's
+    check, and a monitor's that follows the log from outside (:mod:`suyuan.monitor`).
+
+    Trust events are applied in trust order with :meth:`apply_trust`; :meth:`check` then judges
+    any leaf whose ``trust_size`` is at most :attr:`trust_size`. A batch signature is verified
+    once, however many of its events are checked.
+    """
+
+    def __init__(self, roots: Sequence[RootKey]) -> None:
+        self.trust = TrustStore(roots)
+        self._history = _TrustHistory(self.trust)
+        self._verified_batches: set[tuple[str, bytes, bytes]] = set()
+
+    @property
+    def trust_size(self) -> int:
+        """The trust order number of the last trust event applied."""
+        return self._history.size
+
+    @property
+    def signatures(self) -> int:
+        """Batch signatures verified so far."""
+        return len(self._verified_batches)
+
+    def apply_trust(self, number: int, leaf: Leaf, event: Event) -> None:
+        """Check trust event ``number`` (from 1, in trust order) and apply it.
+
+        Raises:
+            SignatureError: not signed by a root key, or the signature fails.
+            SuyuanError: the trust store refuses the event; nothing is applied then.
+        """
+        self.check(leaf, event)
+        self.trust.apply(event)
+        self._history.applied(number, leaf, event)
+
+    def check(self, leaf: Leaf, event: Event) -> None:
+        """Whether ``leaf``'s signer could sign ``event`` when it was judged, and its batch
+        signature verifies.
+
+        Raises:
+            UnknownKeyError, RevokedKeyError, WrongSignerError: see :meth:`_TrustHistory.check`.
+            SignatureError: the batch signature does not verify.
+        """
+        self._history.check(leaf, event)
+        key = self.trust.key_for(leaf.key_id)
+        proof = batch_proof_from_path(
+            leaf.event, leaf.batch_size, leaf.batch_index, leaf.batch_path
+        )
+        cache_key = (leaf.key_id, leaf.signature, proof.root + proof.count.to_bytes(8, "big"))
+        if cache_key not in self._verified_batches:
+            verify_batch_root(proof, leaf.signature, key)
+            self._verified_batches.add(cache_key)
 
 
 class _TrustHistory:

@@ -1,4 +1,5 @@
-"""The ledger's public operations over a :class:`LedgerStore`: checkpoints, proofs, receipts.
+"""The ledger's public operations over a :class:`LedgerStore`: checkpoints, proofs, receipts,
+tiles.
 
 Checkpoints are C2SP tlog-checkpoint notes signed with the ledger key, one origin per shard
 (``{name}/shard/{n}``). A new checkpoint is signed only after the tree it commits to is shown
@@ -7,10 +8,11 @@ consistent with the previous checkpoint of the shard (design.md §6).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from suyuan.errors import KeyFileError
-from suyuan.ledger._interface import LedgerError, LedgerStore
+from suyuan.ledger._interface import EntryNotFoundError, LedgerError, LedgerStore
 from suyuan.merkle import (
     consistency_proof_from_nodes,
     consistency_proof_nodes,
@@ -21,14 +23,20 @@ from suyuan.merkle import (
 )
 from suyuan.tlog import (
     Checkpoint,
+    Note,
     NoteSigner,
     NoteVerifier,
     Receipt,
+    TileRef,
+    entry_bundle,
     open_checkpoint,
     sign_checkpoint,
+    tile_bytes,
 )
 
 DEFAULT_LEDGER_NAME = "suyuan.local/ledger"
+#: ``cosign(shard, note)``: the signed checkpoint note with witnesses' cosignatures added.
+Cosign = Callable[[int, str], str]
 
 
 def shard_origin(name: str, shard: int) -> str:
@@ -96,8 +104,11 @@ class Ledger:
         note = stored[-1].note
         return note, open_checkpoint(note, self.verifier, origin=self.origin(shard))
 
-    def checkpoint(self, shard: int) -> str:
+    def checkpoint(self, shard: int, *, cosign: Cosign | None = None) -> str:
         """Sign a checkpoint of the shard's current head (or return the latest if unchanged).
+
+        ``cosign(shard, note)`` may add witnesses' cosignatures before the note is stored, so a
+        reader never sees the checkpoint without them when the witnesses answered.
 
         Raises:
             LedgerError: the current tree is not consistent with the previous checkpoint, or
@@ -126,8 +137,24 @@ class Ledger:
                     f"checkpoint at size {previous.size}: {err}"
                 ) from err
         note = sign_checkpoint(Checkpoint(self.origin(shard), head.size, root), self._signer)
+        if cosign is not None:
+            note = cosign(shard, note)
         self.store.add_checkpoint(shard, head.size, note)
         return note
+
+    def add_cosignatures(self, shard: int, note: str) -> None:
+        """Store ``note`` — a stored checkpoint of ``shard`` with more signatures — in its place.
+
+        Raises:
+            LedgerError: ``note`` is not a checkpoint this ledger stored (another text).
+            NoteError, NoteSignatureError, CheckpointError: ``note`` is not a checkpoint signed
+                by the ledger key.
+        """
+        checkpoint = open_checkpoint(note, self.verifier, origin=self.origin(shard))
+        stored = {c.size: c.note for c in self.store.checkpoints(shard)}.get(checkpoint.size)
+        if stored is None or Note.parse(stored).text != Note.parse(note).text:
+            raise LedgerError(f"shard {shard}: no stored checkpoint has this note's text")
+        self.store.replace_checkpoint_note(shard, checkpoint.size, note)
 
     def receipt(self, event_id: str) -> str:
         """A C2SP tlog-proof receipt for one event; ``extra`` carries the entry's leaf bytes.
@@ -147,6 +174,30 @@ class Ledger:
         leaf = self.store.entry(shard, seq).leaf
         proof = self.inclusion_proof(shard, seq, size)
         return Receipt(index=seq, proof=tuple(proof), checkpoint=note, extra=leaf).to_text()
+
+    def tile(self, shard: int, ref: TileRef) -> bytes:
+        """The body of a c2sp.org/tlog-tiles hash tile or entry bundle of ``shard``, served only
+        once the shard's newest checkpoint covers all of it (so a mirror never holds a tile no
+        signed tree head vouches for).
+
+        Raises:
+            EntryNotFoundError: no checkpoint of the shard covers the tile (yet).
+            TileError: an entry of the bundle is longer than a bundle can carry.
+            LedgerError: a stored Merkle node is missing.
+        """
+        latest = self.latest_checkpoint(shard)
+        size = 0 if latest is None else latest[1].size
+        if ref.tree_size_needed > size:
+            raise EntryNotFoundError(
+                f"shard {shard}: {ref.path} needs a tree of {ref.tree_size_needed} entries; "
+                f"the newest checkpoint has {size}"
+            )
+        if ref.is_entries:
+            rows = self.store.entries(shard, ref.first, ref.first + ref.width)
+            return entry_bundle(row.leaf for row in rows)
+        wanted = ref.nodes()
+        read = self._reader(shard, wanted)
+        return tile_bytes([read(level, index) for level, index in wanted])
 
     def _reader(self, shard: int, wanted: list[tuple[int, int]]) -> _NodeReader:
         return _NodeReader(self.store.nodes(shard, wanted), shard)

@@ -7,7 +7,11 @@ Three C2SP formats, one module each:
 - checkpoints (:mod:`suyuan.tlog._checkpoint`): https://c2sp.org/tlog-checkpoint, a shard's
   signed tree head;
 - proof receipts (:mod:`suyuan.tlog._proof`): https://c2sp.org/tlog-proof, an inclusion proof
-  with its signed checkpoint, verifiable offline.
+  with its signed checkpoint, verifiable offline;
+- witness cosignatures (:mod:`suyuan.tlog._cosignature`): https://c2sp.org/tlog-cosignature,
+  timestamped Ed25519 signatures by witnesses on a checkpoint;
+- tiles (:mod:`suyuan.tlog._tiles`): https://c2sp.org/tlog-tiles, a shard's tree and entries as
+  static resources anyone can mirror.
 
 The Merkle tree itself (hashes, proofs, the append-only frontier) is :mod:`suyuan.merkle`.
 
@@ -18,6 +22,8 @@ Errors, all :class:`~suyuan.errors.InvalidInputError` (``field: rule (got 'value
     UnverifiedNoteError  no signature by a trusted key                   reason unverified_note
     CheckpointError      a checkpoint body is malformed / wrong origin   reason malformed_checkpoint
     ReceiptError         a receipt is malformed                          reason malformed_receipt
+    QuorumError          fewer trusted witnesses cosigned than required  reason no_witness_quorum
+    TileError            a tile path is not canonical, an entry too long reason malformed_tile_path
 
 ``NoteSignatureError`` is a :class:`~suyuan.errors.SignatureError`; a proof that does not hold
 raises :class:`suyuan.merkle.ProofError`.
@@ -29,6 +35,17 @@ from suyuan.tlog._checkpoint import (
     open_checkpoint,
     sign_checkpoint,
     verify_checkpoint_consistency,
+)
+from suyuan.tlog._cosignature import (
+    COSIGNATURE_TYPE,
+    Cosignature,
+    Cosigner,
+    QuorumError,
+    WitnessVerifier,
+    add_cosignatures,
+    cosigned_message,
+    open_witnessed_checkpoint,
+    witnessed,
 )
 from suyuan.tlog._note import (
     Note,
@@ -49,26 +66,57 @@ from suyuan.tlog._proof import (
     VerifiedReceipt,
     verify_receipt,
 )
+from suyuan.tlog._tiles import (
+    MAX_ENTRY_BYTES,
+    TILE_WIDTH,
+    TileError,
+    TileRef,
+    encode_index,
+    entry_bundle,
+    parse_tile_path,
+    split_entry_bundle,
+    tile_bytes,
+    tiles_of_size,
+)
 
 __all__ = [
+    "COSIGNATURE_TYPE",
+    "MAX_ENTRY_BYTES",
     "RECEIPT_HEADER",
+    "TILE_WIDTH",
     "Checkpoint",
     "CheckpointError",
+    "Cosignature",
+    "Cosigner",
     "Note",
     "NoteError",
     "NoteSignature",
     "NoteSignatureError",
     "NoteSigner",
     "NoteVerifier",
+    "QuorumError",
     "Receipt",
     "ReceiptError",
+    "TileError",
+    "TileRef",
     "UnverifiedNoteError",
     "VerifiedReceipt",
+    "WitnessVerifier",
+    "add_cosignatures",
+    "cosigned_message",
+    "encode_index",
+    "entry_bundle",
     "note_key_id",
     "open_checkpoint",
     "open_note",
+    "open_witnessed_checkpoint",
+    "parse_tile_path",
     "sign_checkpoint",
     "sign_note",
+    "split_entry_bundle",
+    "tile_bytes",
+    "tiles_of_size",
     "verify_checkpoint_consistency",
     "verify_receipt",
+    "witnessed",
 ]
