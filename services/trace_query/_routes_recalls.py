@@ -469,7 +469,7 @@ def _write(context: QueryContext, organisation: str, act: Callable[[SigningKey],
             raise ApiError(403, err.reason, str(err), _body_field(err.field)) from None
         raise ApiError(409, err.reason, str(err), _body_field(err.field)) from None
     except InvalidInputError as err:
-        raise ApiError(422, err.reason, err.rule, _body_field(err.field), err.value) from None
+        raise ApiError.from_input(err, rename=_body_field) from None
     except (CustodyError, TransportError) as err:
         raise ApiError(503, "unavailable", f"the event could not be recorded: {err}") from None
     # The writer signs what it appended: the event's receipt is available at once.
