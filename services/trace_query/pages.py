@@ -179,6 +179,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "点击「已上链」可查看该记录的存证回执。",
         "check_verified": "已在浏览器中验证：本页 {n} 条记录都在账本（密钥 {key}）签名的树中。",
         "check_some_pending": "另有 {n} 条尚待账本检查点。",
+        "check_witnessed": "检查点已由 {n} 个独立见证方共同签署。",
+        "check_unwitnessed": "账本签名有效，但检查点缺少足够的见证方签署："
+        "无法排除账本向不同的人展示不同的记录。",
         "check_failed": "浏览器验证失败：账本证明与签名不符。请勿信任本页，并向市场监管部门报告。",
         "check_unable": "此浏览器无法自行验证账本签名。",
         "check_pending": "本页记录尚未被账本检查点覆盖，稍后刷新即可在浏览器中验证。",
@@ -285,6 +288,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "check_verified": "Verified in this browser: the {n} records on this page are in the "
         "tree the ledger (key {key}) signed.",
         "check_some_pending": "{n} more await the ledger's next checkpoint.",
+        "check_witnessed": "The checkpoints are cosigned by {n} independent witnesses.",
+        "check_unwitnessed": "The ledger's signatures hold, but too few witnesses cosigned its "
+        "checkpoint: it could be showing different records to different people.",
         "check_failed": "Browser check FAILED: the ledger's proofs do not match its signature. "
         "Do not trust this page; report it to the market regulator.",
         "check_unable": "This browser cannot check the ledger's signature itself.",
@@ -714,8 +720,12 @@ def _browser_check(request: Request, language: str) -> dict[str, str] | None:
         for key, text in TEXTS[language].items()
         if key.startswith("check_")
     }
+    witnessing = context.ledger.witnessing
+    witnesses = [w.to_key() for w in witnessing.verifiers] if witnessing else []
     return {
         "ledger_key": ledger.verifier.to_key(),
+        "witnesses": json.dumps(witnesses),
+        "quorum": str(len(witnesses)),
         "words": json.dumps(words, ensure_ascii=False),
         "root": _root(request),
     }
