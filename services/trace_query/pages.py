@@ -533,14 +533,7 @@ SizeQuery = Annotated[
     summary="Printable 承诺达标合格证 label of a certificate code",
 )
 def certificate_label_svg(request: Request, code: str, lang: LangQuery = None) -> Response:
-    language = pick_language(lang)
-    found = _printable(request, code, language)
-    if isinstance(found, Response):
-        return found
-    label, own = found
-    return Response(
-        label_svg(label), media_type=SVG_TYPE, headers=_label_headers(label.code, own, "svg")
-    )
+    return label_response(request, code, pick_language(lang), _token_principal(request), "svg")
 
 
 @router.get(
@@ -564,20 +557,8 @@ def certificate_label_pdf(
         str | None, Query(description=f"Labels (pages), 1 to {MAX_COPIES}; default 1.")
     ] = None,
 ) -> Response:
-    language = pick_language(lang)
-    found = _printable(request, code, language)
-    if isinstance(found, Response):
-        return found
-    label, own = found
-    try:
-        pdf = label_pdf(label, size, _count(copies, "copies", 1))
-    except ValueError as err:
-        return _option_page(request, language, str(err), size, copies)
-    except LabelFontError as err:
-        return _no_font_page(request, language, err)
-    return Response(
-        pdf, media_type="application/pdf", headers=_label_headers(label.code, own, "pdf")
-    )
+    principal = _token_principal(request)
+    return label_response(request, code, pick_language(lang), principal, "pdf", size, copies)
 
 
 @router.get(
@@ -599,22 +580,48 @@ def certificate_label_png(
         Query(description=f"Dots per inch: {', '.join(str(d) for d in PNG_DPI)}; default 300."),
     ] = None,
 ) -> Response:
-    language = pick_language(lang)
-    found = _printable(request, code, language)
+    principal = _token_principal(request)
+    return label_response(request, code, pick_language(lang), principal, "png", size, dpi)
+
+
+def label_response(
+    request: Request,
+    code: str,
+    language: str,
+    principal: Principal | None,
+    extension: str,
+    size: str | None = None,
+    count: str | None = None,
+) -> Response:
+    """The label of ``code`` as ``svg``, ``pdf`` (``count`` copies) or ``png`` (``count`` dpi)
+    for ``principal`` (the issuer's prints the 联系方式), or the page saying why not. The label
+    routes and the console's both answer with it."""
+    found = _printable(request, code, language, principal)
     if isinstance(found, Response):
         return found
     label, own = found
+    headers = _label_headers(label.code, own, extension)
+    if extension == "svg":
+        return Response(label_svg(label), media_type=SVG_TYPE, headers=headers)
     try:
-        png = label_png(label, size, _count(dpi, "dpi", DEFAULT_DPI))
+        if extension == "pdf":
+            pdf = label_pdf(label, size, _count(count, "copies", 1))
+            return Response(pdf, media_type="application/pdf", headers=headers)
+        png = label_png(label, size, _count(count, "dpi", DEFAULT_DPI))
+        return Response(png, media_type="image/png", headers=headers)
     except ValueError as err:
-        return _option_page(request, language, str(err), size, dpi)
+        return _option_page(request, language, str(err), size, count)
     except LabelFontError as err:
         return _no_font_page(request, language, err)
-    return Response(png, media_type="image/png", headers=_label_headers(label.code, own, "png"))
+
+
+def _token_principal(request: Request) -> Principal | None:
+    caller = checked_token(request)
+    return caller if isinstance(caller, Principal) else None
 
 
 def _printable(
-    request: Request, code: str, language: str
+    request: Request, code: str, language: str, principal: Principal | None
 ) -> tuple[CertificateLabel, bool] | Response:
     """The label of ``code`` and whether its issuer asks (then it prints the 联系方式), or the
     page to answer instead."""
@@ -622,7 +629,7 @@ def _printable(
         trace = _public_trace(request, code)
         base_url = request.app.state.settings.public_base_url
         void_reason = _void_reason(trace)
-        own = _issuer_asks(request, trace)
+        own = _issuer_asks(principal, trace)
         label = certificate_label(
             trace, scan_url(base_url, trace.code), void_reason=void_reason, include_contact=own
         )
@@ -718,11 +725,10 @@ def scan_page(request: Request, code: str, lang: LangQuery = None) -> Response:
     return templates.TemplateResponse(request, "scan.html", context, headers=_PAGE_HEADERS)
 
 
-def _issuer_asks(request: Request, trace: Trace) -> bool:
+def _issuer_asks(caller: Principal | None, trace: Trace) -> bool:
     """Whether the caller is the certificate's issuer (its producer token): its label prints the
     联系方式 the paper certificate carries; anyone else's leaves it out (docs/scan-page.md)."""
-    caller = checked_token(request)
-    if not isinstance(caller, Principal) or caller.role is not Role.PRODUCER:
+    if caller is None or caller.role is not Role.PRODUCER:
         return False
     return any(
         t.event.event_type == "CertificateIssued"
