@@ -271,6 +271,10 @@ def console_new_certificate(
     if isinstance(caller, Response):
         return caller
     form = _defaults(request, caller)
+    latest = get_certificates(caller.principal, _context(request), request, limit=1)
+    assert not isinstance(latest, Response)
+    if latest.certificates:  # the 产地 written last time says more than the region's name
+        form["origin"] = latest.certificates[0].origin
     if reissue:
         found = _own_certificate(request, caller, reissue, language)
         if isinstance(found, Response):
@@ -670,6 +674,7 @@ def _notices_page(
             {
                 "n": notice,
                 "title": notice.words(lang),
+                "level": word(lang, "recall_level", notice.level) if notice.level else None,
                 "advice": notice.advice(lang) if notice.status == "open" else None,
                 "at": views.china_time(notice.at),
                 "due_by": None if notice.due_by is None else views.china_time(notice.due_by),
