@@ -255,6 +255,49 @@ def test_the_test_picker_offers_this_lot_s_passing_tests(world: Services) -> Non
     assert code in s.query.get("/console/certificates").text
 
 
+def test_a_purchaser_picks_upstream_certificates_from_what_it_received(world: Services) -> None:
+    s = world
+    c = s.chain
+    lot = c.lot("LA0901")
+    upstream = s.issued(c.farm, s.certificate_body([lot]))
+    s.post_events(c.farm, c.ship(c.farm, c.coop, [lot], "500"))
+    s.post_events(c.coop, c.receive(c.coop, c.farm, [lot], "500", certificates=[upstream]))
+    sign_in(s.query, s.tokens[c.coop.uscc])
+
+    page = s.query.get("/console/certificates/new")
+    assert f'name="upstream_certificates" value="{upstream}"' in page.text
+
+    without = issue_form(s.query, issuer_type="PURCHASER", lot_codes=lot, contact=CONTACT)
+    assert without.status_code == 422 and 'id="error-upstream_certificates"' in without.text
+    code = issued_code(
+        issue_form(
+            s.query,
+            issuer_type="PURCHASER",
+            lot_codes=lot,
+            contact=CONTACT,
+            upstream_certificates=upstream,
+        )
+    )
+    shown = s.query.get(
+        f"/v1/certificates/{code}", headers={"Authorization": f"Bearer {s.tokens[c.coop.uscc]}"}
+    ).json()
+    assert shown["upstream_certificates"] == [upstream] and shown["issuer_type"] == "PURCHASER"
+
+
+def test_the_pages_speak_english_when_asked(world: Services) -> None:
+    s = world
+    _set_contact(s)
+    sign_in(s.query, s.tokens[s.chain.farm.uscc])
+    code = issued_code(issue_form(s.query))
+
+    for path in ("/console/certificates", "/console/certificates/new", "/console/notices"):
+        page = s.query.get(f"{path}?lang=en")
+        assert page.status_code == 200 and 'lang="en"' in page.text, path
+        assert "My certificates" in page.text and "Issue a certificate" in page.text
+    one = s.query.get(f"/console/certificates/{code}?lang=en").text
+    assert "Print labels" in one and "Vegetables" in one
+
+
 # --- printing, voiding, reissuing -------------------------------------------------------------
 
 

@@ -434,7 +434,7 @@ async def console_issue(request: Request, lang: LangQuery = None) -> Response:
     form["replaces"] = _first(fields, "replaces")
     if _first(fields, "action") == "find":  # the test picker: show this lot's tests
         return await run_in_threadpool(_issue_page, request, language, caller, form)
-    outcome = await run_in_threadpool(_issue, request, caller, form)
+    outcome = await run_in_threadpool(_issue, request, caller, form, language)
     if isinstance(outcome, str):
         url = _certificate_link(outcome, language, _root(request), issued="1")
         return RedirectResponse(url, 303)
@@ -464,7 +464,7 @@ def request_body(form: dict[str, Any]) -> dict[str, Any]:
 
 
 def _issue(
-    request: Request, caller: Caller, form: dict[str, Any]
+    request: Request, caller: Caller, form: dict[str, Any], lang: str
 ) -> str | tuple[int, list[dict[str, str]]]:
     """Issue the form's certificate through the capture API (and void the one it replaces):
     its code, or the status and the problems found."""
@@ -484,8 +484,7 @@ def _issue(
         return 422, problems
     client = _ingest(request, caller)
     if client is None:
-        texts = page_texts("zh", caller.principal)
-        return 503, [{"field": "", "rule": texts["ingest_missing"]}]
+        return 503, [{"field": "", "rule": page_texts(lang, caller.principal)["ingest_missing"]}]
     with client:
         try:
             code = str(client.issue(body)["code"])
@@ -563,7 +562,7 @@ async def console_void(request: Request, code: str, lang: LangQuery = None) -> R
         return posted
     caller, fields, language = posted
     void_form = {"reason": _first(fields, "reason"), "replacement": _first(fields, "replacement")}
-    refused = await run_in_threadpool(_void, request, caller, code, void_form)
+    refused = await run_in_threadpool(_void, request, caller, code, void_form, language)
     if refused is None:
         return RedirectResponse(_certificate_link(code, language, _root(request)), 303)
     status, problems = refused
@@ -581,7 +580,7 @@ async def console_void(request: Request, code: str, lang: LangQuery = None) -> R
 
 
 def _void(
-    request: Request, caller: Caller, code: str, form: dict[str, str]
+    request: Request, caller: Caller, code: str, form: dict[str, str], lang: str
 ) -> tuple[int, list[dict[str, str]]] | None:
     """Void through ``POST /v1/certificates/{code}/void``: ``None``, or the status and the
     problems found."""
@@ -596,7 +595,7 @@ def _void(
         return 422, [{"field": "reason", "rule": "must not be empty"}]
     client = _ingest(request, caller)
     if client is None:
-        return 503, [{"field": "", "rule": page_texts("zh", caller.principal)["ingest_missing"]}]
+        return 503, [{"field": "", "rule": page_texts(lang, caller.principal)["ingest_missing"]}]
     with client:
         try:
             client.void(code, body)
