@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import io
 import os
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,6 +54,8 @@ FONT_CANDIDATES = (
 )
 _FONT_GLOBS = ("/usr/share/fonts/**/wqy-*.tt[cf]", "/usr/local/share/fonts/**/wqy-*.tt[cf]")
 _FONT_NAME = "SuyuanLabelCJK"
+# One PNG drawn at a time: the cached FreeType faces are shared between request threads.
+_PNG_LOCK = threading.Lock()
 _PT_PER_MM = 72 / 25.4
 _INK = "#111111"
 _RED = "#c62828"
@@ -288,7 +291,12 @@ def label_pdf(label: CertificateLabel, size: str | None = None, copies: int = 1)
         raise ValueError(f"copies must be between 1 and {MAX_COPIES}")
     layout = _layout(label, width, height)
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=(width * _PT_PER_MM, height * _PT_PER_MM), invariant=True)
+    canvas = Canvas(
+        out,
+        pagesize=(width * _PT_PER_MM, height * _PT_PER_MM),
+        invariant=True,
+        initialFontName=_font(),  # else every page names Helvetica, a font not embedded
+    )
     canvas.setTitle(f"承诺达标合格证 {label.code}")
     canvas.setAuthor(label.issuer_name)
     for _ in range(copies):
@@ -367,7 +375,11 @@ def label_png(label: CertificateLabel, size: str | None = None, dpi: int = DEFAU
     width, height = parse_size(size)
     if dpi not in PNG_DPI:
         raise ValueError(f"dpi must be one of {', '.join(str(d) for d in PNG_DPI)}")
-    layout = _layout(label, width, height)
+    with _PNG_LOCK:
+        return _draw_png(_layout(label, width, height), width, height, dpi)
+
+
+def _draw_png(layout: _Layout, width: float, height: float, dpi: int) -> bytes:
     scale = dpi / 25.4
     image = Image.new("RGB", (round(width * scale), round(height * scale)), "white")
     draw = ImageDraw.Draw(image)
