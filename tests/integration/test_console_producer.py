@@ -439,3 +439,18 @@ def test_a_holder_acknowledges_a_recall_notice(world: Services) -> None:
     ).json()
     holder = next(h for h in account["accounts"] if h["organisation"] == c.coop.uscc)
     assert holder["acknowledged"] is True
+
+
+def test_without_the_capture_api_s_address_the_form_says_so(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = services
+    monkeypatch.delenv("SUYUAN_INGEST_URL", raising=False)
+    sign_in(s.query, s.tokens[s.chain.farm.uscc])
+
+    form = s.query.get("/console/certificates/new")
+    refused = issue_form(s.query, contact=CONTACT)
+
+    assert "SUYUAN_INGEST_URL" in form.text
+    assert refused.status_code == 503 and "SUYUAN_INGEST_URL" in refused.text
+    assert s.query.get("/console/certificates").status_code == 200  # reading still works
