@@ -272,25 +272,17 @@ class KafkaSuite:
 
 
 def _create_topics(bootstrap: str, topics: Sequence[str], partitions: int = PARTITIONS) -> None:
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from suyuan_ingest import kafka_clients
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics(
-            [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics]
-        )
-    finally:
-        admin.close()
+    kafka_clients.create_topics(bootstrap, dict.fromkeys(topics, partitions))
 
 
 def _produce(bootstrap: str, topic: str, workload: Workload, stream: Stream) -> None:
     """The trust message on the trust topic, then ``stream``, each farm on one partition."""
-    from kafka import KafkaProducer
+    from suyuan_ingest import kafka_clients
 
     farms = {farm.key.key_id: (n, farm.uscc) for n, farm in enumerate(workload.farms)}
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=8 * 1024 * 1024
-    )
+    producer = kafka_clients.producer(bootstrap)
     try:
         regulator = workload.root.organisation.encode()
         producer.send(

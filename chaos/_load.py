@@ -140,15 +140,10 @@ class LoadProducer(threading.Thread):
         return self._scheduled
 
     def run(self) -> None:
-        from kafka import KafkaProducer
+        from suyuan_ingest import kafka_clients
 
-        producer = KafkaProducer(
-            bootstrap_servers=self._servers,
-            acks="all",
-            retries=2**31 - 1,
-            linger_ms=5,
-            delivery_timeout_ms=int(FLUSH_S * 1000),
-            max_request_size=8 * 1024 * 1024,
+        producer = kafka_clients.producer(
+            self._servers, retries=2**31 - 1, delivery_timeout_ms=int(FLUSH_S * 1000)
         )
         try:
             self._send_all(producer)

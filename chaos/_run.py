@@ -281,11 +281,11 @@ def _register(
     bootstrap: str, topic: str, farms: Farms, load: LoadProducer, store: SqlLedgerStore
 ) -> None:
     """Send the regulator's trust message through Kafka and wait until the ledger holds it."""
-    from kafka import KafkaProducer
+    from suyuan_ingest import kafka_clients
 
     message = farms.trust_message()
     ids = tuple(event_ids(message))
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = kafka_clients.producer(bootstrap)
     try:
         key = farms.scenario.regulator_uscc.encode()
         producer.send(f"{topic}.trust", value=message, key=key, headers=produced_headers()).get(

@@ -103,15 +103,9 @@ def open_ledger(services: Services, root: RootKey) -> tuple[SqlLedgerStore, Note
 
 
 def create_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from suyuan_ingest import kafka_clients
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics(
-            [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics]
-        )
-    finally:
-        admin.close()
+    kafka_clients.create_topics(bootstrap, dict.fromkeys(topics, partitions))
 
 
 @dataclass

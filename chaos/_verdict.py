@@ -187,15 +187,9 @@ def violations(
 
 
 def _consumer(bootstrap: str) -> Any:
-    from kafka import KafkaConsumer
+    from suyuan_ingest import kafka_clients
 
-    return KafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-    )
+    return kafka_clients.consumer(bootstrap, fetch_max_bytes=64 * 1024 * 1024)
 
 
 def _partitions(topic: str, partitions: int) -> list[Any]:

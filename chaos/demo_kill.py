@@ -47,14 +47,10 @@ def main() -> int:
 
 
 def _run(run: int, args: argparse.Namespace) -> dict[str, Any]:
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from suyuan_ingest import kafka_clients
 
     tag = f"demo{run}_{uuid.uuid4().hex[:6]}"
-    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
-    admin.create_topics(
-        [NewTopic(tag, 4, 1), NewTopic(f"{tag}.dlq", 4, 1), NewTopic(f"{tag}.trust", 1, 1)]
-    )
-    admin.close()
+    kafka_clients.create_topics(args.bootstrap, {tag: 4, f"{tag}.dlq": 4, f"{tag}.trust": 1})
     with sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT").connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {tag}")
     url = args.postgres.rsplit("/", 1)[0] + "/" + tag

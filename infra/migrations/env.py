@@ -8,8 +8,8 @@ import os
 import sqlalchemy as sa
 from alembic import context
 
-import suyuan._auth_tables  # noqa: F401  (registers the token and custody tables)
-from suyuan.ledger._tables import metadata
+import suyuan.auth  # noqa: F401  (defines the token, custody and contact tables on metadata)
+from suyuan.ledger import metadata
 
 config = context.config
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from suyuan.config import Settings
@@ -23,6 +22,7 @@ from suyuan.transport import (
     TransportError,
     produced_headers,
 )
+from suyuan_ingest import kafka_clients
 
 
 class KafkaTransport:
@@ -43,12 +43,7 @@ class KafkaTransport:
         self._trust_topic = trust_topic
         self._store = store
         self._timeout = timeout_s
-        self._producer = KafkaProducer(
-            bootstrap_servers=bootstrap,
-            acks="all",
-            linger_ms=5,
-            max_request_size=max_message_bytes + 64 * 1024,
-        )
+        self._producer = kafka_clients.producer(bootstrap, max_message_bytes=max_message_bytes)
 
     @classmethod
     def from_settings(

@@ -51,7 +51,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
@@ -65,7 +65,7 @@ from suyuan.ledger import (
     root_keys,
 )
 from suyuan.transport import produced_ns
-from suyuan_ingest import metrics
+from suyuan_ingest import kafka_clients, metrics
 
 log = logging.getLogger("suyuan.ingest")
 
@@ -164,24 +164,18 @@ class IngestWorker:
         self.deferred: dict[TopicPartition, _Held] = {}
         self._peek: KafkaConsumer | None = None
         self._backed_off = False
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=config.bootstrap,
+        self.consumer = kafka_clients.consumer(
+            config.bootstrap,
             group_id=config.group_id,
-            enable_auto_commit=False,
+            max_message_bytes=config.max_message_bytes,
             auto_offset_reset="earliest",
             max_poll_records=config.max_poll_records,
             max_poll_interval_ms=config.max_poll_interval_ms,
             session_timeout_ms=config.session_timeout_ms,
             heartbeat_interval_ms=config.heartbeat_interval_ms,
-            fetch_max_bytes=max(52428800, config.max_message_bytes),
-            max_partition_fetch_bytes=config.max_message_bytes,
         )
-        self.producer = KafkaProducer(
-            bootstrap_servers=config.bootstrap,
-            acks="all",
-            linger_ms=5,
-            # a rejected message goes to the dead-letter topic whole
-            max_request_size=config.max_message_bytes + 64 * 1024,
+        self.producer = kafka_clients.producer(
+            config.bootstrap, max_message_bytes=config.max_message_bytes
         )
         self._check_trust_topic()
         self.consumer.subscribe(
@@ -476,11 +470,8 @@ class IngestWorker:
         ``tp`` (control records are skipped), read by a consumer of its own; ``None`` if none
         came within half a second."""
         if self._peek is None:
-            self._peek = KafkaConsumer(
-                bootstrap_servers=self.config.bootstrap,
-                group_id=None,
-                enable_auto_commit=False,
-                max_partition_fetch_bytes=self.config.max_message_bytes,
+            self._peek = kafka_clients.consumer(
+                self.config.bootstrap, max_message_bytes=self.config.max_message_bytes
             )
         self._peek.assign([tp])
         self._peek.seek(tp, offset)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,11 +21,13 @@ from sqlalchemy.engine import Engine
 
 from suyuan.auth import AuthError, Principal, Role, authenticate
 from suyuan.config import Settings
+from suyuan.errors import SuyuanError
 from suyuan.ledger import Ledger, LedgerError, LedgerStore
 from suyuan.signing import RootKey
 from suyuan.tlog import Checkpoint
 from suyuan.trace import TraceBudget, Tracer
 from suyuan.transport import Transport
+from suyuan.witness import Witnessing
 from suyuan_http import ApiError, HttpMetrics, bearer_principal, checked_token, require_role
 
 FULL_VIEW_ROLES = frozenset({Role.REGULATOR, Role.ADMIN})
@@ -47,12 +50,15 @@ class LedgerAccess:
         problem: str | None,
         *,
         interval: float = 5.0,
+        witnessing: Witnessing | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
         self.problem = problem
         self.interval = interval
+        self.witnessing = witnessing
         self._lock = threading.Lock()
+        self._asked_again: dict[int, float] = {}
 
     @property
     def retry_after(self) -> int:
@@ -77,16 +83,32 @@ class LedgerAccess:
             return 0
         signed = 0
         with self._lock:
+            cosign = self.witnessing.cosign if self.witnessing else None
             for shard in self.store.shard_ids():
                 before = self.ledger.latest_checkpoint(shard)
                 try:
-                    note = self.ledger.checkpoint(shard)
+                    note = self.ledger.checkpoint(shard, cosign=cosign)
                 except LedgerError as err:
                     if not self._signed_elsewhere(self.ledger, shard):
                         log.error("shard %d: no checkpoint signed: %s", shard, err)
                     continue
-                signed += before is None or before[0] != note
+                moved = before is None or before[0] != note
+                signed += moved
+                if not moved:
+                    self._ask_witnesses_again(shard)
         return signed
+
+    def _ask_witnesses_again(self, shard: int) -> None:
+        """An unchanged head: witnesses missing from its checkpoint (down when it was signed)
+        are asked again, at most once a minute per shard."""
+        now = time.monotonic()
+        if self.witnessing is None or now - self._asked_again.get(shard, -60.0) < 60.0:
+            return
+        self._asked_again[shard] = now
+        try:
+            self.witnessing.cosign_newest(shard)
+        except SuyuanError as err:
+            log.error("shard %d: cosignatures not stored: %s", shard, err)
 
     def newest_note(self, shard: int) -> str:
         """The newest stored checkpoint note of the shard.

@@ -1,6 +1,7 @@
 """QR images of a code's scan URL (design.md §3, §8): what a label or a 合格证 prints.
 
-The QR holds ``{PUBLIC_BASE_URL}/c/{code}`` (``suyuan.codes.scan_url``), drawn by the ``qrcode``
+The QR holds the code's scan URL (``suyuan.codes.scan_url``: a GS1 Digital Link for GS1 codes,
+``{PUBLIC_BASE_URL}/c/{code}`` for the others), drawn by the ``qrcode``
 package with error correction M (15 %: survives a smudged or creased label) and the standard
 quiet zone of 4 modules. SVG for print, PNG for everything else. The image of a code never
 changes for a given base URL, so it may be cached for a day.

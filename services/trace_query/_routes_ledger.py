@@ -25,12 +25,13 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from suyuan.events import decode_event, event_to_json
 from suyuan.events.model import Event
 from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
 from suyuan.merkle import leaf_hash
+from suyuan.qrsign import key_list
 from suyuan.tlog import Receipt, TileError, TileRef, parse_tile_path
 from suyuan.trace import PRIVATE_EVENT_TYPES, public_event_json
 from suyuan_http import ApiError
@@ -245,6 +246,19 @@ def get_tile(context: ContextDep, shard: ShardPath, path: str) -> Response:
     body = _tile(context, shard, ref)
     headers = {"Cache-Control": _TILE_CACHE}
     return Response(body, media_type="application/octet-stream", headers=headers)
+
+
+@router.get(
+    "/.well-known/suyuan/keys.json",
+    summary="The key list: every trust event, each signed by a regulator root key",
+)
+def get_key_list(context: ContextDep) -> JSONResponse:
+    """Organisations and their signing keys as the trust events registered and revoked them:
+    each event's ledger leaf (base64), in trust order. A leaf holds a regulator root key's
+    signature over its batch, so `suyuan verify-qr URL --keys keys.json --root-key …` checks a
+    signed 合格证 QR with no network and without trusting this service."""
+    headers = {"Cache-Control": "public, max-age=300"}
+    return JSONResponse(key_list(context.store), headers=headers)
 
 
 def _tile_ref(path: str) -> TileRef:

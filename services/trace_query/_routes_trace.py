@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 
 from suyuan.auth import Role
+from suyuan.epcis import MEDIA_TYPE as EPCIS_MEDIA_TYPE
+from suyuan.epcis import trace_document
 from suyuan.errors import CodeError
 from suyuan.fsma204 import fsma204_table
 from suyuan.trace import Trace, TraceBudget, trace_json
@@ -87,13 +91,32 @@ def get_fsma204(
         return export_response(fsma204_table(trace), export, f"fsma204-{trace.code}")
 
 
+TraceFormatQuery = Annotated[
+    str | None,
+    Query(
+        alias="format",
+        description="`json` (default) or `epcis`: the same trace as one GS1 EPCIS 2.0 "
+        "JSON-LD document (`application/ld+json`, docs/epcis.md).",
+    ),
+]
+
+
 @router.get(
     "/v1/trace/{code:path}",
     response_model=TraceOut,
-    responses=TRACE_ERRORS,
+    responses={
+        **TRACE_ERRORS,
+        200: {
+            "description": "The trace; with `format=epcis` an EPCIS 2.0 EPCISDocument.",
+            "content": {"application/json": {}, EPCIS_MEDIA_TYPE: {}},
+        },
+        422: {"model": ErrorOut, "description": "`format` is not json or epcis."},
+    },
     summary="Trace a code backward to its origins and (full view) forward to every holder",
 )
-def get_trace(code: str, principal: PrincipalDep, context: ContextDep) -> dict[str, Any]:
+def get_trace(
+    code: str, principal: PrincipalDep, context: ContextDep, fmt: TraceFormatQuery = None
+) -> Any:
     """`code` in any accepted spelling (GS1 text, element string, Digital Link, scan URL…); a
     `/` inside a GS1 lot is sent as `%2F`.
 
@@ -101,11 +124,26 @@ def get_trace(code: str, principal: PrincipalDep, context: ContextDep) -> dict[s
     no forward trace. Every caller but a regulator or admin gets a trace cut at the trace budget
     (`complete: false` past it, docs/http-query.md). Regulator and admin tokens get the full
     view, with every code made from or packed with this one and every holder; a producer token
-    gets it for goods its organisation held."""
+    gets it for goods its organisation held.
+
+    `format=epcis` answers the same events in the same view as one EPCIS 2.0 document, each
+    event with its ledger position and the address of its inclusion proof."""
+    if fmt not in (None, "json", "epcis"):
+        raise ApiError(422, "invalid_input", "must be json or epcis", "format", fmt)
     with context.tracing(principal) as budget:
         trace = _trace(context, code, full=principal.role is not Role.PUBLIC, budget=budget)
         public = not sees_in_full(principal, _organisations_in(trace))
-        return trace_json(trace, public=public, health_reports=principal.role in FULL_VIEW_ROLES)
+        health_reports = principal.role in FULL_VIEW_ROLES
+        if fmt == "epcis":
+            document = trace_document(
+                trace,
+                public=public,
+                base_url=context.settings.public_base_url,
+                created=datetime.now(UTC),
+                health_reports=health_reports,
+            )
+            return JSONResponse(document, media_type=EPCIS_MEDIA_TYPE)
+        return trace_json(trace, public=public, health_reports=health_reports)
 
 
 def _trace(context: ContextDep, code: str, *, full: bool, budget: TraceBudget | None) -> Trace:

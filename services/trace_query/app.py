@@ -6,7 +6,10 @@
   ``/v1/ledger/consistency`` — the verifiable ledger;
 - ``GET /v1/codes/{code}/qr.svg`` and ``qr.png`` — QR images of scan URLs;
 - ``POST /v1/recalls``, ``GET /v1/recalls/{id}`` — regulator recalls;
+- ``GET /epcis/events``, ``GET /epcis/epcs/{epc}/events`` — the EPCIS 2.0 event query;
 - ``GET /c/{code}`` and the printable label, from ``suyuan_trace_query.pages`` when present;
+- ``GET /01/{gtin}/10/{lot}/21/{serial}``, ``GET /00/{sscc}`` — GS1 Digital Links on our host: the
+  scan page, or the code's linkset (``_routes_digital_link``);
 - ``GET /healthz``, ``GET /metrics``.
 
 Routes are thin: the work is in ``suyuan.trace``, ``suyuan.ledger`` and ``suyuan.recall``.
@@ -34,7 +37,7 @@ from suyuan import __version__
 from suyuan.auth import Principal, authenticate
 from suyuan.config import Settings, get_settings
 from suyuan.custody import CustodyError, CustodySettings, load_master_key
-from suyuan.errors import KeyFileError
+from suyuan.errors import KeyFileError, SuyuanError
 from suyuan.ledger import (
     Ledger,
     LedgerError,
@@ -47,6 +50,7 @@ from suyuan.ledger import (
 )
 from suyuan.trace import TraceBudget, Tracer
 from suyuan.transport import EmbeddedTransport, Transport
+from suyuan.witness import WitnessEndpoint, Witnessing, http_post
 from suyuan_http import (
     ApiError,
     Authenticator,
@@ -63,6 +67,7 @@ from . import (
     _routes_alerts,
     _routes_certificates,
     _routes_codes,
+    _routes_epcis,
     _routes_ledger,
     _routes_notices,
     _routes_ops,
@@ -74,9 +79,10 @@ from ._ratelimit import RateLimitSettings, TokenBucketLimiter, address_limit
 from .console import router as console_router
 
 try:
+    from suyuan_trace_query._routes_digital_link import router as digital_link_router
     from suyuan_trace_query.pages import router as pages_router
 except ImportError:
-    pages_router = None
+    pages_router = digital_link_router = None
 
 log = logging.getLogger("suyuan.trace_query")
 
@@ -111,7 +117,11 @@ def create_app(
         engine=engine,
         tracer=Tracer(store),
         ledger=LedgerAccess(
-            store, ledger, ledger_problem, interval=settings.checkpoint_interval_seconds
+            store,
+            ledger,
+            ledger_problem,
+            interval=settings.checkpoint_interval_seconds,
+            witnessing=_witnessing(ledger, settings),
         ),
         recalls=_recall_desk(store, transport, custody_settings),
         metrics=metrics,
@@ -151,6 +161,7 @@ def create_app(
         _routes_trace,
         _routes_ledger,
         _routes_codes,
+        _routes_epcis,
         _routes_recalls,
         _routes_alerts,
         _routes_certificates,
@@ -160,6 +171,8 @@ def create_app(
         app.include_router(module.router)
     if pages_router is not None:
         app.include_router(pages_router)
+    if digital_link_router is not None:
+        app.include_router(digital_link_router)
     app.include_router(console_router)
     _install_error_handlers(app)
     _install_guard(app, settings, rate_limit or RateLimitSettings(), engine, metrics)
@@ -283,3 +296,18 @@ async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("ledger error on %s %s: %s", request.method, request.url.path, exc)
     error = ApiError(503, "ledger_unavailable", f"the ledger cannot answer: {exc}")
     return error_response(error, detail=True)
+
+
+def _witnessing(ledger: Ledger | None, settings: Settings) -> Witnessing | None:
+    """The witnesses asked to cosign each checkpoint (``SUYUAN_WITNESSES``).
+
+    Raises:
+        ValueError: an entry is not ``<URL> <witness key>`` (the service does not start).
+    """
+    if ledger is None or not settings.witnesses:
+        return None
+    try:
+        endpoints = [WitnessEndpoint.parse(entry) for entry in settings.witnesses]
+    except SuyuanError as err:
+        raise ValueError(f"SUYUAN_WITNESSES: {err}") from None
+    return Witnessing(ledger, endpoints, http_post())

@@ -22,8 +22,9 @@ page saying what is wrong, an unknown one a friendly 404 page; Jinja2 autoescape
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,7 +39,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from suyuan.auth import Principal, Role
 from suyuan.codes import CodeKind, is_valid_certificate_code, scan_url
-from suyuan.errors import CodeError
+from suyuan.custody import CustodyError, load_custodial_key
+from suyuan.errors import CodeError, RevokedKeyError, SignatureError, WrongSignerError
 from suyuan.label import (
     BASIS_NAMES_ZH,
     CATEGORY_NAMES_ZH,
@@ -57,6 +59,15 @@ from suyuan.label_print import (
     label_pdf,
     label_png,
 )
+from suyuan.qrsign import (
+    MAX_QR_LENGTH,
+    QR_PARAMETER,
+    QrClaim,
+    QrError,
+    claim_of,
+    verify_qr,
+)
+from suyuan.signing import SigningKey
 from suyuan.trace import Trace, TracedEvent, public_payload
 from suyuan.verdict import CONSUMER, REPLACED, Finding
 from suyuan_http import ApiError, checked_token
@@ -77,10 +88,12 @@ templates = Jinja2Templates(
 
 LANGUAGES = ("zh", "en")
 SVG_TYPE = "image/svg+xml"
-# No script, no remote anything: the page is plain HTML with inline CSS and inline SVG.
+# Nothing remote: plain HTML with inline CSS and inline SVG, and one script of this service
+# that checks the page's proofs (the page works without it).
 _PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "script-src 'self'; connect-src 'self'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -90,6 +103,13 @@ _PAGE_HEADERS = {
 }
 _CHINA = timedelta(hours=8)
 
+QrQuery = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_QR_LENGTH,
+        description="A certificate's signed QR value (docs/verification.md, signed QR codes).",
+    ),
+]
 LangQuery = Annotated[
     str | None,
     Query(description="`en` for English; anything else (or nothing) shows Chinese (zh-CN)."),
@@ -170,6 +190,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "on_ledger_title": "已记录在防篡改账本，点击查看存证回执",
         "ledger_note": "页面上每条记录都已写入防篡改的哈希链账本；"
         "点击「已上链」可查看该记录的存证回执。",
+        "check_verified": "已在浏览器中验证：本页 {n} 条记录都在账本（密钥 {key}）签名的树中。",
+        "check_some_pending": "另有 {n} 条尚待账本检查点。",
+        "check_failed": "浏览器验证失败：账本证明与签名不符。请勿信任本页，并向市场监管部门报告。",
+        "check_unable": "此浏览器无法自行验证账本签名。",
+        "check_pending": "本页记录尚未被账本检查点覆盖，稍后刷新即可在浏览器中验证。",
+        "qr_valid": "二维码签名有效：合格证内容由{org}的登记密钥签署，与账本一致。",
+        "qr_malformed": "二维码签名无法识别：标签可能被改动或伪造。",
+        "qr_bad_signature": "二维码签名无效：标签上的内容被改动或伪造，"
+        "请勿购买，并向市场监管部门报告。",
+        "qr_revoked": "二维码签名所用的密钥已被吊销：请谨慎对待，向销售者或市场监管部门核实。",
+        "qr_wrong_key": "二维码签名不是开具者的密钥：标签可能是伪造的。",
+        "qr_other_code": "此二维码签的是另一张合格证（{code}），不是本码："
+        "标签可能被复制到别的商品上。",
+        "qr_differs": "二维码签名的内容与账本中的合格证不一致：标签可能被改动。",
         "not_found_title": "未找到该追溯码",
         "not_found_body": "该码格式正确，但账本中还没有它的记录。"
         "请核对包装上的码，或向销售者咨询。",
@@ -263,6 +297,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "on_ledger_title": "Recorded on the tamper-evident ledger: open its proof receipt",
         "ledger_note": "Every record on this page is in a tamper-evident, hash-chained ledger; "
         "“On the ledger” opens the record's proof receipt.",
+        "check_verified": "Verified in this browser: the {n} records on this page are in the "
+        "tree the ledger (key {key}) signed.",
+        "check_some_pending": "{n} more await the ledger's next checkpoint.",
+        "check_failed": "Browser check FAILED: the ledger's proofs do not match its signature. "
+        "Do not trust this page; report it to the market regulator.",
+        "check_unable": "This browser cannot check the ledger's signature itself.",
+        "check_pending": "The records are not yet covered by a ledger checkpoint; reload soon to "
+        "check them in this browser.",
+        "qr_valid": "QR signature valid: the certificate was signed with {org}'s registered key "
+        "and matches the ledger.",
+        "qr_malformed": "The QR signature cannot be read: the label may be altered or forged.",
+        "qr_bad_signature": "QR signature INVALID: what the label says was altered or forged. "
+        "Do not buy; report it to the market regulator.",
+        "qr_revoked": "The QR was signed with a key that has been revoked: check with the seller "
+        "or the market regulator.",
+        "qr_wrong_key": "The QR was not signed with the issuer's key: the label may be forged.",
+        "qr_other_code": "This QR is signed for another certificate ({code}), not this code: the "
+        "label may have been copied onto other goods.",
+        "qr_differs": "What the QR signed differs from the ledger's certificate: the label may "
+        "have been altered.",
         "not_found_title": "Trace code not found",
         "not_found_body": "The code is well-formed, but the ledger has no record of it yet. Check "
         "the code on the packaging, or ask the seller.",
@@ -631,7 +685,11 @@ def _printable(
         void_reason = _void_reason(trace)
         own = _issuer_asks(principal, trace)
         label = certificate_label(
-            trace, scan_url(base_url, trace.code), void_reason=void_reason, include_contact=own
+            trace,
+            scan_url(base_url, trace.code),
+            void_reason=void_reason,
+            include_contact=own,
+            qr_key=qr_signing_key(request),
         )
     except CodeError as err:
         return _bad_code_page(request, language, err)
@@ -709,7 +767,7 @@ def _no_font_page(request: Request, language: str, err: LabelFontError) -> Respo
     },
     summary="Consumer scan page (HTML; zh-CN, `?lang=en` for English)",
 )
-def scan_page(request: Request, code: str, lang: LangQuery = None) -> Response:
+def scan_page(request: Request, code: str, lang: LangQuery = None, cq: QrQuery = None) -> Response:
     language = pick_language(lang)
     try:
         trace = _public_trace(request, code)
@@ -721,8 +779,112 @@ def scan_page(request: Request, code: str, lang: LangQuery = None) -> Response:
         return _busy_page(request, language, err)
     if not trace.found:
         return _message_page(request, language, 404, "not_found_title", "not_found_body", code)
-    context = {**_base_context(language), **scan_view(trace, language, _root(request))}
+    context = {
+        **_base_context(language),
+        **scan_view(trace, language, _root(request)),
+        "browser_check": _browser_check(request, language),
+        "qr_check": None if cq is None else _qr_check(request, trace, cq, language),
+    }
     return templates.TemplateResponse(request, "scan.html", context, headers=_PAGE_HEADERS)
+
+
+def qr_signing_key(request: Request) -> Callable[[str], SigningKey | None]:
+    """The issuer's custodial key, when this service holds it, to sign a label's QR."""
+    context: QueryContext = request.app.state.context
+    engine, master = context.engine, context.recalls.custody_master
+
+    def key_of(organisation: str) -> SigningKey | None:
+        if engine is None or master is None:
+            return None
+        try:
+            return load_custodial_key(engine, master, organisation)
+        except (CustodyError, SQLAlchemyError):
+            return None  # its own key, elsewhere: the QR is printed unsigned
+
+    return key_of
+
+
+def _qr_check(request: Request, trace: Trace, value: str, lang: str) -> dict[str, Any]:
+    """What the page says of a signed QR (docs/verification.md, "Signed QR codes"): valid only
+    when the signature holds under a registered, unrevoked key of the issuer it names, and the
+    fields it signed are the ledger's certificate under this very code."""
+    words = TEXTS[lang]
+    context: QueryContext = request.app.state.context
+    trust = context.tracer.directory.trust()
+    try:
+        if trust is None:
+            raise QrError(QR_PARAMETER, value, "the ledger has no trust chain yet")
+        claim = verify_qr(value, trust)
+    except QrError as err:
+        return {"ok": False, "text": words["qr_malformed"], "detail": err.rule}
+    except SignatureError as err:
+        key = {RevokedKeyError: "qr_revoked", WrongSignerError: "qr_wrong_key"}.get(
+            type(err), "qr_bad_signature"
+        )
+        return {"ok": False, "text": words[key], "detail": err.rule}
+    issued = next(
+        (
+            t
+            for t in trace.certificates
+            if t.event.event_type == "CertificateIssued" and claim.code in t.event.codes
+        ),
+        None,
+    )
+    if claim.code != trace.code or issued is None:
+        return {"ok": False, "text": words["qr_other_code"].format(code=claim.code), "detail": ""}
+    event = issued.event
+    ledger = claim_of(
+        claim.code, event.payload, event.actor, event.quantity, event.unit, claim.key_id
+    )
+    if ledger != claim:
+        return {"ok": False, "text": words["qr_differs"], "detail": _differences(claim, ledger)}
+    name = issued.actor_name or event.actor
+    return {"ok": True, "text": words["qr_valid"].format(org=name), "detail": ""}
+
+
+def _differences(printed: QrClaim, ledger: QrClaim) -> str:
+    names = {
+        "product": "p",
+        "quantity": "q",
+        "unit": "u",
+        "issuer": "o",
+        "issue_date": "d",
+        "basis": "b",
+    }
+    return ", ".join(
+        f"{field}: {getattr(printed, field)} ≠ {getattr(ledger, field)}"
+        for field in names
+        if getattr(printed, field) != getattr(ledger, field)
+    )
+
+
+_SCRIPT = (Path(__file__).resolve().parent / "static" / "scan-check.js").read_bytes()
+
+
+@router.get("/static/scan-check.js", include_in_schema=False)
+def scan_check_script() -> Response:
+    """The scan page's own proof check (docs/verification.md)."""
+    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return Response(_SCRIPT, media_type="text/javascript", headers=headers)
+
+
+def _browser_check(request: Request, language: str) -> dict[str, str] | None:
+    """What the page's script needs: the ledger key it checks the checkpoints against, and
+    its words; ``None`` (no check offered) when this service holds no ledger key."""
+    context: QueryContext = request.app.state.context
+    ledger = context.ledger.ledger
+    if ledger is None:
+        return None
+    words = {
+        key.removeprefix("check_"): text
+        for key, text in TEXTS[language].items()
+        if key.startswith("check_")
+    }
+    return {
+        "ledger_key": ledger.verifier.to_key(),
+        "words": json.dumps(words, ensure_ascii=False),
+        "root": _root(request),
+    }
 
 
 def _issuer_asks(caller: Principal | None, trace: Trace) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from suyuan.ledger._tables import BigInt, metadata
+from suyuan.ledger import BigInt, metadata
 
 #: API tokens. Only the SHA-256 of a token is stored; the token itself is shown once.
 api_tokens = sa.Table(

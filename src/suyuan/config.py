@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: float = Field(
         5.0, gt=0, description="How often the query service signs a checkpoint of moved shards."
     )
+    witnesses: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Witnesses asked to cosign each checkpoint (docs/verification.md): "
+        "comma-separated '<URL> <witness key>' pairs.",
+    )
 
     @field_validator("public_base_url")
     @classmethod
@@ -104,6 +109,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("public_base_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("witnesses", mode="before")
+    @classmethod
+    def _witness_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -12,11 +12,12 @@ organisation keeps its own telephone current without a regulator.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from suyuan._auth_tables import organisation_contacts
+from suyuan._auth_tables import organisation_contacts as contacts_table
 from suyuan.errors import InvalidInputError
 from suyuan.foodchain import CONTACT_RULE, is_contact
 
@@ -31,11 +32,29 @@ def organisation_contact(engine: Engine, organisation: str) -> str | None:
     """
     with engine.connect() as conn:
         found = conn.execute(
-            sa.select(organisation_contacts.c.contact).where(
-                organisation_contacts.c.organisation == organisation
-            )
+            sa.select(contacts_table.c.contact).where(contacts_table.c.organisation == organisation)
         ).scalar_one_or_none()
     return None if found is None else str(found)
+
+
+def organisation_contacts(engine: Engine, organisations: Iterable[str]) -> dict[str, str]:
+    """The 联系方式 each of ``organisations`` set, for those that set one.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the database cannot be read.
+    """
+    wanted = sorted(set(organisations))
+    c = contacts_table.c
+    found: dict[str, str] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            rows = conn.execute(
+                sa.select(c.organisation, c.contact).where(
+                    c.organisation.in_(wanted[start : start + 500])
+                )
+            )
+            found.update((str(r.organisation), str(r.contact)) for r in rows)
+    return found
 
 
 def check_contact(contact: str, field: str = "contact") -> str:
@@ -64,7 +83,7 @@ def set_organisation_contact(engine: Engine, organisation: str, contact: str) ->
     """
     text = check_contact(contact)
     now = time.time_ns() // 1000
-    table = organisation_contacts
+    table = contacts_table
     with engine.begin() as conn:
         updated = conn.execute(
             table.update()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from suyuan.events.model import Event
 from suyuan.follower import TrustFollower
 from suyuan.ledger import LedgerError, LedgerStore, root_keys
+from suyuan.signing import TrustStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,11 @@ class Directory:
         if not self._loaded:
             self.refresh()
         return list(self._known.values())
+
+    def trust(self) -> TrustStore | None:
+        """The trust store as of now (``None`` before the ledger is initialised)."""
+        self.refresh()
+        return None if self._follower is None else self._follower.trust
 
     def refresh(self) -> None:
         """Catch up with the trust events (one small query when none were added)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,8 @@ import qrcode.image.svg
 
 from suyuan.codes import CodeKind
 from suyuan.errors import CodeError
+from suyuan.qrsign import claim_of, sign_qr, signed_url
+from suyuan.signing import SigningKey
 from suyuan.trace import Trace, TracedEvent
 from suyuan.verdict import BLOCKED, EXPIRED, FROZEN, RECALLED
 
@@ -92,12 +95,15 @@ def certificate_label(
     *,
     include_contact: bool = False,
     void_reason: str | None = None,
+    qr_key: Callable[[str], SigningKey | None] | None = None,
 ) -> CertificateLabel | None:
     """The label of the certificate ``trace`` was made for; ``None`` if the ledger has no
     certificate issued under that code.
 
     ``include_contact`` prints the issuer's telephone (on the paper certificate it is printed;
-    a public caller leaves it out). ``void_reason`` stamps the label as voided.
+    a public caller leaves it out). ``void_reason`` stamps the label as voided. ``qr_key``
+    gives the issuer's signing key, when this service holds it: the QR's URL then carries the
+    certificate's essential fields signed with it (:mod:`suyuan.qrsign`), checkable offline.
 
     Raises:
         CodeError: the traced code is not a 合格证 certificate code (field ``code``).
@@ -109,6 +115,11 @@ def certificate_label(
         return None
     payload = issued.event.payload
     quantity = issued.event.quantity
+    key = None if qr_key is None else qr_key(issued.event.actor)
+    if key is not None:
+        event = issued.event
+        claim = claim_of(trace.code, payload, event.actor, quantity, event.unit, key.key_id)
+        scan_url = signed_url(scan_url, sign_qr(claim, key))
     return CertificateLabel(
         code=trace.code,
         scan_url=scan_url,

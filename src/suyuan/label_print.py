@@ -4,7 +4,9 @@ The SVG label (:mod:`suyuan.label`) is for screens; label printers and print sho
 bitmap. Both are drawn here from one layout in millimetres: the title, the certificate's fields
 (with its 联系方式 when the issuer asks), the commitment text, the QR code of the scan URL with
 the certificate code under it, and an empty box for a signature or seal (签名/盖章), as the
-2025 rules' form has. The text size is the largest at which everything fits the label.
+2025 rules' form has. The text size is the largest at which everything fits the label. A
+signed QR (``?cq=``, :mod:`suyuan.qrsign`) is printed where its modules are at least
+:data:`MIN_MODULE_MM` wide; a smaller label prints the plain scan URL.
 
 The Chinese text needs a CJK font embedded in the PDF. ReportLab embeds TrueType outlines only,
 so the font is WenQuanYi Micro Hei (Debian ``fonts-wqy-microhei``, TrueType) rather than Noto
@@ -20,6 +22,7 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import qrcode
 import qrcode.constants
@@ -29,6 +32,7 @@ from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from suyuan.label import CLOSING_PROMISE, CertificateLabel, field_rows
+from suyuan.qrsign import QR_PARAMETER
 
 #: Label sizes (width × height, millimetres) a label printer's common rolls have.
 LABEL_SIZES: dict[str, tuple[float, float]] = {
@@ -40,6 +44,8 @@ LABEL_SIZES: dict[str, tuple[float, float]] = {
 DEFAULT_SIZE = "70x50"
 #: At most this many labels in one PDF (one page each).
 MAX_COPIES = 500
+#: The smallest QR module printed (mm): 2.4 dots of a 203 dpi printer, 3.5 of a 300 dpi one.
+MIN_MODULE_MM = 0.3
 #: PNG resolutions a label printer has (dots per inch); 300 by default.
 PNG_DPI = (203, 300, 600)
 DEFAULT_DPI = 300
@@ -199,7 +205,23 @@ def _layout(label: CertificateLabel, width: float, height: float) -> _Layout:
     gap = width * 0.025
     texts += _fit_text(label, margin, top, qr_x - gap - margin, height - margin - top, height)
     stamp = None if label.stamp is None else _Stamp(label.stamp, _stamp_size(label.stamp, width))
-    return _Layout(width, height, texts, boxes, _Qr(qr_x, top, side, _qr(label.scan_url)), stamp)
+    return _Layout(width, height, texts, boxes, _Qr(qr_x, top, side, _qr_for(label, side)), stamp)
+
+
+def _qr_for(label: CertificateLabel, side: float) -> list[list[bool]]:
+    """The QR of the label's URL; on a label too small for the modules of a signed URL (the
+    ``cq`` parameter makes it about 330 characters), the QR of the plain scan URL."""
+    modules = _qr(label.scan_url)
+    if side / len(modules) >= MIN_MODULE_MM:
+        return modules
+    return _qr(plain_scan_url(label.scan_url))
+
+
+def plain_scan_url(url: str) -> str:
+    """``url`` without its signed QR value (``suyuan.qrsign``)."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != QR_PARAMETER]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def _fit_text(

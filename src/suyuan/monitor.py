@@ -5,7 +5,8 @@ For each shard the monitor holds the last tree it verified — size, root and th
 perfect subtrees (:class:`suyuan.merkle.Frontier`), a few hundred bytes — and on each poll:
 
 1. fetches the checkpoint: it must carry the ledger key's signature and the shard's origin
-   (``bad_checkpoint``);
+   (``bad_checkpoint``) and, when witnesses are given, a quorum of their cosignatures
+   (``no_witness_quorum``);
 2. a tree smaller than the one held is ``rolled_back``; the same size with another root, or a
    larger tree whose leaves (read from the level-0 tiles) do not extend the held frontier to the
    new root, is ``forked`` — the log showed two histories (a split view, or history rewritten);
@@ -40,8 +41,11 @@ from suyuan.signing import RootKey
 from suyuan.tlog import (
     TILE_WIDTH,
     NoteVerifier,
+    QuorumError,
     TileRef,
+    WitnessVerifier,
     open_checkpoint,
+    open_witnessed_checkpoint,
     split_entry_bundle,
 )
 
@@ -91,10 +95,15 @@ class LogMonitor:
         roots: Sequence[RootKey] = (),
         entries: bool = False,
         state: str | None = None,
+        witnesses: Sequence[WitnessVerifier] = (),
+        quorum: int = 0,
     ) -> None:
         """``entries``: also read the entry bundles (needs a regulator or admin token in
-        ``fetch``) and, with ``roots``, check every entry's signature. ``state``: what
-        :meth:`state_json` returned before a restart."""
+        ``fetch``) and, with ``roots``, check every entry's signature. ``witnesses`` and
+        ``quorum``: a checkpoint fewer of them cosigned is ``no_witness_quorum``. ``state``:
+        what :meth:`state_json` returned before a restart."""
+        self._witnesses = tuple(witnesses)
+        self._quorum = quorum
         self._fetch = fetch
         self._verifier = verifier
         self._shards = sorted(set(shards))
@@ -146,10 +155,13 @@ class LogMonitor:
     def _poll(self, shard: int) -> list[MonitorFinding]:
         held = self._held[shard]
         note = self._fetch(f"log/{shard}/checkpoint").decode("utf-8", "replace")
+        origin = shard_origin(self._verifier.name, shard)
         try:
-            checkpoint = open_checkpoint(
-                note, self._verifier, origin=shard_origin(self._verifier.name, shard)
-            )
+            checkpoint = open_checkpoint(note, self._verifier, origin=origin)
+            if self._quorum:
+                open_witnessed_checkpoint(note, self._verifier, self._witnesses, self._quorum)
+        except QuorumError as err:
+            return [MonitorFinding(shard, "no_witness_quorum", str(err))]
         except InvalidInputError as err:
             return [MonitorFinding(shard, "bad_checkpoint", str(err))]
         if checkpoint.size < held.size:

@@ -20,8 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from suyuan.errors import InvalidInputError
-from suyuan.ledger._leaf import to_micros
-from suyuan.ledger._tables import pseudonym_map
+from suyuan.ledger import pseudonym_map, to_micros
 
 PSEUDONYM_PREFIX = "rp1:"
 _MIN_SECRET = 32

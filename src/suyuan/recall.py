@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from suyuan.authority import MAKERS, originator
 from suyuan.codes import parse_trace_code
+from suyuan.contacts import organisation_contacts
 from suyuan.custody import NoCustodialKeyError, load_custodial_key
 from suyuan.directory import Directory
 from suyuan.errors import InvalidInputError, SuyuanError
@@ -46,7 +47,7 @@ from suyuan.events import decode_event, encode_batch, encode_event, event_from_j
 from suyuan.events.model import Event
 from suyuan.follower import load_trust
 from suyuan.foodchain import Alert, region_within
-from suyuan.ledger import CodeEventRef, EntryNotFoundError, Leaf, LedgerStore
+from suyuan.ledger import CodeEventRef, EntryNotFoundError, Leaf, LedgerStore, SqlLedgerStore
 from suyuan.signing import RootKey, SigningKey, sign_batch
 from suyuan.trace import Holder, Tracer
 from suyuan.transport import EventStatus, Transport
@@ -748,8 +749,10 @@ def _progress(
 def _contacts(
     store: LedgerStore, refs: Sequence[CodeEventRef], holders: set[str]
 ) -> dict[str, str]:
-    """Per holder, the 联系方式 of the latest certificate it issued for codes of the scope: the
-    trust chain registers no telephone, the certificate carries one (docs/recalls.md)."""
+    """Per holder, the 联系方式 it keeps itself (``suyuan.contacts``, the freshest), else that
+    of the latest certificate it issued for codes of the scope: the trust chain registers no
+    telephone (docs/recalls.md)."""
+    kept = organisation_contacts(store.engine, holders) if isinstance(store, SqlLedgerStore) else {}
     issued = sorted(
         (r for r in refs if r.event_type == _CERTIFICATE and r.actor in holders),
         key=lambda r: (r.occurred_at, r.shard, r.seq),
@@ -762,7 +765,7 @@ def _contacts(
         ).payload.get("contact")
         if isinstance(contact, str) and contact.strip():
             found[ref.actor] = contact.strip()
-    return found
+    return found | kept
 
 
 def _acknowledgement(event: Event) -> Acknowledgement:

@@ -196,6 +196,8 @@ class Trace:
     documents: list[TracedEvent] = field(default_factory=list)
     custody: list[TracedEvent] = field(default_factory=list)
     temperature: dict[str, Any] | None = None
+    temperature_records: list[TracedEvent] = field(default_factory=list)
+    """The TemperatureRecorded events ``temperature`` sums up (an EPCIS export lists them)."""
     upstream_codes: list[str] = field(default_factory=list)
     recalls: list[TracedEvent] = field(default_factory=list)
     voids: list[TracedEvent] = field(default_factory=list)
@@ -228,6 +230,11 @@ class Tracer:
     def __init__(self, store: LedgerStore) -> None:
         self._store = store
         self._directory = Directory(store)
+
+    @property
+    def directory(self) -> Directory:
+        """The registered organisations the traces name (one trust follower)."""
+        return self._directory
 
     # --- public -------------------------------------------------------------------------------
 
@@ -282,6 +289,23 @@ class Tracer:
         canonical = [parse_trace_code(c, field="root_codes").value for c in roots]
         walk = self._closure(canonical, upward=False)
         return RecallScope(walk.codes, self.holders(walk.codes), complete=not walk.cut)
+
+    def events_about(
+        self,
+        codes: Sequence[str],
+        *,
+        after: tuple[datetime, int, int] | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[TracedEvent], bool]:
+        """The events whose envelope names one of ``codes``, in (occurrence time, shard, seq)
+        order: only those after ``after``, at most ``limit`` of them, and whether more follow (an
+        EPCIS query's candidates, read a page at a time: docs/epcis.md "Query")."""
+        refs = self._store.code_events_for(list(codes))
+        keys = sorted({(r.occurred_at, r.shard, r.seq) for r in refs})
+        if after is not None:
+            keys = [key for key in keys if key > after]
+        more = limit is not None and len(keys) > limit
+        return self._load([(shard, seq) for _at, shard, seq in keys[:limit]]), more
 
     def holders(self, codes: Iterable[str]) -> list[Holder]:
         """Organisations that received, stored, sold or used any of ``codes``, with quantities.
@@ -444,9 +468,10 @@ class Tracer:
                 result.custody.append(traced)
         result.product = _product(result.certificates, events)
         result.origin = _origin(result.certificates, events)
-        result.temperature = _temperature(
-            [t for t in events if t.event.event_type == "TemperatureRecorded"]
-        )
+        result.temperature_records = [
+            t for t in events if t.event.event_type == "TemperatureRecorded"
+        ]
+        result.temperature = _temperature(result.temperature_records)
 
     def _status(
         self, result: Trace, code: str, events: list[TracedEvent], ancestors: set[str]

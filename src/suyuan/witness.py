@@ -14,15 +14,21 @@ transaction (``BEGIN IMMEDIATE``), so two concurrent requests can never roll it 
 A log is trusted by its ledger verifier key: the witness accepts every origin
 ``<key name>/shard/<n>`` signed by that key (one ledger, one log per shard).
 
+The log's side is :class:`Witnessing`: when the ledger signs a checkpoint it asks each
+configured witness to cosign it (with a consistency proof from the size that witness holds) and
+stores the checkpoint with the cosignatures it got.
+
 Errors: every refusal is a :class:`WitnessRefusedError` carrying the protocol's HTTP status (400
 malformed, 403 no trusted signature, 404 unknown origin, 409 conflict — with the size the
-witness holds —, 422 consistency proof fails).
+witness holds —, 422 consistency proof fails). :class:`Witnessing` raises nothing for a witness
+that is down or refuses: it logs and goes on without that cosignature.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 import sqlite3
 import time
@@ -31,15 +37,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suyuan.errors import InvalidInputError, SuyuanError
+from suyuan.ledger import Ledger
 from suyuan.merkle import HASH_SIZE, verify_consistency
 from suyuan.tlog import (
     Checkpoint,
     Cosigner,
     Note,
+    NoteSignature,
     NoteVerifier,
+    WitnessVerifier,
     add_cosignatures,
     open_checkpoint,
+    witnessed,
 )
+
+log = logging.getLogger("suyuan.witness")
 
 #: The protocol allows at most this many consistency proof lines.
 MAX_PROOF_LINES = 63
@@ -245,3 +257,140 @@ class Witness:
         note = held[2]
         text = Note.parse(note).text
         return add_cosignatures(note, [self.cosigner.cosign(text, int(self._clock()))])
+
+
+# --- the log's side ---------------------------------------------------------------------------
+
+#: ``post(url, body)`` → (HTTP status, answer text); raises ``OSError`` when unreachable.
+Post = Callable[[str, bytes], tuple[int, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessEndpoint:
+    """A witness the log asks: its submission URL prefix and its public key."""
+
+    url: str
+    verifier: WitnessVerifier
+
+    @classmethod
+    def parse(cls, text: str) -> WitnessEndpoint:
+        """``<url> <witness verifier key>``, as ``SUYUAN_WITNESSES`` lists them.
+
+        Raises:
+            ValueError: not a URL and a key separated by a space.
+            NoteError: the key is not a witness verifier key.
+        """
+        url, _, key = text.strip().partition(" ")
+        if not url.startswith(("http://", "https://")) or not key:
+            raise ValueError(f"{text!r}: expected '<http(s) URL> <witness key>'")
+        return cls(url.rstrip("/"), WitnessVerifier.from_key(key.strip()))
+
+
+class Witnessing:
+    """Asks witnesses to cosign the ledger's checkpoints (:meth:`cosign` is a
+    :data:`suyuan.ledger.Cosign`)."""
+
+    def __init__(self, ledger: Ledger, endpoints: Sequence[WitnessEndpoint], post: Post) -> None:
+        self._ledger = ledger
+        self._endpoints = tuple(endpoints)
+        self._post = post
+        self._held: dict[tuple[str, int], int] = {}
+
+    @property
+    def verifiers(self) -> list[WitnessVerifier]:
+        return [endpoint.verifier for endpoint in self._endpoints]
+
+    def cosign(self, shard: int, note: str) -> str:
+        """``note`` with the cosignatures of every witness that cosigned it now (those already
+        on it are kept)."""
+        have = {c.witness for c in witnessed(note, self.verifiers)}
+        text = Note.parse(note).text
+        size = open_checkpoint(note, self._ledger.verifier).size
+        lines = []
+        for endpoint in self._endpoints:
+            if endpoint.verifier in have:
+                continue
+            line = self._ask(endpoint, shard, note, text, size)
+            if line is not None:
+                lines.append(line)
+        return add_cosignatures(note, lines) if lines else note
+
+    def cosign_newest(self, shard: int) -> bool:
+        """Ask the witnesses missing from the shard's newest stored checkpoint again (they were
+        down, or the checkpoint was signed elsewhere); whether it gained a cosignature."""
+        latest = self._ledger.latest_checkpoint(shard)
+        if latest is None:
+            return False
+        note = latest[0]
+        cosigned = self.cosign(shard, note)
+        if cosigned == note:
+            return False
+        self._ledger.add_cosignatures(shard, cosigned)
+        return True
+
+    def _ask(
+        self, endpoint: WitnessEndpoint, shard: int, note: str, text: str, size: int
+    ) -> NoteSignature | None:
+        key = (endpoint.url, shard)
+        old = min(self._held.get(key, 0), size)
+        for _ in range(2):  # a 409 tells the size the witness holds: one more try from there
+            proof = self._ledger.consistency_proof(shard, old, size) if 0 < old < size else []
+            try:
+                status, answer = self._post(
+                    f"{endpoint.url}/add-checkpoint", submission_body(old, proof, note)
+                )
+            except OSError as err:
+                log.warning("witness %s unreachable for shard %d: %s", endpoint.url, shard, err)
+                return None
+            if status == 409 and answer.strip().isdigit() and int(answer) != old:
+                old = int(answer)
+                if old > size:
+                    log.error(
+                        "witness %s holds shard %d at size %d, beyond this checkpoint's %d",
+                        endpoint.url,
+                        shard,
+                        old,
+                        size,
+                    )
+                    return None
+                continue
+            if status != 200:
+                log.warning(
+                    "witness %s refused shard %d at size %d: %d %s",
+                    endpoint.url,
+                    shard,
+                    size,
+                    status,
+                    answer.strip()[:200],
+                )
+                return None
+            return self._accept(endpoint, key, answer, text, size)
+        return None
+
+    def _accept(
+        self, endpoint: WitnessEndpoint, key: tuple[str, int], answer: str, text: str, size: int
+    ) -> NoteSignature | None:
+        for line in answer.splitlines():
+            try:
+                signature = NoteSignature.from_line(line)
+            except InvalidInputError:
+                continue
+            if endpoint.verifier.timestamp(text, signature) is not None:
+                self._held[key] = size
+                return signature
+        log.warning("witness %s answered no valid cosignature", endpoint.url)
+        return None
+
+
+def http_post(timeout: float = 5.0) -> Post:
+    """A :data:`Post` over HTTP (httpx), unreachable as ``OSError``."""
+    import httpx
+
+    def post(url: str, body: bytes) -> tuple[int, str]:
+        try:
+            answer = httpx.post(url, content=body, timeout=timeout)
+        except httpx.HTTPError as err:
+            raise OSError(str(err)) from err
+        return answer.status_code, answer.text
+
+    return post

@@ -17,8 +17,10 @@ from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
     TRUST_SHARD,
     Auditor,
+    EntryNotFoundError,
     Leaf,
     Ledger,
+    LedgerError,
     LedgerStore,
     OffsetCommit,
     Rejection,
@@ -28,7 +30,17 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.merkle import leaf_hash, root_from_leaf_hashes, verify_consistency, verify_inclusion
-from suyuan.tlog import NoteSigner, open_checkpoint, verify_receipt
+from suyuan.tlog import (
+    Checkpoint,
+    Cosigner,
+    Note,
+    NoteSigner,
+    add_cosignatures,
+    open_checkpoint,
+    sign_checkpoint,
+    verify_receipt,
+    witnessed,
+)
 from tests.databases import fresh_database, migrated_store
 from tests.ledger_world import World
 
@@ -219,6 +231,26 @@ class LedgerStoreContract:
         )
         assert verified.checkpoint.size == 6
         assert ledger.checkpoint(0) == store.checkpoints(0)[-1].note, "unchanged head: no new note"
+
+    def test_a_checkpoint_gains_cosignatures_but_keeps_its_text(
+        self, store: LedgerStore, writer: LedgerWriter, world: World
+    ) -> None:
+        signer = NoteSigner.generate("test.example/ledger")
+        ledger = Ledger(store, signer)
+        writer.write(0, [Message("m", world.farm_batch([world.certificate() for _ in range(3)]))])
+        note = ledger.checkpoint(0)
+        witness = Cosigner.generate("witness.example/1")
+        cosigned = add_cosignatures(note, [witness.cosign(Note.parse(note).text, 1_700_000_000)])
+        ledger.add_cosignatures(0, cosigned)
+        assert store.checkpoints(0)[-1].note == cosigned
+        assert [c.timestamp for c in witnessed(cosigned, [witness.verifier])] == [1_700_000_000]
+
+        other = sign_checkpoint(Checkpoint(ledger.origin(0), 3, b"\x00" * 32), signer)
+        with pytest.raises(LedgerError):
+            ledger.add_cosignatures(0, other)  # another tree head under the same size
+        with pytest.raises(EntryNotFoundError):
+            store.replace_checkpoint_note(0, 99, cosigned)
+        assert store.checkpoints(0)[-1].note == cosigned
 
     def test_audit_of_a_clean_ledger_passes(
         self, store: LedgerStore, writer: LedgerWriter, world: World

@@ -56,8 +56,11 @@ def served(app: Any, *, lifespan: str) -> Iterator[str]:
 
 
 @contextmanager
-def headless_chromium(window: tuple[int, int]) -> Iterator[webdriver.Chrome]:
-    """Headless Chromium with JavaScript off (the pages need no script), Chinese first."""
+def headless_chromium(
+    window: tuple[int, int], *, javascript: bool = False
+) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium, Chinese first, with JavaScript off (the pages need no script) unless
+    ``javascript`` (the scan page's own proof check is a script)."""
     profile = tempfile.mkdtemp(prefix="suyuan-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
@@ -76,9 +79,10 @@ def headless_chromium(window: tuple[int, int]) -> Iterator[webdriver.Chrome]:
         "--lang=zh-CN",
     ):
         options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(20)
     try:

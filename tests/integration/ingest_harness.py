@@ -12,13 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
-
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.signing import save_key_pair
 from suyuan.tlog import NoteSigner
 from suyuan.transport import produced_headers
+from suyuan_ingest import kafka_clients
 from tests.ledger_world import World
 
 #: Workers in these tests reject messages above this size as oversized.
@@ -48,17 +46,10 @@ class IngestRig:
     def __post_init__(self) -> None:
         self.dlq = f"{self.topic}.dlq"
         self.trust_topic = f"{self.topic}.trust"
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        admin.create_topics(
-            [
-                *(
-                    NewTopic(t, num_partitions=self.partitions, replication_factor=1)
-                    for t in (self.topic, self.dlq)
-                ),
-                NewTopic(self.trust_topic, num_partitions=1, replication_factor=1),
-            ]
+        kafka_clients.create_topics(
+            self.bootstrap,
+            {self.topic: self.partitions, self.dlq: self.partitions, self.trust_topic: 1},
         )
-        admin.close()
         engine = create_ledger_engine(self.db_url)
         migrate(engine)
         self.store = SqlLedgerStore(engine)
@@ -69,7 +60,7 @@ class IngestRig:
         self.verifier = signer.verifier
         initialise(self.store, signer.verifier, [self.world.scenario.root])
         save_key_pair(self.world.scenario.root_key, self.workdir, "regulator")
-        self.producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
+        self.producer = kafka_clients.producer(self.bootstrap)
 
     # --- workers ------------------------------------------------------------------------------
 

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer
 
 from suyuan.events import SINGLE_OBJECT_MARKER, decode_batch, encode_batch, encode_event
 from suyuan.events.model import SignedBatch
 from suyuan.ledger import TRUST_SHARD, Auditor
 from suyuan.signing import sign_batch
+from suyuan_ingest import kafka_clients
 from tests.databases import fresh_database
 from tests.integration.ingest_harness import MAX_TEST_MESSAGE_BYTES, IngestRig
 
@@ -224,16 +224,15 @@ def _in_ledger(rig: IngestRig, event_id: str) -> bool:
 
 
 def _dead_letters(rig: IngestRig, count: int) -> list[dict[str, str]]:
-    consumer = KafkaConsumer(
-        rig.dlq,
-        bootstrap_servers=rig.bootstrap,
+    consumer = kafka_clients.consumer(
+        rig.bootstrap,
         group_id=f"dlq-{rig.topic}",
         auto_offset_reset="earliest",
-        enable_auto_commit=False,
         max_poll_interval_ms=5000,
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
     )
+    consumer.subscribe([rig.dlq])
     headers: list[dict[str, str]] = []
     deadline = time.monotonic() + 60
     while len(headers) < count and time.monotonic() < deadline:

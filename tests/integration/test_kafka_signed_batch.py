@@ -5,27 +5,25 @@ from __future__ import annotations
 import time
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from suyuan.events import decode_batch, decode_event, event_to_json, validate_event
 from suyuan.signing import TrustStore, batch_proofs, verify_event_in_batch
+from suyuan_ingest import kafka_clients
 from tests.ledger_world import World
 
 pytestmark = pytest.mark.integration
 
 
 def _consume_one(bootstrap: str, topic: str, timeout: float = 60) -> tuple[bytes, bytes]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
+    consumer = kafka_clients.consumer(
+        bootstrap,
         group_id="suyuan-test",
         auto_offset_reset="earliest",
-        enable_auto_commit=False,
         max_poll_interval_ms=5000,
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
     )
+    consumer.subscribe([topic])
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -48,10 +46,8 @@ def test_signed_batch_survives_the_broker_and_verifies(kafka_bootstrap: str) -> 
         trust.apply(event)
     message = world.farm_batch(events)
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.create_topics([NewTopic("suyuan.events.test", num_partitions=3, replication_factor=1)])
-    admin.close()
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    kafka_clients.create_topics(kafka_bootstrap, {"suyuan.events.test": 3})
+    producer = kafka_clients.producer(kafka_bootstrap)
     producer.send("suyuan.events.test", key=world.farm.uscc.encode(), value=message).get(30)
     producer.close()
 

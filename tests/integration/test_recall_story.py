@@ -26,6 +26,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import suyuan.recall
+from suyuan.contacts import set_organisation_contact
 from suyuan.intake import Message
 from suyuan.ledger import TRUST_SHARD
 from tests.integration.browser_harness import (
@@ -270,8 +271,14 @@ def test_failed_test_to_closure_over_the_api(world: World, monkeypatch: pytest.M
     acknowledge_in_part(world, recall_id)
     move_clock(monkeypatch, begun + timedelta(hours=49))
 
+    # The market keeps its own 联系方式: the holders table shows it, the farm's comes from its
+    # certificate for these goods.
+    set_organisation_contact(q.store.engine, world.market, "0571-86001234")
     body = world.get(f"/v1/recalls/{recall_id}", q.regulator_token).json()
     assert body["progress"]["overdue"] == [world.shop]
+    contacts = {a["organisation"]: a["contact"] for a in body["accounts"]}
+    assert contacts[world.market] == "0571-86001234"
+    assert contacts[world.farm] == "0571-63781234"
     sheet = world.get(f"/v1/recalls/{recall_id}", q.regulator_token, format="xlsx")
     assert sheet.status_code == 200
     assert f'filename="recall-{recall_id}-' in sheet.headers["content-disposition"]

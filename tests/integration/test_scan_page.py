@@ -545,12 +545,16 @@ def test_no_commercial_details_or_personal_data(
         assert leaked == []
 
 
-def test_pages_run_no_script_and_forbid_it(client: TestClient, ledger: ScanLedger) -> None:
+def test_pages_run_only_their_own_proof_check_script(
+    client: TestClient, ledger: ScanLedger
+) -> None:
     response = client.get(f"/c/{ledger.codes['sold lot']}")
 
-    assert "<script" not in response.text
+    scripts = re.findall(r"<script[^>]*>", response.text)
+    assert scripts == ['<script src="/static/scan-check.js" defer>']  # no inline script
     policy = response.headers["content-security-policy"]
-    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert "default-src 'none'" in policy
+    assert "script-src 'self';" in policy and "'unsafe-inline'" not in policy.split("script-src")[1]
     assert response.headers["cache-control"] == "no-cache"
 
 

@@ -24,6 +24,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from suyuan.codes import digital_link_path, digital_link_uri, parse_trace_code
 from suyuan.verdict import STATES
 from tests.integration.browser_harness import ARTIFACTS, headless_chromium, require_chromium, served
 from tests.integration.test_scan_page import ScanLedger, build_scan_ledger, scan_app
@@ -123,6 +124,20 @@ def test_clean_code_shows_product_and_origin_without_warning(
     assert not browser.find_elements(By.CSS_SELECTOR, ".banner.danger")
     path = screenshot(browser, "scan-clean.png")
     assert path.stat().st_size > 10_000
+
+
+def test_a_gs1_digital_link_opens_the_same_page(
+    browser: webdriver.Chrome, server: str, ledger: ScanLedger
+) -> None:
+    code = parse_trace_code(ledger.codes["recalled lot"])
+
+    browser.get(digital_link_uri(server, code))
+
+    assert browser.current_url == f"{server}{digital_link_path(code)}"  # shown, not redirected
+    banner = browser.find_element(By.ID, "status")
+    assert "已召回" in banner.text
+    assert banner.value_of_css_property("background-color") == RED_BANNER
+    assert code.value in browser.find_element(By.TAG_NAME, "body").text
 
 
 def test_language_link_switches_to_english(

@@ -186,6 +186,7 @@ def start_query(
     rate_per_second: float = 0.0,
     burst: int = 100,
     checkpoint_interval: float = 5.0,
+    witnesses: tuple[str, ...] = (),
 ) -> Iterator[Query]:
     engine = create_ledger_engine(url)
     migrate(engine)
@@ -233,6 +234,7 @@ def start_query(
         ledger_name=LEDGER_NAME,
         public_base_url=BASE_URL,
         checkpoint_interval_seconds=checkpoint_interval,
+        witnesses=witnesses,
     )
     app = create_app(
         settings,

@@ -1,7 +1,9 @@
-"""The core (src/suyuan) imports no web framework and no Kafka client (design.md §2).
+"""The core (src/suyuan) imports no web framework and no Kafka client (design.md §2), and no
+package reaches into another package's private modules.
 
-The CLI is the one exception: its Kafka and server commands import the services lazily, inside
-the command functions.
+The CLI is the one exception to the first rule: its Kafka and server commands import the
+services lazily, inside the command functions. Tests may look inside (white-box tests); the
+product's code may not.
 """
 
 from __future__ import annotations
@@ -58,3 +60,62 @@ def test_cli_imports_services_only_lazily() -> None:
         for path in (CORE / "cli").rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+ROOT = CORE.parents[1]
+#: Where each importable package's code lives (pyproject.toml's package-dir).
+PACKAGE_DIRS = {
+    "suyuan": ROOT / "src" / "suyuan",
+    "suyuan_http": ROOT / "services" / "common",
+    "suyuan_ingest": ROOT / "services" / "ingest",
+    "suyuan_trace_query": ROOT / "services" / "trace_query",
+    "suyuan_witness": ROOT / "services" / "witness",
+    "suyuan_migrations": ROOT / "infra" / "migrations",
+    "bench": ROOT / "bench",
+    "chaos": ROOT / "chaos",
+}
+
+
+def _module_name(package: str, folder: Path, path: Path) -> str:
+    parts = [package, *path.relative_to(folder).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(module: str, path: Path) -> list[str]:
+    """Absolute names of the modules ``path`` imports (``from x import y`` counts ``x.y``
+    too: ``y`` may be a module)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            names.append(base)
+            names += [f"{base}.{alias.name}" for alias in node.names]
+    return names
+
+
+def _private_parent(name: str) -> str | None:
+    """The package whose private module ``name`` is (``a.b._c.d`` → ``a.b``), if any."""
+    parts = name.split(".")
+    for index, part in enumerate(parts):
+        if part.startswith("_") and not part.startswith("__"):
+            return ".".join(parts[:index])
+    return None
+
+
+def test_no_package_imports_another_package_s_private_module() -> None:
+    offenders: list[str] = []
+    for package, folder in PACKAGE_DIRS.items():
+        for path in folder.rglob("*.py"):
+            module = _module_name(package, folder, path)
+            for name in _imported_modules(module, path):
+                owner = _private_parent(name)
+                if owner is None or module == owner or module.startswith(owner + "."):
+                    continue
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []

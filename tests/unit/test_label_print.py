@@ -3,11 +3,21 @@ inside the label, at a size a label printer still prints."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from suyuan.foodchain import PURCHASER_COMMITMENT
 from suyuan.label import CertificateLabel
-from suyuan.label_print import LABEL_SIZES, SEAL_TEXT, _layout, _width
+from suyuan.label_print import (
+    LABEL_SIZES,
+    MIN_MODULE_MM,
+    SEAL_TEXT,
+    _layout,
+    _qr,
+    _width,
+    plain_scan_url,
+)
 
 LONG = CertificateLabel(
     code="7K3M9PQRX2TZ",
@@ -57,3 +67,30 @@ def test_text_beside_the_qr_stays_clear_of_it() -> None:
             continue
         if qr.y <= text.y <= qr.y + qr.side:
             assert text.x + _width(text.text, text.size) <= qr.x, text
+
+
+SIGNED = (
+    LONG.scan_url + "?cq=" + "eyJiIjoiUVVBTElUWV9DT05UUk9MIiwiYyI6IjdLM005UFFSWDJUWiJ9" * 4 + ".sig"
+)
+
+
+@pytest.mark.parametrize(
+    ("size", "signed"), [("40x30", False), ("60x40", False), ("70x50", True), ("100x70", True)]
+)
+def test_a_signed_qr_is_printed_only_where_its_modules_are_printable(
+    size: str, signed: bool
+) -> None:
+    width, height = LABEL_SIZES[size]
+
+    qr = _layout(dataclasses.replace(LONG, scan_url=SIGNED), width, height).qr
+
+    assert qr.side / len(qr.modules) >= MIN_MODULE_MM
+    assert qr.modules == _qr(SIGNED if signed else LONG.scan_url)
+
+
+def test_the_plain_scan_url_drops_only_the_signed_value() -> None:
+    assert plain_scan_url(SIGNED) == LONG.scan_url
+    assert (
+        plain_scan_url("https://x.cn/c/(01)0690?lang=en&cq=abc")
+        == "https://x.cn/c/(01)0690?lang=en"
+    )

@@ -40,7 +40,7 @@ from suyuan.notices import NoticeBoard
 from suyuan.regions import region_name
 from suyuan.verdict import CAUTION_STATES, DANGER_STATES
 from suyuan_http import ApiError
-from suyuan_ingest._routes_certificates import CertificateIn, VoidIn
+from suyuan_ingest.api import CertificateIn, VoidIn
 
 from .._models import AcknowledgementIn
 from .._routes_alerts import _monitor
@@ -48,18 +48,14 @@ from .._routes_certificates import get_certificate, get_certificates
 from .._routes_recalls import acknowledge_as
 from ..pages import label_response, pick_language, word
 from . import views
-from .routes import (
-    MAX_FORM_BYTES,
-    Caller,
-    _caller,
-    _context,
-    _csrf_refused,
-    _message,
-    _page,
-    _root,
-    _state,
-    page_texts,
-)
+from .routes import MAX_FORM_BYTES, Caller, page_texts
+from .routes import caller_of as _caller
+from .routes import context_of as _context
+from .routes import csrf_refused as _csrf_refused
+from .routes import message as _message
+from .routes import render as _page
+from .routes import root_of as _root
+from .routes import state_of as _state
 
 log = logging.getLogger("suyuan.trace_query.console")
 

@@ -796,3 +796,14 @@ def console_trace(request: Request, code: str, lang: LangQuery = None) -> Respon
         return _message(request, language, 404, "not_found_title", "code_not_found", caller)
     view = views.trace_view(trace, state.directory, language, _root(request))
     return _page(request, "console_trace.html", language, caller, {"trace": view})
+
+
+# --- what the producer pages (.producer) share with these -------------------------------------
+
+caller_of = _caller
+state_of = _state
+context_of = _context
+root_of = _root
+render = _page
+message = _message
+csrf_refused = _csrf_refused

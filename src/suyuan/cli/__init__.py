@@ -8,6 +8,7 @@ from suyuan.cli import _certs, _dlq, _keys, _ledger, _org, _schemas, _serve, _to
 from suyuan.cli._demo import demo
 from suyuan.cli._ingest import ingest_worker, publish
 from suyuan.cli._monitor import monitor
+from suyuan.cli._qr import verify_qr_command
 from suyuan.cli._serve_query import serve_query
 
 app = typer.Typer(help="Suyuan (溯源): traceability event ledger.", no_args_is_help=True)
@@ -29,6 +30,7 @@ app.command("demo")(demo)
 app.command("ingest-worker")(ingest_worker)
 app.command("publish")(publish)
 app.command("monitor")(monitor)
+app.command("verify-qr")(verify_qr_command)
 
 
 @app.callback()

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from suyuan.config import get_settings
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, migrate
-from suyuan.tlog import NoteVerifier
+from suyuan.tlog import NoteVerifier, WitnessVerifier
 
 console = Console()
 errors = Console(stderr=True)
@@ -78,3 +78,27 @@ def note_verifier(key: str) -> NoteVerifier:
     path = Path(key)
     text = path.read_text().strip() if "+" not in key and path.exists() else key.strip()
     return NoteVerifier.from_key(text)
+
+
+def witness_verifier(key: str) -> WitnessVerifier:
+    """A witness's public key from its key string, or from a file holding one.
+
+    Raises:
+        ValueError: not a witness key string; OSError: the file cannot be read.
+    """
+    path = Path(key)
+    text = path.read_text().strip() if "+" not in key and path.exists() else key.strip()
+    return WitnessVerifier.from_key(text)
+
+
+WitnessOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--witness",
+        help="A witness's public key (string or file) whose cosignature counts (repeatable).",
+    ),
+]
+QuorumOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Cosignatures of the --witness keys required (default: all of them)."),
+]

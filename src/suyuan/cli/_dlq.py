@@ -150,10 +150,13 @@ def _from_topic(
     bootstrap: str, reasons: set[str] | None, since: datetime | None
 ) -> Iterator[_Rejected]:
     """Every record of the dead-letter topic (from ``since``) up to its end now."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
-    topic = get_settings().dead_letter_topic
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    from suyuan_ingest import kafka_clients
+
+    settings = get_settings()
+    topic = settings.dead_letter_topic
+    consumer = kafka_clients.consumer(bootstrap, max_message_bytes=settings.max_message_bytes)
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]

@@ -159,11 +159,9 @@ def _progress() -> Progress:
 def _publish_kafka(
     batches: list[list[Event]], signer: SigningKey, bootstrap: str, topic: str
 ) -> dict[str, int]:
-    from kafka import KafkaProducer
+    from suyuan_ingest import kafka_clients
 
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=10, max_request_size=8 * 1024 * 1024
-    )
+    producer = kafka_clients.producer(bootstrap, max_message_bytes=get_settings().max_message_bytes)
     sent = 0
     total = sum(len(b) for b in batches)
     with _progress() as progress:

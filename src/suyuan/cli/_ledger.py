@@ -12,11 +12,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from suyuan.cli._common import (
     DbOption,
     LedgerKeyOption,
+    QuorumOption,
+    WitnessOption,
     console,
     fail,
     ledger_key_path,
     note_verifier,
     open_store,
+    witness_verifier,
 )
 from suyuan.config import get_settings
 from suyuan.errors import InvalidInputError, KeyFileError, SuyuanError
@@ -211,11 +214,21 @@ def prove(
 def verify_receipt_command(
     file: Annotated[Path, typer.Argument(help="A receipt written by `suyuan prove`.")],
     key: Annotated[str, typer.Option(help="Ledger verifier key (note key string or file).")],
+    witness: WitnessOption = None,
+    quorum: QuorumOption = None,
 ) -> None:
-    """Check a receipt offline: the ledger key signed its checkpoint and the entry is in it."""
+    """Check a receipt offline: the ledger key signed its checkpoint and the entry is in it;
+    with --witness, that enough of those witnesses cosigned the checkpoint (no split view)."""
     from suyuan.events import decode_event
-    from suyuan.tlog import Receipt, verify_receipt
+    from suyuan.tlog import Receipt, open_witnessed_checkpoint, verify_receipt
 
+    try:
+        witnesses = [witness_verifier(w) for w in witness or ()]
+    except (SuyuanError, ValueError, OSError) as err:
+        fail(f"--witness: {err}")
+    required = len(witnesses) if quorum is None else quorum
+    if required > len(witnesses):
+        fail(f"--quorum {required} needs at least {required} --witness keys")
     try:
         text = file.read_text()
         verifier = note_verifier(key)
@@ -224,6 +237,10 @@ def verify_receipt_command(
         leaf = Leaf.from_bytes(leaf_bytes)
         origin = f"{verifier.name}/shard/{leaf.shard}"
         verified = verify_receipt(text, verifier, leaf_data=leaf_bytes, origin=origin)
+        if witnesses:
+            open_witnessed_checkpoint(
+                receipt.checkpoint, verifier, witnesses, required, origin=origin
+            )
         event = decode_event(leaf.event)
     except OSError as err:
         fail(f"{file}: {err.strerror}")
@@ -236,6 +253,8 @@ def verify_receipt_command(
     console.print(
         f"[green]VALID[/]: event {event.event_id} ({event.event_type} by {event.actor}) is entry "
         f"{leaf.seq} of {verified.checkpoint.origin}, in the signed checkpoint of size "
-        f"{verified.checkpoint.size}; recorded {leaf.recorded_at.isoformat()}",
+        f"{verified.checkpoint.size}"
+        + (f", cosigned by {required} of {len(witnesses)} witnesses" if witnesses else "")
+        + f"; recorded {leaf.recorded_at.isoformat()}",
         highlight=False,
     )

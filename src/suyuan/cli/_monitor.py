@@ -10,7 +10,15 @@ from typing import Annotated
 import httpx
 import typer
 
-from suyuan.cli._common import console, errors, fail, note_verifier
+from suyuan.cli._common import (
+    QuorumOption,
+    WitnessOption,
+    console,
+    errors,
+    fail,
+    note_verifier,
+    witness_verifier,
+)
 from suyuan.errors import SuyuanError
 from suyuan.ledger import TRUST_SHARD
 from suyuan.monitor import Fetch, FetchError, LogMonitor
@@ -47,6 +55,8 @@ def monitor(
         Path | None,
         typer.Option(help="File keeping the verified trees between runs (made if missing)."),
     ] = None,
+    witness: WitnessOption = None,
+    quorum: QuorumOption = None,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 30.0,
     once: Annotated[
         bool, typer.Option("--once", help="Poll once; exit 1 on an alarm, 3 if unreachable.")
@@ -54,11 +64,14 @@ def monitor(
 ) -> None:
     """Follow a ledger's shards as any mirror can (C2SP tlog-tiles) and report, each poll,
     any fork (two histories), rollback, bad checkpoint signature or bad entry."""
+    if quorum is not None and quorum > len(witness or ()):
+        fail(f"--quorum {quorum} needs at least {quorum} --witness keys")
     if root_key and not regulator:
         fail("--root-key needs --regulator (the USCC that owns it)")
     if root_key and not token:
         fail("--root-key needs --token: signatures are checked on the entry bundles")
     try:
+        witnesses = [witness_verifier(w) for w in witness or ()]
         verifier = note_verifier(ledger_pubkey)
         roots = [RootKey(load_verify_key(root_key), regulator or "")] if root_key else []
     except (SuyuanError, ValueError, OSError) as err:
@@ -75,6 +88,8 @@ def monitor(
             roots=roots,
             entries=token is not None,
             state=state.read_text() if state and state.exists() else None,
+            witnesses=witnesses,
+            quorum=len(witnesses) if quorum is None else quorum,
         )
         while True:
             findings = watcher.poll()

@@ -1,9 +1,12 @@
 """Scan URLs: what a printed QR code holds (design.md §3, §8 ``GET /c/{code}``).
 
-A scan URL is ``{PUBLIC_BASE_URL}/c/{code}`` with the canonical code percent-encoded as one path
-segment (parentheses stay readable; a ``/`` inside a GS1 lot becomes ``%2F``). Reading a URL back
-accepts our scan URLs under any base and GS1 Digital Link URIs on any domain, so a phone scan of
-either kind of QR code leads to the same trace code.
+A GS1 code's scan URL is its GS1 Digital Link on our host,
+``{PUBLIC_BASE_URL}/01/{GTIN}/10/{lot}/21/{serial}`` or ``/00/{SSCC}`` (``_digital_link``), so
+that GS1 scanners and resolvers read it too. Other codes (合格证, 药品追溯码) have no Digital Link
+form: theirs is ``{PUBLIC_BASE_URL}/c/{code}`` with the canonical code percent-encoded as one
+path segment. Reading a URL back accepts ``/c/`` URLs under any base (GS1 ones too: they were
+printed before Digital Links) and GS1 Digital Link URIs on any domain, so a phone scan of either
+kind of QR code leads to the same trace code.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from suyuan.codes._code_text import parse_code_text
+from suyuan.codes._digital_link import digital_link_uri
 from suyuan.codes._gs1 import parse_gs1_digital_link
 from suyuan.codes._model import CodeKind, TraceCode
 from suyuan.codes._text import clean_input
@@ -28,13 +32,22 @@ _NOT_A_SCAN_URL = (
 
 
 def scan_url(base_url: str, code: TraceCode | str) -> str:
-    """The URL a QR code for ``code`` holds: ``{base_url}/c/{canonical code, percent-encoded}``.
+    """The URL a QR code for ``code`` holds: a GS1 code's Digital Link on ``base_url``, or
+    ``{base_url}/c/{canonical code, percent-encoded}`` for the other kinds.
 
     Raises:
         CodeError: ``code`` is a string that is not a valid trace code.
     """
-    canonical = code.value if isinstance(code, TraceCode) else parse_code_text(code, "code").value
-    return f"{base_url.rstrip('/')}/{SCAN_SEGMENT}/{quote(canonical, safe='()')}"
+    parsed = code if isinstance(code, TraceCode) else parse_code_text(code, "code")
+    if parsed.kind is CodeKind.GS1:
+        return digital_link_uri(base_url, parsed)
+    return legacy_scan_url(base_url, parsed)
+
+
+def legacy_scan_url(base_url: str, code: TraceCode) -> str:
+    """``{base_url}/c/{canonical code, percent-encoded}``: the scan page's own address for any
+    code (what GS1 QR codes held before Digital Links; still served)."""
+    return f"{base_url.rstrip('/')}/{SCAN_SEGMENT}/{quote(code.value, safe='()')}"
 
 
 def code_from_scan_url(url: str, *, field: str = "url") -> TraceCode:
@@ -52,7 +65,12 @@ def code_from_scan_url(url: str, *, field: str = "url") -> TraceCode:
             return parse_code_text(unquote(segments[-1]), field)
         except CodeError as exc:
             raise CodeError(field, url, exc.rule) from exc
-    canonical = parse_gs1_digital_link(cleaned, field, failure=_NOT_A_SCAN_URL)
+    # A Digital Link given as a path (``/01/…``, what our host serves) is read as if on any host.
+    absolute = cleaned if parts.scheme else f"https://localhost{cleaned}"
+    try:
+        canonical = parse_gs1_digital_link(absolute, field, failure=_NOT_A_SCAN_URL)
+    except CodeError as exc:
+        raise CodeError(field, url, exc.rule) from exc  # the URL as given, not as completed
     return TraceCode(CodeKind.GS1, canonical)
 
 

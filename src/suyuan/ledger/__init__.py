@@ -29,7 +29,7 @@ from suyuan.ledger._interface import (
     StoredRejection,
     Submission,
 )
-from suyuan.ledger._leaf import Leaf
+from suyuan.ledger._leaf import Leaf, from_micros, to_micros
 from suyuan.ledger._ledger import (
     DEFAULT_LEDGER_NAME,
     Ledger,
@@ -41,6 +41,7 @@ from suyuan.ledger._migrate import migrate
 from suyuan.ledger._projections import CERTIFIED_FROM, CONTAINS, TRANSFORMED, UNPACKED, VOIDED_BY
 from suyuan.ledger._setup import initialise, ledger_verifier, root_keys
 from suyuan.ledger._sql import GENESIS_CHAIN, SqlLedgerStore, chain_next, create_ledger_engine
+from suyuan.ledger._tables import BigInt, metadata, pseudonym_map
 
 __all__ = [
     "CERTIFIED_FROM",
@@ -55,6 +56,7 @@ __all__ = [
     "AuditFinding",
     "AuditReport",
     "Auditor",
+    "BigInt",
     "CodeEdge",
     "CodeEventRef",
     "EntryNotFoundError",
@@ -74,11 +76,15 @@ __all__ = [
     "Submission",
     "chain_next",
     "create_ledger_engine",
+    "from_micros",
     "initialise",
     "leaf_from_receipt",
     "ledger_verifier",
     "load_or_create_ledger_key",
+    "metadata",
     "migrate",
+    "pseudonym_map",
     "root_keys",
     "shard_origin",
+    "to_micros",
 ]

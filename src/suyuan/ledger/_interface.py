@@ -226,6 +226,13 @@ class LedgerStore(ABC):
         """Store a signed checkpoint. Raises: LedgerError if one exists for that size."""
 
     @abstractmethod
+    def replace_checkpoint_note(self, shard: int, size: int, note: str) -> None:
+        """Store ``note`` for an existing checkpoint: the same signed tree head with more
+        signatures (witnesses' cosignatures). The caller keeps the note text unchanged.
+
+        Raises: EntryNotFoundError if the shard has no checkpoint at that size."""
+
+    @abstractmethod
     def checkpoints(self, shard: int) -> list[StoredCheckpoint]:
         """All checkpoints of ``shard``, by size."""
 

@@ -8,6 +8,7 @@ consistent with the previous checkpoint of the shard (design.md §6).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from suyuan.errors import KeyFileError
@@ -22,6 +23,7 @@ from suyuan.merkle import (
 )
 from suyuan.tlog import (
     Checkpoint,
+    Note,
     NoteSigner,
     NoteVerifier,
     Receipt,
@@ -33,6 +35,8 @@ from suyuan.tlog import (
 )
 
 DEFAULT_LEDGER_NAME = "suyuan.local/ledger"
+#: ``cosign(shard, note)``: the signed checkpoint note with witnesses' cosignatures added.
+Cosign = Callable[[int, str], str]
 
 
 def shard_origin(name: str, shard: int) -> str:
@@ -100,8 +104,11 @@ class Ledger:
         note = stored[-1].note
         return note, open_checkpoint(note, self.verifier, origin=self.origin(shard))
 
-    def checkpoint(self, shard: int) -> str:
+    def checkpoint(self, shard: int, *, cosign: Cosign | None = None) -> str:
         """Sign a checkpoint of the shard's current head (or return the latest if unchanged).
+
+        ``cosign(shard, note)`` may add witnesses' cosignatures before the note is stored, so a
+        reader never sees the checkpoint without them when the witnesses answered.
 
         Raises:
             LedgerError: the current tree is not consistent with the previous checkpoint, or
@@ -130,8 +137,24 @@ class Ledger:
                     f"checkpoint at size {previous.size}: {err}"
                 ) from err
         note = sign_checkpoint(Checkpoint(self.origin(shard), head.size, root), self._signer)
+        if cosign is not None:
+            note = cosign(shard, note)
         self.store.add_checkpoint(shard, head.size, note)
         return note
+
+    def add_cosignatures(self, shard: int, note: str) -> None:
+        """Store ``note`` — a stored checkpoint of ``shard`` with more signatures — in its place.
+
+        Raises:
+            LedgerError: ``note`` is not a checkpoint this ledger stored (another text).
+            NoteError, NoteSignatureError, CheckpointError: ``note`` is not a checkpoint signed
+                by the ledger key.
+        """
+        checkpoint = open_checkpoint(note, self.verifier, origin=self.origin(shard))
+        stored = {c.size: c.note for c in self.store.checkpoints(shard)}.get(checkpoint.size)
+        if stored is None or Note.parse(stored).text != Note.parse(note).text:
+            raise LedgerError(f"shard {shard}: no stored checkpoint has this note's text")
+        self.store.replace_checkpoint_note(shard, checkpoint.size, note)
 
     def receipt(self, event_id: str) -> str:
         """A C2SP tlog-proof receipt for one event; ``extra`` carries the entry's leaf bytes.

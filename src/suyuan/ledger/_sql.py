@@ -392,6 +392,15 @@ class SqlLedgerStore(LedgerStore):
         except sa.exc.IntegrityError as err:
             raise LedgerError(f"shard {shard} already has a checkpoint at size {size}") from err
 
+    def replace_checkpoint_note(self, shard: int, size: int, note: str) -> None:
+        c = t.checkpoints.c
+        with self._engine.begin() as conn:
+            updated = conn.execute(
+                t.checkpoints.update().where(c.shard == shard, c.size == size).values(note=note)
+            ).rowcount
+        if updated != 1:
+            raise EntryNotFoundError(f"shard {shard} has no checkpoint at size {size}")
+
     def checkpoints(self, shard: int) -> list[StoredCheckpoint]:
         c = t.checkpoints.c
         with self._reader.connect() as conn:

@@ -1,10 +1,18 @@
-"""Scan URLs {PUBLIC_BASE_URL}/c/{code} and GS1 Digital Link URIs (design.md §3, §8)."""
+"""Scan URLs: GS1 Digital Links on our host for GS1 codes, {PUBLIC_BASE_URL}/c/{code} for the
+others (design.md §3, §8; docs/codes.md "Scan URLs")."""
 
 from __future__ import annotations
 
 import pytest
 
-from suyuan.codes import CodeKind, TraceCode, code_from_scan_url, parse_trace_code, scan_url
+from suyuan.codes import (
+    CodeKind,
+    TraceCode,
+    code_from_scan_url,
+    legacy_scan_url,
+    parse_trace_code,
+    scan_url,
+)
 from suyuan.errors import CodeError
 
 CERTIFICATE = TraceCode(CodeKind.CERTIFICATE, "0K3Q8ZJ5W2HG")
@@ -18,29 +26,61 @@ ITEM = TraceCode(CodeKind.GS1, "(01)09506000134352(10)ABC(21)123")
         ("https://trace.zj.example", CERTIFICATE, "https://trace.zj.example/c/0K3Q8ZJ5W2HG"),
         ("https://trace.zj.example/", CERTIFICATE, "https://trace.zj.example/c/0K3Q8ZJ5W2HG"),
         ("http://localhost:8001/app", DRUG, "http://localhost:8001/app/c/81234560000012345678"),
-        (
-            "https://trace.zj.example",
-            ITEM,
-            "https://trace.zj.example/c/(01)09506000134352(10)ABC(21)123",
-        ),
-        (
-            "https://trace.zj.example",
-            TraceCode(CodeKind.GS1, "(01)09506000134352(10)A/B?%&"),
-            "https://trace.zj.example/c/(01)09506000134352(10)A%2FB%3F%25%26",
-        ),
         ("", CERTIFICATE, "/c/0K3Q8ZJ5W2HG"),
     ],
 )
-def test_scan_url_percent_encodes_the_canonical_code(base: str, code: TraceCode, url: str) -> None:
+def test_scan_url_of_a_code_without_digital_link_form_is_under_c(
+    base: str, code: TraceCode, url: str
+) -> None:
     assert scan_url(base, code) == url
     assert code_from_scan_url(url) == code
+
+
+@pytest.mark.parametrize(
+    ("base", "code", "url"),
+    [
+        (
+            "https://trace.zj.example",
+            ITEM,
+            "https://trace.zj.example/01/09506000134352/10/ABC/21/123",
+        ),
+        (
+            "http://localhost:8001/app/",
+            TraceCode(CodeKind.GS1, "(01)09506000134352(10)A/B?%&"),
+            "http://localhost:8001/app/01/09506000134352/10/A%2FB%3F%25%26",
+        ),
+        (
+            "https://trace.zj.example",
+            TraceCode(CodeKind.GS1, "(01)09506000134352(21)7"),
+            "https://trace.zj.example/01/09506000134352/21/7",
+        ),
+        (
+            "https://trace.zj.example",
+            TraceCode(CodeKind.GS1, "(00)106141412345678908"),
+            "https://trace.zj.example/00/106141412345678908",
+        ),
+        ("", ITEM, "/01/09506000134352/10/ABC/21/123"),
+    ],
+)
+def test_scan_url_of_a_gs1_code_is_its_digital_link_on_our_host(
+    base: str, code: TraceCode, url: str
+) -> None:
+    assert scan_url(base, code) == url
+    assert code_from_scan_url(url) == code
+
+
+def test_the_old_c_url_of_a_gs1_code_still_reads_back() -> None:
+    url = legacy_scan_url("https://t.example", ITEM)
+
+    assert url == "https://t.example/c/(01)09506000134352(10)ABC(21)123"
+    assert code_from_scan_url(url) == ITEM
 
 
 def test_scan_url_canonicalises_a_code_given_as_text() -> None:
     assert scan_url("https://t.example", "0k3q-8zj5-w2hg") == "https://t.example/c/0K3Q8ZJ5W2HG"
     assert (
-        scan_url("https://t.example", "https://id.gs1.org/01/09506000134352/10/ABC/21/123")
-        == "https://t.example/c/(01)09506000134352(10)ABC(21)123"
+        scan_url("https://t.example", "https://id.gs1.org/01/09506000134352/10/ABC?17=251231")
+        == "https://t.example/01/09506000134352/10/ABC"
     )
 
 
@@ -129,3 +169,11 @@ def test_errors_show_the_url_not_only_the_code_inside() -> None:
         code_from_scan_url("https://t.example/c/0K3Q8ZJ5W2HH")
     assert caught.value.field == "url"
     assert caught.value.value == "https://t.example/c/0K3Q8ZJ5W2HH"
+
+
+def test_a_bad_digital_link_path_is_refused_as_given() -> None:
+    with pytest.raises(CodeError) as caught:
+        code_from_scan_url("/01/09506000134353/10/ABC")
+
+    assert caught.value.value == "/01/09506000134353/10/ABC"
+    assert "check digit" in caught.value.rule

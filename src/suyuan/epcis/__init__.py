@@ -1,0 +1,44 @@
+"""GS1 EPCIS 2.0: our events as EPCIS JSON-LD (docs/epcis.md).
+
+- :func:`epcis_document`, :func:`epcis_event`: ledger events as an ``EPCISDocument`` in the view
+  a reader may see;
+- :func:`trace_document`: a trace as one document;
+- :func:`epc_uri`, :func:`code_from_epc`: trace codes as EPCIS identifiers and back;
+- :func:`parse_event_query`, :class:`EventQuery`, :func:`page_token`: the query interface's
+  parameters (:class:`QueryParameterError` names every one refused).
+
+The mapping of the event catalogue is in ``_vocabulary`` and, for people, in docs/epcis.md.
+"""
+
+from suyuan.epcis._document import (
+    CONTEXT,
+    EPCIS_CONTEXT,
+    MEDIA_TYPE,
+    NAMESPACE,
+    epcis_document,
+    epcis_event,
+)
+from suyuan.epcis._identifiers import code_from_epc, epc_uri, location_uri, party_uri
+from suyuan.epcis._query import EventQuery, QueryParameterError, page_token, parse_event_query
+from suyuan.epcis._trace import trace_document
+from suyuan.epcis._vocabulary import EVENT_TYPES, UNITS
+
+__all__ = [
+    "CONTEXT",
+    "EPCIS_CONTEXT",
+    "EVENT_TYPES",
+    "MEDIA_TYPE",
+    "NAMESPACE",
+    "UNITS",
+    "EventQuery",
+    "QueryParameterError",
+    "code_from_epc",
+    "epc_uri",
+    "epcis_document",
+    "epcis_event",
+    "location_uri",
+    "page_token",
+    "parse_event_query",
+    "party_uri",
+    "trace_document",
+]
