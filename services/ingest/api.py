@@ -61,6 +61,11 @@ from ._capture import BATCH_TYPE, JSON_TYPE, Capture, Custody
 from ._deps import AppContext, BodyDep, ContextDep, ProducerDep
 from ._http_metrics import CaptureMetrics
 from ._models import EventResult, RejectionOut, RejectionsResponse, SubmitResponse
+
+# The request bodies of issuing and voiding, public for clients that check a form first (the
+# console's producer pages).
+from ._routes_certificates import CertificateIn as CertificateIn
+from ._routes_certificates import VoidIn as VoidIn
 from ._settings import IngestApiSettings
 
 log = logging.getLogger("suyuan.ingest")
