@@ -11,25 +11,51 @@
     │   │   ├── MissingReferenceError   it refers to an event the ledger does not hold (yet)
     │   │   └── MultipleInputError   several rules broken at once, each one in ``errors``
     │   ├── IdConflictError          an event id is taken by an event with other content
+    │   ├── OversizedMessageError    a message is larger than the write path takes (suyuan.intake)
+    │   ├── WrongTopicError          a trust event off the trust topic, or the reverse (intake)
     │   ├── ProofError               a Merkle proof, root, size or index is wrong (suyuan.merkle)
     │   ├── NoteError                a signed note or note key is malformed (suyuan.tlog)
     │   ├── CheckpointError          a checkpoint is malformed / of another origin (suyuan.tlog)
     │   ├── ReceiptError             a tlog-proof receipt is malformed (suyuan.tlog)
     │   ├── TileError                a tlog-tiles path is not canonical (suyuan.tlog)
+    │   ├── QrError                  a signed-QR value or key list is malformed (suyuan.qrsign)
+    │   ├── QueryParameterError      EPCIS query parameters we refuse, all named (suyuan.epcis)
     │   ├── UnauthorisedError        the actor's roles do not allow the event (suyuan.authority)
     │   │   └── NotInCustodyError    the actor does not hold the goods the event is about
     │   │       └── UnheldGoodsError   nobody holds them yet (only while other partitions may
     │   │                              still hand them over; never a final rejection)
     │   ├── UnknownRecallError       a recall follow-up names no known recall
+    │   ├── UnknownRootCodeError     a recall names a code the ledger does not hold (suyuan.recall)
+    │   ├── NotAHolderError          an acknowledgement by an organisation out of scope (recall)
+    │   ├── NotReconciledError       a recall closed with accounts open, without override (recall)
     │   ├── ExportFormatError        an export ``format`` we do not write (suyuan.exports)
     │   └── SignatureError           a signature does not verify (design.md §5)
     │       ├── UnknownKeyError      no registered key has this key id
     │       ├── RevokedKeyError      the key was revoked before the event was signed
     │       ├── WrongSignerError     the key belongs to another organisation / lacks the role
+    │       ├── QrSignatureError     a signed QR's signature fails (suyuan.qrsign)
+    │       ├── QuorumError          too few trusted witnesses cosigned a checkpoint (tlog)
     │       └── NoteSignatureError   a trusted key's signature on a note fails (suyuan.tlog)
     │           └── UnverifiedNoteError   no signature by a trusted key at all
+    ├── AuthError                    an API token is unknown, revoked or malformed (suyuan.auth)
+    ├── CustodyError                 a custodial key cannot be made or opened (suyuan.custody)
+    │   └── NoCustodialKeyError      the organisation has none
+    ├── RecallError                  a recall cannot be done as asked (suyuan.recall)
+    │   ├── RecallNotFoundError      no recall has this id
+    │   ├── RecallRefusedError       the caller may not start, close or answer it
+    │   └── RecallClosedError        it is closed already
+    ├── LedgerError                  the ledger refused an operation or is inconsistent
+    │   ├── StaleWriterError         a writer lost its compare-and-set (another took the shard)
+    │   └── EntryNotFoundError       no entry at that id / position (or not checkpointed yet)
+    ├── MessageDeferredError         a message waits for events of other partitions (intake)
+    ├── TransportError               an event could not be handed to the ledger (suyuan.transport)
+    ├── FetchError                   a monitor could not fetch a log resource (suyuan.monitor)
+    ├── WitnessRefusedError          a witness will not cosign; carries the HTTP status (witness)
+    ├── ApiCallError                 a call to the HTTP API failed (suyuan.client)
     ├── KeyFileError                 a key file cannot be read or written
     └── SchemaFileError              a schema file in schemas/ is missing or broken (suyuan.events)
+
+A test (tests/unit/test_errors_tree.py) keeps this tree equal to the classes the code defines.
 
 Errors of a subsystem are defined beside it (e.g. ``suyuan.merkle.ProofError``) and listed here.
 Input errors are meant to be shown to the producer who sent the input: ``str(err)`` reads
