@@ -32,7 +32,7 @@ from suyuan_http import ApiError
 
 from ._deps import QueryContext
 from ._models import ErrorOut
-from .pages import LangQuery, scan_page
+from .scan import LangQuery, scan_page
 
 router = APIRouter(tags=["codes"])
 

@@ -7,7 +7,7 @@
 - ``GET /v1/codes/{code}/qr.svg`` and ``qr.png`` — QR images of scan URLs;
 - ``POST /v1/recalls``, ``GET /v1/recalls/{id}`` — regulator recalls;
 - ``GET /epcis/events``, ``GET /epcis/epcs/{epc}/events`` — the EPCIS 2.0 event query;
-- ``GET /c/{code}`` and the printable label, from ``suyuan_trace_query.pages`` when present;
+- ``GET /c/{code}`` and the printable label (``suyuan_trace_query.scan``);
 - ``GET /01/{gtin}/10/{lot}/21/{serial}``, ``GET /00/{sscc}`` — GS1 Digital Links on our host: the
   scan page, or the code's linkset (``_routes_digital_link``);
 - ``GET /healthz``, ``GET /metrics``.
@@ -76,13 +76,9 @@ from . import (
 )
 from ._deps import LedgerAccess, QueryContext, RecallDesk, TraceSlots
 from ._ratelimit import RateLimitSettings, TokenBucketLimiter, address_limit
+from ._routes_digital_link import router as digital_link_router
 from .console import router as console_router
-
-try:
-    from suyuan_trace_query._routes_digital_link import router as digital_link_router
-    from suyuan_trace_query.pages import router as pages_router
-except ImportError:
-    pages_router = digital_link_router = None
+from .scan import router as scan_router
 
 log = logging.getLogger("suyuan.trace_query")
 
@@ -97,8 +93,8 @@ def create_app(
 ) -> FastAPI:
     """The query service on ``store`` (default: the ledger at ``settings.database_url``).
 
-    ``app.state`` holds ``settings``, ``store``, ``tracer`` (:class:`~suyuan.trace.Tracer`) and
-    ``ledger`` (:class:`~suyuan.ledger.Ledger`, or ``None`` when the ledger key file
+    ``app.state.context`` (:class:`QueryContext`) holds everything: settings, store, tracer and
+    the ledger access (whose ``ledger`` is ``None`` when the ledger key file
     ``settings.ledger_key_file`` is missing, unreadable or not this ledger's key: proof
     endpoints then answer 503). Recalls are recorded through ``transport`` (default: appended
     in-process to shard 0) and signed with custodial keys opened by the custody master key
@@ -152,11 +148,8 @@ def create_app(
         summary="Trace any code from farm to table; verify the ledger; regulator recalls.",
         lifespan=lifespan,
     )
+    # The one place every route and page finds what it needs (typed: QueryContext).
     app.state.context = context
-    app.state.settings = settings
-    app.state.store = store
-    app.state.tracer = context.tracer
-    app.state.ledger = ledger
     for module in (
         _routes_trace,
         _routes_ledger,
@@ -169,11 +162,9 @@ def create_app(
         _routes_ops,
     ):
         app.include_router(module.router)
-    if pages_router is not None:
-        app.include_router(pages_router)
-    if digital_link_router is not None:
-        app.include_router(digital_link_router)
-    app.include_router(console_router)
+    # Pages last: their paths are the widest (/c/…, /01/…, /console/…).
+    for router in (scan_router, digital_link_router, console_router):
+        app.include_router(router)
     _install_error_handlers(app)
     _install_guard(app, settings, rate_limit or RateLimitSettings(), engine, metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

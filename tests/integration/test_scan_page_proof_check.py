@@ -188,7 +188,9 @@ def test_a_checkpoint_without_its_witnesses_is_not_called_verified(
 ) -> None:
     query = witnessed
     access = query.client.app.state.context.ledger
-    endpoints = [WitnessEndpoint.parse(e) for e in query.client.app.state.settings.witnesses]
+    endpoints = [
+        WitnessEndpoint.parse(e) for e in query.client.app.state.context.settings.witnesses
+    ]
     # The second witness is unreachable when the next checkpoint is signed.
     access.witnessing = Witnessing(
         access.ledger,

@@ -611,7 +611,7 @@ def test_proofs_answer_503_without_a_ledger_key(query: Query, tmp_path: Path) ->
         event = client.get(f"/v1/events/{sale}")
         checkpoint = client.get("/v1/ledger/checkpoint")
 
-    assert app.state.ledger is None
+    assert app.state.context.ledger.ledger is None
     assert receipt.status_code == consistency.status_code == 503
     assert "holds no ledger key" in receipt.json()["detail"]
     assert "missing.key" in receipt.json()["detail"]

@@ -120,7 +120,9 @@ def test_a_witness_down_at_signing_is_asked_again_and_a_quorum_client_waits(
     setup: Setup,
 ) -> None:
     setup.access.sign_moved()
-    endpoints = [WitnessEndpoint.parse(e) for e in setup.query.client.app.state.settings.witnesses]
+    endpoints = [
+        WitnessEndpoint.parse(e) for e in setup.query.client.app.state.context.settings.witnesses
+    ]
     real = http_post()
     down = {endpoints[1].url}
 

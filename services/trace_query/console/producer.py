@@ -46,7 +46,7 @@ from .._models import AcknowledgementIn
 from .._routes_alerts import _monitor
 from .._routes_certificates import get_certificate, get_certificates
 from .._routes_recalls import acknowledge_as
-from ..pages import label_response, pick_language, word
+from ..scan import label_response, pick_language, word
 from . import views
 from .routes import MAX_FORM_BYTES, Caller, page_texts
 from .routes import caller_of as _caller

@@ -76,7 +76,7 @@ from .._routes_recalls import (
     recalls_page,
     recalls_table,
 )
-from ..pages import pick_language, word
+from ..scan import pick_language, word
 from . import views
 from ._session import ConsoleSettings, Session, SessionSeal, csrf_matches, new_session
 from .producer_words import PRODUCER_TEXTS, SHARED_KEYS

@@ -20,7 +20,7 @@ from suyuan.regions import region_name
 from suyuan.trace import CHINA_TIME, Trace, TracedEvent
 from suyuan.verdict import RULES
 
-from ..pages import VOCABULARY, when_text, word
+from ..scan import VOCABULARY, when_text, word
 from .words import ALERT_KINDS, EVENT_EXTRA, METRIC_KEYS, TEXTS
 
 # --- links ------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The console's words, Chinese first (``?lang=en`` for English).
 
 Event, category and recall-level words come from the scan page's vocabularies
-(:data:`suyuan_trace_query.pages.VOCABULARY`); alert titles from the verdict rules
+(:data:`suyuan_trace_query.scan.VOCABULARY`); alert titles from the verdict rules
 (:data:`suyuan.verdict.RULES`) where the alert kind has one; region names from
 :mod:`suyuan.regions`.
 """
