@@ -24,7 +24,7 @@ from fastapi import APIRouter, FastAPI, Header, Query, Response
 from suyuan import __version__
 from suyuan.auth import AuthError, Principal, authenticate
 from suyuan.config import Settings, get_settings
-from suyuan.custody import CustodyError, CustodySettings, load_master_key
+from suyuan.custody import CustodyError, load_master_key
 from suyuan.exports import Cell, Table
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, root_keys
 from suyuan.transport import (
@@ -66,7 +66,6 @@ from ._models import EventResult, RejectionOut, RejectionsResponse, SubmitRespon
 # console's producer pages).
 from ._routes_certificates import CertificateIn as CertificateIn
 from ._routes_certificates import VoidIn as VoidIn
-from ._settings import IngestApiSettings
 
 log = logging.getLogger("suyuan.ingest")
 
@@ -115,9 +114,6 @@ _EVENTS_BODY: dict[str, Any] = {
 def create_app(
     settings: Settings | None = None,
     transport: Transport | None = None,
-    *,
-    api_settings: IngestApiSettings | None = None,
-    custody_settings: CustodySettings | None = None,
 ) -> FastAPI:
     """The capture API on the ledger at ``settings.database_url``.
 
@@ -130,7 +126,6 @@ def create_app(
         LedgerError: no ``transport`` given and the ledger is not initialised.
     """
     settings = settings or get_settings()
-    api_settings = api_settings or IngestApiSettings()
     engine = create_ledger_engine(settings.database_url)
     store = SqlLedgerStore(engine)
     if transport is None:
@@ -142,8 +137,8 @@ def create_app(
         capture=Capture(
             engine=engine,
             transport=transport,
-            custody=_custody(custody_settings, embedded=settings.kafka_bootstrap is None),
-            max_events=api_settings.ingest_max_events,
+            custody=_custody(settings, embedded=settings.kafka_bootstrap is None),
+            max_events=settings.ingest_max_events,
         ),
         metrics=metrics,
     )
@@ -165,19 +160,17 @@ def create_app(
     app.include_router(_routes_certificates.router)
     app.include_router(_routes_organisation.router)
     install_error_handlers(app, log)
-    _install_guard(app, settings, api_settings, engine)
+    _install_guard(app, settings, engine)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
 
-def _install_guard(
-    app: FastAPI, settings: Settings, api_settings: IngestApiSettings, engine: sa.Engine
-) -> None:
+def _install_guard(app: FastAPI, settings: Settings, engine: sa.Engine) -> None:
     """Every POST authenticates before its body is read and is capped (413); requests are
     rate-limited per organisation (per address without a valid token)."""
     forms = settings.max_json_body_bytes
     bodies = [
-        BodyLimit("POST", "/v1/events", api_settings.ingest_max_body_bytes),
+        BodyLimit("POST", "/v1/events", settings.ingest_max_body_bytes),
         BodyLimit("POST", "/v1/certificates", forms),
         BodyLimit("POST", "/v1/certificates/{code}/void", forms),
         BodyLimit("PUT", "/v1/organisation/contact", forms),
@@ -213,7 +206,7 @@ def organisation_limit(limiter: TokenBucketLimiter) -> LimitPolicy:
     return policy
 
 
-def _custody(settings: CustodySettings | None, *, embedded: bool) -> Custody:
+def _custody(settings: Settings, *, embedded: bool) -> Custody:
     try:
         return Custody(load_master_key(settings, create=embedded))
     except CustodyError as err:

@@ -36,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from suyuan import __version__
 from suyuan.auth import Principal, authenticate
 from suyuan.config import Settings, get_settings
-from suyuan.custody import CustodyError, CustodySettings, load_master_key
+from suyuan.custody import CustodyError, load_master_key
 from suyuan.errors import KeyFileError, SuyuanError
 from suyuan.ledger import (
     Ledger,
@@ -75,7 +75,7 @@ from . import (
     _routes_trace,
 )
 from ._deps import LedgerAccess, QueryContext, RecallDesk, TraceSlots
-from ._ratelimit import RateLimitSettings, TokenBucketLimiter, address_limit
+from ._ratelimit import TokenBucketLimiter, address_limit
 from ._routes_digital_link import router as digital_link_router
 from .console import router as console_router
 from .scan import router as scan_router
@@ -88,8 +88,6 @@ def create_app(
     *,
     store: LedgerStore | None = None,
     transport: Transport | None = None,
-    custody_settings: CustodySettings | None = None,
-    rate_limit: RateLimitSettings | None = None,
 ) -> FastAPI:
     """The query service on ``store`` (default: the ledger at ``settings.database_url``).
 
@@ -98,7 +96,7 @@ def create_app(
     ``settings.ledger_key_file`` is missing, unreadable or not this ledger's key: proof
     endpoints then answer 503). Recalls are recorded through ``transport`` (default: appended
     in-process to shard 0) and signed with custodial keys opened by the custody master key
-    (``custody_settings``; never made here). A store given by the caller is not closed.
+    (``settings``; never made here). A store given by the caller is not closed.
     """
     settings = settings or get_settings()
     owns_store = store is None
@@ -119,7 +117,7 @@ def create_app(
             interval=settings.checkpoint_interval_seconds,
             witnessing=_witnessing(ledger, settings),
         ),
-        recalls=_recall_desk(store, transport, custody_settings),
+        recalls=_recall_desk(store, transport, settings),
         metrics=metrics,
         trace_budget=TraceBudget(
             codes=settings.trace_budget_codes,
@@ -166,7 +164,7 @@ def create_app(
     for router in (scan_router, digital_link_router, console_router):
         app.include_router(router)
     _install_error_handlers(app)
-    _install_guard(app, settings, rate_limit or RateLimitSettings(), engine, metrics)
+    _install_guard(app, settings, engine, metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
@@ -211,15 +209,13 @@ def _load_ledger(store: LedgerStore, settings: Settings) -> tuple[Ledger | None,
     return Ledger(store, signer), None
 
 
-def _recall_desk(
-    store: LedgerStore, transport: Transport | None, custody_settings: CustodySettings | None
-) -> RecallDesk:
+def _recall_desk(store: LedgerStore, transport: Transport | None, settings: Settings) -> RecallDesk:
     try:
         roots = tuple(root_keys(store))
     except (LedgerError, sa.exc.SQLAlchemyError) as err:
         return RecallDesk(None, None, None, f"the ledger is not initialised ({err})")
     try:
-        master: bytes | None = load_master_key(custody_settings)
+        master: bytes | None = load_master_key(settings)
         problem = None
     except CustodyError as err:
         log.warning("recalls disabled: %s", err)
@@ -230,17 +226,16 @@ def _recall_desk(
 def _install_guard(
     app: FastAPI,
     settings: Settings,
-    limits: RateLimitSettings,
     engine: sa.Engine | None,
     metrics: HttpMetrics,
 ) -> None:
     """Token check, per-address rate limit and the recall form's body cap, before any route."""
     limit = None
-    if limits.query_rate_limit_per_second > 0:
+    if settings.query_rate_limit_per_second > 0:
         limiter = TokenBucketLimiter(
-            limits.query_rate_limit_per_second,
-            limits.query_rate_limit_burst,
-            max_clients=limits.query_rate_limit_clients,
+            settings.query_rate_limit_per_second,
+            settings.query_rate_limit_burst,
+            max_clients=settings.query_rate_limit_clients,
         )
         limit = address_limit(limiter)
     limited = Counter(

@@ -1,13 +1,20 @@
-"""Settings, read from the environment (prefix ``SUYUAN_``) and validated at start-up."""
+"""Settings, read from the environment (prefix ``SUYUAN_``) and validated at start-up.
+
+One object for every part: the core, both services, the console and the CLI read their knobs
+from :class:`Settings` (a test passes its own).
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from suyuan.events import MAX_BATCH_BYTES
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -101,6 +108,45 @@ class Settings(BaseSettings):
         (),
         description="Witnesses asked to cosign each checkpoint (docs/verification.md): "
         "comma-separated '<URL> <witness key>' pairs.",
+    )
+    # --- custodial keys (suyuan.custody) ---
+    custody_master_key: SecretStr | None = Field(
+        None, description="Custody master key: 32 random bytes, standard base64."
+    )
+    custody_key_file: Path = Field(
+        Path("var/custody.key"),
+        description="Master key file used when SUYUAN_CUSTODY_MASTER_KEY is unset.",
+    )
+    # --- the capture API (docs/http-ingest.md) ---
+    ingest_max_body_bytes: int = Field(
+        MAX_BATCH_BYTES, ge=1024, description="Largest request body of POST /v1/events (413)."
+    )
+    ingest_max_events: int = Field(
+        1000, ge=1, description="Most events in one JSON request (signed as one batch)."
+    )
+    # --- the query service's rate limit (docs/http-query.md) ---
+    query_rate_limit_per_second: float = Field(
+        20.0, ge=0, description="Requests per second per client address; 0 turns the limit off."
+    )
+    query_rate_limit_burst: int = Field(
+        100, ge=1, description="Requests a client address may make at once after a pause."
+    )
+    query_rate_limit_clients: int = Field(
+        100_000, ge=1, description="Client addresses remembered (least recently seen go first)."
+    )
+    # --- the console (docs/console.md) ---
+    console_secret: SecretStr | None = Field(
+        None,
+        description="Secret the session cookies are sealed with (at least 32 characters). "
+        "Unset: a random one per process, so sessions end when the service restarts and are "
+        "not shared between replicas.",
+    )
+    console_session_hours: float = Field(8.0, gt=0, description="How long a sign-in lasts.")
+    ingest_url: str | None = Field(
+        None,
+        description="Base URL of the capture (ingest) API as this service reaches it: the "
+        "producer pages issue and void certificates through its POST /v1/certificates. Unset: "
+        "they cannot issue here.",
     )
 
     @field_validator("public_base_url")

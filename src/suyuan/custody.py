@@ -34,12 +34,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 
 from suyuan._auth_tables import custodial_keys
 from suyuan.codes import validate_uscc
+from suyuan.config import Settings
 from suyuan.errors import SuyuanError
 from suyuan.events import event_from_json
 from suyuan.events.model import SIGNING_KEY_REGISTERED, Event
@@ -59,20 +58,6 @@ class CustodyError(SuyuanError):
 
 class NoCustodialKeyError(CustodyError, LookupError):
     """The organisation has no custodial key."""
-
-
-class CustodySettings(BaseSettings):
-    """Where the custody master key comes from (environment, prefix ``SUYUAN_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="SUYUAN_", env_file=".env", extra="ignore")
-
-    custody_master_key: SecretStr | None = Field(
-        None, description="Custody master key: 32 random bytes, standard base64."
-    )
-    custody_key_file: Path = Field(
-        Path("var/custody.key"),
-        description="Master key file used when SUYUAN_CUSTODY_MASTER_KEY is unset.",
-    )
 
 
 # --- the master key ------------------------------------------------------------------------------
@@ -101,7 +86,7 @@ def parse_master_key(text: str) -> bytes:
     return raw
 
 
-def load_master_key(settings: CustodySettings | None = None, *, create: bool = False) -> bytes:
+def load_master_key(settings: Settings | None = None, *, create: bool = False) -> bytes:
     """The master key: ``SUYUAN_CUSTODY_MASTER_KEY`` if set, else the key file.
 
     With ``create`` a missing key file is made (mode 0600) — for the embedded mode only: services
@@ -111,7 +96,7 @@ def load_master_key(settings: CustodySettings | None = None, *, create: bool = F
         CustodyError: the key is malformed, the file is missing (and ``create`` is false),
             readable by group or others, or cannot be written.
     """
-    settings = settings or CustodySettings()
+    settings = settings or Settings()  # read now: a command may have changed the environment
     if settings.custody_master_key is not None:
         return parse_master_key(settings.custody_master_key.get_secret_value())
     path = settings.custody_key_file
@@ -287,7 +272,6 @@ def key_registration_event(
 __all__ = [
     "MASTER_KEY_BYTES",
     "CustodyError",
-    "CustodySettings",
     "NoCustodialKeyError",
     "create_custodial_key",
     "custodial_key_id",

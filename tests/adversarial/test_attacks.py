@@ -25,7 +25,6 @@ from pydantic import SecretStr
 from suyuan.auth import create_token
 from suyuan.authority import RULES
 from suyuan.config import Settings
-from suyuan.custody import CustodySettings
 from suyuan.intake import LedgerWriter, Message, carries_trust
 from suyuan.ledger import (
     TRUST_SHARD,
@@ -79,8 +78,7 @@ def test_every_attack_is_refused_over_http_and_the_legitimate_event_lands(tmp_pa
     initialise(store, signer.verifier, [s.root])
     master = base64.b64encode(secrets.token_bytes(32)).decode()
     app = create_app(
-        Settings(database_url=url),
-        custody_settings=CustodySettings(custody_master_key=SecretStr(master)),
+        Settings(database_url=url).model_copy(update=dict(custody_master_key=SecretStr(master)))
     )
     tokens: dict[str, str] = {}
 

@@ -30,7 +30,6 @@ from pydantic import SecretStr
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
-from suyuan.custody import CustodySettings
 from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
@@ -44,7 +43,6 @@ from suyuan.scenario import Organisation, Scenario
 from suyuan.tlog import NoteSigner
 from suyuan_ingest.api import create_app as create_ingest_app
 from suyuan_trace_query import _routes_alerts
-from suyuan_trace_query._ratelimit import RateLimitSettings
 from suyuan_trace_query.app import create_app as create_query_app
 from tests.databases import fresh_database
 from tests.integration.ingest_harness import IngestRig
@@ -163,10 +161,8 @@ def story() -> Story:
 def check_the_query_api(store: SqlLedgerStore, url: str, st: Story, tmp_path: Path) -> None:
     settings = Settings(database_url=url, ledger_key_file=str(tmp_path / "ledger.key"))
     app = create_query_app(
-        settings,
+        settings.model_copy(update={**_custody(), **dict(query_rate_limit_per_second=0)}),
         store=store,
-        custody_settings=_custody(),
-        rate_limit=RateLimitSettings(query_rate_limit_per_second=0),
     )
     app.include_router(_routes_alerts.router)
     engine = store.engine
@@ -203,10 +199,8 @@ def check_the_query_api(store: SqlLedgerStore, url: str, st: Story, tmp_path: Pa
         assert not kinds(linan) & COLD_KINDS
 
 
-def _custody() -> CustodySettings:
-    return CustodySettings(
-        custody_master_key=SecretStr(base64.b64encode(secrets.token_bytes(32)).decode())
-    )
+def _custody() -> dict[str, Any]:
+    return dict(custody_master_key=SecretStr(base64.b64encode(secrets.token_bytes(32)).decode()))
 
 
 def _refusals_are_as_told(
@@ -236,7 +230,7 @@ def test_cold_chain_rules_over_http(tmp_path: Path) -> None:
     tokens = {o.uscc: create_token(engine, "producer", organisation=o.uscc) for o in st.orgs}
     results: dict[str, dict[str, Any]] = {}
 
-    ingest = create_ingest_app(Settings(database_url=url), custody_settings=_custody())
+    ingest = create_ingest_app(Settings(database_url=url).model_copy(update={**_custody()}))
     with TestClient(ingest) as client:
         for org, events in st.steps:
             answer = client.post(

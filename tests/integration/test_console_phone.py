@@ -40,7 +40,8 @@ def urls(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
     """The query service's and the capture API's base URLs, the console told the latter."""
     require_chromium()
     with served(services.ingest.app, lifespan="off") as ingest_url:
-        monkeypatch.setenv("SUYUAN_INGEST_URL", ingest_url)
+        settings = services.query.app.state.context.settings
+        monkeypatch.setattr(settings, "ingest_url", ingest_url)
         with served(services.query.app, lifespan="off") as query_url:
             yield query_url, ingest_url
 

@@ -31,9 +31,10 @@ services = test_food_chain.services  # the capture and query APIs on one ledger 
 
 @pytest.fixture
 def world(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
-    """The services, the console told where the capture API is (read when first used)."""
+    """The services, the console told where the capture API is (SUYUAN_INGEST_URL)."""
     with served(services.ingest.app, lifespan="off") as ingest_url:
-        monkeypatch.setenv("SUYUAN_INGEST_URL", ingest_url)
+        settings = services.query.app.state.context.settings
+        monkeypatch.setattr(settings, "ingest_url", ingest_url)
         yield services
 
 
@@ -445,7 +446,7 @@ def test_without_the_capture_api_s_address_the_form_says_so(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = services
-    monkeypatch.delenv("SUYUAN_INGEST_URL", raising=False)
+    monkeypatch.setattr(services.query.app.state.context.settings, "ingest_url", None)
     sign_in(s.query, s.tokens[s.chain.farm.uscc])
 
     form = s.query.get("/console/certificates/new")

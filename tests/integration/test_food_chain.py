@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
-from suyuan.custody import CustodySettings, create_custodial_key, key_registration_event
+from suyuan.custody import create_custodial_key, key_registration_event
 from suyuan.events import event_to_json
 from suyuan.events.model import Event
 from suyuan.intake import Message
@@ -31,7 +31,6 @@ from suyuan.scenario import Organisation
 from suyuan_ingest import _routes_certificates
 from suyuan_ingest.api import create_app as create_ingest_app
 from suyuan_trace_query import _routes_alerts
-from suyuan_trace_query._ratelimit import RateLimitSettings
 from suyuan_trace_query.app import create_app as create_query_app
 from tests.unit.foodchain.chain import CONTACT, Chain
 
@@ -146,21 +145,19 @@ def services(tmp_path: Path) -> Iterator[Services]:
     assert chain.writer.write(
         TRUST_SHARD, [Message("custody", s.sign_as_root(trust))]
     ).accepted == len(trust)
-    custody = CustodySettings(custody_master_key=SecretStr(base64.b64encode(master).decode()))
+    custody = dict(custody_master_key=SecretStr(base64.b64encode(master).decode()))
     # no ledger key file: proofs are not exercised here
     settings = Settings(
         database_url=url,
         public_base_url=BASE_URL,
         ledger_key_file=str(tmp_path / "ledger.key"),
     )
-    ingest_app = create_ingest_app(settings, custody_settings=custody)
+    ingest_app = create_ingest_app(settings.model_copy(update={**custody}))
     ingest_app.state.settings = settings
     ingest_app.include_router(_routes_certificates.router)
     query_app = create_query_app(
-        settings,
+        settings.model_copy(update={**custody, **dict(query_rate_limit_per_second=0)}),
         store=chain.store,
-        custody_settings=custody,
-        rate_limit=RateLimitSettings(query_rate_limit_per_second=0),
     )
     query_app.include_router(_routes_alerts.router)
     with TestClient(ingest_app) as ingest, TestClient(query_app) as query:

@@ -254,7 +254,6 @@ def test_trusted_proxies_setting_takes_addresses_and_networks() -> None:
 
 
 def test_rate_limit_keys_on_the_real_client_behind_a_trusted_proxy(tmp_path: Path) -> None:
-    from suyuan_trace_query._ratelimit import RateLimitSettings
     from suyuan_trace_query.app import create_app
 
     settings = Settings(
@@ -263,8 +262,9 @@ def test_rate_limit_keys_on_the_real_client_behind_a_trusted_proxy(tmp_path: Pat
         trusted_proxies="10.0.0.0/8",  # type: ignore[arg-type]
     )
     app = create_app(
-        settings,
-        rate_limit=RateLimitSettings(query_rate_limit_per_second=0.001, query_rate_limit_burst=1),
+        settings.model_copy(
+            update=dict(query_rate_limit_per_second=0.001, query_rate_limit_burst=1)
+        )
     )
     path = "/v1/codes/not-a-code/qr.svg"
 

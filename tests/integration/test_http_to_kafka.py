@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
-from suyuan.custody import CustodySettings, create_custodial_key, key_registration_event
+from suyuan.custody import create_custodial_key, key_registration_event
 from suyuan.events import event_to_json
 from suyuan_ingest.api import create_app
 from suyuan_ingest.kafka_transport import KafkaTransport
@@ -53,11 +53,10 @@ def test_http_events_reach_the_ledger_through_kafka(rig: IngestRig) -> None:
     rig.wait_for("trust events", lambda: rig.entries() >= 5)
     transport = KafkaTransport(rig.bootstrap, rig.topic, rig.store, trust_topic=rig.trust_topic)
     app = create_app(
-        Settings(database_url=rig.db_url),
-        transport,
-        custody_settings=CustodySettings(
-            custody_master_key=SecretStr(base64.b64encode(master).decode())
+        Settings(database_url=rig.db_url).model_copy(
+            update=dict(custody_master_key=SecretStr(base64.b64encode(master).decode()))
         ),
+        transport,
     )
     token = create_token(engine, "producer", organisation=world.farm.uscc)
     custodial_event = world.certificate()

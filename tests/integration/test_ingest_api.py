@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
-from suyuan.custody import CustodySettings, create_custodial_key, key_registration_event
+from suyuan.custody import create_custodial_key, key_registration_event
 from suyuan.events import event_to_json
 from suyuan.events.model import Event, thaw
 from suyuan.intake import LedgerWriter, Message
@@ -38,7 +38,6 @@ from suyuan.ledger import (
 )
 from suyuan.signing import SigningKey, VerifyKey
 from suyuan.tlog import NoteSigner
-from suyuan_ingest._settings import IngestApiSettings
 from suyuan_ingest.api import create_app
 from tests.databases import fresh_database
 from tests.ledger_world import World
@@ -105,11 +104,12 @@ def start_ingest(url: str, *, max_body_bytes: int | None = None) -> Iterator[Ing
     )
     assert setup.accepted == len(trust), setup.rejections
     app = create_app(
-        Settings(database_url=url),
-        api_settings=IngestApiSettings(ingest_max_body_bytes=max_body_bytes or 8 * 1024 * 1024),
-        custody_settings=CustodySettings(
-            custody_master_key=SecretStr(base64.b64encode(master).decode())
-        ),
+        Settings(database_url=url).model_copy(
+            update={
+                **dict(ingest_max_body_bytes=max_body_bytes or 8 * 1024 * 1024),
+                **dict(custody_master_key=SecretStr(base64.b64encode(master).decode())),
+            }
+        )
     )
     with TestClient(app) as client:
         yield Ingest(

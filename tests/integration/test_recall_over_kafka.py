@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
-from suyuan.custody import CustodySettings, create_custodial_key, key_registration_event
+from suyuan.custody import create_custodial_key, key_registration_event
 from suyuan.ledger import EntryNotFoundError
 from suyuan_ingest.kafka_transport import KafkaTransport
 from suyuan_trace_query.app import create_app
@@ -58,12 +58,11 @@ def test_a_producers_recall_goes_through_kafka_to_closure(rig: IngestRig) -> Non
 
     transport = KafkaTransport(rig.bootstrap, rig.topic, rig.store, trust_topic=rig.trust_topic)
     app = create_app(
-        Settings(database_url=rig.db_url),
+        Settings(database_url=rig.db_url).model_copy(
+            update=dict(custody_master_key=SecretStr(base64.b64encode(master).decode()))
+        ),
         store=rig.store,
         transport=transport,
-        custody_settings=CustodySettings(
-            custody_master_key=SecretStr(base64.b64encode(master).decode())
-        ),
     )
     tokens = {org: create_token(engine, "producer", organisation=org) for org in (farm, market)}
 

@@ -37,7 +37,6 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.scenario import Organisation, Scenario
-from suyuan_trace_query._ratelimit import RateLimitSettings
 from suyuan_trace_query.app import create_app
 
 BASE_URL = "https://trace.example.cn"
@@ -279,9 +278,7 @@ def scan_app(ledger: ScanLedger) -> FastAPI:
         ledger_name="scan.test/ledger",
     )
     return create_app(
-        settings,
-        store=ledger.store,
-        rate_limit=RateLimitSettings(query_rate_limit_per_second=0),
+        settings.model_copy(update=dict(query_rate_limit_per_second=0)), store=ledger.store
     )
 
 
@@ -631,9 +628,7 @@ def test_certificate_page_links_its_label(client: TestClient, ledger: ScanLedger
 def test_unreadable_ledger_gets_a_friendly_503_page(tmp_path: Path) -> None:
     empty = SqlLedgerStore(create_ledger_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}"))
     settings = Settings(ledger_key_file=str(tmp_path / "none.key"))
-    app = create_app(
-        settings, store=empty, rate_limit=RateLimitSettings(query_rate_limit_per_second=0)
-    )
+    app = create_app(settings.model_copy(update=dict(query_rate_limit_per_second=0)), store=empty)
     with TestClient(app) as broken:
         response = broken.get(f"/c/{new_certificate_code(random.Random(1))}")
     empty.close()

@@ -38,7 +38,7 @@ from pydantic import SecretStr
 from suyuan.auth import create_token
 from suyuan.codes import new_certificate_code, scan_url
 from suyuan.config import Settings
-from suyuan.custody import CustodySettings, create_custodial_key, key_registration_event
+from suyuan.custody import create_custodial_key, key_registration_event
 from suyuan.demo import build_demo
 from suyuan.events import decode_batch, decode_event
 from suyuan.events.model import Event
@@ -58,7 +58,7 @@ from suyuan.merkle import leaf_hash, verify_consistency, verify_inclusion
 from suyuan.scenario import Organisation, Scenario
 from suyuan.signing import SigningKey
 from suyuan.tlog import NoteVerifier, Receipt, open_checkpoint, verify_receipt
-from suyuan_trace_query._ratelimit import RateLimitSettings, TokenBucketLimiter
+from suyuan_trace_query._ratelimit import TokenBucketLimiter
 from suyuan_trace_query.app import create_app
 from tests.databases import fresh_database
 
@@ -237,14 +237,13 @@ def start_query(
         witnesses=witnesses,
     )
     app = create_app(
-        settings,
+        settings.model_copy(
+            update={
+                **dict(custody_master_key=SecretStr(base64.b64encode(master).decode())),
+                **dict(query_rate_limit_per_second=rate_per_second, query_rate_limit_burst=burst),
+            }
+        ),
         store=store,
-        custody_settings=CustodySettings(
-            custody_master_key=SecretStr(base64.b64encode(master).decode())
-        ),
-        rate_limit=RateLimitSettings(
-            query_rate_limit_per_second=rate_per_second, query_rate_limit_burst=burst
-        ),
     )
     with TestClient(app) as client:
         yield Query(

@@ -21,7 +21,6 @@ from pydantic import SecretStr
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
-from suyuan.custody import CustodySettings
 from suyuan.demo import PRODUCER_COMMITMENT, vegetable_certificate
 from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message
@@ -34,7 +33,6 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.scenario import Organisation, Scenario
-from suyuan_trace_query._ratelimit import RateLimitSettings
 from suyuan_trace_query.app import create_app
 
 INPUTS = 40_000
@@ -206,12 +204,15 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
         database_url=url, ledger_key_file=str(key_file), ledger_name="test.local/ledger"
     )
     app = create_app(
-        settings,
-        store=store,
-        custody_settings=CustodySettings(
-            custody_master_key=SecretStr(base64.b64encode(secrets.token_bytes(32)).decode())
+        settings.model_copy(
+            update={
+                **dict(
+                    custody_master_key=SecretStr(base64.b64encode(secrets.token_bytes(32)).decode())
+                ),
+                **dict(query_rate_limit_per_second=0),
+            }
         ),
-        rate_limit=RateLimitSettings(query_rate_limit_per_second=0),
+        store=store,
     )
     with TestClient(app) as client:
         yield Ledger(

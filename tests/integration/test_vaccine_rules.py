@@ -21,7 +21,6 @@ from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, ini
 from suyuan.tlog import NoteSigner
 from suyuan_ingest.api import create_app as create_ingest_app
 from suyuan_trace_query import _routes_alerts
-from suyuan_trace_query._ratelimit import RateLimitSettings
 from suyuan_trace_query.app import create_app as create_query_app
 from tests.databases import fresh_database
 from tests.integration import vaccine_story
@@ -37,7 +36,7 @@ def query_client(store: SqlLedgerStore, tmp_path: Path) -> TestClient:
         public_base_url="https://trace.example.cn", ledger_key_file=str(tmp_path / "none.key")
     )
     app = create_query_app(
-        settings, store=store, rate_limit=RateLimitSettings(query_rate_limit_per_second=0)
+        settings.model_copy(update=dict(query_rate_limit_per_second=0)), store=store
     )
     app.include_router(_routes_alerts.router)
     return TestClient(app)

@@ -19,7 +19,6 @@ from pydantic import SecretStr
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
-from suyuan.custody import CustodySettings
 from suyuan.demo import vegetable_certificate
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
@@ -31,7 +30,6 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.scenario import Scenario
-from suyuan_trace_query._ratelimit import RateLimitSettings
 from suyuan_trace_query.app import create_app
 
 WAYBILL = "ZJYD20261205"
@@ -106,12 +104,17 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     assert [len(r.rejections) for r in results] == [0, 0, 1]  # the stranger held nothing
     assert results[2].rejections[0].reason == "not_in_custody"
     app = create_app(
-        Settings(database_url=url, ledger_key_file=str(key_file), ledger_name="test.local/ledger"),
-        store=store,
-        custody_settings=CustodySettings(
-            custody_master_key=SecretStr(base64.b64encode(secrets.token_bytes(32)).decode())
+        Settings(
+            database_url=url, ledger_key_file=str(key_file), ledger_name="test.local/ledger"
+        ).model_copy(
+            update={
+                **dict(
+                    custody_master_key=SecretStr(base64.b64encode(secrets.token_bytes(32)).decode())
+                ),
+                **dict(query_rate_limit_per_second=0),
+            }
         ),
-        rate_limit=RateLimitSettings(query_rate_limit_per_second=0),
+        store=store,
     )
     with TestClient(app) as client:
         yield {

@@ -46,7 +46,6 @@ from suyuan.recall import find_recall
 from suyuan.scenario import Organisation, Scenario
 from suyuan.signing import batch_proofs, sign_batch
 from suyuan.trace import Tracer, trace_json
-from suyuan_trace_query._ratelimit import RateLimitSettings
 from suyuan_trace_query.app import create_app
 
 #: The time of recording: the writer's clock, fixed for the whole run.
@@ -237,9 +236,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             public_base_url=BASE_URL,
             ledger_key_file=str(directory / "ledger.key"),
             ledger_name="readers.test/ledger",
-        ),
+        ).model_copy(update=dict(query_rate_limit_per_second=0)),
         store=store,
-        rate_limit=RateLimitSettings(query_rate_limit_per_second=0),
     )
     with TestClient(app) as client:
         yield World(store, s, writer, client, create_token(engine, "admin"), orgs, Tracer(store))

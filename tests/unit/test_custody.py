@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from suyuan._auth_tables import custodial_keys
 from suyuan.custody import (
     CustodyError,
-    CustodySettings,
     NoCustodialKeyError,
+    Settings,
     create_custodial_key,
     custodial_key_id,
     key_registration_event,
@@ -129,7 +129,7 @@ def test_invalid_organisation_is_a_code_error(engine: Engine, master: bytes) -> 
 def test_master_key_from_the_environment_setting() -> None:
     text = new_master_key()
 
-    settings = CustodySettings(custody_master_key=SecretStr(text))
+    settings = Settings(custody_master_key=SecretStr(text))
 
     assert load_master_key(settings) == base64.b64decode(text)
 
@@ -148,7 +148,7 @@ def test_malformed_master_key_is_refused_without_echoing_it(text: str, message: 
 
 
 def test_key_file_is_made_on_first_use_with_mode_0600_and_reused(tmp_path: Path) -> None:
-    settings = CustodySettings(custody_key_file=tmp_path / "var" / "custody.key")
+    settings = Settings(custody_key_file=tmp_path / "var" / "custody.key")
 
     first = load_master_key(settings, create=True)
     second = load_master_key(settings)
@@ -159,7 +159,7 @@ def test_key_file_is_made_on_first_use_with_mode_0600_and_reused(tmp_path: Path)
 
 
 def test_missing_key_file_without_create_says_what_to_set(tmp_path: Path) -> None:
-    settings = CustodySettings(custody_key_file=tmp_path / "custody.key")
+    settings = Settings(custody_key_file=tmp_path / "custody.key")
 
     with pytest.raises(CustodyError, match="SUYUAN_CUSTODY_MASTER_KEY"):
         load_master_key(settings)
@@ -171,7 +171,7 @@ def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     path.chmod(0o644)
 
     with pytest.raises(CustodyError, match="chmod 600"):
-        load_master_key(CustodySettings(custody_key_file=path))
+        load_master_key(Settings(custody_key_file=path))
 
 
 # --- the trust chain ---------------------------------------------------------------------------

@@ -23,33 +23,13 @@ from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Request, Response
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from suyuan.config import Settings
 
 log = logging.getLogger("suyuan.trace_query.console")
 
 COOKIE = "suyuan_console"
 COOKIE_PATH = "/console"
-
-
-class ConsoleSettings(BaseSettings):
-    """The console's settings (environment, prefix ``SUYUAN_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="SUYUAN_", env_file=".env", extra="ignore")
-
-    console_secret: SecretStr | None = Field(
-        None,
-        description="Secret the session cookies are sealed with (at least 32 characters). "
-        "Unset: a random one per process, so sessions end when the service restarts and are "
-        "not shared between replicas.",
-    )
-    console_session_hours: float = Field(8.0, gt=0, description="How long a sign-in lasts.")
-    ingest_url: str | None = Field(
-        None,
-        description="Base URL of the capture (ingest) API as this service reaches it: the "
-        "producer pages issue and void certificates through its POST /v1/certificates. Unset: "
-        "they cannot issue here.",
-    )
 
 
 @dataclass(frozen=True)
@@ -63,7 +43,7 @@ class Session:
 class SessionSeal:
     """Seals and opens session cookies with the server secret."""
 
-    def __init__(self, settings: ConsoleSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         secret = settings.console_secret
         if secret is None:
             log.warning("SUYUAN_CONSOLE_SECRET is not set: console sessions end at restart")

@@ -41,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 
 import suyuan.recall as recall_clock
 from suyuan.auth import AuthError, Principal, Role, authenticate
+from suyuan.config import Settings
 from suyuan.custody import CustodyError
 from suyuan.directory import Directory
 from suyuan.errors import CodeError, InvalidInputError
@@ -78,7 +79,7 @@ from .._routes_recalls import (
 )
 from ..scan import pick_language, word
 from . import views
-from ._session import ConsoleSettings, Session, SessionSeal, csrf_matches, new_session
+from ._session import Session, SessionSeal, csrf_matches, new_session
 from .producer_words import PRODUCER_TEXTS, SHARED_KEYS
 from .words import ALERT_KINDS as KIND_WORDS
 from .words import METRIC_KEYS, TEXTS
@@ -120,7 +121,7 @@ _state_lock = threading.Lock()
 class ConsoleState:
     seal: SessionSeal
     directory: Directory
-    settings: ConsoleSettings
+    settings: Settings
 
 
 #: Who may sign in; each role's pages say which of these they take.
@@ -153,9 +154,9 @@ def _state(request: Request) -> ConsoleState:
         with _state_lock:
             state = getattr(request.app.state, _STATE_KEY, None)
             if state is None:
-                store = _context(request).store
-                settings = ConsoleSettings()
-                state = ConsoleState(SessionSeal(settings), Directory(store), settings)
+                context = _context(request)
+                settings = context.settings
+                state = ConsoleState(SessionSeal(settings), Directory(context.store), settings)
                 setattr(request.app.state, _STATE_KEY, state)
     assert isinstance(state, ConsoleState)
     return state
