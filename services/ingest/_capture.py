@@ -123,7 +123,17 @@ class Capture:
     # --- JSON, signed here ----------------------------------------------------------------------
 
     def _submit_json(self, organisation: str, body: bytes, source: str) -> SubmitResult:
-        good, refused = _check_items(self._json_items(body), organisation)
+        return self.submit_events(organisation, self._json_items(body), source)
+
+    def submit_events(self, organisation: str, items: list[Any], source: str) -> SubmitResult:
+        """Events in JSON form (already parsed), each checked, the good ones signed with the
+        organisation's custodial key as one batch: the one way JSON events enter the ledger
+        (``POST /v1/events`` and EPCIS capture). Outcomes in the order of ``items``.
+
+        Raises:
+            ApiError: no custodial key (409) or signing or the ledger unavailable (503).
+        """
+        good, refused = _check_items(items, organisation)
         outcomes = [r.outcome() for r in refused]
         committed = True
         if good:
