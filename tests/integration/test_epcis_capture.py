@@ -22,10 +22,14 @@ from jsonschema import Draft7Validator, FormatChecker
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
-from suyuan.epcis import epc_uri, event_hash
-from suyuan.events import event_to_json
+from suyuan.directory import Directory
+from suyuan.epcis import epc_uri, event_hash, map_event
+from suyuan.events import decode_event, event_from_json, event_to_json
+from suyuan.ledger import Leaf
 from suyuan_trace_query.app import create_app
+from tests.integration.test_epcis_trace import epcis
 from tests.integration.test_ingest_api import Ingest, start_ingest
+from tests.integration.test_trace_api import Query, start_query
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "epcis"
 SCHEMA = json.loads((FIXTURES / "EPCIS-JSON-Schema.json").read_text(encoding="utf-8"))
@@ -266,6 +270,44 @@ def test_an_event_that_would_not_read_back_as_sent_is_refused_naming_the_member(
     assert [p["field"] for p in job["events"][0]["problems"]] == [
         "epcisBody.eventList[0].sourceList"
     ]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Query]:
+    tmp = tmp_path_factory.mktemp("demo")
+    yield from start_query(f"sqlite:///{tmp / 'ledger.sqlite'}", tmp)
+
+
+def test_every_demo_event_exported_as_epcis_is_captured_as_the_same_event(demo: Query) -> None:
+    """Each event of every demo trace, in the regulator's document, read back by its own
+    organisation: the very event the ledger holds (all but its id), of every type exported."""
+    directory = Directory(demo.store)
+    exported = {
+        e["eventID"]: e
+        for code in demo.codes.values()
+        for e in epcis(demo, code, demo.regulator_token)["epcisBody"]["eventList"]
+    }
+    types = set()
+    for event in exported.values():
+        actor = event["suyuan:actor"]["uscc"]
+        mapped = map_event(
+            event, index=0, organisation=actor, prefixes={}, organisation_name=directory.name(actor)
+        )
+        assert mapped.problems == [], (event["suyuan:eventType"], mapped.problems)
+        assert mapped.event is not None
+        held = event_to_json(
+            decode_event(
+                Leaf.from_bytes(
+                    demo.store.entry(
+                        *demo.store.locate(event["eventID"].removeprefix("urn:uuid:"))
+                    ).leaf
+                ).event
+            )
+        )
+        again = event_to_json(event_from_json({**mapped.event, "event_id": held["event_id"]}))
+        assert again == held
+        types.add(event["suyuan:eventType"])
+    assert len(types) >= 20, types
 
 
 # --- what is refused as a whole -----------------------------------------------------------------
