@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from suyuan.directory import Directory
 from suyuan.epcis import (
@@ -51,6 +52,38 @@ capture_jobs = sa.Table(
 
 router = APIRouter()
 
+
+class CaptureProblem(BaseModel):
+    reason: str = Field(description="`unsupported_feature`, or the event contract's reason.")
+    field: str | None = Field(description="The member, e.g. `epcisBody.eventList[0].ilmd`.")
+    value: str | None
+    rule: str
+
+
+class CapturedEventOut(BaseModel):
+    index: int = Field(description="Position of the event in `epcisBody.eventList`.")
+    event_hash: str | None = Field(
+        alias="eventHash", description="The GS1 CBV 2.0 event hash (docs/epcis.md)."
+    )
+    event_id: str | None = Field(alias="eventID", description="Our id, derived from the hash.")
+    status: str = Field(description="`captured`, `duplicate` or `refused`.")
+    problems: list[CaptureProblem] = Field(description="Why refused: every reason.")
+
+
+class CaptureJobOut(BaseModel):
+    """The job of one capture (EPCIS names its members in camelCase)."""
+
+    capture_id: str = Field(alias="captureID")
+    committed: bool = Field(
+        description="False when captured events are queued for the ledger (Kafka): a later "
+        "refusal then shows in GET /v1/rejections."
+    )
+    captured: int
+    duplicates: int
+    refused: int
+    events: list[CapturedEventOut]
+
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Not UTF-8 JSON."},
     401: {"model": ErrorOut, "description": "No token, or an unknown or revoked one."},
@@ -75,6 +108,7 @@ def create_jobs_table(engine: sa.Engine) -> None:
 @router.post(
     CAPTURE_PATH,
     status_code=202,
+    response_model=CaptureJobOut,
     responses=_ERRORS,
     openapi_extra={
         "requestBody": {
@@ -149,6 +183,7 @@ def post_capture(
 
 @router.get(
     f"{CAPTURE_PATH}/{{capture_id}}",
+    response_model=CaptureJobOut,
     responses={
         401: _ERRORS[401],
         403: _ERRORS[403],

@@ -26,6 +26,7 @@ from suyuan.directory import Directory
 from suyuan.epcis import epc_uri, event_hash, map_event
 from suyuan.events import decode_event, event_from_json, event_to_json
 from suyuan.ledger import Leaf
+from suyuan_ingest._routes_epcis import CaptureJobOut
 from suyuan_trace_query.app import create_app
 from tests.integration.test_epcis_trace import epcis
 from tests.integration.test_ingest_api import Ingest, start_ingest
@@ -228,6 +229,7 @@ def test_round_trip_capture_trace_export_validate_capture_again(
     assert first.status_code == 202, first.text
     assert first.headers["Location"] == f"/epcis/capture/{first.json()['captureID']}"
     job = first.json()
+    CaptureJobOut.model_validate(job)  # the job is what the OpenAPI document says
     assert [e["status"] for e in job["events"]] == ["captured"] * 3 + ["refused"], job
     assert job["events"][3]["problems"][0]["field"] == "epcisBody.eventList[3].type"
     captured = {e["eventHash"] for e in job["events"][:3]}
