@@ -28,6 +28,7 @@ from suyuan.events import decode_event, event_from_json, event_to_json
 from suyuan.ledger import Leaf
 from suyuan_ingest._routes_epcis import CaptureJobOut
 from suyuan_trace_query.app import create_app
+from tests.databases import fresh_database
 from tests.integration.test_epcis_trace import epcis
 from tests.integration.test_ingest_api import Ingest, start_ingest
 from tests.integration.test_trace_api import Query, start_query
@@ -84,8 +85,9 @@ class Ledger:
         return response.json()
 
 
-def start_ledger(path: Path) -> Iterator[Ledger]:
-    url = f"sqlite:///{path / 'ledger.sqlite'}"
+def start_ledger(path: Path | str) -> Iterator[Ledger]:
+    """Both services on the SQLite ledger in ``path``, or on the database at URL ``path``."""
+    url = path if isinstance(path, str) else f"sqlite:///{path / 'ledger.sqlite'}"
     for ingest in start_ingest(url):
         app = create_app(Settings(database_url=url, public_base_url=BASE_URL), store=ingest.store)
         with TestClient(app) as query:
@@ -345,3 +347,18 @@ def test_a_capture_job_is_seen_only_by_its_organisation(ledger: Ledger) -> None:
 
     assert ledger.job(job["captureID"], token=ledger.ingest.market_token).status_code == 404
     assert ledger.job("0" * 32).status_code == 404
+
+
+@pytest.mark.integration
+def test_postgres_capture_job_and_repeat(postgres_url: str) -> None:
+    with fresh_database(postgres_url, "epcis_capture") as url:
+        for ledger in start_ledger(url):
+            document, lot = farm_document(ledger)
+
+            job = ledger.capture(document).json()
+            repeat = ledger.capture(document).json()
+
+            assert [e["status"] for e in job["events"]] == ["captured"] * 3 + ["refused"]
+            assert [e["status"] for e in repeat["events"]] == ["duplicate"] * 3 + ["refused"]
+            assert ledger.job(job["captureID"]).json() == job
+            assert schema_errors(ledger.trace_epcis(lot)) == []
