@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from suyuan.epcis import (
     CaptureDocumentError,
@@ -168,3 +170,58 @@ def test_a_document_names_every_problem_and_each_remote_context() -> None:
         ("@context[1]", "https://example.org/b.jsonld"),
         ("epcisBody.eventList", "None"),
     ]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+MEMBERS = st.sampled_from(
+    [
+        "type",
+        "eventTime",
+        "eventTimeZoneOffset",
+        "action",
+        "bizStep",
+        "disposition",
+        "epcList",
+        "parentID",
+        "childEPCs",
+        "inputEPCList",
+        "outputEPCList",
+        "quantityList",
+        "inputQuantityList",
+        "readPoint",
+        "bizLocation",
+        "bizTransactionList",
+        "sourceList",
+        "destinationList",
+        "sensorElementList",
+        "persistentDisposition",
+        "suyuan:eventType",
+        "suyuan:payload",
+        "suyuan:location",
+        "suyuan:quantity",
+        "suyuan:actor",
+        "ex:x",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(MEMBERS, JSON, max_size=8),
+    st.sampled_from(["ObjectEvent", "AggregationEvent", "TransformationEvent", 3]),
+)
+def test_any_json_is_hashed_and_mapped_or_refused_never_an_exception(
+    event: dict[str, Any], kind: Any
+) -> None:
+    event["type"] = kind
+
+    mapped = map_event(event, index=0, organisation=FARM, prefixes={"ex": "https://ex/"})
+
+    assert (mapped.event is None) == bool(mapped.problems)
+    assert mapped.event_hash is not None and mapped.event_hash.startswith("ni:///sha-256;")

@@ -1,4 +1,4 @@
-"""The GS1 CBV 2.0 event hash (CBV 2.0 §8.9 "Event hash", docs/epcis.md "Event hash").
+"""The GS1 CBV 2.0 event hash (CBV 2.0, section "Event hash"; docs/epcis.md "Event hash").
 
 An EPCIS event is written as a *pre-hash string*: ``eventType=…``, then its members in the
 standard's canonical order (times in UTC at millisecond precision, EPC URNs and any GS1 Digital
@@ -17,10 +17,10 @@ tests.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -135,33 +135,51 @@ def prehash(event: Mapping[str, Any], prefixes: Mapping[str, str] | None = None)
 
 
 def _ordered(name: str, value: Any) -> str:
+    """One member of the canonical order; a member not shaped as EPCIS says is written as any
+    other member would be (the hash of a malformed event is still a hash)."""
+    if name == "parentID" and not isinstance(value, dict | list):
+        return f"parentID={_canonical(value)}"
     if name in _EPC_LISTS or name == "outputEPCList":
-        if name == "parentID":
-            return f"parentID={_canonical(value)}"
-        return name + "".join(sorted(f"epc={_canonical(v)}" for v in value))
-    if name.endswith("QuantityList"):
-        elements = ["quantityElement" + _fields(q, _QUANTITY) for q in value]
-        return name + "".join(sorted(elements))
-    if name in ("readPoint", "bizLocation"):
-        return name + _fields(value, ("id",))
-    if name == "persistentDisposition":
-        return name + "".join(
-            "".join(sorted(f"{key}={_word(key, v)}" for v in value.get(key, ())))
-            for key in ("set", "unset")
-        )
-    if name == "sensorElementList":
-        elements = []
-        for element in value:
-            text = "sensorElement"
-            if "sensorMetadata" in element:
-                text += "sensorMetadata" + _fields(element["sensorMetadata"], _METADATA)
-            reports = [
-                "sensorReport" + _fields(_report_type(r), _REPORT)
-                for r in element.get("sensorReport", ())
-            ]
-            elements.append(text + "".join(sorted(reports)))
-        return name + "".join(sorted(elements))
-    return f"{name}={_word(name, value)}"
+        if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+            return name + "".join(sorted(f"epc={_canonical(v)}" for v in value))
+    elif name.endswith("QuantityList"):
+        if isinstance(value, list) and all(isinstance(q, dict) for q in value):
+            elements = ["quantityElement" + _fields(q, _QUANTITY) for q in value]
+            return name + "".join(sorted(elements))
+    elif name in ("readPoint", "bizLocation"):
+        if isinstance(value, dict) and set(value) <= {"id"}:
+            return name + _fields(value, ("id",))
+    elif name == "persistentDisposition":
+        if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()):
+            return name + "".join(
+                "".join(sorted(f"{key}={_word(key, v)}" for v in value.get(key, ())))
+                for key in ("set", "unset")
+            )
+    elif name == "sensorElementList":
+        if isinstance(value, list) and all(_is_sensor_element(e) for e in value):
+            return name + "".join(sorted(_sensor_element(e) for e in value))
+    elif not isinstance(value, dict | list):
+        return f"{name}={_word(name, value)}"
+    return _generic(name, value, {})
+
+
+def _is_sensor_element(element: Any) -> bool:
+    return (
+        isinstance(element, dict)
+        and isinstance(element.get("sensorMetadata", {}), dict)
+        and isinstance(element.get("sensorReport", []), list)
+        and all(isinstance(r, dict) for r in element.get("sensorReport", []))
+    )
+
+
+def _sensor_element(element: Mapping[str, Any]) -> str:
+    text = "sensorElement"
+    if "sensorMetadata" in element:
+        text += "sensorMetadata" + _fields(element["sensorMetadata"], _METADATA)
+    reports = [
+        "sensorReport" + _fields(_report_type(r), _REPORT) for r in element.get("sensorReport", ())
+    ]
+    return text + "".join(sorted(reports))
 
 
 def _report_type(report: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -182,7 +200,11 @@ def _fields(obj: Mapping[str, Any], order: Sequence[str]) -> str:
 
 def _generic(name: str, value: Any, prefixes: Mapping[str, str]) -> str:
     key = _iri(name, prefixes)
-    if name in _TYPED_LISTS:
+    if (
+        name in _TYPED_LISTS
+        and isinstance(value, list)
+        and all(isinstance(item, dict) for item in value)
+    ):
         member, word = _TYPED_LISTS[name]
         items = []
         for item in value:
@@ -254,13 +276,14 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _number(text: str) -> str:
+    """A number as the reference writes it: as a float, without a trailing ``.0``."""
     try:
-        value = Decimal(text)
-    except InvalidOperation:
+        value = float(text)
+    except ValueError:
         return text
-    if value == value.to_integral_value():
-        return str(int(value))
-    return str(float(value))
+    if not math.isfinite(value):  # 1e999 in JSON: kept as written
+        return text
+    return str(int(value)) if value == int(value) else str(value)
 
 
 def _digital_link(url: str) -> str:
