@@ -259,6 +259,22 @@ def test_round_trip_capture_trace_export_validate_capture_again(
         assert fresh.trace_epcis(lot)["epcisBody"]["eventList"] != []
 
 
+def test_the_same_hash_with_other_facts_of_ours_is_refused_not_taken_as_a_repeat(
+    ledger: Ledger,
+) -> None:
+    document, _ = farm_document(ledger)
+    document["epcisBody"]["eventList"] = document["epcisBody"]["eventList"][:1]
+    first = ledger.capture(document).json()
+    document["epcisBody"]["eventList"][0]["suyuan:payload"]["contact"] = "0571-00000000"
+
+    second = ledger.capture(document).json()
+
+    assert first["events"][0]["status"] == "captured"
+    assert second["events"][0]["eventHash"] == first["events"][0]["eventHash"]
+    assert second["events"][0]["status"] == "refused"
+    assert second["events"][0]["problems"][0]["reason"] == "id_conflict"
+
+
 def test_an_event_that_would_not_read_back_as_sent_is_refused_naming_the_member(
     ledger: Ledger,
 ) -> None:

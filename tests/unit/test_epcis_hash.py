@@ -33,12 +33,41 @@ def reference_event() -> dict[str, Any]:
     return event
 
 
-def test_the_prehash_and_hash_are_the_reference_implementations() -> None:
-    expected_prehash = (HASH_FIXTURES / "epcisDocWithSingleEvent.prehashes").read_text().strip()
-    expected_hash = (HASH_FIXTURES / "epcisDocWithSingleEvent.hashes").read_text().strip()
+REFERENCE_EXAMPLES = sorted(HASH_FIXTURES.glob("*.jsonld"))
+GS1_EXAMPLES = [
+    line.split() for line in (HASH_FIXTURES / "gs1-examples.hashes").read_text().splitlines()
+]
 
-    assert prehash(reference_event()) == expected_prehash
-    assert event_hash(reference_event()) == expected_hash
+
+def prefixes_of(document: dict[str, Any]) -> dict[str, str]:
+    context = document["@context"]
+    found: dict[str, str] = {}
+    for item in context if isinstance(context, list) else [context]:
+        if isinstance(item, dict):
+            found.update(item)
+    return found
+
+
+@pytest.mark.parametrize("example", REFERENCE_EXAMPLES, ids=lambda p: p.name)
+def test_prehash_and_hash_are_the_reference_implementations(example: Path) -> None:
+    document = json.loads(example.read_text(encoding="utf-8"))
+    events = document["epcisBody"]["eventList"]
+    expected_prehashes = example.with_suffix(".prehashes").read_text(encoding="utf-8").splitlines()
+    expected_hashes = example.with_suffix(".hashes").read_text().split()
+
+    assert [prehash(e, prefixes_of(document)) for e in events] == expected_prehashes
+    assert [event_hash(e, prefixes_of(document)) for e in events] == expected_hashes
+
+
+@pytest.mark.parametrize(("name", "index", "expected"), GS1_EXAMPLES)
+def test_the_gs1_examples_hash_as_the_reference_hashes_them(
+    name: str, index: str, expected: str
+) -> None:
+    document = json.loads((HASH_FIXTURES.parent / name).read_text(encoding="utf-8"))
+
+    event = document["epcisBody"]["eventList"][int(index)]
+
+    assert event_hash(event, prefixes_of(document)) == expected
 
 
 @pytest.mark.parametrize(
@@ -53,14 +82,20 @@ def test_the_prehash_and_hash_are_the_reference_implementations() -> None:
         ("urn:epc:id:sgln:0614141.07346.1234", "https://id.gs1.org/414/0614141073467/254/1234"),
         ("urn:epc:id:sgln:0614141.07346.0", "https://id.gs1.org/414/0614141073467"),
         ("urn:epc:id:giai:4000001.111", "https://id.gs1.org/8004/4000001111"),
+        ("urn:epc:id:gdti:4012345.11111.123", "https://id.gs1.org/253/4012345111118123"),
+        ("urn:epc:id:pgln:4012345.00000", "https://id.gs1.org/417/4012345000009"),
     ],
 )
 def test_epc_urns_read_as_canonical_digital_links(urn: str, link: str) -> None:
     assert epc_urn_to_digital_link(urn) == link
 
 
-def test_a_pattern_is_not_an_identifier() -> None:
-    assert epc_urn_to_digital_link("urn:epc:idpat:sgtin:4012345.098765.*") is None
+def test_a_pattern_of_a_whole_class_reads_as_its_gtin_and_no_other_pattern_reads() -> None:
+    assert epc_urn_to_digital_link("urn:epc:idpat:sgtin:4012345.098765.*") == (
+        "https://id.gs1.org/01/04012345987652"
+    )
+    assert epc_urn_to_digital_link("urn:epc:idpat:sgtin:4012345.*.*") is None
+    assert epc_urn_to_digital_link("urn:epc:id:usdod:1.2") is None
 
 
 def test_the_hash_does_not_depend_on_spelling() -> None:

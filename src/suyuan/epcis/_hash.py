@@ -4,14 +4,15 @@ An EPCIS event is written as a *pre-hash string*: ``eventType=…``, then its me
 standard's canonical order (times in UTC at millisecond precision, EPC URNs and any GS1 Digital
 Link as canonical Digital Link URIs on ``id.gs1.org``, CBV words and URNs as
 ``https://ref.gs1.org/cbv/…`` URIs, numbers without trailing zeros; list elements sorted), then
-every other member (trading-partner lists, business transactions, extensions) sorted; ``eventID``
-and ``recordTime`` are left out. The SHA-256 of that string, as
+every other member (trading-partner lists and business transactions, each element as its type
+then its value; certification info; extensions by their full IRI) sorted; ``eventID`` and
+``recordTime`` are left out. The SHA-256 of that string, as
 ``ni:///sha-256;{hex}?ver=CBV2.0``, names the event whoever wrote it and however it was spelt.
 
 Our own members (``suyuan:…``, the ledger's annotations added on export: position, proof, our
 event type and payload) are left out too, so an event we export hashes as the event captured.
-The reference implementation (RalphTro/epcis-event-hash-generator) is the cross-check in the
-tests.
+The reference implementation (RalphTro/epcis-event-hash-generator, release 1.9.3) is the
+cross-check in the tests: the same pre-hash strings for its examples, GS1's and our exports.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ HASH_PREFIX = "ni:///sha-256;"
 HASH_SUFFIX = "?ver=CBV2.0"
 OWN_PREFIX = "suyuan:"
 _CBV = "https://ref.gs1.org/cbv/"
+_VOC = "https://gs1.org/voc/"
 _GS1 = "https://id.gs1.org"
 _IGNORED = frozenset({"eventID", "recordTime", "type", "@context"})
 
@@ -40,7 +42,26 @@ _URN_PREFIXES = {
     "urn:epcglobal:cbv:sdt:": "SDT-",
     "urn:epcglobal:cbv:er:": "ER-",
 }
-_EPC_LISTS = ("epcList", "parentID", "inputEPCList", "childEPCs")
+_ORDER = (
+    "epcList",
+    "parentID",
+    "inputEPCList",
+    "childEPCs",
+    "quantityList",
+    "childQuantityList",
+    "inputQuantityList",
+    "outputEPCList",
+    "outputQuantityList",
+    "action",
+    "transformationID",
+    "bizStep",
+    "disposition",
+    "persistentDisposition",
+    "readPoint",
+    "bizLocation",
+    "sensorElementList",
+)
+_EPC_LISTS = frozenset({"epcList", "inputEPCList", "childEPCs", "outputEPCList"})
 _QUANTITY = ("epcClass", "quantity", "uom")
 _METADATA = (
     "time",
@@ -77,13 +98,53 @@ _REPORT = (
     "uom",
     "coordinateReferenceSystem",
 )
-# Party and transaction lists: each element is its value with its type as a child.
+# Party and transaction lists: each element is its type, then its value.
 _TYPED_LISTS = {
     "bizTransactionList": ("bizTransaction", "BTT-"),
     "sourceList": ("source", "SDT-"),
     "destinationList": ("destination", "SDT-"),
 }
-_DL_KEYS = frozenset({"00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8018"})
+# GS1 Digital Link: primary keys, and the short names a link may use for keys and qualifiers.
+_DL_KEYS = frozenset(
+    {
+        "01",
+        "8006",
+        "8010",
+        "414",
+        "417",
+        "8017",
+        "8018",
+        "255",
+        "00",
+        "253",
+        "401",
+        "402",
+        "8003",
+        "8004",
+    }
+)
+_DL_NAMES = {
+    "gtin": "01",
+    "itip": "8006",
+    "cpid": "8010",
+    "gln": "414",
+    "party": "417",
+    "gsrnp": "8017",
+    "gsrn": "8018",
+    "gcn": "255",
+    "sscc": "00",
+    "gdti": "253",
+    "ginc": "401",
+    "gsin": "402",
+    "grai": "8003",
+    "giai": "8004",
+    "cpv": "22",
+    "lot": "10",
+    "ser": "21",
+}
+# Characters of a lot, serial or location extension in a canonical link (GS1 AI encodable
+# set 82 less the characters a URI path would escape), at most 20 of them.
+_QUALIFIER = re.compile(r"[\"'\-.0-9;<=>?A-Z_a-z]{0,20}")
 
 
 def event_hash(event: Mapping[str, Any], prefixes: Mapping[str, str] | None = None) -> str:
@@ -98,6 +159,7 @@ def event_hash(event: Mapping[str, Any], prefixes: Mapping[str, str] | None = No
 
 def prehash(event: Mapping[str, Any], prefixes: Mapping[str, str] | None = None) -> str:
     """The pre-hash string of an EPCIS 2.0 JSON event (see the module's description)."""
+    names = prefixes or {}
     rest = {
         k: v
         for k, v in event.items()
@@ -108,59 +170,46 @@ def prehash(event: Mapping[str, Any], prefixes: Mapping[str, str] | None = None)
         if name in rest:
             value = rest.pop(name)
             parts.append(f"{name}={_time(value) if name == 'eventTime' else _scalar(value)}")
-    for name in (
-        "epcList",
-        "parentID",
-        "inputEPCList",
-        "childEPCs",
-        "quantityList",
-        "childQuantityList",
-        "inputQuantityList",
-        "outputEPCList",
-        "outputQuantityList",
-        "action",
-        "transformationID",
-        "bizStep",
-        "disposition",
-        "persistentDisposition",
-        "readPoint",
-        "bizLocation",
-        "sensorElementList",
-    ):
+    generic: list[str] = []
+    for name in _ORDER:
         if name in rest:
-            parts.append(_ordered(name, rest.pop(name)))
-    generic = [_generic(name, value, prefixes or {}) for name, value in rest.items()]
+            ordered, leftover = _ordered(name, rest.pop(name), names)
+            parts.append(ordered)
+            generic.extend(leftover)
+    generic.extend(_generic(name, value, names) for name, value in rest.items())
     parts.extend(sorted(generic))
     return "".join(parts)
 
 
-def _ordered(name: str, value: Any) -> str:
-    """One member of the canonical order; a member not shaped as EPCIS says is written as any
-    other member would be (the hash of a malformed event is still a hash)."""
+def _ordered(name: str, value: Any, prefixes: Mapping[str, str]) -> tuple[str, list[str]]:
+    """One member of the canonical order, and what of it goes with the other members; a member
+    not shaped as EPCIS says is written as any other member would be (the hash of a malformed
+    event is still a hash)."""
     if name == "parentID" and not isinstance(value, dict | list):
-        return f"parentID={_canonical(value)}"
-    if name in _EPC_LISTS or name == "outputEPCList":
+        return f"parentID={_canonical(value)}", []
+    if name in _EPC_LISTS:
         if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
-            return name + "".join(sorted(f"epc={_canonical(v)}" for v in value))
-    elif name.endswith("QuantityList"):
+            return name + "".join(sorted(f"epc={_canonical(v)}" for v in value)), []
+    elif name.endswith(("quantityList", "QuantityList")):
         if isinstance(value, list) and all(isinstance(q, dict) for q in value):
             elements = ["quantityElement" + _fields(q, _QUANTITY) for q in value]
-            return name + "".join(sorted(elements))
+            return name + "".join(sorted(elements)), []
     elif name in ("readPoint", "bizLocation"):
-        if isinstance(value, dict) and set(value) <= {"id"}:
-            return name + _fields(value, ("id",))
+        if isinstance(value, dict) and "id" in value:
+            extensions = sorted(_generic(k, v, prefixes) for k, v in value.items() if k != "id")
+            return f"{name}id={_canonical(value['id'])}" + "".join(extensions), []
     elif name == "persistentDisposition":
         if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()):
             return name + "".join(
                 "".join(sorted(f"{key}={_word(key, v)}" for v in value.get(key, ())))
                 for key in ("set", "unset")
-            )
+            ), []
     elif name == "sensorElementList":
         if isinstance(value, list) and all(_is_sensor_element(e) for e in value):
-            return name + "".join(sorted(_sensor_element(e) for e in value))
+            return _sensor_elements(value, prefixes)
     elif not isinstance(value, dict | list):
-        return f"{name}={_word(name, value)}"
-    return _generic(name, value, {})
+        return f"{name}={_word(name, value)}", []
+    return "", [_generic(name, value, prefixes)]
 
 
 def _is_sensor_element(element: Any) -> bool:
@@ -172,27 +221,44 @@ def _is_sensor_element(element: Any) -> bool:
     )
 
 
-def _sensor_element(element: Mapping[str, Any]) -> str:
-    text = "sensorElement"
-    if "sensorMetadata" in element:
-        text += "sensorMetadata" + _fields(element["sensorMetadata"], _METADATA)
-    reports = [
-        "sensorReport" + _fields(_report_type(r), _REPORT) for r in element.get("sensorReport", ())
-    ]
-    return text + "".join(sorted(reports))
+def _sensor_elements(
+    elements: list[dict[str, Any]], prefixes: Mapping[str, str]
+) -> tuple[str, list[str]]:
+    """The sensor elements in the canonical order; their other members (an element's ``type``,
+    extensions) as a second ``sensorElementList`` among the other members."""
+    ordered = []
+    others = []
+    for element in elements:
+        text = "sensorElement"
+        if "sensorMetadata" in element:
+            text += "sensorMetadata" + _fields(element["sensorMetadata"], _METADATA)
+        reports = [
+            "sensorReport" + _fields(_report_type(r), _REPORT)
+            for r in element.get("sensorReport", ())
+        ]
+        ordered.append(text + "".join(sorted(reports)))
+        rest = sorted(
+            _generic(k, v, prefixes)
+            for k, v in element.items()
+            if k not in ("sensorMetadata", "sensorReport") and v is not None
+        )
+        if rest:
+            others.append("sensorElement" + "".join(rest))
+    leftover = ["sensorElementList" + "".join(sorted(others))] if others else []
+    return "sensorElementList" + "".join(sorted(ordered)), leftover
 
 
 def _report_type(report: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A sensor report's type as its GS1 Web Vocabulary IRI (``Temperature``, ``gs1:…``)."""
     kind = report.get("type")
-    if isinstance(kind, str) and ":" not in kind:
-        return {**report, "type": f"gs1:{kind}"}
+    if isinstance(kind, str) and not kind.startswith(("http://", "https://")):
+        return {**report, "type": _VOC + kind.removeprefix("gs1:")}
     return report
 
 
 def _fields(obj: Mapping[str, Any], order: Sequence[str]) -> str:
-    # Times named ``time`` alone are kept as written, as the reference implementation does.
     return "".join(
-        f"{key}={_time(obj[key]) if key.endswith('Time') else _canonical(obj[key])}"
+        f"{key}={_time(obj[key]) if key.lower().endswith('time') else _canonical(obj[key])}"
         for key in order
         if obj.get(key) is not None
     )
@@ -208,11 +274,11 @@ def _generic(name: str, value: Any, prefixes: Mapping[str, str]) -> str:
         member, word = _TYPED_LISTS[name]
         items = []
         for item in value:
-            text = f"{member}={_canonical(item.get(member))}"
+            text = ""
             if item.get("type") is not None:
                 kind = str(item["type"])
-                text += f"type={_canonical(kind if ':' in kind else _CBV + word + kind)}"
-            items.append(text)
+                text = f"type={_canonical(kind if ':' in kind else _CBV + word + kind)}"
+            items.append(f"{text}{member}={_canonical(item.get(member))}")
         return key + "".join(sorted(items))
     if isinstance(value, Mapping):
         return key + "".join(
@@ -220,7 +286,7 @@ def _generic(name: str, value: Any, prefixes: Mapping[str, str]) -> str:
         )
     if isinstance(value, list):
         return "".join(sorted(_generic(name, v, prefixes) for v in value))
-    text = _time(value) if "time" in name.lower()[1:] else _canonical(value)
+    text = _time(value) if name.lower().endswith("time") else _canonical(value)
     return f"{key}={text}"
 
 
@@ -268,7 +334,7 @@ def _canonical(value: Any) -> str:
     if text.startswith("urn:epc:"):
         return epc_urn_to_digital_link(text) or text
     if text.startswith(("http://", "https://")):
-        return _digital_link(text)
+        return _digital_link(text) or text
     return _number(text) if _NUMBER.fullmatch(text) else text
 
 
@@ -286,50 +352,113 @@ def _number(text: str) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
-def _digital_link(url: str) -> str:
-    """A GS1 Digital Link on any host, on ``id.gs1.org`` and without its query."""
-    segments = urlsplit(url).path.strip("/").split("/")
-    # The path may sit under a prefix on the host: it starts at the first GS1 key.
-    for start, segment in enumerate(segments):
-        if segment in _DL_KEYS and (len(segments) - start) % 2 == 0:
-            return _GS1 + "/" + "/".join(segments[start:])
-    return url
+def _digital_link(url: str) -> str | None:
+    """The canonical form of a GS1 Digital Link on any host: on ``id.gs1.org``, keys by their
+    AI, a GTIN in 14 digits, without query, fragment or consumer product variant (22), the
+    lot left out when a serial names the instance. None when ``url`` is no such link."""
+    path = urlsplit(url).path
+    segments = [_DL_NAMES.get(s, s) for s in path.strip("/").split("/")]
+    start = next((i for i, s in enumerate(segments) if s in _DL_KEYS), None)
+    if start is None or (len(segments) - start) % 2:
+        return None
+    pairs = [(segments[i], segments[i + 1]) for i in range(start, len(segments), 2)]
+    key, value = pairs[0]
+    if key == "01" and value.isdigit() and len(value) in (8, 12, 13):
+        value = value.zfill(14)
+    if not value[:4].isdigit():
+        return None
+    qualifiers = dict(pairs[1:])
+    qualifiers.pop("22", None)
+    if "21" in qualifiers:
+        qualifiers.pop("10", None)
+    if any(not _QUALIFIER.fullmatch(v) for v in qualifiers.values()):
+        return None
+    return f"{_GS1}/{key}/{value}" + "".join(f"/{q}/{v}" for q, v in qualifiers.items())
 
 
 def epc_urn_to_digital_link(urn: str) -> str | None:
-    """The canonical GS1 Digital Link of an EPC URN (``urn:epc:id:sgtin:…``, ``sscc``, ``sgln``,
-    ``giai``, ``pgln``, ``urn:epc:class:lgtin:…``), or None for any other (patterns included)."""
+    """The canonical GS1 Digital Link of an EPC URN, EPC class or pattern URN (``sgtin``,
+    ``sscc``, ``sgln``, ``grai``, ``giai``, ``gsrn``, ``gsrnp``, ``gdti``, ``sgcn``, ``pgln``,
+    ``lgtin``, an ``sgtin`` pattern of a whole class), or None for any other."""
     scheme, _, rest = urn.rpartition(":")
     parts = rest.split(".")
     try:
-        if scheme == "urn:epc:id:sgtin" and len(parts) == 3:
-            return f"{_GS1}/01/{_gtin(parts[0], parts[1])}/21/{parts[2]}"
-        if scheme == "urn:epc:class:lgtin" and len(parts) == 3:
-            return f"{_GS1}/01/{_gtin(parts[0], parts[1])}/10/{parts[2]}"
-        if scheme == "urn:epc:id:sscc" and len(parts) == 2:
-            digits = parts[1][:1] + parts[0] + parts[1][1:]
-            return f"{_GS1}/00/{digits}{_check_digit(digits)}"
-        if scheme == "urn:epc:id:sgln" and len(parts) == 3:
-            gln = parts[0] + parts[1]
-            link = f"{_GS1}/414/{gln}{_check_digit(gln)}"
-            return link if parts[2] == "0" else f"{link}/254/{parts[2]}"
-        if scheme == "urn:epc:id:pgln" and len(parts) == 2:
-            gln = parts[0] + parts[1]
-            return f"{_GS1}/417/{gln}{_check_digit(gln)}"
-        if scheme == "urn:epc:id:giai" and len(parts) == 2:
-            return f"{_GS1}/8004/{parts[0]}{parts[1]}"
-    except ValueError:
+        return _EPC_SCHEMES[scheme](parts)
+    except (KeyError, ValueError, IndexError):
         return None
-    return None
+
+
+def _sgtin(parts: list[str]) -> str:
+    company, item, serial = parts
+    return f"{_GS1}/01/{_gtin(company, item)}/21/{serial}"
+
+
+def _sgtin_pattern(parts: list[str]) -> str:
+    company, item, serial = parts
+    if serial != "*":
+        raise ValueError(serial)
+    return f"{_GS1}/01/{_gtin(company, item)}"
+
+
+def _lgtin(parts: list[str]) -> str:
+    company, item, lot = parts
+    return f"{_GS1}/01/{_gtin(company, item)}/10/{lot}"
+
+
+def _sscc(parts: list[str]) -> str:
+    company, serial = parts
+    digits = serial[:1] + company + serial[1:]
+    return f"{_GS1}/00/{_with_check(digits)}"
+
+
+def _sgln(parts: list[str]) -> str:
+    company, location, extension = parts
+    link = f"{_GS1}/414/{_with_check(company + location)}"
+    return link if extension == "0" else f"{link}/254/{extension}"
+
+
+def _keyed(ai: str, *, pad: str = "", serial: bool = True) -> Callable[[list[str]], str]:
+    """A scheme whose key is company prefix + reference + check digit (``pad`` before it),
+    then the serial when the key has one."""
+
+    def convert(parts: list[str]) -> str:
+        if serial:
+            company, reference, number = parts
+            return f"{_GS1}/{ai}/{pad}{_with_check(company + reference)}{number}"
+        company, reference = parts
+        return f"{_GS1}/{ai}/{_with_check(pad + company + reference)}"
+
+    return convert
+
+
+def _giai(parts: list[str]) -> str:
+    company, asset = parts
+    return f"{_GS1}/8004/{company}{asset}"
+
+
+_EPC_SCHEMES: dict[str, Callable[[list[str]], str]] = {
+    "urn:epc:id:sgtin": _sgtin,
+    "urn:epc:idpat:sgtin": _sgtin_pattern,
+    "urn:epc:class:lgtin": _lgtin,
+    "urn:epc:id:sscc": _sscc,
+    "urn:epc:id:sgln": _sgln,
+    "urn:epc:id:giai": _giai,
+    "urn:epc:id:grai": _keyed("8003", pad="0"),
+    "urn:epc:id:gdti": _keyed("253"),
+    "urn:epc:id:sgcn": _keyed("255"),
+    "urn:epc:id:pgln": _keyed("417", serial=False),
+    "urn:epc:id:gsrn": _keyed("8018", serial=False),
+    "urn:epc:id:gsrnp": _keyed("8017", serial=False),
+}
 
 
 def _gtin(company: str, item: str) -> str:
-    digits = item[:1] + company + item[1:]
-    return digits + _check_digit(digits)
+    return _with_check(item[:1] + company + item[1:])
 
 
-def _check_digit(digits: str) -> str:
+def _with_check(digits: str) -> str:
+    """``digits`` followed by their GS1 check digit (mod 10, weights 3 and 1 from the right)."""
     if not digits.isdigit():
         raise ValueError(digits)
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
+    return digits + str((10 - total % 10) % 10)
