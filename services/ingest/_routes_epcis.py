@@ -166,9 +166,13 @@ def post_capture(
     result = None
     if good:
         result = context.capture.submit_events(
-            organisation, [m.event for m in good], f"epcis:{capture_id[:12]}"
+            organisation,
+            [m.event for m in good],
+            f"epcis:{capture_id[:12]}",
+            indices=[m.index for m in good],
         )
-    job = _job(capture_id, mapped, good, result)
+        context.metrics.count_events(result)
+    job = _job(capture_id, mapped, result)
     with context.engine.begin() as conn:
         conn.execute(
             capture_jobs.insert().values(
@@ -218,19 +222,12 @@ def _directory(request: Request, context: AppContext) -> Directory:
     return directory
 
 
-def _job(
-    capture_id: str,
-    mapped: list[MappedEvent],
-    good: list[MappedEvent],
-    result: SubmitResult | None,
-) -> dict[str, Any]:
+def _job(capture_id: str, mapped: list[MappedEvent], result: SubmitResult | None) -> dict[str, Any]:
     """The job as answered and kept: per event its status (``captured``, ``duplicate``,
-    ``refused``) with the reasons of a refusal."""
+    ``refused``) with the reasons of a refusal. Outcomes are numbered by ``eventList`` index."""
     outcomes = {}
     if result is not None:
-        for outcome in result.outcomes:
-            if outcome.index is not None:
-                outcomes[good[outcome.index].index] = outcome
+        outcomes = {o.index: o for o in result.outcomes if o.index is not None}
     events = []
     for item in mapped:
         entry: dict[str, Any] = {

@@ -275,6 +275,25 @@ def test_the_same_hash_with_other_facts_of_ours_is_refused_not_taken_as_a_repeat
     assert second["events"][0]["problems"][0]["reason"] == "id_conflict"
 
 
+def test_an_event_the_contract_refuses_is_refused_and_listed_with_its_place_in_the_document(
+    ledger: Ledger,
+) -> None:
+    document, _ = farm_document(ledger)
+    events = document["epcisBody"]["eventList"]
+    events[0]["suyuan:payload"]["product_name"] = " "  # blank: a content rule of the event
+    document["epcisBody"]["eventList"] = [events[3], events[0]]
+
+    job = ledger.capture(document).json()
+    rejections = ledger.ingest.client.get(
+        "/v1/rejections", headers={"Authorization": f"Bearer {ledger.ingest.farm_token}"}
+    ).json()["rejections"]
+
+    assert [e["status"] for e in job["events"]] == ["refused", "refused"]
+    assert job["events"][1]["problems"][0]["reason"] == "invalid_event"
+    assert job["events"][1]["problems"][0]["field"] == "payload.product_name"
+    assert [r["source"] for r in rejections] == [f"epcis:{job['captureID'][:12]} body[1]"]
+
+
 def test_an_event_that_would_not_read_back_as_sent_is_refused_naming_the_member(
     ledger: Ledger,
 ) -> None:
