@@ -260,3 +260,28 @@ def test_any_json_is_hashed_and_mapped_or_refused_never_an_exception(
 
     assert (mapped.event is None) == bool(mapped.problems)
     assert mapped.event_hash is not None and mapped.event_hash.startswith("ni:///sha-256;")
+
+
+def test_our_event_type_must_be_exported_as_the_epcis_type_sent() -> None:
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": "2026-05-06T01:00:00Z",
+        "eventTimeZoneOffset": "+08:00",
+        "epcList": ["https://id.gs1.org/00/069012341234567894"],
+        "action": "ADD",
+        "suyuan:eventType": "Transformed",
+        "suyuan:payload": {
+            "process": "REPACKING",
+            "inputs": [{"code": "(00)069012341234567894", "quantity": "1", "unit": "箱"}],
+            "outputs": [{"code": "(00)069012341234567894", "quantity": "1", "unit": "箱"}],
+        },
+    }
+
+    mapped = map_event(event, index=0, organisation=FARM, prefixes={})
+
+    assert [(p.field, p.rule) for p in mapped.problems] == [
+        (
+            "epcisBody.eventList[0].suyuan:eventType",
+            "is exported as TransformationEvent, not as ObjectEvent",
+        )
+    ]

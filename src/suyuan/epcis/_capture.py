@@ -484,12 +484,20 @@ def _reads_back(
     event = event_from_json(data)
     traced = TracedEvent(event, 0, 0, datetime.now(UTC), actor_name)
     again = epcis_event(traced, public=False, base_url="", names=None)
+    if again["type"] != epcis["type"]:
+        return [
+            UnsupportedFeatureError(
+                f"{at}.suyuan:eventType",
+                data["event_type"],
+                f"is exported as {again['type']}, not as {epcis['type']}",
+            )
+        ]
     problems: list[InvalidInputError] = []
     for name in sorted(set(epcis) | set(again)):
         if name.startswith(OWN_PREFIX) or name in ("type", "eventID", "recordTime"):
             continue
-        sent = {"type": epcis.get("type"), name: epcis.get(name)}
-        kept = {"type": again.get("type"), name: again.get(name)}
+        sent = {"type": epcis["type"], name: epcis.get(name)}
+        kept = {"type": epcis["type"], name: again.get(name)}
         if prehash(sent, prefixes) != prehash(kept, prefixes):
             problems.append(
                 UnsupportedFeatureError(
