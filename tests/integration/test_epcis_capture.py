@@ -9,7 +9,9 @@ with the same CBV event hashes (and once more there: stored once).
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +21,28 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft7Validator, FormatChecker
+from pydantic import SecretStr
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
+from suyuan.custody import CustodySettings, create_custodial_key, key_registration_event
+from suyuan.demo import build_demo
 from suyuan.directory import Directory
 from suyuan.epcis import epc_uri, event_hash, map_event
-from suyuan.events import decode_event, event_from_json, event_to_json
-from suyuan.ledger import Leaf
+from suyuan.events import decode_batch, decode_event, event_from_json, event_to_json
+from suyuan.events.model import TRUST_EVENT_TYPES
+from suyuan.intake import LedgerWriter, Message
+from suyuan.ledger import (
+    TRUST_SHARD,
+    Leaf,
+    SqlLedgerStore,
+    create_ledger_engine,
+    initialise,
+    migrate,
+)
+from suyuan.tlog import NoteSigner
 from suyuan_ingest._routes_epcis import CaptureJobOut
+from suyuan_ingest.api import create_app as create_ingest_app
 from suyuan_trace_query.app import create_app
 from tests.databases import fresh_database
 from tests.integration.test_epcis_trace import epcis
@@ -347,6 +363,81 @@ def test_every_demo_event_exported_as_epcis_is_captured_as_the_same_event(demo: 
         assert again == held
         types.add(event["suyuan:eventType"])
     assert len(types) >= 20, types
+
+
+def test_the_demo_ledger_exported_as_epcis_is_captured_into_a_fresh_ledger_by_its_organisations(
+    demo: Query, tmp_path: Path
+) -> None:
+    """Every event of every demo trace (regulator's documents), in ledger order, captured into a
+    fresh ledger by the organisation that did it: the same CBV event hashes. The only events
+    refused are those naming another event by its id, which a captured event does not keep
+    (its id derives from its hash), and what rests on them."""
+    exported = {
+        e["eventID"]: e
+        for code in demo.codes.values()
+        for e in epcis(demo, code, demo.regulator_token)["epcisBody"]["eventList"]
+    }
+    events = sorted(exported.values(), key=lambda e: (e["recordTime"], e["suyuan:ledger"]["seq"]))
+    s = demo.scenario
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    engine = create_ledger_engine(url)
+    migrate(engine)
+    store = SqlLedgerStore(engine)
+    initialise(store, NoteSigner.generate("fresh").verifier, [s.root])
+    writer = LedgerWriter(store, [s.root])
+    for number, message in enumerate(build_demo().messages):
+        if all(
+            decode_event(e).event_type in TRUST_EVENT_TYPES for e in decode_batch(message).events
+        ):
+            assert not writer.write(TRUST_SHARD, [Message(f"trust#{number}", message)]).rejections
+    master = secrets.token_bytes(32)
+    actors = sorted({e["suyuan:actor"]["uscc"] for e in events})
+    keys = [
+        key_registration_event(s.regulator_uscc, a, create_custodial_key(engine, master, a))
+        for a in actors
+    ]
+    assert not writer.write(TRUST_SHARD, [Message("keys", s.sign_as_root(keys))]).rejections
+    tokens = {a: create_token(engine, "producer", organisation=a) for a in actors}
+    app = create_ingest_app(
+        Settings(database_url=url),
+        custody_settings=CustodySettings(
+            custody_master_key=SecretStr(base64.b64encode(master).decode())
+        ),
+    )
+
+    outcomes = []
+    with TestClient(app) as client:
+        for event in events:
+            document = {
+                "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                "type": "EPCISDocument",
+                "schemaVersion": "2.0",
+                "creationDate": "2026-05-07T00:00:00+00:00",
+                "epcisBody": {"eventList": [event]},
+            }
+            response = client.post(
+                "/epcis/capture",
+                content=json.dumps(document, ensure_ascii=False).encode(),
+                headers={
+                    "Content-Type": LD_JSON,
+                    "Authorization": f"Bearer {tokens[event['suyuan:actor']['uscc']]}",
+                },
+            )
+            outcomes.append((event, response.json()["events"][0]))
+
+    captured = [(e, o) for e, o in outcomes if o["status"] == "captured"]
+    refused = {
+        (e["suyuan:eventType"], o["problems"][0]["field"])
+        for e, o in outcomes
+        if o["status"] != "captured"
+    }
+    assert len(events) > 100
+    assert all(o["eventHash"] == event_hash(e) for e, o in captured)
+    assert refused == {
+        ("CertificateIssued", "payload.inspection_event_id"),  # names an inspection by its id
+        ("CertificateIssued", "payload.upstream_certificates[0]"),  # rests on that certificate
+    }
+    assert len(captured) == len(events) - 2
 
 
 # --- what is refused as a whole -----------------------------------------------------------------
