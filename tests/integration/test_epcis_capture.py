@@ -43,11 +43,14 @@ from suyuan.ledger import (
 from suyuan.tlog import NoteSigner
 from suyuan_ingest._routes_epcis import CaptureJobOut
 from suyuan_ingest.api import create_app as create_ingest_app
+from suyuan_ingest.kafka_transport import KafkaTransport
 from suyuan_trace_query.app import create_app
 from tests.databases import fresh_database
+from tests.integration.ingest_harness import IngestRig
 from tests.integration.test_epcis_trace import epcis
 from tests.integration.test_ingest_api import Ingest, start_ingest
 from tests.integration.test_trace_api import Query, start_query
+from tests.ledger_world import World
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "epcis"
 SCHEMA = json.loads((FIXTURES / "EPCIS-JSON-Schema.json").read_text(encoding="utf-8"))
@@ -117,11 +120,11 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
     yield from start_ledger(tmp_path)
 
 
-def farm_document(ledger: Ledger) -> tuple[dict[str, Any], str]:
+def farm_document(ledger: Ledger | World) -> tuple[dict[str, Any], str]:
     """A 合格证, the packing of its lot on a pallet and the pallet's shipment to the market,
     told in EPCIS 2.0 (the certificate with our extension members, the rest in standard terms
     alone), and an AssociationEvent we do not record. Also the lot's code."""
-    world = ledger.ingest.world
+    world = ledger.ingest.world if isinstance(ledger, Ledger) else ledger
     s = world.scenario
     lot = s.unit_code(lot="LA20260506")
     pallet = s.sscc()
@@ -488,3 +491,55 @@ def test_postgres_capture_job_and_repeat(postgres_url: str) -> None:
             assert [e["status"] for e in repeat["events"]] == ["duplicate"] * 3 + ["refused"]
             assert ledger.job(job["captureID"]).json() == job
             assert schema_errors(ledger.trace_epcis(lot)) == []
+
+
+@pytest.mark.integration
+def test_capture_through_kafka_reaches_the_ledger(
+    kafka_bootstrap: str, postgres_url: str, tmp_path: Path
+) -> None:
+    with fresh_database(postgres_url) as url:
+        rig = IngestRig(kafka_bootstrap, url, tmp_path)
+        try:
+            world, s = rig.world, rig.world.scenario
+            master = secrets.token_bytes(32)
+            custodial = create_custodial_key(rig.store.engine, master, world.farm.uscc)
+            rig.start_worker()
+            rig.send_trust(
+                s.sign_as_root(
+                    [
+                        *s.registration(world.farm, world.market),
+                        key_registration_event(s.regulator_uscc, world.farm.uscc, custodial),
+                    ]
+                )
+            )
+            rig.wait_for("trust events", lambda: rig.entries() >= 5)
+            before = rig.entries()
+            transport = KafkaTransport(
+                rig.bootstrap, rig.topic, rig.store, trust_topic=rig.trust_topic
+            )
+            app = create_ingest_app(
+                Settings(database_url=url),
+                transport,
+                custody_settings=CustodySettings(
+                    custody_master_key=SecretStr(base64.b64encode(master).decode())
+                ),
+            )
+            token = create_token(rig.store.engine, "producer", organisation=world.farm.uscc)
+            document, _ = farm_document(world)
+            with TestClient(app) as client:
+                response = client.post(
+                    "/epcis/capture",
+                    content=json.dumps(document, ensure_ascii=False).encode(),
+                    headers={"Content-Type": LD_JSON, "Authorization": f"Bearer {token}"},
+                )
+            transport.close()
+
+            job = response.json()
+            assert response.status_code == 202, response.text
+            assert job["committed"] is False  # queued: the worker writes them
+            assert [e["status"] for e in job["events"]] == ["captured"] * 3 + ["refused"]
+            rig.wait_for("captured events", lambda: rig.entries() >= before + 3)
+            for event in job["events"][:3]:
+                rig.store.locate(event["eventID"])  # in the ledger under its derived id
+        finally:
+            rig.stop_all()
