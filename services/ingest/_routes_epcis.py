@@ -101,8 +101,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def create_jobs_table(engine: sa.Engine) -> None:
-    """Make the capture jobs' table when the database has none yet."""
-    jobs_metadata.create_all(engine, checkfirst=True)
+    """Make the capture jobs' table when the database has none yet.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: the table is missing and cannot be made.
+    """
+    try:
+        jobs_metadata.create_all(engine, checkfirst=True)
+    except sa.exc.DBAPIError:
+        # Two services starting at once both found no table; one made it.
+        if not sa.inspect(engine).has_table(capture_jobs.name):
+            raise
 
 
 @router.post(
