@@ -223,8 +223,8 @@ def _unsupported(epcis: Mapping[str, Any], at: str) -> list[InvalidInputError]:
             )
         ]
     problems: list[InvalidInputError] = [
-        UnsupportedFeatureError(f"{at}.{name}", name, "has no mapping to Suyuan's events")
-        for name in epcis
+        UnsupportedFeatureError(f"{at}.{name}", value, "has no mapping to Suyuan's events")
+        for name, value in epcis.items()
         if name not in allowed and not name.startswith(OWN_PREFIX)
     ]
     action = epcis.get("action")
