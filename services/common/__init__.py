@@ -1,5 +1,6 @@
-"""HTTP plumbing shared by the Suyuan services (design.md §2, §8): JSON errors naming the field and
-the rule, Prometheus request metrics, the bearer-token caller and the common response bodies.
+"""HTTP plumbing shared by the Suyuan services (design.md §2, §8): problem details naming the field
+and the rule, unknown query parameters refused, ``Accept-Language``, Prometheus request metrics,
+the bearer-token caller and the common response bodies.
 
 The core (``suyuan``) never imports this package; the services under ``services/`` do.
 """
@@ -8,9 +9,13 @@ from .app import new_app
 from .auth import TOKEN_HELP, TokenCheck, bearer_principal, require_role
 from .errors import (
     MAX_FIELD_SHOWN,
+    MAX_PROBLEMS,
+    PROBLEM_JSON,
     ApiError,
+    Problem,
     error_response,
     install_error_handlers,
+    problem_bytes,
     shorten_field,
 )
 from .exports import EXPORT_RESPONSES, FormatQuery, export_response, requested_format
@@ -24,12 +29,17 @@ from .guard import (
     checked_token,
     client_address,
 )
+from .language import LanguageMiddleware, accepted_language, answer_language
 from .metrics import UNMATCHED_ROUTE, HttpMetrics, MetricsMiddleware
-from .models import ErrorOut, Health
+from .models import ErrorOut, Health, ProblemOut
+from .query import API_PREFIX, refuse_unknown_query
 
 __all__ = [
+    "API_PREFIX",
     "EXPORT_RESPONSES",
     "MAX_FIELD_SHOWN",
+    "MAX_PROBLEMS",
+    "PROBLEM_JSON",
     "TOKEN_HELP",
     "UNMATCHED_ROUTE",
     "ApiError",
@@ -39,12 +49,17 @@ __all__ = [
     "FormatQuery",
     "Health",
     "HttpMetrics",
+    "LanguageMiddleware",
     "Limit",
     "LimitPolicy",
     "MetricsMiddleware",
+    "Problem",
+    "ProblemOut",
     "RequestGuard",
     "TokenBucketLimiter",
     "TokenCheck",
+    "accepted_language",
+    "answer_language",
     "bearer_principal",
     "checked_token",
     "client_address",
@@ -52,6 +67,8 @@ __all__ = [
     "export_response",
     "install_error_handlers",
     "new_app",
+    "problem_bytes",
+    "refuse_unknown_query",
     "requested_format",
     "require_role",
     "shorten_field",

@@ -15,7 +15,6 @@ address is one of the trusted proxies (:func:`client_address`).
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import re
 import threading
@@ -30,6 +29,8 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from suyuan.auth import AuthError, Principal
+
+from .errors import PROBLEM_JSON, ApiError, problem_bytes
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Authenticator = Callable[[str], Principal]
@@ -134,7 +135,7 @@ class RequestGuard:
         self.limit = limit
         self.trusted_proxies = tuple(trusted_proxies)
         self.on_limited = on_limited
-        self.detail = detail
+        self.detail = detail  # every refusal has a detail now; kept for callers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
@@ -150,25 +151,25 @@ class RequestGuard:
         if body is not None:
             scope["route"] = _Template(body.path)  # a refusal is counted under its route
         if body is not None and not isinstance(checked, Principal):
-            await self._refuse_unauthenticated(send, checked)
+            await self._refuse_unauthenticated(send, scope, checked)
             return
         if self.limit is not None and (limit := self.limit(checked, client)) is not None:
             wait = limit.limiter.take(limit.key)
             if wait > 0:
                 if self.on_limited is not None:
                     self.on_limited()
-                await self._too_many_requests(send, wait, limit)
+                await self._too_many_requests(send, scope, wait, limit)
                 return
         cap = NO_BODY_CAP if body is None else body.max_bytes
         if _declared_length(scope) > cap:
-            await self._too_large(send, cap)
+            await self._too_large(send, scope, cap)
             return
         if body is None:
             await self.app(scope, receive, send)
             return
         received = await _read_at_most(receive, cap)
         if received is None:
-            await self._too_large(send, cap)
+            await self._too_large(send, scope, cap)
             return
         await self.app(scope, _replay(received, receive), send)
 
@@ -183,45 +184,48 @@ class RequestGuard:
         except AuthError as err:
             return err
 
-    async def _refuse_unauthenticated(self, send: Send, checked: AuthError | None) -> None:
+    async def _refuse_unauthenticated(
+        self, send: Send, scope: Scope, checked: AuthError | None
+    ) -> None:
         if checked is None:
             reason, rule = "missing_token", "send a token first: `Authorization: Bearer sy_…`"
         else:
             reason, rule = checked.reason, str(checked)
-        await self._json(send, 401, reason, rule, "Authorization", {"www-authenticate": "Bearer"})
+        await self._json(
+            send, scope, 401, reason, rule, "Authorization", {"www-authenticate": "Bearer"}
+        )
 
-    async def _too_many_requests(self, send: Send, wait: float, limit: Limit) -> None:
+    async def _too_many_requests(self, send: Send, scope: Scope, wait: float, limit: Limit) -> None:
         retry_after = max(1, math.ceil(wait))
         rule = (
             f"at most {limit.limiter.rate:g} requests per second from {limit.per} (bursts of "
             f"{limit.limiter.burst}); retry after {retry_after} s"
         )
-        await self._json(send, 429, "rate_limited", rule, None, {"retry-after": str(retry_after)})
+        await self._json(
+            send, scope, 429, "rate_limited", rule, None, {"retry-after": str(retry_after)}
+        )
 
-    async def _too_large(self, send: Send, cap: int) -> None:
+    async def _too_large(self, send: Send, scope: Scope, cap: int) -> None:
         rule = f"the body must be at most {cap} bytes"
-        await self._json(send, 413, "too_large", rule, "body", {"connection": "close"})
+        await self._json(send, scope, 413, "too_large", rule, "body", {"connection": "close"})
 
     async def _json(
         self,
         send: Send,
+        scope: Scope,
         status: int,
         reason: str,
         rule: str,
         field: str | None,
         headers: dict[str, str],
     ) -> None:
-        body: dict[str, str | None] = {"reason": reason, "field": field, "rule": rule}
-        body["value"] = None
-        if self.detail:
-            body["detail"] = rule
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        data = problem_bytes(ApiError(status, reason, rule, field), scope.get("path"))
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(data)).encode()),
                     *((k.encode(), v.encode("latin-1")) for k, v in headers.items()),
                 ],

@@ -77,6 +77,7 @@ class _Refused:
             reason=self.error.reason,
             field=self.error.field,
             rule=self.error.rule,
+            problems=self.error.problems(),
         )
 
     def rejection(self, organisation: str, source: str) -> Rejection:
@@ -330,4 +331,5 @@ def _at_request_index(outcome: EventOutcome, positions: list[int]) -> EventOutco
         reason=outcome.reason,
         field=outcome.field,
         rule=outcome.rule,
+        problems=outcome.problems,
     )

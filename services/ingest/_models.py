@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from suyuan_http import ProblemOut
+
 
 class EventResult(BaseModel):
     """What became of one event of the request."""
@@ -25,6 +27,11 @@ class EventResult(BaseModel):
     reason: str | None = Field(None, description="Machine-readable reason of a rejection.")
     field: str | None = Field(None, description="Path of the field that broke a rule.")
     rule: str | None = Field(None, description="The rule that was broken.")
+    errors: list[ProblemOut] = Field(
+        default_factory=list,
+        description="A rejected event's problems: every one of a JSON event (the first is "
+        "`reason`, `field`, `rule`), the first of an event of a client-signed batch.",
+    )
 
 
 class SubmitResponse(BaseModel):
@@ -46,3 +53,6 @@ class RejectionOut(BaseModel):
 
 class RejectionsResponse(BaseModel):
     rejections: list[RejectionOut] = Field(description="Newest first.")
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last one."
+    )

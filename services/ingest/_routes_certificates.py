@@ -230,9 +230,7 @@ def post_certificate(
         check_certificate(event, context.store)
     except InvalidInputError as err:
         _record(context, organisation, source, err, body.event_id)
-        raise ApiError(
-            422, err.reason, err.rule, _certificate_field(err.field), err.value
-        ) from None
+        raise ApiError.from_input(err, rename=_certificate_field) from None
     event, status, committed = _submit(context, organisation, event)
     response.headers["Location"] = certificate_links(base_url, _own_code(event)).scan_url
     return _certificate_out(event, status, committed, base_url)
@@ -338,7 +336,7 @@ def post_void(
         check_certificate(event, context.store)
     except InvalidInputError as err:
         _record(context, organisation, source, err, body.event_id)
-        raise ApiError(422, err.reason, err.rule, _void_field(err.field), err.value) from None
+        raise ApiError.from_input(err, rename=_void_field) from None
     event, status, committed = _submit(context, organisation, event)
     return _void_out(event, status, committed, base_url)
 

@@ -148,8 +148,7 @@ def post_capture(
     try:
         document = read_capture_document(parse_json(body))
     except CaptureDocumentError as err:
-        summary = "; ".join(f"{p.field}: {p.rule} (got {p.value!r})" for p in err.problems)
-        raise ApiError(422, err.reason, summary, err.field, err.value) from None
+        raise ApiError.from_input(err) from None
     if len(document.events) > context.capture.max_events:
         raise ApiError(
             413,

@@ -6,8 +6,9 @@
 - ``GET /v1/rejections`` (producer token): that organisation's recent rejections.
 - ``GET /healthz``, ``GET /metrics`` (Prometheus).
 
-Routes are thin: the work is in ``_capture`` (framework-free) and the core. Every refusal is a
-JSON :class:`~suyuan_http.ErrorOut` naming the field and the rule; no stack trace ever leaves.
+Routes are thin: the work is in ``_capture`` (framework-free) and the core. Every refusal is an
+``application/problem+json`` :class:`~suyuan_http.ErrorOut` naming the field and the rule; no
+stack trace ever leaves.
 """
 
 from __future__ import annotations
@@ -26,9 +27,17 @@ from suyuan.config import Settings, get_settings
 from suyuan.custody import CustodyError, CustodySettings, load_master_key
 from suyuan.exports import Cell, Table
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, root_keys
-from suyuan.transport import EmbeddedTransport, SubmitResult, Transport
+from suyuan.transport import (
+    EmbeddedTransport,
+    EventOutcome,
+    EventStatus,
+    SubmitResult,
+    Transport,
+)
 from suyuan_http import (
     EXPORT_RESPONSES,
+    MAX_PROBLEMS,
+    ApiError,
     BodyLimit,
     ErrorOut,
     FormatQuery,
@@ -36,6 +45,8 @@ from suyuan_http import (
     Limit,
     LimitPolicy,
     MetricsMiddleware,
+    Problem,
+    ProblemOut,
     RequestGuard,
     TokenBucketLimiter,
     export_response,
@@ -50,6 +61,11 @@ from ._capture import BATCH_TYPE, JSON_TYPE, Capture, Custody
 from ._deps import AppContext, BodyDep, ContextDep, ProducerDep
 from ._http_metrics import CaptureMetrics
 from ._models import EventResult, RejectionOut, RejectionsResponse, SubmitResponse
+
+# The request bodies of issuing and voiding, public for clients that check a form first (the
+# console's producer pages).
+from ._routes_certificates import CertificateIn as CertificateIn
+from ._routes_certificates import VoidIn as VoidIn
 from ._settings import IngestApiSettings
 
 log = logging.getLogger("suyuan.ingest")
@@ -247,11 +263,19 @@ def get_rejections(
     producer: ProducerDep,
     context: ContextDep,
     limit: Annotated[int, Query(ge=1, le=MAX_REJECTIONS, description="How many.")] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=20, description="`next_cursor` of the page before.")
+    ] = None,
     fmt: FormatQuery = None,
 ) -> RejectionsResponse | Response:
-    """`format=csv|xlsx`: the same rejections, one row each (docs/exports.md)."""
+    """`format=csv|xlsx`: the same rejections, one row each (docs/exports.md); the next page's
+    cursor is then in the `X-Next-Cursor` header."""
     export = requested_format(fmt)
-    stored = context.store.rejections(actor=producer.organisation, limit=limit)
+    before = _rejection_cursor(cursor)
+    # One more than asked: whether there is a next page, without counting them all.
+    stored = context.store.rejections(actor=producer.organisation, limit=limit + 1, before=before)
+    next_cursor = str(stored[limit - 1].id) if len(stored) > limit else None
+    stored = stored[:limit]
     body = RejectionsResponse(
         rejections=[
             RejectionOut(
@@ -263,11 +287,30 @@ def get_rejections(
                 event_id=item.rejection.event_id,
             )
             for item in stored
-        ]
+        ],
+        next_cursor=next_cursor,
     )
     if export != "json":
-        return export_response(rejections_table(body), export, "rejections")
+        response = export_response(rejections_table(body), export, "rejections")
+        if next_cursor is not None:
+            response.headers["X-Next-Cursor"] = next_cursor
+        return response
     return body
+
+
+def _rejection_cursor(cursor: str | None) -> int | None:
+    """The rejection id a cursor stands for.
+
+    Raises:
+        ApiError: 422 naming ``cursor`` when it is not one this service gave.
+    """
+    if cursor is None:
+        return None
+    if not cursor.isascii() or not cursor.isdigit():
+        raise ApiError(
+            422, "invalid_input", "the next_cursor of a page of rejections", "cursor", cursor
+        )
+    return int(cursor)
 
 
 REJECTION_COLUMNS = ("time", "reason", "field", "rule", "source", "event_id")
@@ -314,7 +357,18 @@ def _submit_response(result: SubmitResult) -> SubmitResponse:
                 reason=outcome.reason,
                 field=shorten_field(outcome.field),
                 rule=outcome.rule,
+                errors=_problems_out(outcome),
             )
             for outcome in result.outcomes
         ],
     )
+
+
+def _problems_out(outcome: EventOutcome) -> list[ProblemOut]:
+    """Every problem of a rejected event (the one it was rejected for, when only that is known)."""
+    if outcome.status is not EventStatus.REJECTED:
+        return []
+    problems = [Problem(p.reason, p.rule, p.field, p.value) for p in outcome.problems]
+    if not problems and outcome.reason is not None:
+        problems = [Problem(outcome.reason, outcome.rule or "", outcome.field)]
+    return [ProblemOut.model_validate(p.as_dict()) for p in problems[:MAX_PROBLEMS]]

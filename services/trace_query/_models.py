@@ -127,7 +127,10 @@ class TraceOut(_Open):
     code: str = Field(description="The canonical code.")
     kind: str = Field(description="cert, gs1 or drug.")
     status: str = Field(description="The verdict's state (see verdict).")
-    reasons: list[str] = Field(description="The verdict's findings, one line each.")
+    reasons: list[str] = Field(
+        description="The verdict's findings, one line each, in the language of "
+        "Accept-Language (zh or en; default zh; Content-Language says which)."
+    )
     verdict: VerdictOut
     product: dict[str, Any] | None
     origin: dict[str, Any] | None

@@ -173,7 +173,10 @@ class AlertSummaryOut(BaseModel):
 class AlertsOut(BaseModel):
     alerts: list[AlertOut] = Field(description="Open first, newest first.")
     count: int = Field(description="How many matched (before `limit`).")
-    truncated: bool
+    truncated: bool = Field(description="True when more follow this page.")
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last one."
+    )
     summary: AlertSummaryOut = Field(
         description="Every alert the caller follows in the region/org asked, whatever their "
         "status and kind."
@@ -232,26 +235,58 @@ def get_alerts(
     region: RegionQuery = None,
     organisation: OrgQuery = None,
     limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 200,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the page before.")
+    ] = None,
     fmt: FormatQuery = None,
 ) -> AlertsOut | Response:
     """A failed inspection stays open until every affected quantity is destroyed, returned or
     recalled (不合格核查处置); its `holders` list every organisation holding the frozen goods.
-    `format=csv|xlsx`: one row per alert, the same alerts (docs/exports.md)."""
+    `format=csv|xlsx`: one row per alert, the same alerts (docs/exports.md); the next page's
+    cursor is then in the `X-Next-Cursor` header."""
     export = requested_format(fmt)
     kinds = _kinds(kind)
     scope = _scope(caller, region)
     followed = select(every_alert(request, context), scope=scope, organisation=organisation)
     matching = select(followed, status=status, kinds=kinds)
     matching.sort(key=lambda a: a.status != "open")  # stable: newest first within each
-    shown = [_alert_out(a) for a in matching[:limit]]
+    start = _page_start([a.alert_id for a in matching], cursor)
+    page = matching[start : start + limit]
+    shown = [_alert_out(a) for a in page]
+    more = start + limit < len(matching)
+    next_cursor = page[-1].alert_id if more and page else None
     if export != "json":
-        return export_response(alerts_table(shown), export, "alerts")
+        response = export_response(alerts_table(shown), export, "alerts")
+        if next_cursor is not None:
+            response.headers["X-Next-Cursor"] = next_cursor
+        return response
     return AlertsOut(
         alerts=shown,
         count=len(matching),
-        truncated=len(matching) > limit,
+        truncated=more,
+        next_cursor=next_cursor,
         summary=_summary_out(summarise(followed)),
     )
+
+
+def _page_start(ids: list[str], cursor: str | None) -> int:
+    """Where the page after ``cursor`` (the last alert id of the page before) starts.
+
+    Raises:
+        ApiError: 422 naming ``cursor`` when no alert of this query has that id (any more).
+    """
+    if cursor is None:
+        return 0
+    try:
+        return ids.index(cursor) + 1
+    except ValueError:
+        raise ApiError(
+            422,
+            "invalid_input",
+            "the next_cursor of a page of this same query (an alert that still matches it)",
+            "cursor",
+            cursor,
+        ) from None
 
 
 @router.get(

@@ -126,7 +126,7 @@ def _answer(
     try:
         query = parse_event_query(params)
     except QueryParameterError as err:
-        raise ApiError(422, err.reason, err.summary, err.field, err.value) from None
+        raise ApiError.from_input(err) from None  # every problem, in `errors` and `detail`
     public = not _sees_in_full(principal, context, query)
     private = public or principal.role not in FULL_VIEW_ROLES
     page, following = _read(context, principal, query, public=public, private=private)

@@ -306,6 +306,30 @@ def post_acknowledgement(
     an earlier one. Answers with the holder's account: reconciled when received − sold on −
     destroyed − returned = on hand = 0. 202 instead of 201 when the event is queued (a Kafka
     transport): the account does not show it yet."""
+    after, committed = acknowledge_as(context, request, caller, recall_id, body)
+    if not committed:
+        response.status_code = 202
+    organisation = _organisation(context, caller)
+    account = after.account(organisation)
+    assert account is not None  # acknowledge_recall refused a non-holder
+    return account_out(account, after, recall_clock.current_time())
+
+
+def acknowledge_as(
+    context: QueryContext,
+    request: Request,
+    caller: Principal,
+    recall_id: str,
+    body: AcknowledgementIn,
+) -> tuple[Recall, bool]:
+    """Acknowledge recall ``recall_id`` as the holder ``caller``
+    (``POST /v1/recalls/{id}/acknowledgements``; the console's notice form too): the recall as
+    it is now, and whether the RecallAcknowledged is in the ledger.
+
+    Raises:
+        ApiError: 403 (not a producer token, not a holder in custody), 404, 409 (closed, no
+            custodial key), 422 (a bad quantity or unit; nothing held in scope), 503.
+    """
     require_role(caller, frozenset({Role.PRODUCER}), "a producer (organisation) token")
     organisation = _organisation(context, caller)
     recall = _find(context, request, recall_id)
@@ -328,12 +352,7 @@ def post_acknowledgement(
             note=body.note,
         )
 
-    after, committed = _write(context, organisation, acknowledge)
-    if not committed:
-        response.status_code = 202
-    account = after.account(organisation)
-    assert account is not None  # acknowledge_recall refused a non-holder
-    return account_out(account, after, recall_clock.current_time())
+    return _write(context, organisation, acknowledge)
 
 
 @router.post(
@@ -469,7 +488,7 @@ def _write(context: QueryContext, organisation: str, act: Callable[[SigningKey],
             raise ApiError(403, err.reason, str(err), _body_field(err.field)) from None
         raise ApiError(409, err.reason, str(err), _body_field(err.field)) from None
     except InvalidInputError as err:
-        raise ApiError(422, err.reason, err.rule, _body_field(err.field), err.value) from None
+        raise ApiError.from_input(err, rename=_body_field) from None
     except (CustodyError, TransportError) as err:
         raise ApiError(503, "unavailable", f"the event could not be recorded: {err}") from None
     # The writer signs what it appended: the event's receipt is available at once.

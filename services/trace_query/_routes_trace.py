@@ -14,7 +14,13 @@ from suyuan.epcis import trace_document
 from suyuan.errors import CodeError
 from suyuan.fsma204 import fsma204_table
 from suyuan.trace import Trace, TraceBudget, trace_json
-from suyuan_http import ApiError, FormatQuery, export_response, requested_format
+from suyuan_http import (
+    ApiError,
+    FormatQuery,
+    answer_language,
+    export_response,
+    requested_format,
+)
 
 from ._deps import FULL_VIEW_ROLES, ContextDep, PrincipalDep, sees_in_full
 from ._models import ErrorOut, TraceOut
@@ -143,7 +149,9 @@ def get_trace(
                 health_reports=health_reports,
             )
             return JSONResponse(document, media_type=EPCIS_MEDIA_TYPE)
-        return trace_json(trace, public=public, health_reports=health_reports)
+        return trace_json(
+            trace, public=public, health_reports=health_reports, lang=answer_language()
+        )
 
 
 def _trace(context: ContextDep, code: str, *, full: bool, budget: TraceBudget | None) -> Trace:

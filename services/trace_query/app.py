@@ -13,9 +13,9 @@
 - ``GET /healthz``, ``GET /metrics``.
 
 Routes are thin: the work is in ``suyuan.trace``, ``suyuan.ledger`` and ``suyuan.recall``.
-Callers without a regulator or admin token are rate-limited per address. Every refusal is a JSON
-:class:`~._models.ErrorOut` (with ``detail``) naming the field and the rule; no stack trace ever
-leaves.
+Callers without a regulator or admin token are rate-limited per address. Every refusal is an
+``application/problem+json`` :class:`~._models.ErrorOut` naming the field and the rule; no stack
+trace ever leaves.
 """
 
 from __future__ import annotations
@@ -271,7 +271,6 @@ def _install_guard(
         limit=limit,
         trusted_proxies=settings.trusted_proxies,
         on_limited=limited.inc,
-        detail=True,
     )
 
 
@@ -281,7 +280,7 @@ def _install_guard(
 def _install_error_handlers(app: FastAPI) -> None:
     """The shared handlers, with ``detail`` in every body; a database or ledger that cannot
     answer is a 503, not a 500."""
-    install_error_handlers(app, log, detail=True)
+    install_error_handlers(app, log)
     app.add_exception_handler(sa.exc.SQLAlchemyError, _database_error)
     app.add_exception_handler(LedgerError, _ledger_error)
 
@@ -289,13 +288,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
     error = ApiError(503, "unavailable", "the ledger database is unavailable")
-    return error_response(error, detail=True)
+    return error_response(error, instance=request.url.path)
 
 
 async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("ledger error on %s %s: %s", request.method, request.url.path, exc)
     error = ApiError(503, "ledger_unavailable", f"the ledger cannot answer: {exc}")
-    return error_response(error, detail=True)
+    return error_response(error, instance=request.url.path)
 
 
 def _witnessing(ledger: Ledger | None, settings: Settings) -> Witnessing | None:

@@ -9,7 +9,9 @@ Design §1 (consumers), §7 (trace), §8 (``GET /c/{code}``); user documentation
   temperature record as an inline SVG chart, and a "recorded on the ledger" badge per event
   linking to its proof receipt.
 - ``GET /c/{code}/label.svg`` — the printable 合格证 label of a certificate code; with the
-  issuer's producer token it prints the 联系方式, as the paper certificate does.
+  issuer's producer token it prints the 联系方式, as the paper certificate does;
+  ``label.pdf`` (``?size=60x40&copies=N``: one label per page) and ``label.png``
+  (``?size=&dpi=``) are the same label for label printers (``docs/labels.md``).
 
 Only the public view is shown: payloads go through :func:`suyuan.trace.public_payload`, and the
 page names no recipient, waybill, receipt, contact, price, quantity or trading partner. The trace
@@ -43,8 +45,19 @@ from suyuan.label import (
     BASIS_NAMES_ZH,
     CATEGORY_NAMES_ZH,
     ISSUER_TYPE_NAMES_ZH,
+    CertificateLabel,
     certificate_label,
     label_svg,
+)
+from suyuan.label_print import (
+    DEFAULT_DPI,
+    DEFAULT_SIZE,
+    LABEL_SIZES,
+    MAX_COPIES,
+    PNG_DPI,
+    LabelFontError,
+    label_pdf,
+    label_png,
 )
 from suyuan.qrsign import (
     MAX_QR_LENGTH,
@@ -57,7 +70,7 @@ from suyuan.qrsign import (
 from suyuan.signing import SigningKey
 from suyuan.trace import Trace, TracedEvent, public_payload
 from suyuan.verdict import CONSUMER, REPLACED, Finding
-from suyuan_http import ApiError, checked_token
+from suyuan_http import ApiError, answer_language, checked_token
 
 from ._deps import QueryContext
 
@@ -179,6 +192,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "点击「已上链」可查看该记录的存证回执。",
         "check_verified": "已在浏览器中验证：本页 {n} 条记录都在账本（密钥 {key}）签名的树中。",
         "check_some_pending": "另有 {n} 条尚待账本检查点。",
+        "check_witnessed": "检查点已由 {n} 个独立见证方共同签署。",
+        "check_unwitnessed": "账本签名有效，但检查点缺少足够的见证方签署："
+        "无法排除账本向不同的人展示不同的记录。",
         "check_failed": "浏览器验证失败：账本证明与签名不符。请勿信任本页，并向市场监管部门报告。",
         "check_unable": "此浏览器无法自行验证账本签名。",
         "check_pending": "本页记录尚未被账本检查点覆盖，稍后刷新即可在浏览器中验证。",
@@ -202,6 +218,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "unavailable_body": "查询服务暂时无法读取账本，请稍后再试。",
         "no_label_title": "没有可打印的合格证",
         "no_label_body": "账本中没有以该码开具的承诺达标合格证。",
+        "bad_label_option_title": "标签参数有误",
+        "bad_label_option_body": "请选择列出的标签尺寸、份数或分辨率。",
         "unknown": "未登记主体",
         "partner": "流通环节经营者（不公开）",
         "partial_title": "仅显示部分记录",
@@ -285,6 +303,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "check_verified": "Verified in this browser: the {n} records on this page are in the "
         "tree the ledger (key {key}) signed.",
         "check_some_pending": "{n} more await the ledger's next checkpoint.",
+        "check_witnessed": "The checkpoints are cosigned by {n} independent witnesses.",
+        "check_unwitnessed": "The ledger's signatures hold, but too few witnesses cosigned its "
+        "checkpoint: it could be showing different records to different people.",
         "check_failed": "Browser check FAILED: the ledger's proofs do not match its signature. "
         "Do not trust this page; report it to the market regulator.",
         "check_unable": "This browser cannot check the ledger's signature itself.",
@@ -314,6 +335,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "unavailable_body": "The ledger cannot be read right now. Please try again later.",
         "no_label_title": "No printable certificate",
         "no_label_body": "The ledger holds no compliance certificate issued under this code.",
+        "bad_label_option_title": "Label options not accepted",
+        "bad_label_option_body": "Choose one of the listed label sizes, copies or resolutions.",
         "unknown": "unregistered organisation",
         "partner": "a trader in the chain (not public)",
         "partial_title": "Only part of the record is shown",
@@ -529,8 +552,10 @@ VOCABULARY["country"] = {
 
 
 def pick_language(lang: str | None) -> str:
-    """``en`` (any ``en…`` spelling) or the default ``zh``."""
-    return "en" if lang and lang.strip().lower().startswith("en") else "zh"
+    """``en`` (any ``en…`` spelling) or ``zh`` for a ``?lang=`` given; without one, what the
+    request's ``Accept-Language`` prefers, else ``zh`` (:func:`suyuan_http.answer_language`:
+    the page is marked with ``Content-Language`` and ``Vary: Accept-Language``)."""
+    return answer_language(lang)
 
 
 def word(lang: str, vocabulary: str, value: Any) -> str:
@@ -542,27 +567,131 @@ def word(lang: str, vocabulary: str, value: Any) -> str:
 # --- routes --------------------------------------------------------------------------------------
 
 
+_LABEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"content": {"text/html": {}}, "description": "Not a certificate code."},
+    404: {"content": {"text/html": {}}, "description": "No certificate under this code."},
+    503: {
+        "content": {"text/html": {}},
+        "description": "Too busy (Retry-After) or unavailable (also: no CJK font for PDF/PNG).",
+    },
+}
+_PRINT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_LABEL_ERRORS,
+    422: {"content": {"text/html": {}}, "description": "An unknown size, copies or dpi."},
+}
+SizeQuery = Annotated[
+    str | None,
+    Query(description=f"Label size in mm: {', '.join(LABEL_SIZES)} (default {DEFAULT_SIZE})."),
+]
+
+
 @router.get(
     "/c/{code:path}/label.svg",
     response_class=Response,
     responses={
         200: {"content": {SVG_TYPE: {}}, "description": "The printable 合格证 label (SVG)."},
-        400: {"content": {"text/html": {}}, "description": "Not a certificate code."},
-        404: {"content": {"text/html": {}}, "description": "No certificate under this code."},
-        503: {
-            "content": {"text/html": {}},
-            "description": "Too busy (Retry-After) or unavailable.",
-        },
+        **_LABEL_ERRORS,
     },
     summary="Printable 承诺达标合格证 label of a certificate code",
 )
 def certificate_label_svg(request: Request, code: str, lang: LangQuery = None) -> Response:
-    language = pick_language(lang)
+    return label_response(request, code, pick_language(lang), _token_principal(request), "svg")
+
+
+@router.get(
+    "/c/{code:path}/label.pdf",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/pdf": {}},
+            "description": "The 合格证 label as a PDF, one label per page, the CJK font embedded.",
+        },
+        **_PRINT_ERRORS,
+    },
+    summary="Printable 合格证 label as PDF (label sizes; N copies)",
+)
+def certificate_label_pdf(
+    request: Request,
+    code: str,
+    lang: LangQuery = None,
+    size: SizeQuery = None,
+    copies: Annotated[
+        str | None, Query(description=f"Labels (pages), 1 to {MAX_COPIES}; default 1.")
+    ] = None,
+) -> Response:
+    principal = _token_principal(request)
+    return label_response(request, code, pick_language(lang), principal, "pdf", size, copies)
+
+
+@router.get(
+    "/c/{code:path}/label.png",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}}, "description": "The 合格证 label as a PNG."},
+        **_PRINT_ERRORS,
+    },
+    summary="Printable 合格证 label as PNG (label sizes, printer resolutions)",
+)
+def certificate_label_png(
+    request: Request,
+    code: str,
+    lang: LangQuery = None,
+    size: SizeQuery = None,
+    dpi: Annotated[
+        str | None,
+        Query(description=f"Dots per inch: {', '.join(str(d) for d in PNG_DPI)}; default 300."),
+    ] = None,
+) -> Response:
+    principal = _token_principal(request)
+    return label_response(request, code, pick_language(lang), principal, "png", size, dpi)
+
+
+def label_response(
+    request: Request,
+    code: str,
+    language: str,
+    principal: Principal | None,
+    extension: str,
+    size: str | None = None,
+    count: str | None = None,
+) -> Response:
+    """The label of ``code`` as ``svg``, ``pdf`` (``count`` copies) or ``png`` (``count`` dpi)
+    for ``principal`` (the issuer's prints the 联系方式), or the page saying why not. The label
+    routes and the console's both answer with it."""
+    found = _printable(request, code, language, principal)
+    if isinstance(found, Response):
+        return found
+    label, own = found
+    headers = _label_headers(label.code, own, extension)
+    if extension == "svg":
+        return Response(label_svg(label), media_type=SVG_TYPE, headers=headers)
+    try:
+        if extension == "pdf":
+            pdf = label_pdf(label, size, _count(count, "copies", 1))
+            return Response(pdf, media_type="application/pdf", headers=headers)
+        png = label_png(label, size, _count(count, "dpi", DEFAULT_DPI))
+        return Response(png, media_type="image/png", headers=headers)
+    except ValueError as err:
+        return _option_page(request, language, str(err), size, count)
+    except LabelFontError as err:
+        return _no_font_page(request, language, err)
+
+
+def _token_principal(request: Request) -> Principal | None:
+    caller = checked_token(request)
+    return caller if isinstance(caller, Principal) else None
+
+
+def _printable(
+    request: Request, code: str, language: str, principal: Principal | None
+) -> tuple[CertificateLabel, bool] | Response:
+    """The label of ``code`` and whether its issuer asks (then it prints the 联系方式), or the
+    page to answer instead."""
     try:
         trace = _public_trace(request, code)
         base_url = request.app.state.settings.public_base_url
         void_reason = _void_reason(trace)
-        own = _issuer_asks(request, trace)
+        own = _issuer_asks(principal, trace)
         label = certificate_label(
             trace,
             scan_url(base_url, trace.code),
@@ -578,14 +707,59 @@ def certificate_label_svg(request: Request, code: str, lang: LangQuery = None) -
         return _busy_page(request, language, err)
     if label is None:
         return _message_page(request, language, 404, "no_label_title", "no_label_body", code)
-    headers = {
+    return label, own
+
+
+def _label_headers(code: str, own: bool, extension: str) -> dict[str, str]:
+    return {
         **_PAGE_HEADERS,
-        "Content-Disposition": f'inline; filename="hegezheng-{trace.code}.svg"',
+        "Content-Disposition": f'inline; filename="hegezheng-{code}.{extension}"',
         # the issuer's label names its 联系方式: never from a shared cache
         **({"Cache-Control": "private, no-store"} if own else {}),
         "Vary": "Authorization",
     }
-    return Response(label_svg(label), media_type=SVG_TYPE, headers=headers)
+
+
+def _count(text: str | None, name: str, default: int) -> int:
+    """A whole number query value.
+
+    Raises:
+        ValueError: not one.
+    """
+    if text is None:
+        return default
+    if not text.strip().isdigit():
+        raise ValueError(f"{name} must be a whole number")
+    return int(text)
+
+
+def _option_page(request: Request, language: str, rule: str, *received: str | None) -> Response:
+    context = {
+        **_base_context(language),
+        "status": 422,
+        "title": TEXTS[language]["bad_label_option_title"],
+        "body": TEXTS[language]["bad_label_option_body"],
+        "rule": rule,
+        "received": " ".join(r for r in received if r is not None),
+    }
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=422, headers=_PAGE_HEADERS
+    )
+
+
+def _no_font_page(request: Request, language: str, err: LabelFontError) -> Response:
+    log.error("printable label: %s", err)
+    context = {
+        **_base_context(language),
+        "status": 503,
+        "title": TEXTS[language]["unavailable_title"],
+        "body": TEXTS[language]["unavailable_body"],
+        "rule": str(err),
+        "received": "",
+    }
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=503, headers=_PAGE_HEADERS
+    )
 
 
 @router.get(
@@ -714,18 +888,21 @@ def _browser_check(request: Request, language: str) -> dict[str, str] | None:
         for key, text in TEXTS[language].items()
         if key.startswith("check_")
     }
+    witnessing = context.ledger.witnessing
+    witnesses = [w.to_key() for w in witnessing.verifiers] if witnessing else []
     return {
         "ledger_key": ledger.verifier.to_key(),
+        "witnesses": json.dumps(witnesses),
+        "quorum": str(len(witnesses)),
         "words": json.dumps(words, ensure_ascii=False),
         "root": _root(request),
     }
 
 
-def _issuer_asks(request: Request, trace: Trace) -> bool:
+def _issuer_asks(caller: Principal | None, trace: Trace) -> bool:
     """Whether the caller is the certificate's issuer (its producer token): its label prints the
     联系方式 the paper certificate carries; anyone else's leaves it out (docs/scan-page.md)."""
-    caller = checked_token(request)
-    if not isinstance(caller, Principal) or caller.role is not Role.PRODUCER:
+    if caller is None or caller.role is not Role.PRODUCER:
         return False
     return any(
         t.event.event_type == "CertificateIssued"

@@ -29,14 +29,19 @@ class ApiCallError(SuyuanError):
         rule: str,
         field: str | None = None,
         value: str | None = None,
+        problems: tuple[str, ...] = (),
     ) -> None:
         self.status = status
         self.reason = reason
         self.rule = rule
         self.field = field
         self.value = value
+        #: Every problem the service listed (RFC 9457 ``errors``), as ``field: rule`` lines.
+        self.problems = problems
         where = f"{field}: " if field else ""
-        super().__init__(f"{where}{rule} ({reason}{f', HTTP {status}' if status else ''})")
+        head = f"{where}{rule} ({reason}{f', HTTP {status}' if status else ''})"
+        more = [p for p in problems if p != f"{where}{rule}"]
+        super().__init__("\n".join([head, *(f"  also {p}" for p in more)]))
 
 
 class IngestClient:
@@ -131,6 +136,7 @@ class IngestClient:
                 str(answer.get("rule") or answer.get("detail") or ""),
                 None if answer.get("field") is None else str(answer["field"]),
                 None if answer.get("value") is None else str(answer["value"]),
+                _problems(answer.get("errors")),
             )
         raise ApiCallError(
             response.status_code,
@@ -138,3 +144,15 @@ class IngestClient:
             f"{method} {path} answered {response.status_code} without a Suyuan error body "
             "(is this URL the ingest API?)",
         )
+
+
+def _problems(listed: Any) -> tuple[str, ...]:
+    """The ``errors`` of a problem document as ``field: rule`` lines (empty when absent)."""
+    if not isinstance(listed, list):
+        return ()
+    lines = []
+    for problem in listed:
+        if isinstance(problem, dict):
+            field = problem.get("field")
+            lines.append(f"{field}: {problem.get('rule')}" if field else str(problem.get("rule")))
+    return tuple(lines)

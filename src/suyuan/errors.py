@@ -8,36 +8,69 @@
     │   ├── DecodeError              bytes are not a Suyuan event or batch
     │   │   └── UnknownSchemaError   the fingerprint names no schema we know
     │   ├── EventValidationError     an event's content breaks a rule of the contract (design.md §4)
-    │   │   └── MissingReferenceError   it refers to an event the ledger does not hold (yet)
+    │   │   ├── MissingReferenceError   it refers to an event the ledger does not hold (yet)
+    │   │   └── MultipleInputError   several rules broken at once, each one in ``errors``
     │   ├── IdConflictError          an event id is taken by an event with other content
+    │   ├── OversizedMessageError    a message is larger than the write path takes (suyuan.intake)
+    │   ├── WrongTopicError          a trust event off the trust topic, or the reverse (intake)
     │   ├── ProofError               a Merkle proof, root, size or index is wrong (suyuan.merkle)
     │   ├── NoteError                a signed note or note key is malformed (suyuan.tlog)
     │   ├── CheckpointError          a checkpoint is malformed / of another origin (suyuan.tlog)
     │   ├── ReceiptError             a tlog-proof receipt is malformed (suyuan.tlog)
     │   ├── TileError                a tlog-tiles path is not canonical (suyuan.tlog)
+    │   ├── QrError                  a signed-QR value or key list is malformed (suyuan.qrsign)
+    │   ├── QueryParameterError      EPCIS query parameters we refuse, all named (suyuan.epcis)
+    │   ├── UnsupportedFeatureError  an EPCIS member or event with no mapping (suyuan.epcis)
+    │   ├── CaptureDocumentError     an EPCIS document capture refuses, every problem (suyuan.epcis)
     │   ├── UnauthorisedError        the actor's roles do not allow the event (suyuan.authority)
     │   │   └── NotInCustodyError    the actor does not hold the goods the event is about
     │   │       └── UnheldGoodsError   nobody holds them yet (only while other partitions may
     │   │                              still hand them over; never a final rejection)
     │   ├── UnknownRecallError       a recall follow-up names no known recall
+    │   ├── UnknownRootCodeError     a recall names a code the ledger does not hold (suyuan.recall)
+    │   ├── NotAHolderError          an acknowledgement by an organisation out of scope (recall)
+    │   ├── NotReconciledError       a recall closed with accounts open, without override (recall)
     │   ├── ExportFormatError        an export ``format`` we do not write (suyuan.exports)
     │   └── SignatureError           a signature does not verify (design.md §5)
     │       ├── UnknownKeyError      no registered key has this key id
     │       ├── RevokedKeyError      the key was revoked before the event was signed
     │       ├── WrongSignerError     the key belongs to another organisation / lacks the role
+    │       ├── QrSignatureError     a signed QR's signature fails (suyuan.qrsign)
+    │       ├── QuorumError          too few trusted witnesses cosigned a checkpoint (tlog)
     │       └── NoteSignatureError   a trusted key's signature on a note fails (suyuan.tlog)
     │           └── UnverifiedNoteError   no signature by a trusted key at all
+    ├── AuthError                    an API token is unknown, revoked or malformed (suyuan.auth)
+    ├── CustodyError                 a custodial key cannot be made or opened (suyuan.custody)
+    │   └── NoCustodialKeyError      the organisation has none
+    ├── RecallError                  a recall cannot be done as asked (suyuan.recall)
+    │   ├── RecallNotFoundError      no recall has this id
+    │   ├── RecallRefusedError       the caller may not start, close or answer it
+    │   └── RecallClosedError        it is closed already
+    ├── LedgerError                  the ledger refused an operation or is inconsistent
+    │   ├── StaleWriterError         a writer lost its compare-and-set (another took the shard)
+    │   └── EntryNotFoundError       no entry at that id / position (or not checkpointed yet)
+    ├── MessageDeferredError         a message waits for events of other partitions (intake)
+    ├── TransportError               an event could not be handed to the ledger (suyuan.transport)
+    ├── FetchError                   a monitor could not fetch a log resource (suyuan.monitor)
+    ├── WitnessRefusedError          a witness will not cosign; carries the HTTP status (witness)
+    ├── ApiCallError                 a call to the HTTP API failed (suyuan.client)
     ├── KeyFileError                 a key file cannot be read or written
     └── SchemaFileError              a schema file in schemas/ is missing or broken (suyuan.events)
+
+A test (tests/unit/test_errors_tree.py) keeps this tree equal to the classes the code defines.
 
 Errors of a subsystem are defined beside it (e.g. ``suyuan.merkle.ProofError``) and listed here.
 Input errors are meant to be shown to the producer who sent the input: ``str(err)`` reads
 ``field: rule (got 'value')`` and :meth:`InvalidInputError.as_dict` gives the machine-readable form
-used in HTTP answers and in the rejections store.
+used in HTTP answers and in the rejections store. Where a check can go on past a broken rule
+(the field checks of an event, a certificate draft) it reports every one at once:
+:class:`MultipleInputError` carries them, and :meth:`InvalidInputError.problems` lists the
+problems of any input error alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 _MAX_SHOWN = 60
@@ -76,6 +109,10 @@ class InvalidInputError(SuyuanError, ValueError):
     def as_dict(self) -> dict[str, Any]:
         return {"reason": self.reason, "field": self.field, "value": self.value, "rule": self.rule}
 
+    def problems(self) -> tuple[InvalidInputError, ...]:
+        """Every rule this error reports broken: itself, or a :class:`MultipleInputError`'s."""
+        return (self,)
+
 
 class CodeError(InvalidInputError):
     """A trace code, USCC, or scan URL breaks a rule of design.md §3."""
@@ -110,6 +147,43 @@ class MissingReferenceError(EventValidationError):
     """
 
     may_arrive_later = True
+
+
+class MultipleInputError(EventValidationError):
+    """Several rules broken by one input, every one in ``errors`` (at least two).
+
+    ``reason``, ``field``, ``value`` and ``rule`` are the first's, so a caller that reads one
+    error reads the first; ``str()`` names them all.
+    """
+
+    def __init__(self, errors: Sequence[InvalidInputError]) -> None:
+        flat = tuple(one for err in errors for one in err.problems())
+        if len(flat) < 2:
+            raise ValueError("MultipleInputError holds at least two errors; raise the one instead")
+        first = flat[0]
+        super().__init__(first.field, first.value, first.rule)
+        self.value = first.value  # already shortened: not shortened twice
+        self.errors = flat
+        self.reason = first.reason
+        self.may_arrive_later = all(err.may_arrive_later for err in flat)
+        self.args = ("; ".join(str(err) for err in flat),)
+
+    def problems(self) -> tuple[InvalidInputError, ...]:
+        return self.errors
+
+
+def raise_errors(errors: Sequence[InvalidInputError]) -> None:
+    """Raise what ``errors`` hold: nothing when empty, the one error, or a
+    :class:`MultipleInputError`.
+
+    Raises:
+        InvalidInputError: the only error of ``errors``.
+        MultipleInputError: two or more.
+    """
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise MultipleInputError(errors)
 
 
 class IdConflictError(InvalidInputError):

@@ -63,6 +63,8 @@ _FIELD_SIZE = 30
 _SMALL_SIZE = 24
 _LINE_GAP = 1.45
 _MIN_HEIGHT = 700
+#: The sentence every printed 合格证 ends its commitment with.
+CLOSING_PROMISE = "我承诺对产品质量安全以及合格证真实性负责。"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +228,8 @@ def _title(label: CertificateLabel) -> ET.Element:
     return title
 
 
-def _fields(parent: ET.Element, label: CertificateLabel, *, top: float) -> float:
+def field_rows(label: CertificateLabel) -> list[tuple[str, str]]:
+    """The label's fields as (name, value), in the printed order; 联系方式 only when present."""
     rows = [
         ("产品名称", f"{label.product_name}（{label.category}）" if label.category else ""),
         ("数量（重量）", label.quantity),
@@ -236,10 +239,12 @@ def _fields(parent: ET.Element, label: CertificateLabel, *, top: float) -> float
         ("开具日期", label.issue_date),
         ("承诺依据", label.basis),
     ]
+    return [(name, value) for name, value in rows if value is not None]
+
+
+def _fields(parent: ET.Element, label: CertificateLabel, *, top: float) -> float:
     y = top
-    for name, value in rows:
-        if value is None:
-            continue
+    for name, value in field_rows(label):
         y = _field(parent, name, value, y)
     return y
 
@@ -262,8 +267,7 @@ def _commitment(parent: ET.Element, commitment: str, *, top: float) -> float:
     for line in _wrap(commitment, _TEXT_RIGHT - _MARGIN, _SMALL_SIZE):
         _text(parent, _MARGIN, y, line, size=_SMALL_SIZE)
         y += _SMALL_SIZE * _LINE_GAP
-    closing = "我承诺对产品质量安全以及合格证真实性负责。"
-    for line in _wrap(closing, _TEXT_RIGHT - _MARGIN, _SMALL_SIZE):
+    for line in _wrap(CLOSING_PROMISE, _TEXT_RIGHT - _MARGIN, _SMALL_SIZE):
         _text(parent, _MARGIN, y, line, size=_SMALL_SIZE)
         y += _SMALL_SIZE * _LINE_GAP
     return y

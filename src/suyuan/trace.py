@@ -591,8 +591,8 @@ def _failure_detail(event: Event) -> str:
     return f"{kind}: {'; '.join(items)}" if items else kind
 
 
-def _reason_text(finding: Finding) -> str:
-    return finding.detail or finding.rule.en
+def _reason_text(finding: Finding, lang: str = "en") -> str:
+    return finding.detail or (finding.rule.zh if lang == "zh" else finding.rule.en)
 
 
 def _product_kind(kind: CodeKind, events: list[TracedEvent]) -> str:
@@ -815,8 +815,12 @@ def traced_event_json(
     }
 
 
-def trace_json(trace: Trace, *, public: bool, health_reports: bool = False) -> dict[str, Any]:
-    """The trace as the JSON of ``GET /v1/trace/{code}`` (design.md §8).
+def trace_json(
+    trace: Trace, *, public: bool, health_reports: bool = False, lang: str = "en"
+) -> dict[str, Any]:
+    """The trace as the JSON of ``GET /v1/trace/{code}`` (design.md §8); ``reasons``, the one
+    member in one language, is in ``lang`` (zh or en; a finding's own detail as it was
+    recorded).
 
     Reports about a person's health (:data:`PRIVATE_EVENT_TYPES`, :data:`PRIVATE_ALERT_KINDS`)
     are shown only with ``health_reports`` (a regulator's or admin's reading): a full view of
@@ -834,7 +838,7 @@ def trace_json(trace: Trace, *, public: bool, health_reports: bool = False) -> d
         "code": trace.code,
         "kind": trace.kind,
         "status": trace.status,
-        "reasons": trace.reasons,
+        "reasons": [_reason_text(f, lang) for f in trace.verdict.findings],
         "product": trace.product,
         "origin": trace.origin,
         "certificates": events(trace.certificates),

@@ -83,6 +83,9 @@ class EventOutcome:
     reason: str | None = None
     field: str | None = None
     rule: str | None = None
+    problems: tuple[InvalidInputError, ...] = ()
+    """Every rule a rejected event broke, when it was checked before signing (JSON over HTTP):
+    ``reason``, ``field`` and ``rule`` are the first's. Empty otherwise."""
 
     @classmethod
     def rejected(cls, message: int, index: int | None, rejection: Rejection) -> EventOutcome:

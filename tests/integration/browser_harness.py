@@ -79,10 +79,11 @@ def headless_chromium(
         "--lang=zh-CN",
     ):
         options.add_argument(flag)
+    # Headless Chromium asks for en-US whatever --lang says; the pages follow Accept-Language.
+    prefs: dict[str, object] = {"intl.accept_languages": "zh-CN,zh"}
     if not javascript:
-        options.add_experimental_option(
-            "prefs", {"profile.managed_default_content_settings.javascript": 2}
-        )
+        prefs["profile.managed_default_content_settings.javascript"] = 2
+    options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(20)
     try:

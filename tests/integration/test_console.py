@@ -118,14 +118,20 @@ def test_posts_without_the_csrf_value_are_refused(world: Query) -> None:
 
 
 @pytest.mark.parametrize("who", ["farm_token", "importer_token"])
-def test_other_roles_get_a_403_page(world: Query, who: str) -> None:
+def test_producers_get_their_own_pages_and_a_403_on_the_regulator_s(world: Query, who: str) -> None:
     token = getattr(world, who)
     page = world.client.get("/console")
-    refused = world.client.post(
-        "/console/signin", data={"token": token, "csrf": csrf_of(page.text)}
+    signed_in = world.client.post(
+        "/console/signin",
+        data={"token": token, "csrf": csrf_of(page.text)},
+        follow_redirects=False,
     )
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/console/certificates"
+    refused = world.client.get("/console/recalls")
     assert refused.status_code == 403
-    assert "仅限监管部门和管理员" in refused.text
+    assert "不属于您的令牌角色" in refused.text
+    assert 'href="/console/certificates"' in refused.text  # its own navigation
     bearer = world.client.get("/console/alerts", headers={"Authorization": f"Bearer {token}"})
     assert bearer.status_code == 403
     assert bearer.headers["content-type"].startswith("text/html")

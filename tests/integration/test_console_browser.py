@@ -64,7 +64,7 @@ def test_a_regulator_starts_a_recall_and_follows_it(
     world: Query, server: str, browser: webdriver.Chrome
 ) -> None:
     browser.get(f"{server}/console")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "监管人员登录"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "登录工作台"
     shoot(browser, "signin")
     browser.find_element(By.ID, "token").send_keys(world.regulator_token)
     submit(browser, "#sign-in")
@@ -129,4 +129,4 @@ def test_a_regulator_starts_a_recall_and_follows_it(
 
     submit(browser, "form.inline button")
     browser.get(f"{server}/console/recalls")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "监管人员登录"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "登录工作台"

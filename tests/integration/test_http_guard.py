@@ -158,11 +158,17 @@ def test_ingest_stops_reading_a_streamed_body_past_the_cap(
     answer = call(ingest.client.app, "POST", path, token=ingest.farm_token, chunks=HUGE_CHUNKS)
 
     assert answer.status == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    rule = f"the body must be at most {cap} bytes"
+    problem = {"reason": "too_large", "field": "body", "rule": rule, "value": None}
     assert answer.body == {
-        "reason": "too_large",
-        "field": "body",
-        "rule": f"the body must be at most {cap} bytes",
-        "value": None,
+        "type": "urn:suyuan:problem:too_large",
+        "title": "Too large",
+        "status": 413,
+        "detail": rule,
+        "instance": path,
+        **problem,
+        "errors": [problem],
     }
     assert answer.chunks_read == cap // CHUNK + 1  # the chunk that crossed the cap, no more
 

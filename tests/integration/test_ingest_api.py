@@ -159,6 +159,7 @@ def test_custodial_json_event_enters_the_ledger_signed_with_the_custodial_key(
             "reason": None,
             "field": None,
             "rule": None,
+            "errors": [],
         }
     ]
     shard, seq = ingest.store.locate(event.event_id)
@@ -221,7 +222,7 @@ def test_invalid_event_among_valid_ones_is_rejected_alone_and_listed_for_its_org
     assert rejection["rule"] == results[1]["rule"]
     assert rejection["source"].endswith("body[1]")
     other = ingest.client.get("/v1/rejections", headers=_headers(ingest.market_token, "x"))
-    assert other.json() == {"rejections": []}
+    assert other.json() == {"rejections": [], "next_cursor": None}
 
 
 def test_content_rule_breaks_are_rejected_with_field_and_rule(ingest: Ingest) -> None:
@@ -452,11 +453,21 @@ def test_body_over_the_limit_is_413(tmp_path: Path) -> None:
         response = api.post_json(event)
 
         assert response.status_code == 413
-        assert response.json() == {
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = {
             "reason": "too_large",
             "field": "body",
             "rule": "the body must be at most 4096 bytes",
             "value": None,
+        }
+        assert response.json() == {
+            "type": "urn:suyuan:problem:too_large",
+            "title": "Too large",
+            "status": 413,
+            "detail": "the body must be at most 4096 bytes",
+            "instance": "/v1/events",
+            **problem,
+            "errors": [problem],
         }
         # Without a Content-Length (chunked), the limit holds while reading.
         chunked = api.client.post(

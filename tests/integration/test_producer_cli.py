@@ -210,6 +210,12 @@ def test_the_cli_shows_the_service_s_field_and_rule_and_exits_by_kind(demo: Demo
     assert refused.exit_code == 2
     assert "payload.category" in refused.output
 
+    # Every problem the service found is shown, not only the first.
+    twice = _cli(demo, *base, "--category", "VEGETABLES", "--lot", "NOT-A-CODE", "--lot", "X-2")
+    assert twice.exit_code == 2
+    shown = " ".join(twice.output.split())
+    assert "lot_codes[0]" in shown and "also lot_codes[1]" in shown, shown
+
     bad_token = _cli(demo, *base, "--category", "vegetables", token="sy_" + "A" * 32)
     assert bad_token.exit_code == 3
     assert "unknown_token" in bad_token.output

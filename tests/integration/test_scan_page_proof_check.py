@@ -5,6 +5,7 @@ all without JavaScript."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -15,13 +16,17 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from suyuan.demo import vegetable_certificate
+from suyuan.ledger import load_or_create_ledger_key
+from suyuan.tlog import Cosigner
+from suyuan.witness import Witness, WitnessEndpoint, Witnessing, WitnessState, http_post
+from suyuan_witness.app import create_app as witness_app
 from tests.integration.browser_harness import (
     ARTIFACTS,
     headless_chromium,
     require_chromium,
     served,
 )
-from tests.integration.test_trace_api import Query, start_query
+from tests.integration.test_trace_api import LEDGER_NAME, Query, start_query
 
 PHONE = (390, 844)
 
@@ -144,3 +149,57 @@ def test_the_script_is_ours_and_the_page_allows_only_it(query: Query) -> None:
     assert script.headers["content-type"].startswith("text/javascript")
     assert "crypto.subtle" in script.text
     assert "http://" not in script.text and "https://" not in script.text  # nothing remote
+
+
+@pytest.fixture(scope="module")
+def witnessed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Query]:
+    """A ledger whose two witnesses cosign every checkpoint it signs."""
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("witnessed")
+    ledger_key = load_or_create_ledger_key(tmp / "ledger.key", LEDGER_NAME).verifier
+    cosigners = [Cosigner.generate(f"witness.example/w{n}") for n in (1, 2)]
+    with contextlib.ExitStack() as stack:
+        urls = [
+            stack.enter_context(
+                served(
+                    witness_app(Witness(c, [ledger_key], WitnessState(tmp / f"w{n}.sqlite"))),
+                    lifespan="off",
+                )
+            )
+            for n, c in enumerate(cosigners)
+        ]
+        entries = tuple(f"{u} {c.verifier.to_key()}" for u, c in zip(urls, cosigners, strict=True))
+        url = f"sqlite:///{tmp / 'ledger.sqlite'}"
+        yield from start_query(url, tmp, checkpoint_interval=3600, witnesses=entries)
+
+
+def test_the_page_requires_its_witnesses_cosignatures(
+    witnessed: Query,
+) -> None:
+    query = witnessed
+    with served(query.client.app, lifespan="off") as server:
+        kind, text, _ = _check(server + _page(query, query.codes["sold lot"]), shot="witnessed")
+    assert kind == "browser-check verified"
+    assert "检查点已由 2 个独立见证方共同签署" in text
+
+
+def test_a_checkpoint_without_its_witnesses_is_not_called_verified(
+    witnessed: Query,
+) -> None:
+    query = witnessed
+    access = query.client.app.state.context.ledger
+    endpoints = [WitnessEndpoint.parse(e) for e in query.client.app.state.settings.witnesses]
+    # The second witness is unreachable when the next checkpoint is signed.
+    access.witnessing = Witnessing(
+        access.ledger,
+        [endpoints[0], WitnessEndpoint("http://127.0.0.1:9", endpoints[1].verifier)],
+        http_post(timeout=1.0),
+    )
+    s = query.scenario
+    lot = s.unit_code(item="10082", lot="WIT01")
+    query.append(query.importer.key, [vegetable_certificate(s, query.importer, lot)])
+    assert access.sign_moved() >= 1
+    with served(query.client.app, lifespan="off") as server:
+        kind, text, _ = _check(server + _page(query, lot))
+    assert kind == "browser-check unable"
+    assert "缺少足够的见证方签署" in text

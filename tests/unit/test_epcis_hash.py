@@ -199,7 +199,7 @@ def test_a_document_names_every_problem_and_each_remote_context() -> None:
             }
         )
 
-    assert [(p.field, p.value) for p in caught.value.problems] == [
+    assert [(p.field, p.value) for p in caught.value.problems()] == [
         ("type", "EPCISQueryDocument"),
         ("@context[0]", "https://example.org/a.jsonld"),
         ("@context[1]", "https://example.org/b.jsonld"),

@@ -44,6 +44,12 @@ class ConsoleSettings(BaseSettings):
         "not shared between replicas.",
     )
     console_session_hours: float = Field(8.0, gt=0, description="How long a sign-in lasts.")
+    ingest_url: str | None = Field(
+        None,
+        description="Base URL of the capture (ingest) API as this service reaches it: the "
+        "producer pages issue and void certificates through its POST /v1/certificates. Unset: "
+        "they cannot issue here.",
+    )
 
 
 @dataclass(frozen=True)

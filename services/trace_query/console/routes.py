@@ -1,6 +1,9 @@
-"""The regulator console's pages (``docs/console.md``): server-rendered HTML, no JavaScript.
+"""The console's pages (``docs/console.md``): server-rendered HTML, no JavaScript, one
+``/console`` for every role — what a page shows and the navigation follow the signed-in token's
+role. The regulator's pages are here; the producer's (certificates, labels, notices) are in
+:mod:`.producer`.
 
-- ``GET /console`` — sign-in (a regulator or admin API token); ``POST /console/signin``,
+- ``GET /console`` — sign-in (a regulator, admin or producer API token); ``POST /console/signin``,
   ``POST /console/signout``;
 - ``GET /console/recalls`` (list with filters and start form), ``POST /console/recalls``
   (start), ``GET /console/recalls/{id}`` (detail with the holders' accounts),
@@ -11,7 +14,7 @@
 
 A signed-in browser carries an encrypted session cookie (:mod:`._session`); a script may send
 ``Authorization: Bearer`` instead. Every POST from a browser must repeat the session's CSRF
-value. Only regulator and admin tokens get in; any other role gets a 403 page. The recalls,
+value. The pages below are for regulator and admin tokens; a producer gets a 403 page. The recalls,
 alerts and coverage pages and a recall's holders table answer ``?format=csv|xlsx`` with the
 same rows as the API's exports (the session cookie is limited to ``/console``, so the console
 serves them itself). Thin: the work is in ``suyuan.recall``, ``suyuan.foodchain`` and
@@ -76,6 +79,7 @@ from .._routes_recalls import (
 from ..pages import pick_language, word
 from . import views
 from ._session import ConsoleSettings, Session, SessionSeal, csrf_matches, new_session
+from .producer_words import PRODUCER_TEXTS, SHARED_KEYS
 from .words import ALERT_KINDS as KIND_WORDS
 from .words import METRIC_KEYS, TEXTS
 
@@ -116,14 +120,27 @@ _state_lock = threading.Lock()
 class ConsoleState:
     seal: SessionSeal
     directory: Directory
+    settings: ConsoleSettings
+
+
+#: Who may sign in; each role's pages say which of these they take.
+CONSOLE_ROLES = FULL_VIEW_ROLES | {Role.PRODUCER}
+#: The navigation of each role: (page under /console, word).
+NAV = {
+    Role.REGULATOR: ("recalls", "alerts", "coverage"),
+    Role.ADMIN: ("recalls", "alerts", "coverage"),
+    Role.PRODUCER: ("certificates", "certificates/new", "notices"),
+}
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is looking: the principal, and the session when it came by cookie."""
+    """Who is looking: the principal, the API token it came with (the console's writes of the
+    capture API are made with it), and the session when it came by cookie."""
 
     principal: Principal
     session: Session | None
+    token: str
 
     @property
     def csrf(self) -> str:
@@ -137,7 +154,8 @@ def _state(request: Request) -> ConsoleState:
             state = getattr(request.app.state, _STATE_KEY, None)
             if state is None:
                 store = _context(request).store
-                state = ConsoleState(SessionSeal(ConsoleSettings()), Directory(store))
+                settings = ConsoleSettings()
+                state = ConsoleState(SessionSeal(settings), Directory(store), settings)
                 setattr(request.app.state, _STATE_KEY, state)
     assert isinstance(state, ConsoleState)
     return state
@@ -155,23 +173,41 @@ def _root(request: Request) -> str:
 # --- who is looking ---------------------------------------------------------------------------
 
 
-def _caller(request: Request, lang: str) -> Caller | Response:
+def _caller(
+    request: Request, lang: str, roles: frozenset[Role] = FULL_VIEW_ROLES
+) -> Caller | Response:
     """The caller, or the page to answer instead: sign-in when there is no credential, 401 for
-    a bad bearer token, 403 for a role other than regulator or admin."""
+    a bad bearer token, 403 for a role not in ``roles`` (with the caller's own navigation)."""
     checked = checked_token(request)
     session = None
+    token = _bearer(request)
     if checked is None:
         session = _state(request).seal.open(request)
         if session is None or session.token is None:
             return RedirectResponse(views.link(f"{_root(request)}/console", lang), 303)
+        token = session.token
         checked = _authenticate(request, session.token)
         if isinstance(checked, AuthError):  # revoked since: sign in again (a new session)
             return _sign_in_page(request, lang, 401, TEXTS[lang]["bad_token"])
     if isinstance(checked, AuthError):
         return _message(request, lang, 401, "forbidden_title", "bad_token")
-    if checked.role not in FULL_VIEW_ROLES:
+    if checked.role not in CONSOLE_ROLES:
         return _message(request, lang, 403, "forbidden_title", "forbidden_body")
-    return Caller(checked, session)
+    caller = Caller(checked, session, token)
+    if checked.role not in roles:
+        return _message(request, lang, 403, "forbidden_title", "wrong_role_body", caller)
+    return caller
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def home(principal: Principal, lang: str, root: str = "") -> str:
+    """The first page of ``principal``'s role."""
+    page = "certificates" if principal.role is Role.PRODUCER else "recalls"
+    return views.link(f"{root}/console/{page}", lang)
 
 
 def _authenticate(request: Request, token: str) -> Principal | AuthError:
@@ -194,15 +230,19 @@ def _page(
 ) -> Response:
     root = _root(request)
     principal = None if caller is None else caller.principal
+    texts = page_texts(lang, principal)
     base = {
-        "t": TEXTS[lang],
+        "t": texts,
         "lang": lang,
         "csrf": "" if caller is None else caller.csrf,
         "signed_in": caller is not None and caller.session is not None,
-        "who": None if principal is None else _who(principal, lang),
+        "who": None if principal is None else _who(request, principal, lang),
         "nav": [
-            {"url": views.link(f"{root}/console/{name}", lang), "text": TEXTS[lang][f"nav_{name}"]}
-            for name in ("recalls", "alerts", "coverage")
+            {
+                "url": views.link(f"{root}/console/{name}", lang),
+                "text": texts[f"nav_{name.replace('/', '_')}"],
+            }
+            for name in ([] if principal is None else NAV.get(principal.role, ()))
         ],
         "switch_url": _switch_url(request, lang),
         "root": root,
@@ -212,11 +252,32 @@ def _page(
     )
 
 
-def _who(principal: Principal, lang: str) -> str:
+def page_texts(lang: str, principal: Principal | None) -> dict[str, str]:
+    """The words of a page: a producer's console has its own title and words besides."""
+    if principal is not None and principal.role is Role.PRODUCER:
+        return {**TEXTS[lang], **PRODUCER_TEXTS[lang]}
+    shared = {k: PRODUCER_TEXTS[lang][k] for k in SHARED_KEYS}
+    if principal is None:  # the sign-in page, for every role
+        shared["site"] = PRODUCER_TEXTS[lang]["site_any"]
+    return {**TEXTS[lang], **shared}
+
+
+def _who(request: Request, principal: Principal, lang: str) -> str:
     texts = TEXTS[lang]
+    if principal.role is Role.PRODUCER:
+        return f"{PRODUCER_TEXTS[lang]['role_producer']} · {organisation_name(request, principal)}"
     role = texts["role_regulator"] if principal.role is Role.REGULATOR else texts["role_admin"]
     region = region_name(principal.region, lang) if principal.region else texts["all_regions"]
     return f"{role} · {region}"
+
+
+def organisation_name(request: Request, principal: Principal) -> str:
+    """The registered name of the caller's organisation (its USCC when not registered)."""
+    uscc = principal.organisation or ""
+    directory = _state(request).directory
+    directory.refresh()
+    registered = directory.get(uscc)
+    return uscc if registered is None or not registered.name else registered.name
 
 
 def _switch_url(request: Request, lang: str) -> str:
@@ -230,7 +291,7 @@ def _switch_url(request: Request, lang: str) -> str:
 def _message(
     request: Request, lang: str, status: int, title: str, body: str, caller: Caller | None = None
 ) -> Response:
-    texts = TEXTS[lang]
+    texts = page_texts(lang, None if caller is None else caller.principal)
     context = {"title": texts[title], "body": texts[body], "status": status}
     return _page(request, "console_message.html", lang, caller, context, status)
 
@@ -271,7 +332,7 @@ def _csrf_refused(caller: Caller, form: dict[str, str]) -> bool:
 def _problem_page(
     request: Request, lang: str, caller: Caller, status: int, title: str, text: str
 ) -> Response:
-    page = {"title": TEXTS[lang][title], "body": text, "status": status}
+    page = {"title": page_texts(lang, caller.principal)[title], "body": text, "status": status}
     return _page(request, "console_message.html", lang, caller, page, status)
 
 
@@ -304,7 +365,10 @@ def console_home(request: Request, lang: LangQuery = None) -> Response:
     language = pick_language(lang)
     session = _state(request).seal.open(request)
     if checked_token(request) is not None or (session is not None and session.token):
-        return RedirectResponse(views.link(f"{_root(request)}/console/recalls", language), 303)
+        caller = _caller(request, language, CONSOLE_ROLES)
+        if isinstance(caller, Response):
+            return caller
+        return RedirectResponse(home(caller.principal, language, _root(request)), 303)
     return _sign_in_page(request, language)
 
 
@@ -319,9 +383,9 @@ async def console_sign_in(request: Request, lang: LangQuery = None) -> Response:
     checked = await run_in_threadpool(_authenticate, request, token)
     if isinstance(checked, AuthError):
         return _sign_in_page(request, language, 401, TEXTS[language]["bad_token"])
-    if checked.role not in FULL_VIEW_ROLES:
+    if checked.role not in CONSOLE_ROLES:
         return _message(request, language, 403, "forbidden_title", "forbidden_body")
-    response = RedirectResponse(views.link(f"{_root(request)}/console/recalls", language), 303)
+    response = RedirectResponse(home(checked, language, _root(request)), 303)
     seal.store(request, response, new_session(token))  # a new CSRF value with the new session
     return response
 
@@ -732,3 +796,14 @@ def console_trace(request: Request, code: str, lang: LangQuery = None) -> Respon
         return _message(request, language, 404, "not_found_title", "code_not_found", caller)
     view = views.trace_view(trace, state.directory, language, _root(request))
     return _page(request, "console_trace.html", language, caller, {"trace": view})
+
+
+# --- what the producer pages (.producer) share with these -------------------------------------
+
+caller_of = _caller
+state_of = _state
+context_of = _context
+root_of = _root
+render = _page
+message = _message
+csrf_refused = _csrf_refused

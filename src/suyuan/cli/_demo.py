@@ -306,6 +306,9 @@ def _serve(url: str, host: str, port: int, base_url: str) -> None:
     settings = get_settings().model_copy(
         update={"database_url": url, "public_base_url": base_url, "kafka_bootstrap": None}
     )
+    # The console's producer pages issue through this process's ingest API.
+    loopback = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    os.environ.setdefault("SUYUAN_INGEST_URL", f"http://{loopback}:{port + 1}")
     query = uvicorn.Server(
         uvicorn.Config(create_query_app(settings), host=host, port=port, log_level="warning")
     )
@@ -317,6 +320,10 @@ def _serve(url: str, host: str, port: int, base_url: str) -> None:
     console.print(
         f"serving the trace query API and scan pages on {base_url} (OpenAPI: {base_url}/docs) "
         f"and the ingest API on http://{host}:{port + 1}; Ctrl-C stops"
+    )
+    console.print(
+        f"console (producer or regulator token): {base_url}/console — a producer issues and "
+        "prints its 合格证 there"
     )
     query.run()
     ingest.should_exit = True

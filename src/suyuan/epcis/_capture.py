@@ -28,7 +28,7 @@ from suyuan.epcis._document import EPCIS_CONTEXT, epcis_event
 from suyuan.epcis._hash import OWN_PREFIX, epc_urn_to_digital_link, event_hash, prehash
 from suyuan.epcis._identifiers import GS1_DOMAIN, URN_PREFIX, code_from_epc
 from suyuan.epcis._vocabulary import UNITS
-from suyuan.errors import InvalidInputError
+from suyuan.errors import InvalidInputError, raise_errors
 from suyuan.events import event_from_json
 from suyuan.events.model import TRUST_EVENT_TYPES
 from suyuan.trace import TracedEvent
@@ -90,14 +90,17 @@ class UnsupportedFeatureError(InvalidInputError):
 
 
 class CaptureDocumentError(InvalidInputError):
-    """The body is not an EPCIS 2.0 document we take; ``problems`` lists every one found."""
+    """The body is not an EPCIS 2.0 document we take; :meth:`problems` lists every one found."""
 
     reason = "invalid_document"
 
     def __init__(self, problems: Sequence[InvalidInputError]) -> None:
         first = problems[0]
         super().__init__(first.field, first.value, first.rule)
-        self.problems = list(problems)
+        self.errors = tuple(one for problem in problems for one in problem.problems())
+
+    def problems(self) -> tuple[InvalidInputError, ...]:
+        return self.errors
 
 
 @dataclass(frozen=True)
@@ -199,16 +202,9 @@ def map_event(
     try:
         event = _our_event(epcis, at, organisation, captured_event_id(organisation, hash_))
         problems.extend(_reads_back(epcis, event, at, prefixes, organisation_name))
-    except _ProblemsError as err:
-        problems.extend(err.problems)
     except InvalidInputError as err:
-        problems.append(err)
+        problems.extend(err.problems())
     return MappedEvent(index, hash_, None if problems else event, problems)
-
-
-class _ProblemsError(Exception):
-    def __init__(self, problems: list[InvalidInputError]) -> None:
-        self.problems = problems
 
 
 def _unsupported(epcis: Mapping[str, Any], at: str) -> list[InvalidInputError]:
@@ -319,8 +315,7 @@ def _our_event(
         "disposition": _cbv_word(epcis.get("disposition")),
         "payload": payload,
     }
-    if problems:
-        raise _ProblemsError(problems)
+    raise_errors(problems)
     return data
 
 

@@ -50,20 +50,23 @@ _ANY_EPC_FIELDS = (*_EPC_FIELDS, "inputEPCList", "outputEPCList")
 
 
 class QueryParameterError(InvalidInputError):
-    """A query parameter breaks a rule (EPCIS ``QueryParameterException``); ``problems`` holds
-    every one found, the first of them named by the error itself."""
+    """A query parameter breaks a rule (EPCIS ``QueryParameterException``); :meth:`problems`
+    lists every one found, the first of them named by the error itself."""
 
     reason = "invalid_query"
 
     def __init__(self, problems: Sequence[InvalidInputError]) -> None:
         first = problems[0]
         super().__init__(first.field, first.value, first.rule)
-        self.problems = list(problems)
+        self.errors = tuple(one for problem in problems for one in problem.problems())
+
+    def problems(self) -> tuple[InvalidInputError, ...]:
+        return self.errors
 
     @property
     def summary(self) -> str:
         """Every problem, one after another: ``field: rule (got value)``."""
-        return "; ".join(f"{p.field}: {p.rule} (got {p.value!r})" for p in self.problems)
+        return "; ".join(f"{p.field}: {p.rule} (got {p.value!r})" for p in self.errors)
 
 
 @dataclass(frozen=True, slots=True)

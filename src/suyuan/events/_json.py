@@ -23,7 +23,8 @@ def event_from_json(obj: Mapping[str, Any], *, codec: Codec | None = None) -> Ev
     and enum symbols); call :func:`~suyuan.events.validate_event` for the content rules.
 
     Raises:
-        EventValidationError: naming the first unknown, missing or ill-typed field and the rule.
+        EventValidationError: naming the unknown, missing or ill-typed field and the rule; every
+            such field at once as :class:`~suyuan.errors.MultipleInputError` when there are several.
     """
     shape = (codec or default_codec()).shape
     return shape.event_from_datum(shape.datum_from_json(obj), EventValidationError)

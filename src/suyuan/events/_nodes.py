@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
-from suyuan.errors import EventValidationError, InvalidInputError
+from suyuan.errors import EventValidationError, InvalidInputError, raise_errors
 from suyuan.events._registry import SchemaFileError
 
 #: Marks a string holding an RFC 3339 date-time with zone offset (the Avro ``logicalType``).
@@ -459,16 +459,25 @@ class RecordNode(Node):
             raise EventValidationError(
                 _where(path), value, f"must be an object (got {_type_name(value)})"
             )
-        self._reject_unknown(value, path)
+        # Every field is read, and every one that cannot be is reported at once.
+        errors: list[InvalidInputError] = []
+        try:
+            self._reject_unknown(value, path)
+        except InvalidInputError as err:
+            errors.append(err)
         datum = {}
         for spec in self.fields:
             field_path = join_path(path, spec.name)
-            if spec.name in value:
-                datum[spec.name] = method(spec.node)(value[spec.name], field_path)
-            elif spec.required:
-                raise EventValidationError(field_path, None, "required field is missing")
-            else:
-                datum[spec.name] = spec.node.from_json(spec.default, field_path)
+            try:
+                if spec.name in value:
+                    datum[spec.name] = method(spec.node)(value[spec.name], field_path)
+                elif spec.required:
+                    raise EventValidationError(field_path, None, "required field is missing")
+                else:
+                    datum[spec.name] = spec.node.from_json(spec.default, field_path)
+            except InvalidInputError as err:
+                errors.append(err)
+        raise_errors(errors)
         return datum
 
     def _reject_unknown(self, value: Mapping[Any, Any], path: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from suyuan.errors import DecodeError, EventValidationError, InvalidInputError
+from suyuan.errors import DecodeError, EventValidationError, InvalidInputError, raise_errors
 from suyuan.events._nodes import (
     RecordNode,
     RecordUnionNode,
@@ -107,20 +107,37 @@ class EventShape:
         """The datum of the HTTP JSON form of an event.
 
         Raises:
-            EventValidationError: naming the first unknown, missing or ill-typed field.
+            EventValidationError: naming the unknown, missing or ill-typed field; several at
+                once as :class:`~suyuan.errors.MultipleInputError`.
         """
         if not isinstance(obj, Mapping):
             raise EventValidationError("event", obj, "must be a JSON object")
-        reject_unknown_fields(obj, "", JSON_KEYS, "an event")
-        if "event_type" not in obj:
-            raise EventValidationError("event_type", None, "required field is missing")
-        if "payload" not in obj:
-            raise EventValidationError("payload", None, "required field is missing")
+        errors: list[InvalidInputError] = []
+        try:
+            reject_unknown_fields(obj, "", JSON_KEYS, "an event")
+        except InvalidInputError as err:
+            errors.append(err)
+        missing = [name for name in ("event_type", "payload") if name not in obj]
+        errors.extend(EventValidationError(n, None, "required field is missing") for n in missing)
+        # Unknown keys are reported once, above; the envelope reads the known ones.
         envelope = {
-            key: value for key, value in obj.items() if key not in ("event_type", "payload")
+            key: value
+            for key, value in obj.items()
+            if key not in ("event_type", "payload") and key in JSON_KEYS
         }
-        datum = self.envelope.from_json(envelope, "")
-        datum["payload"] = self.payload.from_json((obj["event_type"], obj["payload"]), "payload")
+        datum: dict[str, Any] = {}
+        payload: Any = None
+        try:
+            datum = self.envelope.from_json(envelope, "")
+        except InvalidInputError as err:
+            errors.append(err)
+        if not missing:
+            try:
+                payload = self.payload.from_json((obj["event_type"], obj["payload"]), "payload")
+            except InvalidInputError as err:
+                errors.append(err)
+        raise_errors(errors)  # the envelope's and the payload's problems, together
+        datum["payload"] = payload
         return datum
 
     def json_from_datum(self, datum: dict[str, Any]) -> dict[str, Any]:

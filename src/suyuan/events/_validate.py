@@ -1,6 +1,6 @@
 """Content rules of the event contract (design.md §3, §4): :func:`validate_event`.
 
-Three layers, each reporting the first broken rule with the field path:
+Three layers, each reporting broken rules with the field path:
 
 1. shape: every field fits the current schema (the same check the encoder makes);
 2. formats and bounds: fields declare a ``format`` in the ``.avsc`` files (``uscc``,
@@ -11,6 +11,11 @@ Three layers, each reporting the first broken rule with the field path:
    never meet a value they cannot compute with;
 3. envelope and per-type rules (e.g. a test-based 合格证 links its inspection, a vaccine
    administration is about exactly one drug trace code).
+
+Layer 2 and the envelope report every field that breaks a rule at once
+(:class:`~suyuan.errors.MultipleInputError` when there are several; an array of plain values stops
+at its first bad item). Layer 1 and the per-type rules report the first rule broken; the
+per-type rules run only on an event whose fields all passed.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from stdnum import ean, iso6346
 from stdnum.cn import ric
 
 from suyuan.codes import CodeKind, parse_trace_code, validate_uscc
-from suyuan.errors import CodeError, EventValidationError
+from suyuan.errors import CodeError, EventValidationError, InvalidInputError, raise_errors
 from suyuan.events._codec import Codec, default_codec
 from suyuan.events._nodes import (
     ArrayNode,
@@ -135,6 +140,8 @@ def validate_event(
             (``field`` is the path, e.g. ``payload.inspection_event_id``; ``rule`` says why).
         CodeError: the actor or another organisation field is not a valid USCC, or a code does
             not parse as a trace code or is not in canonical form.
+        MultipleInputError: (an ``EventValidationError``) several fields break rules of formats,
+            bounds or the envelope; ``errors`` holds each one.
         ValueError: ``now`` is not timezone-aware (a programming error, not bad input).
     """
     if now is None:
@@ -147,7 +154,13 @@ def validate_event(
     check = _Check(event, datum, payload, now)
     _check_record(shape.envelope, datum, "", check)
     _check_record(shape.payload.branch(event.event_type), payload, "payload", check)
-    _check_envelope(check)
+    try:
+        _check_envelope(check)
+    except InvalidInputError as err:
+        check.errors.append(err)
+    # The per-type rules read fields as the checks above left them (parsed codes, dates in
+    # range): they run only on an event whose fields are all good.
+    raise_errors(check.errors)
     rule = _TYPE_RULES.get(event.event_type)
     if rule is not None:
         rule(check)
@@ -162,6 +175,8 @@ class _Check:
     now: datetime
     #: Kind of every trace code met so far, by canonical text.
     kinds: dict[str, CodeKind] = field(default_factory=dict)
+    #: Every field found breaking a rule so far.
+    errors: list[InvalidInputError] = field(default_factory=list)
 
     @property
     def codes(self) -> Sequence[str]:
@@ -191,7 +206,10 @@ def _check_record(node: RecordNode, datum: Mapping[str, Any], path: str, check: 
     for name, checker in plan:
         value = datum[name]
         if value is not None:
-            checker(value, f"{path}.{name}" if path else name, check)
+            try:
+                checker(value, f"{path}.{name}" if path else name, check)
+            except InvalidInputError as err:
+                check.errors.append(err)  # every bad field is reported, not just the first
 
 
 def _compile_record(node: RecordNode) -> tuple[tuple[str, _Checker], ...]:

@@ -19,7 +19,13 @@ from urllib.parse import quote
 
 from suyuan.codegraph import CodeGraph
 from suyuan.codes import CodeKind, parse_trace_code, scan_url
-from suyuan.errors import CodeError, EventValidationError, MissingReferenceError
+from suyuan.errors import (
+    CodeError,
+    EventValidationError,
+    InvalidInputError,
+    MissingReferenceError,
+    raise_errors,
+)
 from suyuan.events import event_from_json, validate_event
 from suyuan.events.model import Event
 from suyuan.foodchain._certificates import (
@@ -669,18 +675,45 @@ def certificate_event(
             (``payload.upstream_certificates[i]``) is malformed.
         EventValidationError: a field is missing, ill-typed or breaks a content rule (named by
             its path in the event, e.g. ``payload.contact``, ``quantity``).
+        MultipleInputError: (an ``EventValidationError``) several of the above, each in
+            ``errors``.
     """
-    lots = [
-        parse_trace_code(text, field=f"codes[{index}]").value
-        for index, text in enumerate(draft.lot_codes, start=1)
-    ]
-    upstream = [
-        _certificate_code(text, f"payload.upstream_certificates[{index}]")
-        for index, text in enumerate(draft.upstream_certificates)
-    ]
+    # Every problem of the draft is reported at once: the codes are read first, and the event is
+    # still built and checked without the codes that could not be read.
+    errors: list[InvalidInputError] = []
+    lots: list[str] = []
+    for index, text in enumerate(draft.lot_codes, start=1):
+        try:
+            lots.append(parse_trace_code(text, field=f"codes[{index}]").value)
+        except InvalidInputError as err:
+            errors.append(err)
+    upstream: list[str] = []
+    for index, text in enumerate(draft.upstream_certificates):
+        try:
+            upstream.append(_certificate_code(text, f"payload.upstream_certificates[{index}]"))
+        except InvalidInputError as err:
+            errors.append(err)
     commitment = draft.commitment
     if commitment is None:
         commitment = COMMITMENTS.get(draft.issuer_type, "")
+    try:
+        event = _draft_event(draft, lots, upstream, commitment, actor, code, event_id, occurred_at)
+    except InvalidInputError as err:
+        errors.append(err)
+    raise_errors(errors)
+    return event
+
+
+def _draft_event(
+    draft: CertificateDraft,
+    lots: list[str],
+    upstream: list[str],
+    commitment: str,
+    actor: str,
+    code: str,
+    event_id: str | None,
+    occurred_at: datetime | None,
+) -> Event:
     event = event_from_json(
         {
             "event_id": event_id or str(uuid.uuid4()),

@@ -41,6 +41,9 @@ class Reads:
         self.directory = directory or Directory(store)
         self._prefetched: dict[str, list[CodeEventRef]] = {}
         self._lineage: CodeGraph | None = None
+        # Ledger entries never change: an event read once is kept for the reads to come (the
+        # rules of one certificate read its goods' history several times).
+        self._decoded: dict[tuple[int, int], Event] = {}
 
     def prefetch(self, codes: Iterable[str]) -> None:
         """Read the index rows of ``codes`` in one query, for the :meth:`about` calls to come
@@ -77,10 +80,13 @@ class Reads:
     def events_at(self, positions: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Event]:
         """The events at ``positions`` by position (missing ones left out)."""
         unique = list(dict.fromkeys(positions))
-        entries = self.store.entries_at(unique)
-        return {
-            p: decode_event(Leaf.from_bytes(entries[p].leaf).event) for p in unique if p in entries
-        }
+        missing = [p for p in unique if p not in self._decoded]
+        if missing:
+            entries = self.store.entries_at(missing)
+            for p in missing:
+                if p in entries:
+                    self._decoded[p] = decode_event(Leaf.from_bytes(entries[p].leaf).event)
+        return {p: self._decoded[p] for p in unique if p in self._decoded}
 
     def by_id(self, event_id: str) -> Event | None:
         """The event with this id, or ``None`` when the ledger has none."""

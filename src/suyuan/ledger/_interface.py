@@ -262,9 +262,11 @@ class LedgerStore(ABC):
         limit: int = 100,
         reasons: Collection[str] | None = None,
         since: datetime | None = None,
+        before: int | None = None,
     ) -> list[StoredRejection]:
-        """Most recent rejections first, optionally of one actor, of some reasons, or rejected
-        at or after ``since``."""
+        """Most recent rejections first, optionally of one actor, of some reasons, rejected
+        at or after ``since``, or stored before the rejection with id ``before`` (the next
+        page after it)."""
 
     @abstractmethod
     def trust_positions(self) -> list[tuple[int, int]]:

@@ -458,9 +458,12 @@ class SqlLedgerStore(LedgerStore):
         limit: int = 100,
         reasons: Collection[str] | None = None,
         since: datetime | None = None,
+        before: int | None = None,
     ) -> list[StoredRejection]:
         r = t.rejections.c
         query = sa.select(t.rejections).order_by(r.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(r.id < before)
         if actor is not None:
             query = query.where(r.actor == actor)
         if reasons is not None:
