@@ -20,7 +20,7 @@ import time
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -32,7 +32,7 @@ from suyuan.epcis import (
     read_capture_document,
 )
 from suyuan.transport import SubmitResult
-from suyuan_http import ApiError, ErrorOut
+from suyuan_http import ApiError, ErrorOut, Problem
 
 from ._capture import JSON_TYPE, parse_json
 from ._deps import AppContext, BodyDep, ContextDep, ProducerDep
@@ -50,7 +50,24 @@ capture_jobs = sa.Table(
     sa.Column("job", sa.Text, nullable=False),
 )
 
-router = APIRouter()
+
+def refuse_query(request: Request) -> None:
+    """These routes take no query parameter: one sent is refused, never silently ignored.
+
+    Raises:
+        ApiError: 422 ``unknown_query_parameter`` naming each.
+    """
+    if request.query_params:
+        raise ApiError.of_problems(
+            422,
+            (
+                Problem("unknown_query_parameter", "this route takes no query parameter", name)
+                for name in dict.fromkeys(request.query_params.keys())
+            ),
+        )
+
+
+router = APIRouter(dependencies=[Depends(refuse_query)])
 
 
 class CaptureProblem(BaseModel):

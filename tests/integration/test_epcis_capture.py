@@ -458,10 +458,10 @@ def test_a_remote_context_is_never_fetched_and_refused_naming_it(ledger: Ledger)
 
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
-    problems = [(p["field"], p["value"]) for p in response.json()["errors"]]
+    problems = [(p["reason"], p["field"], p["value"]) for p in response.json()["errors"]]
     assert problems == [  # every problem of the document at once
-        ("schemaVersion", "1.2"),
-        ("@context[1]", "https://evil.example.com/context.jsonld"),
+        ("invalid_document", "schemaVersion", "1.2"),
+        ("unsupported_feature", "@context[1]", "https://evil.example.com/context.jsonld"),
     ]
     assert "never fetched" in response.json()["errors"][1]["rule"]
 
@@ -472,6 +472,18 @@ def test_capture_needs_a_producer_token_and_json_ld(ledger: Ledger) -> None:
     assert ledger.capture(document, token=ledger.regulator_token).status_code == 403
     assert ledger.capture(document, media="text/plain").status_code == 415
     assert ledger.capture(document, media="application/json").status_code == 202
+
+
+def test_a_query_parameter_is_refused_not_ignored(ledger: Ledger) -> None:
+    document, _ = farm_document(ledger)
+    job = ledger.capture(document).json()
+
+    answer = ledger.job(f"{job['captureID']}?verbose=1")
+
+    assert answer.status_code == 422
+    assert [(p["reason"], p["field"]) for p in answer.json()["errors"]] == [
+        ("unknown_query_parameter", "verbose")
+    ]
 
 
 def test_a_capture_job_is_seen_only_by_its_organisation(ledger: Ledger) -> None:

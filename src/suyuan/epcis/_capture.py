@@ -28,7 +28,7 @@ from suyuan.epcis._document import EPCIS_CONTEXT, epcis_event
 from suyuan.epcis._hash import OWN_PREFIX, epc_urn_to_digital_link, event_hash, prehash
 from suyuan.epcis._identifiers import GS1_DOMAIN, URN_PREFIX, code_from_epc
 from suyuan.epcis._vocabulary import UNITS
-from suyuan.errors import InvalidInputError, raise_errors
+from suyuan.errors import EventValidationError, InvalidInputError, raise_errors
 from suyuan.events import event_from_json
 from suyuan.events.model import TRUST_EVENT_TYPES
 from suyuan.trace import TracedEvent
@@ -131,14 +131,14 @@ def read_capture_document(data: Any) -> CaptureDocument:
     """
     if not isinstance(data, dict):
         raise CaptureDocumentError(
-            [InvalidInputError("body", type(data).__name__, "must be an EPCISDocument object")]
+            [_document_problem("body", type(data).__name__, "must be an EPCISDocument object")]
         )
     problems: list[InvalidInputError] = []
     if data.get("type") != "EPCISDocument":
-        problems.append(InvalidInputError("type", data.get("type"), "must be EPCISDocument"))
+        problems.append(_document_problem("type", data.get("type"), "must be EPCISDocument"))
     if str(data.get("schemaVersion")) not in ("2.0", "2.0.0"):
         problems.append(
-            InvalidInputError("schemaVersion", data.get("schemaVersion"), "must be 2.0")
+            _document_problem("schemaVersion", data.get("schemaVersion"), "must be 2.0")
         )
     prefixes: dict[str, str] = {}
     context = data.get("@context")
@@ -158,18 +158,25 @@ def read_capture_document(data: Any) -> CaptureDocument:
             prefixes.update({k: v for k, v in item.items() if isinstance(v, str)})
         else:
             problems.append(
-                InvalidInputError(where, item, "must be a context address or an object")
+                _document_problem(where, item, "must be a context address or an object")
             )
     body = data.get("epcisBody")
     events = body.get("eventList") if isinstance(body, dict) else None
     if not isinstance(events, list) or not events:
         problems.append(
-            InvalidInputError("epcisBody.eventList", None, "must be a list of at least one event")
+            _document_problem("epcisBody.eventList", None, "must be a list of at least one event")
         )
     if problems:
         raise CaptureDocumentError(problems)
     assert isinstance(events, list)
     return CaptureDocument(events, prefixes)
+
+
+def _document_problem(field: str, value: object, rule: str) -> InvalidInputError:
+    """A problem of the document as a whole (reason ``invalid_document``)."""
+    problem = InvalidInputError(field, value, rule)
+    problem.reason = CaptureDocumentError.reason
+    return problem
 
 
 def captured_event_id(organisation: str, hash_: str) -> str:
@@ -192,7 +199,7 @@ def map_event(
     the certificates it issues (``gs1:certificationInfo``)."""
     at = f"epcisBody.eventList[{index}]"
     if not isinstance(epcis, dict):
-        problem = InvalidInputError(at, type(epcis).__name__, "must be an EPCIS event object")
+        problem = EventValidationError(at, type(epcis).__name__, "must be an EPCIS event object")
         return MappedEvent(index, None, None, [problem])
     hash_ = event_hash(epcis, prefixes)
     problems = _unsupported(epcis, at)
@@ -214,7 +221,7 @@ def _unsupported(epcis: Mapping[str, Any], at: str) -> list[InvalidInputError]:
     allowed = _MEMBERS.get(str(kind))
     if allowed is None:
         return [
-            InvalidInputError(
+            EventValidationError(
                 f"{at}.type", kind, "must be ObjectEvent, AggregationEvent or TransformationEvent"
             )
         ]
@@ -267,7 +274,7 @@ def _our_event(
         payload: Any = {"parent_code": parent[0] if parent else None, "child_codes": children}
         if given_type is not None and given_type != event_type:
             problems.append(
-                InvalidInputError(f"{at}.suyuan:eventType", given_type, f"must be {event_type}")
+                EventValidationError(f"{at}.suyuan:eventType", given_type, f"must be {event_type}")
             )
     elif kind == "TransformationEvent":
         codes = codes_of("inputEPCList") + codes_of("outputEPCList")
@@ -400,7 +407,7 @@ def _occurred_at(epcis: Mapping[str, Any], at: str, problems: list[InvalidInputE
         zone = timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
     except ValueError:
         problems.append(
-            InvalidInputError(
+            EventValidationError(
                 f"{at}.eventTime",
                 text,
                 "must be an RFC 3339 time with an offset, and eventTimeZoneOffset ±hh:mm",
@@ -408,7 +415,7 @@ def _occurred_at(epcis: Mapping[str, Any], at: str, problems: list[InvalidInputE
         )
         return text
     if moment.tzinfo is None:
-        problems.append(InvalidInputError(f"{at}.eventTime", text, "must carry a zone offset"))
+        problems.append(EventValidationError(f"{at}.eventTime", text, "must carry a zone offset"))
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone).isoformat()
 
@@ -430,7 +437,7 @@ def _location(
                 )
         return None
     if not isinstance(given, dict):
-        problems.append(InvalidInputError(f"{at}.suyuan:location", given, "must be an object"))
+        problems.append(EventValidationError(f"{at}.suyuan:location", given, "must be an object"))
         return None
     point = epcis.get("readPoint")
     place = str(point.get("id", "")) if isinstance(point, dict) else ""
