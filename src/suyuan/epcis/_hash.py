@@ -142,8 +142,8 @@ _DL_NAMES = {
     "lot": "10",
     "ser": "21",
 }
-# Characters of a lot, serial or location extension in a canonical link (GS1 AI encodable
-# set 82 less the characters a URI path would escape), at most 20 of them.
+# Characters of a lot, serial or location extension in a canonical link (GS1 encodable
+# character set 82 less those a URI path would escape), at most 20 of them.
 _QUALIFIER = re.compile(r"[\"'\-.0-9;<=>?A-Z_a-z]{0,20}")
 
 
@@ -354,8 +354,9 @@ def _number(text: str) -> str:
 
 def _digital_link(url: str) -> str | None:
     """The canonical form of a GS1 Digital Link on any host: on ``id.gs1.org``, keys by their
-    AI, a GTIN in 14 digits, without query, fragment or consumer product variant (22), the
-    lot left out when a serial names the instance. None when ``url`` is no such link."""
+    GS1 application identifier, a GTIN in 14 digits, without query, fragment or consumer
+    product variant (22), the lot left out when a serial names the instance. None when ``url``
+    is no such link."""
     path = urlsplit(url).path
     segments = [_DL_NAMES.get(s, s) for s in path.strip("/").split("/")]
     start = next((i for i, s in enumerate(segments) if s in _DL_KEYS), None)
