@@ -124,7 +124,24 @@ class Capture:
     # --- JSON, signed here ----------------------------------------------------------------------
 
     def _submit_json(self, organisation: str, body: bytes, source: str) -> SubmitResult:
-        good, refused = _check_items(self._json_items(body), organisation)
+        return self.submit_events(organisation, self._json_items(body), source)
+
+    def submit_events(
+        self,
+        organisation: str,
+        items: list[Any],
+        source: str,
+        indices: list[int] | None = None,
+    ) -> SubmitResult:
+        """Events in JSON form (already parsed), each checked, the good ones signed with the
+        organisation's custodial key as one batch: the one way JSON events enter the ledger
+        (``POST /v1/events`` and EPCIS capture). Outcomes in the order of ``items``, each with
+        its item's position in the request (``indices``, default 0, 1, …).
+
+        Raises:
+            ApiError: no custodial key (409) or signing or the ledger unavailable (503).
+        """
+        good, refused = _check_items(items, organisation, indices)
         outcomes = [r.outcome() for r in refused]
         committed = True
         if good:
@@ -259,12 +276,12 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _check_items(
-    items: list[Any], organisation: str
+    items: list[Any], organisation: str, indices: list[int] | None = None
 ) -> tuple[list[tuple[int, bytes]], list[_Refused]]:
     """(request index, encoded event) of every good item, and every refused one."""
     good: list[tuple[int, bytes]] = []
     refused: list[_Refused] = []
-    for index, item in enumerate(items):
+    for index, item in zip(indices or range(len(items)), items, strict=True):
         try:
             good.append((index, encode_event(_event_of(item, organisation))))
         except InvalidInputError as err:

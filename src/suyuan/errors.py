@@ -20,6 +20,8 @@
     │   ├── TileError                a tlog-tiles path is not canonical (suyuan.tlog)
     │   ├── QrError                  a signed-QR value or key list is malformed (suyuan.qrsign)
     │   ├── QueryParameterError      EPCIS query parameters we refuse, all named (suyuan.epcis)
+    │   ├── UnsupportedFeatureError  an EPCIS member or event with no mapping (suyuan.epcis)
+    │   ├── CaptureDocumentError     an EPCIS document capture refuses, every problem (suyuan.epcis)
     │   ├── UnauthorisedError        the actor's roles do not allow the event (suyuan.authority)
     │   │   └── NotInCustodyError    the actor does not hold the goods the event is about
     │   │       └── UnheldGoodsError   nobody holds them yet (only while other partitions may

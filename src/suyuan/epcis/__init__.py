@@ -4,12 +4,24 @@
   a reader may see;
 - :func:`trace_document`: a trace as one document;
 - :func:`epc_uri`, :func:`code_from_epc`: trace codes as EPCIS identifiers and back;
+- :func:`read_capture_document`, :func:`map_event`: EPCIS events captured as ours (or every
+  reason not, :class:`UnsupportedFeatureError`); :func:`event_hash`: the CBV 2.0 event hash;
 - :func:`parse_event_query`, :class:`EventQuery`, :func:`page_token`: the query interface's
   parameters (:class:`QueryParameterError` names every one refused).
 
 The mapping of the event catalogue is in ``_vocabulary`` and, for people, in docs/epcis.md.
 """
 
+from suyuan.epcis._capture import (
+    STANDARD_CONTEXTS,
+    CaptureDocument,
+    CaptureDocumentError,
+    MappedEvent,
+    UnsupportedFeatureError,
+    captured_event_id,
+    map_event,
+    read_capture_document,
+)
 from suyuan.epcis._document import (
     CONTEXT,
     EPCIS_CONTEXT,
@@ -18,6 +30,7 @@ from suyuan.epcis._document import (
     epcis_document,
     epcis_event,
 )
+from suyuan.epcis._hash import epc_urn_to_digital_link, event_hash, prehash
 from suyuan.epcis._identifiers import code_from_epc, epc_uri, location_uri, party_uri
 from suyuan.epcis._query import EventQuery, QueryParameterError, page_token, parse_event_query
 from suyuan.epcis._trace import trace_document
@@ -29,16 +42,27 @@ __all__ = [
     "EVENT_TYPES",
     "MEDIA_TYPE",
     "NAMESPACE",
+    "STANDARD_CONTEXTS",
     "UNITS",
+    "CaptureDocument",
+    "CaptureDocumentError",
     "EventQuery",
+    "MappedEvent",
     "QueryParameterError",
+    "UnsupportedFeatureError",
+    "captured_event_id",
     "code_from_epc",
     "epc_uri",
+    "epc_urn_to_digital_link",
     "epcis_document",
     "epcis_event",
+    "event_hash",
     "location_uri",
+    "map_event",
     "page_token",
     "parse_event_query",
     "party_uri",
+    "prehash",
+    "read_capture_document",
     "trace_document",
 ]
