@@ -305,3 +305,30 @@ def test_hostile_certificate_list_parameters_are_a_4xx(
     )
     assert 400 <= answer.status_code < 500, answer.text[:200]
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+# --- the capture API directly -----------------------------------------------------------------
+
+
+def test_another_s_certificate_cannot_be_voided_through_the_api(services: Services) -> None:
+    s = services
+    code = _farm_certificate(s)
+    answer = s.void(s.chain.coop, code, {"reason": "不是我的"})
+    assert answer.status_code in (403, 404, 422), answer.text
+    assert _status_of(s, code) == "valid"
+
+
+@pytest.mark.parametrize("field", ["actor", "issuer", "organisation"])
+def test_a_certificate_cannot_be_issued_in_another_s_name(services: Services, field: str) -> None:
+    s = services
+    c = s.chain
+    body = s.certificate_body([c.lot("LX0002")])
+    body[field] = c.farm.uscc
+    answer = s.issue(c.coop, body)
+    if answer.status_code == 201:  # the field ignored: the coop's own certificate
+        shown = s.query.get(
+            f"/v1/certificates/{answer.json()['code']}", headers=_auth(s.tokens[c.coop.uscc])
+        )
+        assert shown.status_code == 200 and shown.json()["issuer"] == c.coop.uscc
+    else:
+        assert answer.status_code == 422, answer.text
