@@ -321,8 +321,13 @@ def label_pdf(label: CertificateLabel, size: str | None = None, copies: int = 1)
     )
     canvas.setTitle(f"承诺达标合格证 {label.code}")
     canvas.setAuthor(label.issuer_name)
+    # Drawn once as a form every page shows: N copies cost one label's drawing, not N (the
+    # route is public, and 500 copies drawn one by one took seconds).
+    canvas.beginForm("label")
+    _draw_pdf(canvas, layout)
+    canvas.endForm()
     for _ in range(copies):
-        _draw_pdf(canvas, layout)
+        canvas.doForm("label")
         canvas.showPage()
     canvas.save()
     return out.getvalue()

@@ -360,7 +360,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, notice_id = json.loads(raw)
         when = datetime.fromisoformat(at)
-    except (binascii.Error, ValueError, TypeError):
+    except (binascii.Error, ValueError, TypeError, RecursionError):  # "[[[[…": too deep
         raise InvalidInputError(
             "cursor", cursor, "not a cursor of this list: pass `next_cursor` as given"
         ) from None

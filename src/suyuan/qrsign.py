@@ -131,7 +131,7 @@ def read_qr(value: str) -> tuple[QrClaim, bytes, bytes]:
     try:
         data, raw = _unb64(payload), _unb64(signature)
         fields = json.loads(data)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: "[[[[…" nested
         raise QrError(QR_PARAMETER, value, "must be <payload>.<signature> in base64url") from None
     if not isinstance(fields, dict) or set(fields) != _FIELDS or fields.get("v") != 1 or not dot:
         raise QrError(QR_PARAMETER, value, "the payload must be the suyuan-qr/v1 JSON object")

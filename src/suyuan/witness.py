@@ -57,7 +57,11 @@ log = logging.getLogger("suyuan.witness")
 MAX_PROOF_LINES = 63
 #: Media type of a 409's body: the size the witness holds.
 SIZE_TYPE = "text/x.tlog.size"
-_OLD = re.compile(r"old (0|[1-9][0-9]*)")
+#: The largest tree size the state file holds (an SQLite INTEGER).
+MAX_TREE_SIZE = 2**63 - 1
+# At most 20 digits: a longer number cannot be a tree size, and Python refuses to read one of
+# over 4,300 digits (a ValueError, not a refusal).
+_OLD = re.compile(r"old (0|[1-9][0-9]{0,19})")
 _SHARD_ORIGIN = re.compile(r"(?P<name>.+)/shard/(0|[1-9][0-9]*)")
 
 
@@ -211,6 +215,8 @@ class Witness:
                 raise WitnessRefusedError(403, f"not signed by the log's key: {err.rule}") from None
             raise WitnessRefusedError(400, f"not a checkpoint: {err}") from None
         old = submission.old_size
+        if checkpoint.size > MAX_TREE_SIZE:
+            raise WitnessRefusedError(400, f"a tree size above {MAX_TREE_SIZE} is not witnessed")
         if old > checkpoint.size:
             raise WitnessRefusedError(400, f"old size {old} is larger than the checkpoint's")
         if old == 0 and submission.proof:

@@ -24,7 +24,8 @@ from suyuan.errors import InvalidInputError
 from suyuan.merkle import HASH_SIZE, verify_consistency
 from suyuan.tlog._note import NoteSigner, NoteVerifier, open_note, sign_note
 
-_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+# At most 20 digits (2**64 has 20): int() refuses a text of over 4,300 with a ValueError.
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
 _MAX_SIZE = 2**64 - 1
 _FIXED_LINES = 3
 

@@ -35,7 +35,8 @@ MAX_PROOF_HASHES = 64
 
 _EXTRA_PREFIX = "extra "
 _INDEX_PREFIX = "index "
-_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+# At most 20 digits (2**64 has 20): int() refuses a text of over 4,300 with a ValueError.
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
 _MAX_INDEX = 2**64 - 1
 
 

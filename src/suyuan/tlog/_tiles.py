@@ -36,6 +36,8 @@ MAX_TILE_LEVEL = 63
 
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
 _GROUP = re.compile(r"[0-9]{3}")
+#: Index groups of a tile path: 21 digits hold every index below 2**64.
+_MAX_GROUPS = 7
 
 
 class TileError(InvalidInputError):
@@ -110,14 +112,19 @@ def parse_tile_path(path: str) -> TileRef:
     level: int | None
     if parts[1] == "entries":
         level = None
-    elif _DECIMAL.fullmatch(parts[1]) and int(parts[1]) <= MAX_TILE_LEVEL:
+    elif len(parts[1]) <= 2 and _DECIMAL.fullmatch(parts[1]) and int(parts[1]) <= MAX_TILE_LEVEL:
         level = int(parts[1])
     else:
         raise TileError("path", shown, "the level must be a decimal 0..63 without leading zeros")
     rest = parts[2:]
+    # Seven groups hold every index below 2**64; more digits are refused before int() reads
+    # them (Python refuses a text of over 4,300 digits with a ValueError).
+    if len(rest) > _MAX_GROUPS + 1:  # + 1: a partial tile's width
+        raise TileError("path", shown, f"the index must be at most {_MAX_GROUPS} groups")
     width = TILE_WIDTH
     if len(rest) >= 2 and rest[-2].endswith(".p"):
-        if not _DECIMAL.fullmatch(rest[-1]) or not 1 <= int(rest[-1]) < TILE_WIDTH:
+        text = rest[-1]  # its length first: int() of thousands of digits is a ValueError
+        if len(text) > 3 or not _DECIMAL.fullmatch(text) or not 1 <= int(text) < TILE_WIDTH:
             raise TileError("path", shown, "a partial tile's width must be a decimal 1..255")
         width = int(rest[-1])
         rest = [*rest[:-2], rest[-2][: -len(".p")]]
@@ -130,6 +137,8 @@ def parse_tile_path(path: str) -> TileRef:
                 "path", shown, "the index must be 3-digit groups, all but the last starting x"
             )
         digits.append(body)
+    if len(digits) > _MAX_GROUPS:
+        raise TileError("path", shown, f"the index must be at most {_MAX_GROUPS} groups")
     ref = TileRef(level, int("".join(digits)), width)
     if ref.path != path:
         raise TileError("path", shown, f"not the canonical path of this tile ({ref.path})")
