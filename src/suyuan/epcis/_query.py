@@ -210,7 +210,11 @@ def _per_page(given: list[str], problems: list[InvalidInputError]) -> int:
     if not given:
         return DEFAULT_PER_PAGE
     text = given[-1]
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PER_PAGE:
+    # ASCII digits only, and few of them: "²" is a digit to str.isdigit, and int() refuses
+    # thousands of digits.
+    if not (text.isascii() and text.isdigit() and len(text) <= 6) or not (
+        1 <= int(text) <= MAX_PER_PAGE
+    ):
         problems.append(
             InvalidInputError("perPage", text, f"must be a whole number from 1 to {MAX_PER_PAGE}")
         )
@@ -253,7 +257,7 @@ def _token(
         after = (datetime.fromisoformat(moment), int(shard), int(seq))
         if after[0].tzinfo is None:
             raise ValueError("no offset")
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # a token nested deep is malformed
         problems.append(
             InvalidInputError("nextPageToken", text, "not a page token this service gave")
         )
