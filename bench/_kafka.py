@@ -61,7 +61,7 @@ POLL_S = 0.02
 #: consumer group that keeps rebalancing must not hold `make bench` for minutes.
 STALL_S = 45.0
 WORKER_STOP_S = 20.0
-#: What a worker logs when it takes a partition (see services/ingest/worker.py).
+#: What a worker logs when it takes a partition (see services/suyuan_ingest/worker.py).
 ASSIGNED = "assigned; resuming from the ledger's stored offset"
 #: kafka-python's warning when a worker took longer than max_poll_interval_ms between polls.
 POLL_TIMEOUT = "Consumer poll timeout has expired"

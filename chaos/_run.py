@@ -33,7 +33,7 @@ from suyuan.tlog import NoteSigner
 from suyuan.transport import produced_headers
 
 LOG_DIR = Path(__file__).resolve().parent.parent / "build" / "chaos-logs"
-#: The worker log lines that show a recovery (services/ingest/worker.py, kafka-python).
+#: The worker log lines that show a recovery (services/suyuan_ingest/worker.py, kafka-python).
 RECOVERIES = {
     "append_retries": "could not be appended; retrying",
     "stale_writer_refusals": "refused (",

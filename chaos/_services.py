@@ -117,7 +117,7 @@ class _Slot:
     killed: bool = False
 
 
-#: What a worker logs once it is set up and consuming (services/ingest/worker.py).
+#: What a worker logs once it is set up and consuming (services/suyuan_ingest/worker.py).
 CONSUMING = "INFO suyuan.ingest consuming "
 
 

@@ -7,7 +7,7 @@ answer is one :class:`EventOutcome` per event.
 
 - :class:`EmbeddedTransport` (the embedded default, no broker) appends through
   :class:`~suyuan.intake.LedgerWriter` at once: ``accepted`` means *in the ledger*.
-- A Kafka transport (``services/ingest``) publishes instead: ``accepted`` then means *queued*
+- A Kafka transport (``services/suyuan_ingest``) publishes instead: ``accepted`` then means *queued*
   (:attr:`SubmitResult.committed` is false); the worker appends later, and anything it refuses
   then lands in the rejections store. Per-event problems the API finds itself are known before
   publishing and are recorded with :meth:`Transport.reject`.

@@ -1,4 +1,4 @@
-"""The request guard (services/common/guard.py) against a hostile ``Content-Length``: a number
+"""The request guard (services/suyuan_http/guard.py) against a hostile ``Content-Length``: a number
 of thousands of digits is a body too large (413), not a 500 from Python's int-from-text limit.
 Servers in front (uvicorn's parsers) refuse such a header too; the guard must not rely on it."""
 

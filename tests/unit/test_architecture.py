@@ -66,10 +66,10 @@ ROOT = CORE.parents[1]
 #: Where each importable package's code lives (pyproject.toml's package-dir).
 PACKAGE_DIRS = {
     "suyuan": ROOT / "src" / "suyuan",
-    "suyuan_http": ROOT / "services" / "common",
-    "suyuan_ingest": ROOT / "services" / "ingest",
-    "suyuan_trace_query": ROOT / "services" / "trace_query",
-    "suyuan_witness": ROOT / "services" / "witness",
+    "suyuan_http": ROOT / "services" / "suyuan_http",
+    "suyuan_ingest": ROOT / "services" / "suyuan_ingest",
+    "suyuan_trace_query": ROOT / "services" / "suyuan_trace_query",
+    "suyuan_witness": ROOT / "services" / "suyuan_witness",
     "suyuan_migrations": ROOT / "infra" / "migrations",
     "bench": ROOT / "bench",
     "chaos": ROOT / "chaos",
