@@ -21,9 +21,6 @@ No web framework here.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -34,6 +31,7 @@ from suyuan.directory import Directory
 from suyuan.errors import InvalidInputError
 from suyuan.foodchain import ALERT_KINDS, INSPECTION_FAILED, Alert, FoodChainMonitor
 from suyuan.ledger import LedgerStore
+from suyuan.opaque import pack, unpack
 from suyuan.recall import Recall, find_recall
 from suyuan.trace import TraceBudget, Tracer
 from suyuan.verdict import FOOD, HOLDER, OK, RECALLED, RULES, Verdict, advice
@@ -346,8 +344,7 @@ def check_filters(status: str | None, kinds: Sequence[str], limit: int) -> None:
 def encode_cursor(notice: Notice) -> str:
     """An opaque cursor: the next page starts after ``notice`` (newest first), so notices
     recorded in between do not shift the pages."""
-    raw = json.dumps([notice.at.isoformat(), notice.notice_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return pack([notice.at.isoformat(), notice.notice_id])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
@@ -357,10 +354,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         InvalidInputError: ``cursor`` is not one (field ``cursor``).
     """
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, notice_id = json.loads(raw)
+        at, notice_id = unpack(cursor)
         when = datetime.fromisoformat(at)
-    except (binascii.Error, ValueError, TypeError, RecursionError):  # "[[[[…": too deep
+    except (ValueError, TypeError):
         raise InvalidInputError(
             "cursor", cursor, "not a cursor of this list: pass `next_cursor` as given"
         ) from None

@@ -13,7 +13,6 @@ event of the previous page, so an event appended meanwhile never shifts a page.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 from suyuan.codes import TraceCode
 from suyuan.epcis._identifiers import code_from_epc, epc_uri
 from suyuan.errors import CodeError, InvalidInputError
+from suyuan.opaque import pack, unpack
 
 #: Parameters this query reads.
 PARAMETERS = (
@@ -240,8 +240,7 @@ def page_token(query: EventQuery, last: tuple[datetime, int, int]) -> str:
     """The token of the page after the event at ``last`` (event time, shard, seq)."""
     moment, shard, seq = last
     after = [moment.isoformat(), shard, seq]
-    body = json.dumps({"q": query.fingerprint, "after": after}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    return pack({"q": query.fingerprint, "after": after})
 
 
 def _token(
@@ -251,13 +250,13 @@ def _token(
         return None
     text = given[-1]
     try:
-        body = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        body = unpack(text)
         moment, shard, seq = body["after"]
         same_query = body["q"] == fingerprint
         after = (datetime.fromisoformat(moment), int(shard), int(seq))
         if after[0].tzinfo is None:
             raise ValueError("no offset")
-    except (ValueError, KeyError, TypeError, RecursionError):  # a token nested deep is malformed
+    except (ValueError, KeyError, TypeError):
         problems.append(
             InvalidInputError("nextPageToken", text, "not a page token this service gave")
         )
