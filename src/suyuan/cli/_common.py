@@ -75,9 +75,7 @@ def note_verifier(key: str) -> NoteVerifier:
     Raises:
         ValueError: not a verifier key string; OSError: the file cannot be read.
     """
-    path = Path(key)
-    text = path.read_text().strip() if "+" not in key and path.exists() else key.strip()
-    return NoteVerifier.from_key(text)
+    return NoteVerifier.from_key(_key_text(key))
 
 
 def witness_verifier(key: str) -> WitnessVerifier:
@@ -86,9 +84,13 @@ def witness_verifier(key: str) -> WitnessVerifier:
     Raises:
         ValueError: not a witness key string; OSError: the file cannot be read.
     """
+    return WitnessVerifier.from_key(_key_text(key))
+
+
+def _key_text(key: str) -> str:
+    """A key string as given, or read from the file it names (a key string always has a '+')."""
     path = Path(key)
-    text = path.read_text().strip() if "+" not in key and path.exists() else key.strip()
-    return WitnessVerifier.from_key(text)
+    return path.read_text().strip() if "+" not in key and path.exists() else key.strip()
 
 
 WitnessOption = Annotated[

@@ -22,7 +22,6 @@ not verify, :class:`QuorumError` when fewer trusted witnesses cosigned than a cl
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,9 +37,9 @@ from suyuan.tlog._note import (
     NoteSignatureError,
     NoteVerifier,
     _check_key_id,
-    _decode_base64,
+    _ed25519_material,
     _split_key_string,
-    check_key_name,
+    note_key_id,
 )
 
 #: Signature type byte of timestamped Ed25519 cosignatures (c2sp.org/signed-note).
@@ -62,9 +61,7 @@ def cosigner_key_id(name: str, public_key: bytes) -> int:
     Raises:
         NoteError: ``name`` is not a valid key name.
     """
-    check_key_name(name)
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([COSIGNATURE_TYPE]) + public_key)
-    return int.from_bytes(digest.digest()[:4], "big")
+    return note_key_id(name, public_key, COSIGNATURE_TYPE)
 
 
 def cosigned_message(text: str, timestamp: int) -> bytes:
@@ -91,7 +88,7 @@ class WitnessVerifier:
                 ``witness_key``).
         """
         name, key_id_hex, material = _split_key_string("witness_key", key)
-        raw = _material("witness_key", key, material)
+        raw = _ed25519_material("witness_key", key, material, COSIGNATURE_TYPE)
         verifier = cls(name, Ed25519PublicKey.from_public_bytes(raw))
         _check_key_id("witness_key", key, key_id_hex, verifier.key_id)
         return verifier
@@ -160,7 +157,7 @@ class Cosigner:
         if not key.startswith(_PRIVATE_PREFIX):
             raise NoteError("cosigner_key", "…", f"must start with {_PRIVATE_PREFIX}")
         name, key_id_hex, material = _split_key_string("cosigner_key", key[len(_PRIVATE_PREFIX) :])
-        seed = _material("cosigner_key", "…", material)
+        seed = _ed25519_material("cosigner_key", "…", material, COSIGNATURE_TYPE)
         cosigner = cls(name, Ed25519PrivateKey.from_private_bytes(seed))
         _check_key_id("cosigner_key", "…", key_id_hex, cosigner.verifier.key_id)
         return cosigner
@@ -253,13 +250,6 @@ def add_cosignatures(note: str, lines: Sequence[NoteSignature]) -> str:
     new = {(s.name, s.key_id) for s in lines}
     kept = [s for s in parsed.signatures if (s.name, s.key_id) not in new]
     return Note(parsed.text, (*kept, *lines)).to_text()
-
-
-def _material(field: str, key: str, material: str) -> bytes:
-    decoded = _decode_base64(material)
-    if decoded is None or len(decoded) != 33 or decoded[0] != COSIGNATURE_TYPE:
-        raise NoteError(field, key, "key material must be 0x04 followed by a 32-byte Ed25519 key")
-    return decoded[1:]
 
 
 def _b64(raw: bytes) -> str:

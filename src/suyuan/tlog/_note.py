@@ -60,14 +60,15 @@ class UnverifiedNoteError(NoteSignatureError):
     reason = "unverified_note"
 
 
-def note_key_id(name: str, public_key: bytes) -> int:
-    """Key ID of an Ed25519 note key: ``SHA-256(name || 0x0A || 0x01 || public key)[:4]``.
+def note_key_id(name: str, public_key: bytes, signature_type: int = ED25519_TYPE) -> int:
+    """Key ID of an Ed25519 note key: ``SHA-256(name || 0x0A || type || public key)[:4]``, the
+    type being 0x01 for note signatures (0x04 for witness cosignatures).
 
     Raises:
         NoteError: ``name`` is not a valid key name (field ``key_name``).
     """
     check_key_name(name)
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([ED25519_TYPE]) + public_key).digest()
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([signature_type]) + public_key).digest()
     return int.from_bytes(digest[:_KEY_ID_SIZE], "big")
 
 
@@ -411,12 +412,18 @@ def _check_name_in_key(field: str, key: str, name: str) -> None:
         raise NoteError(field, key, f"key name {err.rule}") from err
 
 
-def _ed25519_material(field: str, key: str, material: str) -> bytes:
+def _ed25519_material(
+    field: str, key: str, material: str, signature_type: int = ED25519_TYPE
+) -> bytes:
     decoded = _decode_base64(material)
     if decoded is None:
         raise NoteError(field, key, "key material must be standard padded base64")
-    if len(decoded) != 1 + _ED25519_KEY_SIZE or decoded[0] != ED25519_TYPE:
-        raise NoteError(field, key, "key material must be 0x01 followed by a 32-byte Ed25519 key")
+    if len(decoded) != 1 + _ED25519_KEY_SIZE or decoded[0] != signature_type:
+        raise NoteError(
+            field,
+            key,
+            f"key material must be 0x{signature_type:02x} followed by a 32-byte Ed25519 key",
+        )
     return decoded[1:]
 
 
