@@ -116,8 +116,8 @@ class LedgerAccess:
         Raises:
             ApiError: 503 ``no_checkpoint`` (with ``Retry-After``) before the first is signed.
         """
-        stored = self.store.checkpoints(shard)
-        if not stored:
+        stored = self.store.latest_checkpoint(shard)
+        if stored is None:
             raise ApiError(
                 503,
                 "no_checkpoint",
@@ -125,7 +125,7 @@ class LedgerAccess:
                 f"{self.interval:g} s",
                 retry_after=self.retry_after,
             )
-        return stored[-1].note
+        return stored.note
 
     def covering(self, shard: int, seq: int) -> tuple[str, Checkpoint] | None:
         """The newest stored checkpoint whose tree holds entry ``seq``; ``None`` until the

@@ -231,6 +231,12 @@ class LedgerStoreContract:
         )
         assert verified.checkpoint.size == 6
         assert ledger.checkpoint(0) == store.checkpoints(0)[-1].note, "unchanged head: no new note"
+        latest = store.latest_checkpoint(0)
+        assert latest is not None and (latest.size, latest.note) == (
+            6,
+            store.checkpoints(0)[-1].note,
+        )
+        assert store.latest_checkpoint(5) is None
 
     def test_a_checkpoint_gains_cosignatures_but_keeps_its_text(
         self, store: LedgerStore, writer: LedgerWriter, world: World

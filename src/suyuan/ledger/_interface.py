@@ -233,6 +233,11 @@ class LedgerStore(ABC):
         Raises: EntryNotFoundError if the shard has no checkpoint at that size."""
 
     @abstractmethod
+    def latest_checkpoint(self, shard: int) -> StoredCheckpoint | None:
+        """The checkpoint of ``shard`` with the largest size, or ``None`` (one row read: proofs,
+        tiles and the signing schedule ask for it on every request)."""
+
+    @abstractmethod
     def checkpoints(self, shard: int) -> list[StoredCheckpoint]:
         """All checkpoints of ``shard``, by size."""
 

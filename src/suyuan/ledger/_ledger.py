@@ -98,10 +98,10 @@ class Ledger:
 
     def latest_checkpoint(self, shard: int) -> tuple[str, Checkpoint] | None:
         """The newest signed checkpoint of ``shard`` and its parsed body, if any."""
-        stored = self.store.checkpoints(shard)
-        if not stored:
+        stored = self.store.latest_checkpoint(shard)
+        if stored is None:
             return None
-        note = stored[-1].note
+        note = stored.note
         return note, open_checkpoint(note, self.verifier, origin=self.origin(shard))
 
     def checkpoint(self, shard: int, *, cosign: Cosign | None = None) -> str:

@@ -401,6 +401,18 @@ class SqlLedgerStore(LedgerStore):
         if updated != 1:
             raise EntryNotFoundError(f"shard {shard} has no checkpoint at size {size}")
 
+    def latest_checkpoint(self, shard: int) -> StoredCheckpoint | None:
+        c = t.checkpoints.c
+        with self._reader.connect() as conn:
+            r = conn.execute(
+                sa.select(t.checkpoints).where(c.shard == shard).order_by(c.size.desc()).limit(1)
+            ).first()
+        return (
+            None
+            if r is None
+            else StoredCheckpoint(r.shard, r.size, r.note, from_micros(r.created_at))
+        )
+
     def checkpoints(self, shard: int) -> list[StoredCheckpoint]:
         c = t.checkpoints.c
         with self._reader.connect() as conn:
