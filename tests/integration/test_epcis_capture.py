@@ -556,3 +556,37 @@ def test_capture_through_kafka_reaches_the_ledger(
                 rig.store.locate(event["eventID"])  # in the ledger under its derived id
         finally:
             rig.stop_all()
+
+
+def test_a_hostile_organisation_cannot_capture_another_s_goods_or_words(ledger: Ledger) -> None:
+    """The market, a registered organisation with a custodial key, captures the farm's words
+    (the farm's certificate, in the market's name) and packs the farm's certified lot, which it
+    never received: the capture takes nothing the ledger's authority and custody rules would not
+    take over POST /v1/events."""
+    ingest = ledger.ingest
+    s, market = ingest.world.scenario, ingest.world.market
+    master = ingest.client.app.state.context.capture.custody.master
+    key = create_custodial_key(ingest.store.engine, master, market.uscc)
+    registration = key_registration_event(s.regulator_uscc, market.uscc, key)
+    registered = LedgerWriter(ingest.store, [s.root]).write(
+        TRUST_SHARD, [Message("market", s.sign_as_root([registration]))]
+    )
+    assert registered.accepted == 1, registered.rejections
+    document, lot = farm_document(ledger)
+    certificate, packing = document["epcisBody"]["eventList"][:2]
+
+    as_market = ledger.capture(_with(document, [certificate]), token=ingest.market_token).json()
+    assert as_market["events"][0]["status"] == "refused", as_market
+    by_farm = ledger.capture(_with(document, [certificate])).json()
+    assert by_farm["events"][0]["status"] == "captured", by_farm
+
+    packed = ledger.capture(_with(document, [packing]), token=ingest.market_token).json()
+    assert packed["events"][0]["status"] == "refused", packed
+    assert packed["events"][0]["problems"][0]["reason"] == "not_in_custody"
+    held = ingest.store.code_events(lot)
+    assert [r.event_type for r in held] == ["CertificateIssued"]  # the farm's, nothing else
+    assert {r.actor for r in held} == {ingest.world.farm.uscc}
+
+
+def _with(document: Any, events: list[Any]) -> Any:
+    return {**document, "epcisBody": {"eventList": events}}
