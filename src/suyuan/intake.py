@@ -17,8 +17,9 @@ Kafka worker makes sure that number covers every trust event produced before the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from suyuan.authority import Custody, check_authority
 from suyuan.errors import IdConflictError, InvalidInputError, SuyuanError
@@ -64,11 +65,12 @@ class _DeferralError(Exception):
 
 
 class _RefusedWholeError(Exception):
-    """A message refused as a whole, and the actor it claims to speak for (if it decoded)."""
+    """A message refused as a whole, and its batch when it decoded (for the actor it claims
+    to speak for and the ids of its events)."""
 
-    def __init__(self, cause: InvalidInputError, claimed_actor: str | None = None) -> None:
+    def __init__(self, cause: InvalidInputError, batch: SignedBatch | None = None) -> None:
         self.cause = cause
-        self.claimed_actor = claimed_actor
+        self.batch = batch
 
 
 class WrongTopicError(InvalidInputError):
@@ -102,10 +104,53 @@ class Message:
     data: bytes
 
 
+class EventStatus(StrEnum):
+    ACCEPTED = "accepted"
+    """In the ledger (embedded) or queued for it (Kafka)."""
+    DUPLICATE = "duplicate"
+    """Its ``event_id`` is already in the ledger: counted, not stored again."""
+    REJECTED = "rejected"
+    """Refused, with a machine-readable reason; recorded in the rejections store."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventOutcome:
+    """What became of one event (or of a whole message that could not be read)."""
+
+    message: int
+    """Index of the message in the submitted sequence."""
+    index: int | None
+    """Index of the event in its batch; ``None`` when the message itself was unreadable."""
+    event_id: str | None
+    status: EventStatus
+    reason: str | None = None
+    field: str | None = None
+    rule: str | None = None
+    problems: tuple[InvalidInputError, ...] = ()
+    """Every rule a rejected event broke, when it was checked before signing (JSON over HTTP):
+    ``reason``, ``field`` and ``rule`` are the first's. Empty otherwise."""
+
+    @classmethod
+    def rejected(cls, message: int, index: int | None, rejection: Rejection) -> EventOutcome:
+        return cls(
+            message=message,
+            index=index,
+            event_id=rejection.event_id,
+            status=EventStatus.REJECTED,
+            reason=rejection.reason,
+            field=rejection.field,
+            rule=rejection.rule,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     append: AppendResult
     rejections: tuple[Rejection, ...]
+    outcomes: tuple[EventOutcome, ...] = ()
+    """One per event of the written messages, in message and batch order (``message`` counts
+    this write's messages from 0); a message that could not be read as a batch has one, with
+    ``index`` ``None``. Transports answer with these instead of decoding the batches again."""
 
     @property
     def accepted(self) -> int:
@@ -178,12 +223,13 @@ class LedgerWriter:
         self.refresh_trust()
         submissions: list[Submission] = []
         rejections: list[Rejection] = []
+        slots: list[tuple[int, _Slot]] = []
         self._event_ids.new_pass()
         for number, message in enumerate(messages):
             # Rules that look at earlier events (a certificate resting on an inspection) also
             # see the good events of this call, which are not in the ledger yet.
             try:
-                good, bad = self._take_in(
+                good, bad, fates = self._take_in(
                     shard, message, [sub.event for sub in submissions], defer_missing
                 )
             except _DeferralError as deferral:
@@ -191,6 +237,7 @@ class LedgerWriter:
                 raise MessageDeferredError(number, deferral.cause) from None
             submissions.extend(good)
             rejections.extend(bad)
+            slots.extend((number, fate) for fate in fates)
         if self._event_ids.taken_in_ledger(submissions):
             # Rare: an id of this write is stored with other content. Check the write again
             # knowing it, so that event is refused before it registers a key or counts for the
@@ -207,7 +254,7 @@ class LedgerWriter:
             # The trust events this write applied while checking are in the ledger now (or
             # were duplicates): follow the ledger again rather than apply them twice.
             self._reload_trust()
-        return WriteResult(result, tuple(rejections))
+        return WriteResult(result, tuple(rejections), _outcomes(slots, result))
 
     def message_problem(self, data: bytes) -> InvalidInputError | None:
         """What would refuse this whole message now (undecodable, oversized, unknown or revoked
@@ -239,7 +286,7 @@ class LedgerWriter:
         try:
             verify_batch_signature(batch, self.trust.usable_key(batch.key_id))
         except InvalidInputError as err:
-            raise _RefusedWholeError(err, _claimed_actor(batch)) from None
+            raise _RefusedWholeError(err, batch) from None
         return batch
 
     @property
@@ -250,33 +297,41 @@ class LedgerWriter:
 
     def _take_in(
         self, shard: int, message: Message, pending: list[Event], defer_missing: bool
-    ) -> tuple[list[Submission], list[Rejection]]:
+    ) -> tuple[list[Submission], list[Rejection], list[_Slot]]:
+        """The message's good events, its rejections, and what became of each event (in batch
+        order)."""
         try:
             batch = self._signed_batch(message.data)
         except _RefusedWholeError as refused:
             # The whole message is refused: it goes to the rejections (and the dead-letter
             # topic) as it was sent, attributed to the first actor it claims to speak for.
-            return [], [
-                _rejection(message, refused.cause, raw=message.data, actor=refused.claimed_actor)
-            ]
+            return _refused_whole(message, refused)
         signer = self._signer_organisation(batch.key_id)
         events: list[Event | None] = []
         rejections: list[Rejection] = []
+        fates: dict[int, _Slot] = {}
         for index, data in enumerate(batch.events):
             try:
                 event = decode_event(data)
             except InvalidInputError as err:
                 events.append(None)
-                rejections.append(_rejection(message, err, raw=data, index=index, actor=signer))
+                rejected = _rejection(message, err, raw=data, index=index, actor=signer)
+                rejections.append(rejected)
+                fates[index] = _Slot(index, None, rejected)
                 continue
             try:
                 validate_event(event, now=self._clock())
             except InvalidInputError as err:
                 events.append(None)
-                rejections.append(_rejection(message, err, event=event, index=index, raw=data))
+                rejected = _rejection(message, err, event=event, index=index, raw=data)
+                rejections.append(rejected)
+                fates[index] = _Slot(index, event.event_id, rejected)
             else:
                 events.append(event)
-        return self._accept(shard, message, batch, events, rejections, pending, defer_missing)
+        accepted, rejections = self._accept(
+            shard, message, batch, events, rejections, pending, defer_missing, fates
+        )
+        return accepted, rejections, [fates[index] for index in sorted(fates)]
 
     def _accept(
         self,
@@ -287,6 +342,7 @@ class LedgerWriter:
         rejections: list[Rejection],
         pending: list[Event],
         defer_missing: bool,
+        fates: dict[int, _Slot],
     ) -> tuple[list[Submission], list[Rejection]]:
         proofs = batch_proofs(batch)
         accepted: list[Submission] = []
@@ -318,8 +374,11 @@ class LedgerWriter:
             except InvalidInputError as err:
                 if defer_missing and err.may_arrive_later:
                     raise _DeferralError(err) from None
-                rejections.append(_rejection(message, err, event=event, index=index))
+                rejected = _rejection(message, err, event=event, index=index)
+                rejections.append(rejected)
+                fates[index] = _Slot(index, event.event_id, rejected)
                 continue
+            fates[index] = _Slot(index, event.event_id, None)
             self._event_ids.claim(event.event_id, batch.events[index])
             pending.append(event)
             proof = proofs[index]
@@ -434,13 +493,55 @@ class _EventIds:
         return self._checking_again
 
 
-def _claimed_actor(batch: SignedBatch) -> str | None:
-    for data in batch.events:
-        try:
-            return decode_event(data).actor
-        except InvalidInputError:
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One event of a message as checked: its batch index (``None`` for a message that is not
+    a batch), its id if it decoded, and its rejection, or ``None`` if it went to the store."""
+
+    index: int | None
+    event_id: str | None
+    rejection: Rejection | None
+
+
+def _refused_whole(
+    message: Message, refused: _RefusedWholeError
+) -> tuple[list[Submission], list[Rejection], list[_Slot]]:
+    """A message refused as a whole: one rejection, and every event of it (when it decoded as
+    a batch) shares its reason."""
+    batch = refused.batch
+    decoded = [_decoded_or_none(data) for data in batch.events] if batch else []
+    actor = next((event.actor for event in decoded if event is not None), None)
+    rejection = _rejection(message, refused.cause, raw=message.data, actor=actor)
+    if not decoded:
+        return [], [rejection], [_Slot(None, None, rejection)]
+    fates = [
+        _Slot(index, event.event_id if event else None, rejection)
+        for index, event in enumerate(decoded)
+    ]
+    return [], [rejection], fates
+
+
+def _decoded_or_none(data: bytes) -> Event | None:
+    try:
+        return decode_event(data)
+    except InvalidInputError:
+        return None
+
+
+def _outcomes(slots: Sequence[tuple[int, _Slot]], result: AppendResult) -> tuple[EventOutcome, ...]:
+    """What became of each event: refused, appended, or counted as a duplicate (the first copy
+    of an id appended by this write is the stored one; later copies repeat it)."""
+    appended = {event_id for event_id, _ in result.appended}
+    outcomes: list[EventOutcome] = []
+    for number, slot in slots:
+        if slot.rejection is not None:
+            named = replace(slot.rejection, event_id=slot.event_id)
+            outcomes.append(EventOutcome.rejected(number, slot.index, named))
             continue
-    return None
+        status = EventStatus.ACCEPTED if slot.event_id in appended else EventStatus.DUPLICATE
+        appended.discard(slot.event_id or "")
+        outcomes.append(EventOutcome(number, slot.index, slot.event_id, status))
+    return tuple(outcomes)
 
 
 def _rejection(
@@ -465,6 +566,8 @@ def _rejection(
 
 
 __all__ = [
+    "EventOutcome",
+    "EventStatus",
     "LedgerWriter",
     "Message",
     "MessageDeferredError",

@@ -22,14 +22,19 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from typing import Protocol
 
 import sqlalchemy as sa
 
-from suyuan.errors import InvalidInputError, SuyuanError
-from suyuan.events import decode_batch, decode_event
-from suyuan.intake import LedgerWriter, Message, WriteResult, carries_trust
+from suyuan.errors import SuyuanError
+from suyuan.intake import (
+    EventOutcome,
+    EventStatus,
+    LedgerWriter,
+    Message,
+    WriteResult,
+    carries_trust,
+)
 from suyuan.ledger import TRUST_SHARD, LedgerStore, Rejection, StaleWriterError
 from suyuan.signing import RootKey
 
@@ -59,45 +64,6 @@ def produced_ns(headers: Sequence[tuple[str, bytes | None]] | None) -> int:
         if name == PRODUCED_HEADER and value is not None and value.isdigit() and len(value) < 21:
             return int(value)
     return 0
-
-
-class EventStatus(StrEnum):
-    ACCEPTED = "accepted"
-    """In the ledger (embedded) or queued for it (Kafka)."""
-    DUPLICATE = "duplicate"
-    """Its ``event_id`` is already in the ledger: counted, not stored again."""
-    REJECTED = "rejected"
-    """Refused, with a machine-readable reason; recorded in the rejections store."""
-
-
-@dataclass(frozen=True, slots=True)
-class EventOutcome:
-    """What became of one event (or of a whole message that could not be read)."""
-
-    message: int
-    """Index of the message in the submitted sequence."""
-    index: int | None
-    """Index of the event in its batch; ``None`` when the message itself was unreadable."""
-    event_id: str | None
-    status: EventStatus
-    reason: str | None = None
-    field: str | None = None
-    rule: str | None = None
-    problems: tuple[InvalidInputError, ...] = ()
-    """Every rule a rejected event broke, when it was checked before signing (JSON over HTTP):
-    ``reason``, ``field`` and ``rule`` are the first's. Empty otherwise."""
-
-    @classmethod
-    def rejected(cls, message: int, index: int | None, rejection: Rejection) -> EventOutcome:
-        return cls(
-            message=message,
-            index=index,
-            event_id=rejection.event_id,
-            status=EventStatus.REJECTED,
-            reason=rejection.reason,
-            field=rejection.field,
-            rule=rejection.rule,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +143,7 @@ class EmbeddedTransport:
             for trust, run in itertools.groupby(named, key=lambda m: carries_trust(m.data)):
                 group = list(run)
                 written = self._write(TRUST_SHARD if trust else self._shard, group)
-                outcomes.extend(_outcomes(group, written, start=start))
+                outcomes.extend(replace(o, message=o.message + start) for o in written.outcomes)
                 start += len(group)
         return SubmitResult(tuple(outcomes), committed=True)
 
@@ -208,57 +174,6 @@ class EmbeddedTransport:
 
 def _message_source(source: str, index: int, count: int) -> str:
     return source if count == 1 else f"{source}#{index}"
-
-
-def _outcomes(
-    messages: Sequence[Message], written: WriteResult, *, start: int = 0
-) -> list[EventOutcome]:
-    """One outcome per event, in message and batch order, from what the writer reported;
-    messages are numbered from ``start``."""
-    by_source = {rejection.source: rejection for rejection in written.rejections}
-    appended = {event_id for event_id, _ in written.append.appended}
-    outcomes: list[EventOutcome] = []
-    for number, message in enumerate(messages, start=start):
-        whole = by_source.get(message.source)
-        if whole is not None:
-            outcomes.extend(_whole_message_refused(number, message, whole))
-            continue
-        for index, data in enumerate(decode_batch(message.data).events):
-            rejection = by_source.get(f"{message.source} events[{index}]")
-            if rejection is not None:
-                # The writer names no event id for an event that broke a content rule.
-                named = rejection.event_id or _event_id_of(data)
-                outcomes.append(
-                    EventOutcome.rejected(number, index, replace(rejection, event_id=named))
-                )
-                continue
-            event_id = decode_event(data).event_id
-            # The first copy of an id appended in this call is the stored one; the rest repeat it.
-            status = EventStatus.ACCEPTED if event_id in appended else EventStatus.DUPLICATE
-            appended.discard(event_id)
-            outcomes.append(EventOutcome(number, index, event_id, status))
-    return outcomes
-
-
-def _whole_message_refused(
-    number: int, message: Message, rejection: Rejection
-) -> list[EventOutcome]:
-    """Every event of a refused message (e.g. a bad signature) shares its reason."""
-    try:
-        events = decode_batch(message.data).events
-    except InvalidInputError:
-        return [EventOutcome.rejected(number, None, rejection)]
-    return [
-        EventOutcome.rejected(number, index, replace(rejection, event_id=_event_id_of(data)))
-        for index, data in enumerate(events)
-    ]
-
-
-def _event_id_of(data: bytes) -> str | None:
-    try:
-        return decode_event(data).event_id
-    except InvalidInputError:
-        return None
 
 
 __all__ = [

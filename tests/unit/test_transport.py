@@ -155,3 +155,35 @@ def test_concurrent_submissions_are_serialised(
 
     assert results == [EventStatus.ACCEPTED] * 12
     assert store.head(0).size == 12
+
+
+def test_the_writer_reports_each_events_fate_without_the_caller_decoding(
+    store: SqlLedgerStore, world: World
+) -> None:
+    """``WriteResult.outcomes``: what transports answer with (no batch is decoded again)."""
+    writer = LedgerWriter(store, [world.scenario.root])
+    kept = world.certificate()
+    writer.write(0, [Message("first", world.farm_batch([kept]))])
+    fresh = world.certificate()
+    bad = world.scenario.event(
+        world.farm, "Aggregated", {"parent_code": "(00)069012340000000016", "child_codes": []}
+    )
+    forged = encode_batch(sign_batch(SigningKey.generate(), [encode_event(fresh)]))
+
+    result = writer.write(
+        0,
+        [
+            Message("a", world.farm_batch([kept, fresh, bad])),
+            Message("b", forged),
+            Message("c", b"junk"),
+        ],
+    )
+
+    assert [(o.message, o.index, o.event_id, o.status, o.reason) for o in result.outcomes] == [
+        (0, 0, kept.event_id, EventStatus.DUPLICATE, None),
+        (0, 1, fresh.event_id, EventStatus.ACCEPTED, None),
+        (0, 2, bad.event_id, EventStatus.REJECTED, "invalid_event"),
+        (1, 0, fresh.event_id, EventStatus.REJECTED, "unknown_key"),
+        (2, None, None, EventStatus.REJECTED, "undecodable"),
+    ]
+    assert result.accepted == 1
