@@ -299,7 +299,7 @@ def _entry(store: LedgerStore, event_id: str) -> tuple[int, int, Leaf]:
         raise ApiError(
             404, "not_found", f"no ledger entry has event id {wanted}", "event_id", wanted
         ) from None
-    return shard, seq, Leaf.from_bytes(store.entry(shard, seq).leaf)
+    return shard, seq, store.entry(shard, seq).read_leaf()
 
 
 def _refuse_private(event: Event, full: bool) -> None:

@@ -36,9 +36,8 @@ from suyuan.errors import (
     UnheldGoodsError,
     UnknownRecallError,
 )
-from suyuan.events import decode_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
-from suyuan.ledger import EntryNotFoundError, Leaf, LedgerStore
+from suyuan.ledger import EntryNotFoundError, LedgerStore
 from suyuan.signing import Organisation
 
 if TYPE_CHECKING:
@@ -471,7 +470,7 @@ def _find_recall(j: _Judging) -> Event:
     except EntryNotFoundError:
         pass
     else:
-        event = _event_at(j.store, shard, seq)
+        event = j.store.event_at(shard, seq)
         if _is_recall(event, recall_id):
             return event
     if j.event.codes:
@@ -494,10 +493,6 @@ _MAX_CODES_SEARCHED = 20
 
 def _is_recall(event: Event, recall_id: str) -> bool:
     return event.event_type == "RecallInitiated" and str(event.payload["recall_id"]) == recall_id
-
-
-def _event_at(store: LedgerStore, shard: int, seq: int) -> Event:
-    return decode_event(Leaf.from_bytes(store.entry(shard, seq).leaf).event)
 
 
 def _tracer(store: LedgerStore) -> Tracer:
@@ -593,11 +588,8 @@ class Custody:
         if any(actor in self._handed_now.get(member, ()) for member in family):
             return True
         refs = self._store.code_events_for(sorted(family), _HANDOVERS)[:_MAX_HANDOVERS_READ]
-        entries = self._store.entries_at([(ref.shard, ref.seq) for ref in refs])
-        return any(
-            _handed_to(decode_event(Leaf.from_bytes(entry.leaf).event)) == actor
-            for entry in entries.values()
-        )
+        events = self._store.events_at((ref.shard, ref.seq) for ref in refs)
+        return any(_handed_to(event) == actor for event in events.values())
 
 
 def originator(store: LedgerStore, code: str) -> str | None:
@@ -621,7 +613,7 @@ def _originator(store: LedgerStore, pending: Sequence[Event], code: str) -> str 
         # Several shards: their sequence numbers do not compare; the recorded times do.
         entries = store.entries_at([(s, q) for s, (q, _a) in first_per_shard.items()])
         recorded = [
-            (Leaf.from_bytes(entries[(shard, seq)].leaf).recorded_at, actor)
+            (entries[(shard, seq)].read_leaf().recorded_at, actor)
             for shard, (seq, actor) in first_per_shard.items()
             if (shard, seq) in entries
         ]

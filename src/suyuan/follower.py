@@ -13,8 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from suyuan.events import decode_event
-from suyuan.ledger import Leaf, LedgerStore
+from suyuan.ledger import LedgerStore
 from suyuan.signing import RootKey, TrustStore
 
 
@@ -48,9 +47,9 @@ class TrustFollower:
             if positions[:seen] != self._positions:
                 self.trust, seen = TrustStore(self._roots), 0
             fresh = positions[seen:]
-            entries = self._store.entries_at(fresh)
+            events = self._store.events_at(fresh)
             for position in fresh:
-                self.trust.apply(decode_event(Leaf.from_bytes(entries[position].leaf).event))
+                self.trust.apply(events[position])
             self._positions = positions
             return True
 

@@ -43,11 +43,11 @@ from suyuan.contacts import organisation_contacts
 from suyuan.custody import NoCustodialKeyError, load_custodial_key
 from suyuan.directory import Directory
 from suyuan.errors import InvalidInputError, SuyuanError
-from suyuan.events import decode_event, encode_batch, encode_event, event_from_json, validate_event
+from suyuan.events import encode_batch, encode_event, event_from_json, validate_event
 from suyuan.events.model import Event
 from suyuan.follower import load_trust
 from suyuan.foodchain import Alert, region_within
-from suyuan.ledger import CodeEventRef, EntryNotFoundError, Leaf, LedgerStore, SqlLedgerStore
+from suyuan.ledger import CodeEventRef, EntryNotFoundError, LedgerStore, SqlLedgerStore
 from suyuan.signing import RootKey, SigningKey, sign_batch
 from suyuan.trace import Holder, Tracer
 from suyuan.transport import EventStatus, Transport
@@ -618,8 +618,7 @@ def find_recall(
     except EntryNotFoundError:
         position = None
     if position is not None:
-        entry = store.entry(position.shard, position.seq)
-        event = decode_event(Leaf.from_bytes(entry.leaf).event)
+        event = store.event_at(position.shard, position.seq)
         if event.event_type == RECALL_INITIATED:
             return _with_scope(store, tracer, event, position)
     for event in recorded:
@@ -630,8 +629,7 @@ def find_recall(
 
 def _position(store: LedgerStore, event_id: str) -> LedgerPosition:
     shard, seq = store.locate(event_id)
-    leaf = Leaf.from_bytes(store.entry(shard, seq).leaf)
-    return LedgerPosition(shard, seq, leaf.recorded_at)
+    return LedgerPosition(shard, seq, store.entry(shard, seq).read_leaf().recorded_at)
 
 
 def _with_scope(
@@ -672,7 +670,7 @@ def _makers(
         mine = sorted((r for r in store.code_events(code) if r.actor == maker), key=lambda r: r.seq)
         entries = store.entries_at([(r.shard, r.seq) for r in mine])
         for ref in mine:
-            first = decode_event(Leaf.from_bytes(entries[(ref.shard, ref.seq)].leaf).event)
+            first = entries[(ref.shard, ref.seq)].event()
             if first.quantity is not None and first.unit:
                 units[first.unit] = units.get(first.unit, Decimal(0)) + first.quantity
                 break
@@ -696,13 +694,12 @@ def _progress(
 ) -> RecallProgress:
     every = store.code_events_for(sorted(codes))
     refs = [r for r in every if r.event_type in _FOLLOW_UP_TYPES]
-    entries = store.entries_at(list(dict.fromkeys((r.shard, r.seq) for r in refs)))
+    events = store.events_at((r.shard, r.seq) for r in refs)
     contacts = _contacts(store, every, {h.organisation for h in holders})
     latest: dict[str, Acknowledgement] = {}
     acknowledgements = disposals = 0
     closure: Closure | None = None
-    for entry in entries.values():
-        event = decode_event(Leaf.from_bytes(entry.leaf).event)
+    for event in events.values():
         if str(event.payload.get("recall_id")) != recall_id:
             continue
         if event.event_type == RECALL_ACKNOWLEDGED:
@@ -757,12 +754,10 @@ def _contacts(
         (r for r in refs if r.event_type == _CERTIFICATE and r.actor in holders),
         key=lambda r: (r.occurred_at, r.shard, r.seq),
     )
-    entries = store.entries_at(list(dict.fromkeys((r.shard, r.seq) for r in issued)))
+    events = store.events_at((r.shard, r.seq) for r in issued)
     found: dict[str, str] = {}
     for ref in issued:  # oldest first: a later certificate's contact replaces an earlier one
-        contact = decode_event(
-            Leaf.from_bytes(entries[(ref.shard, ref.seq)].leaf).event
-        ).payload.get("contact")
+        contact = events[(ref.shard, ref.seq)].payload.get("contact")
         if isinstance(contact, str) and contact.strip():
             found[ref.actor] = contact.strip()
     return found | kept

@@ -100,6 +100,22 @@ class LedgerStoreContract:
         assert (leaf.shard, leaf.seq, leaf.batch_size, leaf.batch_index) == (0, seq, 1, 0)
         assert before - timedelta(seconds=1) <= leaf.recorded_at <= datetime.now(UTC)
 
+    def test_events_read_back_at_their_positions(
+        self, store: LedgerStore, writer: LedgerWriter, world: World
+    ) -> None:
+        events = [world.certificate() for _ in range(3)]
+        writer.write(0, [Message("m", world.farm_batch(events))])
+        positions = [store.locate(e.event_id) for e in events]
+
+        assert store.event_at(*positions[1]) == events[1]
+        wanted = [positions[2], (0, 999), positions[0], positions[2]]
+        assert list(store.events_at(wanted).items()) == [
+            (positions[2], events[2]),
+            (positions[0], events[0]),
+        ]
+        with pytest.raises(EntryNotFoundError):
+            store.event_at(0, 999)
+
     def test_duplicate_event_is_counted_not_stored(
         self, store: LedgerStore, writer: LedgerWriter, world: World
     ) -> None:

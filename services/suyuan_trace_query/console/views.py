@@ -12,9 +12,8 @@ from typing import Any
 from urllib.parse import quote
 
 from suyuan.directory import Directory
-from suyuan.events import decode_event
 from suyuan.foodchain import Alert, CoverageRow, Rate
-from suyuan.ledger import Leaf, LedgerStore
+from suyuan.ledger import LedgerStore
 from suyuan.recall import HolderAccount, Recall
 from suyuan.regions import region_name
 from suyuan.trace import CHINA_TIME, Trace, TracedEvent
@@ -207,13 +206,13 @@ def product_names(store: LedgerStore, codes: Sequence[str]) -> dict[str, str]:
     """Code → product name, from the certificates and import declarations about the codes."""
     wanted = ["CertificateIssued", "ImportDeclared", "VaccineLotReleased"]
     refs = store.code_events_for(list(dict.fromkeys(codes)), wanted)
-    entries = store.entries_at(list(dict.fromkeys((r.shard, r.seq) for r in refs)))
+    events = store.events_at((r.shard, r.seq) for r in refs)
     names: dict[str, str] = {}
     for ref in refs:
-        entry = entries.get((ref.shard, ref.seq))
-        if entry is None or ref.code in names:
+        event = events.get((ref.shard, ref.seq))
+        if event is None or ref.code in names:
             continue
-        payload = decode_event(Leaf.from_bytes(entry.leaf).event).payload
+        payload = event.payload
         name = payload.get("product_name") or payload.get("product")
         if name:
             names[ref.code] = str(name)

@@ -8,12 +8,14 @@ contract tests in ``tests/contract/`` run against every implementation.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from suyuan.errors import SuyuanError
+from suyuan.events import decode_event
 from suyuan.events.model import Event
+from suyuan.ledger._leaf import Leaf
 
 #: The shard that holds every trust event (organisations, signing keys, revocations), fed by the
 #: one-partition trust topic. One shard gives trust events one order that every writer and the
@@ -109,6 +111,18 @@ class StoredEntry:
     leaf: bytes
     chain_hash: bytes
 
+    def read_leaf(self) -> Leaf:
+        """The leaf record (docs/ledger.md). Raises: DecodeError (a damaged row)."""
+        return Leaf.from_bytes(self.leaf)
+
+    def event(self) -> Event:
+        """The event this entry holds, decoded from its leaf.
+
+        Raises:
+            DecodeError: the row is damaged (the audit tells which).
+        """
+        return decode_event(Leaf.from_bytes(self.leaf).event)
+
 
 @dataclass(frozen=True, slots=True)
 class StoredCheckpoint:
@@ -203,6 +217,26 @@ class LedgerStore(ABC):
         self, positions: Sequence[tuple[int, int]]
     ) -> dict[tuple[int, int], StoredEntry]:
         """Several entries by (shard, seq) in one query (missing ones are absent)."""
+
+    def event_at(self, shard: int, seq: int) -> Event:
+        """The event at a ledger position: the one way to read an event back.
+
+        Raises:
+            EntryNotFoundError: no entry there.
+            DecodeError: the row is damaged.
+        """
+        return self.entry(shard, seq).event()
+
+    def events_at(self, positions: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Event]:
+        """The events at several positions, read in one query, in the order of ``positions``
+        (repeats once; missing ones are absent).
+
+        Raises:
+            DecodeError: a row is damaged.
+        """
+        wanted = list(dict.fromkeys(positions))
+        entries = self.entries_at(wanted)
+        return {p: entries[p].event() for p in wanted if p in entries}
 
     @abstractmethod
     def locate(self, event_id: str) -> tuple[int, int]:
