@@ -142,6 +142,31 @@ class Capture:
             ApiError: no custodial key (409) or signing or the ledger unavailable (503).
         """
         good, refused = _check_items(items, organisation, indices)
+        return self._submit_checked(organisation, good, refused, source)
+
+    def submit_event(self, organisation: str, event: Event) -> SubmitResult:
+        """One event the service built itself (a certificate drafted from a form): checked,
+        signed and submitted exactly as its JSON form would be by :meth:`submit_events`, without
+        the round trip through JSON. One outcome, index 0.
+
+        Raises:
+            ApiError: no custodial key (409) or signing or the ledger unavailable (503).
+        """
+        source = f"http:{secrets.token_hex(6)}"
+        try:
+            good, refused = [(0, _checked(event, organisation))], []
+        except InvalidInputError as err:
+            good, refused = [], [_Refused(0, _short_id(event.event_id), err)]
+        return self._submit_checked(organisation, good, refused, source)
+
+    def _submit_checked(
+        self,
+        organisation: str,
+        good: list[tuple[int, bytes]],
+        refused: list[_Refused],
+        source: str,
+    ) -> SubmitResult:
+        """Sign the good events as one batch and submit it; record the refused ones."""
         outcomes = [r.outcome() for r in refused]
         committed = True
         if good:
@@ -283,16 +308,25 @@ def _check_items(
     refused: list[_Refused] = []
     for index, item in zip(indices or range(len(items)), items, strict=True):
         try:
-            good.append((index, encode_event(_event_of(item, organisation))))
+            good.append((index, _checked(_event_of(item), organisation)))
         except InvalidInputError as err:
             refused.append(_Refused(index, _event_id_of(item), err))
     return good, refused
 
 
-def _event_of(item: Any, organisation: str) -> Event:
+def _event_of(item: Any) -> Event:
     if not isinstance(item, dict):
         raise InvalidInputError("event", type(item).__name__, "must be a JSON object")
-    event = event_from_json(item)
+    return event_from_json(item)
+
+
+def _checked(event: Event, organisation: str) -> bytes:
+    """The encoded event, if the organisation may send it through this API and its content
+    passes the rules.
+
+    Raises:
+        InvalidInputError: a trust event, another actor, or every content rule it breaks.
+    """
     if event.event_type in TRUST_EVENT_TYPES:
         raise _trust_refused(event)
     if event.actor != organisation:
@@ -300,7 +334,7 @@ def _event_of(item: Any, organisation: str) -> Event:
             "actor", event.actor, f"must be the token's organisation {organisation}"
         )
     validate_event(event)
-    return event
+    return encode_event(event)
 
 
 def _trust_refused(event: Event) -> WrongSignerError:
@@ -317,7 +351,12 @@ def _trust_refused(event: Event) -> WrongSignerError:
 
 def _event_id_of(item: Any) -> str | None:
     event_id = item.get("event_id") if isinstance(item, dict) else None
-    return event_id if isinstance(event_id, str) and len(event_id) <= _MAX_EVENT_ID else None
+    return _short_id(event_id) if isinstance(event_id, str) else None
+
+
+def _short_id(event_id: str) -> str | None:
+    """An id fit to record with a rejection (an over-long one is not kept)."""
+    return event_id if len(event_id) <= _MAX_EVENT_ID else None
 
 
 def _at_request_index(outcome: EventOutcome, positions: list[int]) -> EventOutcome:

@@ -13,7 +13,6 @@ Thin: the rules live in ``suyuan.foodchain``; recording goes through the same ca
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from datetime import date, datetime
@@ -43,7 +42,6 @@ from suyuan.trace import CHINA_TIME
 from suyuan.transport import EventStatus, TransportError
 from suyuan_http import ApiError, ErrorOut
 
-from ._capture import JSON_TYPE
 from ._deps import AppContext, ContextDep, ProducerDep
 
 log = logging.getLogger("suyuan.ingest")
@@ -460,8 +458,7 @@ def _earlier(
 def _submit(context: AppContext, organisation: str, event: Event) -> tuple[Event, str, bool]:
     """Sign with the custodial key and record, as ``POST /v1/events`` does: the event as stored
     (another request with the same ``event_id`` may have been first), its status, committed."""
-    body = json.dumps(event_to_json(event), ensure_ascii=False).encode("utf-8")
-    result = context.capture.submit(organisation, JSON_TYPE, body)
+    result = context.capture.submit_event(organisation, event)
     context.metrics.count_events(result)
     outcome = result.outcomes[0]
     if outcome.status is EventStatus.REJECTED:
