@@ -393,10 +393,13 @@ def _flip(data: bytes, index: int) -> bytes:
 
 
 def _byte_inside(leaf: bytes, part: str) -> int:
-    """An index inside the event bytes (the contact phone) or inside the batch signature."""
+    """An index inside the event bytes (the contact phone), the batch signature or the event's
+    audit path in its batch."""
     parsed = Leaf.from_bytes(leaf)
     if part == "signature":
         return leaf.index(parsed.signature) + 10
+    if part == "path":
+        return leaf.index(parsed.batch_path[0]) + 5
     index = leaf.rindex(CONTACT) + len(CONTACT) - 1
     assert index >= len(leaf) - len(parsed.event)
     return index
@@ -455,7 +458,7 @@ def test_flipped_byte_breaks_the_chain_at_its_entry(
     assert (where, problem) == (f"shard {shard} seq {seq}", "chain_break")
 
 
-@pytest.mark.parametrize("part", ["event", "signature"])
+@pytest.mark.parametrize("part", ["event", "signature", "path"])
 def test_flipped_byte_under_a_rebuilt_chain_fails_its_signature(
     ledger: BuiltLedger, attacker: Attacker, part: str
 ) -> None:

@@ -13,7 +13,7 @@ size), and why.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,15 +31,18 @@ from suyuan.events.model import (
     SIGNING_KEY_REVOKED,
     TRUST_EVENT_TYPES,
     Event,
+    SignedBatch,
 )
 from suyuan.ledger._interface import TRUST_SHARD, LedgerStore, StoredEntry
 from suyuan.ledger._leaf import Leaf
 from suyuan.ledger._sql import GENESIS_CHAIN, chain_next
 from suyuan.merkle import Frontier, leaf_hash
 from suyuan.signing import (
+    BatchProof,
     RootKey,
     TrustStore,
     batch_proof_from_path,
+    batch_proofs,
     verify_batch_root,
 )
 from suyuan.tlog import Checkpoint, CheckpointError, NoteVerifier, open_checkpoint
@@ -70,6 +73,11 @@ class AuditReport:
     @property
     def ok(self) -> bool:
         return not self.findings
+
+
+#: Entries checked together (the events of one signed batch are checked as one when they fall
+#: in the same chunk: batches hold at most a few thousand events).
+_CHUNK = 4096
 
 
 class _EnoughFindingsError(Exception):
@@ -148,7 +156,7 @@ class Auditor:
         frontier = Frontier()
         chain = GENESIS_CHAIN
         expected = 0
-        for entry in self._store.entries(shard):
+        for entry, problems in self._checked_entries(shard, history, trust_positions):
             if entry.seq != expected:
                 self._find(
                     report,
@@ -170,7 +178,9 @@ class Auditor:
                 )
                 return
             frontier.append(hashed)
-            self._entry(shard, entry, history, trust_positions, report)
+            for problem, detail in problems:
+                self._find(report, shard, entry.seq, problem, detail)
+            report.signatures = history.signatures
             held_root = held.pop(frontier.size, None)
             if held_root is not None and held_root != frontier.root():
                 self._find(
@@ -212,74 +222,90 @@ class Auditor:
                 f"the checkpoint you hold shows {size} entries; the ledger has {expected}",
             )
 
-    def _entry(
+    def _checked_entries(
+        self, shard: int, history: SignatureChecker, trust_positions: set[int]
+    ) -> Iterator[tuple[StoredEntry, list[tuple[str, str]]]]:
+        """Each entry of ``shard`` in order with what is wrong with its content (leaf, event,
+        index rows, signature), checked a chunk at a time so that the events of one signed
+        batch are checked together (:meth:`SignatureChecker.check_many`)."""
+        chunk: list[StoredEntry] = []
+        for entry in self._store.entries(shard):
+            chunk.append(entry)
+            if len(chunk) == _CHUNK:
+                yield from self._check_chunk(shard, chunk, history, trust_positions)
+                chunk = []
+        yield from self._check_chunk(shard, chunk, history, trust_positions)
+
+    def _check_chunk(
+        self,
+        shard: int,
+        chunk: list[StoredEntry],
+        history: SignatureChecker,
+        trust_positions: set[int],
+    ) -> Iterator[tuple[StoredEntry, list[tuple[str, str]]]]:
+        problems: list[list[tuple[str, str]]] = []
+        signed: list[tuple[int, Leaf, Event]] = []
+        for number, entry in enumerate(chunk):
+            found: list[tuple[str, str]] = []
+            problems.append(found)
+            parsed = self._content(shard, entry, trust_positions, found)
+            if parsed is not None:
+                signed.append((number, *parsed))
+        errors = history.check_many([(leaf, event) for _, leaf, event in signed])
+        for (number, _leaf, _event), error in zip(signed, errors, strict=True):
+            if error is not None:
+                problems[number].append((error.reason, str(error)))
+        return zip(chunk, problems, strict=True)
+
+    def _content(
         self,
         shard: int,
         entry: StoredEntry,
-        history: SignatureChecker,
         trust_positions: set[int],
-        report: AuditReport,
-    ) -> None:
+        found: list[tuple[str, str]],
+    ) -> tuple[Leaf, Event] | None:
+        """Check one entry's leaf, event and index rows, adding (problem, detail) to ``found``;
+        the leaf and event when its signature is to be checked."""
         try:
             leaf = Leaf.from_bytes(entry.leaf)
         except InvalidInputError as err:
-            self._find(report, shard, entry.seq, "bad_leaf", str(err))
-            return
+            found.append(("bad_leaf", str(err)))
+            return None
         if (leaf.shard, leaf.seq) != (shard, entry.seq):
-            self._find(
-                report,
-                shard,
-                entry.seq,
-                "misplaced_entry",
-                f"leaf says shard {leaf.shard} seq {leaf.seq}",
-            )
-            return
+            found.append(("misplaced_entry", f"leaf says shard {leaf.shard} seq {leaf.seq}"))
+            return None
         try:
             event = decode_event(leaf.event)
         except InvalidInputError as err:
-            self._find(report, shard, entry.seq, "bad_event", str(err))
-            return
+            found.append(("bad_event", str(err)))
+            return None
         if event.event_id != entry.event_id:
-            self._find(
-                report,
-                shard,
-                entry.seq,
-                "index_mismatch",
-                f"row says event {entry.event_id}, leaf holds {event.event_id}",
+            found.append(
+                ("index_mismatch", f"row says event {entry.event_id}, leaf holds {event.event_id}")
             )
         first = self._repeated.get((shard, entry.seq))
         if first is not None:
-            self._find(
-                report,
-                shard,
-                entry.seq,
-                "duplicate_event",
-                f"event {event.event_id} is already entry {first[1]} of shard {first[0]}",
+            found.append(
+                (
+                    "duplicate_event",
+                    f"event {event.event_id} is already entry {first[1]} of shard {first[0]}",
+                )
             )
         if event.event_type in TRUST_EVENT_TYPES and entry.seq not in trust_positions:
-            self._find(
-                report,
-                shard,
-                entry.seq,
-                "trust_index_incomplete",
-                f"{event.event_type} is missing from the trust index",
+            found.append(
+                ("trust_index_incomplete", f"{event.event_type} is missing from the trust index")
             )
         if leaf.trust_size is not None and (shard == TRUST_SHARD) != (
             event.event_type in TRUST_EVENT_TYPES
         ):
-            self._find(
-                report,
-                shard,
-                entry.seq,
-                "wrong_shard",
-                f"{event.event_type} on shard {shard}: trust events, and only they, belong on "
-                f"the trust shard {TRUST_SHARD}",
+            found.append(
+                (
+                    "wrong_shard",
+                    f"{event.event_type} on shard {shard}: trust events, and only they, belong "
+                    f"on the trust shard {TRUST_SHARD}",
+                )
             )
-        try:
-            history.check(leaf, event)
-        except SignatureError as err:
-            self._find(report, shard, entry.seq, err.reason, str(err))
-        report.signatures = history.signatures
+        return leaf, event
 
     # --- heads and checkpoints --------------------------------------------------------------
 
@@ -398,10 +424,61 @@ class SignatureChecker:
             SignatureError: the batch signature does not verify.
         """
         self._history.check(leaf, event)
-        key = self.trust.key_for(leaf.key_id)
-        proof = batch_proof_from_path(
-            leaf.event, leaf.batch_size, leaf.batch_index, leaf.batch_path
+        self._verify(
+            leaf,
+            batch_proof_from_path(leaf.event, leaf.batch_size, leaf.batch_index, leaf.batch_path),
         )
+
+    def check_many(self, leaves: Sequence[tuple[Leaf, Event]]) -> list[SignatureError | None]:
+        """:meth:`check` of each leaf, what it raised (or ``None``) in order.
+
+        The events of one signed batch found here in full are checked together: the batch's
+        tree is built once from their events and must give every leaf its stored audit path,
+        instead of one root computed per leaf (a batch only partly here, e.g. with an event
+        refused or a duplicate, is checked leaf by leaf)."""
+        errors: list[SignatureError | None] = [None] * len(leaves)
+        batches: dict[tuple[str, bytes, int], list[int]] = {}
+        for number, (leaf, event) in enumerate(leaves):
+            try:
+                self._history.check(leaf, event)
+            except SignatureError as err:
+                errors[number] = err
+                continue
+            batches.setdefault((leaf.key_id, leaf.signature, leaf.batch_size), []).append(number)
+        for (_key_id, _signature, size), members in batches.items():
+            whole = self._whole_batch([leaves[n][0] for n in members], size)
+            for number in members:
+                leaf = leaves[number][0]
+                try:
+                    if whole is None:
+                        self._verify(
+                            leaf,
+                            batch_proof_from_path(
+                                leaf.event, leaf.batch_size, leaf.batch_index, leaf.batch_path
+                            ),
+                        )
+                    else:
+                        self._verify(leaf, whole[leaf.batch_index])
+                except SignatureError as err:
+                    errors[number] = err
+        return errors
+
+    @staticmethod
+    def _whole_batch(members: list[Leaf], size: int) -> tuple[BatchProof, ...] | None:
+        """The proofs of a batch whose every event is among ``members``, each leaf holding its
+        proof's audit path; ``None`` otherwise (then each leaf is checked alone)."""
+        if len(members) != size or sorted(m.batch_index for m in members) != list(range(size)):
+            return None
+        ordered = sorted(members, key=lambda m: m.batch_index)
+        first = ordered[0]
+        events = tuple(m.event for m in ordered)
+        proofs = batch_proofs(SignedBatch(first.key_id, first.signature, events))
+        if any(m.batch_path != p.audit_path for m, p in zip(ordered, proofs, strict=True)):
+            return None
+        return proofs
+
+    def _verify(self, leaf: Leaf, proof: BatchProof) -> None:
+        key = self.trust.key_for(leaf.key_id)
         cache_key = (leaf.key_id, leaf.signature, proof.root + proof.count.to_bytes(8, "big"))
         if cache_key not in self._verified_batches:
             verify_batch_root(proof, leaf.signature, key)
