@@ -23,6 +23,7 @@ from suyuan.epcis import code_from_epc, epc_uri, epc_urn_to_digital_link, event_
 from suyuan.events import event_to_json
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import TRUST_SHARD
+from tests.databases import fresh_database
 from tests.integration.test_epcis_capture import (
     FIXTURES,
     Ledger,
@@ -383,3 +384,22 @@ def test_an_event_at_another_s_registered_place_is_refused_over_post_v1_events(
         ("rejected", "unauthorised", "location.gln")
     ]
     assert [r["status"] for r in taken] == ["accepted"]
+
+
+@pytest.mark.integration
+def test_postgres_gs1_examples_captured_and_exported_with_the_reference_hashes(
+    postgres_url: str,
+) -> None:
+    with fresh_database(postgres_url, "epcis_gs1") as url:
+        for ledger in start_ledger(url):
+            register_example_places(ledger, ledger.ingest.world.farm.uscc)
+
+            jobs = [ledger.capture(example(name)).json() for name in EXAMPLES]
+            exported = [
+                *_event_list(ledger.trace_epcis(str(_code(TRACED[0])))),
+                *_event_list(ledger.trace_epcis(str(_code(TRACED[1])))),
+                *_event_list(query(ledger)),
+            ]
+
+            assert [e["status"] for job in jobs for e in job["events"]] == ["captured"] * 5
+            assert {event_hash(e, _prefixes(e)) for e in exported} == set(REFERENCE_HASHES.values())
