@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from suyuan.epcis import event_hash, glns_named, map_event, read_capture_document
 from suyuan.epcis._document import epcis_event
-from suyuan.epcis._kept import with_kept
+from suyuan.epcis._kept import Kept, with_kept
 from suyuan.events import event_from_json
 from suyuan.places import GlnEntry, GlnKind
 from suyuan.trace import TracedEvent
@@ -128,6 +128,24 @@ def test_kept_members_not_of_the_event_are_not_put_back() -> None:
     body = epcis_event(TracedEvent(ours, 0, 0, ours.occurred_at, None), public=False, base_url="")
 
     assert with_kept(body, ours, mapped.kept) is body
+
+
+def test_kept_members_changed_after_capture_are_not_put_back() -> None:
+    _, index, event, prefixes = EXAMPLES[1]
+    mapped = map_event(
+        event, index=index, organisation=FARM, prefixes=prefixes, registry=registry()
+    )
+    assert mapped.event is not None and mapped.kept is not None
+    ours = event_from_json(mapped.event)
+    body = epcis_event(TracedEvent(ours, 0, 0, ours.occurred_at, None), public=False, base_url="")
+    forged = Kept(
+        mapped.kept.event_hash,
+        {**mapped.kept.members, "example:myField": "said by someone else"},
+        mapped.kept.prefixes,
+    )
+
+    assert with_kept(body, ours, mapped.kept)["example:myField"] == event["example:myField"]
+    assert with_kept(body, ours, forged) is body
 
 
 def test_a_party_must_be_an_organisation_of_the_ledger_and_one_our_event_records() -> None:
