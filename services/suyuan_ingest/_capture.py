@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 
 from suyuan.custody import CustodyError, NoCustodialKeyError, load_custodial_key
-from suyuan.errors import InvalidInputError, WrongSignerError
+from suyuan.errors import InvalidInputError, UnauthorisedError, WrongSignerError
 from suyuan.events import (
     decode_batch,
     decode_event,
@@ -34,6 +34,7 @@ from suyuan.events import (
 )
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
 from suyuan.ledger import Rejection
+from suyuan.places import gln_entries
 from suyuan.signing import SigningKey, sign_batch
 from suyuan.transport import (
     EventOutcome,
@@ -141,7 +142,8 @@ class Capture:
         Raises:
             ApiError: no custodial key (409) or signing or the ledger unavailable (503).
         """
-        good, refused = _check_items(items, organisation, indices)
+        others = _others_glns(self.engine, _named_glns(items), organisation)
+        good, refused = _check_items(items, organisation, indices, others)
         return self._submit_checked(organisation, good, refused, source)
 
     def submit_event(self, organisation: str, event: Event) -> SubmitResult:
@@ -153,8 +155,10 @@ class Capture:
             ApiError: no custodial key (409) or signing or the ledger unavailable (503).
         """
         source = f"http:{secrets.token_hex(6)}"
+        named = {event.location.gln} if event.location and event.location.gln else set()
+        others = _others_glns(self.engine, named, organisation)
         try:
-            good, refused = [(0, _checked(event, organisation))], []
+            good, refused = [(0, _checked(event, organisation, others))], []
         except InvalidInputError as err:
             good, refused = [], [_Refused(0, _short_id(event.event_id), err)]
         return self._submit_checked(organisation, good, refused, source)
@@ -300,15 +304,38 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+def _named_glns(items: list[Any]) -> set[str]:
+    """The GLNs JSON items give as their place."""
+    return {
+        str(item["location"]["gln"])
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("location"), dict)
+        and item["location"].get("gln")
+    }
+
+
+def _others_glns(engine: Engine, named: set[str], organisation: str) -> frozenset[str]:
+    """Those of the GLNs ``named`` as places that are registered to another organisation."""
+    if not named:
+        return frozenset()
+    entries = gln_entries(engine, named)
+    return frozenset(g for g, e in entries.items() if e.organisation != organisation)
+
+
 def _check_items(
-    items: list[Any], organisation: str, indices: list[int] | None = None
+    items: list[Any],
+    organisation: str,
+    indices: list[int] | None = None,
+    others: frozenset[str] = frozenset(),
 ) -> tuple[list[tuple[int, bytes]], list[_Refused]]:
-    """(request index, encoded event) of every good item, and every refused one."""
+    """(request index, encoded event) of every good item, and every refused one; an event at a
+    place whose GLN is in ``others`` (another organisation's) is refused."""
     good: list[tuple[int, bytes]] = []
     refused: list[_Refused] = []
     for index, item in zip(indices or range(len(items)), items, strict=True):
         try:
-            good.append((index, _checked(_event_of(item), organisation)))
+            good.append((index, _checked(_event_of(item), organisation, others)))
         except InvalidInputError as err:
             refused.append(_Refused(index, _event_id_of(item), err))
     return good, refused
@@ -320,13 +347,21 @@ def _event_of(item: Any) -> Event:
     return event_from_json(item)
 
 
-def _checked(event: Event, organisation: str) -> bytes:
+def _checked(event: Event, organisation: str, others: frozenset[str] = frozenset()) -> bytes:
     """The encoded event, if the organisation may send it through this API and its content
     passes the rules.
 
     Raises:
-        InvalidInputError: a trust event, another actor, or every content rule it breaks.
+        InvalidInputError: another organisation's place (its GLN is in ``others``), a trust
+            event, another actor, or every content rule it breaks.
     """
+    if event.location is not None and event.location.gln in others:
+        raise UnauthorisedError(
+            "location.gln",
+            event.location.gln,
+            "another organisation's place (docs/epcis.md, Places and parties): an event is "
+            "recorded only at the organisation's own places",
+        )
     if event.event_type in TRUST_EVENT_TYPES:
         raise _trust_refused(event)
     if event.actor != organisation:

@@ -4,6 +4,8 @@
   ``application/json``). Each event becomes one of ours (:func:`suyuan.epcis.map_event`) and
   goes the one way JSON events enter the ledger (:meth:`Capture.submit_events`: custodial
   signature, authority and chain rules); each other one is refused naming what has no mapping.
+  Places and parties named by GLN are read in the registry (``suyuan.places``); the members a
+  captured event's export would not give as sent are kept (``suyuan.epcis.keep_members``).
   202 with the capture job, ``Location: /epcis/capture/{id}``.
 - ``GET /epcis/capture/{id}`` (the same organisation's token): the job: per event its CBV event
   hash, our event id, and whether it was captured, was already in the ledger, or why refused.
@@ -28,9 +30,12 @@ from suyuan.directory import Directory
 from suyuan.epcis import (
     CaptureDocumentError,
     MappedEvent,
+    glns_named,
+    keep_members,
     map_event,
     read_capture_document,
 )
+from suyuan.places import gln_entries
 from suyuan.transport import SubmitResult
 from suyuan_http import ApiError, ErrorOut, Problem
 
@@ -176,6 +181,7 @@ def post_capture(
         )
     organisation = producer.organisation
     name = _directory(request, context).name(organisation)
+    registry = gln_entries(context.engine, glns_named(document.events))
     mapped = [
         map_event(
             item,
@@ -183,6 +189,7 @@ def post_capture(
             organisation=organisation,
             prefixes=document.prefixes,
             organisation_name=name,
+            registry=registry,
         )
         for index, item in enumerate(document.events)
     ]
@@ -197,6 +204,7 @@ def post_capture(
             indices=[m.index for m in good],
         )
         context.metrics.count_events(result)
+        _keep(context, good, result)
     job = _job(capture_id, mapped, result)
     with context.engine.begin() as conn:
         conn.execute(
@@ -245,6 +253,15 @@ def _directory(request: Request, context: AppContext) -> Directory:
         request.app.state.epcis_directory = directory
     directory.refresh()
     return directory
+
+
+def _keep(context: AppContext, good: list[MappedEvent], result: SubmitResult) -> None:
+    """Keep, for each event the ledger took (or queued), the members its export would not give
+    as sent. A repeat (``duplicate``) keeps what its first capture kept."""
+    taken = {o.index for o in result.outcomes if o.status.value == "accepted"}
+    for item in good:
+        if item.kept is not None and item.event is not None and item.index in taken:
+            keep_members(context.engine, item.event["event_id"], item.kept)
 
 
 def _job(capture_id: str, mapped: list[MappedEvent], result: SubmitResult | None) -> dict[str, Any]:

@@ -56,7 +56,7 @@ from suyuan_http import (
     shorten_field,
 )
 
-from . import _routes_certificates, _routes_epcis, _routes_organisation
+from . import _routes_certificates, _routes_epcis, _routes_glns, _routes_organisation
 from ._capture import BATCH_TYPE, JSON_TYPE, Capture, Custody
 from ._deps import AppContext, BodyDep, ContextDep, ProducerDep
 from ._http_metrics import CaptureMetrics
@@ -159,6 +159,7 @@ def create_app(
     app.include_router(router)
     app.include_router(_routes_certificates.router)
     app.include_router(_routes_organisation.router)
+    app.include_router(_routes_glns.router)
     app.include_router(_routes_epcis.router)
     _routes_epcis.create_jobs_table(engine)
     install_error_handlers(app, log)
@@ -177,6 +178,7 @@ def _install_guard(app: FastAPI, settings: Settings, engine: sa.Engine) -> None:
         BodyLimit("POST", "/v1/certificates", forms),
         BodyLimit("POST", "/v1/certificates/{code}/void", forms),
         BodyLimit("PUT", "/v1/organisation/contact", forms),
+        BodyLimit("PUT", _routes_glns.GLN_PATH, forms),
     ]
     limit = None
     if settings.ingest_rate_limit_per_second > 0:

@@ -22,6 +22,7 @@ from suyuan.epcis import (
     EventQuery,
     QueryParameterError,
     epcis_event,
+    kept_members,
     page_token,
     parse_event_query,
 )
@@ -189,6 +190,7 @@ def _read(
         while True:
             limit = _CHUNK if budget is None else max(1, min(_CHUNK, budget.events - examined))
             chunk, more = context.tracer.events_about(codes, after=last, limit=limit)
+            kept = {} if public else kept_members(context.engine, (t.event.event_id for t in chunk))
             for traced in chunk:
                 if len(page) == query.per_page:
                     return page, last  # a full page and at least one more candidate
@@ -196,7 +198,9 @@ def _read(
                 examined += 1
                 if private and traced.event.event_type in PRIVATE_EVENT_TYPES:
                     continue
-                event = epcis_event(traced, public=public, base_url=base_url)
+                event = epcis_event(
+                    traced, public=public, base_url=base_url, kept=kept.get(traced.event.event_id)
+                )
                 if query.matches(event):
                     page.append(event)
             if not more:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from suyuan.auth import Role
 from suyuan.epcis import MEDIA_TYPE as EPCIS_MEDIA_TYPE
-from suyuan.epcis import trace_document
+from suyuan.epcis import kept_members, trace_document
 from suyuan.errors import CodeError
 from suyuan.fsma204 import fsma204_table
 from suyuan.trace import Trace, TraceBudget, trace_json
@@ -147,6 +147,7 @@ def get_trace(
                 base_url=context.settings.public_base_url,
                 created=datetime.now(UTC),
                 health_reports=health_reports,
+                kept=lambda ids: kept_members(context.engine, ids),
             )
             return JSONResponse(document, media_type=EPCIS_MEDIA_TYPE)
         return trace_json(

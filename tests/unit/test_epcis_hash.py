@@ -159,16 +159,19 @@ def test_an_aggregation_in_standard_terms_is_our_aggregated_event() -> None:
 def test_every_problem_of_an_event_is_named() -> None:
     event = {
         **reference_event(),
-        "ilmd": {"lot": "1"},
-        "persistentDisposition": {"set": ["completeness_verified"]},
-        "suyuan:actor": {"uscc": "91330105J8RU0QR5NK"},
+        "errorDeclaration": {"declarationTime": "2026-05-07T00:00:00Z"},
+        "parentID": "urn:epc:id:sscc:6901234.0123456789",  # not a member of an ObjectEvent
+        "epcList": ["urn:epc:idpat:sgtin:4012345.098765.*"],
     }
 
     mapped = map_event(event, index=4, organisation=FARM, prefixes={})
 
     assert mapped.event is None
-    fields = {p.field for p in mapped.problems}
-    assert {"epcisBody.eventList[4].ilmd", "epcisBody.eventList[4].persistentDisposition"} <= fields
+    assert {p.field for p in mapped.problems} == {
+        "epcisBody.eventList[4].errorDeclaration",
+        "epcisBody.eventList[4].parentID",
+        "epcisBody.eventList[4].epcList[0]",
+    }
     assert all(p.reason == "unsupported_feature" for p in mapped.problems)
 
 

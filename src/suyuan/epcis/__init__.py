@@ -5,7 +5,10 @@
 - :func:`trace_document`: a trace as one document;
 - :func:`epc_uri`, :func:`code_from_epc`: trace codes as EPCIS identifiers and back;
 - :func:`read_capture_document`, :func:`map_event`: EPCIS events captured as ours (or every
-  reason not, :class:`UnsupportedFeatureError`); :func:`event_hash`: the CBV 2.0 event hash;
+  reason not, :class:`UnsupportedFeatureError`), places and parties read by GLN
+  (:func:`glns_named`); :func:`event_hash`: the CBV 2.0 event hash;
+- :class:`Kept`, :func:`keep_members`, :func:`kept_members`: the members of captured events
+  kept as sent, which the full view's export puts back;
 - :func:`parse_event_query`, :class:`EventQuery`, :func:`page_token`: the query interface's
   parameters (:class:`QueryParameterError` names every one refused).
 
@@ -17,8 +20,9 @@ from suyuan.epcis._capture import (
     CaptureDocument,
     CaptureDocumentError,
     MappedEvent,
+    UnknownGlnError,
     UnsupportedFeatureError,
-    captured_event_id,
+    glns_named,
     map_event,
     read_capture_document,
 )
@@ -32,6 +36,7 @@ from suyuan.epcis._document import (
 )
 from suyuan.epcis._hash import epc_urn_to_digital_link, event_hash, prehash
 from suyuan.epcis._identifiers import code_from_epc, epc_uri, location_uri, party_uri
+from suyuan.epcis._kept import Kept, captured_event_id, keep_members, kept_members
 from suyuan.epcis._query import EventQuery, QueryParameterError, page_token, parse_event_query
 from suyuan.epcis._trace import trace_document
 from suyuan.epcis._vocabulary import EVENT_TYPES, UNITS
@@ -47,8 +52,10 @@ __all__ = [
     "CaptureDocument",
     "CaptureDocumentError",
     "EventQuery",
+    "Kept",
     "MappedEvent",
     "QueryParameterError",
+    "UnknownGlnError",
     "UnsupportedFeatureError",
     "captured_event_id",
     "code_from_epc",
@@ -57,6 +64,9 @@ __all__ = [
     "epcis_document",
     "epcis_event",
     "event_hash",
+    "glns_named",
+    "keep_members",
+    "kept_members",
     "location_uri",
     "map_event",
     "page_token",

@@ -4,12 +4,16 @@
 fetched: the standard ones are known by address, any other remote one is refused);
 :func:`map_event` makes one EPCIS event one of ours, or lists every reason it cannot:
 
-- a member with no mapping (``ilmd``, ``persistentDisposition``, ``errorDeclaration``, a user
-  extension, …) or an event type we do not record (AssociationEvent, TransactionEvent) is an
-  :class:`UnsupportedFeatureError` naming it;
-- the event we would record must read back as the event sent: it is rendered again as EPCIS
-  (:func:`~suyuan.epcis.epcis_event`, full view) and every standard member must hash as sent.
-  So a captured event exports with the same CBV event hash, and nothing sent is silently lost.
+- an event type we do not record (AssociationEvent, TransactionEvent), a correction
+  (``errorDeclaration``), decommissioning, a shape with no event of ours is an
+  :class:`UnsupportedFeatureError` naming the member;
+- places and parties named by GLN are read through the registry (:mod:`suyuan.places`): a
+  place must be one of the capturing organisation's, a party an organisation of the ledger;
+- the event we would record is rendered again as EPCIS (:func:`~suyuan.epcis.epcis_event`, full
+  view). What decides our event (time, goods, business step, disposition, certificates) must
+  hash as sent; any other member it would not export as sent (a purchase order, ``ilmd``, a
+  sub-location, a vendor's extension…) is kept as sent (:class:`~suyuan.epcis.Kept`) and put
+  back on export. So a captured event exports with the same CBV event hash.
 
 The event's id is derived from its CBV event hash and the capturing organisation
 (:func:`captured_event_id`): the same event captured twice is recorded once.
@@ -17,20 +21,29 @@ The event's id is derived from its CBV event hash and the capturing organisation
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote
 
+from suyuan.codes import CodeKind, parse_trace_code
 from suyuan.epcis._document import EPCIS_CONTEXT, epcis_event
 from suyuan.epcis._hash import OWN_PREFIX, epc_urn_to_digital_link, event_hash, prehash
 from suyuan.epcis._identifiers import GS1_DOMAIN, URN_PREFIX, code_from_epc
+from suyuan.epcis._kept import Kept, captured_event_id, with_kept
 from suyuan.epcis._vocabulary import UNITS
-from suyuan.errors import EventValidationError, InvalidInputError, raise_errors
+from suyuan.errors import (
+    EventValidationError,
+    InvalidInputError,
+    UnauthorisedError,
+    raise_errors,
+)
 from suyuan.events import event_from_json
 from suyuan.events.model import TRUST_EVENT_TYPES
+from suyuan.places import GlnEntry, GlnKind
 from suyuan.trace import TracedEvent
 
 #: JSON-LD contexts known by address (never fetched): EPCIS 2.0's, as GS1 publishes it.
@@ -42,11 +55,10 @@ STANDARD_CONTEXTS = frozenset(
         "https://gs1.github.io/EPCIS/epcis-context-simple.jsonld",
     }
 )
-#: uuid5 namespace of captured event ids: uuid5(NAMESPACE_URL, "urn:suyuan:epcis:capture").
-CAPTURE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:suyuan:epcis:capture")
 
 _COMMON = frozenset(
     {
+        "@context",
         "type",
         "eventID",
         "eventTime",
@@ -54,26 +66,50 @@ _COMMON = frozenset(
         "recordTime",
         "bizStep",
         "disposition",
+        "persistentDisposition",
         "readPoint",
         "bizLocation",
         "bizTransactionList",
         "sourceList",
         "destinationList",
         "sensorElementList",
-        "gs1:certificationInfo",
         "certificationInfo",
     }
 )
 _MEMBERS: dict[str, frozenset[str]] = {
-    "ObjectEvent": _COMMON | {"action", "epcList", "quantityList"},
-    "AggregationEvent": _COMMON | {"action", "parentID", "childEPCs"},
+    "ObjectEvent": _COMMON | {"action", "epcList", "quantityList", "ilmd"},
+    "AggregationEvent": _COMMON | {"action", "parentID", "childEPCs", "childQuantityList"},
     "TransformationEvent": _COMMON
-    | {"inputEPCList", "outputEPCList", "inputQuantityList", "outputQuantityList"},
+    | {
+        "inputEPCList",
+        "outputEPCList",
+        "inputQuantityList",
+        "outputQuantityList",
+        "transformationID",
+        "ilmd",
+    },
 }
 _NOT_RECORDED = {
     "AssociationEvent": "we link codes only by packing (AggregationEvent) and transformation",
     "TransactionEvent": "a business transaction is a field of Shipped/Received/Sold, not an event",
 }
+#: Members that decide our event: they must hash as sent, never kept beside it.
+_DECIDING = frozenset(
+    {
+        "eventTime",
+        "eventTimeZoneOffset",
+        "epcList",
+        "parentID",
+        "childEPCs",
+        "inputEPCList",
+        "outputEPCList",
+        "action",
+        "bizStep",
+        "disposition",
+        "gs1:certificationInfo",
+        "certificationInfo",
+    }
+)
 _UNITS_BACK = {code: unit for unit, code in reversed(list(UNITS.items()))}
 _CBV_PREFIXES = (
     "urn:epcglobal:cbv:bizstep:",
@@ -81,6 +117,28 @@ _CBV_PREFIXES = (
     "https://ref.gs1.org/cbv/BizStep-",
     "https://ref.gs1.org/cbv/Disp-",
 )
+_SHIPPING = frozenset({"shipping", "departing"})
+_RECEIVING = frozenset({"receiving", "arriving", "accepting"})
+#: Dispositions that say received goods did not pass the receiver's check.
+_NOT_PASSED = frozenset(
+    {
+        "damaged",
+        "non_conformant",
+        "expired",
+        "recalled",
+        "mismatch_instance",
+        "mismatch_class",
+        "mismatch_quantity",
+        "needs_replacement",
+    }
+)
+#: A business transaction naming a shipment's document, most specific first: bill of lading,
+#: despatch advice, then whatever the event lists first.
+_WAYBILL_TYPES = ("bol", "desadv")
+_PARTY_TYPES = frozenset({"owning_party", "possessing_party"})
+_GLN_LINK = re.compile(r"https://id\.gs1\.org/(414|417)/(\d{13})(?:/254/(.+))?")
+#: Serialised instances: one piece each in a transformation that gives no amount.
+_ONE_PIECE = ("1", "件")
 
 
 class UnsupportedFeatureError(InvalidInputError):
@@ -103,6 +161,12 @@ class CaptureDocumentError(InvalidInputError):
         return self.errors
 
 
+class UnknownGlnError(InvalidInputError):
+    """A place or party named by a GLN no organisation registered (docs/epcis.md)."""
+
+    reason = "unknown_gln"
+
+
 @dataclass(frozen=True)
 class CaptureDocument:
     """The events of a document and its own JSON-LD prefixes (for extension names)."""
@@ -113,12 +177,14 @@ class CaptureDocument:
 
 @dataclass(frozen=True)
 class MappedEvent:
-    """One EPCIS event of a document: its hash and our event (JSON form), or its problems."""
+    """One EPCIS event of a document: its hash and our event (JSON form) with the members kept
+    as sent beside it, or its problems."""
 
     index: int
     event_hash: str | None
     event: dict[str, Any] | None
     problems: list[InvalidInputError] = field(default_factory=list)
+    kept: Kept | None = None
 
 
 def read_capture_document(data: Any) -> CaptureDocument:
@@ -140,10 +206,27 @@ def read_capture_document(data: Any) -> CaptureDocument:
         problems.append(
             _document_problem("schemaVersion", data.get("schemaVersion"), "must be 2.0")
         )
+    prefixes = _context_prefixes(data.get("@context"), "@context", problems)
+    body = data.get("epcisBody")
+    events = body.get("eventList") if isinstance(body, dict) else None
+    if not isinstance(events, list) or not events:
+        problems.append(
+            _document_problem("epcisBody.eventList", None, "must be a list of at least one event")
+        )
+    if problems:
+        raise CaptureDocumentError(problems)
+    assert isinstance(events, list)
+    return CaptureDocument(events, prefixes)
+
+
+def _context_prefixes(context: Any, at: str, problems: list[InvalidInputError]) -> dict[str, str]:
+    """The prefixes a JSON-LD ``@context`` declares; a remote context other than the standard
+    ones, or anything else, is a problem."""
     prefixes: dict[str, str] = {}
-    context = data.get("@context")
+    if context is None:
+        return prefixes
     for position, item in enumerate(context if isinstance(context, list) else [context]):
-        where = f"@context[{position}]"
+        where = f"{at}[{position}]"
         if isinstance(item, str):
             if item not in STANDARD_CONTEXTS:
                 problems.append(
@@ -160,16 +243,7 @@ def read_capture_document(data: Any) -> CaptureDocument:
             problems.append(
                 _document_problem(where, item, "must be a context address or an object")
             )
-    body = data.get("epcisBody")
-    events = body.get("eventList") if isinstance(body, dict) else None
-    if not isinstance(events, list) or not events:
-        problems.append(
-            _document_problem("epcisBody.eventList", None, "must be a list of at least one event")
-        )
-    if problems:
-        raise CaptureDocumentError(problems)
-    assert isinstance(events, list)
-    return CaptureDocument(events, prefixes)
+    return prefixes
 
 
 def _document_problem(field: str, value: object, rule: str) -> InvalidInputError:
@@ -179,10 +253,34 @@ def _document_problem(field: str, value: object, rule: str) -> InvalidInputError
     return problem
 
 
-def captured_event_id(organisation: str, hash_: str) -> str:
-    """Our event id of an EPCIS event with CBV hash ``hash_`` captured by ``organisation``:
-    uuid5 of both, so a repeat is the same event and another organisation's is not."""
-    return str(uuid.uuid5(CAPTURE_NAMESPACE, f"{organisation} {hash_}"))
+def glns_named(events: Iterable[Any]) -> set[str]:
+    """The GLNs the events name as places (``readPoint``, ``bizLocation``) or parties and
+    places of their source and destination lists: those to look up in the registry."""
+    found = set()
+    for epcis in events:
+        if not isinstance(epcis, dict):
+            continue
+        for name in ("readPoint", "bizLocation"):
+            place = epcis.get(name)
+            if isinstance(place, dict):
+                found.add(str(place.get("id", "")))
+        for name, member in (("sourceList", "source"), ("destinationList", "destination")):
+            items = epcis.get(name)
+            for item in items if isinstance(items, list) else ():
+                if isinstance(item, dict):
+                    found.add(str(item.get(member, "")))
+    return {gln[1] for uri in found if (gln := _gln(uri)) is not None}
+
+
+def _gln(uri: str) -> tuple[str, str] | None:
+    """(``414`` or ``417``, the GLN) of a place or party identifier: an SGLN or PGLN URN, or a
+    GS1 Digital Link with a GLN on any host; ``None`` for any other."""
+    link = epc_urn_to_digital_link(uri) if uri.startswith("urn:") else uri
+    if link is None or not link.startswith(("http://", "https://")):
+        return None
+    path = "/" + link.split("://", 1)[1].partition("/")[2]
+    found = _GLN_LINK.fullmatch(GS1_DOMAIN + path)
+    return None if found is None else (found[1], found[2])
 
 
 def map_event(
@@ -192,26 +290,41 @@ def map_event(
     organisation: str,
     prefixes: Mapping[str, str],
     organisation_name: str | None = None,
+    registry: Mapping[str, GlnEntry] | None = None,
 ) -> MappedEvent:
     """One EPCIS event as our event in JSON form, actor ``organisation``; or every problem.
 
     ``organisation_name`` is its registered name, which our documents give as the agency of
-    the certificates it issues (``gs1:certificationInfo``)."""
+    the certificates it issues (``gs1:certificationInfo``); ``registry`` holds the registered
+    GLNs the event names (:func:`glns_named`, :func:`suyuan.places.gln_entries`)."""
     at = f"epcisBody.eventList[{index}]"
     if not isinstance(epcis, dict):
         problem = EventValidationError(at, type(epcis).__name__, "must be an EPCIS event object")
         return MappedEvent(index, None, None, [problem])
-    hash_ = event_hash(epcis, prefixes)
-    problems = _unsupported(epcis, at)
+    problems: list[InvalidInputError] = []
+    names = {**prefixes, **_context_prefixes(epcis.get("@context"), f"{at}.@context", problems)}
+    hash_ = event_hash(epcis, names)
+    problems.extend(_unsupported(epcis, at))
     if problems:
         return MappedEvent(index, hash_, None, problems)
     event: dict[str, Any] | None = None
+    kept: Kept | None = None
+    context = _Context(at, organisation, registry or {})
     try:
-        event = _our_event(epcis, at, organisation, captured_event_id(organisation, hash_))
-        problems.extend(_reads_back(epcis, event, at, prefixes, organisation_name))
+        event = _our_event(epcis, context, captured_event_id(organisation, hash_))
+        kept = _kept(epcis, event, context, names, organisation_name, hash_)
     except InvalidInputError as err:
         problems.extend(err.problems())
-    return MappedEvent(index, hash_, None if problems else event, problems)
+    if problems:
+        return MappedEvent(index, hash_, None, problems)
+    return MappedEvent(index, hash_, event, [], kept)
+
+
+@dataclass(frozen=True)
+class _Context:
+    at: str
+    organisation: str
+    registry: Mapping[str, GlnEntry]
 
 
 def _unsupported(epcis: Mapping[str, Any], at: str) -> list[InvalidInputError]:
@@ -225,11 +338,21 @@ def _unsupported(epcis: Mapping[str, Any], at: str) -> list[InvalidInputError]:
                 f"{at}.type", kind, "must be ObjectEvent, AggregationEvent or TransformationEvent"
             )
         ]
-    problems: list[InvalidInputError] = [
-        UnsupportedFeatureError(f"{at}.{name}", value, "has no mapping to Suyuan's events")
-        for name, value in epcis.items()
-        if name not in allowed and not name.startswith(OWN_PREFIX)
-    ]
+    problems: list[InvalidInputError] = []
+    for name, value in epcis.items():
+        if name == "errorDeclaration":
+            problems.append(
+                UnsupportedFeatureError(
+                    f"{at}.{name}",
+                    value,
+                    "the ledger is append-only: a wrong fact is answered by a new event, not "
+                    "declared an error",
+                )
+            )
+        elif name not in allowed and ":" not in name:
+            problems.append(
+                UnsupportedFeatureError(f"{at}.{name}", value, "not a member of this event type")
+            )
     action = epcis.get("action")
     if kind == "ObjectEvent" and action == "DELETE":
         problems.append(
@@ -237,18 +360,26 @@ def _unsupported(epcis: Mapping[str, Any], at: str) -> list[InvalidInputError]:
                 f"{at}.action", action, "decommissioning (ObjectEvent DELETE) has no mapping"
             )
         )
-    if kind == "AggregationEvent" and action not in ("ADD", "DELETE"):
+    if kind == "AggregationEvent" and action not in ("ADD", "DELETE", "OBSERVE"):
         problems.append(
-            UnsupportedFeatureError(
-                f"{at}.action", action, "only packing (ADD) and unpacking (DELETE) are recorded"
-            )
+            UnsupportedFeatureError(f"{at}.action", action, "must be ADD, OBSERVE or DELETE")
         )
+    for name in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
+        values = epcis.get(name)
+        for position, uri in enumerate(values if isinstance(values, list) else ()):
+            if str(uri).startswith("urn:epc:idpat:"):
+                problems.append(
+                    UnsupportedFeatureError(
+                        f"{at}.{name}[{position}]",
+                        uri,
+                        "a pattern names no one thing: goods are traced by their own codes",
+                    )
+                )
     return problems
 
 
-def _our_event(
-    epcis: Mapping[str, Any], at: str, organisation: str, event_id: str
-) -> dict[str, Any]:
+def _our_event(epcis: Mapping[str, Any], context: _Context, event_id: str) -> dict[str, Any]:
+    at, organisation = context.at, context.organisation
     problems: list[InvalidInputError] = []
 
     def codes_of(name: str) -> list[str]:
@@ -270,18 +401,27 @@ def _our_event(
     if kind == "AggregationEvent":
         parent, children = codes_of("parentID"), codes_of("childEPCs")
         codes = parent + children
-        event_type = "Aggregated" if epcis.get("action") == "ADD" else "Disaggregated"
+        # Observing a packing confirms it: recorded as the packing (the action kept as sent).
+        event_type = "Disaggregated" if epcis.get("action") == "DELETE" else "Aggregated"
         payload: Any = {"parent_code": parent[0] if parent else None, "child_codes": children}
         if given_type is not None and given_type != event_type:
             problems.append(
                 EventValidationError(f"{at}.suyuan:eventType", given_type, f"must be {event_type}")
             )
     elif kind == "TransformationEvent":
-        codes = codes_of("inputEPCList") + codes_of("outputEPCList")
-        event_type, payload = str(given_type or "Transformed"), given_payload
+        inputs, outputs = codes_of("inputEPCList"), codes_of("outputEPCList")
+        codes = inputs + outputs
+        event_type = str(given_type or "Transformed")
+        payload = given_payload
+        if given_type is None and given_payload is None:
+            payload = {
+                "process": "PROCESSING",
+                "inputs": _amounts(epcis, "input", inputs, at, problems),
+                "outputs": _amounts(epcis, "output", outputs, at, problems),
+            }
     else:
         codes = codes_of("epcList")
-        event_type, payload = _object_type(epcis, at, given_type, given_payload, problems)
+        event_type, payload = _object_type(epcis, context, given_type, given_payload, problems)
     if payload is None:
         problems.append(
             UnsupportedFeatureError(
@@ -308,13 +448,15 @@ def _our_event(
                 f"an event of another organisation: only {organisation}'s own are captured here",
             )
         )
+    if isinstance(payload, dict):
+        _check_parties(epcis, context, event_type, payload, problems)
     quantity, unit = _quantity(epcis, at, problems)
     data = {
         "event_id": event_id,
         "event_type": event_type,
         "occurred_at": _occurred_at(epcis, at, problems),
         "actor": organisation,
-        "location": _location(epcis, at, problems),
+        "location": _location(epcis, context, problems),
         "codes": list(dict.fromkeys(codes)),
         "quantity": quantity,
         "unit": unit,
@@ -328,52 +470,252 @@ def _our_event(
 
 def _object_type(
     epcis: Mapping[str, Any],
-    at: str,
+    context: _Context,
     given_type: Any,
     given_payload: Any,
     problems: list[InvalidInputError],
 ) -> tuple[str, Any]:
     """Our event type of an ObjectEvent: as named by ``suyuan:eventType`` (our own documents),
-    or a shipment told in standard terms alone; nothing else can be told without our facts."""
+    or, told in standard terms alone, a shipment, a receipt or a temperature record."""
     if given_type is not None:
         return str(given_type), given_payload
+    at = context.at
     step = _cbv_word(epcis.get("bizStep"))
-    if epcis.get("action") == "OBSERVE" and step in ("shipping", "departing"):
-        to_org = _one(epcis.get("destinationList"), "destination", "owning_party", "org")
-        waybill = _one(epcis.get("bizTransactionList"), "bizTransaction", "bol", "waybill")
-        if to_org is None or waybill is None:
+    action = epcis.get("action")
+    if action == "OBSERVE" and step in _SHIPPING:
+        # Parties are checked with the event (_check_parties); here only the partner is read.
+        receivers = _parties(epcis, "destinationList", "destination", context, [])
+        waybill = _waybill(epcis)
+        if waybill is None:
             problems.append(
                 UnsupportedFeatureError(
-                    f"{at}.destinationList",
+                    f"{at}.bizTransactionList",
                     None,
-                    "a shipment needs its receiver (destination owning_party urn:suyuan:org:"
-                    "{USCC}) and its waybill (bizTransaction bol urn:suyuan:waybill:{no})",
+                    "a shipment needs the document it travels under: a business transaction "
+                    "(bol, desadv or another) whose value is its number",
                 )
             )
+        # No receiver named: the goods stay in the shipper's own hands (docs/epcis.md).
+        to_org = next((p for p in receivers if p != context.organisation), context.organisation)
         return "Shipped", {"to_org": to_org, "waybill_no": waybill}
+    if action == "OBSERVE" and step in _RECEIVING:
+        senders = _parties(epcis, "sourceList", "source", context, [])
+        from_org = next((p for p in senders if p != context.organisation), context.organisation)
+        return "Received", {
+            "from_org": from_org,
+            "waybill_no": _waybill(epcis),
+            "check_passed": _cbv_word(epcis.get("disposition")) not in _NOT_PASSED,
+        }
+    if action == "OBSERVE" and epcis.get("sensorElementList"):
+        return "TemperatureRecorded", _temperatures(epcis, at, problems)
     problems.append(
         UnsupportedFeatureError(
             f"{at}.bizStep",
             epcis.get("bizStep"),
-            f"no mapping for an ObjectEvent {epcis.get('action')} with this business step in "
-            "standard terms alone: name our event in suyuan:eventType with its suyuan:payload",
+            f"no mapping for an ObjectEvent {action} with this business step in standard "
+            "terms alone: name our event in suyuan:eventType with its suyuan:payload",
         )
     )
     return "Shipped", {}
 
 
-def _one(items: Any, member: str, kind: str, urn: str) -> str | None:
-    """The value of the one element of ``kind`` in a source/destination/transaction list whose
-    value is ``urn:suyuan:{urn}:{value}``."""
-    if not isinstance(items, list):
-        return None
-    prefix = f"{URN_PREFIX}{urn}:"
-    for item in items:
-        if isinstance(item, dict) and _cbv_type(item.get("type")) == kind:
-            value = str(item.get(member, ""))
-            if value.startswith(prefix):
-                return unquote(value[len(prefix) :])
-    return None
+def _waybill(epcis: Mapping[str, Any]) -> str | None:
+    """The number of the document a shipment travels under: the value of its ``bol``, else its
+    ``desadv``, else its first business transaction (``urn:suyuan:waybill:{no}`` read back)."""
+    items = [
+        item
+        for item in _items(epcis.get("bizTransactionList"))
+        if isinstance(item, dict) and item.get("bizTransaction")
+    ]
+    for kind in _WAYBILL_TYPES:
+        for item in items:
+            if _cbv_type(item.get("type")) == kind:
+                return _transaction_number(str(item["bizTransaction"]))
+    return _transaction_number(str(items[0]["bizTransaction"])) if items else None
+
+
+def _transaction_number(value: str) -> str:
+    prefix = f"{URN_PREFIX}waybill:"
+    return unquote(value[len(prefix) :]) if value.startswith(prefix) else value
+
+
+def _parties(
+    epcis: Mapping[str, Any],
+    name: str,
+    member: str,
+    context: _Context,
+    problems: list[InvalidInputError],
+) -> list[str]:
+    """The organisations (USCC) a source or destination list names as owning or possessing
+    party: ``urn:suyuan:org:{USCC}`` or a registered party GLN. Any other party is a problem:
+    the ledger records only its organisations as partners."""
+    found: list[str] = []
+    items = epcis.get(name)
+    for position, item in enumerate(items if isinstance(items, list) else ()):
+        if not isinstance(item, dict) or _cbv_type(item.get("type")) not in _PARTY_TYPES:
+            continue
+        value = str(item.get(member, ""))
+        where = f"{context.at}.{name}[{position}]"
+        prefix = f"{URN_PREFIX}org:"
+        if value.startswith(prefix):
+            found.append(unquote(value[len(prefix) :]))
+            continue
+        gln = _gln(value)
+        entry = context.registry.get(gln[1]) if gln is not None and gln[0] == "417" else None
+        if entry is None or entry.kind is not GlnKind.PARTY:
+            problems.append(
+                UnknownGlnError(
+                    where,
+                    value,
+                    "a party is an organisation of the ledger: urn:suyuan:org:{USCC} or a "
+                    "party GLN registered to it",
+                )
+            )
+            continue
+        found.append(entry.organisation)
+    return found
+
+
+def _check_parties(
+    epcis: Mapping[str, Any],
+    context: _Context,
+    event_type: str,
+    payload: Mapping[str, Any],
+    problems: list[InvalidInputError],
+) -> None:
+    """The parties named must be those our event records: the capturing organisation, and
+    where our event names a partner (a shipment's receiver, a receipt's sender, a release's or
+    a sale's taker) that partner. Nobody else's name is put on an event."""
+    me = context.organisation
+    partner = {
+        "Shipped": ("destinationList", payload.get("to_org")),
+        "Received": ("sourceList", payload.get("from_org")),
+        "Released": ("destinationList", payload.get("released_to")),
+        "Sold": ("destinationList", payload.get("buyer")),
+    }.get(event_type)
+    for name, member in (("sourceList", "source"), ("destinationList", "destination")):
+        allowed = {me}
+        if partner is not None and partner[0] == name and partner[1]:
+            allowed.add(str(partner[1]))
+        for party in _parties(epcis, name, member, context, problems):
+            if party not in allowed:
+                problems.append(
+                    UnauthorisedError(
+                        f"{context.at}.{name}",
+                        party,
+                        f"names an organisation {event_type} does not record as a party: "
+                        f"only {', '.join(sorted(allowed))}",
+                    )
+                )
+
+
+def _temperatures(
+    epcis: Mapping[str, Any], at: str, problems: list[InvalidInputError]
+) -> dict[str, Any]:
+    """A temperature record from sensor reports: one device, each ``Temperature`` report in
+    ``CEL`` a reading at its time (the report's, else its element's, else the event's). EPCIS
+    has no allowed range: the record's is that of its readings (docs/epcis.md)."""
+    readings: list[dict[str, Any]] = []
+    values: list[float] = []
+    devices: set[str | None] = set()
+    for position, element in enumerate(_items(epcis.get("sensorElementList"))):
+        where = f"{at}.sensorElementList[{position}]"
+        if not isinstance(element, dict):
+            continue
+        metadata = element.get("sensorMetadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        for report in _items(element.get("sensorReport")):
+            if not isinstance(report, dict) or report.get("type") not in (
+                "Temperature",
+                "gs1:Temperature",
+                "https://gs1.org/voc/Temperature",
+            ):
+                continue
+            device = report.get("deviceID") or metadata.get("deviceID")
+            devices.add(str(device) if device else None)
+            if report.get("uom") != "CEL" or not isinstance(report.get("value"), int | float):
+                problems.append(
+                    UnsupportedFeatureError(
+                        f"{where}.sensorReport",
+                        report.get("uom"),
+                        "a temperature is recorded as a value in CEL",
+                    )
+                )
+                continue
+            moment = report.get("time") or metadata.get("time") or epcis.get("eventTime")
+            values.append(float(report["value"]))
+            readings.append({"at": moment, "celsius": values[-1]})
+    if not readings or len(devices) != 1 or None in devices:
+        problems.append(
+            UnsupportedFeatureError(
+                f"{at}.sensorElementList",
+                None,
+                "a temperature record is one device's readings: Temperature reports in CEL "
+                "with one deviceID",
+            )
+        )
+        return {}
+    return {
+        "device_id": devices.pop(),
+        "readings": readings,
+        "min_celsius": min(values),
+        "max_celsius": max(values),
+    }
+
+
+def _amounts(
+    epcis: Mapping[str, Any],
+    side: str,
+    codes: Sequence[str],
+    at: str,
+    problems: list[InvalidInputError],
+) -> list[dict[str, Any]]:
+    """The inputs or outputs of a transformation told in standard terms: each code with the
+    amount its quantity element gives (epcClass the same code, a unit we know), else one piece
+    for a serialised instance; a lot without an amount is a problem."""
+    given: dict[str, tuple[str, str]] = {}
+    for element in _items(epcis.get(f"{side}QuantityList")):
+        if not isinstance(element, dict):
+            continue
+        text = str(element.get("epcClass", ""))
+        unit = _UNITS_BACK.get(str(element.get("uom")))
+        try:
+            code = str(code_from_epc(epc_urn_to_digital_link(text) or text))
+            number = Decimal(str(element.get("quantity")))
+        except (InvalidInputError, InvalidOperation):
+            continue
+        if unit is not None:
+            given[code] = (str(number), unit)
+    found = []
+    for position, code in enumerate(codes):
+        amount = given.get(code)
+        if amount is None and _serialised(code):
+            amount = _ONE_PIECE
+        if amount is None:
+            problems.append(
+                UnsupportedFeatureError(
+                    f"{at}.{side}EPCList[{position}]",
+                    code,
+                    f"a lot transformed needs its amount: a {side}QuantityList element of the "
+                    "same class in a unit we know",
+                )
+            )
+            continue
+        found.append({"code": code, "quantity": amount[0], "unit": amount[1]})
+    return found
+
+
+def _items(value: Any) -> list[Any]:
+    """``value`` if it is a list, else no items (a malformed member is refused elsewhere or
+    kept as sent, never an exception)."""
+    return value if isinstance(value, list) else []
+
+
+def _serialised(code: str) -> bool:
+    """Whether ``code`` (canonical text) names one item: a GTIN with a serial, an SSCC, or a
+    code of ours."""
+    kind = parse_trace_code(code, field="code").kind
+    return kind is not CodeKind.GS1 or "(21)" in code or code.startswith("(00)")
 
 
 def _cbv_type(value: Any) -> str:
@@ -421,33 +763,70 @@ def _occurred_at(epcis: Mapping[str, Any], at: str, problems: list[InvalidInputE
 
 
 def _location(
-    epcis: Mapping[str, Any], at: str, problems: list[InvalidInputError]
+    epcis: Mapping[str, Any], context: _Context, problems: list[InvalidInputError]
 ) -> dict[str, Any] | None:
-    given = epcis.get("suyuan:location")
-    if given is None:
-        for name in ("readPoint", "bizLocation"):
-            if epcis.get(name) is not None:
+    """Where the event happened: as our documents tell it (``suyuan:location``), or the
+    registered place of its ``bizLocation``, else of its ``readPoint``. Every place named by
+    GLN must be one of the capturing organisation's."""
+    at = context.at
+    places: dict[str, GlnEntry] = {}
+    for name in ("readPoint", "bizLocation"):
+        point = epcis.get(name)
+        if point is None:
+            continue
+        uri = str(point.get("id", "")) if isinstance(point, dict) else ""
+        gln = _gln(uri)
+        if gln is None or gln[0] != "414":
+            if not uri.startswith(f"{URN_PREFIX}region:") or epcis.get("suyuan:location") is None:
                 problems.append(
                     UnsupportedFeatureError(
                         f"{at}.{name}",
-                        epcis[name],
-                        "a place in Suyuan is a region code (GB/T 2260) and a name: give them "
-                        "in suyuan:location",
+                        point,
+                        "a place is a GLN registered to the organisation (SGLN or "
+                        "https://id.gs1.org/414/…), or our region and suyuan:location",
                     )
                 )
-        return None
+            continue
+        entry = context.registry.get(gln[1])
+        if entry is None and epcis.get("suyuan:location") is not None:
+            continue  # our own document tells the place in full; nobody registered its GLN
+        if entry is None or entry.kind is not GlnKind.PLACE:
+            problems.append(
+                UnknownGlnError(
+                    f"{at}.{name}", uri, "no place is registered with this GLN (docs/epcis.md)"
+                )
+            )
+        elif entry.organisation != context.organisation:
+            problems.append(
+                UnauthorisedError(
+                    f"{at}.{name}",
+                    uri,
+                    "another organisation's place: events are captured only at the capturing "
+                    "organisation's own places",
+                )
+            )
+        else:
+            places[name] = entry
+    # The place of the goods (bizLocation), else where they were seen leaving (readPoint).
+    place = places.get("bizLocation") or places.get("readPoint")
+    given = epcis.get("suyuan:location")
+    if given is None:
+        if place is None:
+            return None
+        return {
+            "region_code": place.region_code,
+            "name": place.name,
+            "address": place.address,
+            "gln": place.gln,
+        }
     if not isinstance(given, dict):
         problems.append(EventValidationError(f"{at}.suyuan:location", given, "must be an object"))
         return None
-    point = epcis.get("readPoint")
-    place = str(point.get("id", "")) if isinstance(point, dict) else ""
-    gln_prefix = f"{GS1_DOMAIN}/414/"
-    gln = place[len(gln_prefix) :] if place.startswith(gln_prefix) else None
     return {
         "region_code": given.get("region_code"),
         "name": given.get("name"),
         "address": given.get("address"),
-        "gln": given.get("gln", gln),
+        "gln": given.get("gln") or (None if place is None else place.gln),
     }
 
 
@@ -458,49 +837,50 @@ def _quantity(
     if isinstance(given, dict):
         return given.get("quantity"), given.get("unit")
     quantities = epcis.get("quantityList")
-    if not quantities:
-        return None, None
     if isinstance(quantities, list) and len(quantities) == 1 and isinstance(quantities[0], dict):
         element = quantities[0]
         unit = _UNITS_BACK.get(str(element.get("uom")))
         if unit is not None:
             return str(element.get("quantity")), unit
-    problems.append(
-        UnsupportedFeatureError(
-            f"{at}.quantityList",
-            None,
-            "only one amount per event, in a unit of UN/ECE Rec. 20 we know, is recorded",
-        )
-    )
+    # Any other quantity list is kept as sent: the classes it names are not traced codes.
     return None, None
 
 
-def _reads_back(
+def _kept(
     epcis: Mapping[str, Any],
     data: dict[str, Any],
-    at: str,
+    context: _Context,
     prefixes: Mapping[str, str],
     actor_name: str | None,
-) -> list[InvalidInputError]:
-    """Every standard member the event we would record does not export as it was sent."""
+    hash_: str,
+) -> Kept | None:
+    """The members the event we would record does not export as sent, kept as sent.
+
+    Raises:
+        UnsupportedFeatureError: every member that decides our event (time, goods, action,
+            business step, disposition, certificates) and would not export as sent.
+    """
     event = event_from_json(data)
     traced = TracedEvent(event, 0, 0, datetime.now(UTC), actor_name)
     again = epcis_event(traced, public=False, base_url="", names=None)
+    at = context.at
     if again["type"] != epcis["type"]:
-        return [
-            UnsupportedFeatureError(
-                f"{at}.suyuan:eventType",
-                data["event_type"],
-                f"is exported as {again['type']}, not as {epcis['type']}",
-            )
-        ]
+        raise UnsupportedFeatureError(
+            f"{at}.suyuan:eventType",
+            data["event_type"],
+            f"is exported as {again['type']}, not as {epcis['type']}",
+        )
     problems: list[InvalidInputError] = []
+    members: dict[str, Any] = {}
     for name in sorted(set(epcis) | set(again)):
-        if name.startswith(OWN_PREFIX) or name in ("type", "eventID", "recordTime"):
+        if name.startswith(OWN_PREFIX) or name in ("type", "eventID", "recordTime", "@context"):
             continue
         sent = {"type": epcis["type"], name: epcis.get(name)}
         kept = {"type": epcis["type"], name: again.get(name)}
-        if prehash(sent, prefixes) != prehash(kept, prefixes):
+        if prehash(sent, prefixes) == prehash(kept, prefixes):
+            continue
+        observed = name == "action" and epcis.get("action") == "OBSERVE"
+        if name in _DECIDING and not (observed and epcis["type"] == "AggregationEvent"):
             problems.append(
                 UnsupportedFeatureError(
                     f"{at}.{name}",
@@ -509,4 +889,24 @@ def _reads_back(
                     f"{again.get(name)!r})",
                 )
             )
-    return problems
+        else:
+            members[name] = epcis.get(name)
+    raise_errors(problems)
+    if not members:
+        return None
+    used = {p: iri for p, iri in prefixes.items() if p != "suyuan" and _uses(members, p)}
+    found = Kept(hash_, members, used)
+    if event_hash(with_kept(again, event, found), used) != hash_:
+        raise UnsupportedFeatureError(
+            at, None, "would not export with the hash it was captured with"
+        )
+    return found
+
+
+def _uses(value: Any, prefix: str) -> bool:
+    """Whether ``value`` names a member with ``prefix:``."""
+    if isinstance(value, dict):
+        return any(str(k).startswith(f"{prefix}:") or _uses(v, prefix) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_uses(v, prefix) for v in value)
+    return False

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from suyuan.codes import is_valid_certificate_code
 from suyuan.epcis._identifiers import epc_uri, location_uri, party_uri, region_uri
+from suyuan.epcis._kept import Kept, with_kept
 from suyuan.epcis._vocabulary import (
     ACTOR,
     AGGREGATION,
@@ -46,10 +47,13 @@ def epcis_document(
     created: datetime,
     names: frozenset[str] | None = None,
     extensions: Mapping[str, Any] | None = None,
+    kept: Mapping[str, Kept] | None = None,
 ) -> dict[str, Any]:
     """An ``EPCISDocument`` of ``events`` in the order given, each seen as ``public`` (with the
     actors in ``names`` named) or in full. ``base_url`` is our public base URL (proof links);
-    ``extensions`` are added to the document under their own (``suyuan:``) names."""
+    ``extensions`` are added to the document under their own (``suyuan:``) names; ``kept`` are
+    the members of captured events kept as sent, by event id (full view only)."""
+    found = kept or {}
     return {
         "@context": CONTEXT,
         "type": "EPCISDocument",
@@ -58,7 +62,14 @@ def epcis_document(
         **(extensions or {}),
         "epcisBody": {
             "eventList": [
-                epcis_event(t, public=public, base_url=base_url, names=names) for t in events
+                epcis_event(
+                    t,
+                    public=public,
+                    base_url=base_url,
+                    names=names,
+                    kept=found.get(t.event.event_id),
+                )
+                for t in events
             ]
         },
     }
@@ -70,8 +81,11 @@ def epcis_event(
     public: bool,
     base_url: str,
     names: frozenset[str] | None = None,
+    kept: Kept | None = None,
 ) -> dict[str, Any]:
-    """One event as an EPCIS 2.0 event of the view (see :func:`epcis_document`)."""
+    """One event as an EPCIS 2.0 event of the view (see :func:`epcis_document`). In the full
+    view, the members of a captured event ``kept`` as sent are put back (``with_kept``): the
+    public view shows only what the JSON trace shows."""
     event = traced.event
     view = traced_event_json(traced, public=public, names=names)
     payload: dict[str, Any] = view["payload"]
@@ -97,7 +111,7 @@ def epcis_event(
     if certifications:
         body["gs1:certificationInfo"] = certifications
     body.update(_extensions(traced, view, base_url))
-    return body
+    return body if public else with_kept(body, event, kept)
 
 
 def _offset(moment: datetime) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from suyuan.epcis._document import epcis_document
 from suyuan.epcis._identifiers import epc_uri
+from suyuan.epcis._kept import Kept
 from suyuan.trace import PRIVATE_EVENT_TYPES, Trace, TracedEvent
 
 
@@ -17,13 +19,15 @@ def trace_document(
     base_url: str,
     created: datetime,
     health_reports: bool = False,
+    kept: Callable[[Iterable[str]], Mapping[str, Kept]] | None = None,
 ) -> dict[str, Any]:
     """The events of ``trace`` (certificates, tests, documents, custody, temperature records,
     recalls, voids) as one
     ``EPCISDocument``, oldest first, in the same view as ``trace_json``: the public view when
     ``public``, and reports about a person's health only with ``health_reports``. The document
     says which code it traces, in which view, and whether the trace is complete
-    (``suyuan:trace``)."""
+    (``suyuan:trace``). ``kept`` reads the members of captured events kept as sent, by event id
+    (:func:`~suyuan.epcis.kept_members`); only the full view uses them."""
     private = public or not health_reports
     seen: dict[str, TracedEvent] = {}
     for traced in (
@@ -55,4 +59,5 @@ def trace_document(
         created=created,
         names=trace.public_names() if public else None,
         extensions={"suyuan:trace": summary},
+        kept=None if public or kept is None else kept(seen),
     )
