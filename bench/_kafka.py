@@ -331,7 +331,7 @@ def _workers(
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """``suyuan ingest-worker`` processes, one per log file; stopped (SIGTERM) on exit."""
     env = {**os.environ, **FAST_GROUP_SETTINGS, "SUYUAN_DEAD_LETTER_TOPIC": f"{topic}.dlq"}
-    command = [sys.executable, "-m", "suyuan", "ingest-worker", "--bootstrap", bootstrap]
+    command = [sys.executable, "-m", "suyuan_cli", "ingest-worker", "--bootstrap", bootstrap]
     command += ["--db", db_url, "--topic", topic, "--trust-topic", f"{topic}.trust"]
     command += ["--group", group]
     procs: list[subprocess.Popen[bytes]] = []

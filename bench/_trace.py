@@ -870,7 +870,7 @@ def _query_server(ledger: TraceLedger) -> Iterator[_Server]:
     command = [
         sys.executable,
         "-m",
-        "suyuan",
+        "suyuan_cli",
         "serve-query",
         "--db",
         ledger.url,

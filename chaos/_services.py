@@ -166,8 +166,10 @@ class WorkerPool:
             # libpq names the worker's database sessions: the faults can find a busy worker
             "PGAPPNAME": f"{WORKER_APPLICATION_PREFIX}{number}",
         }
-        command = [sys.executable, "-m", "suyuan", "ingest-worker", "--bootstrap", self.bootstrap]
+        command = [sys.executable, "-m", "suyuan_cli", "ingest-worker"]
         command += [
+            "--bootstrap",
+            self.bootstrap,
             "--db",
             self.db_url,
             "--topic",

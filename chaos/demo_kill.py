@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine
 
-PY = [sys.executable, "-m", "suyuan"]
+PY = [sys.executable, "-m", "suyuan_cli"]
 
 
 def main() -> int:

@@ -76,7 +76,7 @@ class IngestRig:
             [
                 sys.executable,
                 "-m",
-                "suyuan",
+                "suyuan_cli",
                 "ingest-worker",
                 "--bootstrap",
                 self.bootstrap,

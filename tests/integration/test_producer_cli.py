@@ -20,10 +20,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from suyuan.cli import app
 from suyuan.config import Settings, get_settings
 from suyuan.foodchain import Reads
 from suyuan.signing import save_key_pair
+from suyuan_cli import app
 from suyuan_ingest.api import create_app as create_ingest_app
 from suyuan_trace_query.app import create_app as create_query_app
 from tests.integration.browser_harness import served

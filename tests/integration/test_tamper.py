@@ -38,7 +38,6 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
-from suyuan.cli import app
 from suyuan.events import decode_batch, decode_event
 from suyuan.events.model import SIGNING_KEY_REGISTERED
 from suyuan.intake import LedgerWriter, Message
@@ -47,6 +46,7 @@ from suyuan.merkle import Frontier
 from suyuan.scenario import Organisation
 from suyuan.signing import batch_proofs, save_key_pair
 from suyuan.tlog import Checkpoint, NoteSigner, open_checkpoint, sign_checkpoint
+from suyuan_cli import app
 from tests.ledger_world import World
 
 runner = CliRunner(env={"COLUMNS": "1000"})  # one finding per line, never wrapped

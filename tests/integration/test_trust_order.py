@@ -177,7 +177,7 @@ def test_messages_refused_before_their_key_are_replayed_from_the_dead_letter_top
         "SUYUAN_EVENTS_TOPIC": rig.topic,
         "SUYUAN_TRUST_TOPIC": rig.trust_topic,
     }
-    command = [sys.executable, "-m", "suyuan", "dlq", "replay", "--from", "topic"]
+    command = [sys.executable, "-m", "suyuan_cli", "dlq", "replay", "--from", "topic"]
     command += ["--bootstrap", rig.bootstrap, "--db", rig.db_url, "--reason", "unknown_key"]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 

@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from suyuan.cli import app as cli
 from suyuan.merkle import consistency_proof, leaf_hash, root_from_leaf_hashes
 from suyuan.tlog import (
     Checkpoint,
@@ -26,6 +25,7 @@ from suyuan.tlog import (
     sign_checkpoint,
 )
 from suyuan.witness import Witness, WitnessState, submission_body
+from suyuan_cli import app as cli
 from suyuan_witness.app import create_app
 
 LEDGER = NoteSigner.generate("suyuan.example/ledger")

@@ -63,7 +63,7 @@ def test_services_share_one_database_and_broker_and_wait_for_the_ledger() -> Non
 def test_service_commands_exist_in_the_cli() -> None:
     from typer.main import get_command
 
-    from suyuan.cli import app
+    from suyuan_cli import app
 
     commands = set(get_command(app).commands)  # type: ignore[attr-defined]
     services = _compose()["services"]

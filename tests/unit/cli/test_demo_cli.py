@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from suyuan.cli import app
 from suyuan.config import get_settings
+from suyuan_cli import app
 
 runner = CliRunner()
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from suyuan.cli import app
 from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import (
     TRUST_SHARD,
@@ -18,6 +17,7 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.tlog import NoteSigner
+from suyuan_cli import app
 from tests.ledger_world import World
 
 runner = CliRunner()

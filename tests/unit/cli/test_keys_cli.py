@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from suyuan.cli import app
 from suyuan.signing import load_signing_key, load_verify_key
+from suyuan_cli import app
 
 runner = CliRunner()
 

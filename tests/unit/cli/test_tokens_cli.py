@@ -11,18 +11,18 @@ import typer
 from typer.testing import CliRunner
 
 from suyuan.auth import AuthError, Principal, Role, authenticate
-from suyuan.cli import _serve, _tokens
-from suyuan.cli import app as suyuan_app
 from suyuan.events import event_from_json
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.signing import save_key_pair
 from suyuan.tlog import NoteSigner
+from suyuan_cli import _serve, _tokens
+from suyuan_cli import app as suyuan_app
 from tests.ledger_world import World
 
 runner = CliRunner()
 
-# The commands as the lead registers them in suyuan.cli (kept local until then).
+# The commands as the lead registers them in suyuan_cli (kept local until then).
 app = typer.Typer()
 app.add_typer(_tokens.app, name="token")
 app.add_typer(_tokens.custody_app, name="custody")

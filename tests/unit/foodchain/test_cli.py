@@ -8,9 +8,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from suyuan.cli._certs import app
 from suyuan.foodchain import PRODUCER_COMMITMENT, certificate_records
 from suyuan.signing import save_key_pair
+from suyuan_cli._certs import app
 from tests.unit.foodchain.chain import Chain
 
 runner = CliRunner()

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from suyuan.cli._common import DbOption, errors, fail, open_store
 from suyuan.ledger import SqlLedgerStore, migrate
+from suyuan_cli._common import DbOption, errors, fail, open_store
 
 app = typer.Typer(help="API tokens of the HTTP services (design.md §8).", no_args_is_help=True)
 custody_app = typer.Typer(

@@ -9,11 +9,11 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from suyuan.cli._common import console, fail
 from suyuan.codes import code_from_scan_url
 from suyuan.errors import SuyuanError
 from suyuan.qrsign import qr_of_url, trust_of_key_list, verify_qr
 from suyuan.signing import RootKey, load_verify_key
+from suyuan_cli._common import console, fail
 
 
 def verify_qr_command(

@@ -9,18 +9,6 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from suyuan.cli._common import (
-    DbOption,
-    LedgerKeyOption,
-    QuorumOption,
-    WitnessOption,
-    console,
-    fail,
-    ledger_key_path,
-    note_verifier,
-    open_store,
-    witness_verifier,
-)
 from suyuan.config import get_settings
 from suyuan.errors import InvalidInputError, KeyFileError, SuyuanError
 from suyuan.ledger import (
@@ -38,6 +26,18 @@ from suyuan.ledger import (
 )
 from suyuan.signing import RootKey, load_verify_key
 from suyuan.tlog import open_checkpoint
+from suyuan_cli._common import (
+    DbOption,
+    LedgerKeyOption,
+    QuorumOption,
+    WitnessOption,
+    console,
+    fail,
+    ledger_key_path,
+    note_verifier,
+    open_store,
+    witness_verifier,
+)
 
 app = typer.Typer(help="Create and inspect a ledger.", no_args_is_help=True)
 

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from suyuan.cli._common import DbOption, errors, fail, open_store
 from suyuan.config import get_settings
 from suyuan.errors import InvalidInputError, KeyFileError
 from suyuan.events.model import Event
 from suyuan.ledger import LedgerError, SqlLedgerStore
+from suyuan_cli._common import DbOption, errors, fail, open_store
 
 if TYPE_CHECKING:
     from suyuan.client import IngestClient

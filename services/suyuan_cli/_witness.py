@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from suyuan.cli._common import console, fail, note_verifier
 from suyuan.errors import SuyuanError
 from suyuan.tlog import Cosigner
+from suyuan_cli._common import console, fail, note_verifier
 
 app = typer.Typer(help="A witness: cosigns a ledger's checkpoints only when consistent.")
 

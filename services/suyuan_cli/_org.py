@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from suyuan.cli._certs import EXIT_REFUSED, TokenOption, UrlOption, http_target, over_http
-from suyuan.cli._common import DbOption, fail, open_store
 from suyuan.errors import InvalidInputError
+from suyuan_cli._certs import EXIT_REFUSED, TokenOption, UrlOption, http_target, over_http
+from suyuan_cli._common import DbOption, fail, open_store
 
 app = typer.Typer(help="Your organisation: its 联系方式 (contact telephone).", no_args_is_help=True)
 

@@ -8,7 +8,7 @@ does not count under the ledger's trust now is skipped with its reason; events r
 (a content rule) are not replayable — their signature covers the whole batch, which is not kept —
 and must be sent again by their producer.
 
-The Kafka client is imported inside the command: the core package never imports it.
+The Kafka client is imported inside the command, so the other commands start without it.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from suyuan.cli._common import DbOption, console, fail, open_store
 from suyuan.config import get_settings
 from suyuan.errors import InvalidInputError
 from suyuan.events import decode_batch, decode_event
 from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import LedgerStore, root_keys
 from suyuan.transport import TransportError
+from suyuan_cli._common import DbOption, console, fail, open_store
 
 app = typer.Typer(
     help="The dead-letter queue: rejected messages, replayed once their cause is gone.",

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from suyuan.cli._common import DbOption, console, database_url, fail, open_store
 from suyuan.config import get_settings
 from suyuan.ledger import LedgerError, migrate
+from suyuan_cli._common import DbOption, console, database_url, fail, open_store
 
 
 def serve_ingest(

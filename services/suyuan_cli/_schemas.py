@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from suyuan.cli._common import console
+from suyuan_cli._common import console
 
 app = typer.Typer(help="Avro schemas of the wire format.", no_args_is_help=True)
 

@@ -10,7 +10,11 @@ from typing import Annotated
 import httpx
 import typer
 
-from suyuan.cli._common import (
+from suyuan.errors import SuyuanError
+from suyuan.ledger import TRUST_SHARD
+from suyuan.monitor import Fetch, FetchError, LogMonitor
+from suyuan.signing import RootKey, load_verify_key
+from suyuan_cli._common import (
     QuorumOption,
     WitnessOption,
     console,
@@ -19,10 +23,6 @@ from suyuan.cli._common import (
     note_verifier,
     witness_verifier,
 )
-from suyuan.errors import SuyuanError
-from suyuan.ledger import TRUST_SHARD
-from suyuan.monitor import Fetch, FetchError, LogMonitor
-from suyuan.signing import RootKey, load_verify_key
 
 
 def monitor(

@@ -1,6 +1,6 @@
 """``suyuan ingest-worker`` and ``suyuan publish`` (design.md §6, §9).
 
-The Kafka client is imported inside the commands: the core package never imports it.
+The Kafka client is imported inside the commands, so the other commands start without it.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from suyuan.cli._common import DbOption, console, fail, open_store
 from suyuan.config import get_settings
 from suyuan.errors import InvalidInputError, KeyFileError
 from suyuan.events import encode_batch, encode_event, event_from_json, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
 from suyuan.signing import SigningKey, load_signing_key, sign_batch
 from suyuan.transport import produced_headers
+from suyuan_cli._common import DbOption, console, fail, open_store
 
 BootstrapOption = Annotated[
     str | None, typer.Option("--bootstrap", help="Kafka bootstrap HOST:PORT.")

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from suyuan.cli._common import DbOption, console, database_url, fail, open_store
 from suyuan.config import get_settings
 from suyuan.demo import DemoData, build_demo, bulk_messages
 from suyuan.errors import KeyFileError
@@ -31,6 +30,7 @@ from suyuan.ledger import (
 )
 from suyuan.tlog import NoteSigner
 from suyuan.verdict import Verdict
+from suyuan_cli._common import DbOption, console, database_url, fail, open_store
 
 
 def demo(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from suyuan.cli import _certs, _dlq, _keys, _ledger, _org, _schemas, _serve, _tokens, _witness
-from suyuan.cli._demo import demo
-from suyuan.cli._ingest import ingest_worker, publish
-from suyuan.cli._monitor import monitor
-from suyuan.cli._qr import verify_qr_command
-from suyuan.cli._serve_query import serve_query
+from suyuan_cli import _certs, _dlq, _keys, _ledger, _org, _schemas, _serve, _tokens, _witness
+from suyuan_cli._demo import demo
+from suyuan_cli._ingest import ingest_worker, publish
+from suyuan_cli._monitor import monitor
+from suyuan_cli._qr import verify_qr_command
+from suyuan_cli._serve_query import serve_query
 
 app = typer.Typer(help="Suyuan (溯源): traceability event ledger.", no_args_is_help=True)
 app.add_typer(_keys.app, name="keys")

@@ -1,5 +1,0 @@
-"""``python -m suyuan`` runs the CLI."""
-
-from suyuan.cli import app
-
-app()
