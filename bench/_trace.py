@@ -1,6 +1,6 @@
 """Trace queries: ``GET /v1/trace/{code}`` over HTTP and the recall scope (design.md §7, §8, §10).
 
-A SQLite ledger of ``--trace-events`` farm-lot events (:func:`suyuan.demo.bulk_messages`, written
+A SQLite ledger of ``--trace-events`` farm-lot events (:func:`suyuan_demo.bulk_messages`, written
 through :class:`suyuan.intake.LedgerWriter`) plus three structures made with
 :class:`suyuan.scenario.Scenario`:
 
@@ -58,7 +58,6 @@ from bench._stats import median, p99
 from bench._suite import BenchError, Benchmark
 from bench._targets import REQUEST_P99_MS, Target
 from suyuan.auth import Role, create_token, revoke_token
-from suyuan.demo import bulk_messages, vegetable_certificate
 from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import (
@@ -70,6 +69,7 @@ from suyuan.ledger import (
 )
 from suyuan.scenario import Organisation, Scenario
 from suyuan.trace import Tracer, trace_json
+from suyuan_demo import bulk_messages, vegetable_certificate
 
 LEDGER_DIR = Path(__file__).resolve().parent.parent / "build" / "bench-ledgers"
 #: Bump when the builder writes something else: ledgers of an older build are then not reused.

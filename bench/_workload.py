@@ -14,11 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from suyuan.codes import clear_code_cache
-from suyuan.demo import LotMaker
 from suyuan.events import decode_batch, decode_event
 from suyuan.ledger import Submission
 from suyuan.scenario import Organisation, Scenario
 from suyuan.signing import RootKey, batch_proofs
+from suyuan_demo import LotMaker
 
 BATCH_SIZE = 500
 

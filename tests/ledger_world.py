@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from suyuan.demo import vegetable_certificate
 from suyuan.events.model import Event
 from suyuan.scenario import Organisation, Scenario
+from suyuan_demo import vegetable_certificate
 
 
 @dataclass

@@ -18,7 +18,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from suyuan.config import get_settings
-from suyuan.demo import DemoData, build_demo, bulk_messages
 from suyuan.errors import KeyFileError
 from suyuan.ledger import (
     Auditor,
@@ -31,6 +30,7 @@ from suyuan.ledger import (
 from suyuan.tlog import NoteSigner
 from suyuan.verdict import Verdict
 from suyuan_cli._common import DbOption, console, database_url, fail, open_store
+from suyuan_demo import DemoData, build_demo, bulk_messages
 
 
 def demo(

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from suyuan.demo import demo_pseudonym, vegetable_certificate
 from suyuan.events.model import Event, freeze, thaw
 from suyuan.foodchain import PURCHASER_COMMITMENT
 from suyuan.scenario import Organisation, Scenario
+from suyuan_demo import demo_pseudonym, vegetable_certificate
 
 ROOT = "root"
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from suyuan.demo import vegetable_certificate
 from suyuan.errors import UnknownKeyError
 from suyuan.events import decode_event, encode_event, event_from_json, event_to_json
 from suyuan.events.model import Event
@@ -29,6 +28,7 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.scenario import Organisation
+from suyuan_demo import vegetable_certificate
 from tests.databases import fresh_database, migrated_store
 from tests.ledger_world import World
 

@@ -26,7 +26,6 @@ from pydantic import SecretStr
 from suyuan.auth import create_token
 from suyuan.config import Settings
 from suyuan.custody import create_custodial_key, key_registration_event
-from suyuan.demo import build_demo
 from suyuan.directory import Directory
 from suyuan.epcis import epc_uri, event_hash, map_event
 from suyuan.events import decode_batch, decode_event, event_from_json, event_to_json
@@ -41,6 +40,7 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.tlog import NoteSigner
+from suyuan_demo import build_demo
 from suyuan_ingest._routes_epcis import CaptureJobOut
 from suyuan_ingest.api import create_app as create_ingest_app
 from suyuan_ingest.kafka_transport import KafkaTransport

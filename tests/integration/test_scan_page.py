@@ -24,10 +24,10 @@ from fastapi.testclient import TestClient
 
 from suyuan.codes import new_certificate_code, parse_trace_code, scan_url
 from suyuan.config import Settings
-from suyuan.demo import PRODUCER_COMMITMENT, build_demo
 from suyuan.errors import CodeError
 from suyuan.events import decode_batch, decode_event
 from suyuan.events.model import Event
+from suyuan.foodchain import PRODUCER_COMMITMENT
 from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import (
     SqlLedgerStore,
@@ -37,6 +37,7 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.scenario import Organisation, Scenario
+from suyuan_demo import build_demo
 from suyuan_trace_query.app import create_app
 
 BASE_URL = "https://trace.example.cn"

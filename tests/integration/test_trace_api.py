@@ -39,7 +39,6 @@ from suyuan.auth import create_token
 from suyuan.codes import new_certificate_code, scan_url
 from suyuan.config import Settings
 from suyuan.custody import create_custodial_key, key_registration_event
-from suyuan.demo import build_demo
 from suyuan.events import decode_batch, decode_event
 from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message, shard_for
@@ -58,6 +57,7 @@ from suyuan.merkle import leaf_hash, verify_consistency, verify_inclusion
 from suyuan.scenario import Organisation, Scenario
 from suyuan.signing import SigningKey
 from suyuan.tlog import NoteVerifier, Receipt, open_checkpoint, verify_receipt
+from suyuan_demo import build_demo
 from suyuan_trace_query._ratelimit import TokenBucketLimiter
 from suyuan_trace_query.app import create_app
 from tests.databases import fresh_database

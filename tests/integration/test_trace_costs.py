@@ -21,8 +21,8 @@ from pydantic import SecretStr
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
-from suyuan.demo import PRODUCER_COMMITMENT, vegetable_certificate
 from suyuan.events.model import Event
+from suyuan.foodchain import PRODUCER_COMMITMENT
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
     TRUST_SHARD,
@@ -33,6 +33,7 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.scenario import Organisation, Scenario
+from suyuan_demo import vegetable_certificate
 from suyuan_trace_query.app import create_app
 
 INPUTS = 40_000

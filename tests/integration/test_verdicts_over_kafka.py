@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from suyuan.demo import DemoData, build_demo
 from suyuan.events import decode_batch, decode_event
 from suyuan.intake import LedgerWriter, Message, carries_trust, shard_for
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.tlog import NoteSigner
 from suyuan.trace import Tracer
+from suyuan_demo import DemoData, build_demo
 from tests.databases import fresh_database
 from tests.integration.ingest_harness import IngestRig
 from tests.ledger_world import World

@@ -19,7 +19,6 @@ from pydantic import SecretStr
 
 from suyuan.auth import create_token
 from suyuan.config import Settings
-from suyuan.demo import vegetable_certificate
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
     TRUST_SHARD,
@@ -30,6 +29,7 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.scenario import Scenario
+from suyuan_demo import vegetable_certificate
 from suyuan_trace_query.app import create_app
 
 WAYBILL = "ZJYD20261205"

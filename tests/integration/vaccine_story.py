@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from suyuan.demo import demo_pseudonym
 from suyuan.events.model import Event
 from suyuan.scenario import Organisation, Scenario
+from suyuan_demo import demo_pseudonym
 
 #: The state a consumer sees for each labelled code (``GET /v1/trace`` and the scan page).
 VERDICTS = {

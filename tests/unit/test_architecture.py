@@ -39,7 +39,7 @@ def test_every_service_folder_is_a_package_of_its_own_name() -> None:
     assert {name: package_dir.get(name) for name in SERVICES} == {
         name: f"services/{name}" for name in SERVICES
     }
-    assert {"suyuan_cli", "suyuan_ingest", "suyuan_trace_query"} <= set(SERVICES)
+    assert {"suyuan_cli", "suyuan_demo", "suyuan_ingest", "suyuan_trace_query"} <= set(SERVICES)
 
 
 def test_core_modules_never_import_web_kafka_or_a_service() -> None:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from suyuan.demo import DemoData, build_demo
 from suyuan.foodchain import FoodChainMonitor
 from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.tlog import NoteSigner
 from suyuan.trace import Tracer
+from suyuan_demo import DemoData, build_demo
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from suyuan.demo import DemoData, build_demo
 from suyuan.exports import to_csv
 from suyuan.fsma204 import COLUMNS, fsma204_table
 from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.tlog import NoteSigner
 from suyuan.trace import Tracer
+from suyuan_demo import DemoData, build_demo
 
 
 @pytest.fixture(scope="module")

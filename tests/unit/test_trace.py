@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from suyuan.demo import DemoData, build_demo
 from suyuan.errors import CodeError
 from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.tlog import NoteSigner
 from suyuan.trace import Trace, TraceBudget, Tracer, trace_json
 from suyuan.verdict import advice
+from suyuan_demo import DemoData, build_demo
 
 
 @pytest.fixture(scope="module")
