@@ -1,7 +1,7 @@
 """Trace queries: ``GET /v1/trace/{code}`` over HTTP and the recall scope (design.md §7, §8, §10).
 
-A SQLite ledger of ``--trace-events`` farm-lot events (:func:`suyuan_demo.bulk_messages`, written
-through :class:`suyuan.intake.LedgerWriter`) plus three structures made with
+A SQLite ledger of ``--trace-events`` farm-lot events (:func:`suyuan.scenario.bulk_messages`,
+written through :class:`suyuan.intake.LedgerWriter`) plus three structures made with
 :class:`suyuan.scenario.Scenario`:
 
 - **deep**: chains of ten purchasers, each receiving the lot of the one before, repacking it
@@ -67,9 +67,8 @@ from suyuan.ledger import (
     load_or_create_ledger_key,
     migrate,
 )
-from suyuan.scenario import Organisation, Scenario
+from suyuan.scenario import Organisation, Scenario, bulk_messages, vegetable_certificate
 from suyuan.trace import Tracer, trace_json
-from suyuan_demo import bulk_messages, vegetable_certificate
 
 LEDGER_DIR = Path(__file__).resolve().parent.parent / "build" / "bench-ledgers"
 #: Bump when the builder writes something else: ledgers of an older build are then not reused.

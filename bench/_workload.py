@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from suyuan.codes import clear_code_cache
 from suyuan.events import decode_batch, decode_event
 from suyuan.ledger import Submission
-from suyuan.scenario import Organisation, Scenario
+from suyuan.scenario import LotMaker, Organisation, Scenario
 from suyuan.signing import RootKey, batch_proofs
-from suyuan_demo import LotMaker
 
 BATCH_SIZE = 500
 

@@ -1,7 +1,7 @@
 """The load: farms publishing signed batches to Kafka in the background while faults happen.
 
 Each message is one farm's events (certificates, case aggregations, shipments from
-:class:`suyuan_demo.LotMaker`) under one signature — from 1 event per message (per-event
+:class:`suyuan.scenario.LotMaker`) under one signature — from 1 event per message (per-event
 signatures) to 500 — keyed by the farm's USCC and kept on the farm's partition (design.md §6). The
 producer uses ``acks=all`` with retries; only sends the broker acknowledged count as *sent*.
 A small share of messages is deliberately sent a second time, exactly as a producer retry after
@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suyuan.events import decode_batch, decode_event
-from suyuan.scenario import Organisation, Scenario
+from suyuan.scenario import LotMaker, Organisation, Scenario
 from suyuan.transport import produced_headers
-from suyuan_demo import LotMaker
 
 #: Events per message and how often each size is chosen.
 MESSAGE_SIZES = (1, 10, 50, 100, 250, 500)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from suyuan.events.model import Event
-from suyuan.scenario import Organisation, Scenario
-from suyuan_demo import vegetable_certificate
+from suyuan.scenario import Organisation, Scenario, vegetable_certificate
 
 
 @dataclass

@@ -27,10 +27,11 @@ from suyuan.ledger import (
     initialise,
     load_or_create_ledger_key,
 )
+from suyuan.scenario import bulk_messages
 from suyuan.tlog import NoteSigner
 from suyuan.verdict import Verdict
 from suyuan_cli._common import DbOption, console, database_url, fail, open_store
-from suyuan_demo import DemoData, build_demo, bulk_messages
+from suyuan_demo import DemoData, build_demo
 
 
 def demo(

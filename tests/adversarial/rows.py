@@ -20,8 +20,8 @@ from typing import Any
 
 from suyuan.events.model import Event, freeze, thaw
 from suyuan.foodchain import PURCHASER_COMMITMENT
-from suyuan.scenario import Organisation, Scenario
-from suyuan_demo import demo_pseudonym, vegetable_certificate
+from suyuan.scenario import Organisation, Scenario, vegetable_certificate
+from suyuan_demo import demo_pseudonym
 
 ROOT = "root"
 

@@ -27,8 +27,7 @@ from suyuan.ledger import (
     create_ledger_engine,
     migrate,
 )
-from suyuan.scenario import Organisation
-from suyuan_demo import vegetable_certificate
+from suyuan.scenario import Organisation, vegetable_certificate
 from tests.databases import fresh_database, migrated_store
 from tests.ledger_world import World
 

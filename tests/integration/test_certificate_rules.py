@@ -19,8 +19,7 @@ import pytest
 from suyuan.events.model import Event, freeze, thaw
 from suyuan.foodchain import PURCHASER_COMMITMENT
 from suyuan.ledger import StoredRejection
-from suyuan.scenario import Organisation, Scenario
-from suyuan_demo import vegetable_certificate
+from suyuan.scenario import Organisation, Scenario, vegetable_certificate
 from tests.databases import fresh_database
 from tests.integration import test_food_chain
 from tests.integration.ingest_harness import IngestRig

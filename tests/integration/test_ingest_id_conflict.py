@@ -14,8 +14,7 @@ from suyuan.auth import create_token
 from suyuan.events import decode_event
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import TRUST_SHARD, Leaf
-from suyuan.scenario import Organisation
-from suyuan_demo import vegetable_certificate
+from suyuan.scenario import Organisation, vegetable_certificate
 from tests.integration.test_ingest_api import Ingest, as_json, start_ingest, statuses
 
 

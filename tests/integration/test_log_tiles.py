@@ -12,7 +12,7 @@ import pytest
 
 from suyuan.events import decode_event
 from suyuan.ledger import Leaf
-from suyuan_demo import vegetable_certificate
+from suyuan.scenario import vegetable_certificate
 from tests import c2sp_verifier as spec
 from tests.integration.test_trace_api import Query, start_query
 

@@ -20,6 +20,7 @@ from suyuan.events import decode_event, encode_event
 from suyuan.ledger import TRUST_SHARD, Leaf, load_or_create_ledger_key, shard_origin
 from suyuan.merkle import Frontier, leaf_hash
 from suyuan.monitor import Fetch, FetchError, LogMonitor, MonitorFinding
+from suyuan.scenario import vegetable_certificate
 from suyuan.tlog import (
     Checkpoint,
     NoteSigner,
@@ -29,7 +30,6 @@ from suyuan.tlog import (
     tile_bytes,
 )
 from suyuan_cli import app as cli
-from suyuan_demo import vegetable_certificate
 from tests.integration.browser_harness import served
 from tests.integration.test_trace_api import LEDGER_NAME, Query, start_query
 

@@ -16,9 +16,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from suyuan.ledger import load_or_create_ledger_key
+from suyuan.scenario import vegetable_certificate
 from suyuan.tlog import Cosigner
 from suyuan.witness import Witness, WitnessEndpoint, Witnessing, WitnessState, http_post
-from suyuan_demo import vegetable_certificate
 from suyuan_witness.app import create_app as witness_app
 from tests.integration.browser_harness import (
     ARTIFACTS,

@@ -23,10 +23,9 @@ from typer.testing import CliRunner
 from suyuan.custody import create_custodial_key, key_registration_event, load_custodial_key
 from suyuan.intake import Message
 from suyuan.ledger import TRUST_SHARD
-from suyuan.scenario import Organisation
+from suyuan.scenario import Organisation, vegetable_certificate
 from suyuan.signing import SigningKey
 from suyuan_cli import app as cli
-from suyuan_demo import vegetable_certificate
 from tests.integration.test_trace_api import BASE_URL, Query, start_query
 
 COOP = "绍兴上虞蔬菜专业合作社"

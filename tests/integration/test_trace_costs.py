@@ -32,8 +32,7 @@ from suyuan.ledger import (
     load_or_create_ledger_key,
     migrate,
 )
-from suyuan.scenario import Organisation, Scenario
-from suyuan_demo import vegetable_certificate
+from suyuan.scenario import Organisation, Scenario, vegetable_certificate
 from suyuan_trace_query.app import create_app
 
 INPUTS = 40_000

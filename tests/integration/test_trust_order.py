@@ -23,7 +23,7 @@ import pytest
 
 from suyuan.events import decode_batch, decode_event
 from suyuan.ledger import TRUST_SHARD, Auditor
-from suyuan_demo import vegetable_certificate
+from suyuan.scenario import vegetable_certificate
 from tests.databases import fresh_database
 from tests.integration.ingest_harness import IngestRig
 

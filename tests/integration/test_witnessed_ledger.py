@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from suyuan.ledger import load_or_create_ledger_key
 from suyuan.monitor import FetchError, LogMonitor
+from suyuan.scenario import vegetable_certificate
 from suyuan.tlog import Cosigner, QuorumError, open_witnessed_checkpoint, witnessed
 from suyuan.witness import Witness, WitnessEndpoint, Witnessing, WitnessState, http_post
 from suyuan_cli import app as cli
-from suyuan_demo import vegetable_certificate
 from suyuan_witness.app import create_app as witness_app
 from tests.integration.browser_harness import served
 from tests.integration.test_trace_api import LEDGER_NAME, Query, start_query
