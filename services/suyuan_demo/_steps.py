@@ -1,4 +1,4 @@
-"""Steps every chain of the story takes: a shipment, its receipt, a pesticide test."""
+"""Steps every chain of the story takes: a shipment and its receipt."""
 
 from __future__ import annotations
 
@@ -50,30 +50,4 @@ def receive(
         unit=unit,
         biz_step="receiving",
         disposition="in_progress",
-    )
-
-
-def inspection(s: Scenario, actor: Organisation, lot: str, *, passed: bool, kind: str) -> Event:
-    value, limit = ("未检出", "≤0.02") if passed else ("0.08", "≤0.02")
-    return s.event(
-        actor,
-        "InspectionRecorded",
-        {
-            "kind": kind,
-            "items": [
-                {
-                    "name": "毒死蜱",
-                    "value": value,
-                    "unit": "mg/kg",
-                    "limit": limit,
-                    "standard": "GB 2763-2021",
-                    "passed": passed,
-                }
-            ],
-            "passed": passed,
-            "lab": None,
-            "lab_uscc": None,
-            "report_no": None,
-        },
-        codes=[lot],
     )

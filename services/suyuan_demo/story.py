@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from suyuan.events.model import Event
 from suyuan.scenario import Organisation, Scenario, vegetable_certificate
-from suyuan_demo._steps import inspection, ship
+from suyuan_demo._steps import ship
 from suyuan_demo.cold_chain import cold_chain
 from suyuan_demo.data import DemoData
 from suyuan_demo.drugs import drugs
@@ -45,7 +45,7 @@ def build_demo(seed: int = 2026) -> DemoData:
 
     lot = s.unit_code(item="10010", lot="LA20260506")
     case = s.sscc()
-    test = inspection(s, farm, lot, passed=True, kind="RAPID_TEST")
+    test = s.pesticide_test(farm, [lot], passed=True)
     cert = vegetable_certificate(s, farm, lot, basis="SELF_TESTED", inspection=test.event_id)
     second_lot = s.unit_code(item="10027", lot="LA20260506B")
     wrong = vegetable_certificate(s, farm, second_lot, quantity="300")
@@ -134,7 +134,7 @@ def build_demo(seed: int = 2026) -> DemoData:
     bad_lot = s.unit_code(item="10034", lot="LA20260507")
     bad_cert = vegetable_certificate(s, farm, bad_lot)
     data.add(farm, [bad_cert])
-    sampling = inspection(s, bureau, bad_lot, passed=False, kind="OFFICIAL_SAMPLING")
+    sampling = s.pesticide_test(bureau, [bad_lot], passed=False, kind="OFFICIAL_SAMPLING")
     recall = s.event(
         bureau,
         "RecallInitiated",
@@ -189,7 +189,7 @@ def _more_verdicts(
         quantity="200",
         unit="kg",
     )
-    data.add(market, [taken_in, inspection(s, market, lot, passed=False, kind="RAPID_TEST")])
+    data.add(market, [taken_in, s.pesticide_test(market, [lot], passed=False)])
     importer = data.orgs["importer"]
     stale = s.unit_code(item="10096", serial="ES0001")
     declared = s.event(

@@ -180,6 +180,45 @@ class Scenario:
             {"organisation": org.uscc, "key_id": org.key.key_id, "reason": reason},
         )
 
+    def pesticide_test(
+        self,
+        actor: Organisation,
+        codes: Sequence[str],
+        *,
+        passed: bool = True,
+        kind: str = "RAPID_TEST",
+        lab: str | None = None,
+        lab_uscc: str | None = None,
+        report_no: str | None = None,
+        at: datetime | None = None,
+    ) -> Event:
+        """An ``InspectionRecorded`` of ``codes`` for one pesticide residue (毒死蜱, limit
+        ≤0.02 mg/kg by GB 2763-2021): not detected if ``passed``, else 0.08 mg/kg. A
+        ``COMMISSIONED_LAB`` test names a lab (浙江方圆检测集团 unless ``lab`` is given)."""
+        return self.event(
+            actor,
+            "InspectionRecorded",
+            {
+                "kind": kind,
+                "items": [
+                    {
+                        "name": "毒死蜱",
+                        "value": "未检出" if passed else "0.08",
+                        "unit": "mg/kg",
+                        "limit": "≤0.02",
+                        "standard": "GB 2763-2021",
+                        "passed": passed,
+                    }
+                ],
+                "passed": passed,
+                "lab": lab or ("浙江方圆检测集团" if kind == "COMMISSIONED_LAB" else None),
+                "lab_uscc": lab_uscc,
+                "report_no": report_no,
+            },
+            codes=codes,
+            at=at,
+        )
+
     # --- signing ------------------------------------------------------------------------------
 
     def sign(self, signer: Organisation | SigningKey, events: Sequence[Event]) -> bytes:
@@ -194,16 +233,18 @@ class Scenario:
 def vegetable_certificate(
     s: Scenario,
     issuer: Organisation,
-    lot: str | None,
+    lot: str | Sequence[str] | None,
     *,
     basis: str = "QUALITY_CONTROL",
     inspection: str | None = None,
     upstream: tuple[str, ...] = (),
     quantity: str = "500",
     code: str | None = None,
+    origin: Organisation | None = None,
 ) -> Event:
-    """A 合格证 for a lot of 小青菜 from the demo cooperative's village, following the 2025 rules:
-    a producer's, or a purchaser's when ``upstream`` names the certificates it rests on."""
+    """A 合格证 for a lot (or lots) of 小青菜, following the 2025 rules: a producer's, or a
+    purchaser's when ``upstream`` names the certificates it rests on. The vegetables grew at
+    ``origin``'s place, by default the demo cooperative's village."""
     return s.event(
         issuer,
         "CertificateIssued",
@@ -211,8 +252,8 @@ def vegetable_certificate(
             "issuer_type": "PURCHASER" if upstream else "PRODUCER",
             "product_name": "小青菜",
             "category": "VEGETABLES",
-            "origin": "浙江省杭州市临安区太湖源镇白沙村",
-            "origin_region_code": "330185",
+            "origin": origin.place if origin else "浙江省杭州市临安区太湖源镇白沙村",
+            "origin_region_code": origin.region_code if origin else "330185",
             "issue_date": s.clock.date().isoformat(),
             "contact": "0571-63781234",
             "commitment": PURCHASER_COMMITMENT if upstream else PRODUCER_COMMITMENT,
@@ -220,7 +261,7 @@ def vegetable_certificate(
             "inspection_event_id": inspection,
             "upstream_certificates": list(upstream),
         },
-        codes=[code or s.certificate_code(), *([lot] if lot else [])],
+        codes=[code or s.certificate_code(), *([lot] if isinstance(lot, str) else lot or ())],
         quantity=quantity,
         unit="kg",
     )
@@ -252,26 +293,7 @@ class LotMaker:
         self._lots += 1
         lot = f"LA{self._lots:08d}"
         lot_code = s.unit_code(item="10010", lot=lot)
-        cert = s.event(
-            farm,
-            "CertificateIssued",
-            {
-                "issuer_type": "PRODUCER",
-                "product_name": "小青菜",
-                "category": "VEGETABLES",
-                "origin": farm.place,
-                "origin_region_code": farm.region_code,
-                "issue_date": s.clock.date().isoformat(),
-                "contact": "0571-63781234",
-                "commitment": PRODUCER_COMMITMENT,
-                "basis": "QUALITY_CONTROL",
-                "inspection_event_id": None,
-                "upstream_certificates": [],
-            },
-            codes=[s.certificate_code(), lot_code],
-            quantity="120",
-            unit="kg",
-        )
+        cert = vegetable_certificate(s, farm, lot_code, quantity="120", origin=farm)
         cases = [s.sscc() for _ in range(2)]
         packs = [self._pack(farm, case, lot, n) for n, case in enumerate(cases)]
         ship = s.event(

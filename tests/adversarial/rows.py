@@ -222,17 +222,17 @@ def build(seed: int = 10) -> Attacks:
     # --- inspections ----------------------------------------------------------------------------
     row(
         "a failed inspection by a non-lab on someone else's lot",
-        inspection(s, o["farm"], victim_lot2, passed=False),
+        s.pesticide_test(o["farm"], [victim_lot2], passed=False),
         "not_in_custody",
         "codes[0]",
-        inspection(s, o["lab"], victim_lot2, passed=False, kind="COMMISSIONED_LAB"),
+        s.pesticide_test(o["lab"], [victim_lot2], passed=False, kind="COMMISSIONED_LAB"),
     )
     row(
         "a producer records an official sampling",
-        inspection(s, o["farm"], farm_lot, passed=True, kind="OFFICIAL_SAMPLING"),
+        s.pesticide_test(o["farm"], [farm_lot], passed=True, kind="OFFICIAL_SAMPLING"),
         "unauthorised",
         "payload.kind",
-        inspection(s, o["farm"], farm_lot, passed=True),  # its own self-test
+        s.pesticide_test(o["farm"], [farm_lot], passed=True),  # its own self-test
     )
 
     # --- vaccines and drugs ---------------------------------------------------------------------
@@ -382,7 +382,7 @@ def build(seed: int = 10) -> Attacks:
     )
     frozen_lot, new_case = s.unit_code(item="10102", lot="FRZ0506"), s.sscc()
     setup(o["farm"], vegetable_certificate(s, o["farm"], frozen_lot))
-    setup(o["lab"], inspection(s, o["lab"], frozen_lot, passed=False, kind="COMMISSIONED_LAB"))
+    setup(o["lab"], s.pesticide_test(o["lab"], [frozen_lot], passed=False, kind="COMMISSIONED_LAB"))
     setup(o["farm"], pack(s, o["farm"], new_case, [frozen_lot]))
     row(
         "a frozen lot packed into a new case and certified again",
@@ -392,7 +392,7 @@ def build(seed: int = 10) -> Attacks:
         vegetable_certificate(s, o["farm"], s.unit_code(item="10102", lot="FRZ0507")),
     )
     tested_lot = s.unit_code(item="10119", lot="OLD0506")
-    old_test = inspection(s, o["farm"], tested_lot, passed=True)
+    old_test = s.pesticide_test(o["farm"], [tested_lot], passed=True)
     seven_months_ago = old_test.occurred_at - timedelta(days=213)
     old_test = replace(old_test, occurred_at=seven_months_ago)
     setup(o["farm"], old_test)
@@ -741,33 +741,6 @@ def acknowledgement(s: Scenario, by: Organisation, recall_event: Event, code: st
         by,
         "RecallAcknowledged",
         {"recall_id": recall_event.payload["recall_id"], "note": "已下架封存"},
-        codes=[code],
-    )
-
-
-def inspection(
-    s: Scenario, by: Organisation, code: str, *, passed: bool, kind: str = "RAPID_TEST"
-) -> Event:
-    return s.event(
-        by,
-        "InspectionRecorded",
-        {
-            "kind": kind,
-            "items": [
-                {
-                    "name": "毒死蜱",
-                    "value": "未检出" if passed else "0.08",
-                    "unit": "mg/kg",
-                    "limit": "≤0.02",
-                    "standard": "GB 2763-2021",
-                    "passed": passed,
-                }
-            ],
-            "passed": passed,
-            "lab": "浙江方圆检测集团" if kind == "COMMISSIONED_LAB" else None,
-            "lab_uscc": None,
-            "report_no": None,
-        },
         codes=[code],
     )
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from suyuan.events.model import Event, freeze, thaw
+from suyuan.events.model import freeze, thaw
 from suyuan.foodchain import PURCHASER_COMMITMENT
 from suyuan.ledger import StoredRejection
-from suyuan.scenario import Organisation, Scenario, vegetable_certificate
+from suyuan.scenario import vegetable_certificate
 from tests.databases import fresh_database
 from tests.integration import test_food_chain
 from tests.integration.ingest_harness import IngestRig
@@ -226,8 +226,8 @@ def test_the_stories_are_refused_over_kafka_naming_the_field(rig: IngestRig) -> 
 
     bought, recalled, frozen, tested, case = lot("K1"), lot("K2"), lot("K3"), lot("K4"), s.sscc()
     cert_30 = replace(vegetable_certificate(s, farm, bought), quantity=Decimal(30))
-    failed = _inspection(s, farm, frozen, passed=False)
-    old_test = _inspection(s, farm, tested, passed=True)
+    failed = s.pesticide_test(farm, [frozen], passed=False)
+    old_test = s.pesticide_test(farm, [tested], passed=True)
     old_test = replace(old_test, occurred_at=old_test.occurred_at - SEVEN_MONTHS)
     setup = [
         cert_30,
@@ -302,28 +302,3 @@ def _stored(rig: IngestRig, event_id: str) -> bool:
     except LookupError:
         return False
     return True
-
-
-def _inspection(s: Scenario, by: Organisation, code: str, *, passed: bool) -> Event:
-    return s.event(
-        by,
-        "InspectionRecorded",
-        {
-            "kind": "RAPID_TEST",
-            "items": [
-                {
-                    "name": "毒死蜱",
-                    "value": "未检出" if passed else "0.08",
-                    "unit": "mg/kg",
-                    "limit": "≤0.02",
-                    "standard": "GB 2763-2021",
-                    "passed": passed,
-                }
-            ],
-            "passed": passed,
-            "lab": None,
-            "lab_uscc": None,
-            "report_no": None,
-        },
-        codes=[code],
-    )

@@ -68,27 +68,11 @@ class World:
     def failed_sampling(self, code: str) -> None:
         """The regulator's official sampling of ``code`` fails (signed with its custodial key)."""
         key = load_custodial_key(self.query.store.engine, self.master, self.bureau)
-        sampling = self.query.scenario.event(
+        sampling = self.query.scenario.pesticide_test(
             self.bureau,
-            "InspectionRecorded",
-            {
-                "kind": "OFFICIAL_SAMPLING",
-                "items": [
-                    {
-                        "name": "毒死蜱",
-                        "value": "0.08",
-                        "unit": "mg/kg",
-                        "limit": "≤0.02",
-                        "standard": "GB 2763-2021",
-                        "passed": False,
-                    }
-                ],
-                "passed": False,
-                "lab": None,
-                "lab_uscc": None,
-                "report_no": None,
-            },
-            codes=[code],
+            [code],
+            passed=False,
+            kind="OFFICIAL_SAMPLING",
             at=datetime.now().astimezone(),
         )
         self.query.append(key, [sampling])

@@ -56,27 +56,14 @@ def failed_test_by_a_lab(world: World, code: str) -> None:
         TRUST_SHARD, [Message("lab", s.sign_as_root(s.registration(lab)))]
     )
     assert registered.accepted == 2, registered.rejections
-    sampling = s.event(
+    sampling = s.pesticide_test(
         lab,
-        "InspectionRecorded",
-        {
-            "kind": "OFFICIAL_SAMPLING",
-            "items": [
-                {
-                    "name": "毒死蜱",
-                    "value": "0.08",
-                    "unit": "mg/kg",
-                    "limit": "≤0.02",
-                    "standard": "GB 2763-2021",
-                    "passed": False,
-                }
-            ],
-            "passed": False,
-            "lab": LAB,
-            "lab_uscc": lab.uscc,
-            "report_no": "HZJY-2026-0418",
-        },
-        codes=[code],
+        [code],
+        passed=False,
+        kind="OFFICIAL_SAMPLING",
+        lab=LAB,
+        lab_uscc=lab.uscc,
+        report_no="HZJY-2026-0418",
         at=datetime.now().astimezone(),
     )
     world.query.append(lab.key, [sampling])

@@ -22,7 +22,6 @@ from pydantic import SecretStr
 from suyuan.auth import create_token
 from suyuan.config import Settings
 from suyuan.events.model import Event
-from suyuan.foodchain import PRODUCER_COMMITMENT
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
     TRUST_SHARD,
@@ -77,26 +76,7 @@ def _mixture(s: Scenario, farm: Organisation) -> tuple[str, list[list[Event]]]:
     batches: list[list[Event]] = []
     for start in range(0, INPUTS, PER_EVENT):
         chunk = inputs[start : start + PER_EVENT]
-        certificate = s.event(
-            farm,
-            "CertificateIssued",
-            {
-                "issuer_type": "PRODUCER",
-                "product_name": "小青菜",
-                "category": "VEGETABLES",
-                "origin": farm.place,
-                "origin_region_code": farm.region_code,
-                "issue_date": s.clock.date().isoformat(),
-                "contact": "0571-63781234",
-                "commitment": PRODUCER_COMMITMENT,
-                "basis": "QUALITY_CONTROL",
-                "inspection_event_id": None,
-                "upstream_certificates": [],
-            },
-            codes=[s.certificate_code(), *chunk],
-            quantity="10",
-            unit="kg",
-        )
+        certificate = vegetable_certificate(s, farm, chunk, quantity="10", origin=farm)
         made = s.event(
             farm,
             "Transformed",

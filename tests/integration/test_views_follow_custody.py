@@ -66,27 +66,13 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
         quantity="500",
         unit="kg",
     )
-    tested = s.event(
+    tested = s.pesticide_test(
         lab,
-        "InspectionRecorded",
-        {
-            "kind": "COMMISSIONED_LAB",
-            "items": [
-                {
-                    "name": "毒死蜱",
-                    "value": "未检出",
-                    "unit": "mg/kg",
-                    "limit": "≤0.02",
-                    "standard": "GB 2763-2021",
-                    "passed": True,
-                }
-            ],
-            "passed": True,
-            "lab": lab.name,
-            "lab_uscc": lab.uscc,
-            "report_no": "FY-20261205-01",
-        },
-        codes=[lot],
+        [lot],
+        kind="COMMISSIONED_LAB",
+        lab=lab.name,
+        lab_uscc=lab.uscc,
+        report_no="FY-20261205-01",
     )
     stored = s.event(
         stranger,

@@ -155,28 +155,7 @@ class Chain:
         kind: str = "RAPID_TEST",
         lab: str | None = None,
     ) -> Event:
-        return self.s.event(
-            org,
-            "InspectionRecorded",
-            {
-                "kind": kind,
-                "items": [
-                    {
-                        "name": "毒死蜱",
-                        "value": "未检出" if passed else "0.08",
-                        "unit": "mg/kg",
-                        "limit": "≤0.02",
-                        "standard": "GB 2763-2021",
-                        "passed": passed,
-                    }
-                ],
-                "passed": passed,
-                "lab": lab or ("浙江方圆检测集团" if kind == "COMMISSIONED_LAB" else None),
-                "lab_uscc": None,
-                "report_no": None,
-            },
-            codes=list(codes),
-        )
+        return self.s.pesticide_test(org, codes, passed=passed, kind=kind, lab=lab)
 
     def void(self, org: Organisation, code: str, replacement: str | None = None) -> Event:
         return self.s.event(
