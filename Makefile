@@ -21,7 +21,7 @@ test: $(STAMP)
 	bash infra/scripts/ensure-test-tools.sh
 	$(BIN)/python -m pytest
 
-## lint: ruff, ruff format --check, mypy (strict on src/)
+## lint: ruff, ruff format --check, mypy (strict on src/, the CLI and the demo)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
