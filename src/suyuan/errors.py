@@ -22,6 +22,8 @@
     │   ├── QueryParameterError      EPCIS query parameters we refuse, all named (suyuan.epcis)
     │   ├── UnsupportedFeatureError  an EPCIS member or event with no mapping (suyuan.epcis)
     │   ├── CaptureDocumentError     an EPCIS document capture refuses, every problem (suyuan.epcis)
+    │   ├── UnknownGlnError          a place or party GLN no organisation registered (suyuan.epcis)
+    │   ├── GlnTakenError            a GLN registered to another organisation (suyuan.places)
     │   ├── UnauthorisedError        the actor's roles do not allow the event (suyuan.authority)
     │   │   └── NotInCustodyError    the actor does not hold the goods the event is about
     │   │       └── UnheldGoodsError   nobody holds them yet (only while other partitions may

@@ -583,12 +583,18 @@ def _failure_detail(event: Event) -> str:
     items = [
         f"{item.get('name', '')} {item.get('value', '')}"
         + (f" {item['unit']}" if item.get("unit") else "")
-        + (f" (≤ {item['limit']})" if item.get("limit") else "")
+        + (f" ({_limit_text(str(item['limit']))})" if item.get("limit") else "")
         for item in payload.get("items", ())
         if not item.get("passed", True)
     ]
     kind = str(payload.get("kind", ""))
     return f"{kind}: {'; '.join(items)}" if items else kind
+
+
+def _limit_text(limit: str) -> str:
+    """``≤ 0.02`` for a bare number; a limit written with its own sign (``≤0.02``, ``<0.5``)
+    or in words (``不得检出``) is shown as written."""
+    return f"≤ {limit}" if limit.strip()[:1].isdigit() else limit
 
 
 def _reason_text(finding: Finding, lang: str = "en") -> str:

@@ -74,6 +74,16 @@ def test_statuses_recalled_voided(demo: tuple[DemoData, Tracer]) -> None:
     assert voided.status == "replaced" and "作废" in voided.reasons[0]
 
 
+def test_a_failed_test_item_shows_its_limit_as_written(demo: tuple[DemoData, Tracer]) -> None:
+    data, tracer = demo
+
+    recalled = tracer.trace(data.codes["recalled lot"]).reasons
+    frozen = tracer.trace(data.codes["frozen cold-chain unit"]).reasons
+
+    assert "OFFICIAL_SAMPLING: 毒死蜱 0.08 mg/kg (≤0.02)" in recalled
+    assert any(r.endswith("阳性 (阴性)") for r in frozen)
+
+
 def test_public_view_hides_commercial_details_full_view_keeps_them(
     demo: tuple[DemoData, Tracer],
 ) -> None:
