@@ -98,6 +98,23 @@ class IngestClient:
         """
         return self._call("PUT", "/v1/organisation/contact", {"contact": contact})
 
+    def glns(self) -> dict[str, Any]:
+        """``GET /v1/organisation/glns``: the GLNs registered to the token's organisation.
+
+        Raises:
+            ApiCallError: the service refused it or is unreachable.
+        """
+        return self._call("GET", "/v1/organisation/glns", None)
+
+    def register_gln(self, uscc: str, gln: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``PUT /v1/organisations/{uscc}/glns/{gln}`` (an admin token).
+
+        Raises:
+            ApiCallError: the service refused it or is unreachable.
+        """
+        path = f"/v1/organisations/{quote(uscc, safe='')}/glns/{quote(gln, safe='')}"
+        return self._call("PUT", path, body)
+
     def label(self, label_url: str) -> bytes:
         """The printable label at ``label_url`` (an answer's, on the query service), fetched
         with the token: the issuer's label prints its 联系方式.

@@ -18,10 +18,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from stdnum import ean
 from typer.testing import CliRunner
 
+from suyuan.auth import create_token
 from suyuan.config import Settings, get_settings
+from suyuan.directory import Directory
 from suyuan.foodchain import Reads
+from suyuan.ledger import SqlLedgerStore, create_ledger_engine
 from suyuan.signing import save_key_pair
 from suyuan_cli import app
 from suyuan_ingest.api import create_app as create_ingest_app
@@ -42,6 +46,7 @@ class Demo:
     organisation: str
     query: TestClient
     """The query service (in-process)."""
+    db: str
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +74,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         ):
             # the links of the answers point at the query service just served
             settings.public_base_url = query_url
-            yield Demo(url, facts["producer_token"], facts["producer_organisation"], query_client)
+            yield Demo(
+                url, facts["producer_token"], facts["producer_organisation"], query_client, db
+            )
         get_settings.cache_clear()
 
 
@@ -290,3 +297,44 @@ def test_the_local_mode_signs_with_the_key_file_and_prints_the_stored_contact(
     reads = Reads(chain.store)
     assert reads.by_id(event["event_id"]) is not None  # in the ledger, signed by the farm's key
     chain.store.close()
+
+
+def _gln(stem: str) -> str:
+    return stem + ean.calc_check_digit(stem)
+
+
+def test_an_admin_registers_an_organisation_s_glns_and_the_organisation_lists_them(
+    demo: Demo,
+) -> None:
+    admin = create_token(create_ledger_engine(demo.db), "admin")
+    place, party = _gln("629104150021"), _gln("629104150022")
+    place_args = ["org", "gln", demo.organisation, place, "--region-code", "330185"]
+
+    by_producer = _cli(demo, *place_args, "--name", "临安基地")
+    assert by_producer.exit_code != 0
+    assert "admin" in by_producer.output
+    registered = _cli(demo, *place_args, "--name", "临安基地", token=admin)
+    assert registered.exit_code == 0, registered.output
+    assert json.loads(registered.stdout)["name"] == "临安基地"
+    nameless = _cli(demo, "org", "gln", demo.organisation, _gln("629104150023"), token=admin)
+    assert nameless.exit_code == 2
+    assert "name" in nameless.output and "region_code" in nameless.output
+    local = runner.invoke(
+        app, ["org", "gln", demo.organisation, party, "--kind", "party", "--db", demo.db]
+    )
+    assert local.exit_code == 0, local.output
+
+    listed = _cli(demo, "org", "glns")
+    assert listed.exit_code == 0, listed.output
+    assert {(g["gln"], g["kind"]) for g in json.loads(listed.stdout)["glns"]} == {
+        (place, "place"),
+        (party, "party"),
+    }
+    store = SqlLedgerStore(create_ledger_engine(demo.db))
+    other = next(o.uscc for o in Directory(store).organisations() if o.uscc != demo.organisation)
+    store.close()
+    unregistered = ["org", "gln", "91330100MA2B0C0D0E", place, "--kind", "party", "--db", demo.db]
+    assert "no organisation" in runner.invoke(app, unregistered).output
+    taken = runner.invoke(app, ["org", "gln", other, place, "--kind", "party", "--db", demo.db])
+    assert taken.exit_code == 2
+    assert "gln_taken" in taken.output
