@@ -41,26 +41,23 @@ from suyuan.config import Settings
 from suyuan.custody import create_custodial_key, key_registration_event
 from suyuan.events import decode_batch, decode_event
 from suyuan.events.model import Event
-from suyuan.intake import LedgerWriter, Message, shard_for
+from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
     TRUST_SHARD,
     Auditor,
     Leaf,
     SqlLedgerStore,
-    create_ledger_engine,
-    initialise,
     leaf_from_receipt,
     load_or_create_ledger_key,
-    migrate,
 )
 from suyuan.merkle import leaf_hash, verify_consistency, verify_inclusion
 from suyuan.scenario import Organisation, Scenario
 from suyuan.signing import SigningKey
 from suyuan.tlog import NoteVerifier, Receipt, open_checkpoint, verify_receipt
-from suyuan_demo import build_demo
 from suyuan_trace_query._ratelimit import TokenBucketLimiter
 from suyuan_trace_query.app import create_app
 from tests.databases import fresh_database
+from tests.demo_ledger import load_demo
 
 BASE_URL = "https://trace.example.cn"
 LEDGER_NAME = "test.local/ledger"
@@ -188,18 +185,12 @@ def start_query(
     checkpoint_interval: float = 5.0,
     witnesses: tuple[str, ...] = (),
 ) -> Iterator[Query]:
-    engine = create_ledger_engine(url)
-    migrate(engine)
-    store = SqlLedgerStore(engine)
-    data = build_demo()
-    s = data.scenario
     key_file = tmp_path / "ledger.key"
     signer = load_or_create_ledger_key(key_file, LEDGER_NAME)
-    initialise(store, signer.verifier, [s.root])
+    data, store = load_demo(url, verifier=signer.verifier)
+    engine = store.engine
+    s = data.scenario
     writer = LedgerWriter(store, [s.root])
-    for number, message in enumerate(data.messages):
-        result = writer.write(shard_for(message), [Message(f"demo#{number}", message)])
-        assert not result.rejections, result.rejections
     names, case = _demo_facts(data.messages, data.codes["sold lot"])
 
     master = secrets.token_bytes(32)

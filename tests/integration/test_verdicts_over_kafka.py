@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from suyuan.events import decode_batch, decode_event
-from suyuan.intake import LedgerWriter, Message, carries_trust, shard_for
+from suyuan.intake import carries_trust
 from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.tlog import NoteSigner
 from suyuan.trace import Tracer
 from suyuan_demo import DemoData, build_demo
 from tests.databases import fresh_database
+from tests.demo_ledger import write_demo
 from tests.integration.ingest_harness import IngestRig
 from tests.ledger_world import World
 
@@ -37,10 +38,7 @@ def _embedded(tmp_path: Path, data: DemoData) -> dict[str, tuple[str, list[str]]
     migrate(engine)
     store = SqlLedgerStore(engine)
     initialise(store, NoteSigner.generate("test.example/ledger").verifier, [data.scenario.root])
-    writer = LedgerWriter(store, [data.scenario.root])
-    for number, message in enumerate(data.messages):
-        result = writer.write(shard_for(message), [Message(f"demo#{number}", message)])
-        assert result.rejections == (), result.rejections
+    write_demo(store, data)
     return _verdicts(store, data)
 
 

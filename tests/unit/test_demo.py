@@ -7,26 +7,16 @@ from pathlib import Path
 import pytest
 
 from suyuan.foodchain import FoodChainMonitor
-from suyuan.intake import LedgerWriter, Message, shard_for
-from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
-from suyuan.tlog import NoteSigner
+from suyuan.ledger import SqlLedgerStore
 from suyuan.trace import Tracer
-from suyuan_demo import DemoData, build_demo
+from suyuan_demo import DemoData
+from tests.demo_ledger import load_demo
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoData, SqlLedgerStore]:
     path: Path = tmp_path_factory.mktemp("demo") / "ledger.sqlite"
-    engine = create_ledger_engine(f"sqlite:///{path}")
-    migrate(engine)
-    store = SqlLedgerStore(engine)
-    data = build_demo()
-    initialise(store, NoteSigner.generate("test.example/ledger").verifier, [data.scenario.root])
-    writer = LedgerWriter(store, [data.scenario.root])
-    for number, message in enumerate(data.messages):
-        result = writer.write(shard_for(message), [Message(f"demo#{number}", message)])
-        assert result.rejections == (), result.rejections
-    return data, store
+    return load_demo(f"sqlite:///{path}")
 
 
 def test_every_demo_event_is_accepted_and_the_statuses_are_the_advertised_ones(

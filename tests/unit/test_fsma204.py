@@ -10,24 +10,15 @@ import pytest
 
 from suyuan.exports import to_csv
 from suyuan.fsma204 import COLUMNS, fsma204_table
-from suyuan.intake import LedgerWriter, Message, shard_for
-from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
-from suyuan.tlog import NoteSigner
 from suyuan.trace import Tracer
-from suyuan_demo import DemoData, build_demo
+from suyuan_demo import DemoData
+from tests.demo_ledger import load_demo
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoData, Tracer]:
     path: Path = tmp_path_factory.mktemp("demo") / "ledger.sqlite"
-    engine = create_ledger_engine(f"sqlite:///{path}")
-    migrate(engine)
-    store = SqlLedgerStore(engine)
-    data = build_demo()
-    initialise(store, NoteSigner.generate("test.example/ledger").verifier, [data.scenario.root])
-    writer = LedgerWriter(store, [data.scenario.root])
-    for number, message in enumerate(data.messages):
-        assert not writer.write(shard_for(message), [Message(f"demo#{number}", message)]).rejections
+    data, store = load_demo(f"sqlite:///{path}")
     return data, Tracer(store)
 
 

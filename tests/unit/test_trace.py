@@ -7,27 +7,16 @@ from pathlib import Path
 import pytest
 
 from suyuan.errors import CodeError
-from suyuan.intake import LedgerWriter, Message, shard_for
-from suyuan.ledger import SqlLedgerStore, create_ledger_engine, initialise, migrate
-from suyuan.tlog import NoteSigner
 from suyuan.trace import Trace, TraceBudget, Tracer, trace_json
 from suyuan.verdict import advice
-from suyuan_demo import DemoData, build_demo
+from suyuan_demo import DemoData
+from tests.demo_ledger import load_demo
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoData, Tracer]:
     path: Path = tmp_path_factory.mktemp("trace") / "ledger.sqlite"
-    engine = create_ledger_engine(f"sqlite:///{path}")
-    migrate(engine)
-    store = SqlLedgerStore(engine)
-    data = build_demo(seed=5)
-    initialise(store, NoteSigner.generate("test.example/ledger").verifier, [data.scenario.root])
-    writer = LedgerWriter(store, [data.scenario.root])
-    for number, message in enumerate(data.messages):
-        assert (
-            writer.write(shard_for(message), [Message(f"demo#{number}", message)]).rejections == ()
-        )
+    data, store = load_demo(f"sqlite:///{path}", seed=5)
     return data, Tracer(store)
 
 
