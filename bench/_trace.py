@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -73,7 +73,9 @@ from suyuan.trace import Tracer, trace_json
 
 LEDGER_DIR = Path(__file__).resolve().parent.parent / "build" / "bench-ledgers"
 #: Bump when the builder writes something else: ledgers of an older build are then not reused.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
+#: Minutes the scenario clock moves per event (``Scenario.tick``), with a margin.
+MINUTES_PER_EVENT = 8
 SHARD = 0
 LEDGER_NAME = "bench.suyuan.local/trace"
 DEFAULT_EVENTS = 1_000_000
@@ -233,10 +235,15 @@ class _Builder:
         self._rng = random.Random(settings.seed)
         self._orgs = self._organisations()
         everyone = [org for group in self._orgs.values() for org in group]
-        # The farm lots are made and signed in another process while this one writes them.
+        # The farm lots are made and signed in another process while this one writes them. Their
+        # clock starts early enough to end where the rest begins: the writer refuses events more
+        # than a day after the time of recording, and each event moves the clock on 7 minutes.
+        rest_starts = self._s.clock
+        self._s.clock = rest_starts - timedelta(minutes=MINUTES_PER_EVENT * settings.events)
         self._bulk_queue, self._bulk_maker = _start_bulk_maker(
             self._s, self._orgs["farms"], self._orgs["market"][0], settings.events
         )
+        self._s.clock = rest_starts
         # What is made here after the bulk must not repeat the identifiers made there.
         self._s.rng.seed(f"{settings.seed}-after-bulk")
         self._store = SqlLedgerStore(create_ledger_engine(f"sqlite:///{directory}/ledger.sqlite"))
