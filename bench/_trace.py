@@ -106,6 +106,8 @@ P99_TARGET = Target(
     lambda v: v <= REQUEST_P99_MS,
 )
 P50_TARGET = Target("none of its own (see the p99 figure)")
+#: The query service as uvicorn builds it in each worker process (settings from the environment).
+QUERY_APP_FACTORY = "suyuan_trace_query.app:create_app"
 RECALL_TARGET = Target("<= 1 s (recall scope of 1M affected units)", lambda v: v <= 1.0)
 
 
@@ -126,9 +128,19 @@ class TraceSettings:
     clients: int
     seed: int
     profile: bool
+    query_workers: int = 1
+    """Query service processes behind the one port (1: ``suyuan serve-query``)."""
 
     @classmethod
-    def chosen(cls, events: int | None, *, quick: bool, profile: bool, seed: int) -> TraceSettings:
+    def chosen(
+        cls,
+        events: int | None,
+        *,
+        quick: bool,
+        profile: bool,
+        seed: int,
+        query_workers: int = 1,
+    ) -> TraceSettings:
         """Defaults for a full run (1M events, 1M recall units) or a ``--quick`` one."""
         return cls(
             events=events or (QUICK_EVENTS if quick else DEFAULT_EVENTS),
@@ -141,6 +153,7 @@ class TraceSettings:
             clients=8,
             seed=seed,
             profile=profile,
+            query_workers=query_workers,
         )
 
     @property
@@ -688,9 +701,17 @@ class TraceSuite:
             "status": "ok",
             "ledger": self._ledger.describe(),
             "http": {
-                "server": "suyuan serve-query (uvicorn, one process) on a loopback port, rate "
-                "limit off (SUYUAN_QUERY_RATE_LIMIT_PER_SECOND=0), access log to "
-                f"{LOG_DIR / 'trace-query.log'}",
+                "server": (
+                    "suyuan serve-query (uvicorn, one process)"
+                    if s.query_workers == 1
+                    else f"uvicorn --workers {s.query_workers} --factory "
+                    f"{QUERY_APP_FACTORY} (one port, the ledger from SUYUAN_DATABASE_URL)"
+                )
+                + " on a loopback port, rate limit off (SUYUAN_QUERY_RATE_LIMIT_PER_SECOND=0), "
+                f"{s.clients} public traces at once per process "
+                f"(SUYUAN_PUBLIC_TRACE_CONCURRENCY={s.clients}), "
+                f"access log to {LOG_DIR / 'trace-query.log'}",
+                "query_workers": s.query_workers,
                 "clients": f"{s.clients} threads of one process, one httpx keep-alive "
                 "connection each, each sending its next request when the last one answered",
                 "seconds_per_load": s.seconds_per_load,
@@ -712,7 +733,12 @@ class TraceSuite:
     def _http(self) -> list[Result]:
         ledger = self._ready()
         results: list[Result] = []
-        with _regulator_token(ledger) as token, _query_server(ledger) as server:
+        workers = self._settings.query_workers
+        clients = self._settings.clients
+        with (
+            _regulator_token(ledger) as token,
+            _query_server(ledger, workers, clients) as server,
+        ):
             for view in VIEWS:
                 headers = {"Authorization": f"Bearer {token}"} if view == "regulator" else {}
                 for kind in KINDS:
@@ -864,15 +890,21 @@ def _regulator_token(ledger: TraceLedger) -> Iterator[str]:
 
 
 @contextmanager
-def _query_server(ledger: TraceLedger) -> Iterator[_Server]:
-    """``suyuan serve-query`` on the ledger, on a free loopback port, until the block ends."""
+def _query_server(ledger: TraceLedger, workers: int = 1, clients: int = 8) -> Iterator[_Server]:
+    """``suyuan serve-query`` on the ledger, on a free loopback port, until the block ends;
+    with several ``workers``, uvicorn's processes behind the one port, each with the query
+    service (the service keeps no state between requests). Each process works on as many
+    public traces at once as there are ``clients``: the figures time traces, not the 503
+    ``busy`` answers past SUYUAN_PUBLIC_TRACE_CONCURRENCY."""
     port = _free_port()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "SUYUAN_QUERY_RATE_LIMIT_PER_SECOND": "0",
+        "SUYUAN_PUBLIC_TRACE_CONCURRENCY": str(clients),
         "SUYUAN_LEDGER_KEY_FILE": str(ledger.key_file),
         "SUYUAN_LEDGER_NAME": LEDGER_NAME,
+        "SUYUAN_DATABASE_URL": ledger.url,
     }
     command = [
         sys.executable,
@@ -884,6 +916,20 @@ def _query_server(ledger: TraceLedger) -> Iterator[_Server]:
         "--port",
         str(port),
     ]
+    if workers > 1:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            QUERY_APP_FACTORY,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
     with (LOG_DIR / "trace-query.log").open("ab") as log:
         server = subprocess.Popen(
             command, env=env, cwd=ledger.directory, stdout=log, stderr=subprocess.STDOUT
@@ -1017,9 +1063,13 @@ def _one_request(client: httpx.Client, code: str, load: _Load, lock: threading.L
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (``/proc/<pid>/stat``)."""
+    """User + system CPU seconds of process ``pid`` and its live child processes (uvicorn's
+    workers) (``/proc/<pid>/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = children.read_text().split() if children.exists() else []
+    return own + sum(_cpu_seconds(int(child)) for child in found)
 
 
 def _own_cpu_seconds() -> float:
