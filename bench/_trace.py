@@ -76,6 +76,8 @@ LEDGER_DIR = Path(__file__).resolve().parent.parent / "build" / "bench-ledgers"
 BUILD_VERSION = 2
 #: Minutes the scenario clock moves per event (``Scenario.tick``), with a margin.
 MINUTES_PER_EVENT = 8
+#: The earliest time of occurrence the writer accepts (docs/events.md, Bounds).
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
 SHARD = 0
 LEDGER_NAME = "bench.suyuan.local/trace"
 DEFAULT_EVENTS = 1_000_000
@@ -253,6 +255,12 @@ class _Builder:
         # than a day after the time of recording, and each event moves the clock on 7 minutes.
         rest_starts = self._s.clock
         self._s.clock = rest_starts - timedelta(minutes=MINUTES_PER_EVENT * settings.events)
+        if self._s.clock < EARLIEST_EVENT:
+            most = int((rest_starts - EARLIEST_EVENT).total_seconds() // 60 // MINUTES_PER_EVENT)
+            raise BenchError(
+                f"{settings.events:,} farm-lot events at {MINUTES_PER_EVENT} minutes each would "
+                f"start before {EARLIEST_EVENT.date()}, which the writer refuses: at most {most:,}"
+            )
         self._bulk_queue, self._bulk_maker = _start_bulk_maker(
             self._s, self._orgs["farms"], self._orgs["market"][0], settings.events
         )
