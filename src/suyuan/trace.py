@@ -316,10 +316,12 @@ class Tracer:
         too. An organisation's quantity is what it received; failing that, what it stored;
         failing that, what it sold, dispensed or administered — never the sum of several steps.
         """
-        wanted = list(codes)
+        wanted = sorted(codes)  # once: the store reads its indexes in code order
         containers = self._closure(wanted, upward=True, kinds=frozenset({CONTAINS})).codes
         per_org: dict[str, dict[str, dict[str, Decimal]]] = {}
-        refs = self._store.code_events_for([*wanted, *(containers - set(wanted))], HOLDING_TYPES)
+        # two sorted runs: sorting them together takes linear time
+        every = sorted([*wanted, *sorted(containers.difference(wanted))])
+        refs = self._store.code_events_for(every, HOLDING_TYPES)
         for traced in self._load(dict.fromkeys((r.shard, r.seq) for r in refs)):
             event = traced.event
             units = per_org.setdefault(event.actor, {}).setdefault(event.event_type, {})
