@@ -64,6 +64,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--trace-events", type=_positive, help="farm-lot events of the trace ledger (1000000)"
     )
     parser.add_argument(
+        "--query-workers",
+        type=_positive,
+        default=2,
+        help="query service processes behind the port trace_http hits (2; 1: suyuan serve-query)",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="cProfile one extra append run (stderr)"
     )
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
@@ -97,7 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         no_postgres=args.no_postgres,
         kafka_runs=kafka_runs,
         trace=TraceSettings.chosen(
-            args.trace_events, quick=args.quick, profile=args.profile, seed=SEED
+            args.trace_events,
+            quick=args.quick,
+            profile=args.profile,
+            seed=SEED,
+            query_workers=args.query_workers,
         ),
     )
     report["started_at"] = started.isoformat(timespec="seconds")

@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -72,7 +72,11 @@ from suyuan.trace import Tracer, trace_json
 
 LEDGER_DIR = Path(__file__).resolve().parent.parent / "build" / "bench-ledgers"
 #: Bump when the builder writes something else: ledgers of an older build are then not reused.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
+#: Minutes the scenario clock moves per event (``Scenario.tick``), with a margin.
+MINUTES_PER_EVENT = 8
+#: The earliest time of occurrence the writer accepts (docs/events.md, Bounds).
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
 SHARD = 0
 LEDGER_NAME = "bench.suyuan.local/trace"
 DEFAULT_EVENTS = 1_000_000
@@ -103,6 +107,8 @@ P99_TARGET = Target(
     lambda v: v <= REQUEST_P99_MS,
 )
 P50_TARGET = Target("none of its own (see the p99 figure)")
+#: The query service as uvicorn builds it in each worker process (settings from the environment).
+QUERY_APP_FACTORY = "suyuan_trace_query.app:create_app"
 RECALL_TARGET = Target("<= 1 s (recall scope of 1M affected units)", lambda v: v <= 1.0)
 
 
@@ -123,9 +129,19 @@ class TraceSettings:
     clients: int
     seed: int
     profile: bool
+    query_workers: int = 1
+    """Query service processes behind the one port (1: ``suyuan serve-query``)."""
 
     @classmethod
-    def chosen(cls, events: int | None, *, quick: bool, profile: bool, seed: int) -> TraceSettings:
+    def chosen(
+        cls,
+        events: int | None,
+        *,
+        quick: bool,
+        profile: bool,
+        seed: int,
+        query_workers: int = 1,
+    ) -> TraceSettings:
         """Defaults for a full run (1M events, 1M recall units) or a ``--quick`` one."""
         return cls(
             events=events or (QUICK_EVENTS if quick else DEFAULT_EVENTS),
@@ -138,6 +154,7 @@ class TraceSettings:
             clients=8,
             seed=seed,
             profile=profile,
+            query_workers=query_workers,
         )
 
     @property
@@ -232,10 +249,21 @@ class _Builder:
         self._rng = random.Random(settings.seed)
         self._orgs = self._organisations()
         everyone = [org for group in self._orgs.values() for org in group]
-        # The farm lots are made and signed in another process while this one writes them.
+        # The farm lots are made and signed in another process while this one writes them. Their
+        # clock starts early enough to end where the rest begins: the writer refuses events more
+        # than a day after the time of recording, and each event moves the clock on 7 minutes.
+        rest_starts = self._s.clock
+        self._s.clock = rest_starts - timedelta(minutes=MINUTES_PER_EVENT * settings.events)
+        if self._s.clock < EARLIEST_EVENT:
+            most = int((rest_starts - EARLIEST_EVENT).total_seconds() // 60 // MINUTES_PER_EVENT)
+            raise BenchError(
+                f"{settings.events:,} farm-lot events at {MINUTES_PER_EVENT} minutes each would "
+                f"start before {EARLIEST_EVENT.date()}, which the writer refuses: at most {most:,}"
+            )
         self._bulk_queue, self._bulk_maker = _start_bulk_maker(
             self._s, self._orgs["farms"], self._orgs["market"][0], settings.events
         )
+        self._s.clock = rest_starts
         # What is made here after the bulk must not repeat the identifiers made there.
         self._s.rng.seed(f"{settings.seed}-after-bulk")
         self._store = SqlLedgerStore(create_ledger_engine(f"sqlite:///{directory}/ledger.sqlite"))
@@ -680,9 +708,17 @@ class TraceSuite:
             "status": "ok",
             "ledger": self._ledger.describe(),
             "http": {
-                "server": "suyuan serve-query (uvicorn, one process) on a loopback port, rate "
-                "limit off (SUYUAN_QUERY_RATE_LIMIT_PER_SECOND=0), access log to "
-                f"{LOG_DIR / 'trace-query.log'}",
+                "server": (
+                    "suyuan serve-query (uvicorn, one process)"
+                    if s.query_workers == 1
+                    else f"uvicorn --workers {s.query_workers} --factory "
+                    f"{QUERY_APP_FACTORY} (one port, the ledger from SUYUAN_DATABASE_URL)"
+                )
+                + " on a loopback port, rate limit off (SUYUAN_QUERY_RATE_LIMIT_PER_SECOND=0), "
+                f"{s.clients} public traces at once per process "
+                f"(SUYUAN_PUBLIC_TRACE_CONCURRENCY={s.clients}), "
+                f"access log to {LOG_DIR / 'trace-query.log'}",
+                "query_workers": s.query_workers,
                 "clients": f"{s.clients} threads of one process, one httpx keep-alive "
                 "connection each, each sending its next request when the last one answered",
                 "seconds_per_load": s.seconds_per_load,
@@ -704,7 +740,12 @@ class TraceSuite:
     def _http(self) -> list[Result]:
         ledger = self._ready()
         results: list[Result] = []
-        with _regulator_token(ledger) as token, _query_server(ledger) as server:
+        workers = self._settings.query_workers
+        clients = self._settings.clients
+        with (
+            _regulator_token(ledger) as token,
+            _query_server(ledger, workers, clients) as server,
+        ):
             for view in VIEWS:
                 headers = {"Authorization": f"Bearer {token}"} if view == "regulator" else {}
                 for kind in KINDS:
@@ -856,15 +897,21 @@ def _regulator_token(ledger: TraceLedger) -> Iterator[str]:
 
 
 @contextmanager
-def _query_server(ledger: TraceLedger) -> Iterator[_Server]:
-    """``suyuan serve-query`` on the ledger, on a free loopback port, until the block ends."""
+def _query_server(ledger: TraceLedger, workers: int = 1, clients: int = 8) -> Iterator[_Server]:
+    """``suyuan serve-query`` on the ledger, on a free loopback port, until the block ends;
+    with several ``workers``, uvicorn's processes behind the one port, each with the query
+    service (the service keeps no state between requests). Each process works on as many
+    public traces at once as there are ``clients``: the figures time traces, not the 503
+    ``busy`` answers past SUYUAN_PUBLIC_TRACE_CONCURRENCY."""
     port = _free_port()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "SUYUAN_QUERY_RATE_LIMIT_PER_SECOND": "0",
+        "SUYUAN_PUBLIC_TRACE_CONCURRENCY": str(clients),
         "SUYUAN_LEDGER_KEY_FILE": str(ledger.key_file),
         "SUYUAN_LEDGER_NAME": LEDGER_NAME,
+        "SUYUAN_DATABASE_URL": ledger.url,
     }
     command = [
         sys.executable,
@@ -876,6 +923,20 @@ def _query_server(ledger: TraceLedger) -> Iterator[_Server]:
         "--port",
         str(port),
     ]
+    if workers > 1:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            QUERY_APP_FACTORY,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
     with (LOG_DIR / "trace-query.log").open("ab") as log:
         server = subprocess.Popen(
             command, env=env, cwd=ledger.directory, stdout=log, stderr=subprocess.STDOUT
@@ -1009,9 +1070,13 @@ def _one_request(client: httpx.Client, code: str, load: _Load, lock: threading.L
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (``/proc/<pid>/stat``)."""
+    """User + system CPU seconds of process ``pid`` and its live child processes (uvicorn's
+    workers) (``/proc/<pid>/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = children.read_text().split() if children.exists() else []
+    return own + sum(_cpu_seconds(int(child)) for child in found)
 
 
 def _own_cpu_seconds() -> float:

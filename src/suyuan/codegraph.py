@@ -4,8 +4,9 @@ Every part that walks from a code to what it was packed in, made from or certifi
 tracer, recall scopes, the food-chain rules, authority — walks through :class:`CodeGraph`, with
 the same limits (:data:`MAX_DEPTH` levels, :data:`MAX_CODES` codes):
 
-- :meth:`CodeGraph.closure` walks breadth first from some codes, one query per level, and says
-  when it was cut (the tracer and recall scopes);
+- :meth:`CodeGraph.closure` walks from some codes in the database, one recursive query for the
+  whole walk (:meth:`LedgerStore.reach`), and says when it was cut (the tracer and recall
+  scopes);
 - :meth:`CodeGraph.load_down` / :meth:`CodeGraph.load_up` load the edges around many starting
   points at once, then :meth:`CodeGraph.below` / :meth:`CodeGraph.above` walk them in memory (the
   food-chain rules, which ask many small questions of one neighbourhood).
@@ -16,11 +17,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from suyuan.ledger import CONTAINS, TRANSFORMED, UNPACKED, CodeEdge, LedgerStore
+from suyuan.ledger import CONTAINS, TRANSFORMED, UNPACKED, LedgerStore, Reached
 
 #: How far a walk goes (levels) and how many codes it may reach; past either it says so.
 MAX_DEPTH = 32
 MAX_CODES = 2_000_000
+#: Rows a closure may read beyond its start, per code it may hold: a code reached by several
+#: edges, or by paths of several lengths, is a row for each, so a walk through many diamonds
+#: reads more rows than codes; past the bound it is cut.
+ROWS_PER_CODE = 2
 #: Packing and making: what a code is made from or packed in (and the other way round).
 MATERIAL_KINDS = frozenset({CONTAINS, TRANSFORMED})
 PACKING_KINDS = frozenset({CONTAINS})
@@ -28,14 +33,14 @@ PACKING_KINDS = frozenset({CONTAINS})
 
 @dataclass(frozen=True, slots=True)
 class Walk:
-    """Codes reached by :meth:`CodeGraph.closure` and the edges it followed."""
+    """Codes reached by :meth:`CodeGraph.closure`."""
 
     codes: set[str]
-    edges: list[CodeEdge]
     cut: bool
     """True when the walk stopped at its limit or :data:`MAX_DEPTH` with codes still to follow."""
     order: list[str] = field(default_factory=list)
-    """The codes in the order the walk reached them: the start first, nearest next."""
+    """With ``ordered``: the codes nearest first (the start as given, then by distance, then
+    by code)."""
 
 
 class CodeGraph:
@@ -49,7 +54,7 @@ class CodeGraph:
         self._up: dict[str, set[tuple[str, str]]] = {}
         self._edge_positions: dict[tuple[str, str, str], tuple[int, int]] = {}
 
-    # --- breadth-first closure (queried level by level) -------------------------------------------
+    # --- closure (walked in the database) ---------------------------------------------------------
 
     def closure(
         self,
@@ -58,30 +63,43 @@ class CodeGraph:
         upward: bool,
         kinds: Collection[str],
         limit: int | None = None,
+        ordered: bool = False,
     ) -> Walk:
-        """Codes reached from ``start`` along edges of ``kinds``, breadth first; ``cut`` when the
-        walk stopped at ``limit`` codes (default :data:`MAX_CODES`) or :data:`MAX_DEPTH` levels
-        with codes still to follow."""
+        """Codes reached from ``start`` (included) along edges of ``kinds``; ``cut`` when there
+        were more than ``limit`` codes (default :data:`MAX_CODES`; the nearest are kept) or
+        codes :data:`MAX_DEPTH` edges away. ``ordered`` fills :attr:`Walk.order`; nearest
+        first is by distance, then by the ledger position of the edge that reached a code,
+        then by code (the codes a cut keeps).
+
+        One query walks the whole closure (:meth:`LedgerStore.reach`), reading at most
+        :data:`ROWS_PER_CODE` rows per code it may hold; only the codes cross into Python.
+        """
         most = min(MAX_CODES, limit) if limit is not None else MAX_CODES
-        seen = dict.fromkeys(start)  # insertion order: the order reached
-        frontier = list(start)
-        edges: list[CodeEdge] = []
-        for _depth in range(MAX_DEPTH):
-            if not frontier:
-                break
-            found = self._store.edges_to(frontier) if upward else self._store.edges_from(frontier)
-            frontier = []
-            for edge in found:
-                if edge.kind not in kinds:
-                    continue
-                nxt = edge.parent if upward else edge.child
-                if nxt not in seen:
-                    if len(seen) >= most:
-                        return Walk(set(seen), edges, cut=True, order=list(seen))
-                    seen[nxt] = None
-                    frontier.append(nxt)
-                edges.append(edge)
-        return Walk(set(seen), edges, cut=bool(frontier), order=list(seen))
+        first = list(dict.fromkeys(start))
+        room = max(0, most - len(first))
+
+        def reach(nearest_first: bool) -> Reached:
+            return self._store.reach(
+                first,
+                upward=upward,
+                kinds=kinds,
+                depth=MAX_DEPTH,
+                rows=ROWS_PER_CODE * most,
+                ordered=nearest_first,
+            )
+
+        reached = reach(ordered)
+        if len(reached.distances) > room and not ordered:
+            reached = reach(True)  # which codes are kept is decided nearest first
+        distances = reached.distances[:room]
+        # A code at the last level may have more below it: the walk says so (as it always has,
+        # without looking).
+        cut = not reached.ended or len(reached.distances) > room
+        cut = cut or any(distance >= MAX_DEPTH for _code, distance in distances)
+        codes = set(first)
+        codes.update(code for code, _distance in distances)
+        order = [*first, *(code for code, _distance in distances)] if ordered else []
+        return Walk(codes, cut, order)
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -193,4 +211,12 @@ class CodeGraph:
         return self._edge_positions.get((container, code, UNPACKED))
 
 
-__all__ = ["MATERIAL_KINDS", "MAX_CODES", "MAX_DEPTH", "PACKING_KINDS", "CodeGraph", "Walk"]
+__all__ = [
+    "MATERIAL_KINDS",
+    "MAX_CODES",
+    "MAX_DEPTH",
+    "PACKING_KINDS",
+    "ROWS_PER_CODE",
+    "CodeGraph",
+    "Walk",
+]

@@ -262,10 +262,12 @@ class Tracer:
         # a case or pallet is what it holds: a recalled lot makes the case it sits in red
         contents = CodeGraph(self._store).contents(canonical, CONTENTS_SHARED)
         start = [canonical, *self._certified_with(canonical), *contents]
-        up = self._closure(start[:limit] if limit else start, upward=True, limit=limit)
-        ancestors, edges_up = up.codes, up.edges
+        up = self._closure(
+            start[:limit] if limit else start, upward=True, limit=limit, ordered=True
+        )
+        ancestors = up.codes
         events, events_cut = self._events(up.order, budget)
-        self._classify(result, canonical, ancestors, edges_up, events)
+        self._classify(result, canonical, ancestors, self._store.edges_to([canonical]), events)
         result.complete = not up.cut and not events_cut
         findings = self._status(result, canonical, events, ancestors)
         findings += _expiry(result, events, today or datetime.now(CHINA_TIME).date())
@@ -314,10 +316,12 @@ class Tracer:
         too. An organisation's quantity is what it received; failing that, what it stored;
         failing that, what it sold, dispensed or administered — never the sum of several steps.
         """
-        wanted = list(codes)
+        wanted = sorted(codes)  # once: the store reads its indexes in code order
         containers = self._closure(wanted, upward=True, kinds=frozenset({CONTAINS})).codes
         per_org: dict[str, dict[str, dict[str, Decimal]]] = {}
-        refs = self._store.code_events_for([*wanted, *(containers - set(wanted))], HOLDING_TYPES)
+        # two sorted runs: sorting them together takes linear time
+        every = sorted([*wanted, *sorted(containers.difference(wanted))])
+        refs = self._store.code_events_for(every, HOLDING_TYPES)
         for traced in self._load(dict.fromkeys((r.shard, r.seq) for r in refs)):
             event = traced.event
             units = per_org.setdefault(event.actor, {}).setdefault(event.event_type, {})
@@ -388,10 +392,13 @@ class Tracer:
         upward: bool,
         kinds: frozenset[str] | None = None,
         limit: int | None = None,
+        ordered: bool = False,
     ) -> Walk:
         if kinds is None:
             kinds = UPSTREAM_EDGES if upward else DOWNSTREAM_EDGES
-        return CodeGraph(self._store).closure(start, upward=upward, kinds=kinds, limit=limit)
+        return CodeGraph(self._store).closure(
+            start, upward=upward, kinds=kinds, limit=limit, ordered=ordered
+        )
 
     def _events(
         self, codes: Sequence[str], budget: TraceBudget | None = None

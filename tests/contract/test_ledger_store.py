@@ -13,9 +13,14 @@ from pathlib import Path
 
 import pytest
 
+import suyuan.codegraph
+from suyuan.codegraph import PACKING_KINDS, CodeGraph
+from suyuan.events import encode_event
+from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import (
     TRUST_SHARD,
+    UNPACKED,
     Auditor,
     EntryNotFoundError,
     Leaf,
@@ -26,6 +31,7 @@ from suyuan.ledger import (
     Rejection,
     SqlLedgerStore,
     StaleWriterError,
+    Submission,
     create_ledger_engine,
     migrate,
 )
@@ -193,6 +199,98 @@ class LedgerStoreContract:
         lineage = store.edges_to([merged.codes[0]])
         assert [(e.parent, e.kind) for e in lineage] == [(cert.codes[0], "certified_from")]
 
+    # --- walking the code graph in the database (suyuan.codegraph over LedgerStore.reach) ----
+
+    @staticmethod
+    def _packed(store: LedgerStore, world: World, *packings: tuple[str, list[str]]) -> None:
+        """Aggregated events straight into the store, one entry each, in this order: the walk
+        reads the projection, whatever rule the writer would have applied."""
+        events = [world.aggregation(parent, children) for parent, children in packings]
+        _store_events(store, events)
+
+    def test_a_walk_reaches_a_diamond_once_nearest_first(
+        self, store: LedgerStore, world: World
+    ) -> None:
+        # pallet → case1, case2 → the same unit → its part: two paths of two edges to the unit
+        self._packed(
+            store,
+            world,
+            ("pallet", ["case2", "case1"]),
+            ("case1", ["unit"]),
+            ("case2", ["unit"]),
+            ("unit", ["part"]),
+        )
+        graph = CodeGraph(store)
+        down = graph.closure(["pallet"], upward=False, kinds=PACKING_KINDS, ordered=True)
+        assert down.order == ["pallet", "case1", "case2", "unit", "part"]
+        assert down.codes == {"pallet", "case1", "case2", "unit", "part"} and not down.cut
+        up = graph.closure(["part"], upward=True, kinds=PACKING_KINDS, ordered=True)
+        assert up.order == ["part", "unit", "case1", "case2", "pallet"] and not up.cut
+
+    def test_a_walk_through_a_cycle_ends_and_is_not_cut(
+        self, store: LedgerStore, world: World
+    ) -> None:
+        self._packed(store, world, ("a", ["b"]), ("b", ["c"]), ("c", ["a", "d"]))
+        for upward, start in ((False, "a"), (True, "d")):
+            walk = CodeGraph(store).closure([start], upward=upward, kinds=PACKING_KINDS)
+            assert walk.codes == {"a", "b", "c", "d"}
+            assert not walk.cut
+
+    def test_a_walk_cut_at_its_limit_keeps_the_nearest_codes(
+        self, store: LedgerStore, world: World
+    ) -> None:
+        # the a-codes are one edge further than the late ones but recorded earlier and first by
+        # code: nearness decides, then the order the edges were recorded in, then the code
+        far = [f"a{n}" for n in range(9)]
+        self._packed(
+            store, world, ("root", ["near"]), ("near", far), ("root", ["late-b", "late-a"])
+        )
+        graph = CodeGraph(store)
+        cut = graph.closure(["root"], upward=False, kinds=PACKING_KINDS, limit=3, ordered=True)
+        assert cut.order == ["root", "near", "late-a"] and cut.cut
+        unordered = graph.closure(["root"], upward=False, kinds=PACKING_KINDS, limit=4)
+        assert unordered.codes == {"root", "near", "late-a", "late-b"} and unordered.cut
+        whole = graph.closure(["root"], upward=False, kinds=PACKING_KINDS, limit=13)
+        assert whole.codes == {"root", "near", "late-a", "late-b", *far} and not whole.cut
+        assert graph.closure(["root"], upward=False, kinds=PACKING_KINDS, limit=12).cut
+
+    def test_a_walk_cut_at_max_depth_says_so(
+        self, store: LedgerStore, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        self._packed(store, world, ("l0", ["l1"]), ("l1", ["l2"]), ("l2", ["l3"]))
+        monkeypatch.setattr(suyuan.codegraph, "MAX_DEPTH", 2)
+        walk = CodeGraph(store).closure(["l0"], upward=False, kinds=PACKING_KINDS)
+        assert walk.codes == {"l0", "l1", "l2"} and walk.cut
+        monkeypatch.setattr(suyuan.codegraph, "MAX_DEPTH", 3)
+        walk = CodeGraph(store).closure(["l0"], upward=False, kinds=PACKING_KINDS)
+        assert walk.codes == {"l0", "l1", "l2", "l3"} and walk.cut  # l3 may have more below
+        monkeypatch.setattr(suyuan.codegraph, "MAX_DEPTH", 4)
+        walk = CodeGraph(store).closure(["l0"], upward=False, kinds=PACKING_KINDS)
+        assert not walk.cut
+
+    def test_a_walk_follows_only_its_kinds_of_edge(self, store: LedgerStore, world: World) -> None:
+        unpacked = world.scenario.event(
+            world.farm,
+            "Disaggregated",
+            {"parent_code": "case", "child_codes": ["gone"]},
+            codes=["case", "gone"],
+        )
+        self._packed(store, world, ("case", ["kept", "gone"]))
+        _store_events(store, [unpacked])
+        walk = CodeGraph(store).closure(["case"], upward=False, kinds={UNPACKED})
+        assert walk.codes == {"case", "gone"}
+        assert CodeGraph(store).closure(["case"], upward=False, kinds=()).codes == {"case"}
+
+    def test_a_walk_and_a_lookup_take_more_codes_than_a_query_may_bind(
+        self, store: LedgerStore, world: World
+    ) -> None:
+        self._packed(store, world, ("case", ["unit-00042"]))
+        start = [f"unit-{n:05d}" for n in range(70_000)]  # SQLite binds 32,766, psycopg 65,535
+        walk = CodeGraph(store).closure(start, upward=True, kinds=PACKING_KINDS)
+        assert walk.codes == {*start, "case"} and not walk.cut
+        refs = store.code_events_for(start, {"Aggregated"})
+        assert [(r.code, r.event_type) for r in refs] == [("unit-00042", "Aggregated")]
+
     def test_concurrent_writers_on_one_shard_never_fork_the_chain(
         self, store: LedgerStore, writer: LedgerWriter, world: World
     ) -> None:
@@ -290,6 +388,11 @@ class LedgerStoreContract:
         assert report.entries == 12
         assert report.shards == {0: 7, 1: 1, TRUST_SHARD: 4}
         assert report.checkpoints == 2
+
+
+def _store_events(store: LedgerStore, events: list[Event]) -> None:
+    for event in events:
+        store.append(0, [Submission(event, encode_event(event), "0" * 16, bytes(64), 1, 0, ())])
 
 
 class TestSqliteLedgerStore(LedgerStoreContract):

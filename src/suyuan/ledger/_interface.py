@@ -156,6 +156,17 @@ class CodeEdge:
 
 
 @dataclass(frozen=True, slots=True)
+class Reached:
+    """What one walk of the ``code_edges`` projection reached (:meth:`LedgerStore.reach`)."""
+
+    distances: list[tuple[str, int]]
+    """(code, fewest edges from the start), for every code reached that is not a start code;
+    nearest first if asked for, else in no particular order."""
+    ended: bool
+    """False when the walk stopped at its row bound with rows still to read."""
+
+
+@dataclass(frozen=True, slots=True)
 class StoredRejection:
     id: int
     rejection: Rejection
@@ -292,6 +303,28 @@ class LedgerStore(ABC):
     @abstractmethod
     def edges_to(self, codes: Sequence[str]) -> list[CodeEdge]:
         """Edges whose child is one of ``codes``."""
+
+    @abstractmethod
+    def reach(
+        self,
+        start: Sequence[str],
+        *,
+        upward: bool,
+        kinds: Collection[str],
+        depth: int,
+        rows: int,
+        ordered: bool = False,
+    ) -> Reached:
+        """The codes reached from ``start`` along edges of ``kinds`` — parent to child, or
+        child to parent when ``upward`` — in at most ``depth`` edges, walked in the database
+        (one query, whatever the size); ``suyuan.codegraph`` is its one caller.
+
+        The walk reads rows (code, distance, edge) nearest first and stops after ``rows`` of
+        them beyond the start (``ended`` false): a code reached by several edges or paths of
+        several lengths is a row for each, so a cycle is followed at most ``depth`` times and
+        then ends. ``ordered`` lists the codes nearest first: by distance, then by the ledger
+        position of the first edge that reached them, then by code.
+        """
 
     @abstractmethod
     def rejections(

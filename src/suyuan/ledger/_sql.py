@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from suyuan.ledger._interface import (
     LedgerError,
     LedgerStore,
     OffsetCommit,
+    Reached,
     Rejection,
     ShardHead,
     StaleWriterError,
@@ -428,22 +430,34 @@ class SqlLedgerStore(LedgerStore):
         self, codes: Sequence[str], event_types: Collection[str] | None = None
     ) -> list[CodeEventRef]:
         c = t.code_events.c
-        refs: list[CodeEventRef] = []
-        unique = list(dict.fromkeys(codes))
+        unique = sorted(dict.fromkeys(codes))  # read in index order (see reach)
+        if not unique:
+            return []
+        # One statement, the codes in one parameter: a recall's holders are asked about a
+        # million codes at once.
+        listed = sa.text(self._code_list("codes")).bindparams(codes=self._code_list_value(unique))
+        query = sa.select(t.code_events).where(c.code.in_(listed.columns(sa.column("code"))))
+        if event_types is not None:
+            query = query.where(c.event_type.in_(list(event_types)))
         with self._reader.connect() as conn:
-            for start in range(0, len(unique), 500):
-                query = sa.select(t.code_events).where(c.code.in_(unique[start : start + 500]))
-                if event_types is not None:
-                    query = query.where(c.event_type.in_(list(event_types)))
-                rows = conn.execute(query).all()
-                refs.extend(
-                    CodeEventRef(
-                        r.code, r.shard, r.seq, r.event_type, r.actor, _occurred(r.occurred_at)
-                    )
-                    for r in rows
-                )
+            rows = conn.execute(query).all()
+        refs = [
+            CodeEventRef(r.code, r.shard, r.seq, r.event_type, r.actor, _occurred(r.occurred_at))
+            for r in rows
+        ]
         refs.sort(key=lambda r: (r.occurred_at, r.shard, r.seq))
         return refs
+
+    def _code_list(self, name: str) -> str:
+        """A query of one column, ``code``, of the codes bound as parameter ``name``
+        (:meth:`_code_list_value`): a JSON list on SQLite, a text array on PostgreSQL, one
+        parameter however many codes (past any limit on bound parameters)."""
+        if self._postgres:
+            return f"SELECT unnest(CAST(:{name} AS TEXT[])) AS code"
+        return f"SELECT value AS code FROM json_each(:{name})"
+
+    def _code_list_value(self, codes: list[str]) -> object:
+        return codes if self._postgres else json.dumps(codes)
 
     def edges_from(self, codes: Sequence[str]) -> list[CodeEdge]:
         return self._edges(t.code_edges.c.parent, codes)
@@ -462,6 +476,83 @@ class SqlLedgerStore(LedgerStore):
                 edges.extend(CodeEdge(r.parent, r.child, r.kind, r.shard, r.seq) for r in rows)
         edges.sort(key=lambda e: (e.shard, e.seq))
         return edges
+
+    def reach(
+        self,
+        start: Sequence[str],
+        *,
+        upward: bool,
+        kinds: Collection[str],
+        depth: int,
+        rows: int,
+        ordered: bool = False,
+    ) -> Reached:
+        # Sorted, the walk reads the index in order: a million start codes in the order of a
+        # Python set read it at random and took three times as long on SQLite.
+        unique = sorted(dict.fromkeys(start))  # linear time for codes already sorted
+        starting = set(unique)
+        kind_list = sorted(kinds)
+        if not unique or not kind_list:
+            return Reached([], ended=True)
+        near, far = ("child", "parent") if upward else ("parent", "child")
+        names = [f"k{n}" for n in range(len(kind_list))]
+        step = f"""
+            SELECT CAST(e.{far} AS TEXT), {{depth}}, e.shard, e.seq
+            FROM {{source}} JOIN code_edges AS e ON e.{near} = {{code}}
+            WHERE e.kind IN ({", ".join(":" + n for n in names)})"""
+        # The walk starts with the edges of the start codes, not the codes themselves: a million
+        # start codes in the walk's own table (kept for UNION) tripled the time of a recall's
+        # holders. A start code reached again comes back and is left out here.
+        first = step.format(depth="1", source=f"({self._code_list('start')}) AS s", code="s.code")
+        following = step.format(depth="w.depth + 1", source="walk AS w", code="w.code")
+        # Each answer row: code, distance, shard and seq of the edge that reached it nearest
+        # (ordered only) and how many rows of the walk it stands for (the rows read are counted
+        # without a window over the whole answer).
+        if ordered:
+            answer = """
+                SELECT code, depth, shard, seq, rows_of_code FROM (
+                    SELECT code, depth, shard, seq,
+                           count(*) OVER (PARTITION BY code) AS rows_of_code,
+                           row_number() OVER (PARTITION BY code ORDER BY depth, shard, seq) AS n
+                    FROM bounded
+                ) AS ranked
+                WHERE n = 1"""
+        else:
+            answer = "SELECT code, min(depth), 0, 0, count(*) FROM bounded GROUP BY code"
+        # SQLite (3.40) moves the window's sort below the LIMIT unless ``bounded`` is
+        # materialized: the LIMIT then kept the first rows by code, not the nearest.
+        materialized = "MATERIALIZED" if ordered else ""
+        # Rows come out nearest first (each step reads the rows of the one before), so the LIMIT
+        # keeps the nearest, and both databases stop walking once it is reached. UNION keeps one
+        # row per (code, distance, edge): a cycle ends at ``depth``.
+        query = sa.text(
+            f"""
+            WITH RECURSIVE walk(code, depth, shard, seq) AS (
+                {first}
+                UNION
+                {following} AND w.depth < :depth
+            ),
+            bounded AS {materialized} (SELECT code, depth, shard, seq FROM walk LIMIT :cap)
+            {answer}
+            """
+        )
+        cap = rows + 1
+        params = {
+            "start": self._code_list_value(unique),
+            "depth": depth,
+            "cap": cap,
+            **dict(zip(names, kind_list, strict=True)),
+        }
+        with self._reader.connect() as conn:
+            result = conn.execute(query, params)
+            # The driver's own rows: a recall's million codes as SQLAlchemy rows cost a second.
+            found: list[tuple[Any, ...]] = list(result.cursor.fetchall())
+            result.close()
+        read = sum(row[4] for row in found)
+        if ordered:
+            found.sort(key=lambda r: (r[1], r[2], r[3], r[0]))
+        distances = [(row[0], row[1]) for row in found if row[0] not in starting]
+        return Reached(distances, ended=read < cap)
 
     def rejections(
         self,
