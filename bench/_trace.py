@@ -108,7 +108,6 @@ P99_TARGET = Target(
 )
 P50_TARGET = Target("none of its own (see the p99 figure)")
 #: The query service as uvicorn builds it in each worker process (settings from the environment).
-QUERY_APP_FACTORY = "suyuan_trace_query.app:create_app"
 RECALL_TARGET = Target("<= 1 s (recall scope of 1M affected units)", lambda v: v <= 1.0)
 
 
@@ -708,12 +707,8 @@ class TraceSuite:
             "status": "ok",
             "ledger": self._ledger.describe(),
             "http": {
-                "server": (
-                    "suyuan serve-query (uvicorn, one process)"
-                    if s.query_workers == 1
-                    else f"uvicorn --workers {s.query_workers} --factory "
-                    f"{QUERY_APP_FACTORY} (one port, the ledger from SUYUAN_DATABASE_URL)"
-                )
+                "server": f"suyuan serve-query --workers {s.query_workers} (uvicorn, "
+                f"{s.query_workers} process(es) on one port)"
                 + " on a loopback port, rate limit off (SUYUAN_QUERY_RATE_LIMIT_PER_SECOND=0), "
                 f"{s.clients} public traces at once per process "
                 f"(SUYUAN_PUBLIC_TRACE_CONCURRENCY={s.clients}), "
@@ -898,9 +893,9 @@ def _regulator_token(ledger: TraceLedger) -> Iterator[str]:
 
 @contextmanager
 def _query_server(ledger: TraceLedger, workers: int = 1, clients: int = 8) -> Iterator[_Server]:
-    """``suyuan serve-query`` on the ledger, on a free loopback port, until the block ends;
-    with several ``workers``, uvicorn's processes behind the one port, each with the query
-    service (the service keeps no state between requests). Each process works on as many
+    """``suyuan serve-query --workers`` on the ledger, on a free loopback port, until the block
+    ends: with several ``workers``, uvicorn's processes behind the one port, each with the
+    query service (the service keeps no state between requests). Each process works on as many
     public traces at once as there are ``clients``: the figures time traces, not the 503
     ``busy`` answers past SUYUAN_PUBLIC_TRACE_CONCURRENCY."""
     port = _free_port()
@@ -922,21 +917,9 @@ def _query_server(ledger: TraceLedger, workers: int = 1, clients: int = 8) -> It
         ledger.url,
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
-    if workers > 1:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            QUERY_APP_FACTORY,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ]
     with (LOG_DIR / "trace-query.log").open("ab") as log:
         server = subprocess.Popen(
             command, env=env, cwd=ledger.directory, stdout=log, stderr=subprocess.STDOUT

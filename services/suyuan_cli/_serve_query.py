@@ -22,6 +22,15 @@ def serve_query(
             "limit is per client address); comma-separated, or * for any."
         ),
     ] = "127.0.0.1",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes serving the port (the service keeps no state between requests: "
+            "one per core). Each has its own per-address rate limit and public-trace slots.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve traces, the scan page, QR images, ledger proofs and recalls until Ctrl-C.
 
@@ -39,6 +48,10 @@ def serve_query(
     url = database_url(db)
     store = open_store(url)
     migrate(store.engine)  # ledgers made before the token tables existed
+    if workers > 1:
+        store.close()
+        _serve_workers(url, host, port, forwarded_allow_ips, workers)
+        return
     settings = get_settings().model_copy(update={"database_url": url})
     transport = None
     if settings.kafka_bootstrap:
@@ -60,3 +73,31 @@ def serve_query(
         )
     finally:
         store.close()
+
+
+def _serve_workers(url: str, host: str, port: int, forwarded_allow_ips: str, workers: int) -> None:
+    """``workers`` processes on one port, each making the app from the environment."""
+    import os
+
+    import uvicorn
+
+    os.environ["SUYUAN_DATABASE_URL"] = url  # read by each worker process's settings
+    mode = (
+        f"recalls via Kafka {get_settings().kafka_bootstrap}"
+        if get_settings().kafka_bootstrap
+        else "embedded"
+    )
+    console.print(
+        f"trace query on http://{host}:{port} (OpenAPI at /docs), {workers} processes, {mode}, "
+        f"ledger {url}"
+    )
+    uvicorn.run(
+        "suyuan_trace_query.app:create_served_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )

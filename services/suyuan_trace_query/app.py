@@ -169,6 +169,21 @@ def create_app(
     return app
 
 
+def create_served_app() -> FastAPI:
+    """The service as ``suyuan serve-query`` runs it, from the environment alone: the factory
+    each worker process calls when several serve one port (``--workers``). With
+    ``SUYUAN_KAFKA_BOOTSTRAP`` set, recalls are published to the events topic for the ingest
+    workers, which own the shards; otherwise they are appended here (embedded)."""
+    settings = get_settings()
+    store = SqlLedgerStore(create_ledger_engine(settings.database_url))
+    transport: Transport | None = None
+    if settings.kafka_bootstrap:
+        from suyuan_ingest.kafka_transport import KafkaTransport
+
+        transport = KafkaTransport.from_settings(settings, store)
+    return create_app(settings, store=store, transport=transport)
+
+
 async def _sign_on_schedule(ledger: LedgerAccess) -> None:
     """Sign checkpoints of moved shards every ``ledger.interval`` seconds, so that no reader
     ever makes the service sign (a cost anyone could impose by polling)."""

@@ -372,6 +372,36 @@ class LedgerStoreContract:
             store.replace_checkpoint_note(0, 99, cosigned)
         assert store.checkpoints(0)[-1].note == cosigned
 
+    def test_two_processes_signing_the_same_head_agree_on_one_checkpoint(
+        self, store: LedgerStore, writer: LedgerWriter, world: World
+    ) -> None:
+        """Several query workers serve one ledger, each signing on its schedule: the one that
+        loses the race to store a size gets the stored checkpoint, not an error."""
+        signer = NoteSigner.generate("test.example/ledger")
+        first, second = Ledger(store, signer), Ledger(store, signer)
+        writer.write(0, [Message("m", world.farm_batch([world.certificate()]))])
+        real = second.latest_checkpoint
+
+        def read_before_the_winner_signed() -> None:
+            """The loser's first read is from before the winner stored its checkpoint."""
+            first_read = iter([True])
+            second.latest_checkpoint = (  # type: ignore[method-assign]
+                lambda shard: None if next(first_read, False) else real(shard)
+            )
+
+        read_before_the_winner_signed()
+
+        winner = first.checkpoint(0)
+        assert second.checkpoint(0) == winner
+        assert [c.size for c in store.checkpoints(0)] == [1]
+
+        writer.write(0, [Message("n", world.farm_batch([world.certificate()]))])
+        other = sign_checkpoint(Checkpoint(first.origin(0), 2, b"\x01" * 32), signer)
+        store.add_checkpoint(0, 2, other)  # a checkpoint of another tree took the size
+        read_before_the_winner_signed()
+        with pytest.raises(LedgerError):
+            second.checkpoint(0)
+
     def test_audit_of_a_clean_ledger_passes(
         self, store: LedgerStore, writer: LedgerWriter, world: World
     ) -> None:
