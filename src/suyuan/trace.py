@@ -48,7 +48,6 @@ from suyuan.ledger import (
     TRANSFORMED,
     VOIDED_BY,
     CodeEdge,
-    Leaf,
     LedgerStore,
     StoredEntry,
 )
@@ -340,10 +339,10 @@ class Tracer:
         covers, or the certificates that cover a lot (docs/verdicts.md "Certificates and
         goods")."""
         refs = self._store.code_events_for([code], {"CertificateIssued"})
-        entries = self._store.entries_at(list(dict.fromkeys((r.shard, r.seq) for r in refs)))
+        events = self._store.events_at((r.shard, r.seq) for r in refs)
         others: list[str] = []
-        for entry in entries.values():
-            for other in decode_event(Leaf.from_bytes(entry.leaf).event).codes:
+        for event in events.values():
+            for other in event.codes:
                 if other == code:
                     continue
                 if is_valid_certificate_code(code) or is_valid_certificate_code(other):
@@ -437,7 +436,7 @@ class Tracer:
             entry = entries.get(position)
             if entry is None:
                 continue
-            leaf = Leaf.from_bytes(entry.leaf)
+            leaf = entry.read_leaf()
             event = decode_event(leaf.event)
             traced.append(
                 TracedEvent(
