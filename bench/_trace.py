@@ -279,27 +279,9 @@ class _Builder:
         def org(name: str, roles: list[str], region: str, place: str) -> Organisation:
             return s.organisation(name, roles, region, place)
 
-        farms = [
-            s.organisation(
-                f"临安区第{n}蔬菜专业合作社",
-                ["PRODUCER"],
-                "330185",
-                f"浙江省杭州市临安区太湖源镇{n}号",
-                registrar="N",
-                entity_type="2",
-            )
-            for n in range(1, 5)
-        ]
         orgs = {
-            "farms": farms,
-            "market": [
-                org(
-                    "杭州农副产品物流中心",
-                    ["MARKET", "PURCHASER"],
-                    "330105",
-                    "浙江省杭州市拱墅区石祥路71号",
-                )
-            ],
+            "farms": s.lot_farms(4),
+            "market": [s.wholesale_market()],
             "purchasers": [
                 org(f"第{n}级农产品批发商", ["PURCHASER", "PROCESSOR"], "330102", f"批发路{n}号")
                 for n in range(1, DEEP_LEVELS + 1)

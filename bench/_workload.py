@@ -79,20 +79,8 @@ def cold_code_cache() -> None:
 def build_workload(events: int, per_event_events: int, seed: int = 10) -> Workload:
     """Sign ``events`` events in batches and ``per_event_events`` events one by one."""
     s = Scenario(seed)
-    farms = [
-        s.organisation(
-            f"临安区第{n}蔬菜专业合作社",
-            ["PRODUCER"],
-            "330185",
-            f"浙江省杭州市临安区太湖源镇{n}号",
-            registrar="N",
-            entity_type="2",
-        )
-        for n in range(1, 5)
-    ]
-    market = s.organisation(
-        "杭州农副产品物流中心", ["MARKET", "PURCHASER"], "330105", "浙江省杭州市拱墅区石祥路71号"
-    )
+    farms = s.lot_farms(4)
+    market = s.wholesale_market()
     trust = s.sign_as_root(s.registration(*farms, market))
     lots = LotMaker(s, market)
     batched = _stream(s, farms, lots, events, BATCH_SIZE)

@@ -73,23 +73,8 @@ class Farms:
     def __init__(self, seed: int, partitions: int) -> None:
         self.scenario = Scenario(seed)
         s = self.scenario
-        self.farms: list[Organisation] = [
-            s.organisation(
-                f"临安区第{n}蔬菜专业合作社",
-                ["PRODUCER"],
-                "330185",
-                f"浙江省杭州市临安区太湖源镇{n}号",
-                registrar="N",
-                entity_type="2",
-            )
-            for n in range(1, FARMS_PER_PARTITION * partitions + 1)
-        ]
-        self.market = s.organisation(
-            "杭州农副产品物流中心",
-            ["MARKET", "PURCHASER"],
-            "330105",
-            "浙江省杭州市拱墅区石祥路71号",
-        )
+        self.farms: list[Organisation] = s.lot_farms(FARMS_PER_PARTITION * partitions)
+        self.market = s.wholesale_market()
         self.partitions = partitions
         self._lots = LotMaker(s, self.market)
 

@@ -14,20 +14,8 @@ class World:
 
     def __post_init__(self) -> None:
         s = self.scenario
-        self.farm: Organisation = s.organisation(
-            "临安区太湖源蔬菜专业合作社",
-            ["PRODUCER"],
-            "330185",
-            "浙江省杭州市临安区太湖源镇白沙村",
-            registrar="N",
-            entity_type="2",
-        )
-        self.market: Organisation = s.organisation(
-            "杭州农副产品物流中心",
-            ["MARKET", "PURCHASER"],
-            "330105",
-            "浙江省杭州市拱墅区石祥路71号",
-        )
+        self.farm: Organisation = s.cooperative()
+        self.market: Organisation = s.wholesale_market()
 
     def trust_message(self) -> bytes:
         return self.scenario.sign_as_root(self.scenario.registration(self.farm, self.market))

@@ -18,17 +18,8 @@ def build_demo(seed: int = 2026) -> DemoData:
     takes them, and the codes worth scanning, each under what it shows."""
     s = Scenario(seed)
     data = DemoData(s)
-    farm = s.organisation(
-        "临安区太湖源蔬菜专业合作社",
-        ["PRODUCER"],
-        "330185",
-        "浙江省杭州市临安区太湖源镇白沙村",
-        registrar="N",
-        entity_type="2",
-    )
-    market = s.organisation(
-        "杭州农副产品物流中心", ["MARKET", "PURCHASER"], "330105", "浙江省杭州市拱墅区石祥路71号"
-    )
+    farm = s.cooperative()
+    market = s.wholesale_market()
     shop = s.organisation(
         "联华超市（文三路店）", ["RETAILER"], "330106", "浙江省杭州市西湖区文三路259号"
     )

@@ -110,6 +110,31 @@ class Scenario:
         key = SigningKey.from_raw(self.rng.randbytes(32))
         return Organisation(uscc, name, tuple(roles), region_code, place, key)
 
+    def cooperative(self, number: int | None = None) -> Organisation:
+        """A vegetable cooperative of 临安 (农民专业合作社: registrar N, entity type 2), the farm of
+        the stories: 临安区太湖源蔬菜专业合作社, or the ``number``-th of the bulk lots' farms."""
+        if number is None:
+            name, place = "临安区太湖源蔬菜专业合作社", "浙江省杭州市临安区太湖源镇白沙村"
+        else:
+            name, place = f"临安区第{number}蔬菜专业合作社", f"浙江省杭州市临安区太湖源镇{number}号"
+        return self.organisation(
+            name, ["PRODUCER"], "330185", place, registrar="N", entity_type="2"
+        )
+
+    def lot_farms(self, count: int) -> list[Organisation]:
+        """The cooperatives 1..``count`` whose lots the demo's bulk, the benchmarks and the
+        chaos runs make (:class:`LotMaker`)."""
+        return [self.cooperative(n) for n in range(1, count + 1)]
+
+    def wholesale_market(self) -> Organisation:
+        """杭州农副产品物流中心, the wholesale market (and purchaser) the farms ship to."""
+        return self.organisation(
+            "杭州农副产品物流中心",
+            ["MARKET", "PURCHASER"],
+            "330105",
+            "浙江省杭州市拱墅区石祥路71号",
+        )
+
     # --- events -------------------------------------------------------------------------------
 
     def event(
