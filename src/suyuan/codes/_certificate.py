@@ -12,6 +12,7 @@ codes at random never needs a uniqueness round trip in practice.
 from __future__ import annotations
 
 import random
+import re
 import secrets
 
 from stdnum.iso7064 import mod_37_36
@@ -26,6 +27,7 @@ _BODY_LENGTH = CERTIFICATE_CODE_LENGTH - 1
 
 # Crockford's decoding: letters easily mistaken for digits read as those digits.
 _CROCKFORD_ALIASES = str.maketrans("ILO", "110")
+_CANONICAL = re.compile(f"[{CROCKFORD_ALPHABET}]{{{CERTIFICATE_CODE_LENGTH}}}")
 
 
 def new_certificate_code(rng: random.Random | None = None) -> str:
@@ -78,6 +80,11 @@ def is_valid_certificate_code(text: str) -> bool:
     except CodeError:
         return False
     return True
+
+
+def is_canonical_certificate_code(text: str) -> bool:
+    """Whether ``text`` is a valid certificate code written exactly in canonical form."""
+    return _CANONICAL.fullmatch(text) is not None and _check_character(text[:-1]) == text[-1]
 
 
 def _check_character(body: str) -> str:
