@@ -23,6 +23,7 @@ from suyuan.codes import (
     scan_url,
     validate_uscc,
 )
+from suyuan.codes._certificate import parse_certificate_code
 from suyuan.codes._trace_code import canonical_kind, parse_general
 from suyuan.errors import CodeError
 
@@ -266,7 +267,7 @@ def test_arbitrary_text_is_either_a_code_or_a_code_error(text: str) -> None:
 # Characters that look like, or normalise to, the characters of a canonical code: lower case,
 # Crockford's aliases, full-width and other Unicode digits (str.isdigit accepts "²" and "٣"),
 # readability characters, a prefix colon, the GS separator.
-LOOKALIKES = "abcxyzILOU１（）²٣ａ -:\x1d\u3000(0)9"
+LOOKALIKES = "abcxyzILOU１（）²٣ａ -:\x1d\u3000\t(0)9"
 
 
 @st.composite
@@ -291,7 +292,8 @@ def near_canonical(draw: st.DrawFn) -> str:
             text = text[:position] + char + text[position:]
         else:
             text = text[:position] + text[position + 1 :]
-    return text
+    pad = st.sampled_from(["", "", " ", "\t", "\n", "\u3000", "\x1d"])
+    return draw(pad) + text + draw(pad)
 
 
 def _general(text: str) -> TraceCode | str:
@@ -328,3 +330,15 @@ def test_every_canonical_code_with_plain_qualifiers_takes_the_fast_path(text: st
     plain = all(c.isalnum() or c in "./-()" for c in text)
     if code.kind is not CodeKind.GS1 or plain:
         assert canonical_kind(text) is code.kind
+
+
+@settings(max_examples=1000, deadline=None)
+@given(near_canonical() | noise | barcode_noise)
+def test_the_certificate_code_check_agrees_with_the_parser(text: str) -> None:
+    try:
+        parse_certificate_code(text, "code")
+    except CodeError:
+        valid = False
+    else:
+        valid = True
+    assert is_valid_certificate_code(text) is valid
