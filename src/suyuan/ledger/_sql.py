@@ -427,39 +427,45 @@ class SqlLedgerStore(LedgerStore):
     def code_events_for(
         self, codes: Sequence[str], event_types: Collection[str] | None = None
     ) -> list[CodeEventRef]:
-        c = t.code_events.c
         refs: list[CodeEventRef] = []
         unique = list(dict.fromkeys(codes))
+        types = sorted(event_types) if event_types is not None else []
+        if event_types is not None and not types:
+            return refs  # no type asked for (and PostgreSQL refuses an empty IN list)
+        # Plain SQL with positional markers: the writer asks this for ~2,500 codes per message,
+        # and SQLAlchemy's IN list, built and expanded value by value, cost twice the query.
+        select = "SELECT code, shard, seq, event_type, actor, occurred_at FROM code_events"
         with self._reader.connect() as conn:
             for start in range(0, len(unique), 500):
-                query = sa.select(t.code_events).where(c.code.in_(unique[start : start + 500]))
+                part = unique[start : start + 500]
+                sql = f"{select} WHERE code IN ({_markers(self._engine, len(part))})"
                 if event_types is not None:
-                    query = query.where(c.event_type.in_(list(event_types)))
-                rows = conn.execute(query).all()
+                    sql += f" AND event_type IN ({_markers(self._engine, len(types))})"
+                rows = conn.exec_driver_sql(sql, (*part, *types)).all()
                 refs.extend(
-                    CodeEventRef(
-                        r.code, r.shard, r.seq, r.event_type, r.actor, _occurred(r.occurred_at)
-                    )
-                    for r in rows
+                    CodeEventRef(code, shard, seq, event_type, actor, _occurred(occurred_at))
+                    for code, shard, seq, event_type, actor, occurred_at in rows
                 )
         refs.sort(key=lambda r: (r.occurred_at, r.shard, r.seq))
         return refs
 
     def edges_from(self, codes: Sequence[str]) -> list[CodeEdge]:
-        return self._edges(t.code_edges.c.parent, codes)
+        return self._edges("parent", codes)
 
     def edges_to(self, codes: Sequence[str]) -> list[CodeEdge]:
-        return self._edges(t.code_edges.c.child, codes)
+        return self._edges("child", codes)
 
-    def _edges(self, column: sa.ColumnElement[str], codes: Sequence[str]) -> list[CodeEdge]:
+    def _edges(self, column: str, codes: Sequence[str]) -> list[CodeEdge]:
         unique = list(dict.fromkeys(codes))
         edges: list[CodeEdge] = []
+        # Plain SQL, as in code_events_for: the code graph asks this level by level.
+        select = "SELECT parent, child, kind, shard, seq FROM code_edges"
         with self._reader.connect() as conn:
             for start in range(0, len(unique), 500):
-                rows = conn.execute(
-                    sa.select(t.code_edges).where(column.in_(unique[start : start + 500]))
-                ).all()
-                edges.extend(CodeEdge(r.parent, r.child, r.kind, r.shard, r.seq) for r in rows)
+                part = unique[start : start + 500]
+                sql = f"{select} WHERE {column} IN ({_markers(self._engine, len(part))})"
+                rows = conn.exec_driver_sql(sql, tuple(part)).all()
+                edges.extend(CodeEdge(*row) for row in rows)
         edges.sort(key=lambda e: (e.shard, e.seq))
         return edges
 
@@ -590,16 +596,21 @@ _APPEND_ORDER = (
 def _insert_statement(engine: Engine, table: sa.Table) -> str:
     """``INSERT INTO table (columns) VALUES (markers)`` in the driver's positional style."""
     columns = _INSERT_COLUMNS[table.name]
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({_markers(engine, len(columns))})"
+    )
+
+
+def _markers(engine: Engine, count: int) -> str:
+    """``count`` positional parameter markers in the driver's style (``?, ?`` or ``%s, %s``)."""
     style = engine.dialect.paramstyle
     if style == "qmark":
-        markers = ", ".join("?" for _ in columns)
-    elif style in ("format", "pyformat"):
-        markers = ", ".join("%s" for _ in columns)
-    elif style == "numeric":
-        markers = ", ".join(f":{n}" for n in range(1, len(columns) + 1))
-    else:
-        raise LedgerError(f"unsupported DBAPI parameter style {style!r}")
-    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({markers})"
+        return ", ".join("?" * count)
+    if style in ("format", "pyformat"):
+        return ", ".join(["%s"] * count)
+    if style == "numeric":
+        return ", ".join(f":{n}" for n in range(1, count + 1))
+    raise LedgerError(f"unsupported DBAPI parameter style {style!r}")
 
 
 @dataclass(slots=True)
