@@ -556,8 +556,11 @@ class Custody:
     def family(self, code: str) -> set[str]:
         """``code`` and every container it was packed in (whoever holds a case holds its
         contents), in the ledger or earlier in this write."""
-        self._load([code])
-        self._catch_up()
+        # Called for every goods code of every event: skip the no-op calls.
+        if code not in self._loaded:
+            self._load([code])
+        if self._seen < len(self._pending):
+            self._catch_up()
         found = set(self._graph.above([code], PACKING_KINDS))
         stack = list(found)
         while stack:

@@ -198,6 +198,15 @@ class LedgerStoreContract:
         assert {(e.child, e.kind) for e in edges} == {(u, "contains") for u in units}
         lineage = store.edges_to([merged.codes[0]])
         assert [(e.parent, e.kind) for e in lineage] == [(cert.codes[0], "certified_from")]
+        # the writer asks for ~2,500 codes at once (read 500 at a time), by event type
+        unknown = [f"(00){n:018d}" for n in range(600)]
+        by_type = store.code_events_for([*unknown, units[1], *units, case], {"Aggregated"})
+        assert sorted(r.code for r in by_type) == sorted([case, *units])
+        assert {(r.event_type, r.actor) for r in by_type} == {("Aggregated", world.farm.uscc)}
+        assert store.code_events_for([*units, case], ()) == []
+        assert {(e.parent, e.child) for e in store.edges_from([*unknown, case])} == {
+            (case, u) for u in units
+        }
 
     # --- walking the code graph in the database (suyuan.codegraph over LedgerStore.reach) ----
 

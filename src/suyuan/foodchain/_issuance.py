@@ -10,7 +10,7 @@ rules. It is the same check for events arriving over HTTP and over Kafka.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -123,7 +123,7 @@ class _IssueCheck:
     def __init__(self, reads: Reads, event: Event, pending: Sequence[Event]) -> None:
         self.reads = reads
         self.event = event
-        self.pending = [e for e in pending if e.event_id != event.event_id]
+        self._all_pending = pending
         self.payload = event.payload
         self.own = own_certificate_code(event) or ""
         self.goods = goods_codes(event)
@@ -132,12 +132,24 @@ class _IssueCheck:
         found = reads.about(
             [self.own, *upstream, *self.goods], {*CERTIFICATE_TYPES, INSPECTION_RECORDED}
         )
-        self.records = certificate_records(reads, [self.own, *upstream], self.pending, loaded=found)
+        self.records = certificate_records(
+            reads, [self.own, *upstream], self.pending(CERTIFICATE_TYPES), loaded=found
+        )
         self.known_inspections = [
-            e for e in [*found, *self.pending] if e.event_type == INSPECTION_RECORDED
+            e
+            for e in [*found, *self.pending({INSPECTION_RECORDED})]
+            if e.event_type == INSPECTION_RECORDED
         ]
         self.upstream = upstream
         self.found = found
+
+    def pending(self, types: Collection[str]) -> list[Event]:
+        """The events of ``types`` accepted earlier in the write, in order, but this one."""
+        return [
+            e
+            for e in self.reads.pending_of(self._all_pending, types)
+            if e.event_id != self.event.event_id
+        ]
 
     def run(self) -> None:
         self._quantity()
@@ -219,7 +231,7 @@ class _IssueCheck:
             return
         receipts = [
             e
-            for e in [*self.reads.about(self.goods, {RECEIVED}), *self.pending]
+            for e in [*self.reads.about(self.goods, {RECEIVED}), *self.pending({RECEIVED})]
             if e.event_type == RECEIVED
             and e.actor == self.event.actor
             and e.payload.get("from_org") != self.event.actor
@@ -248,7 +260,7 @@ class _IssueCheck:
         every = set().union(*reached.values())
         blocking = [
             e
-            for e in [*self.reads.about(every, BLOCKING_TYPES), *self.pending]
+            for e in [*self.reads.about(every, BLOCKING_TYPES), *self.pending(BLOCKING_TYPES)]
             if e.event_type in BLOCKING_TYPES and e.occurred_at <= self.event.occurred_at
         ]
         closed = {str(e.payload["recall_id"]) for e in blocking if e.event_type == RECALL_CLOSED}
@@ -407,7 +419,9 @@ class _IssueCheck:
         # the pool: every certificate this one or those earlier ones cite
         extra = sorted({str(c) for e in earlier for c in e.payload["upstream_certificates"]})
         extra = [code for code in extra if code not in self.upstream]
-        records = certificate_records(self.reads, extra, self.pending) if extra else {}
+        records = (
+            certificate_records(self.reads, extra, self.pending(CERTIFICATE_TYPES)) if extra else {}
+        )
         pool = [*issues, *(r.issue for r in records.values() if r.issue is not None)]
         receipts, graph = self._receipts(pool, [*self.upstream, *extra])
         counted: dict[str, Event] = {}
@@ -434,7 +448,7 @@ class _IssueCheck:
         cited = set(self.upstream)
         mine = {
             e.event_id: e
-            for e in [*self.found, *self.pending]
+            for e in [*self.found, *self.pending({CERTIFICATE_ISSUED})]
             if e.event_type == CERTIFICATE_ISSUED
             and e.actor == self.event.actor
             and e.event_id != self.event.event_id
@@ -443,7 +457,7 @@ class _IssueCheck:
         if not mine:
             return []
         codes = {key: own_certificate_code(e) or "" for key, e in mine.items()}
-        records = certificate_records(self.reads, codes.values(), self.pending)
+        records = certificate_records(self.reads, codes.values(), self.pending(CERTIFICATE_TYPES))
         return [e for key, e in mine.items() if records[codes[key]].void_before() is None]
 
     def _receipts(
@@ -459,7 +473,7 @@ class _IssueCheck:
         found = self.reads.about([*codes, *family], {RECEIVED})
         receipts = [
             r
-            for r in [*found, *self.pending]
+            for r in [*found, *self.pending({RECEIVED})]
             if r.event_type == RECEIVED
             and r.actor == self.event.actor
             and r.occurred_at <= self.event.occurred_at
@@ -564,7 +578,9 @@ class _VoidCheck:
         self.own = own_certificate_code(event) or ""
         self.replacement = event.payload.get("replacement_code")
         codes = [self.own] + ([str(self.replacement)] if self.replacement else [])
-        earlier = [e for e in pending if e.event_id != event.event_id]
+        earlier = [
+            e for e in reads.pending_of(pending, CERTIFICATE_TYPES) if e.event_id != event.event_id
+        ]
         self.records = certificate_records(reads, codes, earlier)
 
     def run(self) -> None:

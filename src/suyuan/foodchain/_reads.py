@@ -44,6 +44,10 @@ class Reads:
         # Ledger entries never change: an event read once is kept for the reads to come (the
         # rules of one certificate read its goods' history several times).
         self._decoded: dict[tuple[int, int], Event] = {}
+        # The write's pending events by type (pending_of), and how many of them are indexed.
+        self._pending: Sequence[Event] = ()
+        self._pending_seen = 0
+        self._pending_by_type: dict[str, list[tuple[int, Event]]] = {}
 
     def prefetch(self, codes: Iterable[str]) -> None:
         """Read the index rows of ``codes`` in one query, for the :meth:`about` calls to come
@@ -87,6 +91,25 @@ class Reads:
                 if p in entries:
                     self._decoded[p] = decode_event(Leaf.from_bytes(entries[p].leaf).event)
         return {p: self._decoded[p] for p in unique if p in self._decoded}
+
+    def pending_of(self, pending: Sequence[Event], types: Collection[str]) -> list[Event]:
+        """The events of ``types`` among ``pending`` (events accepted earlier in the write, not
+        in the ledger yet), in their order.
+
+        The writer only appends to ``pending`` while it judges a message: the list is indexed by
+        type as it grows, so each rule of each certificate reads the few events of its types
+        instead of scanning every event accepted so far (which made a batch quadratic).
+        """
+        if pending is not self._pending or len(pending) < self._pending_seen:
+            self._pending, self._pending_seen, self._pending_by_type = pending, 0, {}
+        for position in range(self._pending_seen, len(pending)):
+            event = pending[position]
+            self._pending_by_type.setdefault(event.event_type, []).append((position, event))
+        self._pending_seen = len(pending)
+        found = [item for kind in types for item in self._pending_by_type.get(kind, ())]
+        if len(types) > 1:
+            found.sort(key=lambda item: item[0])
+        return [event for _position, event in found]
 
     def by_id(self, event_id: str) -> Event | None:
         """The event with this id, or ``None`` when the ledger has none."""

@@ -97,11 +97,18 @@ def commitment_matches(issuer_type: str, commitment: str) -> bool:
     variants (:data:`COMMITMENT_VARIANTS`), with or without a lead-in
     (:data:`COMMITMENT_LEAD_INS`), formatting aside."""
     given = normalised_text(commitment)
-    for lead_in in map(normalised_text, COMMITMENT_LEAD_INS):
+    for lead_in in _NORMALISED_LEAD_INS:
         if given.startswith(lead_in):
             given = given[len(lead_in) :]
             break
-    return any(given == normalised_text(text) for text in COMMITMENT_VARIANTS.get(issuer_type, ()))
+    return given in _NORMALISED_VARIANTS.get(issuer_type, ())
+
+
+# The fixed texts as compared, normalised once (every certificate is compared with them).
+_NORMALISED_LEAD_INS = tuple(map(normalised_text, COMMITMENT_LEAD_INS))
+_NORMALISED_VARIANTS = {
+    issuer: tuple(map(normalised_text, texts)) for issuer, texts in COMMITMENT_VARIANTS.items()
+}
 
 
 def same_product(name: str, other: str) -> bool:

@@ -429,51 +429,58 @@ class SqlLedgerStore(LedgerStore):
     def code_events_for(
         self, codes: Sequence[str], event_types: Collection[str] | None = None
     ) -> list[CodeEventRef]:
-        c = t.code_events.c
         unique = sorted(dict.fromkeys(codes))  # read in index order (see reach)
-        if not unique:
-            return []
-        # One statement, the codes in one parameter: a recall's holders are asked about a
-        # million codes at once.
-        listed = sa.text(self._code_list("codes")).bindparams(codes=self._code_list_value(unique))
-        query = sa.select(t.code_events).where(c.code.in_(listed.columns(sa.column("code"))))
-        if event_types is not None:
-            query = query.where(c.event_type.in_(list(event_types)))
+        types = sorted(event_types) if event_types is not None else []
+        if not unique or (event_types is not None and not types):
+            return []  # nothing asked for (and PostgreSQL refuses an empty IN list)
+        # One statement of plain SQL, the codes in one parameter: a recall's holders ask about a
+        # million codes at once, the writer about ~2,500 per message, and SQLAlchemy's IN list,
+        # built and expanded value by value, cost twice the query.
+        marker = _markers(self._engine, 1)
+        sql = (
+            "SELECT code, shard, seq, event_type, actor, occurred_at FROM code_events "
+            f"WHERE code IN ({self._code_list(marker)})"
+        )
+        if types:
+            sql += f" AND event_type IN ({_markers(self._engine, len(types))})"
         with self._reader.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.exec_driver_sql(sql, (self._code_list_value(unique), *types)).all()
         refs = [
-            CodeEventRef(r.code, r.shard, r.seq, r.event_type, r.actor, _occurred(r.occurred_at))
-            for r in rows
+            CodeEventRef(code, shard, seq, event_type, actor, _occurred(occurred_at))
+            for code, shard, seq, event_type, actor, occurred_at in rows
         ]
         refs.sort(key=lambda r: (r.occurred_at, r.shard, r.seq))
         return refs
 
-    def _code_list(self, name: str) -> str:
-        """A query of one column, ``code``, of the codes bound as parameter ``name``
-        (:meth:`_code_list_value`): a JSON list on SQLite, a text array on PostgreSQL, one
-        parameter however many codes (past any limit on bound parameters)."""
+    def _code_list(self, marker: str) -> str:
+        """A query of one column, ``code``, of the codes bound at ``marker`` (``:name``, or the
+        driver's positional marker) as :meth:`_code_list_value`: a JSON list on SQLite, a text
+        array on PostgreSQL, one parameter however many codes (past any limit on bound
+        parameters)."""
         if self._postgres:
-            return f"SELECT unnest(CAST(:{name} AS TEXT[])) AS code"
-        return f"SELECT value AS code FROM json_each(:{name})"
+            return f"SELECT unnest(CAST({marker} AS TEXT[])) AS code"
+        return f"SELECT value AS code FROM json_each({marker})"
 
     def _code_list_value(self, codes: list[str]) -> object:
         return codes if self._postgres else json.dumps(codes)
 
     def edges_from(self, codes: Sequence[str]) -> list[CodeEdge]:
-        return self._edges(t.code_edges.c.parent, codes)
+        return self._edges("parent", codes)
 
     def edges_to(self, codes: Sequence[str]) -> list[CodeEdge]:
-        return self._edges(t.code_edges.c.child, codes)
+        return self._edges("child", codes)
 
-    def _edges(self, column: sa.ColumnElement[str], codes: Sequence[str]) -> list[CodeEdge]:
+    def _edges(self, column: str, codes: Sequence[str]) -> list[CodeEdge]:
         unique = list(dict.fromkeys(codes))
         edges: list[CodeEdge] = []
+        # Plain SQL, as in code_events_for: the code graph asks this level by level.
+        select = "SELECT parent, child, kind, shard, seq FROM code_edges"
         with self._reader.connect() as conn:
             for start in range(0, len(unique), 500):
-                rows = conn.execute(
-                    sa.select(t.code_edges).where(column.in_(unique[start : start + 500]))
-                ).all()
-                edges.extend(CodeEdge(r.parent, r.child, r.kind, r.shard, r.seq) for r in rows)
+                part = unique[start : start + 500]
+                sql = f"{select} WHERE {column} IN ({_markers(self._engine, len(part))})"
+                rows = conn.exec_driver_sql(sql, tuple(part)).all()
+                edges.extend(CodeEdge(*row) for row in rows)
         edges.sort(key=lambda e: (e.shard, e.seq))
         return edges
 
@@ -503,7 +510,7 @@ class SqlLedgerStore(LedgerStore):
         # The walk starts with the edges of the start codes, not the codes themselves: a million
         # start codes in the walk's own table (kept for UNION) tripled the time of a recall's
         # holders. A start code reached again comes back and is left out here.
-        first = step.format(depth="1", source=f"({self._code_list('start')}) AS s", code="s.code")
+        first = step.format(depth="1", source=f"({self._code_list(':start')}) AS s", code="s.code")
         following = step.format(depth="w.depth + 1", source="walk AS w", code="w.code")
         # Each answer row: code, distance, shard and seq of the edge that reached it nearest
         # (ordered only) and how many rows of the walk it stands for (the rows read are counted
@@ -681,16 +688,21 @@ _APPEND_ORDER = (
 def _insert_statement(engine: Engine, table: sa.Table) -> str:
     """``INSERT INTO table (columns) VALUES (markers)`` in the driver's positional style."""
     columns = _INSERT_COLUMNS[table.name]
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({_markers(engine, len(columns))})"
+    )
+
+
+def _markers(engine: Engine, count: int) -> str:
+    """``count`` positional parameter markers in the driver's style (``?, ?`` or ``%s, %s``)."""
     style = engine.dialect.paramstyle
     if style == "qmark":
-        markers = ", ".join("?" for _ in columns)
-    elif style in ("format", "pyformat"):
-        markers = ", ".join("%s" for _ in columns)
-    elif style == "numeric":
-        markers = ", ".join(f":{n}" for n in range(1, len(columns) + 1))
-    else:
-        raise LedgerError(f"unsupported DBAPI parameter style {style!r}")
-    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({markers})"
+        return ", ".join("?" * count)
+    if style in ("format", "pyformat"):
+        return ", ".join(["%s"] * count)
+    if style == "numeric":
+        return ", ".join(f":{n}" for n in range(1, count + 1))
+    raise LedgerError(f"unsupported DBAPI parameter style {style!r}")
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from suyuan.codes import (
     CodeKind,
     TraceCode,
+    clear_code_cache,
     code_from_scan_url,
     is_valid_certificate_code,
     new_certificate_code,
@@ -22,6 +23,8 @@ from suyuan.codes import (
     scan_url,
     validate_uscc,
 )
+from suyuan.codes._certificate import parse_certificate_code
+from suyuan.codes._trace_code import canonical_kind, parse_general
 from suyuan.errors import CodeError
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -257,3 +260,85 @@ def test_arbitrary_text_is_either_a_code_or_a_code_error(text: str) -> None:
         assert err.rule
     else:
         assert parse_trace_code(str(code)) == code
+
+
+# --- the canonical fast path (codes already canonical skip the general parser) ----------------
+
+# Characters that look like, or normalise to, the characters of a canonical code: lower case,
+# Crockford's aliases, full-width and other Unicode digits (str.isdigit accepts "²" and "٣"),
+# readability characters, a prefix colon, the GS separator.
+LOOKALIKES = "abcxyzILOU１（）²٣ａ -:\x1d\u3000\t(0)9"
+
+
+@st.composite
+def near_canonical(draw: st.DrawFn) -> str:
+    """A canonical code of any kind (GS1 check digits sometimes wrong), then 0-2 edits."""
+    kind = draw(st.sampled_from(CodeKind))
+    if kind is CodeKind.CERTIFICATE:
+        text = draw(certificate_codes)
+    elif kind is CodeKind.DRUG:
+        text = draw(drug_codes)
+    elif draw(st.booleans()):
+        text = f"(00){draw(ssccs)}"
+    else:
+        text = item_text(draw(gtins), draw(qualifiers), draw(qualifiers))
+    for _ in range(draw(st.integers(0, 2))):
+        position = draw(st.integers(0, len(text)))
+        char = draw(st.sampled_from(LOOKALIKES) | st.sampled_from(DIGITS + CROCKFORD))
+        edit = draw(st.sampled_from(["substitute", "insert", "delete"]))
+        if edit == "substitute" and position < len(text):
+            text = substitute(text, position, char)
+        elif edit == "insert":
+            text = text[:position] + char + text[position:]
+        else:
+            text = text[:position] + text[position + 1 :]
+    pad = st.sampled_from(["", "", " ", "\t", "\n", "\u3000", "\x1d"])
+    return draw(pad) + text + draw(pad)
+
+
+def _general(text: str) -> TraceCode | str:
+    try:
+        return parse_general(text)
+    except CodeError as err:
+        return err.rule
+
+
+@settings(max_examples=1000, deadline=None)
+@given(near_canonical() | noise | barcode_noise)
+def test_the_canonical_fast_path_agrees_with_the_general_parser(text: str) -> None:
+    kind = canonical_kind(text)
+    if kind is not None:
+        assert _general(text) == TraceCode(kind, text)
+    clear_code_cache()  # the cached parse must come from the fast path or the general parser
+    try:
+        cached: TraceCode | str = parse_trace_code(text)
+    except CodeError as err:
+        cached = err.rule
+    assert cached == _general(text)
+
+
+@EXAMPLES
+@given(
+    certificate_codes
+    | drug_codes
+    | ssccs.map("(00){}".format)
+    | items().map(lambda i: item_text(*i))
+)
+def test_every_canonical_code_with_plain_qualifiers_takes_the_fast_path(text: str) -> None:
+    code = _general(text)
+    assert isinstance(code, TraceCode) and code.value == text
+    plain = all(c.isalnum() or c in "./-()" for c in text)
+    if code.kind is not CodeKind.GS1 or plain:
+        assert canonical_kind(text) is code.kind
+
+
+@settings(max_examples=1000, deadline=None)
+@given(near_canonical() | noise | barcode_noise)
+def test_the_certificate_code_check_agrees_with_the_parser(text: str) -> None:
+    try:
+        parse_certificate_code(text, "code")
+    except CodeError:
+        valid = False
+    else:
+        valid = True
+    assert is_valid_certificate_code(text) is valid
