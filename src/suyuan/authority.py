@@ -525,8 +525,13 @@ class Custody:
     ) -> Custody:
         """A custody view with the goods of ``events`` (one message) read in a few queries."""
         custody = cls(store, pending)
-        custody._load([code for e in events if e is not None for _path, code in _goods_codes(e)])
+        custody.add_message(events)
         return custody
+
+    def add_message(self, events: Iterable[Event | None]) -> None:
+        """Read the goods of ``events`` — another message of the same write — in a few queries
+        (what earlier messages read is kept: the ledger does not change during a write)."""
+        self._load([code for e in events if e is not None for _path, code in _goods_codes(e)])
 
     def _load(self, codes: Iterable[str]) -> None:
         missing = [code for code in dict.fromkeys(codes) if code not in self._loaded]
