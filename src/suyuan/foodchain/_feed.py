@@ -107,7 +107,7 @@ class EventFeed:
                 start = self._cursor.get(shard, 0)
                 if start < size:
                     for entry in self._store.entries(shard, start, size):
-                        self._note(Leaf.from_bytes(entry.leaf))
+                        self._note(entry.read_leaf())
                     self._cursor[shard] = size
 
     def refs(self, event_types: Iterable[str]) -> list[EventRef]:

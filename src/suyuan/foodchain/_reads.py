@@ -14,7 +14,6 @@ from datetime import datetime
 
 from suyuan.codegraph import CodeGraph
 from suyuan.directory import Directory
-from suyuan.events import decode_event
 from suyuan.events.model import Event
 from suyuan.ledger import (
     CERTIFIED_FROM,
@@ -22,7 +21,6 @@ from suyuan.ledger import (
     TRANSFORMED,
     CodeEventRef,
     EntryNotFoundError,
-    Leaf,
     LedgerStore,
 )
 
@@ -86,10 +84,7 @@ class Reads:
         unique = list(dict.fromkeys(positions))
         missing = [p for p in unique if p not in self._decoded]
         if missing:
-            entries = self.store.entries_at(missing)
-            for p in missing:
-                if p in entries:
-                    self._decoded[p] = decode_event(Leaf.from_bytes(entries[p].leaf).event)
+            self._decoded.update(self.store.events_at(missing))
         return {p: self._decoded[p] for p in unique if p in self._decoded}
 
     def pending_of(self, pending: Sequence[Event], types: Collection[str]) -> list[Event]:
@@ -117,7 +112,7 @@ class Reads:
             shard, seq = self.store.locate(event_id)
         except EntryNotFoundError:
             return None
-        return decode_event(Leaf.from_bytes(self.store.entry(shard, seq).leaf).event)
+        return self.store.event_at(shard, seq)
 
     def graph(self) -> CodeGraph:
         return CodeGraph(self.store)
