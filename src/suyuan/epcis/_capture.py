@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from suyuan.codes import CodeKind, parse_trace_code
-from suyuan.epcis._document import EPCIS_CONTEXT, epcis_event
+from suyuan.epcis._document import EPCIS_CONTEXT, NAMESPACE, epcis_event
 from suyuan.epcis._hash import OWN_PREFIX, epc_urn_to_digital_link, event_hash, prehash
 from suyuan.epcis._identifiers import GS1_DOMAIN, URN_PREFIX, code_from_epc
 from suyuan.epcis._kept import Kept, captured_event_id, with_kept
@@ -875,6 +875,18 @@ def _kept(
     for name in sorted(set(epcis) | set(again)):
         if name.startswith(OWN_PREFIX) or name in ("type", "eventID", "recordTime", "@context"):
             continue
+        if name in epcis and _names_ours(name, epcis[name], {**prefixes, "suyuan": NAMESPACE}):
+            # Kept and exported, it would speak in the ledger's own vocabulary beside what the
+            # ledger says (another actor, another ledger position) under another prefix.
+            problems.append(
+                UnsupportedFeatureError(
+                    f"{at}.{name}",
+                    name,
+                    f"names a term of Suyuan's own vocabulary ({NAMESPACE}) other than by "
+                    "the prefix suyuan: those are written by the ledger, never kept as sent",
+                )
+            )
+            continue
         sent = {"type": epcis["type"], name: epcis.get(name)}
         kept = {"type": epcis["type"], name: again.get(name)}
         if prehash(sent, prefixes) == prehash(kept, prefixes):
@@ -901,6 +913,21 @@ def _kept(
             at, None, "would not export with the hash it was captured with"
         )
     return found
+
+
+def _names_ours(name: str, value: Any, prefixes: Mapping[str, str]) -> bool:
+    """Whether member ``name`` or a member inside ``value`` expands (through ``prefixes``, or
+    as a full IRI) to a term of our vocabulary (a nested ``suyuan:`` member does: the export
+    declares that prefix)."""
+    prefix, colon, rest = name.partition(":")
+    iri = prefixes[prefix] + rest if colon and prefix in prefixes else name
+    if iri.startswith(NAMESPACE):
+        return True
+    if isinstance(value, dict):
+        return any(_names_ours(str(k), v, prefixes) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_names_ours("", v, prefixes) for v in value)
+    return False
 
 
 def _uses(value: Any, prefix: str) -> bool:

@@ -1,0 +1,243 @@
+"""Attacks on the 2026-12-06 changes without services: members kept beside captured EPCIS events,
+the writer's per-event outcomes, and the code graph's walk in the database.
+
+Each test is an attack that must fail: what a hostile but registered organisation (or a caller
+of the query service with crafted codes) tries, and what the ledger answers instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from suyuan.codegraph import CONTAINS
+from suyuan.epcis import map_event
+from suyuan.epcis._document import NAMESPACE, epcis_event
+from suyuan.epcis._kept import with_kept
+from suyuan.events import encode_batch, encode_event, event_from_json
+from suyuan.intake import LedgerWriter, Message
+from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, migrate
+from suyuan.signing import SigningKey, sign_batch
+from suyuan.trace import TracedEvent
+from suyuan.transport import EmbeddedTransport, EventStatus
+from tests.ledger_world import World
+from tests.unit.test_epcis_mapping import EXAMPLES, FARM, OTHER, registry
+
+# --- kept members: never a second voice in the ledger's own vocabulary ---------------------------
+
+
+def _shipping() -> tuple[dict[str, Any], dict[str, str]]:
+    _, _, event, prefixes = EXAMPLES[0]
+    return copy.deepcopy(event), dict(prefixes)
+
+
+@pytest.mark.parametrize(
+    ("name", "extra_prefixes"),
+    [
+        ("sy:actor", {"sy": NAMESPACE}),  # our namespace under another prefix
+        ("u:suyuan:epcis:ledger", {"u": "urn:"}),  # a prefix that reaches into it
+        (f"{NAMESPACE}actor", {}),  # our term as a full IRI, no prefix at all
+    ],
+)
+def test_a_member_in_the_ledgers_own_vocabulary_is_refused_not_kept(
+    name: str, extra_prefixes: dict[str, str]
+) -> None:
+    """Kept as sent, ``sy:actor`` naming another organisation would be exported beside our
+    ``suyuan:actor``: to a JSON-LD reader, the event would have two actors (the CBV hash
+    ignores only members spelled ``suyuan:``, so the hash would still hold)."""
+    event, prefixes = _shipping()
+    event[name] = {"uscc": OTHER}
+
+    mapped = map_event(
+        event,
+        index=0,
+        organisation=FARM,
+        prefixes={**prefixes, **extra_prefixes},
+        registry=registry(),
+    )
+
+    assert mapped.event is None and mapped.kept is None
+    assert [(p.reason, p.field) for p in mapped.problems] == [
+        ("unsupported_feature", f"epcisBody.eventList[0].{name}")
+    ]
+
+
+def test_our_vocabulary_nested_in_an_extension_is_refused_too() -> None:
+    """The export declares ``suyuan:`` itself, so a nested ``suyuan:actor`` kept inside a
+    vendor's member would be read as ours."""
+    event, prefixes = _shipping()
+    event["example:note"] = {"suyuan:actor": {"uscc": OTHER}}
+
+    mapped = map_event(event, index=0, organisation=FARM, prefixes=prefixes, registry=registry())
+
+    assert mapped.event is None
+    assert [p.field for p in mapped.problems] == ["epcisBody.eventList[0].example:note"]
+
+
+def test_a_vendor_member_is_still_kept_and_exported_with_the_reference_hash() -> None:
+    """The refusal is only of our vocabulary: an extension of the sender's own is kept."""
+    event, prefixes = _shipping()
+    event["example:note"] = {"example:actor": "仓库甲"}
+
+    mapped = map_event(event, index=0, organisation=FARM, prefixes=prefixes, registry=registry())
+
+    assert mapped.event is not None and mapped.kept is not None
+    ours = event_from_json(mapped.event)
+    body = epcis_event(TracedEvent(ours, 0, 0, ours.occurred_at, None), public=False, base_url="")
+    exported = with_kept(body, ours, mapped.kept)
+    assert exported["example:note"] == {"example:actor": "仓库甲"}
+    assert exported["suyuan:actor"]["uscc"] == FARM
+
+
+# --- the writer's outcomes: "accepted" only for what was appended --------------------------------
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def store(tmp_path: Path, world: World) -> Iterator[SqlLedgerStore]:
+    engine = create_ledger_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    migrate(engine)
+    store = SqlLedgerStore(engine)
+    LedgerWriter(store, [world.scenario.root]).write(
+        TRUST_SHARD, [Message("setup", world.trust_message())]
+    )
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def transport(store: SqlLedgerStore, world: World) -> EmbeddedTransport:
+    return EmbeddedTransport(store, [world.scenario.root])
+
+
+def _stored_bytes(store: SqlLedgerStore, event_id: str) -> bytes | None:
+    return store.stored_events([event_id]).get(event_id)
+
+
+def test_a_repeated_id_with_other_content_inside_one_batch_is_a_conflict_not_a_duplicate(
+    transport: EmbeddedTransport, store: SqlLedgerStore, world: World
+) -> None:
+    event = world.certificate()
+    other = dataclasses.replace(event, occurred_at=event.occurred_at - timedelta(seconds=1))
+    size = store.head(0).size
+
+    result = transport.submit([world.farm_batch([event, other, event])], key="k", source="t")
+
+    assert [(o.index, o.status, o.reason) for o in result.outcomes] == [
+        (0, EventStatus.ACCEPTED, None),
+        (1, EventStatus.REJECTED, "id_conflict"),
+        (2, EventStatus.DUPLICATE, None),
+    ]
+    assert store.head(0).size == size + 1
+    assert _stored_bytes(store, event.event_id) == encode_event(event)
+
+
+def test_other_content_under_a_stored_id_is_a_conflict_and_the_true_copy_a_duplicate(
+    transport: EmbeddedTransport, store: SqlLedgerStore, world: World
+) -> None:
+    """No caller is told ``accepted`` for an event that was not appended: the conflicting copy
+    sent first in the batch does not make the true copy after it count as new."""
+    event = world.certificate()
+    transport.submit([world.farm_batch([event])], key="k", source="t")
+    other = dataclasses.replace(event, occurred_at=event.occurred_at - timedelta(seconds=1))
+    size = store.head(0).size
+
+    result = transport.submit([world.farm_batch([other, event])], key="k", source="t")
+
+    assert [(o.status, o.reason) for o in result.outcomes] == [
+        (EventStatus.REJECTED, "id_conflict"),
+        (EventStatus.DUPLICATE, None),
+    ]
+    assert store.head(0).size == size
+    assert _stored_bytes(store, event.event_id) == encode_event(event)
+
+
+def test_an_event_of_a_message_refused_whole_is_not_told_accepted_by_a_later_copy(
+    transport: EmbeddedTransport, store: SqlLedgerStore, world: World
+) -> None:
+    """One write: a forged batch holding the event, then the farm's own batch of it. Only the
+    second is the event's copy in the ledger; the first is refused whole."""
+    event = world.certificate()
+    forged = encode_batch(sign_batch(SigningKey.generate(), [encode_event(event)]))
+
+    result = transport.submit([forged, world.farm_batch([event])], key="k", source="t")
+
+    assert [(o.message, o.status, o.reason) for o in result.outcomes] == [
+        (0, EventStatus.REJECTED, "unknown_key"),
+        (1, EventStatus.ACCEPTED, None),
+    ]
+    assert _stored_bytes(store, event.event_id) == encode_event(event)
+
+
+def test_another_organisations_copy_of_an_id_is_refused_and_never_told_duplicate(
+    transport: EmbeddedTransport, store: SqlLedgerStore, world: World
+) -> None:
+    """The market re-signs the farm's stored event id with its own content: not a
+    ``duplicate`` (which would tell it its event is in the ledger)."""
+    event = world.certificate()
+    transport.submit([world.farm_batch([event])], key="k", source="t")
+    theirs = dataclasses.replace(event, actor=world.market.uscc)
+
+    result = transport.submit([world.scenario.sign(world.market, [theirs])], key="k", source="t")
+
+    assert [o.status for o in result.outcomes] == [EventStatus.REJECTED]
+    assert _stored_bytes(store, event.event_id) == encode_event(event)
+
+
+# --- the code graph's walk in SQL: crafted codes never break the query --------------------------
+
+
+CRAFTED = [
+    "'",
+    '"',
+    "\\",
+    "'); DROP TABLE code_edges; --",
+    '"]}',
+    "[1,2]",
+    "null",
+    "{}",
+    "\u0000",
+    "码" * 300,
+    "%",
+    "_",
+]
+
+
+def test_crafted_start_codes_neither_break_the_walk_nor_hide_the_goods(
+    store: SqlLedgerStore, world: World
+) -> None:
+    s = world.scenario
+    pallet, lots = s.sscc(), [s.unit_code(lot=f"LA2026050{n}") for n in range(3)]
+    writer = LedgerWriter(store, [s.root])
+    written = writer.write(
+        0, [Message("pack", world.farm_batch([world.aggregation(pallet, lots)]))]
+    )
+    assert written.accepted == 1, written.rejections
+
+    clean = store.reach([pallet], upward=False, kinds={CONTAINS}, depth=10, rows=100)
+    crafted = store.reach(
+        [*CRAFTED, pallet, *CRAFTED], upward=False, kinds={CONTAINS}, depth=10, rows=100
+    )
+    many = store.reach(
+        [f"X{n:07d}'\"" for n in range(50_000)] + [pallet],
+        upward=False,
+        kinds={CONTAINS},
+        depth=10,
+        rows=100,
+    )
+    up = store.reach([*CRAFTED, lots[0]], upward=True, kinds={CONTAINS}, depth=10, rows=100)
+
+    assert sorted(clean.distances) == sorted((lot, 1) for lot in lots)
+    assert sorted(crafted.distances) == sorted(clean.distances) == sorted(many.distances)
+    assert crafted.ended and many.ended
+    assert up.distances == [(pallet, 1)]
