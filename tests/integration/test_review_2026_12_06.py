@@ -1,0 +1,128 @@
+"""Attacks on the 2026-12-06 changes through the services: an EPCIS capture speaking in the
+ledger's own vocabulary, and the certificate path's ``Capture.submit_event`` held to every check
+of ``POST /v1/events``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from suyuan._auth_tables import epcis_kept_members
+from suyuan.epcis._document import NAMESPACE
+from suyuan.events import event_to_json
+from suyuan.events.model import Event, Location
+from suyuan.transport import EventStatus
+from tests.integration.test_epcis_capture import Ledger, start_ledger
+from tests.integration.test_epcis_gs1 import (
+    _document,
+    admin_token,
+    example,
+    register,
+    register_example_places,
+)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    yield from start_ledger(tmp_path)
+
+
+def _kept_rows(ledger: Ledger) -> int:
+    with ledger.ingest.store.engine.connect() as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(epcis_kept_members))
+        return int(count.scalar_one())
+
+
+def test_a_capture_naming_another_actor_in_our_vocabulary_is_refused_and_nothing_kept(
+    ledger: Ledger,
+) -> None:
+    """The farm sends GS1's shipping event with ``sy:actor`` (``sy`` bound to our namespace)
+    naming the market. Kept, the full view's export would give the event a second actor; it
+    is refused instead, naming the member, and the same event without it is captured."""
+    register_example_places(ledger, ledger.ingest.world.farm.uscc)
+    shipping = example("Example_9.6.1-ObjectEvent.jsonld")["epcisBody"]["eventList"][0]
+    lying = copy.deepcopy(shipping)
+    lying["sy:actor"] = {"uscc": ledger.ingest.world.market.uscc}
+    document = _document([lying])
+    document["@context"].append({"sy": NAMESPACE})
+
+    job = ledger.capture(document).json()
+    honest = ledger.capture(_document([shipping])).json()
+
+    assert job["refused"] == 1 and job["captured"] == 0, job
+    assert [(p["reason"], p["field"]) for p in job["events"][0]["problems"]] == [
+        ("unsupported_feature", "epcisBody.eventList[0].sy:actor")
+    ]
+    assert honest["captured"] == 1, honest
+    assert _kept_rows(ledger) == 1  # the honest event's purchase order, nothing of the lie
+
+
+def _certificate_variants(ledger: Ledger) -> dict[str, tuple[Event, str]]:
+    """Events the farm's certificate path must refuse, with the reason ``POST /v1/events``
+    gives each."""
+    world = ledger.ingest.world
+    good = world.certificate()
+    market_place = "6901234000016"
+    return {
+        "another actor": (
+            dataclasses.replace(good, actor=world.market.uscc, event_id=str(uuid.uuid4())),
+            "wrong_signer",
+        ),
+        "another's place": (
+            dataclasses.replace(
+                good,
+                event_id=str(uuid.uuid4()),
+                location=Location(
+                    region_code="330105", name="市场", address=None, gln=market_place
+                ),
+            ),
+            "unauthorised",
+        ),
+        "a trust event": (
+            dataclasses.replace(
+                world.scenario.registration(world.farm)[0], event_id=str(uuid.uuid4())
+            ),
+            "wrong_signer",
+        ),
+        "content rules": (
+            dataclasses.replace(good, event_id=str(uuid.uuid4()), codes=[]),
+            "invalid_event",
+        ),
+    }
+
+
+def test_submit_event_refuses_whatever_post_v1_events_refuses(ledger: Ledger) -> None:
+    ingest = ledger.ingest
+    registered = register(
+        ledger,
+        ingest.world.market.uscc,
+        "6901234000016",
+        {"kind": "place", "region_code": "330105", "name": "市场"},
+        admin_token(ledger),
+    )
+    assert registered.status_code == 200, registered.text
+    capture = ingest.client.app.state.context.capture
+    size = ingest.store.head(0).size
+
+    told: dict[str, tuple[Any, Any]] = {}
+    for name, (event, _) in _certificate_variants(ledger).items():
+        direct = capture.submit_event(ingest.world.farm.uscc, event).outcomes
+        over_http = ingest.post_json(event_to_json(event)).json()["results"]
+        told[name] = (
+            [(o.status, o.reason) for o in direct],
+            [(r["status"], r["reason"]) for r in over_http],
+        )
+
+    assert told == {
+        name: ([(EventStatus.REJECTED, reason)], [("rejected", reason)])
+        for name, (_, reason) in _certificate_variants(ledger).items()
+    }
+    assert ingest.store.head(0).size == size
