@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from suyuan.codegraph import CONTAINS
-from suyuan.epcis import map_event
+from suyuan.epcis import map_event, read_capture_document
 from suyuan.epcis._document import NAMESPACE, epcis_event
+from suyuan.epcis._identifiers import region_uri
 from suyuan.epcis._kept import with_kept
 from suyuan.events import encode_batch, encode_event, event_from_json
 from suyuan.intake import LedgerWriter, Message
@@ -26,6 +27,7 @@ from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, mig
 from suyuan.signing import SigningKey, sign_batch
 from suyuan.trace import TracedEvent
 from suyuan.transport import EmbeddedTransport, EventStatus
+from tests.integration.test_epcis_capture import farm_document
 from tests.ledger_world import World
 from tests.unit.test_epcis_mapping import EXAMPLES, FARM, OTHER, registry
 
@@ -241,3 +243,26 @@ def test_crafted_start_codes_neither_break_the_walk_nor_hide_the_goods(
     assert sorted(crafted.distances) == sorted(clean.distances) == sorted(many.distances)
     assert crafted.ended and many.ended
     assert up.distances == [(pallet, 1)]
+
+
+def test_a_region_place_other_than_the_recorded_region_is_refused_not_kept() -> None:
+    """Our own document names the farm's region (330185) in ``suyuan:location`` and, as its
+    ``readPoint``, Beijing's (110101) in our region identifiers. Kept as sent, the full view
+    would show the event seen in Beijing while the ledger records 临安; it is refused."""
+    world = World()
+    document, _ = farm_document(world)
+    read = read_capture_document(document)
+    event = copy.deepcopy(read.events[0])
+    recorded = event["suyuan:location"]["region_code"]
+    event["readPoint"] = {"id": "urn:suyuan:region:110101"}
+    same = {**copy.deepcopy(read.events[0]), "readPoint": {"id": region_uri(recorded)}}
+
+    farm = {"organisation": world.farm.uscc, "organisation_name": world.farm.name}
+    lying = map_event(event, index=0, prefixes=read.prefixes, **farm)
+    honest = map_event(same, index=0, prefixes=read.prefixes, **farm)
+
+    assert lying.event is None
+    assert [(p.field, p.value) for p in lying.problems] == [
+        ("epcisBody.eventList[0].readPoint", "urn:suyuan:region:110101")
+    ]
+    assert honest.event is not None and honest.kept is None

@@ -32,7 +32,7 @@ from urllib.parse import unquote
 from suyuan.codes import CodeKind, parse_trace_code
 from suyuan.epcis._document import EPCIS_CONTEXT, NAMESPACE, epcis_event
 from suyuan.epcis._hash import OWN_PREFIX, epc_urn_to_digital_link, event_hash, prehash
-from suyuan.epcis._identifiers import GS1_DOMAIN, URN_PREFIX, code_from_epc
+from suyuan.epcis._identifiers import GS1_DOMAIN, URN_PREFIX, code_from_epc, region_uri
 from suyuan.epcis._kept import Kept, captured_event_id, with_kept
 from suyuan.epcis._vocabulary import UNITS
 from suyuan.errors import (
@@ -784,6 +784,19 @@ def _location(
                         point,
                         "a place is a GLN registered to the organisation (SGLN or "
                         "https://id.gs1.org/414/…), or our region and suyuan:location",
+                    )
+                )
+            elif isinstance(told := epcis.get("suyuan:location"), dict) and uri != region_uri(
+                str(told.get("region_code"))
+            ):
+                # Kept as sent, another region would be exported in our own identifiers beside
+                # the region the ledger records for the event.
+                problems.append(
+                    EventValidationError(
+                        f"{at}.{name}",
+                        uri,
+                        "our region identifier names the region of suyuan:location "
+                        f"({told.get('region_code')}), not another",
                     )
                 )
             continue
