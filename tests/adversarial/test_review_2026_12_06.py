@@ -266,3 +266,31 @@ def test_a_region_place_other_than_the_recorded_region_is_refused_not_kept() -> 
         ("epcisBody.eventList[0].readPoint", "urn:suyuan:region:110101")
     ]
     assert honest.event is not None and honest.kept is None
+
+
+def test_a_temperature_under_another_prefix_is_recorded_not_only_exported() -> None:
+    """A report typed ``g:Temperature`` (``g`` bound to GS1's vocabulary) is a temperature to
+    any JSON-LD reader. Kept as sent but unrecorded, the export showed 41 °C while the ledger's
+    record said at most 26.2; the reading is recorded, so both say 41."""
+    name, index, event, prefixes = next(e for e in EXAMPLES if "sensorElementList" in e[2])
+    event = copy.deepcopy(event)
+    first = event["sensorElementList"][0]
+    first["sensorReport"].append({"type": "g:Temperature", "value": 41.0, "uom": "CEL"})
+
+    mapped = map_event(
+        event,
+        index=index,
+        organisation=FARM,
+        prefixes={**prefixes, "g": "https://gs1.org/voc/"},
+        registry=registry(),
+    )
+
+    assert mapped.event is not None, mapped.problems
+    ours = event_from_json(mapped.event)
+    assert ours.payload["max_celsius"] == 41.0, name
+    exported = with_kept(
+        epcis_event(TracedEvent(ours, 0, 0, ours.occurred_at, None), public=False, base_url=""),
+        ours,
+        mapped.kept,
+    )
+    assert exported["sensorElementList"][0]["sensorReport"][-1]["value"] == 41.0

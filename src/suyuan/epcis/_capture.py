@@ -136,6 +136,8 @@ _NOT_PASSED = frozenset(
 #: despatch advice, then whatever the event lists first.
 _WAYBILL_TYPES = ("bol", "desadv")
 _PARTY_TYPES = frozenset({"owning_party", "possessing_party"})
+_GS1_VOC = "https://gs1.org/voc/"
+_TEMPERATURE = f"{_GS1_VOC}Temperature"
 _GLN_LINK = re.compile(r"https://id\.gs1\.org/(414|417)/(\d{13})(?:/254/(.+))?")
 #: Serialised instances: one piece each in a transformation that gives no amount.
 _ONE_PIECE = ("1", "件")
@@ -309,7 +311,7 @@ def map_event(
         return MappedEvent(index, hash_, None, problems)
     event: dict[str, Any] | None = None
     kept: Kept | None = None
-    context = _Context(at, organisation, registry or {})
+    context = _Context(at, organisation, registry or {}, names)
     try:
         event = _our_event(epcis, context, captured_event_id(organisation, hash_))
         kept = _kept(epcis, event, context, names, organisation_name, hash_)
@@ -325,6 +327,7 @@ class _Context:
     at: str
     organisation: str
     registry: Mapping[str, GlnEntry]
+    prefixes: Mapping[str, str] = field(default_factory=dict)
 
 
 def _unsupported(epcis: Mapping[str, Any], at: str) -> list[InvalidInputError]:
@@ -507,7 +510,7 @@ def _object_type(
             "check_passed": _cbv_word(epcis.get("disposition")) not in _NOT_PASSED,
         }
     if action == "OBSERVE" and epcis.get("sensorElementList"):
-        return "TemperatureRecorded", _temperatures(epcis, at, problems)
+        return "TemperatureRecorded", _temperatures(epcis, at, problems, context.prefixes)
     problems.append(
         UnsupportedFeatureError(
             f"{at}.bizStep",
@@ -610,7 +613,10 @@ def _check_parties(
 
 
 def _temperatures(
-    epcis: Mapping[str, Any], at: str, problems: list[InvalidInputError]
+    epcis: Mapping[str, Any],
+    at: str,
+    problems: list[InvalidInputError],
+    prefixes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A temperature record from sensor reports: one device, each ``Temperature`` report in
     ``CEL`` a reading at its time (the report's, else its element's, else the event's). EPCIS
@@ -625,11 +631,12 @@ def _temperatures(
         metadata = element.get("sensorMetadata")
         metadata = metadata if isinstance(metadata, dict) else {}
         for report in _items(element.get("sensorReport")):
-            if not isinstance(report, dict) or report.get("type") not in (
-                "Temperature",
-                "gs1:Temperature",
-                "https://gs1.org/voc/Temperature",
+            if not isinstance(report, dict) or _TEMPERATURE not in (
+                report.get("type"),
+                _expanded(str(report.get("type")), {"gs1": _GS1_VOC, **(prefixes or {})}),
             ):
+                # A temperature under any prefix is recorded: kept as sent unrecorded, the
+                # export would show readings the ledger's record does not hold.
                 continue
             device = report.get("deviceID") or metadata.get("deviceID")
             devices.add(str(device) if device else None)
@@ -926,6 +933,14 @@ def _kept(
             at, None, "would not export with the hash it was captured with"
         )
     return found
+
+
+def _expanded(term: str, prefixes: Mapping[str, str]) -> str:
+    """``term`` as a full IRI when its prefix is one of ``prefixes`` (a bare term is GS1's)."""
+    prefix, colon, rest = term.partition(":")
+    if not colon:
+        return _GS1_VOC + term
+    return prefixes[prefix] + rest if prefix in prefixes else term
 
 
 def _names_ours(name: str, value: Any, prefixes: Mapping[str, str]) -> bool:
