@@ -294,3 +294,25 @@ def test_a_temperature_under_another_prefix_is_recorded_not_only_exported() -> N
         mapped.kept,
     )
     assert exported["sensorElementList"][0]["sensorReport"][-1]["value"] == 41.0
+
+
+@pytest.mark.parametrize(
+    "name", ["e:eventTime", "https://ref.gs1.org/epcis/disposition", "g:certificationInfo"]
+)
+def test_a_standard_member_under_another_name_is_refused_not_kept(name: str) -> None:
+    """``e:eventTime`` (``e`` bound to EPCIS) is a second event time to a JSON-LD reader; kept
+    as sent, the export would show a time, disposition or certificate the ledger never
+    checked."""
+    event, prefixes = _shipping()
+    event[name] = "2030-01-01T00:00:00Z" if "Time" in name else "destroyed"
+
+    mapped = map_event(
+        event,
+        index=0,
+        organisation=FARM,
+        prefixes={**prefixes, "e": "https://ref.gs1.org/epcis/", "g": "https://gs1.org/voc/"},
+        registry=registry(),
+    )
+
+    assert mapped.event is None
+    assert [p.field for p in mapped.problems] == [f"epcisBody.eventList[0].{name}"]

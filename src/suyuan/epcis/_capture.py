@@ -137,6 +137,7 @@ _NOT_PASSED = frozenset(
 _WAYBILL_TYPES = ("bol", "desadv")
 _PARTY_TYPES = frozenset({"owning_party", "possessing_party"})
 _GS1_VOC = "https://gs1.org/voc/"
+_EPCIS_VOC = "https://ref.gs1.org/epcis/"
 _TEMPERATURE = f"{_GS1_VOC}Temperature"
 _GLN_LINK = re.compile(r"https://id\.gs1\.org/(414|417)/(\d{13})(?:/254/(.+))?")
 #: Serialised instances: one piece each in a transformation that gives no amount.
@@ -907,6 +908,18 @@ def _kept(
                 )
             )
             continue
+        if name in epcis and _standard_by_another_name(name, prefixes):
+            # e:eventTime (e bound to EPCIS) is a second eventTime to a JSON-LD reader: kept as
+            # sent, the export would show a time, step or disposition the ledger never checked.
+            problems.append(
+                UnsupportedFeatureError(
+                    f"{at}.{name}",
+                    name,
+                    "a member of EPCIS or of GS1's vocabulary is sent by its own name, not "
+                    "under another prefix or as a full IRI",
+                )
+            )
+            continue
         sent = {"type": epcis["type"], name: epcis.get(name)}
         kept = {"type": epcis["type"], name: again.get(name)}
         if prehash(sent, prefixes) == prehash(kept, prefixes):
@@ -941,6 +954,15 @@ def _expanded(term: str, prefixes: Mapping[str, str]) -> str:
     if not colon:
         return _GS1_VOC + term
     return prefixes[prefix] + rest if prefix in prefixes else term
+
+
+def _standard_by_another_name(name: str, prefixes: Mapping[str, str]) -> bool:
+    """Whether ``name`` spells a term of EPCIS or of GS1's vocabulary other than as the
+    standard contexts do (``gs1:`` is theirs; a bare name is EPCIS's own)."""
+    prefix, colon, _ = name.partition(":")
+    if not colon or (prefix == "gs1" and prefixes.get("gs1", _GS1_VOC) == _GS1_VOC):
+        return False
+    return _expanded(name, prefixes).startswith((_EPCIS_VOC, _GS1_VOC))
 
 
 def _names_ours(name: str, value: Any, prefixes: Mapping[str, str]) -> bool:
