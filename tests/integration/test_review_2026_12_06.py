@@ -16,10 +16,14 @@ import pytest
 import sqlalchemy as sa
 
 from suyuan._auth_tables import epcis_kept_members
+from suyuan.codegraph import CONTAINS
 from suyuan.epcis._document import NAMESPACE
 from suyuan.events import event_to_json
 from suyuan.events.model import Event, Location
+from suyuan.intake import LedgerWriter, Message
+from suyuan.ledger import TRUST_SHARD
 from suyuan.transport import EventStatus
+from tests.databases import fresh_database, migrated_store
 from tests.integration.test_epcis_capture import Ledger, start_ledger
 from tests.integration.test_epcis_gs1 import (
     _document,
@@ -28,6 +32,7 @@ from tests.integration.test_epcis_gs1 import (
     register,
     register_example_places,
 )
+from tests.ledger_world import World
 
 
 @pytest.fixture
@@ -126,3 +131,38 @@ def test_submit_event_refuses_whatever_post_v1_events_refuses(ledger: Ledger) ->
         for name, (_, reason) in _certificate_variants(ledger).items()
     }
     assert ingest.store.head(0).size == size
+
+
+@pytest.mark.integration
+def test_crafted_start_codes_neither_break_the_walk_nor_hide_the_goods_on_postgres(
+    postgres_url: str,
+) -> None:
+    """The walk binds its start codes as one text array on PostgreSQL: quotes, braces and
+    commas (an array literal's own syntax) are codes like any other, never its structure."""
+    world = World()
+    s = world.scenario
+    crafted = ["'", '"', "\\", "{}", "{a,b}", '"}', "NULL", "a,b", "码" * 300, "'); --"]
+    with fresh_database(postgres_url, "review") as url, migrated_store(url) as store:
+        writer = LedgerWriter(store, [s.root])
+        writer.write(TRUST_SHARD, [Message("setup", world.trust_message())])
+        pallet, lots = s.sscc(), [s.unit_code(lot=f"LA2026050{n}") for n in range(3)]
+        packed = writer.write(
+            0, [Message("p", world.farm_batch([world.aggregation(pallet, lots)]))]
+        )
+        assert packed.accepted == 1, packed.rejections
+
+        down = store.reach(
+            [*crafted, pallet, *crafted], upward=False, kinds={CONTAINS}, depth=10, rows=100
+        )
+        many = store.reach(
+            [f"X{n:07d}'\"{{}}," for n in range(50_000)] + [pallet],
+            upward=False,
+            kinds={CONTAINS},
+            depth=10,
+            rows=100,
+        )
+        up = store.reach([*crafted, lots[0]], upward=True, kinds={CONTAINS}, depth=10, rows=100)
+
+    assert sorted(down.distances) == sorted(many.distances) == sorted((lot, 1) for lot in lots)
+    assert down.ended and many.ended
+    assert up.distances == [(pallet, 1)]
