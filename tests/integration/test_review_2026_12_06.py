@@ -11,12 +11,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
 from suyuan._auth_tables import epcis_kept_members
 from suyuan.codegraph import CONTAINS
+from suyuan.epcis import epc_urn_to_digital_link
 from suyuan.epcis._document import NAMESPACE
 from suyuan.events import event_to_json
 from suyuan.events.model import Event, Location
@@ -166,3 +168,33 @@ def test_crafted_start_codes_neither_break_the_walk_nor_hide_the_goods_on_postgr
     assert sorted(down.distances) == sorted(many.distances) == sorted((lot, 1) for lot in lots)
     assert down.ended and many.ended
     assert up.distances == [(pallet, 1)]
+
+
+def test_kept_members_are_shown_only_to_readers_of_the_full_view(ledger: Ledger) -> None:
+    """The farm's shipment of GS1's example keeps its purchase order as sent. A shopper (no
+    token) and the market, which never held the goods, read the public view without it, by
+    trace and by EPCIS query; the regulator reads it."""
+    register_example_places(ledger, ledger.ingest.world.farm.uscc)
+    shipping = example("Example_9.6.1-ObjectEvent.jsonld")["epcisBody"]["eventList"][0]
+    assert ledger.capture(_document([shipping])).json()["captured"] == 1
+    order = shipping["bizTransactionList"][0]["bizTransaction"]
+    epc = epc_urn_to_digital_link(shipping["epcList"][0])
+    assert epc is not None
+
+    def read(token: str | None) -> list[str]:
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        traced = ledger.query.get(
+            f"/v1/trace/{quote(epc, safe='')}", params={"format": "epcis"}, headers=headers
+        )
+        queried = ledger.query.get("/epcis/events", params={"MATCH_anyEPC": epc}, headers=headers)
+        return [r.text for r in (traced, queried) if r.status_code == 200]
+
+    shopper, market, regulator = (
+        read(None),
+        read(ledger.ingest.market_token),
+        read(ledger.regulator_token),
+    )
+
+    assert len(regulator) == 2 and all(order in text for text in regulator)
+    assert len(shopper) == len(market) == 2  # answered, in the public view
+    assert not any(order in text for text in [*shopper, *market])
