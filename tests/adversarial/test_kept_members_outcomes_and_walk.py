@@ -1,4 +1,4 @@
-"""Attacks on the 2026-12-06 changes without services: members kept beside captured EPCIS events,
+"""Attacks without services: members kept beside captured EPCIS events,
 the writer's per-event outcomes, and the code graph's walk in the database.
 
 Each test is an attack that must fail: what a hostile but registered organisation (or a caller

@@ -1,4 +1,4 @@
-"""Attacks on the 2026-12-06 changes through the services: an EPCIS capture speaking in the
+"""Attacks through the services: an EPCIS capture speaking in the
 ledger's own vocabulary, and the certificate path's ``Capture.submit_event`` held to every check
 of ``POST /v1/events``.
 """
