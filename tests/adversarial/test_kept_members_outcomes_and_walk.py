@@ -316,3 +316,36 @@ def test_a_standard_member_under_another_name_is_refused_not_kept(name: str) -> 
 
     assert mapped.event is None
     assert [p.field for p in mapped.problems] == [f"epcisBody.eventList[0].{name}"]
+
+
+def test_a_gln_place_beside_our_location_must_be_the_gln_the_ledger_records() -> None:
+    """Our own document tells its place in ``suyuan:location`` and names a GLN as ``readPoint``.
+    Unregistered and not recorded, the GLN was kept as sent: the full view showed it as the
+    place while the signed event named none — and once the GLN was registered to the market,
+    the farm's event appeared at the market's place. Now the GLN must be the one recorded."""
+    world = World()
+    document, _ = farm_document(world)
+    read = read_capture_document(document)
+    farm = {"organisation": world.farm.uscc, "organisation_name": world.farm.name}
+    sgln, gln = "urn:epc:id:sgln:6901234.00001.0", "6901234000016"
+
+    unrecorded = copy.deepcopy(read.events[0])
+    unrecorded["readPoint"] = unrecorded["bizLocation"] = {"id": sgln}
+    unrecorded["suyuan:location"].pop("gln", None)
+    other = copy.deepcopy(unrecorded)
+    other["suyuan:location"]["gln"] = "6901234000023"
+    recorded = copy.deepcopy(unrecorded)
+    recorded["suyuan:location"]["gln"] = gln
+
+    refused = map_event(unrecorded, index=0, prefixes=read.prefixes, **farm)
+    mismatched = map_event(other, index=0, prefixes=read.prefixes, **farm)
+    kept = map_event(recorded, index=0, prefixes=read.prefixes, **farm)
+
+    assert refused.event is None
+    assert {p.reason for p in refused.problems} == {"unknown_gln"}
+    assert mismatched.event is None
+    assert {p.field for p in mismatched.problems} == {
+        "epcisBody.eventList[0].readPoint",
+        "epcisBody.eventList[0].bizLocation",
+    }
+    assert kept.event is not None and kept.event["location"]["gln"] == gln

@@ -809,8 +809,33 @@ def _location(
                 )
             continue
         entry = context.registry.get(gln[1])
-        if entry is None and epcis.get("suyuan:location") is not None:
-            continue  # our own document tells the place in full; nobody registered its GLN
+        told = epcis.get("suyuan:location")
+        if told is not None:
+            # Our own document tells the place in full: a GLN beside it must be the one the
+            # ledger records (suyuan:location's gln), or the export would show a place the
+            # event's signed record does not name — and nobody's rule ever checked.
+            recorded = told.get("gln") if isinstance(told, dict) else None
+            if recorded is not None and str(recorded) != gln[1]:
+                problems.append(
+                    EventValidationError(
+                        f"{at}.{name}",
+                        uri,
+                        f"a place given by GLN is the gln of suyuan:location ({recorded}), "
+                        "not another",
+                    )
+                )
+                continue
+            if entry is None:
+                if recorded is None:
+                    problems.append(
+                        UnknownGlnError(
+                            f"{at}.{name}",
+                            uri,
+                            "no place is registered with this GLN and suyuan:location does not "
+                            "record it as its gln (the ledger would not hold the place shown)",
+                        )
+                    )
+                continue  # recorded in the event as sent; nobody registered it
         if entry is None or entry.kind is not GlnKind.PLACE:
             problems.append(
                 UnknownGlnError(
