@@ -112,18 +112,26 @@ def register_gln(engine: Engine, entry: GlnEntry) -> GlnEntry:
         "address": entry.address.strip() if entry.address else None,
         "registered_at": time.time_ns() // 1000,
     }
-    with engine.begin() as conn:
-        owner = conn.execute(
-            sa.select(c.organisation).where(c.gln == entry.gln)
-        ).scalar_one_or_none()
-        if owner is not None and owner != entry.organisation:
-            raise GlnTakenError(
-                "gln", entry.gln, "registered to another organisation: a GLN is one's only"
-            )
-        if owner is None:
-            conn.execute(registry_table.insert().values(gln=entry.gln, **values))
-        else:
-            conn.execute(registry_table.update().where(c.gln == entry.gln).values(**values))
+    for attempt in (1, 2):
+        try:
+            with engine.begin() as conn:
+                owner = conn.execute(
+                    sa.select(c.organisation).where(c.gln == entry.gln)
+                ).scalar_one_or_none()
+                if owner is not None and owner != entry.organisation:
+                    raise GlnTakenError(
+                        "gln", entry.gln, "registered to another organisation: a GLN is one's only"
+                    )
+                if owner is None:
+                    conn.execute(registry_table.insert().values(gln=entry.gln, **values))
+                else:
+                    conn.execute(registry_table.update().where(c.gln == entry.gln).values(**values))
+            break
+        except sa.exc.IntegrityError:
+            # Registered by a concurrent request between our read and insert: read it again
+            # (the second pass answers gln_taken, or updates our own).
+            if attempt == 2:
+                raise
     return gln_entries(engine, [entry.gln])[entry.gln]
 
 
