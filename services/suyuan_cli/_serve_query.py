@@ -43,7 +43,7 @@ def serve_query(
     """
     import uvicorn
 
-    from suyuan_trace_query.app import create_app
+    from suyuan_trace_query.app import create_app, recall_transport
 
     url = database_url(db)
     store = open_store(url)
@@ -53,14 +53,8 @@ def serve_query(
         _serve_workers(url, host, port, forwarded_allow_ips, workers)
         return
     settings = get_settings().model_copy(update={"database_url": url})
-    transport = None
-    if settings.kafka_bootstrap:
-        # The ingest workers own the shards: a recall is published to them like any event.
-        from suyuan_ingest.kafka_transport import KafkaTransport
-
-        transport = KafkaTransport.from_settings(settings, store)
-    app = create_app(settings, store=store, transport=transport)
-    mode = f"recalls via Kafka {settings.kafka_bootstrap}" if transport else "embedded"
+    app = create_app(settings, store=store, transport=recall_transport(settings, store))
+    mode = _recalls_mode(settings.kafka_bootstrap)
     console.print(f"trace query on http://{host}:{port} (OpenAPI at /docs), {mode}, ledger {url}")
     try:
         uvicorn.run(
@@ -82,11 +76,7 @@ def _serve_workers(url: str, host: str, port: int, forwarded_allow_ips: str, wor
     import uvicorn
 
     os.environ["SUYUAN_DATABASE_URL"] = url  # read by each worker process's settings
-    mode = (
-        f"recalls via Kafka {get_settings().kafka_bootstrap}"
-        if get_settings().kafka_bootstrap
-        else "embedded"
-    )
+    mode = _recalls_mode(get_settings().kafka_bootstrap)
     console.print(
         f"trace query on http://{host}:{port} (OpenAPI at /docs), {workers} processes, {mode}, "
         f"ledger {url}"
@@ -101,3 +91,7 @@ def _serve_workers(url: str, host: str, port: int, forwarded_allow_ips: str, wor
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
     )
+
+
+def _recalls_mode(kafka_bootstrap: str | None) -> str:
+    return f"recalls via Kafka {kafka_bootstrap}" if kafka_bootstrap else "embedded"

@@ -176,12 +176,17 @@ def create_served_app() -> FastAPI:
     workers, which own the shards; otherwise they are appended here (embedded)."""
     settings = get_settings()
     store = SqlLedgerStore(create_ledger_engine(settings.database_url))
-    transport: Transport | None = None
-    if settings.kafka_bootstrap:
-        from suyuan_ingest.kafka_transport import KafkaTransport
+    return create_app(settings, store=store, transport=recall_transport(settings, store))
 
-        transport = KafkaTransport.from_settings(settings, store)
-    return create_app(settings, store=store, transport=transport)
+
+def recall_transport(settings: Settings, store: LedgerStore) -> Transport | None:
+    """Where a served query service records recalls: with ``SUYUAN_KAFKA_BOOTSTRAP`` the events
+    topic (the ingest workers own the shards), else ``None`` — appended here, embedded."""
+    if not settings.kafka_bootstrap:
+        return None
+    from suyuan_ingest.kafka_transport import KafkaTransport
+
+    return KafkaTransport.from_settings(settings, store)
 
 
 async def _sign_on_schedule(ledger: LedgerAccess) -> None:

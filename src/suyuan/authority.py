@@ -519,18 +519,9 @@ class Custody:
         self._packed_now: dict[str, set[str]] = {}  # child → containers, from pending events
         self._handed_now: dict[str, set[str]] = {}  # code → organisations it was shipped to
 
-    @classmethod
-    def for_message(
-        cls, store: LedgerStore, pending: Sequence[Event], events: Iterable[Event | None]
-    ) -> Custody:
-        """A custody view with the goods of ``events`` (one message) read in a few queries."""
-        custody = cls(store, pending)
-        custody.add_message(events)
-        return custody
-
     def add_message(self, events: Iterable[Event | None]) -> None:
-        """Read the goods of ``events`` — another message of the same write — in a few queries
-        (what earlier messages read is kept: the ledger does not change during a write)."""
+        """Read the goods of ``events`` — a message of the write — in a few queries (what
+        earlier messages read is kept: the ledger does not change during a write)."""
         self._load([code for e in events if e is not None for _path, code in _goods_codes(e)])
 
     def _load(self, codes: Iterable[str]) -> None:

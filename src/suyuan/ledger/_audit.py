@@ -424,10 +424,7 @@ class SignatureChecker:
             SignatureError: the batch signature does not verify.
         """
         self._history.check(leaf, event)
-        self._verify(
-            leaf,
-            batch_proof_from_path(leaf.event, leaf.batch_size, leaf.batch_index, leaf.batch_path),
-        )
+        self._verify(leaf, _proof_from_path(leaf))
 
     def check_many(self, leaves: Sequence[tuple[Leaf, Event]]) -> list[SignatureError | None]:
         """:meth:`check` of each leaf, what it raised (or ``None``) in order.
@@ -450,15 +447,8 @@ class SignatureChecker:
             for number in members:
                 leaf = leaves[number][0]
                 try:
-                    if whole is None:
-                        self._verify(
-                            leaf,
-                            batch_proof_from_path(
-                                leaf.event, leaf.batch_size, leaf.batch_index, leaf.batch_path
-                            ),
-                        )
-                    else:
-                        self._verify(leaf, whole[leaf.batch_index])
+                    proof = _proof_from_path(leaf) if whole is None else whole[leaf.batch_index]
+                    self._verify(leaf, proof)
                 except SignatureError as err:
                     errors[number] = err
         return errors
@@ -483,6 +473,11 @@ class SignatureChecker:
         if cache_key not in self._verified_batches:
             verify_batch_root(proof, leaf.signature, key)
             self._verified_batches.add(cache_key)
+
+
+def _proof_from_path(leaf: Leaf) -> BatchProof:
+    """The batch proof a leaf's own audit path gives (raises SignatureError if it cannot)."""
+    return batch_proof_from_path(leaf.event, leaf.batch_size, leaf.batch_index, leaf.batch_path)
 
 
 class _TrustHistory:
