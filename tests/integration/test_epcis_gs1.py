@@ -266,6 +266,23 @@ def test_only_an_admin_registers_a_gln_and_each_is_one_organisation_s(ledger: Le
     ]
 
 
+def test_an_organisation_sees_only_its_own_glns_and_strangers_none(ledger: Ledger) -> None:
+    ingest = ledger.ingest
+    farm = ingest.world.farm.uscc
+    place = {"kind": "place", "region_code": "330185", "name": "太湖源冷库"}
+    assert register(ledger, farm, "0614141073467", place, admin_token(ledger)).status_code == 200
+
+    def listed(headers: dict[str, str]) -> Any:
+        return ingest.client.get("/v1/organisation/glns", headers=headers)
+
+    market = listed({"Authorization": f"Bearer {ingest.market_token}"})
+    anonymous = listed({})
+    anonymous_put = ingest.client.put(f"/v1/organisations/{farm}/glns/0614141000012", json=place)
+
+    assert market.status_code == 200 and market.json() == {"glns": []}
+    assert (anonymous.status_code, anonymous_put.status_code) == (401, 401)
+
+
 # --- a hostile organisation -------------------------------------------------------------------
 
 
