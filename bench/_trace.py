@@ -72,9 +72,12 @@ from suyuan.trace import Tracer, trace_json
 
 LEDGER_DIR = Path(__file__).resolve().parent.parent / "build" / "bench-ledgers"
 #: Bump when the builder writes something else: ledgers of an older build are then not reused.
-BUILD_VERSION = 2
-#: Minutes the scenario clock moves per event (``Scenario.tick``), with a margin.
-MINUTES_PER_EVENT = 8
+BUILD_VERSION = 3
+#: How far the scenario clock moves per farm-lot event of the bulk (``Scenario.step``): 10M
+#: events fit in the years the writer accepts.
+BULK_STEP = timedelta(seconds=30)
+#: The bulk's span per event, with a margin over :data:`BULK_STEP`.
+BULK_SPAN_PER_EVENT = timedelta(seconds=40)
 #: The earliest time of occurrence the writer accepts (docs/events.md, Bounds).
 EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
 SHARD = 0
@@ -250,19 +253,22 @@ class _Builder:
         everyone = [org for group in self._orgs.values() for org in group]
         # The farm lots are made and signed in another process while this one writes them. Their
         # clock starts early enough to end where the rest begins: the writer refuses events more
-        # than a day after the time of recording, and each event moves the clock on 7 minutes.
+        # than a day after the time of recording.
         rest_starts = self._s.clock
-        self._s.clock = rest_starts - timedelta(minutes=MINUTES_PER_EVENT * settings.events)
+        self._s.clock = rest_starts - BULK_SPAN_PER_EVENT * settings.events
         if self._s.clock < EARLIEST_EVENT:
-            most = int((rest_starts - EARLIEST_EVENT).total_seconds() // 60 // MINUTES_PER_EVENT)
+            most = (rest_starts - EARLIEST_EVENT) // BULK_SPAN_PER_EVENT
             raise BenchError(
-                f"{settings.events:,} farm-lot events at {MINUTES_PER_EVENT} minutes each would "
-                f"start before {EARLIEST_EVENT.date()}, which the writer refuses: at most {most:,}"
+                f"{settings.events:,} farm-lot events at {BULK_SPAN_PER_EVENT.total_seconds():g} s "
+                f"each would start before {EARLIEST_EVENT.date()}, which the writer refuses: at "
+                f"most {most:,}"
             )
+        usual_step, self._s.step = self._s.step, BULK_STEP
         self._bulk_queue, self._bulk_maker = _start_bulk_maker(
             self._s, self._orgs["farms"], self._orgs["market"][0], settings.events
         )
         self._s.clock = rest_starts
+        self._s.step = usual_step
         # What is made here after the bulk must not repeat the identifiers made there.
         self._s.rng.seed(f"{settings.seed}-after-bulk")
         self._store = SqlLedgerStore(create_ledger_engine(f"sqlite:///{directory}/ledger.sqlite"))

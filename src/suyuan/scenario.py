@@ -58,6 +58,8 @@ class Scenario:
     def __init__(self, seed: int = 0, *, start: datetime | None = None) -> None:
         self.rng = random.Random(seed)
         self.clock = start or datetime(2026, 5, 6, 6, 0, tzinfo=CHINA)
+        #: How far :meth:`tick` moves the clock by default (once per event made).
+        self.step = timedelta(minutes=7)
         self.root_key = SigningKey.from_raw(self.rng.randbytes(32))
         self.regulator_uscc = new_uscc("330100", registrar="1", entity_type="1", rng=self.rng)
         self.root = RootKey(self.root_key.verify_key, self.regulator_uscc)
@@ -70,9 +72,11 @@ class Scenario:
     def certificate_code(self) -> str:
         return new_certificate_code(self.rng)
 
-    def sscc(self, company_prefix: str = "6901234") -> str:
-        """A canonical GS1 SSCC code ``(00)…`` for a case or pallet."""
-        body = "0" + company_prefix + f"{self.rng.randrange(10**9):09d}"
+    def sscc(self, company_prefix: str = "6901234", serial: int | None = None) -> str:
+        """A canonical GS1 SSCC code ``(00)…`` for a case or pallet (a random serial unless
+        one is given)."""
+        number = self.rng.randrange(10**9) if serial is None else serial
+        body = "0" + company_prefix + f"{number:09d}"
         return f"(00){body}{ean.calc_check_digit(body)}"
 
     def drug_code(self, product: str = "8123456", serial: int | None = None) -> str:
@@ -92,8 +96,9 @@ class Scenario:
             code += f"(21){serial}"
         return code
 
-    def tick(self, minutes: int = 7) -> datetime:
-        self.clock += timedelta(minutes=minutes)
+    def tick(self, minutes: int | None = None) -> datetime:
+        """Move the clock on ``minutes`` (default: :attr:`step`) and return it."""
+        self.clock += self.step if minutes is None else timedelta(minutes=minutes)
         return self.clock
 
     def organisation(
@@ -319,7 +324,8 @@ class LotMaker:
         lot = f"LA{self._lots:08d}"
         lot_code = s.unit_code(item="10010", lot=lot)
         cert = vegetable_certificate(s, farm, lot_code, quantity="120", origin=farm)
-        cases = [s.sscc() for _ in range(2)]
+        # Numbered, not random: millions of lots would repeat random SSCCs of 9 digits.
+        cases = [s.sscc(serial=2 * self._lots + n) for n in range(2)]
         packs = [self._pack(farm, case, lot, n) for n, case in enumerate(cases)]
         ship = s.event(
             farm,
