@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def seconds(action: Callable[[], object]) -> float:
@@ -23,3 +24,21 @@ def p99(values: Sequence[float]) -> float:
     if len(values) < 2:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+#: Untimed calls before a latency is taken.
+WARM_UP = 10
+
+
+def latencies_ms(
+    call: Callable[[Any], object], args: Sequence[Any], warm_up: int = WARM_UP
+) -> list[float]:
+    """Milliseconds of ``call(arg)`` for each argument after the first ``warm_up``."""
+    for arg in args[:warm_up]:
+        call(arg)
+    times = []
+    for arg in args[warm_up:]:
+        start = time.perf_counter()
+        call(arg)
+        times.append((time.perf_counter() - start) * 1000)
+    return times

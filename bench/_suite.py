@@ -20,7 +20,7 @@ from typing import Any
 
 from bench._backends import Backend
 from bench._report import Result, progress, rounded
-from bench._stats import median, p99, seconds
+from bench._stats import WARM_UP, latencies_ms, median, p99, seconds
 from bench._targets import (
     APPEND_BATCHED,
     APPEND_PER_EVENT,
@@ -45,7 +45,6 @@ from suyuan.merkle import leaf_hash, verify_consistency, verify_inclusion
 from suyuan.tlog import NoteSigner, verify_receipt
 
 SHARD = 0
-WARM_UP = 10
 #: Benchmark names of a backend; ``{b}`` is the backend name.
 GROUPS = (
     "append_{b}_batch500",
@@ -262,17 +261,17 @@ class BackendSuite:
         ids = rng.sample(self._workload.batched.event_ids, n + WARM_UP)
         olds = [rng.randrange(1, size) for _ in range(n + WARM_UP)]
 
-        inclusion = _latencies(lambda seq: ledger.inclusion_proof(SHARD, seq, size), seqs)
+        inclusion = latencies_ms(lambda seq: ledger.inclusion_proof(SHARD, seq, size), seqs)
         path = ledger.inclusion_proof(SHARD, seqs[0], size)
         verify_inclusion(
             leaf_hash(store.entry(SHARD, seqs[0]).leaf), seqs[0], size, path, head.root
         )
 
-        receipts = _latencies(ledger.receipt, ids)
+        receipts = latencies_ms(ledger.receipt, ids)
         leaf = store.entry(*store.locate(ids[0])).leaf
         verify_receipt(ledger.receipt(ids[0]), ledger.verifier, leaf_data=leaf)
 
-        consistency = _latencies(lambda old: ledger.consistency_proof(SHARD, old, size), olds)
+        consistency = latencies_ms(lambda old: ledger.consistency_proof(SHARD, old, size), olds)
         proof = ledger.consistency_proof(SHARD, olds[0], size)
         verify_consistency(olds[0], size, ledger.root_at(SHARD, olds[0]), head.root, proof)
 
@@ -436,15 +435,3 @@ def _store_append(
         result = store.append(SHARD, submissions, offset=offset)
         if len(result.appended) != len(submissions):
             raise BenchError(f"{len(result.duplicates)} submissions taken for duplicates")
-
-
-def _latencies(call: Callable[[Any], object], args: Sequence[Any]) -> list[float]:
-    """Milliseconds of ``call(arg)`` for each argument after the first :data:`WARM_UP`."""
-    for arg in args[:WARM_UP]:
-        call(arg)
-    times = []
-    for arg in args[WARM_UP:]:
-        start = time.perf_counter()
-        call(arg)
-        times.append((time.perf_counter() - start) * 1000)
-    return times

@@ -35,13 +35,14 @@ import random
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -54,20 +55,24 @@ import httpx
 
 from bench._backends import LOG_DIR
 from bench._report import Result, progress
-from bench._stats import median, p99
+from bench._stats import WARM_UP, latencies_ms, median, p99
 from bench._suite import BenchError, Benchmark
-from bench._targets import REQUEST_P99_MS, Target
+from bench._targets import AUDIT, BYTES_PER_EVENT, PROOF_MEDIAN, PROOF_P99, REQUEST_P99_MS, Target
 from suyuan.auth import Role, create_token, revoke_token
 from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message, shard_for
 from suyuan.ledger import (
+    Auditor,
+    Ledger,
     SqlLedgerStore,
     create_ledger_engine,
     initialise,
     load_or_create_ledger_key,
     migrate,
 )
+from suyuan.merkle import leaf_hash, verify_inclusion
 from suyuan.scenario import Organisation, Scenario, bulk_messages, vegetable_certificate
+from suyuan.tlog import verify_receipt
 from suyuan.trace import Tracer, trace_json
 
 LEDGER_DIR = Path(__file__).resolve().parent.parent / "build" / "bench-ledgers"
@@ -88,6 +93,9 @@ VIEWS = ("public", "regulator")
 KINDS = ("random", "deep", "wide")
 HTTP_GROUP = "trace_http_sqlite"
 RECALL_GROUP = "recall_scope_sqlite"
+#: Audit, size and proofs of the whole trace ledger: the figures at its scale (10M events).
+SCALE_GROUP = "ledger_scale_sqlite"
+SCALE_PROOFS = 1_000
 RECALL_RUNS = 3
 #: Purchasers between the farm and the last lot of a deep chain.
 DEEP_LEVELS = 10
@@ -115,7 +123,7 @@ RECALL_TARGET = Target("<= 1 s (recall scope of 1M affected units)", lambda v: v
 
 
 def trace_names() -> list[str]:
-    return [HTTP_GROUP, RECALL_GROUP]
+    return [HTTP_GROUP, RECALL_GROUP, SCALE_GROUP]
 
 
 @dataclass(frozen=True, slots=True)
@@ -684,7 +692,11 @@ class TraceSuite:
         self._ledger: TraceLedger | None = None
 
     def benchmarks(self) -> list[Benchmark]:
-        return [Benchmark(HTTP_GROUP, self._http), Benchmark(RECALL_GROUP, self._recall)]
+        return [
+            Benchmark(HTTP_GROUP, self._http),
+            Benchmark(RECALL_GROUP, self._recall),
+            Benchmark(SCALE_GROUP, self._scale),
+        ]
 
     def describe(self) -> dict[str, Any]:
         """The ledger the figures were taken on (``status: not selected`` when none ran)."""
@@ -806,6 +818,103 @@ class TraceSuite:
             )
         ]
 
+    # --- the ledger at scale: proofs, audit, size ------------------------------------------
+
+    def _scale(self) -> list[Result]:
+        ledger = self._ready()
+        store = SqlLedgerStore(create_ledger_engine(ledger.url))
+        try:
+            results = self._scale_proofs(ledger, store)
+            results.append(self._scale_audit(ledger, store))
+        finally:
+            store.close()
+        results.append(self._scale_bytes(ledger))
+        return results
+
+    def _scale_proofs(self, ledger: TraceLedger, store: SqlLedgerStore) -> list[Result]:
+        signer = load_or_create_ledger_key(ledger.key_file, LEDGER_NAME)
+        proofs = Ledger(store, signer)
+        proofs.checkpoint(SHARD)  # receipts need a signed checkpoint at the ledger's size
+        head = store.head(SHARD)
+        rng = random.Random(self._settings.seed)
+        seqs = [rng.randrange(head.size) for _ in range(SCALE_PROOFS + WARM_UP)]
+        inclusion = latencies_ms(lambda seq: proofs.inclusion_proof(SHARD, seq, head.size), seqs)
+        verify_inclusion(
+            leaf_hash(store.entry(SHARD, seqs[0]).leaf),
+            seqs[0],
+            head.size,
+            proofs.inclusion_proof(SHARD, seqs[0], head.size),
+            head.root,
+        )
+        ids = [store.entry(SHARD, seq).event_id for seq in seqs]
+        receipts = latencies_ms(proofs.receipt, ids)
+        verify_receipt(
+            proofs.receipt(ids[0]), proofs.verifier, leaf_data=store.entry(SHARD, seqs[0]).leaf
+        )
+        what = {
+            "inclusion": "Ledger.inclusion_proof(shard, seq, size) for random seqs",
+            "receipt": "Ledger.receipt(event_id) (C2SP tlog-proof) for random events",
+        }
+        results = []
+        for kind, times in (("inclusion", inclusion), ("receipt", receipts)):
+            for label, stat, target in (("median", median, PROOF_MEDIAN), ("p99", p99, PROOF_P99)):
+                results.append(
+                    Result(
+                        f"{SCALE_GROUP}_{kind}_{label}",
+                        round(stat(times), 3),
+                        "ms",
+                        target,
+                        f"{what[kind]} on the {head.size}-entry SQLite trace ledger; "
+                        f"{len(times)} samples after {WARM_UP} untimed calls; one proof checked",
+                        backend="sqlite",
+                        details={"samples": len(times), "ledger_entries": head.size},
+                    )
+                )
+        return results
+
+    def _scale_audit(self, ledger: TraceLedger, store: SqlLedgerStore) -> Result:
+        signer = load_or_create_ledger_key(ledger.key_file, LEDGER_NAME)
+        auditor = Auditor(
+            store,
+            signer.verifier,
+            [Scenario(self._settings.seed).root],
+            ledger_name=LEDGER_NAME,
+        )
+        start = time.perf_counter()
+        report = auditor.run(_AuditProgress(ledger.manifest["entries"]))
+        elapsed = time.perf_counter() - start
+        if not report.ok:
+            raise BenchError(f"audit of the trace ledger failed: {report.findings[0]}")
+        return Result(
+            f"{SCALE_GROUP}_audit",
+            round(report.entries / elapsed),
+            "events/s",
+            AUDIT,
+            f"Auditor.run() (what `suyuan verify` runs) over the whole {report.entries}-entry "
+            "SQLite trace ledger: chain, leaves, events, batch signatures, Merkle root, "
+            "checkpoint; one run",
+            backend="sqlite",
+            details={"entries": report.entries, "seconds": round(elapsed, 1)},
+        )
+
+    def _scale_bytes(self, ledger: TraceLedger) -> Result:
+        with closing(sqlite3.connect(ledger.path, isolation_level=None)) as conn:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            entries = int(conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0])
+        if busy:
+            raise BenchError(f"{ledger.path}: WAL checkpoint could not complete")
+        total = ledger.path.stat().st_size
+        return Result(
+            f"{SCALE_GROUP}_bytes_per_event",
+            round(total / entries),
+            "bytes",
+            BYTES_PER_EVENT,
+            f"file size of the SQLite trace ledger after PRAGMA wal_checkpoint(TRUNCATE), "
+            f"divided by its {entries} entries (every shard)",
+            backend="sqlite",
+            details={"entries": entries, "total_bytes": total},
+        )
+
     def _profile_traces(self, ledger: TraceLedger) -> None:
         """One trace of each kind, full view, in process under cProfile (stderr, not timed)."""
         store = SqlLedgerStore(create_ledger_engine(ledger.url))
@@ -826,6 +935,23 @@ _KIND_TEXT = {
     "deep": f"the units at the end of the {DEEP_LEVELS}-purchaser certificate chains",
     "wide": f"the lot codes each cut into {WIDE_PIECES} pieces",
 }
+
+
+class _AuditProgress:
+    """A line on stderr every 30 s of a long audit."""
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+        self._done = 0
+        self._start = self._last = time.perf_counter()
+
+    def __call__(self, entries: int) -> None:
+        self._done += entries
+        now = time.perf_counter()
+        if now - self._last >= 30:
+            rate = self._done / (now - self._start)
+            progress(f"  audit: {self._done:,} / {self._total:,} entries ({rate:,.0f}/s)")
+            self._last = now
 
 
 def _full_trace_json(tracer: Tracer, code: str) -> dict[str, Any]:
