@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from suyuan.ledger import LedgerStore
+from suyuan.ledger import TRUST_SHARD, LedgerStore
 from suyuan.signing import RootKey, TrustStore
 
 
@@ -21,8 +21,11 @@ class TrustFollower:
     """A :class:`~suyuan.signing.TrustStore` that catches up with the ledger on :meth:`refresh`.
 
     Trust events are appended in trust order, so a refresh applies only the ones it has not
-    seen (one small indexed query when there are none); if the order it saw changed (a ledger
-    replaced underneath), it replays them all.
+    seen; if the order it saw changed (a ledger replaced underneath), it replays them all. New
+    trust events are only ever appended to :data:`~suyuan.ledger.TRUST_SHARD`: while that
+    shard's head (size and chain head) is the one of the last refresh, nothing is read but the
+    head — a trace refreshes once or twice, and a ledger of many registrations would otherwise
+    read every trust position each time.
     """
 
     def __init__(self, store: LedgerStore, roots: Sequence[RootKey]) -> None:
@@ -30,6 +33,8 @@ class TrustFollower:
         self._roots = tuple(roots)
         self._lock = threading.Lock()
         self._positions: list[tuple[int, int]] = []
+        #: The trust shard's (size, chain head) at the last refresh.
+        self._seen_head: tuple[int, bytes] | None = None
         self.trust = TrustStore(self._roots)
 
     @property
@@ -40,7 +45,11 @@ class TrustFollower:
     def refresh(self) -> bool:
         """Apply trust events appended since the last refresh; whether there were any."""
         with self._lock:
+            head = self._store.head(TRUST_SHARD)
+            if (head.size, head.chain_head) == self._seen_head:
+                return False
             positions = self._store.trust_positions()
+            self._seen_head = (head.size, head.chain_head)
             seen = len(self._positions)
             if positions == self._positions:
                 return False
@@ -58,6 +67,7 @@ class TrustFollower:
         applied speculatively and the ledger did not take them)."""
         with self._lock:
             self._positions = []
+            self._seen_head = None
             self.trust = TrustStore(self._roots)
         self.refresh()
 
