@@ -81,22 +81,8 @@ class SqliteBackend(Backend):
 
     def disk_usage(self, store: SqlLedgerStore) -> DiskUsage:
         """File size after moving the WAL into the database file (``wal_checkpoint(TRUNCATE)``)."""
-        path = _sqlite_path(store)
         store.engine.dispose()  # no pooled connection may hold a read snapshot of the WAL
-        conn = sqlite3.connect(path, isolation_level=None)
-        try:
-            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            if busy:
-                raise RuntimeError(f"{path}: WAL checkpoint could not complete")
-            rows = conn.execute(
-                "SELECT m.tbl_name, SUM(d.pgsize) FROM dbstat AS d "
-                "JOIN sqlite_master AS m ON m.name = d.name GROUP BY m.tbl_name"
-            ).fetchall()
-        finally:
-            conn.close()
-        tables = {str(name): int(size) for name, size in rows if name not in _NOT_LEDGER}
-        wal = Path(f"{path}-wal")
-        return DiskUsage(path.stat().st_size + (wal.stat().st_size if wal.exists() else 0), tables)
+        return sqlite_disk_usage(_sqlite_path(store))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -156,20 +142,7 @@ class PostgresBackend(Backend):
         self._sql(f'DROP DATABASE "{name}" WITH (FORCE)')
 
     def disk_usage(self, store: SqlLedgerStore) -> DiskUsage:
-        """``pg_total_relation_size`` of every ledger table, after a plain ``VACUUM``.
-
-        The VACUUM makes the figure repeatable: autovacuum would otherwise add the visibility
-        map and free-space map of insert-only tables at a moment of its choosing.
-        """
-        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM")
-            rows = conn.exec_driver_sql(
-                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class AS c "
-                "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = 'public' AND c.relkind = 'r'"
-            ).all()
-        tables = {str(name): int(size) for name, size in rows if name not in _NOT_LEDGER}
-        return DiskUsage(sum(tables.values()), tables)
+        return postgres_disk_usage(store.engine)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -187,6 +160,54 @@ class PostgresBackend(Backend):
             self._admin.dispose()
         self._server.stop()
         shutil.rmtree(self._data_dir, ignore_errors=True)
+
+
+def postgres_missing() -> str | None:
+    """Why a PostgreSQL server cannot be started here (its binaries are missing), or None."""
+    from infra.local_services import find_pg_bin
+
+    try:
+        for binary in ("initdb", "postgres"):
+            find_pg_bin(binary)
+    except RuntimeError as err:
+        return str(err)
+    return None
+
+
+def sqlite_disk_usage(path: Path) -> DiskUsage:
+    """The file's size after moving the WAL into it (``wal_checkpoint(TRUNCATE)``), and each
+    table's pages (``dbstat``). No other connection may hold a read snapshot."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise RuntimeError(f"{path}: WAL checkpoint could not complete")
+        rows = conn.execute(
+            "SELECT m.tbl_name, SUM(d.pgsize) FROM dbstat AS d "
+            "JOIN sqlite_master AS m ON m.name = d.name GROUP BY m.tbl_name"
+        ).fetchall()
+    finally:
+        conn.close()
+    tables = {str(name): int(size) for name, size in rows if name not in _NOT_LEDGER}
+    wal = Path(f"{path}-wal")
+    return DiskUsage(path.stat().st_size + (wal.stat().st_size if wal.exists() else 0), tables)
+
+
+def postgres_disk_usage(engine: sa.Engine) -> DiskUsage:
+    """``pg_total_relation_size`` of every ledger table, after a plain ``VACUUM``.
+
+    The VACUUM makes the figure repeatable: autovacuum would otherwise add the visibility
+    map and free-space map of insert-only tables at a moment of its choosing.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM")
+        rows = conn.exec_driver_sql(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class AS c "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r'"
+        ).all()
+    tables = {str(name): int(size) for name, size in rows if name not in _NOT_LEDGER}
+    return DiskUsage(sum(tables.values()), tables)
 
 
 def _sqlite_path(store: SqlLedgerStore) -> Path:

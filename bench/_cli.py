@@ -6,17 +6,17 @@ import argparse
 import fnmatch
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from bench._backends import Backend, PostgresBackend, SqliteBackend
+from bench._backends import Backend, PostgresBackend, SqliteBackend, postgres_missing
 from bench._checks import check_stream
 from bench._kafka import KafkaServices, KafkaSuite, kafka_names
 from bench._report import Result, dump, load_average, machine_info, progress, write_report
 from bench._suite import GROUPS, BackendSuite, Benchmark, Settings
-from bench._trace import TraceSettings, TraceSuite, trace_names
+from bench._trace import TRACE_BACKENDS, TraceSettings, TraceSuite, trace_names
 from bench._workload import BATCH_SIZE, Stream, Workload, build_workload
 from suyuan.signing import VerifyKey
 from suyuan.tlog import NoteSigner
@@ -143,7 +143,8 @@ def run(
         backends[name] = runner.backend(name, workload, settings, no_postgres=no_postgres)
     backends["kafka"] = runner.kafka(workload, kafka_runs or settings.runs, no_postgres=no_postgres)
     backends["trace"] = runner.trace(
-        trace or TraceSettings.chosen(None, quick=False, profile=settings.profile, seed=SEED)
+        trace or TraceSettings.chosen(None, quick=False, profile=settings.profile, seed=SEED),
+        no_postgres=no_postgres,
     )
     return {
         "benchmark": "suyuan ledger (make bench)",
@@ -216,12 +217,25 @@ class _Runner:
         finally:
             services.close()
 
-    def trace(self, settings: TraceSettings) -> dict[str, Any]:
-        """The trace query benchmarks (``bench/_trace.py``) on their own SQLite ledger."""
-        suite = TraceSuite(settings)
-        for bench in suite.benchmarks():
-            self._run(bench)
-        return suite.describe()
+    def trace(self, settings: TraceSettings, *, no_postgres: bool) -> dict[str, Any]:
+        """The trace query benchmarks (``bench/_trace.py``), on a SQLite ledger and on a
+        PostgreSQL one, each kept between runs."""
+        described: dict[str, Any] = {}
+        for backend in TRACE_BACKENDS:
+            suite = TraceSuite(replace(settings, backend=backend))
+            names = [bench.name for bench in suite.benchmarks() if self._wanted(bench.name)]
+            if backend == "postgresql" and names:
+                reason = "--no-postgres" if no_postgres else postgres_missing()
+                if reason:
+                    described[backend] = self._skip(f"trace ({backend})", names, reason)
+                    continue
+            try:
+                for bench in suite.benchmarks():
+                    self._run(bench)
+            finally:
+                suite.close()
+            described[backend] = suite.describe()
+        return described
 
     def _skip(self, backend: str, names: list[str], reason: str) -> dict[str, Any]:
         progress(f"{backend} skipped: {reason}")

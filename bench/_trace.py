@@ -1,7 +1,8 @@
 """Trace queries: ``GET /v1/trace/{code}`` over HTTP and the recall scope (design.md §7, §8, §10).
 
-A SQLite ledger of ``--trace-events`` farm-lot events (:func:`suyuan.scenario.bulk_messages`,
-written through :class:`suyuan.intake.LedgerWriter`) plus three structures made with
+A ledger — a SQLite file, and a database on PostgreSQL — of ``--trace-events`` farm-lot
+events (:func:`suyuan.scenario.bulk_messages`, written through
+:class:`suyuan.intake.LedgerWriter`) plus three structures made with
 :class:`suyuan.scenario.Scenario`:
 
 - **deep**: chains of ten purchasers, each receiving the lot of the one before, repacking it
@@ -15,8 +16,9 @@ written through :class:`suyuan.intake.LedgerWriter`) plus three structures made 
 - **recall**: a vaccine lot processed into ``cases`` cases (``Transformed``), each case holding
   ``units`` 药品追溯码 units (one ``Aggregated`` per case), the cases received by ten CDCs.
 
-The ledger is kept under ``build/bench-ledgers/`` keyed by its size, shape and seed, and reused
-by the next run (the report says whether it was). The query service runs as ``suyuan
+The ledger is kept under ``build/bench-ledgers/`` keyed by its size, shape, seed and backend
+(PostgreSQL: the cluster's directory, served on a free port while the benchmarks run), and
+reused by the next run (the report says whether it was). The query service runs as ``suyuan
 serve-query`` in its own process (rate limit off), so the clients never share its GIL; the
 recall scope is timed in process.
 """
@@ -35,25 +37,24 @@ import random
 import shutil
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 
-from bench._backends import LOG_DIR
+from bench._backends import LOG_DIR, postgres_disk_usage, sqlite_disk_usage
 from bench._report import Result, progress
 from bench._stats import WARM_UP, latencies_ms, median, p99
 from bench._suite import BenchError, Benchmark
@@ -75,6 +76,9 @@ from suyuan.scenario import Organisation, Scenario, bulk_messages, vegetable_cer
 from suyuan.tlog import verify_receipt
 from suyuan.trace import Tracer, trace_json
 
+if TYPE_CHECKING:
+    from infra.local_services import PostgresServer
+
 LEDGER_DIR = Path(__file__).resolve().parent.parent / "build" / "bench-ledgers"
 #: Bump when the builder writes something else: ledgers of an older build are then not reused.
 BUILD_VERSION = 3
@@ -91,10 +95,12 @@ DEFAULT_EVENTS = 1_000_000
 QUICK_EVENTS = 20_000
 VIEWS = ("public", "regulator")
 KINDS = ("random", "deep", "wide")
-HTTP_GROUP = "trace_http_sqlite"
-RECALL_GROUP = "recall_scope_sqlite"
+#: The databases a trace ledger is built on; the benchmark names end with the backend's name.
+TRACE_BACKENDS = ("sqlite", "postgresql")
+HTTP_GROUP = "trace_http_{b}"
+RECALL_GROUP = "recall_scope_{b}"
 #: Audit, size and proofs of the whole trace ledger: the figures at its scale (10M events).
-SCALE_GROUP = "ledger_scale_sqlite"
+SCALE_GROUP = "ledger_scale_{b}"
 SCALE_PROOFS = 1_000
 RECALL_RUNS = 3
 #: Purchasers between the farm and the last lot of a deep chain.
@@ -123,7 +129,7 @@ RECALL_TARGET = Target("<= 1 s (recall scope of 1M affected units)", lambda v: v
 
 
 def trace_names() -> list[str]:
-    return [HTTP_GROUP, RECALL_GROUP, SCALE_GROUP]
+    return [g.format(b=b) for b in TRACE_BACKENDS for g in (HTTP_GROUP, RECALL_GROUP, SCALE_GROUP)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +147,8 @@ class TraceSettings:
     profile: bool
     query_workers: int = 1
     """Query service processes behind the one port (1: ``suyuan serve-query``)."""
+    backend: str = "sqlite"
+    """``sqlite`` (a file) or ``postgresql`` (a cluster kept beside the manifest)."""
 
     @classmethod
     def chosen(
@@ -151,6 +159,7 @@ class TraceSettings:
         profile: bool,
         seed: int,
         query_workers: int = 1,
+        backend: str = "sqlite",
     ) -> TraceSettings:
         """Defaults for a full run (1M events, 1M recall units) or a ``--quick`` one."""
         return cls(
@@ -165,6 +174,7 @@ class TraceSettings:
             seed=seed,
             profile=profile,
             query_workers=query_workers,
+            backend=backend,
         )
 
     @property
@@ -176,6 +186,7 @@ class TraceSettings:
         return (
             f"trace-v{BUILD_VERSION}-{self.events}ev-{self.recall_cases}x{self.units_per_case}"
             f"-d{self.deep_chains}-w{self.wide_lots}-seed{self.seed}"
+            + ("" if self.backend == "sqlite" else f"-{self.backend}")
         )
 
 
@@ -189,14 +200,19 @@ class TraceLedger:
     directory: Path
     manifest: dict[str, Any]
     reused: bool
+    url: str
+    """Where it is served from now (a PostgreSQL cluster listens on a new port each run)."""
+    cluster: PostgresServer | None = None
+    """The kept PostgreSQL cluster serving it; stopped by :meth:`close`."""
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if self.cluster is None else "postgresql"
 
     @property
     def path(self) -> Path:
-        return self.directory / "ledger.sqlite"
-
-    @property
-    def url(self) -> str:
-        return f"sqlite:///{self.path}"
+        """The SQLite file, or the PostgreSQL cluster's directory."""
+        return _sqlite_file(self.directory) if self.cluster is None else self.cluster.data_dir
 
     @property
     def key_file(self) -> Path:
@@ -214,17 +230,26 @@ class TraceLedger:
             "the same settings reuses it (delete the directory to rebuild)",
             **{k: v for k, v in self.manifest.items() if k != "codes"},
             "codes_timed": {kind: len(self.codes(kind)) for kind in KINDS},
-            "file_bytes": self.path.stat().st_size,
+            "backend": self.backend,
         }
+
+    def close(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
 
 
 def prepare_ledger(settings: TraceSettings) -> TraceLedger:
     """The ledger for ``settings``: the one a previous run built, or a new one (untimed)."""
     directory = LEDGER_DIR / settings.ledger_key
     manifest = directory / "manifest.json"
-    if manifest.exists():
+    reused = manifest.exists()
+    if not reused:
+        _build(directory, settings)
+    else:
         progress(f"  reusing the trace ledger {directory}")
-        ledger = TraceLedger(directory, json.loads(manifest.read_text()), reused=True)
+    url, cluster = _open(directory, settings.backend)
+    ledger = TraceLedger(directory, json.loads(manifest.read_text()), reused, url, cluster)
+    try:
         store = SqlLedgerStore(create_ledger_engine(ledger.url))
         try:
             migrate(store.engine)  # a no-op unless the schema moved on since the build
@@ -233,27 +258,59 @@ def prepare_ledger(settings: TraceSettings) -> TraceLedger:
             store.close()
         if size != ledger.manifest["entries"]:
             raise BenchError(f"{ledger.path}: {size} entries, the manifest says otherwise")
-        return ledger
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger
+
+
+def _build(directory: Path, settings: TraceSettings) -> None:
+    """Build the ledger for ``settings`` in ``directory`` (written as ``….partial``, renamed
+    once complete, so an interrupted build is never reused)."""
     partial = directory.with_name(directory.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     progress(
-        f"  building the trace ledger ({settings.events:,} farm-lot events + "
+        f"  building the {settings.backend} trace ledger ({settings.events:,} farm-lot events + "
         f"{settings.recall_units:,} recall units) in {partial}; untimed, kept for later runs"
     )
     start = time.perf_counter()
-    content = _Builder(partial, settings).build()
+    url, cluster = _open(partial, settings.backend)
+    try:
+        content = _Builder(partial, settings, url).build()
+    finally:
+        if cluster is not None:
+            cluster.stop()
     content["built_in_s"] = round(time.perf_counter() - start, 1)
     content["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     (partial / "manifest.json").write_text(json.dumps(content, ensure_ascii=False, indent=1))
     partial.rename(directory)
-    return TraceLedger(directory, content, reused=False)
+
+
+def _open(directory: Path, backend: str) -> tuple[str, PostgresServer | None]:
+    """The URL of the ledger in ``directory``, with the cluster serving it on PostgreSQL
+    (started here: a new one is made on first use; the caller stops it)."""
+    if backend == "sqlite":
+        return f"sqlite:///{_sqlite_file(directory)}", None
+    from infra.local_services import PostgresServer
+
+    cluster = PostgresServer(data_dir=directory / "pg", log_dir=LOG_DIR)
+    try:
+        cluster.start()
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster.url, cluster
+
+
+def _sqlite_file(directory: Path) -> Path:
+    return directory / "ledger.sqlite"
 
 
 class _Builder:
     """Writes the ledger of :mod:`bench._trace` through :class:`LedgerWriter`."""
 
-    def __init__(self, directory: Path, settings: TraceSettings) -> None:
+    def __init__(self, directory: Path, settings: TraceSettings, url: str) -> None:
         self._settings = settings
         self._s = Scenario(settings.seed)
         self._rng = random.Random(settings.seed)
@@ -279,7 +336,7 @@ class _Builder:
         self._s.step = usual_step
         # What is made here after the bulk must not repeat the identifiers made there.
         self._s.rng.seed(f"{settings.seed}-after-bulk")
-        self._store = SqlLedgerStore(create_ledger_engine(f"sqlite:///{directory}/ledger.sqlite"))
+        self._store = SqlLedgerStore(create_ledger_engine(url))
         migrate(self._store.engine)
         signer = load_or_create_ledger_key(directory / "ledger.key", LEDGER_NAME)
         initialise(self._store, signer.verifier, [self._s.root])
@@ -318,11 +375,11 @@ class _Builder:
         settings = self._settings
         try:
             self._bulk()
-            bulk_rows = self._max_code_row()
+            bulk_entries = self._store.head(SHARD).size
             deep = [self._deep_chain(n) for n in range(settings.deep_chains)]
             wide = [self._wide_lot(n) for n in range(settings.wide_lots)]
             recall = self._recall_lot()
-            sampled = self._sample_codes(bulk_rows, settings.random_codes)
+            sampled = self._sample_codes(bulk_entries, settings.random_codes)
             entries = self._store.head(SHARD).size
         finally:
             self._bulk_maker.kill()
@@ -401,18 +458,11 @@ class _Builder:
                 )
                 last = now
 
-    def _max_code_row(self) -> int:
-        with self._store.engine.connect() as conn:
-            return int(conn.exec_driver_sql("SELECT max(rowid) FROM code_events").scalar() or 0)
-
-    def _sample_codes(self, rows: int, wanted: int) -> list[str]:
-        """Distinct codes named by the bulk's events, uniformly by row of ``code_events``."""
-        picks = sorted(self._rng.sample(range(1, rows + 1), min(rows, wanted * 2)))
-        with self._store.engine.connect() as conn:
-            found = conn.exec_driver_sql(
-                f"SELECT code FROM code_events WHERE rowid IN ({','.join(map(str, picks))})"
-            ).all()
-        codes = list(dict.fromkeys(str(row[0]) for row in found))
+    def _sample_codes(self, entries: int, wanted: int) -> list[str]:
+        """Distinct codes named by the bulk's events: one code of each of random events."""
+        picks = sorted(self._rng.sample(range(entries), min(entries, wanted * 2)))
+        events = self._store.events_at([(SHARD, seq) for seq in picks])
+        codes = list(dict.fromkeys(self._rng.choice(events[SHARD, seq].codes) for seq in picks))
         self._rng.shuffle(codes)
         return codes[:wanted]
 
@@ -690,12 +740,23 @@ class TraceSuite:
     def __init__(self, settings: TraceSettings) -> None:
         self._settings = settings
         self._ledger: TraceLedger | None = None
+        b = settings.backend
+        self._backend = b
+        self._db = "SQLite" if b == "sqlite" else "PostgreSQL"
+        self._http_group = HTTP_GROUP.format(b=b)
+        self._recall_group = RECALL_GROUP.format(b=b)
+        self._scale_group = SCALE_GROUP.format(b=b)
+
+    def close(self) -> None:
+        """Stop the PostgreSQL cluster the ledger was served from, if any."""
+        if self._ledger is not None:
+            self._ledger.close()
 
     def benchmarks(self) -> list[Benchmark]:
         return [
-            Benchmark(HTTP_GROUP, self._http),
-            Benchmark(RECALL_GROUP, self._recall),
-            Benchmark(SCALE_GROUP, self._scale),
+            Benchmark(self._http_group, self._http),
+            Benchmark(self._recall_group, self._recall),
+            Benchmark(self._scale_group, self._scale),
         ]
 
     def describe(self) -> dict[str, Any]:
@@ -755,13 +816,13 @@ class TraceSuite:
     def _http_results(self, view: str, kind: str, load: _Load, ledger: TraceLedger) -> list[Result]:
         if not load.latencies_ms:
             raise BenchError(f"no {view} trace of a {kind} code answered")
-        name = f"{HTTP_GROUP}_{view}_{kind}"
+        name = f"{self._http_group}_{view}_{kind}"
         entries = ledger.manifest["entries"]
         s = self._settings
         note = (
             f"GET /v1/trace/{{code}} ({view} view) of {_KIND_TEXT[kind]}, "
             f"{s.clients} concurrent clients for {s.seconds_per_load:g} s "
-            f"against suyuan serve-query on a {entries}-entry SQLite ledger; latency from "
+            f"against suyuan serve-query on a {entries}-entry {self._db} ledger; latency from "
             "sending the request to the last byte of the answer"
         )
         details = load.details()
@@ -773,7 +834,7 @@ class TraceSuite:
                 "ms",
                 target,
                 note,
-                backend="sqlite",
+                backend=self._backend,
                 details=details,
             )
             for label, stat, target in (("p50", median, P50_TARGET), ("p99", p99, P99_TARGET))
@@ -797,7 +858,7 @@ class TraceSuite:
             store.close()
         return [
             Result(
-                RECALL_GROUP,
+                self._recall_group,
                 round(median(times), 3),
                 "s",
                 RECALL_TARGET,
@@ -805,8 +866,8 @@ class TraceSuite:
                 f"processed into {expected['cases']} cases of {expected['units_per_case']} units "
                 f"each ({expected['scope_codes']} codes) and the {expected['holders']} "
                 f"organisations that received them, on a {ledger.manifest['entries']}-entry "
-                f"SQLite ledger; median of {RECALL_RUNS} runs",
-                backend="sqlite",
+                f"{self._db} ledger; median of {RECALL_RUNS} runs",
+                backend=self._backend,
                 runs=tuple(round(t, 3) for t in times),
                 details={
                     "units": expected["units"],
@@ -826,9 +887,9 @@ class TraceSuite:
         try:
             results = self._scale_proofs(ledger, store)
             results.append(self._scale_audit(ledger, store))
+            results.append(self._scale_bytes(ledger, store))
         finally:
             store.close()
-        results.append(self._scale_bytes(ledger))
         return results
 
     def _scale_proofs(self, ledger: TraceLedger, store: SqlLedgerStore) -> list[Result]:
@@ -860,13 +921,13 @@ class TraceSuite:
             for label, stat, target in (("median", median, PROOF_MEDIAN), ("p99", p99, PROOF_P99)):
                 results.append(
                     Result(
-                        f"{SCALE_GROUP}_{kind}_{label}",
+                        f"{self._scale_group}_{kind}_{label}",
                         round(stat(times), 3),
                         "ms",
                         target,
-                        f"{what[kind]} on the {head.size}-entry SQLite trace ledger; "
+                        f"{what[kind]} on the {head.size}-entry {self._db} trace ledger; "
                         f"{len(times)} samples after {WARM_UP} untimed calls; one proof checked",
-                        backend="sqlite",
+                        backend=self._backend,
                         details={"samples": len(times), "ledger_entries": head.size},
                     )
                 )
@@ -886,33 +947,41 @@ class TraceSuite:
         if not report.ok:
             raise BenchError(f"audit of the trace ledger failed: {report.findings[0]}")
         return Result(
-            f"{SCALE_GROUP}_audit",
+            f"{self._scale_group}_audit",
             round(report.entries / elapsed),
             "events/s",
             AUDIT,
             f"Auditor.run() (what `suyuan verify` runs) over the whole {report.entries}-entry "
-            "SQLite trace ledger: chain, leaves, events, batch signatures, Merkle root, "
+            f"{self._db} trace ledger: chain, leaves, events, batch signatures, Merkle root, "
             "checkpoint; one run",
-            backend="sqlite",
+            backend=self._backend,
             details={"entries": report.entries, "seconds": round(elapsed, 1)},
         )
 
-    def _scale_bytes(self, ledger: TraceLedger) -> Result:
-        with closing(sqlite3.connect(ledger.path, isolation_level=None)) as conn:
-            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            entries = int(conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0])
-        if busy:
-            raise BenchError(f"{ledger.path}: WAL checkpoint could not complete")
-        total = ledger.path.stat().st_size
+    def _scale_bytes(self, ledger: TraceLedger, store: SqlLedgerStore) -> Result:
+        entries = sum(store.head(shard).size for shard in store.shard_ids())
+        store.close()  # no pooled connection may hold a read snapshot of SQLite's WAL
+        if ledger.cluster is None:
+            usage = sqlite_disk_usage(ledger.path)
+            how = "file size after PRAGMA wal_checkpoint(TRUNCATE)"
+        else:
+            usage = postgres_disk_usage(store.engine)
+            how = "sum of pg_total_relation_size over the ledger tables after VACUUM"
         return Result(
-            f"{SCALE_GROUP}_bytes_per_event",
-            round(total / entries),
+            f"{self._scale_group}_bytes_per_event",
+            round(usage.total / entries),
             "bytes",
             BYTES_PER_EVENT,
-            f"file size of the SQLite trace ledger after PRAGMA wal_checkpoint(TRUNCATE), "
-            f"divided by its {entries} entries (every shard)",
-            backend="sqlite",
-            details={"entries": entries, "total_bytes": total},
+            f"{how} of the {self._db} trace ledger, divided by its {entries} entries",
+            backend=self._backend,
+            details={
+                "entries": entries,
+                "total_bytes": usage.total,
+                "bytes_per_event_by_table": {
+                    table: round(size / entries, 1)
+                    for table, size in sorted(usage.tables.items(), key=lambda kv: -kv[1])
+                },
+            },
         )
 
     def _profile_traces(self, ledger: TraceLedger) -> None:

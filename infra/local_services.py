@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,11 @@ class TansuBroker:
             stop(self.proc)
 
 
+#: A Unix socket's path holds at most 107 bytes: a socket directory longer than this (with
+#: ``.s.PGSQL.<port>`` after it) is made under the temporary directory instead.
+_SOCKET_DIR_MAX = 80
+
+
 def find_pg_bin(name: str) -> str:
     """A PostgreSQL server binary: on PATH, or in Debian's versioned directory."""
     found = shutil.which(name)
@@ -114,7 +120,8 @@ def find_pg_bin(name: str) -> str:
 
 @dataclass
 class PostgresServer:
-    """A throwaway PostgreSQL cluster in ``data_dir``, trust auth on loopback only.
+    """A throwaway PostgreSQL cluster in ``data_dir``, trust auth on loopback only. A cluster
+    already in ``data_dir`` is served as it is (its database kept).
 
     When run as root, ``data_dir`` must be reachable by the ``postgres`` user (e.g. made with
     ``tempfile.mkdtemp()`` directly under /tmp, not inside a private pytest directory).
@@ -126,6 +133,7 @@ class PostgresServer:
     user: str = "suyuan"
     database: str = "suyuan"
     proc: subprocess.Popen[bytes] | None = None
+    _short_socket_dir: Path | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -148,6 +156,8 @@ class PostgresServer:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         socket_dir = self.data_dir / "sock"
+        if len(str(socket_dir)) > _SOCKET_DIR_MAX:  # a kept cluster deep in build/
+            socket_dir = self._short_socket_dir = Path(tempfile.mkdtemp(prefix="suyuan-pgsock-"))
         socket_dir.mkdir(exist_ok=True)
         if os.geteuid() == 0:
             # The server runs as 'postgres': it must own its directories (the log is written
@@ -155,6 +165,9 @@ class PostgresServer:
             for path in (self.data_dir, socket_dir):
                 shutil.chown(path, "postgres")
         pgdata = self.data_dir / "pgdata"
+        if (pgdata / "PG_VERSION").exists():  # a kept cluster (the bench's trace ledgers)
+            self._serve(pgdata, socket_dir)
+            return self
         with self.log.open("ab") as out:
             subprocess.run(
                 [
@@ -175,6 +188,11 @@ class PostgresServer:
                 stderr=subprocess.STDOUT,
                 check=True,
             )
+        self._serve(pgdata, socket_dir)
+        self._create_database(socket_dir)
+        return self
+
+    def _serve(self, pgdata: Path, socket_dir: Path) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [
@@ -199,8 +217,6 @@ class PostgresServer:
                 stderr=subprocess.STDOUT,
             )
         wait_for_port(self.port, 60, self.proc, self.log)
-        self._create_database(socket_dir)
-        return self
 
     def _create_database(self, socket_dir: Path) -> None:
         deadline = time.monotonic() + 30
@@ -229,6 +245,8 @@ class PostgresServer:
     def stop(self) -> None:
         if self.proc is not None:
             stop(self.proc, timeout=30)
+        if self._short_socket_dir is not None:
+            shutil.rmtree(self._short_socket_dir, ignore_errors=True)
 
 
 def main() -> None:
