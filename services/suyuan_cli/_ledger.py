@@ -18,6 +18,7 @@ from suyuan.ledger import (
     Ledger,
     LedgerError,
     SqlLedgerStore,
+    default_jobs,
     initialise,
     leaf_from_receipt,
     ledger_verifier,
@@ -142,6 +143,15 @@ def verify(
             "contain its tree (catches a ledger cut back with its checkpoints).",
         ),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes checking ranges of the ledger at once; default: the CPUs available.",
+        ),
+    ] = None,
 ) -> None:
     """Audit the whole ledger: signatures, hash chain, Merkle trees, checkpoints.
 
@@ -166,7 +176,12 @@ def verify(
         except (SuyuanError, ValueError) as err:
             fail(f"{path}: not a checkpoint signed by the ledger key ({err})")
     auditor = Auditor(
-        store, verifier, roots, ledger_name=verifier.name, held_checkpoints=held_checkpoints
+        store,
+        verifier,
+        roots,
+        ledger_name=verifier.name,
+        held_checkpoints=held_checkpoints,
+        jobs=jobs or default_jobs(),
     )
     with Progress(
         TextColumn("verifying"),
