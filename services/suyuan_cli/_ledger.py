@@ -183,6 +183,8 @@ def verify(
         held_checkpoints=held_checkpoints,
         jobs=jobs or default_jobs(),
     )
+    # Redrawn as ranges complete rather than by a refresh thread: a process running no other
+    # thread can fork its worker processes, which start far faster than from a fork server.
     with Progress(
         TextColumn("verifying"),
         BarColumn(),
@@ -190,9 +192,15 @@ def verify(
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        auto_refresh=False,
     ) as progress:
         task = progress.add_task("entries", total=auditor.total_entries())
-        report = auditor.run(lambda n: progress.advance(task, n))
+
+        def checked(entries: int) -> None:
+            progress.advance(task, entries)
+            progress.refresh()
+
+        report = auditor.run(checked)
     if report.ok:
         console.print(
             f"[green]OK[/]: {report.entries} entries in {len(report.shards)} shard(s), "
