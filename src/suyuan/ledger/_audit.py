@@ -622,18 +622,21 @@ class _RangeChecker:
         before = self._checker.signatures
         problems = self._check_chunk(task, chunk)
         result.chunks.append((chunk[0].seq, frozenset(self._checker.verified_since(before))))
+        span = spans[-1] if spans else Frontier()
         for entry, found in zip(chunk, problems, strict=True):
             if entry.seq != expected:
                 result.stop = ("missing_entry", expected, entry.seq)
                 return chain, expected
             hashed = leaf_hash(entry.leaf)
-            chain = chain_next(chain, hashed)
-            if chain != entry.chain_hash:
+            following = chain_next(chain, hashed)
+            if following != entry.chain_hash:
                 result.stop = ("chain_break", entry.seq, entry.seq)
                 return chain, expected
+            chain = following
             if expected % task.span == 0:
-                spans.append(Frontier())
-            spans[-1].add(hashed)
+                span = Frontier()
+                spans.append(span)
+            span.add(hashed)
             expected += 1
             result.end = expected
             result.chain = chain
@@ -652,15 +655,17 @@ class _RangeChecker:
         events of one signed batch in the chunk are checked together
         (:meth:`SignatureChecker.check_many`)."""
         problems: list[_Problems] = []
-        signed: list[tuple[int, Leaf, EventSummary]] = []
+        numbers: list[int] = []
+        signed: list[tuple[Leaf, EventSummary]] = []
         for number, entry in enumerate(chunk):
             found: _Problems = []
             problems.append(found)
             parsed = self._content(task, entry, found)
             if parsed is not None:
-                signed.append((number, *parsed))
-        errors = self._checker.check_many([(leaf, event) for _, leaf, event in signed])
-        for (number, _leaf, _event), error in zip(signed, errors, strict=True):
+                numbers.append(number)
+                signed.append(parsed)
+        errors = self._checker.check_many(signed)
+        for number, error in zip(numbers, errors, strict=True):
             if error is not None:
                 problems[number].append((error.reason, str(error)))
         return problems
@@ -690,7 +695,7 @@ class _RangeChecker:
             found.append(
                 ("index_mismatch", f"row says event {entry.event_id}, leaf holds {event.event_id}")
             )
-        first = self._repeated.get((shard, entry.seq))
+        first = self._repeated.get((shard, entry.seq)) if self._repeated else None
         if first is not None:
             found.append(
                 (
@@ -698,13 +703,12 @@ class _RangeChecker:
                     f"event {event.event_id} is already entry {first[1]} of shard {first[0]}",
                 )
             )
-        if event.event_type in TRUST_EVENT_TYPES and entry.seq not in task.trust_seqs:
+        trust_event = event.event_type in TRUST_EVENT_TYPES
+        if trust_event and entry.seq not in task.trust_seqs:
             found.append(
                 ("trust_index_incomplete", f"{event.event_type} is missing from the trust index")
             )
-        if leaf.trust_size is not None and (shard == TRUST_SHARD) != (
-            event.event_type in TRUST_EVENT_TYPES
-        ):
+        if leaf.trust_size is not None and (shard == TRUST_SHARD) != trust_event:
             found.append(
                 (
                     "wrong_shard",
@@ -821,12 +825,19 @@ class SignatureChecker:
                 continue
             batches.setdefault((leaf.key_id, leaf.signature, leaf.batch_size), []).append(number)
         for (_key_id, _signature, size), members in batches.items():
-            whole = self._whole_batch([leaves[n][0] for n in members], size)
-            for number in members:
-                leaf = leaves[number][0]
+            found = [leaves[n][0] for n in members]
+            whole = self._whole_batch(found, size)
+            if whole is not None:
+                # Every member's proof has the batch's root and size: one check answers all.
                 try:
-                    proof = _proof_from_path(leaf) if whole is None else whole[leaf.batch_index]
-                    self._verify(leaf, proof)
+                    self._verify(found[0], whole[0])
+                except SignatureError as err:
+                    for number in members:
+                        errors[number] = err
+                continue
+            for number, leaf in zip(members, found, strict=True):
+                try:
+                    self._verify(leaf, _proof_from_path(leaf))
                 except SignatureError as err:
                     errors[number] = err
         return errors
