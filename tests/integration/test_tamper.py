@@ -490,6 +490,30 @@ def test_flipped_byte_under_a_rebuilt_chain_fails_its_signature(
     assert (where, problem) == ("shard 0 seq 7", "bad_signature")
 
 
+@pytest.mark.parametrize("field", ["actor", "event_id"])
+def test_rewritten_envelope_under_a_rebuilt_chain_is_caught(
+    ledger: BuiltLedger, attacker: Attacker, field: str
+) -> None:
+    """The audit reads only an event's id, type and actor; rewriting one of those in the leaf
+    (and covering the tracks) is still caught: the signer does not own the new actor, and
+    the row no longer holds the leaf's event id."""
+    leaf = attacker.leaf(0, 7)
+    event = decode_event(Leaf.from_bytes(leaf).event)
+    if field == "actor":
+        old, new = event.actor, ledger.world.market.uscc  # the farm's event, the market's name
+    else:
+        old, new = event.event_id, str(uuid.uuid4())
+    assert len(old) == len(new) and leaf.count(old.encode()) == 1
+    attacker.update_entry(0, 7, leaf=leaf.replace(old.encode(), new.encode()))
+    attacker.cover_tracks(0)
+
+    where, problem, detail = _first_finding(_verify(ledger))
+
+    expected = "wrong_signer" if field == "actor" else "index_mismatch"
+    assert (where, problem) == ("shard 0 seq 7", expected)
+    assert new in detail
+
+
 # --- 2. a row deleted -------------------------------------------------------------------------
 
 
