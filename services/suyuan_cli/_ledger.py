@@ -18,6 +18,7 @@ from suyuan.ledger import (
     Ledger,
     LedgerError,
     SqlLedgerStore,
+    default_jobs,
     initialise,
     leaf_from_receipt,
     ledger_verifier,
@@ -142,6 +143,15 @@ def verify(
             "contain its tree (catches a ledger cut back with its checkpoints).",
         ),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes checking ranges of the ledger at once; default: the CPUs available.",
+        ),
+    ] = None,
 ) -> None:
     """Audit the whole ledger: signatures, hash chain, Merkle trees, checkpoints.
 
@@ -166,8 +176,15 @@ def verify(
         except (SuyuanError, ValueError) as err:
             fail(f"{path}: not a checkpoint signed by the ledger key ({err})")
     auditor = Auditor(
-        store, verifier, roots, ledger_name=verifier.name, held_checkpoints=held_checkpoints
+        store,
+        verifier,
+        roots,
+        ledger_name=verifier.name,
+        held_checkpoints=held_checkpoints,
+        jobs=jobs or default_jobs(),
     )
+    # Redrawn as ranges complete rather than by a refresh thread: a process running no other
+    # thread can fork its worker processes, which start far faster than from a fork server.
     with Progress(
         TextColumn("verifying"),
         BarColumn(),
@@ -175,9 +192,15 @@ def verify(
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        auto_refresh=False,
     ) as progress:
         task = progress.add_task("entries", total=auditor.total_entries())
-        report = auditor.run(lambda n: progress.advance(task, n))
+
+        def checked(entries: int) -> None:
+            progress.advance(task, entries)
+            progress.refresh()
+
+        report = auditor.run(checked)
     if report.ok:
         console.print(
             f"[green]OK[/]: {report.entries} entries in {len(report.shards)} shard(s), "

@@ -151,6 +151,59 @@ class Frontier:
         self._size += 1
         return completed
 
+    def add(self, leaf_hash: bytes) -> None:
+        """:meth:`append` for a caller that needs only the roots, not the completed nodes
+        (the audit adds every leaf of the ledger).
+
+        Raises:
+            ProofError: as :meth:`append`.
+        """
+        _check_hash("leaf_hash", leaf_hash)
+        if self._size >= _MAX_TREE_SIZE:
+            raise ProofError("size", self._size, "a tree holds at most 2**64 - 1 leaves")
+        merged = bytes(leaf_hash)
+        size = self._size
+        while size & 1:
+            merged = node_hash(self._hashes.pop(), merged)
+            size >>= 1
+        self._hashes.append(merged)
+        self._size += 1
+
+    def join(self, following: Frontier) -> None:
+        """Append the leaves of ``following``, a tree of the leaves that come next, knowing only
+        its frontier (audit ranges checked apart are joined in order).
+
+        Each perfect subtree of ``following`` must start at a multiple of its own size in the
+        joined tree: true when this tree's size is a multiple of the largest power of two not
+        above ``following.size`` (e.g. both start at multiples of one power of two).
+
+        Raises:
+            ProofError: the subtrees would not be aligned (field ``size``), or the joined tree
+                would exceed 2**64 - 1 leaves.
+        """
+        if following.size == 0:
+            return
+        largest = 1 << (following.size.bit_length() - 1)
+        if self._size % largest:
+            raise ProofError(
+                "size",
+                self._size,
+                f"a tree of {following.size} leaves joins only at a multiple of {largest}",
+            )
+        if self._size + following.size > _MAX_TREE_SIZE:
+            raise ProofError("size", self._size, "a tree holds at most 2**64 - 1 leaves")
+        levels = [
+            b for b in range(following.size.bit_length() - 1, -1, -1) if following.size >> b & 1
+        ]
+        for level, subtree in zip(levels, following._hashes, strict=True):
+            merged = subtree
+            size = self._size >> level
+            while size & 1:
+                merged = node_hash(self._hashes.pop(), merged)
+                size >>= 1
+            self._hashes.append(merged)
+            self._size += 1 << level
+
     def extend(self, leaf_hashes: Iterable[bytes]) -> list[Node]:
         """Append every leaf hash in order; return all nodes completed, in the order made.
 

@@ -41,7 +41,17 @@ from typer.testing import CliRunner, Result
 from suyuan.events import decode_batch, decode_event
 from suyuan.events.model import SIGNING_KEY_REGISTERED
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import TRUST_SHARD, Leaf, SqlLedgerStore, load_or_create_ledger_key, root_keys
+from suyuan.ledger import (
+    TRUST_SHARD,
+    Auditor,
+    AuditReport,
+    Leaf,
+    SqlLedgerStore,
+    ledger_verifier,
+    load_or_create_ledger_key,
+    root_keys,
+)
+from suyuan.ledger import _audit as audit_module
 from suyuan.merkle import Frontier
 from suyuan.scenario import Organisation
 from suyuan.signing import batch_proofs, save_key_pair
@@ -430,7 +440,16 @@ _FIRST_FINDING = re.compile(
 
 
 def _verify(ledger: BuiltLedger, *options: str) -> Result:
-    return runner.invoke(app, ["verify", "--db", ledger.url, *options])
+    """``suyuan verify`` in one process, which must print exactly what two worker processes
+    print when each checks ranges of 4 entries (the chain, the trees, the checkpoints and
+    the signature count joined across ranges; the same findings in the same order)."""
+    alone = runner.invoke(app, ["verify", "--db", ledger.url, "--jobs", "1", *options])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(audit_module, "_CHUNK", 4)  # ranges of 4 entries: a power of two
+        patch.setattr(audit_module, "_PARALLEL_FROM", {"fork": 0, "forkserver": 0})
+        split = runner.invoke(app, ["verify", "--db", ledger.url, "--jobs", "2", *options])
+    assert (split.exit_code, split.output) == (alone.exit_code, alone.output)
+    return alone
 
 
 def _first_finding(result: Result) -> tuple[str, str, str]:
@@ -469,6 +488,30 @@ def test_flipped_byte_under_a_rebuilt_chain_fails_its_signature(
     where, problem, _ = _first_finding(_verify(ledger))
 
     assert (where, problem) == ("shard 0 seq 7", "bad_signature")
+
+
+@pytest.mark.parametrize("field", ["actor", "event_id"])
+def test_rewritten_envelope_under_a_rebuilt_chain_is_caught(
+    ledger: BuiltLedger, attacker: Attacker, field: str
+) -> None:
+    """The audit reads only an event's id, type and actor; rewriting one of those in the leaf
+    (and covering the tracks) is still caught: the signer does not own the new actor, and
+    the row no longer holds the leaf's event id."""
+    leaf = attacker.leaf(0, 7)
+    event = decode_event(Leaf.from_bytes(leaf).event)
+    if field == "actor":
+        old, new = event.actor, ledger.world.market.uscc  # the farm's event, the market's name
+    else:
+        old, new = event.event_id, str(uuid.uuid4())
+    assert len(old) == len(new) and leaf.count(old.encode()) == 1
+    attacker.update_entry(0, 7, leaf=leaf.replace(old.encode(), new.encode()))
+    attacker.cover_tracks(0)
+
+    where, problem, detail = _first_finding(_verify(ledger))
+
+    expected = "wrong_signer" if field == "actor" else "index_mismatch"
+    assert (where, problem) == ("shard 0 seq 7", expected)
+    assert new in detail
 
 
 # --- 2. a row deleted -------------------------------------------------------------------------
@@ -791,6 +834,46 @@ def test_untampered_ledger_passes(ledger: BuiltLedger, independent: bool) -> Non
         f"OK: {TRUST_SIZE + SHARD0_SIZE + SHARD1_SIZE} entries in 3 shard(s), "
         f"{BATCH_SIGNATURES} batch signature(s), {CHECKPOINTS} checkpoint(s) verified"
     )
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+@pytest.mark.parametrize("tamper", ["none", "signature", "rows"])
+def test_worker_processes_report_what_one_process_reports(
+    ledger: BuiltLedger,
+    attacker: Attacker,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    tamper: str,
+) -> None:
+    """Both ways workers start: a fork (a process running no other thread) and a fork server
+    (``suyuan verify``, whose progress display runs a thread). Chunks of 4 entries: ranges of
+    8 in one process, of 4 in two; the whole report must match, the count of batch
+    signatures verified before a gap included."""
+    if tamper == "signature":
+        leaf = attacker.leaf(0, 7)
+        attacker.update_entry(0, 7, leaf=_flip(leaf, _byte_inside(leaf, "signature")))
+        attacker.cover_tracks(0)
+    elif tamper == "rows":
+        attacker.delete_entry(0, 10)
+        attacker.delete_entry(0, 11)
+    store = SqlLedgerStore.from_url(ledger.url)
+    verifier = ledger_verifier(store)
+    monkeypatch.setattr(audit_module, "_CHUNK", 4)
+    monkeypatch.setattr(audit_module, "_PARALLEL_FROM", {method: 0})
+    monkeypatch.setattr(audit_module, "_start_method", lambda: method)
+
+    def audit(jobs: int) -> AuditReport:
+        auditor = Auditor(store, verifier, root_keys(store), ledger_name=verifier.name, jobs=jobs)
+        return auditor.run()
+
+    try:
+        alone, split = audit(1), audit(2)
+    finally:
+        store.close()
+
+    assert (alone.jobs, split.jobs) == (1, 2)
+    assert dataclasses.replace(split, jobs=1) == alone
+    assert alone.ok == (tamper == "none")
 
 
 def test_verify_without_a_ledger_fails_with_a_clear_message(

@@ -390,6 +390,54 @@ def test_frontier_copy_is_independent() -> None:
     assert frontier.root() == ROOTS[5]
 
 
+@settings(max_examples=100, deadline=None)
+@given(sizes)
+def test_frontier_add_is_append_without_the_nodes(size: int) -> None:
+    added, appended = Frontier(), Frontier()
+    for leaf in LEAVES[:size]:
+        added.add(leaf)
+        appended.append(leaf)
+    assert added == appended
+    assert added.root() == ROOTS[size]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=0, max_value=5), st.data())
+def test_frontiers_of_aligned_ranges_join_into_the_whole_tree(
+    power: int, data: st.DataObject
+) -> None:
+    """Ranges of a power-of-two length checked apart (the audit's ranges) give the root of
+    the whole tree at every size, the last range being of any length."""
+    span = 1 << power
+    ranges = data.draw(st.integers(min_value=0, max_value=(MAX_SIZE - 1) // span))
+    last = data.draw(st.integers(min_value=0, max_value=min(MAX_SIZE - ranges * span, 3 * span)))
+    joined = Frontier()
+    for start in range(0, ranges * span, span):
+        part = Frontier()
+        part.extend(LEAVES[start : start + span])
+        joined.join(part)
+        assert joined.root() == ROOTS[start + span]
+    part = Frontier()
+    part.extend(LEAVES[ranges * span : ranges * span + last])
+    if last and ranges * span % (1 << (last.bit_length() - 1)):
+        with pytest.raises(ProofError):
+            joined.join(part)
+        return
+    joined.join(part)
+    assert joined.size == ranges * span + last
+    assert joined.root() == ROOTS[joined.size]
+
+
+def test_a_frontier_joins_only_where_its_subtrees_stay_aligned() -> None:
+    first, second = Frontier(), Frontier()
+    first.extend(LEAVES[:2])
+    second.extend(LEAVES[2:6])  # a subtree of 4 leaves cannot start at leaf 2
+    with pytest.raises(ProofError) as raised:
+        first.join(second)
+    assert raised.value.field == "size"
+    assert first.size == 2
+
+
 def test_compact_range_is_the_frontier() -> None:
     assert CompactRange is Frontier
 

@@ -17,6 +17,7 @@ from suyuan.events._codec import (
     MAX_EVENT_BYTES,
     SINGLE_OBJECT_MARKER,
     Codec,
+    EventSummary,
     default_codec,
 )
 from suyuan.events._json import event_from_json, event_to_json
@@ -66,6 +67,23 @@ def decode_event(data: bytes) -> Event:
     return default_codec().decode_event(data)
 
 
+def event_summary(data: bytes) -> EventSummary:
+    """The id, type and actor of a single-object-encoded event, read from the Avro fields that
+    come before the payload, without decoding the rest (a fraction of :func:`decode_event`).
+
+    For bytes whose content was already checked: the audit reads ledger leaves this way,
+    whose events the writer decoded and validated before appending them, and whose bytes the
+    hash chain, the Merkle tree and the batch signature cover. The answer equals the full
+    decoder's for every event it decodes; what follows the payload's branch index is not read,
+    so damage there is not seen here. Any event this cannot read (a damaged envelope, an
+    unknown schema, a record the current schema reads under another name) is decoded in full.
+
+    Raises:
+        UnknownSchemaError, DecodeError: as :func:`decode_event`, for an event it cannot read.
+    """
+    return default_codec().event_summary(data)
+
+
 def encode_batch(batch: SignedBatch) -> bytes:
     """Single-object-encode a signed batch.
 
@@ -101,6 +119,7 @@ __all__ = [
     "TRUST_EVENT_TYPES",
     "Codec",
     "Event",
+    "EventSummary",
     "Location",
     "SchemaFileError",
     "SchemaRegistry",
@@ -112,6 +131,7 @@ __all__ = [
     "encode_batch",
     "encode_event",
     "event_from_json",
+    "event_summary",
     "event_to_json",
     "resolution_form",
     "schema_fingerprint",

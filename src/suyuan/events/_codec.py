@@ -13,8 +13,11 @@ Every failure becomes a :class:`~suyuan.errors.DecodeError` (or
 from __future__ import annotations
 
 import io
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeAlias
 
 from fastavro import schemaless_reader, schemaless_writer
 
@@ -39,6 +42,15 @@ MAX_EVENT_BYTES = 60 * 1024
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 
+@dataclass(frozen=True, slots=True)
+class EventSummary:
+    """Who did what kind of event under which id: what :func:`event_summary` reads."""
+
+    event_id: str
+    event_type: str
+    actor: str
+
+
 class Codec:
     """Encoder and decoder bound to one schema registry."""
 
@@ -47,6 +59,8 @@ class Codec:
         self.shape = EventShape(registry.event_schema.parsed)
         self._event_header = SINGLE_OBJECT_MARKER + registry.event_schema.fingerprint
         self._batch_header = SINGLE_OBJECT_MARKER + registry.batch_schema.fingerprint
+        self._event_types = {b.name: b.short_name for b in self.shape.payload.branches.values()}
+        self._summary_readers: dict[bytes, _SummaryReader | None] = {}
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -67,6 +81,37 @@ class Codec:
             raise
         except Exception as err:  # the model refusing a value: report it, never leak it
             raise DecodeError("event", data, f"cannot become an Event: {_why(err)}") from err
+
+    def event_summary(self, data: bytes) -> EventSummary:
+        """The id, type and actor of an encoded event, read from the fields before the payload
+        (see :func:`suyuan.events.event_summary`)."""
+        header = data[2:HEADER_LENGTH]
+        if header in self._summary_readers:
+            reader = self._summary_readers[header]
+        else:
+            reader = self._summary_reader(data)
+        if reader is not None and len(data) <= MAX_EVENT_BYTES and data[:2] == SINGLE_OBJECT_MARKER:
+            try:
+                return reader(data)
+            except (IndexError, UnicodeDecodeError):
+                pass
+        # Anything unusual (damage, an unknown or odd schema, a type the current schema reads
+        # under another name) is for the full decoder to answer or to refuse, in its words.
+        event = self.decode_event(data)
+        return EventSummary(event.event_id, event.event_type, event.actor)
+
+    def _summary_reader(self, data: bytes) -> _SummaryReader | None:
+        header = data[2:HEADER_LENGTH]
+        try:
+            writer = self._writer_of(data, EVENT_SCHEMA_NAME, "event")
+        except InvalidInputError:
+            return None  # not cached: the full decoder gives the error
+        try:
+            reader = _SummaryReader.compile(writer.parsed, self._event_types)
+        except (KeyError, TypeError):  # a schema shape this reader does not know
+            reader = None
+        self._summary_readers[bytes(header)] = reader
+        return reader
 
     def event_datum(self, event: Event) -> dict[str, Any]:
         return self.shape.datum_from_event(event)
@@ -134,6 +179,199 @@ class Codec:
         if writer.name != name:
             raise DecodeError(field, data, f"is {_article(writer.name)}, not {_article(name)}")
         return writer
+
+
+# --- reading the envelope without the payload --------------------------------------------------
+#
+# Avro binary encoding (Avro specification, "Binary Encoding"): a record is its fields in
+# order; int, long and enum are zig-zag varints; string and bytes a varint length and the
+# bytes; a union the varint branch index and the branch; an array or map blocks of a varint
+# count (negative: followed by the block's byte size) ending with count 0; fixed its size.
+# The Event's id, actor and payload union index come before the payload's own fields, so
+# these three are read by skipping the fields between them, never touching the payload.
+
+#: A compiled skipper: ``("s",)`` string/bytes, ``("v",)`` varint, ``("f", n)`` n bytes,
+#: ``("u", branches)``, ``("n", branch)`` (a union of null and one branch), ``("a", item)``,
+#: ``("m", value)``, ``("r", fields)``.
+_Skip: TypeAlias = tuple[Any, ...]
+_STRING: _Skip = ("s",)
+_FIXED_SIZES = {"null": 0, "boolean": 1, "float": 4, "double": 8}
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    byte = data[pos]
+    if byte < 0x80:  # one byte: every length below 64, every small index
+        return (byte >> 1) ^ -(byte & 1), pos + 1
+    value = byte & 0x7F
+    shift = 7
+    pos += 1
+    while byte & 0x80:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        pos += 1
+    return (value >> 1) ^ -(value & 1), pos
+
+
+def _skip(op: _Skip, data: bytes, pos: int) -> int:
+    kind = op[0]
+    if kind == "s":
+        byte = data[pos]
+        if byte < 0x80 and not byte & 1:  # a length below 64, the common case
+            return pos + 1 + (byte >> 1)
+        length, pos = _varint(data, pos)
+        if length < 0:
+            raise IndexError("negative length")
+        return pos + length
+    if kind == "n":  # a union of null and one type
+        if data[pos] == 0:
+            return pos + 1
+        if data[pos] != 2:
+            raise IndexError("union index out of range")
+        return _skip(op[1], data, pos + 1)
+    if kind == "v":
+        return _varint(data, pos)[1]
+    if kind == "r":
+        return _skip_all(op[1], data, pos)
+    if kind == "f":
+        return int(pos + op[1])
+    if kind == "u":
+        index, pos = _varint(data, pos)
+        if not 0 <= index < len(op[1]):
+            raise IndexError("union index out of range")
+        return _skip(op[1][index], data, pos)
+    # "a" and "m": blocks of items (a map item is a string key and its value)
+    while True:
+        count, pos = _varint(data, pos)
+        if count == 0:
+            return pos
+        if count < 0:
+            count = -count
+            pos = _varint(data, pos)[1]  # the block's size in bytes
+        if kind == "a":
+            pos = _skip_all(itertools.repeat(op[1], count), data, pos)
+        else:
+            for _ in range(count):
+                pos = _skip_all((_STRING, op[1]), data, pos)
+
+
+def _skip_all(ops: Iterable[_Skip], data: bytes, pos: int) -> int:
+    """Skip one value of each of ``ops`` in turn; strings, small enums and their nullable
+    forms, most of an event's envelope, without a call each."""
+    for op in ops:
+        if op is _STRING:
+            byte = data[pos]
+            if byte < 0x80 and not byte & 1:
+                pos += 1 + (byte >> 1)
+                continue
+        elif op[0] == "n":
+            byte = data[pos]
+            if byte == 0:
+                pos += 1
+                continue
+            inner = op[1]
+            if byte == 2 and (inner is _STRING or inner[0] == "v"):
+                byte = data[pos + 1]
+                if byte < 0x80 and not byte & 1:
+                    pos += 2 + (0 if inner[0] == "v" else byte >> 1)
+                    continue
+        pos = _skip(op, data, pos)
+    return pos
+
+
+def _compile_skip(schema: Any, named: Mapping[str, Any]) -> _Skip:
+    """The skipper of a fastavro-parsed schema node (``named``: its named types by full name)."""
+    if isinstance(schema, list):
+        if len(schema) == 2 and schema[0] == "null":
+            return ("n", _compile_skip(schema[1], named))
+        return ("u", tuple(_compile_skip(branch, named) for branch in schema))
+    if isinstance(schema, str):
+        if schema in ("string", "bytes"):
+            return _STRING
+        if schema in ("int", "long"):
+            return ("v",)
+        if schema in _FIXED_SIZES:
+            return ("f", _FIXED_SIZES[schema])
+        return _compile_skip(named[schema], named)
+    kind = schema["type"]
+    if kind == "record":
+        return ("r", tuple(_compile_skip(field["type"], named) for field in schema["fields"]))
+    if kind == "enum":
+        return ("v",)
+    if kind == "fixed":
+        return ("f", int(schema["size"]))
+    if kind == "array":
+        return ("a", _compile_skip(schema["items"], named))
+    if kind == "map":
+        return ("m", _compile_skip(schema["values"], named))
+    return _compile_skip(kind, named)  # a primitive with a logical type
+
+
+class _SummaryReader:
+    """Reads :class:`EventSummary` from data of one writer schema of the Event."""
+
+    def __init__(
+        self,
+        steps: tuple[tuple[tuple[_Skip, ...], str], ...],
+        rest: tuple[_Skip, ...],
+        types: tuple[str | None, ...],
+    ) -> None:
+        self._steps = steps  # (fields to skip, then the field to read)
+        self._rest = rest  # the fields between the last one read and the payload
+        self._types = types
+
+    @classmethod
+    def compile(cls, parsed: Any, event_types: Mapping[str, str]) -> _SummaryReader | None:
+        """The reader for a writer schema, or ``None`` when its layout is not the one this
+        reads (id and actor plain strings before a payload union of records).
+        ``event_types``: the current payload records' short names by full name; a writer
+        record not among them is left to the full decoder (schema resolution)."""
+        named = parsed.get("__named_schemas", {})
+        steps: list[tuple[tuple[_Skip, ...], str]] = []
+        skipped: list[_Skip] = []
+        for field in parsed["fields"]:
+            name, schema = field["name"], field["type"]
+            if name == "payload":
+                branches = [named.get(b, b) if isinstance(b, str) else b for b in schema]
+                if not isinstance(schema, list) or not all(
+                    isinstance(b, dict) and b.get("type") == "record" for b in branches
+                ):
+                    return None
+                if {n for _, n in steps} != {"event_id", "actor"}:
+                    return None
+                types = tuple(event_types.get(str(b["name"])) for b in branches)
+                return cls(tuple(steps), tuple(skipped), types)
+            if name in ("event_id", "actor"):
+                if schema != "string":
+                    return None
+                steps.append((tuple(skipped), name))
+                skipped = []
+            else:
+                skipped.append(_compile_skip(schema, named))
+        return None
+
+    def __call__(self, data: bytes) -> EventSummary:
+        """Raises IndexError (or UnicodeDecodeError) on data that does not fit."""
+        pos = HEADER_LENGTH
+        event_id = actor = ""
+        for skipped, name in self._steps:
+            if skipped:
+                pos = _skip_all(skipped, data, pos)
+            length, pos = _varint(data, pos)
+            end = pos + length
+            if length < 0 or end > len(data):
+                raise IndexError("string beyond the data")
+            if name == "actor":
+                actor = data[pos:end].decode("utf-8")
+            else:
+                event_id = data[pos:end].decode("utf-8")
+            pos = end
+        pos = _skip_all(self._rest, data, pos)
+        index, pos = _varint(data, pos)
+        event_type = self._types[index] if 0 <= index < len(self._types) else None
+        if event_type is None or pos > len(data):
+            raise IndexError("payload branch out of range or read under another name")
+        return EventSummary(event_id, event_type, actor)
 
 
 def _write(header: bytes, schema: WriterSchema, datum: Any, field: str) -> bytes:

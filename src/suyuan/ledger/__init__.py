@@ -11,7 +11,13 @@ Errors: :class:`LedgerError` (⊂ ``SuyuanError``) with :class:`StaleWriterError
 its compare-and-set) and :class:`EntryNotFoundError`.
 """
 
-from suyuan.ledger._audit import AuditFinding, Auditor, AuditReport, SignatureChecker
+from suyuan.ledger._audit import (
+    AuditFinding,
+    Auditor,
+    AuditReport,
+    SignatureChecker,
+    default_jobs,
+)
 from suyuan.ledger._interface import (
     TRUST_SHARD,
     AppendResult,
@@ -78,6 +84,7 @@ __all__ = [
     "Submission",
     "chain_next",
     "create_ledger_engine",
+    "default_jobs",
     "from_micros",
     "initialise",
     "leaf_from_receipt",

@@ -7,6 +7,8 @@ import dataclasses
 import io
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastavro import schemaless_writer
@@ -20,6 +22,7 @@ from suyuan.events import (
     MAX_EVENT_BYTES,
     SINGLE_OBJECT_MARKER,
     Event,
+    EventSummary,
     Location,
     SignedBatch,
     decode_batch,
@@ -27,9 +30,11 @@ from suyuan.events import (
     encode_batch,
     encode_event,
     event_from_json,
+    event_summary,
 )
 from suyuan.events._codec import default_codec
-from tests.unit.events import example
+from tests.unit.events import FIXTURES_DIR, example
+from tests.unit.events.test_json import events_json
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -341,3 +346,67 @@ def test_garbage_batches_only_raise_decode_error(body: bytes) -> None:
     header = SINGLE_OBJECT_MARKER + default_codec().registry.batch_schema.fingerprint
     with contextlib.suppress(DecodeError):
         decode_batch(header + body)
+
+
+# --- the summary the audit reads (id, type, actor) ----------------------------------------------
+
+
+def _summary_of(event: Event) -> EventSummary:
+    return EventSummary(event.event_id, event.event_type, event.actor)
+
+
+@settings(max_examples=200, deadline=None)
+@given(events_json())
+def test_summary_is_what_the_full_decoder_reads(obj: dict[str, Any]) -> None:
+    data = encode_event(event_from_json(obj))
+    assert event_summary(data) == _summary_of(decode_event(data))
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES_DIR.glob("*.bin")), ids=lambda p: p.stem)
+def test_summary_of_data_written_under_an_older_schema(path: Path) -> None:
+    data = path.read_bytes()
+    if data[2:HEADER_LENGTH] == default_codec().registry.batch_schema.fingerprint:
+        return  # the signed batch fixture
+    assert data[2:HEADER_LENGTH] != default_codec().registry.event_schema.fingerprint
+    assert event_summary(data) == _summary_of(decode_event(data))
+
+
+def _decode_error(data: bytes) -> str:
+    with pytest.raises(DecodeError) as raised:
+        decode_event(data)
+    return str(raised.value)
+
+
+def test_a_damaged_envelope_is_refused_in_the_decoders_words() -> None:
+    data = encode_event(_event("Shipped"))
+    summary = event_summary(data)
+    # Every cut before the payload's branch index (the last byte the summary reads).
+    envelope_end = next(n for n in range(HEADER_LENGTH, len(data)) if _reads(data[:n]) == summary)
+    for cut in range(envelope_end):
+        with pytest.raises(DecodeError) as raised:
+            event_summary(data[:cut])
+        assert str(raised.value) == _decode_error(data[:cut]), cut
+    for damaged in (
+        b"\x00" + data[1:],  # not the single-object marker
+        data[:2] + bytes(8) + data[HEADER_LENGTH:],  # no known schema
+        data[:HEADER_LENGTH] + b"\x01" + data[HEADER_LENGTH + 1 :],  # a negative id length
+        data[: HEADER_LENGTH + 1] + b"\xff" * 8 + data[HEADER_LENGTH + 9 :],  # not UTF-8
+    ):
+        with pytest.raises(DecodeError) as raised:
+            event_summary(damaged)
+        assert str(raised.value) == _decode_error(damaged)
+
+
+def _reads(data: bytes) -> EventSummary | None:
+    try:
+        return event_summary(data)
+    except DecodeError:
+        return None
+
+
+def test_the_summary_does_not_read_past_the_payloads_branch() -> None:
+    """What the summary leaves to others: bytes after the branch index are never read (the
+    audit relies on the hash chain and the batch signature over them)."""
+    data = encode_event(_event("Shipped"))
+    _decode_error(data + b"\x00")
+    assert event_summary(data + b"\x00") == _summary_of(decode_event(data))

@@ -335,7 +335,7 @@ def _locations() -> st.SearchStrategy[dict[str, Any] | None]:
 
 
 @st.composite
-def _events_json(draw: st.DrawFn) -> dict[str, Any]:
+def events_json(draw: st.DrawFn) -> dict[str, Any]:
     obj = example(draw(st.sampled_from(EVENT_TYPES)))
     quantity = draw(_quantities())
     obj.update(
@@ -352,7 +352,7 @@ def _events_json(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(_events_json())
+@given(events_json())
 def test_json_to_event_to_bytes_to_event_to_json_is_identity(obj: dict[str, Any]) -> None:
     canonical = event_to_json(event_from_json(obj))
     event = event_from_json(canonical)
