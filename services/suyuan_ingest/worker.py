@@ -14,7 +14,9 @@ Failure policy (every case is explicit):
   to its actor, a recall; goods nobody holds yet): the records before it are appended, it is
   held (sought back) until every other events partition has appended what was produced before
   it, by record timestamp, or ``reference_wait_s`` passed; then it is judged for good. Its
-  partition waits meanwhile (docs/runbook.md).
+  partition waits meanwhile (docs/runbook.md). A record produced before every record the other
+  partitions have not appended waits for nothing: it is judged for good at once, in the same
+  write as the records around it (so a backlog is not written one held record at a time).
 - **Control records** (transaction markers) move a partition's position without records: the
   offset past them is stored on its own, so the ledger can reach the topic's end.
 - **Bad message** (undecodable, unknown schema, bad or revoked signature, wrong signer, invalid
@@ -120,6 +122,10 @@ class TrustTopicError(RuntimeError):
 
 
 _MAX_TRUST_WAIT_S = 5.0
+#: The order key after every record: the other partitions hold nothing the ledger does not.
+_CAUGHT_UP = (2**63, 0, 0)
+#: Order keys kept per partition (records fetched and not yet appended).
+_MAX_SEEN = 200_000
 
 
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -132,6 +138,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
             self._worker.unpositioned.discard(tp)
             self._worker.waiting.pop(tp, None)
             self._worker.deferred.pop(tp, None)
+            self._worker.seen.pop(tp, None)
             log.info("%s revoked", position(tp.topic, tp.partition, None))
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
@@ -162,6 +169,12 @@ class IngestWorker:
         self._trust_applied_now: int | None = None
         #: Records held back because they refer to events not in the ledger yet, per partition.
         self.deferred: dict[TopicPartition, _Held] = {}
+        #: The order key (timestamp, produced-ns) of events records fetched and not appended
+        #: yet, by partition and offset: what another partition's held record waits for.
+        self.seen: dict[TopicPartition, dict[int, tuple[int, int]]] = {}
+        #: Per events partition, the order key of the earliest record the other partitions
+        #: have not appended (read this poll; it only grows, so an old one errs on waiting).
+        self._horizons: dict[TopicPartition, tuple[int, int, int]] = {}
         self._peek: KafkaConsumer | None = None
         self._backed_off = False
         self.consumer = kafka_clients.consumer(
@@ -257,6 +270,8 @@ class IngestWorker:
         # Leave half of max_poll_interval_ms to spare: a worker that misses it leaves the group.
         deadline = time.monotonic() + self.config.max_poll_interval_ms / 2000
         self._backed_off = False
+        self._horizons.clear()
+        self._remember(polled)
         pending = [
             (tp, rs) for tp, rs in polled.items() if self.shard_of(tp) in self.expected and rs
         ]
@@ -384,23 +399,25 @@ class IngestWorker:
         not written (the partition was sought back) or the poll's time runs out."""
         records = sorted(records, key=lambda r: r.offset)
         held = self.deferred.get(tp)
+        settled = 0
         if held is not None and records[0].offset > held.offset:
             del self.deferred[tp]  # judged meanwhile (the partition was sought past it)
         elif held is not None:
             if records[0].offset < held.offset or not self._deferred_ready(tp, held):
                 self.consumer.seek(tp, records[0].offset)
                 return
-            # Everything produced before it had its chance: judge it for good.
-            if not self._process(tp, records[:1], defer_missing=False):
-                return
-            self.deferred.pop(tp, None)
-            records = records[1:]
+            # Everything produced before it had its chance: judge it for good, and the
+            # records after it in the same write.
+            settled = 1
         for chunk in _chunks(records, self.config.max_write_bytes):
             if time.monotonic() > deadline:
                 self.consumer.seek(tp, chunk[0].offset)  # fetched again by the next poll
                 return
-            if not self._process(tp, chunk):
+            if not self._process(tp, chunk, settled=settled):
                 return
+            if tp in self.deferred and self.deferred[tp].offset <= chunk[-1].offset:
+                del self.deferred[tp]
+            settled = 0
 
     # --- events that refer to events on other partitions ---------------------------------------
 
@@ -437,38 +454,79 @@ class IngestWorker:
         if now < held.next_check:
             return False
         held.next_check = now + min(1.0, self.config.trust_wait_s * 2)
+        horizon = self._horizon(tp, where)
+        if horizon is None or (held.timestamp, held.produced_ns, tp.partition) >= horizon:
+            return False  # something produced before it is not in the ledger yet
+        log.info("%s goes on: every partition holds what was produced before it", where)
+        return True
+
+    def _horizon(self, tp: TopicPartition, where: str) -> tuple[int, int, int] | None:
+        """The order key (timestamp, produced-ns, partition) of the earliest record the other
+        events partitions hold and the ledger does not (:data:`_CAUGHT_UP` if none): a record
+        of ``tp`` before it has nothing left to wait for. ``None`` when it cannot be told (a
+        partition cannot be read, or its next record claims a CreateTime from the future)."""
         try:
             others = [
                 TopicPartition(tp.topic, p)
                 for p in sorted(self.consumer.partitions_for_topic(tp.topic) or ())
                 if p != tp.partition
             ]
-            ends = self.consumer.end_offsets(others)
+            ends = self.consumer.end_offsets(others) if others else {}
+            horizon = _CAUGHT_UP
             for other in others:
                 stored = self.store.consumer_offset(other.partition) or 0
                 if stored >= ends[other]:
                     continue
                 found = self._timestamp_at(other, stored)
                 if found is None or found[0] > _now_ms():
-                    return False  # unknown, or a CreateTime from the future: proves nothing
-                stamp, produced = found
-                if (stamp, produced, other.partition) < (
-                    held.timestamp,
-                    held.produced_ns,
-                    tp.partition,
-                ):
-                    return False  # something produced before it is not in the ledger yet
+                    return None  # unknown, or a CreateTime from the future: proves nothing
+                horizon = min(horizon, (found[0], found[1], other.partition))
         except Exception as err:
             metrics.RETRIES.labels("reference_order").inc()
             log.warning("%s: the other partitions cannot be read (%s)", where, type(err).__name__)
-            return False
-        log.info("%s goes on: every partition holds what was produced before it", where)
-        return True
+            return None
+        self._horizons[tp] = horizon
+        return horizon
+
+    def _settled(self, tp: TopicPartition, records: list[ConsumerRecord], fresh: bool) -> int:
+        """How many leading ``records`` come before every record the other partitions have
+        not appended (by this poll's horizon, or a fresh one): nothing produced before them
+        is missing, so they are judged for good at once instead of each being held back."""
+        horizon = (
+            self._horizon(tp, position(tp.topic, tp.partition, records[0].offset))
+            if fresh
+            else self._horizons.get(tp)
+        )
+        if horizon is None:
+            return 0
+        now = _now_ms()
+        count = 0
+        for record in records:
+            key = (min(int(record.timestamp), now), produced_ns(record.headers), tp.partition)
+            if key >= horizon:
+                break
+            count += 1
+        return count
+
+    def _remember(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Keep the order key of every events record fetched: another partition's held record
+        asks for it, and this saves fetching it again with a consumer of its own."""
+        for tp, records in polled.items():
+            if tp.topic != self.config.topic:
+                continue
+            seen = self.seen.setdefault(tp, {})
+            if len(seen) > _MAX_SEEN:
+                seen.clear()  # bounded: what is forgotten is fetched again when asked for
+            for record in records:
+                seen[record.offset] = (int(record.timestamp), produced_ns(record.headers))
 
     def _timestamp_at(self, tp: TopicPartition, offset: int) -> tuple[int, int] | None:
         """The timestamp and produced-ns header of the next record at or after ``offset`` of
         ``tp`` (control records are skipped), read by a consumer of its own; ``None`` if none
         came within half a second."""
+        known = self.seen.get(tp, {}).get(offset)
+        if known is not None:
+            return known
         if self._peek is None:
             self._peek = kafka_clients.consumer(
                 self.config.bootstrap, max_message_bytes=self.config.max_message_bytes
@@ -483,18 +541,23 @@ class IngestWorker:
         return None
 
     def _process(
-        self, tp: TopicPartition, records: list[ConsumerRecord], *, defer_missing: bool = True
+        self, tp: TopicPartition, records: list[ConsumerRecord], *, settled: int = 0
     ) -> bool:
         """Append ``records`` with the offset compare-and-set; False when nothing was written
-        (or only the records before one that is held back)."""
+        (or only the records before one that is held back). The first ``settled`` records are
+        judged for good (at least; see :meth:`_settled`), the others may be held back."""
         shard = self.shard_of(tp)
         expected = self.expected.get(shard, -1)
         if expected == -1:
             return False  # revoked meanwhile
         if expected is not None:
-            records = [r for r in records if r.offset >= expected]
+            kept = [r for r in records if r.offset >= expected]
+            settled = max(0, settled - (len(records) - len(kept)))
+            records = kept
             if not records:
                 return True
+        if shard != TRUST_SHARD:
+            settled = max(settled, self._settled(tp, records, fresh=False))
         first, last = records[0].offset, records[-1].offset
         messages = [
             Message(position(tp.topic, tp.partition, r.offset), r.value or b"") for r in records
@@ -506,12 +569,20 @@ class IngestWorker:
                 shard,
                 messages,
                 offset=OffsetCommit(expected, last + 1),
-                defer_missing=defer_missing and shard != TRUST_SHARD,
+                defer_missing=shard != TRUST_SHARD,
+                settled=settled,
             )
         except MessageDeferredError as deferred:
-            if deferred.index > 0 and not self._process(tp, records[: deferred.index]):
+            index = deferred.index
+            # Before holding it back, look whether the other partitions have meanwhile
+            # appended all that was produced before it: then it waits for nothing, and the
+            # records after it stay in the same write.
+            ready = self._settled(tp, records, fresh=True)
+            if ready > index:
+                return self._process(tp, records, settled=ready)
+            if index > 0 and not self._process(tp, records[:index], settled=min(settled, index)):
                 return False
-            self._defer(tp, records[deferred.index], str(deferred.cause))
+            self._defer(tp, records[index], str(deferred.cause))
             return False
         except StaleWriterError as err:
             metrics.RETRIES.labels("stale_writer").inc()
@@ -537,6 +608,10 @@ class IngestWorker:
             return False
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         self.expected[shard] = last + 1
+        seen = self.seen.get(tp)
+        if seen:
+            for done in range(first, last + 1):
+                seen.pop(done, None)
         self._account(tp, first, last, result)
         self._dead_letter(result.rejections)
         return True
