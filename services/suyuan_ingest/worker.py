@@ -31,7 +31,11 @@ Failure policy (every case is explicit):
 - **Database unavailable or any other error while appending**: nothing was written; back off
   once, seek every partition of the poll back to its last committed offset and retry the same
   messages on the next poll. Never skip.
-- **Long polls**: one append holds at most ``max_write_bytes`` of messages, and a poll stops
+- **Backlog**: while polls come back full, the worker takes what the client has fetched
+  already into the same round (up to ``max_write_bytes``), so one append holds many messages,
+  not what one poll returns.
+- **Long polls**: one append holds at most ``max_write_bytes`` of messages and no more than
+  the recent appends got through in a tenth of ``max_poll_interval_ms``; a poll stops
   appending after half of ``max_poll_interval_ms`` (the rest is fetched again by the next poll),
   so a big backlog never makes the worker miss its poll deadline and leave the group.
 - **Broker unavailable**: kafka-python reconnects by itself; polling resumes where it was.
@@ -124,6 +128,8 @@ class TrustTopicError(RuntimeError):
 _MAX_TRUST_WAIT_S = 5.0
 #: The order key after every record: the other partitions hold nothing the ledger does not.
 _CAUGHT_UP = (2**63, 0, 0)
+#: The most message bytes of a worker's first write, before it knows how fast it appends.
+_FIRST_WRITE_BYTES = 64 * 1024
 #: Order keys kept per partition (records fetched and not yet appended).
 _MAX_SEEN = 200_000
 
@@ -133,6 +139,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         self._worker = worker
 
     def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        self._worker.rebalances += 1
         for tp in revoked:
             self._worker.expected.pop(self._worker.shard_of(tp), None)
             self._worker.unpositioned.discard(tp)
@@ -142,6 +149,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
             log.info("%s revoked", position(tp.topic, tp.partition, None))
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        self._worker.rebalances += 1
         for tp in assigned:
             self._worker.seek_to_stored(tp)
 
@@ -176,7 +184,13 @@ class IngestWorker:
         #: have not appended (read this poll; it only grows, so an old one errs on waiting).
         self._horizons: dict[TopicPartition, tuple[int, int, int]] = {}
         self._peek: KafkaConsumer | None = None
+        #: Asks the broker for end offsets (never assigned, so it never has a fetch waiting).
+        self._ends: KafkaConsumer | None = None
         self._backed_off = False
+        #: Message bytes and seconds of the recent appends, halved at each (sizes the writes).
+        self._appended = (0.0, 0.0)
+        #: Counts rebalances (the listener's calls): a gathering of polls stops at one.
+        self.rebalances = 0
         self.consumer = kafka_clients.consumer(
             config.bootstrap,
             group_id=config.group_id,
@@ -264,9 +278,7 @@ class IngestWorker:
     def poll_once(self) -> None:
         for tp in list(self.unpositioned):
             self.seek_to_stored(tp)
-        polled = self.consumer.poll(
-            timeout_ms=self.config.poll_timeout_ms, max_records=self.config.max_poll_records
-        )
+        polled = self._gather()
         # Leave half of max_poll_interval_ms to spare: a worker that misses it leaves the group.
         deadline = time.monotonic() + self.config.max_poll_interval_ms / 2000
         self._backed_off = False
@@ -295,6 +307,34 @@ class IngestWorker:
             wake = min([self._next_trust_check, *(h.next_check for h in self.deferred.values())])
             time.sleep(max(0.05, min(wake - time.monotonic(), 0.5)))
         self._report_lag()
+
+    def _gather(self) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """One poll, then, while each poll came back full, what the client has fetched
+        already (polls that do not wait), up to ``max_write_bytes`` in all: with a backlog a
+        write holds that much, however few records one poll returns.
+
+        A rebalance in between moves positions back to the stored offsets: the same offset
+        fetched twice is kept once, and the earlier records of a partition no longer owned are
+        dropped by the caller."""
+        limit = self.config.max_poll_records
+        polled = self.consumer.poll(timeout_ms=self.config.poll_timeout_ms, max_records=limit)
+        count = sum(len(records) for records in polled.values())
+        size = sum(len(r.value or b"") for records in polled.values() for r in records)
+        merged = False
+        while count >= limit and size < self.config.max_write_bytes:
+            generation = self.rebalances
+            more = self.consumer.poll(timeout_ms=0, max_records=limit)
+            for tp, records in more.items():
+                polled[tp] = [*polled.get(tp, ()), *records]
+                size += sum(len(r.value or b"") for r in records)
+            merged = merged or bool(more)
+            count = sum(len(records) for records in more.values())
+            if generation != self.rebalances:
+                break
+        if merged:
+            for tp, records in polled.items():
+                polled[tp] = sorted({r.offset: r for r in records}.values(), key=lambda r: r.offset)
+        return polled
 
     def _commit_skipped(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Store the offset of partitions whose position moved past records the client does not
@@ -355,9 +395,7 @@ class IngestWorker:
             end = self.waiting.get(tp)
             if end is None:
                 if self._trust_end_now is None:
-                    self._trust_end_now = int(
-                        self.consumer.end_offsets([self._trust_tp])[self._trust_tp]
-                    )
+                    self._trust_end_now = self._end_offsets([self._trust_tp])[self._trust_tp]
                 end = self._trust_end_now
             if self._trust_applied_now is None:
                 self._trust_applied_now = self.store.consumer_offset(TRUST_SHARD) or 0
@@ -409,15 +447,27 @@ class IngestWorker:
             # Everything produced before it had its chance: judge it for good, and the
             # records after it in the same write.
             settled = 1
-        for chunk in _chunks(records, self.config.max_write_bytes):
+        while records:
             if time.monotonic() > deadline:
-                self.consumer.seek(tp, chunk[0].offset)  # fetched again by the next poll
+                self.consumer.seek(tp, records[0].offset)  # fetched again by the next poll
                 return
+            chunk = _leading(records, self._write_bytes(deadline))
+            records = records[len(chunk) :]
             if not self._process(tp, chunk, settled=settled):
                 return
             if tp in self.deferred and self.deferred[tp].offset <= chunk[-1].offset:
                 del self.deferred[tp]
             settled = 0
+
+    def _write_bytes(self, deadline: float) -> int:
+        """How many bytes of messages the next write may hold: ``max_write_bytes``, and no more
+        than the recent appends got through in a tenth of the poll interval (or the time left
+        before the poll's deadline, if less), so one write never outlasts the poll deadline."""
+        written, took = self._appended
+        if not written or not took:
+            return min(self.config.max_write_bytes, _FIRST_WRITE_BYTES)
+        budget = min(self.config.max_poll_interval_ms / 10_000, deadline - time.monotonic())
+        return max(1, min(self.config.max_write_bytes, int(written / took * budget)))
 
     # --- events that refer to events on other partitions ---------------------------------------
 
@@ -471,7 +521,7 @@ class IngestWorker:
                 for p in sorted(self.consumer.partitions_for_topic(tp.topic) or ())
                 if p != tp.partition
             ]
-            ends = self.consumer.end_offsets(others) if others else {}
+            ends = self._end_offsets(others) if others else {}
             horizon = _CAUGHT_UP
             for other in others:
                 stored = self.store.consumer_offset(other.partition) or 0
@@ -519,6 +569,17 @@ class IngestWorker:
                 seen.clear()  # bounded: what is forgotten is fetched again when asked for
             for record in records:
                 seen[record.offset] = (int(record.timestamp), produced_ns(record.headers))
+
+    def _end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """The broker's end offsets of ``tps``, asked through a client of their own: a broker
+        answers a connection's requests in order, and once the worker has fetched to a
+        partition's end its consumer's next fetch waits there for new records (up to
+        ``fetch_max_wait_ms``, 500 ms), which every request behind it would wait for too."""
+        if self._ends is None:
+            self._ends = kafka_clients.consumer(
+                self.config.bootstrap, max_message_bytes=self.config.max_message_bytes
+            )
+        return {tp: int(end) for tp, end in self._ends.end_offsets(tps).items()}
 
     def _timestamp_at(self, tp: TopicPartition, offset: int) -> tuple[int, int] | None:
         """The timestamp and produced-ns header of the next record at or after ``offset`` of
@@ -606,7 +667,13 @@ class IngestWorker:
             self._seek_back(tp, expected, first)
             self._backed_off = True
             return False
-        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        metrics.BATCH_SECONDS.observe(took)
+        # Recent writes weigh by their size: a one-record write says little about a big one.
+        self._appended = (
+            self._appended[0] / 2 + sum(len(m.data) for m in messages),
+            self._appended[1] / 2 + took,
+        )
         self.expected[shard] = last + 1
         seen = self.seen.get(tp)
         if seen:
@@ -681,19 +748,16 @@ class IngestWorker:
         finally:
             self.producer.close(5)
             self.consumer.close()
-            if self._peek is not None:
-                self._peek.close()
+            for side in (self._peek, self._ends):
+                if side is not None:
+                    side.close()
 
 
-def _chunks(records: list[ConsumerRecord], max_bytes: int) -> list[list[ConsumerRecord]]:
-    """Consecutive runs of ``records`` of at most ``max_bytes`` (at least one record each)."""
-    chunks: list[list[ConsumerRecord]] = []
-    size = max_bytes + 1
-    for record in records:
-        length = len(record.value or b"")
-        if size + length > max_bytes:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(record)
-        size += length
-    return chunks
+def _leading(records: list[ConsumerRecord], max_bytes: int) -> list[ConsumerRecord]:
+    """The first of ``records`` up to ``max_bytes`` in all (at least one record)."""
+    size = 0
+    for count, record in enumerate(records):
+        size += len(record.value or b"")
+        if size > max_bytes and count:
+            return records[:count]
+    return records

@@ -99,6 +99,7 @@ def _worker(offsets: dict[int, int], ends: dict[tuple[str, int], int], records: 
     worker.writer = Writer()
     worker.deferred, worker.waiting, worker.expected, worker.unpositioned = {}, {}, {}, set()
     worker.seen, worker._horizons = {}, {}
+    worker._ends = worker.consumer  # one fake broker answers both
     worker._trust_tp = TopicPartition(TRUST, 0)
     worker._trust_backoff, worker._next_trust_check = 0.2, 0.0
     worker._trust_end_now = worker._trust_applied_now = None  # what a new poll starts with
