@@ -617,8 +617,16 @@ class IngestWorker:
             records = kept
             if not records:
                 return True
+        looked = False
         if shard != TRUST_SHARD:
-            settled = max(settled, self._settled(tp, records, fresh=False))
+            looked = tp not in self._horizons  # read once per poll, before the first write
+            settled = max(settled, self._settled(tp, records, fresh=looked))
+            if 0 < settled < len(records):
+                # The records judged for good go in a write of their own: were a later record
+                # held back, a write holding both would have judged them in vain.
+                return self._process(tp, records[:settled], settled=settled) and self._process(
+                    tp, records[settled:]
+                )
         first, last = records[0].offset, records[-1].offset
         messages = [
             Message(position(tp.topic, tp.partition, r.offset), r.value or b"") for r in records
@@ -636,9 +644,9 @@ class IngestWorker:
         except MessageDeferredError as deferred:
             index = deferred.index
             # Before holding it back, look whether the other partitions have meanwhile
-            # appended all that was produced before it: then it waits for nothing, and the
-            # records after it stay in the same write.
-            ready = self._settled(tp, records, fresh=True)
+            # appended all that was produced before it (unless just read): then it waits for
+            # nothing, and is written with the records before it.
+            ready = settled if looked else self._settled(tp, records, fresh=True)
             if ready > index:
                 return self._process(tp, records, settled=ready)
             if index > 0 and not self._process(tp, records[:index], settled=min(settled, index)):
