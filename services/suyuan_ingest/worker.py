@@ -15,8 +15,9 @@ Failure policy (every case is explicit):
   held (sought back) until every other events partition has appended what was produced before
   it, by record timestamp, or ``reference_wait_s`` passed; then it is judged for good. Its
   partition waits meanwhile (docs/runbook.md). A record produced before every record the other
-  partitions have not appended waits for nothing: it is judged for good at once, in the same
-  write as the records around it (so a backlog is not written one held record at a time).
+  partitions have not appended waits for nothing: it is judged for good at once, in one write
+  with the records around it that wait for nothing (a backlog is not written one held record
+  at a time).
 - **Control records** (transaction markers) move a partition's position without records: the
   offset past them is stored on its own, so the ledger can reach the topic's end.
 - **Bad message** (undecodable, unknown schema, bad or revoked signature, wrong signer, invalid
