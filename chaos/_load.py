@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from suyuan.events import decode_batch, decode_event
@@ -70,8 +71,11 @@ class Produced:
 class Farms:
     """Registered farms and a market, their trust message, and their signed batches."""
 
-    def __init__(self, seed: int, partitions: int) -> None:
-        self.scenario = Scenario(seed)
+    def __init__(self, seed: int, partitions: int, events: int) -> None:
+        # LotMaker's events are seven minutes apart (Scenario.tick): start early enough that
+        # the last of ``events`` (and a margin) is not dated after today, which the writer refuses.
+        start = datetime.now(UTC) - timedelta(minutes=7 * (events + events // 10 + 1_000))
+        self.scenario = Scenario(seed, start=start)
         s = self.scenario
         self.farms: list[Organisation] = s.lot_farms(FARMS_PER_PARTITION * partitions)
         self.market = s.wholesale_market()

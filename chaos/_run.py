@@ -140,7 +140,7 @@ def run(settings: Settings) -> dict[str, Any]:
     store: SqlLedgerStore | None = None
     workers: WorkerPool | None = None
     try:
-        farms = Farms(settings.seed, settings.partitions)
+        farms = Farms(settings.seed, settings.partitions, settings.events)
         store, signer = open_ledger(services, farms.scenario.root)
         topic = f"chaos-{uuid.uuid4().hex[:8]}"
         create_topics(services.bootstrap, [topic, f"{topic}.dlq"], settings.partitions)

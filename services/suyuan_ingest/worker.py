@@ -14,7 +14,10 @@ Failure policy (every case is explicit):
   to its actor, a recall; goods nobody holds yet): the records before it are appended, it is
   held (sought back) until every other events partition has appended what was produced before
   it, by record timestamp, or ``reference_wait_s`` passed; then it is judged for good. Its
-  partition waits meanwhile (docs/runbook.md).
+  partition waits meanwhile (docs/runbook.md). A record produced before every record the other
+  partitions have not appended waits for nothing: it is judged for good at once, in one write
+  with the records around it that wait for nothing (a backlog is not written one held record
+  at a time).
 - **Control records** (transaction markers) move a partition's position without records: the
   offset past them is stored on its own, so the ledger can reach the topic's end.
 - **Bad message** (undecodable, unknown schema, bad or revoked signature, wrong signer, invalid
@@ -29,7 +32,11 @@ Failure policy (every case is explicit):
 - **Database unavailable or any other error while appending**: nothing was written; back off
   once, seek every partition of the poll back to its last committed offset and retry the same
   messages on the next poll. Never skip.
-- **Long polls**: one append holds at most ``max_write_bytes`` of messages, and a poll stops
+- **Backlog**: while polls come back full, the worker takes what the client has fetched
+  already into the same round (up to ``max_write_bytes``), so one append holds many messages,
+  not what one poll returns.
+- **Long polls**: one append holds at most ``max_write_bytes`` of messages and no more than
+  the recent appends got through in a tenth of ``max_poll_interval_ms``; a poll stops
   appending after half of ``max_poll_interval_ms`` (the rest is fetched again by the next poll),
   so a big backlog never makes the worker miss its poll deadline and leave the group.
 - **Broker unavailable**: kafka-python reconnects by itself; polling resumes where it was.
@@ -120,6 +127,12 @@ class TrustTopicError(RuntimeError):
 
 
 _MAX_TRUST_WAIT_S = 5.0
+#: The order key after every record: the other partitions hold nothing the ledger does not.
+_CAUGHT_UP = (2**63, 0, 0)
+#: The most message bytes of a worker's first write, before it knows how fast it appends.
+_FIRST_WRITE_BYTES = 64 * 1024
+#: Order keys kept per partition (records fetched and not yet appended).
+_MAX_SEEN = 200_000
 
 
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -127,14 +140,17 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         self._worker = worker
 
     def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        self._worker.rebalances += 1
         for tp in revoked:
             self._worker.expected.pop(self._worker.shard_of(tp), None)
             self._worker.unpositioned.discard(tp)
             self._worker.waiting.pop(tp, None)
             self._worker.deferred.pop(tp, None)
+            self._worker.seen.pop(tp, None)
             log.info("%s revoked", position(tp.topic, tp.partition, None))
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        self._worker.rebalances += 1
         for tp in assigned:
             self._worker.seek_to_stored(tp)
 
@@ -162,8 +178,20 @@ class IngestWorker:
         self._trust_applied_now: int | None = None
         #: Records held back because they refer to events not in the ledger yet, per partition.
         self.deferred: dict[TopicPartition, _Held] = {}
+        #: The order key (timestamp, produced-ns) of events records fetched and not appended
+        #: yet, by partition and offset: what another partition's held record waits for.
+        self.seen: dict[TopicPartition, dict[int, tuple[int, int]]] = {}
+        #: Per events partition, the order key of the earliest record the other partitions
+        #: have not appended (read this poll; it only grows, so an old one errs on waiting).
+        self._horizons: dict[TopicPartition, tuple[int, int, int]] = {}
         self._peek: KafkaConsumer | None = None
+        #: Asks the broker for end offsets (never assigned, so it never has a fetch waiting).
+        self._ends: KafkaConsumer | None = None
         self._backed_off = False
+        #: Message bytes and seconds of the recent appends, halved at each (sizes the writes).
+        self._appended = (0.0, 0.0)
+        #: Counts rebalances (the listener's calls): a gathering of polls stops at one.
+        self.rebalances = 0
         self.consumer = kafka_clients.consumer(
             config.bootstrap,
             group_id=config.group_id,
@@ -251,12 +279,12 @@ class IngestWorker:
     def poll_once(self) -> None:
         for tp in list(self.unpositioned):
             self.seek_to_stored(tp)
-        polled = self.consumer.poll(
-            timeout_ms=self.config.poll_timeout_ms, max_records=self.config.max_poll_records
-        )
+        polled = self._gather()
         # Leave half of max_poll_interval_ms to spare: a worker that misses it leaves the group.
         deadline = time.monotonic() + self.config.max_poll_interval_ms / 2000
         self._backed_off = False
+        self._horizons.clear()
+        self._remember(polled)
         pending = [
             (tp, rs) for tp, rs in polled.items() if self.shard_of(tp) in self.expected and rs
         ]
@@ -280,6 +308,34 @@ class IngestWorker:
             wake = min([self._next_trust_check, *(h.next_check for h in self.deferred.values())])
             time.sleep(max(0.05, min(wake - time.monotonic(), 0.5)))
         self._report_lag()
+
+    def _gather(self) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """One poll, then, while each poll came back full, what the client has fetched
+        already (polls that do not wait), up to ``max_write_bytes`` in all: with a backlog a
+        write holds that much, however few records one poll returns.
+
+        A rebalance in between moves positions back to the stored offsets: the same offset
+        fetched twice is kept once, and the earlier records of a partition no longer owned are
+        dropped by the caller."""
+        limit = self.config.max_poll_records
+        polled = self.consumer.poll(timeout_ms=self.config.poll_timeout_ms, max_records=limit)
+        count = sum(len(records) for records in polled.values())
+        size = sum(len(r.value or b"") for records in polled.values() for r in records)
+        merged = False
+        while count >= limit and size < self.config.max_write_bytes:
+            generation = self.rebalances
+            more = self.consumer.poll(timeout_ms=0, max_records=limit)
+            for tp, records in more.items():
+                polled[tp] = [*polled.get(tp, ()), *records]
+                size += sum(len(r.value or b"") for r in records)
+            merged = merged or bool(more)
+            count = sum(len(records) for records in more.values())
+            if generation != self.rebalances:
+                break
+        if merged:
+            for tp, records in polled.items():
+                polled[tp] = sorted({r.offset: r for r in records}.values(), key=lambda r: r.offset)
+        return polled
 
     def _commit_skipped(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Store the offset of partitions whose position moved past records the client does not
@@ -340,9 +396,7 @@ class IngestWorker:
             end = self.waiting.get(tp)
             if end is None:
                 if self._trust_end_now is None:
-                    self._trust_end_now = int(
-                        self.consumer.end_offsets([self._trust_tp])[self._trust_tp]
-                    )
+                    self._trust_end_now = self._end_offsets([self._trust_tp])[self._trust_tp]
                 end = self._trust_end_now
             if self._trust_applied_now is None:
                 self._trust_applied_now = self.store.consumer_offset(TRUST_SHARD) or 0
@@ -384,23 +438,37 @@ class IngestWorker:
         not written (the partition was sought back) or the poll's time runs out."""
         records = sorted(records, key=lambda r: r.offset)
         held = self.deferred.get(tp)
+        settled = 0
         if held is not None and records[0].offset > held.offset:
             del self.deferred[tp]  # judged meanwhile (the partition was sought past it)
         elif held is not None:
             if records[0].offset < held.offset or not self._deferred_ready(tp, held):
                 self.consumer.seek(tp, records[0].offset)
                 return
-            # Everything produced before it had its chance: judge it for good.
-            if not self._process(tp, records[:1], defer_missing=False):
-                return
-            self.deferred.pop(tp, None)
-            records = records[1:]
-        for chunk in _chunks(records, self.config.max_write_bytes):
+            # Everything produced before it had its chance: judge it for good, and the
+            # records after it in the same write.
+            settled = 1
+        while records:
             if time.monotonic() > deadline:
-                self.consumer.seek(tp, chunk[0].offset)  # fetched again by the next poll
+                self.consumer.seek(tp, records[0].offset)  # fetched again by the next poll
                 return
-            if not self._process(tp, chunk):
+            chunk = _leading(records, self._write_bytes(deadline))
+            records = records[len(chunk) :]
+            if not self._process(tp, chunk, settled=settled):
                 return
+            if tp in self.deferred and self.deferred[tp].offset <= chunk[-1].offset:
+                del self.deferred[tp]
+            settled = 0
+
+    def _write_bytes(self, deadline: float) -> int:
+        """How many bytes of messages the next write may hold: ``max_write_bytes``, and no more
+        than the recent appends got through in a tenth of the poll interval (or the time left
+        before the poll's deadline, if less), so one write never outlasts the poll deadline."""
+        written, took = self._appended
+        if not written or not took:
+            return min(self.config.max_write_bytes, _FIRST_WRITE_BYTES)
+        budget = min(self.config.max_poll_interval_ms / 10_000, deadline - time.monotonic())
+        return max(1, min(self.config.max_write_bytes, int(written / took * budget)))
 
     # --- events that refer to events on other partitions ---------------------------------------
 
@@ -437,38 +505,90 @@ class IngestWorker:
         if now < held.next_check:
             return False
         held.next_check = now + min(1.0, self.config.trust_wait_s * 2)
+        horizon = self._horizon(tp, where)
+        if horizon is None or (held.timestamp, held.produced_ns, tp.partition) >= horizon:
+            return False  # something produced before it is not in the ledger yet
+        log.info("%s goes on: every partition holds what was produced before it", where)
+        return True
+
+    def _horizon(self, tp: TopicPartition, where: str) -> tuple[int, int, int] | None:
+        """The order key (timestamp, produced-ns, partition) of the earliest record the other
+        events partitions hold and the ledger does not (:data:`_CAUGHT_UP` if none): a record
+        of ``tp`` before it has nothing left to wait for. ``None`` when it cannot be told (a
+        partition cannot be read, or its next record claims a CreateTime from the future)."""
         try:
             others = [
                 TopicPartition(tp.topic, p)
                 for p in sorted(self.consumer.partitions_for_topic(tp.topic) or ())
                 if p != tp.partition
             ]
-            ends = self.consumer.end_offsets(others)
+            ends = self._end_offsets(others) if others else {}
+            horizon = _CAUGHT_UP
             for other in others:
                 stored = self.store.consumer_offset(other.partition) or 0
                 if stored >= ends[other]:
                     continue
                 found = self._timestamp_at(other, stored)
                 if found is None or found[0] > _now_ms():
-                    return False  # unknown, or a CreateTime from the future: proves nothing
-                stamp, produced = found
-                if (stamp, produced, other.partition) < (
-                    held.timestamp,
-                    held.produced_ns,
-                    tp.partition,
-                ):
-                    return False  # something produced before it is not in the ledger yet
+                    return None  # unknown, or a CreateTime from the future: proves nothing
+                horizon = min(horizon, (found[0], found[1], other.partition))
         except Exception as err:
             metrics.RETRIES.labels("reference_order").inc()
             log.warning("%s: the other partitions cannot be read (%s)", where, type(err).__name__)
-            return False
-        log.info("%s goes on: every partition holds what was produced before it", where)
-        return True
+            return None
+        self._horizons[tp] = horizon
+        return horizon
+
+    def _settled(self, tp: TopicPartition, records: list[ConsumerRecord], fresh: bool) -> int:
+        """How many leading ``records`` come before every record the other partitions have
+        not appended (by this poll's horizon, or a fresh one): nothing produced before them
+        is missing, so they are judged for good at once instead of each being held back."""
+        horizon = (
+            self._horizon(tp, position(tp.topic, tp.partition, records[0].offset))
+            if fresh
+            else self._horizons.get(tp)
+        )
+        if horizon is None:
+            return 0
+        now = _now_ms()
+        count = 0
+        for record in records:
+            key = (min(int(record.timestamp), now), produced_ns(record.headers), tp.partition)
+            if key >= horizon:
+                break
+            count += 1
+        return count
+
+    def _remember(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Keep the order key of every events record fetched: another partition's held record
+        asks for it, and this saves fetching it again with a consumer of its own."""
+        for tp, records in polled.items():
+            if tp.topic != self.config.topic:
+                continue
+            seen = self.seen.setdefault(tp, {})
+            if len(seen) > _MAX_SEEN:
+                seen.clear()  # bounded: what is forgotten is fetched again when asked for
+            for record in records:
+                seen[record.offset] = (int(record.timestamp), produced_ns(record.headers))
+
+    def _end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """The broker's end offsets of ``tps``, asked through a client of their own: a broker
+        answers a connection's requests in order, and once the worker has fetched to a
+        partition's end its consumer's next fetch waits there for new records (up to
+        ``fetch_max_wait_ms``, 500 ms), which every request behind it would wait for too."""
+        if self._ends is None:
+            self._ends = kafka_clients.consumer(
+                self.config.bootstrap, max_message_bytes=self.config.max_message_bytes
+            )
+        return {tp: int(end) for tp, end in self._ends.end_offsets(tps).items()}
 
     def _timestamp_at(self, tp: TopicPartition, offset: int) -> tuple[int, int] | None:
         """The timestamp and produced-ns header of the next record at or after ``offset`` of
         ``tp`` (control records are skipped), read by a consumer of its own; ``None`` if none
         came within half a second."""
+        known = self.seen.get(tp, {}).get(offset)
+        if known is not None:
+            return known
         if self._peek is None:
             self._peek = kafka_clients.consumer(
                 self.config.bootstrap, max_message_bytes=self.config.max_message_bytes
@@ -483,18 +603,31 @@ class IngestWorker:
         return None
 
     def _process(
-        self, tp: TopicPartition, records: list[ConsumerRecord], *, defer_missing: bool = True
+        self, tp: TopicPartition, records: list[ConsumerRecord], *, settled: int = 0
     ) -> bool:
         """Append ``records`` with the offset compare-and-set; False when nothing was written
-        (or only the records before one that is held back)."""
+        (or only the records before one that is held back). The first ``settled`` records are
+        judged for good (at least; see :meth:`_settled`), the others may be held back."""
         shard = self.shard_of(tp)
         expected = self.expected.get(shard, -1)
         if expected == -1:
             return False  # revoked meanwhile
         if expected is not None:
-            records = [r for r in records if r.offset >= expected]
+            kept = [r for r in records if r.offset >= expected]
+            settled = max(0, settled - (len(records) - len(kept)))
+            records = kept
             if not records:
                 return True
+        looked = False
+        if shard != TRUST_SHARD:
+            looked = tp not in self._horizons  # read once per poll, before the first write
+            settled = max(settled, self._settled(tp, records, fresh=looked))
+            if 0 < settled < len(records):
+                # The records judged for good go in a write of their own: were a later record
+                # held back, a write holding both would have judged them in vain.
+                return self._process(tp, records[:settled], settled=settled) and self._process(
+                    tp, records[settled:]
+                )
         first, last = records[0].offset, records[-1].offset
         messages = [
             Message(position(tp.topic, tp.partition, r.offset), r.value or b"") for r in records
@@ -506,12 +639,20 @@ class IngestWorker:
                 shard,
                 messages,
                 offset=OffsetCommit(expected, last + 1),
-                defer_missing=defer_missing and shard != TRUST_SHARD,
+                defer_missing=shard != TRUST_SHARD,
+                settled=settled,
             )
         except MessageDeferredError as deferred:
-            if deferred.index > 0 and not self._process(tp, records[: deferred.index]):
+            index = deferred.index
+            # Before holding it back, look whether the other partitions have meanwhile
+            # appended all that was produced before it (unless just read): then it waits for
+            # nothing, and is written with the records before it.
+            ready = settled if looked else self._settled(tp, records, fresh=True)
+            if ready > index:
+                return self._process(tp, records, settled=ready)
+            if index > 0 and not self._process(tp, records[:index], settled=min(settled, index)):
                 return False
-            self._defer(tp, records[deferred.index], str(deferred.cause))
+            self._defer(tp, records[index], str(deferred.cause))
             return False
         except StaleWriterError as err:
             metrics.RETRIES.labels("stale_writer").inc()
@@ -535,8 +676,18 @@ class IngestWorker:
             self._seek_back(tp, expected, first)
             self._backed_off = True
             return False
-        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        metrics.BATCH_SECONDS.observe(took)
+        # Recent writes weigh by their size: a one-record write says little about a big one.
+        self._appended = (
+            self._appended[0] / 2 + sum(len(m.data) for m in messages),
+            self._appended[1] / 2 + took,
+        )
         self.expected[shard] = last + 1
+        seen = self.seen.get(tp)
+        if seen:
+            for done in range(first, last + 1):
+                seen.pop(done, None)
         self._account(tp, first, last, result)
         self._dead_letter(result.rejections)
         return True
@@ -606,19 +757,16 @@ class IngestWorker:
         finally:
             self.producer.close(5)
             self.consumer.close()
-            if self._peek is not None:
-                self._peek.close()
+            for side in (self._peek, self._ends):
+                if side is not None:
+                    side.close()
 
 
-def _chunks(records: list[ConsumerRecord], max_bytes: int) -> list[list[ConsumerRecord]]:
-    """Consecutive runs of ``records`` of at most ``max_bytes`` (at least one record each)."""
-    chunks: list[list[ConsumerRecord]] = []
-    size = max_bytes + 1
-    for record in records:
-        length = len(record.value or b"")
-        if size + length > max_bytes:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(record)
-        size += length
-    return chunks
+def _leading(records: list[ConsumerRecord], max_bytes: int) -> list[ConsumerRecord]:
+    """The first of ``records`` up to ``max_bytes`` in all (at least one record)."""
+    size = 0
+    for count, record in enumerate(records):
+        size += len(record.value or b"")
+        if size > max_bytes and count:
+            return records[:count]
+    return records

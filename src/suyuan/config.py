@@ -62,8 +62,8 @@ class Settings(BaseSettings):
     kafka_max_poll_interval_ms: int = Field(300_000, ge=1_000)
     kafka_session_timeout_ms: int = Field(45_000, ge=1_000)
     kafka_heartbeat_interval_ms: int = Field(3_000, ge=100)
-    # Messages per poll: one poll is checked and appended in one transaction and must finish
-    # well within the poll interval (a message may hold hundreds of events).
+    # Records per poll() call. With a backlog a worker takes several polls' records into one
+    # write (up to 2 MiB, sized to a tenth of the poll interval; docs/runbook.md).
     kafka_max_poll_records: int = Field(50, ge=1, le=5_000)
 
     # --- cost bounds of the HTTP services (docs/http-query.md, docs/http-ingest.md) ---

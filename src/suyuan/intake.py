@@ -206,6 +206,7 @@ class LedgerWriter:
         *,
         offset: OffsetCommit | None = None,
         defer_missing: bool = False,
+        settled: int = 0,
     ) -> WriteResult:
         """Check ``messages`` in order and append what passes, atomically with ``offset``.
 
@@ -213,7 +214,9 @@ class LedgerWriter:
         bring (``err.may_arrive_later``: a cited certificate, goods shipped to the actor, a
         recall) is not refused: nothing is written and
         :class:`MessageDeferredError` names its message, so the caller can write the messages before
-        it and judge it again once the events it may refer to had time to arrive.
+        it and judge it again once the events it may refer to had time to arrive. The first
+        ``settled`` messages are judged for good even so: the caller knows nothing they may
+        refer to can still arrive (so one write holds messages judged both ways).
 
         Raises:
             StaleWriterError: the offset compare-and-set failed (nothing written; the trust
@@ -230,7 +233,9 @@ class LedgerWriter:
             # Rules that look at earlier events (a certificate resting on an inspection) also
             # see the good events of this call, which are not in the ledger yet.
             try:
-                good, bad, fates = self._take_in(shard, message, judging, defer_missing)
+                good, bad, fates = self._take_in(
+                    shard, message, judging, defer_missing and number >= settled
+                )
             except _DeferralError as deferral:
                 self._reload_trust()  # trust events applied while checking are undone
                 raise MessageDeferredError(number, deferral.cause) from None
@@ -242,7 +247,9 @@ class LedgerWriter:
             # knowing it, so that event is refused before it registers a key or counts for the
             # rules of later events (trust events applied by this pass are undone first).
             self._reload_trust()
-            return self.write(shard, messages, offset=offset, defer_missing=defer_missing)
+            return self.write(
+                shard, messages, offset=offset, defer_missing=defer_missing, settled=settled
+            )
         try:
             result = self._store.append(shard, submissions, rejections=rejections, offset=offset)
         except Exception:

@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from suyuan.events import SINGLE_OBJECT_MARKER, decode_batch, encode_batch, encode_event
 from suyuan.events.model import SignedBatch
 from suyuan.ledger import TRUST_SHARD, Auditor
+from suyuan.scenario import LotMaker
 from suyuan.signing import sign_batch
 from suyuan_ingest import kafka_clients
 from tests.databases import fresh_database
@@ -76,6 +78,47 @@ def test_ten_thousand_events_over_three_partitions_two_workers_exactly_once(
     assert sum(rig.store.head(s).duplicates for s in (0, 1, 2)) == 0
     assert rig.store.rejections() == []
     _audit_ok(rig)
+
+
+def test_a_backlog_of_one_event_messages_is_written_in_few_transactions(rig: IngestRig) -> None:
+    # A producer that signs every event on its own: per lot a certificate, two cases packed
+    # from goods nobody held yet (each such event must wait until the other partitions hold
+    # what was produced before it) and the shipment; runs of 25 lots alternate partitions.
+    world = rig.world
+    lots = LotMaker(world.scenario, world.market)
+    rig.send_trust(world.trust_message())
+    sent = []
+    for run in range(4):
+        for event in lots.events(world.farm, 100):
+            rig.send(world.farm_batch([event]), partition=run % 2)
+            sent.append(event.event_id)
+    rig.flush()
+
+    rig.start_worker()  # the whole backlog is waiting for it
+    rig.wait_for("all 404 entries", lambda: rig.entries() >= 404)
+    time.sleep(1)
+
+    ids = _event_ids(rig)
+    assert len(ids) == len(set(ids)) == 404
+    assert set(sent) <= set(ids)
+    assert rig.store.rejections() == []
+    # Far fewer ledger transactions than messages (one each, or two, before): PostgreSQL
+    # stamps every row with the transaction that inserted it.
+    assert _transactions(rig, shards=(0, 1)) < len(sent) // 10
+    _audit_ok(rig)
+
+
+def _transactions(rig: IngestRig, shards: tuple[int, ...]) -> int:
+    with rig.store.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT count(DISTINCT xmin::text) FROM ledger_entries "
+                    "WHERE shard = ANY(:shards)"
+                ),
+                {"shards": list(shards)},
+            ).scalar_one()
+        )
 
 
 def test_worker_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(

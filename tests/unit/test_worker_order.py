@@ -98,6 +98,8 @@ def _worker(offsets: dict[int, int], ends: dict[tuple[str, int], int], records: 
     worker.store, worker.consumer, worker._peek = Store(offsets), Consumer(ends), Peek(records)
     worker.writer = Writer()
     worker.deferred, worker.waiting, worker.expected, worker.unpositioned = {}, {}, {}, set()
+    worker.seen, worker._horizons = {}, {}
+    worker._ends = worker.consumer  # one fake broker answers both
     worker._trust_tp = TopicPartition(TRUST, 0)
     worker._trust_backoff, worker._next_trust_check = 0.2, 0.0
     worker._trust_end_now = worker._trust_applied_now = None  # what a new poll starts with
@@ -173,3 +175,38 @@ def test_the_offset_past_transaction_markers_is_stored_so_the_ledger_reaches_the
 
     assert worker.writer.writes == [(TRUST_SHARD, OffsetCommit(8, 9))]
     assert worker.expected[TRUST_SHARD] == 9
+
+
+def _produced(ns: int) -> list[tuple[str, bytes]]:
+    return [(PRODUCED_HEADER, str(ns).encode())]
+
+
+def test_records_produced_before_what_other_partitions_still_hold_are_judged_at_once() -> None:
+    # p1's next record to append was produced at (NOW, 5 µs): p0's records before it have
+    # nothing left to wait for and go in one write; the one after it may still be held back.
+    p0 = TopicPartition(EVENTS, 0)
+    worker = _worker({1: 10}, {(EVENTS, 1): 12}, {(1, 10): (NOW, 5_000)})
+    records = [
+        Record(3, NOW - 20, _produced(1_000)),
+        Record(4, NOW, _produced(4_000)),
+        Record(5, NOW, _produced(6_000)),
+        Record(6, NOW - 30, _produced(500)),  # after one that may wait: not judged at once
+    ]
+
+    assert worker._settled(p0, records, fresh=True) == 2
+
+
+def test_the_order_of_a_partition_the_worker_fetched_itself_needs_no_peek() -> None:
+    p0, p1 = TopicPartition(EVENTS, 0), TopicPartition(EVENTS, 1)
+    worker = _worker({1: 10}, {(EVENTS, 1): 12}, {})  # the peek consumer would find nothing
+    worker.seen[p1] = {10: (NOW, 5_000)}
+
+    assert worker._settled(p0, [Record(3, NOW, _produced(4_000))], fresh=True) == 1
+    assert worker._settled(p0, [Record(3, NOW, _produced(6_000))], fresh=True) == 0
+
+
+def test_no_record_is_judged_at_once_while_another_partition_cannot_be_read() -> None:
+    p0 = TopicPartition(EVENTS, 0)
+    worker = _worker({1: 10}, {(EVENTS, 1): 12}, {})  # p1's next record cannot be found
+
+    assert worker._settled(p0, [Record(3, NOW - 60_000)], fresh=True) == 0
