@@ -53,6 +53,9 @@ class CodeGraph:
         self._down: dict[str, set[tuple[str, str]]] = {}
         self._up: dict[str, set[tuple[str, str]]] = {}
         self._edge_positions: dict[tuple[str, str, str], tuple[int, int]] = {}
+        # Edges of events not in the ledger yet (add_pending): followed by loads and walks.
+        self._pending_down: dict[str, set[tuple[str, str]]] = {}
+        self._pending_up: dict[str, set[tuple[str, str]]] = {}
 
     # --- closure (walked in the database) ---------------------------------------------------------
 
@@ -103,6 +106,14 @@ class CodeGraph:
 
     # --- loading ---------------------------------------------------------------------------------
 
+    def add_pending(self, edges: Iterable[tuple[str, str, str]]) -> None:
+        """(parent, child, kind) edges of events accepted earlier in the same write, not in the
+        ledger yet: loads and walks follow them as well as the stored ones (a case packed
+        earlier in the write holds what was packed in it)."""
+        for parent, child, kind in edges:
+            self._pending_down.setdefault(parent, set()).add((child, kind))
+            self._pending_up.setdefault(child, set()).add((parent, kind))
+
     def load_down(self, codes: Iterable[str], kinds: Collection[str]) -> None:
         """Load the edges below ``codes`` (children, their children …) following ``kinds``."""
         self._load(codes, kinds, downward=True)
@@ -114,6 +125,7 @@ class CodeGraph:
     def _load(self, codes: Iterable[str], kinds: Collection[str], *, downward: bool) -> None:
         """Load level by level (one query per level for every code of it)."""
         known = self._down if downward else self._up
+        pending = self._pending_down if downward else self._pending_up
         seen = set(codes)
         frontier = list(seen)
         for _depth in range(MAX_DEPTH):
@@ -124,7 +136,7 @@ class CodeGraph:
                 self._query(missing, known, downward=downward)
             following: list[str] = []
             for code in frontier:
-                for other, kind in known.get(code, ()):
+                for other, kind in (*known.get(code, ()), *pending.get(code, ())):
                     if kind in kinds and other not in seen:
                         seen.add(other)
                         following.append(other)
@@ -147,20 +159,24 @@ class CodeGraph:
 
     def below(self, codes: Iterable[str], kinds: Collection[str]) -> set[str]:
         """``codes`` and everything below them through loaded edges of ``kinds``."""
-        return self._walk(codes, kinds, self._down)
+        return self._walk(codes, kinds, self._down, self._pending_down)
 
     def above(self, codes: Iterable[str], kinds: Collection[str]) -> set[str]:
         """``codes`` and everything above them through loaded edges of ``kinds``."""
-        return self._walk(codes, kinds, self._up)
+        return self._walk(codes, kinds, self._up, self._pending_up)
 
     @staticmethod
     def _walk(
-        codes: Iterable[str], kinds: Collection[str], edges: Mapping[str, set[tuple[str, str]]]
+        codes: Iterable[str],
+        kinds: Collection[str],
+        edges: Mapping[str, set[tuple[str, str]]],
+        pending: Mapping[str, set[tuple[str, str]]],
     ) -> set[str]:
         seen = set(codes)
         stack = list(seen)
         while stack and len(seen) <= MAX_CODES:
-            for nxt, kind in edges.get(stack.pop(), ()):
+            code = stack.pop()
+            for nxt, kind in (*edges.get(code, ()), *pending.get(code, ())):
                 if kind in kinds and nxt not in seen:
                     seen.add(nxt)
                     stack.append(nxt)

@@ -63,7 +63,7 @@ from suyuan.foodchain._rules import (
     normalised_text,
     same_product,
 )
-from suyuan.ledger import LedgerStore
+from suyuan.ledger import EDGE_EVENT_TYPES, LedgerStore
 
 INSPECTION_RECORDED = "InspectionRecorded"
 RECEIVED = "Received"
@@ -255,7 +255,9 @@ class _IssueCheck:
         seeds = self._seeds()
         if not seeds:
             return
-        graph = self.reads.lineage_graph(code for _path, codes in seeds for code in codes)
+        graph = self.reads.lineage_graph(
+            (code for _path, codes in seeds for code in codes), self.pending(EDGE_EVENT_TYPES)
+        )
         reached = {path: lineage(graph, codes) for path, codes in seeds}
         every = set().union(*reached.values())
         blocking = [

@@ -22,6 +22,7 @@ from suyuan.ledger import (
     CodeEventRef,
     EntryNotFoundError,
     LedgerStore,
+    edges_of,
 )
 
 #: Packing and making: what a code is made from or packed in (and the other way round).
@@ -117,15 +118,17 @@ class Reads:
     def graph(self) -> CodeGraph:
         return CodeGraph(self.store)
 
-    def lineage_graph(self, codes: Iterable[str]) -> CodeGraph:
+    def lineage_graph(self, codes: Iterable[str], pending: Iterable[Event] = ()) -> CodeGraph:
         """One code graph for all the checks of a batch, with what :func:`lineage` walks from
         ``codes`` loaded; at its first use also from every prefetched code, so a batch of
-        certificates costs one query per level, not one per certificate. Like the prefetched
-        rows it reflects the ledger when it was read (the writer's batch is not in it yet)."""
+        certificates costs one query per level, not one per certificate. The ledger's edges are
+        those of when it was read; the edges of ``pending`` (events accepted earlier in the
+        write) are added, so goods packed or made earlier in the write are in the lineage."""
         wanted = list(codes)
         if self._lineage is None:
             self._lineage = CodeGraph(self.store)
             wanted = [*self._prefetched, *wanted]
+        self._lineage.add_pending(edge for event in pending for edge in edges_of(event))
         load_lineage(self._lineage, wanted)
         return self._lineage
 

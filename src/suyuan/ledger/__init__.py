@@ -45,7 +45,15 @@ from suyuan.ledger._ledger import (
     shard_origin,
 )
 from suyuan.ledger._migrate import migrate
-from suyuan.ledger._projections import CERTIFIED_FROM, CONTAINS, TRANSFORMED, UNPACKED, VOIDED_BY
+from suyuan.ledger._projections import (
+    CERTIFIED_FROM,
+    CONTAINS,
+    EDGE_EVENT_TYPES,
+    TRANSFORMED,
+    UNPACKED,
+    VOIDED_BY,
+    edges_of,
+)
 from suyuan.ledger._setup import initialise, ledger_verifier, root_keys
 from suyuan.ledger._sql import GENESIS_CHAIN, SqlLedgerStore, chain_next, create_ledger_engine
 from suyuan.ledger._tables import BigInt, metadata, pseudonym_map
@@ -54,6 +62,7 @@ __all__ = [
     "CERTIFIED_FROM",
     "CONTAINS",
     "DEFAULT_LEDGER_NAME",
+    "EDGE_EVENT_TYPES",
     "GENESIS_CHAIN",
     "TRANSFORMED",
     "TRUST_SHARD",
@@ -85,6 +94,7 @@ __all__ = [
     "chain_next",
     "create_ledger_engine",
     "default_jobs",
+    "edges_of",
     "from_micros",
     "initialise",
     "leaf_from_receipt",

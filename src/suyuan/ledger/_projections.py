@@ -18,6 +18,10 @@ UNPACKED = "unpacked"  # Disaggregated: the unit left the case
 TRANSFORMED = "transformed"  # Transformed: input became output
 CERTIFIED_FROM = "certified_from"  # CertificateIssued: upstream certificate → new certificate
 VOIDED_BY = "voided_by"  # CertificateVoided: voided certificate → replacement
+#: The event types that may add edges (:func:`edges_of`).
+EDGE_EVENT_TYPES = frozenset(
+    {"Aggregated", "Disaggregated", "Transformed", "CertificateIssued", "CertificateVoided"}
+)
 
 
 def _codes_in(values: Iterable[Any]) -> Iterator[str]:

@@ -231,6 +231,35 @@ def test_a_frozen_lot_packed_into_a_new_case_cannot_be_certified_again(chain: Ch
     assert "frozen" in err.rule and lot in err.rule
 
 
+def test_a_case_packed_earlier_in_the_same_write_with_a_frozen_lot_cannot_be_certified(
+    chain: Chain,
+) -> None:
+    """The packing is accepted but not stored yet (a worker writes many messages at once): the
+    case still holds the frozen lot."""
+    lot, case = chain.lot("A1"), chain.case()
+    chain.add(chain.farm, chain.certificate(chain.farm, [lot]))
+    chain.add(chain.bureau, chain.inspection(chain.bureau, [lot], passed=False))
+    packing = chain.pack(chain.farm, case, [lot])
+
+    err = refused(chain, chain.certificate(chain.farm, [case]), pending=[packing])
+
+    assert err.field == "codes[1]" and err.value == case
+    assert "frozen" in err.rule and lot in err.rule
+
+
+def test_a_freeze_and_a_packing_both_earlier_in_the_write_stop_the_case(chain: Chain) -> None:
+    lot, case = chain.lot("A1"), chain.case()
+    chain.add(chain.farm, chain.certificate(chain.farm, [lot]))
+    pending = [
+        chain.inspection(chain.bureau, [lot], passed=False),
+        chain.pack(chain.farm, case, [lot]),
+    ]
+
+    err = refused(chain, chain.certificate(chain.farm, [case]), pending=pending)
+
+    assert "frozen" in err.rule and lot in err.rule
+
+
 def test_goods_made_from_a_frozen_lot_cannot_be_certified(chain: Chain) -> None:
     lot, cut = chain.lot("A1"), chain.lot("P1", item="10027")
     chain.add(chain.farm, chain.certificate(chain.farm, [lot]))
