@@ -37,7 +37,15 @@ from suyuan.errors import (
     UnknownRecallError,
 )
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
-from suyuan.ledger import EntryNotFoundError, LedgerStore
+from suyuan.ledger import (
+    CERTIFIED_FROM,
+    CONTAINS,
+    TRANSFORMED,
+    VOIDED_BY,
+    EntryNotFoundError,
+    LedgerStore,
+    edges_of,
+)
 from suyuan.signing import Organisation
 
 if TYPE_CHECKING:
@@ -425,7 +433,9 @@ def _recall_initiated(j: _Judging) -> None:
 def _recall_acknowledged(j: _Judging) -> None:
     recall = _find_recall(j)
     roots = [str(code) for code in recall.payload["root_codes"]]
-    if j.event.actor not in _holders_in_scope(j.store, j.pending, roots):
+    if j.event.actor not in _holders_in_scope(j.store, j.pending, roots) and not _took_in_scope(
+        j, roots
+    ):
         raise NotInCustodyError(
             "actor",
             j.event.actor,
@@ -633,6 +643,29 @@ def _holders_in_scope(
     found = {holder.organisation for holder in scope.holders}
     found.update(o for o in (_originator(store, pending, code) for code in roots) if o is not None)
     return found
+
+
+def _took_in_scope(j: _Judging, roots: Sequence[str]) -> bool:
+    """Whether the actor took goods of the recall's scope (or a container of them) earlier in
+    this write: not in the ledger yet, so not among the scope's holders the trace reads."""
+    taken = [
+        code
+        for event in j.pending
+        if event.actor == j.event.actor and event.event_type in CUSTODY_EVENT_TYPES
+        for code in event.codes
+    ]
+    if not taken:
+        return False
+    graph = CodeGraph(j.store)
+    graph.add_pending(edge for event in j.pending for edge in edges_of(event))
+    scope = _tracer(j.store).recall_scope(roots).codes
+    scope = graph.below(scope, _FORWARD_KINDS)  # and what the write made or packed of it
+    graph.load_down(taken, PACKING_KINDS)
+    return bool(graph.below(taken, PACKING_KINDS) & scope)
+
+
+#: What a recall reaches forward (as the trace's recall scope).
+_FORWARD_KINDS = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM, VOIDED_BY})
 
 
 #: Events that hand goods to another organisation, and the payload field naming it.

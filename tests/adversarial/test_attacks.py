@@ -129,6 +129,41 @@ def test_every_attack_is_refused_over_http_and_the_legitimate_event_lands(tmp_pa
 
 
 @pytest.mark.integration
+def test_every_attack_is_refused_when_the_whole_story_is_one_write(tmp_path: Path) -> None:
+    """A worker with a backlog writes many messages at once: every rule must see the events
+    accepted earlier in the same write (a holder that received the goods a message before may
+    acknowledge their recall; a case packed a message before holds what was packed in it)."""
+    attacks = build()
+    s = attacks.s
+    engine = create_ledger_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    migrate(engine)
+    store = SqlLedgerStore(engine)
+    initialise(store, NoteSigner.generate("test").verifier, [s.root])
+    writer = LedgerWriter(store, [s.root])
+    rejections = []
+    messages = []
+    for number, step in enumerate(attacks.steps()):
+        message = Message(f"step {number}", step.message(s))
+        if carries_trust(message.data):  # the trust topic: a write of its own, first
+            rejections += writer.write(TRUST_SHARD, [message]).rejections
+        else:
+            messages.append(message)
+    rejections += writer.write(0, messages).rejections
+
+    refused = {r.event_id: r for r in rejections}
+    outcomes: dict[str, Outcome] = {}
+    for row in attacks.rows:
+        attack = refused.get(row.attack_event.event_id)
+        outcomes[row.name] = (
+            "rejected" if attack else "-",
+            attack.reason if attack else None,
+            attack.field if attack else None,
+            "accepted" if _stored(store, row.legit.events[0].event_id) else "-",
+        )
+    store.close()
+    assert outcomes == expected(attacks)
+
+
 def test_every_attack_is_refused_over_kafka_and_the_legitimate_event_lands(
     kafka_bootstrap: str, postgres_url: str, tmp_path: Path
 ) -> None:
