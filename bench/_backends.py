@@ -31,6 +31,11 @@ class DiskUsage:
     tables: dict[str, int]
     """Bytes of each table with its indexes (and TOAST on PostgreSQL)."""
 
+    def per_entry(self, entries: int) -> dict[str, float]:
+        """Each table's bytes per ledger entry, largest first."""
+        ranked = sorted(self.tables.items(), key=lambda kv: -kv[1])
+        return {table: round(size / entries, 1) for table, size in ranked}
+
 
 class Backend(ABC):
     name: str

@@ -392,10 +392,7 @@ class BackendSuite:
             details={
                 "entries": entries,
                 "total_bytes": usage.total,
-                "bytes_per_event_by_table": {
-                    table: round(size / entries, 1)
-                    for table, size in sorted(usage.tables.items(), key=lambda kv: -kv[1])
-                },
+                "bytes_per_event_by_table": usage.per_entry(entries),
                 "leaf_bytes_avg": round(float(leaf_avg or 0), 1),
                 "event_bytes_avg": round(kind.stream.event_bytes / kind.stream.events, 1),
             },

@@ -984,10 +984,7 @@ class TraceSuite:
             details={
                 "entries": entries,
                 "total_bytes": usage.total,
-                "bytes_per_event_by_table": {
-                    table: round(size / entries, 1)
-                    for table, size in sorted(usage.tables.items(), key=lambda kv: -kv[1])
-                },
+                "bytes_per_event_by_table": usage.per_entry(entries),
             },
         )
 

@@ -433,9 +433,7 @@ def _recall_initiated(j: _Judging) -> None:
 def _recall_acknowledged(j: _Judging) -> None:
     recall = _find_recall(j)
     roots = [str(code) for code in recall.payload["root_codes"]]
-    if j.event.actor not in _holders_in_scope(j.store, j.pending, roots) and not _took_in_scope(
-        j, roots
-    ):
+    if not _holds_in_scope(j, roots):
         raise NotInCustodyError(
             "actor",
             j.event.actor,
@@ -634,34 +632,29 @@ def _originator(store: LedgerStore, pending: Sequence[Event], code: str) -> str 
     return None
 
 
-def _holders_in_scope(
-    store: LedgerStore, pending: Sequence[Event], roots: Sequence[str]
-) -> set[str]:
-    """Organisations holding goods in the recall scope of ``roots``: the trace's holders of the
-    scope and the originators of the roots."""
-    scope = _tracer(store).recall_scope(roots)
-    found = {holder.organisation for holder in scope.holders}
-    found.update(o for o in (_originator(store, pending, code) for code in roots) if o is not None)
-    return found
-
-
-def _took_in_scope(j: _Judging, roots: Sequence[str]) -> bool:
-    """Whether the actor took goods of the recall's scope (or a container of them) earlier in
-    this write: not in the ledger yet, so not among the scope's holders the trace reads."""
+def _holds_in_scope(j: _Judging, roots: Sequence[str]) -> bool:
+    """Whether the actor holds goods in the recall scope of ``roots``: it originated a root, the
+    trace finds it among the scope's holders, or it took goods of the scope (or a container of
+    them) earlier in this write, not in the ledger yet (the scope is walked once)."""
+    actor = j.event.actor
+    if any(_originator(j.store, j.pending, code) == actor for code in roots):
+        return True
+    scope = _tracer(j.store).recall_scope(roots)
+    if any(holder.organisation == actor for holder in scope.holders):
+        return True
     taken = [
         code
         for event in j.pending
-        if event.actor == j.event.actor and event.event_type in CUSTODY_EVENT_TYPES
+        if event.actor == actor and event.event_type in CUSTODY_EVENT_TYPES
         for code in event.codes
     ]
     if not taken:
         return False
     graph = CodeGraph(j.store)
     graph.add_pending(edge for event in j.pending for edge in edges_of(event))
-    scope = _tracer(j.store).recall_scope(roots).codes
-    scope = graph.below(scope, _FORWARD_KINDS)  # and what the write made or packed of it
+    reached = graph.below(scope.codes, _FORWARD_KINDS)  # and what the write made or packed of it
     graph.load_down(taken, PACKING_KINDS)
-    return bool(graph.below(taken, PACKING_KINDS) & scope)
+    return bool(graph.below(taken, PACKING_KINDS) & reached)
 
 
 #: What a recall reaches forward (as the trace's recall scope).

@@ -40,6 +40,7 @@ class Reads:
         self.directory = directory or Directory(store)
         self._prefetched: dict[str, list[CodeEventRef]] = {}
         self._lineage: CodeGraph | None = None
+        self._lineage_pending: set[str] = set()  # pending events whose edges it holds
         # Ledger entries never change: an event read once is kept for the reads to come (the
         # rules of one certificate read its goods' history several times).
         self._decoded: dict[tuple[int, int], Event] = {}
@@ -128,7 +129,9 @@ class Reads:
         if self._lineage is None:
             self._lineage = CodeGraph(self.store)
             wanted = [*self._prefetched, *wanted]
-        self._lineage.add_pending(edge for event in pending for edge in edges_of(event))
+        fresh = [e for e in pending if e.event_id not in self._lineage_pending]
+        self._lineage_pending.update(e.event_id for e in fresh)
+        self._lineage.add_pending(edge for event in fresh for edge in edges_of(event))
         load_lineage(self._lineage, wanted)
         return self._lineage
 
