@@ -636,13 +636,14 @@ def _with_scope(
     store: LedgerStore, tracer: Tracer, event: Event, position: LedgerPosition | None
 ) -> Recall:
     root_codes = [str(code) for code in event.payload["root_codes"]]
-    scope = tracer.recall_scope(root_codes)
-    directory = Directory(store)
-    holders = [*_makers(store, directory, root_codes, scope.holders), *scope.holders]
-    limits = deadlines(str(event.payload["level"]), event.occurred_at)
-    progress = _progress(
-        store, str(event.payload["recall_id"]), scope.codes, holders, directory, limits
-    )
+    with store.reading():  # scope and progress from one snapshot
+        scope = tracer.recall_scope(root_codes)
+        directory = Directory(store)
+        holders = [*_makers(store, directory, root_codes, scope.holders), *scope.holders]
+        limits = deadlines(str(event.payload["level"]), event.occurred_at)
+        progress = _progress(
+            store, str(event.payload["recall_id"]), scope.codes, holders, directory, limits
+        )
     return Recall(
         event,
         position,

@@ -28,7 +28,7 @@ from typing import Any
 
 from suyuan.authority import INSPECTORS
 from suyuan.codegraph import CodeGraph, Walk
-from suyuan.codes import CodeKind, is_valid_certificate_code, parse_trace_code
+from suyuan.codes import CodeKind, TraceCode, is_valid_certificate_code, parse_trace_code
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event, thaw
@@ -255,6 +255,12 @@ class Tracer:
             CodeError: ``code`` is not a valid trace code (field ``code``).
         """
         parsed = parse_trace_code(code, field="code")
+        with self._store.reading():  # one snapshot: never half of a concurrent write
+            return self._trace(parsed, full=full, today=today, budget=budget)
+
+    def _trace(
+        self, parsed: TraceCode, *, full: bool, today: date | None, budget: TraceBudget | None
+    ) -> Trace:
         canonical = parsed.value
         result = Trace(code=canonical, kind=str(parsed.kind))
         limit = None if budget is None else budget.codes
@@ -288,8 +294,9 @@ class Tracer:
         """Every code reached forward from ``roots`` (incl. themselves) and who held them;
         ``complete`` is false when the walk was cut at :data:`MAX_CODES` codes."""
         canonical = [parse_trace_code(c, field="root_codes").value for c in roots]
-        walk = self._closure(canonical, upward=False)
-        return RecallScope(walk.codes, self.holders(walk.codes), complete=not walk.cut)
+        with self._store.reading():
+            walk = self._closure(canonical, upward=False)
+            return RecallScope(walk.codes, self.holders(walk.codes), complete=not walk.cut)
 
     def events_about(
         self,

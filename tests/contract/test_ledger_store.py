@@ -300,6 +300,33 @@ class LedgerStoreContract:
         refs = store.code_events_for(start, {"Aggregated"})
         assert [(r.code, r.event_type) for r in refs] == [("unit-00042", "Aggregated")]
 
+    def test_reads_in_one_reading_block_see_one_snapshot(
+        self, store: LedgerStore, writer: LedgerWriter, world: World
+    ) -> None:
+        first = world.certificate()
+        writer.write(0, [Message("t[0]@0", world.farm_batch([first]))])
+        later = world.certificate()
+
+        def write_later() -> None:  # another thread: a writer the block does not see
+            writer.write(0, [Message("t[0]@1", world.farm_batch([later]))])
+
+        with store.reading():
+            before = store.head(0)
+            thread = threading.Thread(target=write_later)
+            thread.start()
+            thread.join()
+            # a trace in this block sees the ledger as it was: not the head, the events or
+            # the codes of the write that committed meanwhile
+            assert store.head(0) == before
+            assert store.code_events(later.codes[0]) == []
+            assert [r.code for r in store.code_events(first.codes[0])] == [first.codes[0]]
+            with store.reading():  # nested: the outer snapshot
+                assert store.head(0) == before
+            with pytest.raises(LedgerError, match="reading"):
+                writer.write(0, [Message("t[0]@2", world.farm_batch([world.certificate()]))])
+        assert store.head(0).size == before.size + 1
+        assert [r.code for r in store.code_events(later.codes[0])] == [later.codes[0]]
+
     def test_concurrent_writers_on_one_shard_never_fork_the_chain(
         self, store: LedgerStore, writer: LedgerWriter, world: World
     ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -197,6 +198,7 @@ class LedgerStore(ABC):
                 appended to the shard concurrently, or an event id is stored with other event
                 bytes (the writer refuses those first; meeting one here means another writer
                 stored it meanwhile). Nothing was written.
+            LedgerError: called inside a :meth:`reading` block of this store.
         """
 
     @abstractmethod
@@ -367,3 +369,12 @@ class LedgerStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    @abstractmethod
+    def reading(self) -> AbstractContextManager[None]:
+        """A block whose reads of this store all see one snapshot of the ledger (one
+        transaction): a trace or a recall read while a writer appends shows the ledger as it was
+        at one moment, never half a write, and opens one transaction instead of one per read.
+        Blocks nest (the inner one reads the outer's snapshot). Appending inside one raises
+        :class:`LedgerError`: the writer's checks would read the block's snapshot, not the
+        ledger it appends to."""

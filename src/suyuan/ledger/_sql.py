@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +42,10 @@ from suyuan.merkle import Frontier, leaf_hash
 GENESIS_CHAIN = bytes(32)
 _READ_CHUNK = 2000
 _MAX_RAW = 4096  # bytes of a rejected message kept for the producer to look at
+#: The store whose reads the current context makes through one connection (``reading``).
+_READING: ContextVar[tuple[SqlLedgerStore, Connection] | None] = ContextVar(
+    "suyuan_ledger_reading", default=None
+)
 
 
 def chain_next(previous: bytes, leaf_hash_: bytes) -> bytes:
@@ -108,6 +114,31 @@ class SqlLedgerStore(LedgerStore):
         if self._reader is not self._engine:
             self._reader.dispose()
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        bound = _READING.get()
+        if bound is not None and bound[0] is self:
+            yield  # already reading: one snapshot for the outer block
+            return
+        with self._reader.connect() as conn:
+            if self._postgres:  # READ COMMITTED would take a new snapshot for each statement
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            token = _READING.set((self, conn))
+            try:
+                yield
+            finally:
+                _READING.reset(token)
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """The connection a read goes through: the one :meth:`reading` holds, or a new one."""
+        bound = _READING.get()
+        if bound is not None and bound[0] is self:
+            yield bound[1]
+            return
+        with self._reader.connect() as conn:
+            yield conn
+
     # --- append ---------------------------------------------------------------------------
 
     def append(
@@ -118,6 +149,10 @@ class SqlLedgerStore(LedgerStore):
         rejections: Sequence[Rejection] = (),
         offset: OffsetCommit | None = None,
     ) -> AppendResult:
+        bound = _READING.get()
+        if bound is not None and bound[0] is self:
+            # its checks would have read the block's snapshot, not the ledger it appends to
+            raise LedgerError("append inside a reading() block of the same store")
         try:
             with self._engine.begin() as conn:
                 return self._append(conn, shard, submissions, rejections, offset)
@@ -252,7 +287,7 @@ class SqlLedgerStore(LedgerStore):
     # --- reads ------------------------------------------------------------------------------
 
     def head(self, shard: int) -> ShardHead:
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(sa.select(t.shards).where(t.shards.c.shard == shard)).first()
         if row is None:
             empty = Frontier()
@@ -267,7 +302,7 @@ class SqlLedgerStore(LedgerStore):
         )
 
     def shard_ids(self) -> list[int]:
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             return list(conn.execute(sa.select(t.shards.c.shard).order_by("shard")).scalars())
 
     def consumer_offset(self, shard: int) -> int | None:
@@ -285,7 +320,7 @@ class SqlLedgerStore(LedgerStore):
             )
             if end is not None:
                 query = query.where(t.ledger_entries.c.seq < end)
-            with self._reader.connect() as conn:
+            with self._read() as conn:
                 rows = conn.execute(query).all()
             for row in rows:
                 yield StoredEntry(row.shard, row.seq, row.event_id, row.leaf, row.chain_hash)
@@ -294,7 +329,7 @@ class SqlLedgerStore(LedgerStore):
             after = rows[-1].seq
 
     def entry(self, shard: int, seq: int) -> StoredEntry:
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 sa.select(t.ledger_entries).where(
                     t.ledger_entries.c.shard == shard, t.ledger_entries.c.seq == seq
@@ -314,7 +349,7 @@ class SqlLedgerStore(LedgerStore):
         e = t.ledger_entries.c
         # One equality on shard per query: SQLite answers a row-value IN list by reading the
         # whole table, but uses the primary key for ``shard = ? AND seq IN (…)``.
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             for shard, seqs in by_shard.items():
                 for start in range(0, len(seqs), 500):
                     rows = conn.execute(
@@ -329,7 +364,7 @@ class SqlLedgerStore(LedgerStore):
         return found
 
     def locate(self, event_id: str) -> tuple[int, int]:
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 sa.select(t.ledger_entries.c.shard, t.ledger_entries.c.seq).where(
                     t.ledger_entries.c.event_id == event_id
@@ -340,7 +375,7 @@ class SqlLedgerStore(LedgerStore):
         return int(row.shard), int(row.seq)
 
     def stored_events(self, event_ids: Sequence[str]) -> dict[str, bytes]:
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             return _stored_event_bytes(conn, event_ids)
 
     def node(self, shard: int, level: int, index: int) -> bytes:
@@ -359,7 +394,7 @@ class SqlLedgerStore(LedgerStore):
         # Level 0 is not stored (migration 0003): those few nodes are hashed from the leaves.
         leaves = by_level.pop(0, [])
         found: dict[tuple[int, int], bytes] = {}
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             if leaves:
                 found.update(
                     ((0, seq), leaf_hash(leaf)) for seq, leaf in _leaves(conn, shard, leaves)
@@ -405,7 +440,7 @@ class SqlLedgerStore(LedgerStore):
 
     def latest_checkpoint(self, shard: int) -> StoredCheckpoint | None:
         c = t.checkpoints.c
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             r = conn.execute(
                 sa.select(t.checkpoints).where(c.shard == shard).order_by(c.size.desc()).limit(1)
             ).first()
@@ -417,7 +452,7 @@ class SqlLedgerStore(LedgerStore):
 
     def checkpoints(self, shard: int) -> list[StoredCheckpoint]:
         c = t.checkpoints.c
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(t.checkpoints).where(c.shard == shard).order_by(c.size)
             ).all()
@@ -443,7 +478,7 @@ class SqlLedgerStore(LedgerStore):
         )
         if types:
             sql += f" AND event_type IN ({_markers(self._engine, len(types))})"
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.exec_driver_sql(sql, (self._code_list_value(unique), *types)).all()
         refs = [
             CodeEventRef(code, shard, seq, event_type, actor, _occurred(occurred_at))
@@ -475,7 +510,7 @@ class SqlLedgerStore(LedgerStore):
         edges: list[CodeEdge] = []
         # Plain SQL, as in code_events_for: the code graph asks this level by level.
         select = "SELECT parent, child, kind, shard, seq FROM code_edges"
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             for start in range(0, len(unique), 500):
                 part = unique[start : start + 500]
                 sql = f"{select} WHERE {column} IN ({_markers(self._engine, len(part))})"
@@ -550,7 +585,7 @@ class SqlLedgerStore(LedgerStore):
             "cap": cap,
             **dict(zip(names, kind_list, strict=True)),
         }
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             result = conn.execute(query, params)
             # The driver's own rows: a recall's million codes as SQLAlchemy rows cost a second.
             found: list[tuple[Any, ...]] = list(result.cursor.fetchall())
@@ -580,7 +615,7 @@ class SqlLedgerStore(LedgerStore):
             query = query.where(r.reason.in_(list(reasons)))
         if since is not None:
             query = query.where(r.rejected_at >= to_micros(since))
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query).all()
         return [
             StoredRejection(
@@ -602,7 +637,7 @@ class SqlLedgerStore(LedgerStore):
 
     def trust_positions(self) -> list[tuple[int, int]]:
         c = t.trust_entries.c
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             on_trust_shard = sa.case((c.shard == TRUST_SHARD, 1), else_=0)
             rows = conn.execute(
                 sa.select(c.shard, c.seq).order_by(
@@ -622,7 +657,7 @@ class SqlLedgerStore(LedgerStore):
             .where(e.event_id.in_(repeated.scalar_subquery()))
             .order_by(e.event_id, e.shard, e.seq)
         )
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query).all()
         first: dict[str, tuple[int, int]] = {}
         later: dict[tuple[int, int], tuple[int, int]] = {}
@@ -635,7 +670,7 @@ class SqlLedgerStore(LedgerStore):
         return later
 
     def get_meta(self, name: str) -> str | None:
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             value = conn.execute(
                 sa.select(t.ledger_meta.c.value).where(t.ledger_meta.c.name == name)
             ).scalar()
@@ -648,7 +683,7 @@ class SqlLedgerStore(LedgerStore):
 
     def rejection_counts(self) -> dict[str, int]:
         r = t.rejections.c
-        with self._reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(sa.select(r.reason, sa.func.count()).group_by(r.reason)).all()
         return {str(reason): int(count) for reason, count in rows}
 
