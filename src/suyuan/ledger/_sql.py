@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -123,6 +123,7 @@ class SqlLedgerStore(LedgerStore):
         with self._reader.connect() as conn:
             if self._postgres:  # READ COMMITTED would take a new snapshot for each statement
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            conn.begin()  # SQLite: the snapshot holds from the block's first read to its end
             token = _READING.set((self, conn))
             try:
                 yield
@@ -138,6 +139,31 @@ class SqlLedgerStore(LedgerStore):
             return
         with self._reader.connect() as conn:
             yield conn
+
+    def _fetch(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """The rows of one read in the driver's own SQL (markers of :func:`_markers`, or
+        :meth:`_named`), through the DBAPI cursor of :meth:`_read`'s connection: SQLAlchemy's
+        statement and result machinery cost a trace more than its queries (~17 of them).
+
+        Raises:
+            sqlalchemy.exc.DBAPIError: the database refused, as SQLAlchemy would raise it.
+        """
+        dbapi_error = self._engine.dialect.loaded_dbapi.Error
+        with self._read() as conn:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+            except dbapi_error as err:
+                raise sa.exc.DBAPIError.instance(sql, params, err, dbapi_error) from err
+            finally:
+                cursor.close()
+
+    def _named(self, name: str) -> str:
+        """A named parameter marker in the driver's style."""
+        return f"%({name})s" if self._postgres else f":{name}"
 
     # --- append ---------------------------------------------------------------------------
 
@@ -287,18 +313,22 @@ class SqlLedgerStore(LedgerStore):
     # --- reads ------------------------------------------------------------------------------
 
     def head(self, shard: int) -> ShardHead:
-        with self._read() as conn:
-            row = conn.execute(sa.select(t.shards).where(t.shards.c.shard == shard)).first()
-        if row is None:
+        rows = self._fetch(
+            "SELECT size, frontier, chain_head, consumer_offset, duplicates FROM shards "
+            f"WHERE shard = {_markers(self._engine, 1)}",
+            (shard,),
+        )
+        if not rows:
             empty = Frontier()
             return ShardHead(shard, 0, empty.root(), GENESIS_CHAIN, None, 0)
+        size, frontier, chain_head, consumer_offset, duplicates = rows[0]
         return ShardHead(
             shard=shard,
-            size=row.size,
-            root=Frontier.from_bytes(row.frontier).root(),
-            chain_head=row.chain_head,
-            consumer_offset=row.consumer_offset,
-            duplicates=row.duplicates,
+            size=size,
+            root=Frontier.from_bytes(bytes(frontier)).root(),
+            chain_head=bytes(chain_head),
+            consumer_offset=consumer_offset,
+            duplicates=duplicates,
         )
 
     def shard_ids(self) -> list[int]:
@@ -346,20 +376,21 @@ class SqlLedgerStore(LedgerStore):
         by_shard: dict[int, list[int]] = {}
         for shard, seq in dict.fromkeys(positions):
             by_shard.setdefault(shard, []).append(seq)
-        e = t.ledger_entries.c
         # One equality on shard per query: SQLite answers a row-value IN list by reading the
         # whole table, but uses the primary key for ``shard = ? AND seq IN (…)``.
-        with self._read() as conn:
+        select = "SELECT shard, seq, event_id, leaf, chain_hash FROM ledger_entries"
+        with self.reading():
             for shard, seqs in by_shard.items():
                 for start in range(0, len(seqs), 500):
-                    rows = conn.execute(
-                        sa.select(t.ledger_entries).where(
-                            e.shard == shard, e.seq.in_(seqs[start : start + 500])
-                        )
-                    ).all()
-                    for row in rows:
-                        found[(row.shard, row.seq)] = StoredEntry(
-                            row.shard, row.seq, row.event_id, row.leaf, row.chain_hash
+                    part = seqs[start : start + 500]
+                    markers = _markers(self._engine, len(part) + 1)
+                    first, rest = markers.split(", ", 1) if part else (markers, "")
+                    rows = self._fetch(
+                        f"{select} WHERE shard = {first} AND seq IN ({rest})", (shard, *part)
+                    )
+                    for shard_, seq, event_id, leaf, chain_hash in rows:
+                        found[(shard_, seq)] = StoredEntry(
+                            shard_, seq, event_id, bytes(leaf), bytes(chain_hash)
                         )
         return found
 
@@ -478,8 +509,7 @@ class SqlLedgerStore(LedgerStore):
         )
         if types:
             sql += f" AND event_type IN ({_markers(self._engine, len(types))})"
-        with self._read() as conn:
-            rows = conn.exec_driver_sql(sql, (self._code_list_value(unique), *types)).all()
+        rows = self._fetch(sql, (self._code_list_value(unique), *types))
         refs = [
             CodeEventRef(code, shard, seq, event_type, actor, _occurred(occurred_at))
             for code, shard, seq, event_type, actor, occurred_at in rows
@@ -510,12 +540,11 @@ class SqlLedgerStore(LedgerStore):
         edges: list[CodeEdge] = []
         # Plain SQL, as in code_events_for: the code graph asks this level by level.
         select = "SELECT parent, child, kind, shard, seq FROM code_edges"
-        with self._read() as conn:
+        with self.reading():
             for start in range(0, len(unique), 500):
                 part = unique[start : start + 500]
                 sql = f"{select} WHERE {column} IN ({_markers(self._engine, len(part))})"
-                rows = conn.exec_driver_sql(sql, tuple(part)).all()
-                edges.extend(CodeEdge(*row) for row in rows)
+                edges.extend(CodeEdge(*row) for row in self._fetch(sql, tuple(part)))
         edges.sort(key=lambda e: (e.shard, e.seq))
         return edges
 
@@ -541,11 +570,13 @@ class SqlLedgerStore(LedgerStore):
         step = f"""
             SELECT CAST(e.{far} AS TEXT), {{depth}}, e.shard, e.seq
             FROM {{source}} JOIN code_edges AS e ON e.{near} = {{code}}
-            WHERE e.kind IN ({", ".join(":" + n for n in names)})"""
+            WHERE e.kind IN ({", ".join(self._named(n) for n in names)})"""
         # The walk starts with the edges of the start codes, not the codes themselves: a million
         # start codes in the walk's own table (kept for UNION) tripled the time of a recall's
         # holders. A start code reached again comes back and is left out here.
-        first = step.format(depth="1", source=f"({self._code_list(':start')}) AS s", code="s.code")
+        first = step.format(
+            depth="1", source=f"({self._code_list(self._named('start'))}) AS s", code="s.code"
+        )
         following = step.format(depth="w.depth + 1", source="walk AS w", code="w.code")
         # Each answer row: code, distance, shard and seq of the edge that reached it nearest
         # (ordered only) and how many rows of the walk it stands for (the rows read are counted
@@ -567,17 +598,17 @@ class SqlLedgerStore(LedgerStore):
         # Rows come out nearest first (each step reads the rows of the one before), so the LIMIT
         # keeps the nearest, and both databases stop walking once it is reached. UNION keeps one
         # row per (code, distance, edge): a cycle ends at ``depth``.
-        query = sa.text(
-            f"""
+        query = f"""
             WITH RECURSIVE walk(code, depth, shard, seq) AS (
                 {first}
                 UNION
-                {following} AND w.depth < :depth
+                {following} AND w.depth < {self._named("depth")}
             ),
-            bounded AS {materialized} (SELECT code, depth, shard, seq FROM walk LIMIT :cap)
+            bounded AS {materialized} (
+                SELECT code, depth, shard, seq FROM walk LIMIT {self._named("cap")}
+            )
             {answer}
             """
-        )
         cap = rows + 1
         params = {
             "start": self._code_list_value(unique),
@@ -585,11 +616,8 @@ class SqlLedgerStore(LedgerStore):
             "cap": cap,
             **dict(zip(names, kind_list, strict=True)),
         }
-        with self._read() as conn:
-            result = conn.execute(query, params)
-            # The driver's own rows: a recall's million codes as SQLAlchemy rows cost a second.
-            found: list[tuple[Any, ...]] = list(result.cursor.fetchall())
-            result.close()
+        # The driver's own rows: a recall's million codes as SQLAlchemy rows cost a second.
+        found = self._fetch(query, params)
         read = sum(row[4] for row in found)
         if ordered:
             found.sort(key=lambda r: (r[1], r[2], r[3], r[0]))
