@@ -8,10 +8,11 @@ into a FastAPI dependency and the role checks into 401/403 :class:`~suyuan_http.
 # No ``from __future__ import annotations``: FastAPI reads the dependency's annotations at
 # runtime, and they refer to the security scheme made inside the factory.
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from suyuan.auth import PUBLIC, AuthError, Principal, Role
@@ -26,7 +27,7 @@ TOKEN_HELP = "An API token (`sy_…`) from `suyuan token create`."
 
 def bearer_principal(
     check: TokenCheck, *, description: str = TOKEN_HELP
-) -> Callable[..., Principal]:
+) -> Callable[..., Awaitable[Principal]]:
     """A dependency giving the caller's :class:`~suyuan.auth.Principal`.
 
     It publishes the ``token`` HTTP bearer security scheme (with ``description``) in OpenAPI.
@@ -35,14 +36,16 @@ def bearer_principal(
     """
     scheme = HTTPBearer(auto_error=False, scheme_name="token", description=description)
 
-    def get_principal(
+    # async: a public caller costs no trip through the thread pool; a token check (which may
+    # read the database) still runs in it
+    async def get_principal(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(scheme)],
     ) -> Principal:
         if credentials is None:
             return PUBLIC
         try:
-            return check(request, credentials.credentials)
+            return await run_in_threadpool(check, request, credentials.credentials)
         except AuthError as err:
             raise ApiError(401, err.reason, str(err), field="Authorization") from None
 

@@ -244,7 +244,13 @@ class QueryContext:
             yield budget
 
 
-def get_context(request: Request) -> QueryContext:
+async def get_context(request: Request) -> QueryContext:
+    # async: no trip through the thread pool for a lookup
+    return context_of(request)
+
+
+def context_of(request: Request) -> QueryContext:
+    """The query service's context (``app.state.context``)."""
     context: QueryContext = request.app.state.context
     return context
 
@@ -268,7 +274,7 @@ def _check_token(request: Request, token: str) -> Principal:
         raise checked
     if checked is not None:
         return checked
-    engine = get_context(request).engine
+    engine = context_of(request).engine
     if engine is None:
         raise AuthError("unknown_token", "this service has no token database")
     return authenticate(engine, token)
