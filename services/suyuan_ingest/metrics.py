@@ -5,7 +5,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 CONSUMED = Counter(
-    "suyuan_ingest_messages_consumed_total", "Kafka messages consumed", ["partition"]
+    "suyuan_ingest_messages_consumed_total",
+    "Kafka messages consumed: written to the ledger or to rejections, each once",
+    ["partition"],
 )
 APPENDED = Counter(
     "suyuan_ingest_events_appended_total", "Events appended to the ledger", ["partition"]

@@ -632,7 +632,6 @@ class IngestWorker:
         messages = [
             Message(position(tp.topic, tp.partition, r.offset), r.value or b"") for r in records
         ]
-        metrics.CONSUMED.labels(shard).inc(len(records))
         started = time.perf_counter()
         try:
             result = self.writer.write(
@@ -688,6 +687,9 @@ class IngestWorker:
         if seen:
             for done in range(first, last + 1):
                 seen.pop(done, None)
+        # Counted once written: a record held back or retried is tried again, and would
+        # otherwise count once per try.
+        metrics.CONSUMED.labels(shard).inc(len(records))
         self._account(tp, first, last, result)
         self._dead_letter(result.rejections)
         return True

@@ -14,8 +14,11 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from suyuan.ledger import TRUST_SHARD, OffsetCommit
+from suyuan.errors import MissingReferenceError
+from suyuan.intake import MessageDeferredError, WriteResult
+from suyuan.ledger import TRUST_SHARD, AppendResult, OffsetCommit
 from suyuan.transport import PRODUCED_HEADER
+from suyuan_ingest import metrics
 from suyuan_ingest.worker import IngestWorker, WorkerConfig, _Held
 
 EVENTS = "suyuan.events.v1"
@@ -28,6 +31,7 @@ class Record:
     offset: int
     timestamp: int
     headers: list[tuple[str, bytes]] = field(default_factory=list)
+    value: bytes = b""
 
 
 @dataclass
@@ -210,3 +214,37 @@ def test_no_record_is_judged_at_once_while_another_partition_cannot_be_read() ->
     worker = _worker({1: 10}, {(EVENTS, 1): 12}, {})  # p1's next record cannot be found
 
     assert worker._settled(p0, [Record(3, NOW - 60_000)], fresh=True) == 0
+
+
+@dataclass
+class _DeferringWriter:
+    """Holds back the record at ``held`` (as a reference to an event not in the ledger yet)."""
+
+    held: int
+    written: list[list[str]] = field(default_factory=list)
+
+    def write(self, shard: int, messages: list[Any], **_options: Any) -> Any:
+        sources = [m.source for m in messages]
+        for index, source in enumerate(sources):
+            if source.endswith(f"@{self.held}"):
+                raise MessageDeferredError(index, MissingReferenceError("ref", "x", "not yet"))
+        self.written.append(sources)
+        appended = tuple((f"event-{n}", n) for n in range(len(messages)))
+        return WriteResult(AppendResult(shard, appended, (), len(messages), b""), ())
+
+
+def test_a_record_held_back_is_counted_as_consumed_once_when_written() -> None:
+    # The write of records 3..5 is refused at 4 (held back); 3 goes alone. The metric counts
+    # what ended in the ledger or in rejections, once: not 3, 4, 5 and then 3 again.
+    p0 = TopicPartition(EVENTS, 0)
+    worker = _worker({0: 3}, {(EVENTS, 0): 6}, {})
+    worker.writer = _DeferringWriter(held=4)
+    worker.expected, worker._appended, worker._dead_letter = {0: 3}, (0.0, 0.0), lambda _r: None
+    worker._settled = lambda *_args, **_kw: 0
+    before = metrics.CONSUMED.labels(0)._value.get()
+
+    assert not worker._process(p0, [Record(3, NOW), Record(4, NOW), Record(5, NOW)])
+
+    assert worker.writer.written == [[f"{EVENTS}[0]@3"]]
+    assert worker.deferred[p0].offset == 4
+    assert metrics.CONSUMED.labels(0)._value.get() - before == 1
