@@ -1,14 +1,21 @@
-"""Throwaway databases on the test PostgreSQL server: one per test, dropped afterwards."""
+"""Throwaway databases: on the test PostgreSQL server (one per test, dropped afterwards) and
+SQLite ledgers in a test's temporary directory."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from suyuan.ledger import SqlLedgerStore, create_ledger_engine, migrate
+from suyuan.intake import LedgerWriter, Message
+from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, migrate
+
+if TYPE_CHECKING:
+    from tests.ledger_world import World
 
 
 @contextlib.contextmanager
@@ -36,3 +43,15 @@ def migrated_store(url: str) -> Iterator[SqlLedgerStore]:
         yield store
     finally:
         store.close()
+
+
+@contextlib.contextmanager
+def sqlite_store(directory: Path, world: World | None = None) -> Iterator[SqlLedgerStore]:
+    """A SQLite ledger in ``directory`` with the newest schema and, given a ``world``, its
+    organisations registered on the trust shard; closed on exit."""
+    with migrated_store(f"sqlite:///{directory / 'ledger.sqlite'}") as store:
+        if world is not None:
+            LedgerWriter(store, [world.scenario.root]).write(
+                TRUST_SHARD, [Message("setup", world.trust_message())]
+            )
+        yield store

@@ -23,10 +23,11 @@ from suyuan.epcis._identifiers import region_uri
 from suyuan.epcis._kept import with_kept
 from suyuan.events import encode_batch, encode_event, event_from_json
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, migrate
+from suyuan.ledger import SqlLedgerStore
 from suyuan.signing import SigningKey, sign_batch
 from suyuan.trace import TracedEvent
 from suyuan.transport import EmbeddedTransport, EventStatus
+from tests.databases import sqlite_store
 from tests.integration.test_epcis_capture import farm_document
 from tests.ledger_world import World
 from tests.unit.test_epcis_mapping import EXAMPLES, FARM, OTHER, registry
@@ -107,14 +108,8 @@ def world() -> World:
 
 @pytest.fixture
 def store(tmp_path: Path, world: World) -> Iterator[SqlLedgerStore]:
-    engine = create_ledger_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    migrate(engine)
-    store = SqlLedgerStore(engine)
-    LedgerWriter(store, [world.scenario.root]).write(
-        TRUST_SHARD, [Message("setup", world.trust_message())]
-    )
-    yield store
-    store.close()
+    with sqlite_store(tmp_path, world) as store:
+        yield store
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ import pytest
 
 from suyuan.events import encode_batch, encode_event
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import TRUST_SHARD, Rejection, SqlLedgerStore, create_ledger_engine, migrate
+from suyuan.ledger import Rejection, SqlLedgerStore
 from suyuan.signing import SigningKey, sign_batch
 from suyuan.transport import EmbeddedTransport, EventOutcome, EventStatus
+from tests.databases import sqlite_store
 from tests.ledger_world import World
 
 
@@ -23,14 +24,8 @@ def world() -> World:
 
 @pytest.fixture
 def store(tmp_path: Path, world: World) -> Iterator[SqlLedgerStore]:
-    engine = create_ledger_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    migrate(engine)
-    store = SqlLedgerStore(engine)
-    LedgerWriter(store, [world.scenario.root]).write(
-        TRUST_SHARD, [Message("setup", world.trust_message())]
-    )
-    yield store
-    store.close()
+    with sqlite_store(tmp_path, world) as store:
+        yield store
 
 
 @pytest.fixture

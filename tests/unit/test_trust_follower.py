@@ -11,7 +11,8 @@ import pytest
 
 from suyuan.follower import TrustFollower
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, migrate
+from suyuan.ledger import TRUST_SHARD, SqlLedgerStore
+from tests.databases import sqlite_store
 from tests.ledger_world import World
 
 
@@ -29,11 +30,8 @@ class _Counting(SqlLedgerStore):
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SqlLedgerStore]:
-    engine = create_ledger_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    migrate(engine)
-    store = SqlLedgerStore(engine)
-    yield store
-    store.close()
+    with sqlite_store(tmp_path) as store:
+        yield store
 
 
 def test_a_follower_sees_a_new_registration_and_rereads_nothing_while_trust_is_unchanged(
