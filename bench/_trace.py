@@ -26,6 +26,7 @@ recall scope is timed in process.
 from __future__ import annotations
 
 import cProfile
+import dataclasses
 import io
 import json
 import multiprocessing
@@ -55,6 +56,7 @@ from urllib.parse import quote
 import httpx
 
 from bench._backends import LOG_DIR, postgres_disk_usage, sqlite_disk_usage
+from bench._copy import copy_sqlite_ledger
 from bench._report import Result, progress
 from bench._stats import WARM_UP, latencies_ms, median, p99
 from bench._suite import BenchError, Benchmark
@@ -277,8 +279,12 @@ def _build(directory: Path, settings: TraceSettings) -> None:
     )
     start = time.perf_counter()
     url, cluster = _open(partial, settings.backend)
+    twin = LEDGER_DIR / dataclasses.replace(settings, backend="sqlite").ledger_key
     try:
-        content = _Builder(partial, settings, url).build()
+        if cluster is not None and (twin / "manifest.json").exists():
+            content = _copied(twin, partial, url)
+        else:
+            content = _Builder(partial, settings, url).build()
     finally:
         if cluster is not None:
             cluster.stop()
@@ -302,6 +308,18 @@ def _open(directory: Path, backend: str) -> tuple[str, PostgresServer | None]:
         cluster.stop()
         raise
     return cluster.url, cluster
+
+
+def _copied(twin: Path, directory: Path, url: str) -> dict[str, Any]:
+    """The manifest of a PostgreSQL ledger copied from the kept SQLite ledger ``twin`` (see
+    :mod:`bench._copy`): the same entries, codes and keys."""
+    progress(f"  copying the kept SQLite trace ledger {twin} (the same settings) row for row")
+    copy_sqlite_ledger(_sqlite_file(twin), url)
+    for name in ("ledger.key", "ledger.pub"):
+        shutil.copy2(twin / name, directory / name)  # with its mode: the key stays private
+    content: dict[str, Any] = json.loads((twin / "manifest.json").read_text())
+    content["copied_from"] = {"ledger": twin.name, "built_in_s": content.get("built_in_s")}
+    return content
 
 
 def _sqlite_file(directory: Path) -> Path:
