@@ -118,6 +118,25 @@ def test_receiving_the_case_the_lot_was_packed_in_counts(chain: Chain) -> None:
     check_certificate(resale(chain, [farm_cert.codes[0]], "120"), chain.store)
 
 
+@pytest.mark.parametrize("one_write", [True, False], ids=["one write", "message by message"])
+def test_a_case_packed_shipped_and_received_in_the_same_write_counts(
+    chain: Chain, one_write: bool
+) -> None:
+    """A worker with a backlog writes the whole story at once: the purchaser's receipt names
+    the case, and the packing that put the certified lot in it is accepted in the same write."""
+    lot, case = chain.lot("A1"), chain.case()
+    farm_cert = chain.certificate(chain.farm, [lot], quantity="500")
+    story = [
+        (chain.farm, [farm_cert]),
+        (chain.farm, [chain.pack(chain.farm, case, [lot])]),
+        (chain.farm, [chain.ship(chain.farm, chain.market, [case], "500")]),
+        (chain.market, [chain.receive(chain.market, chain.farm, [case], "500")]),
+    ]
+    story.append((chain.market, [resale(chain, [farm_cert.codes[0]], "120")]))
+
+    assert chain.tell(story, one_write=one_write) == {}
+
+
 def test_a_paper_only_certificate_counts_through_the_receipt_it_came_with(chain: Chain) -> None:
     paper = chain.add(chain.farm, chain.certificate(chain.farm, [], quantity="30"))[0]
     lot = chain.lot("A1")
