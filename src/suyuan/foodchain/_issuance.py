@@ -269,8 +269,15 @@ class _IssueCheck:
         # A failed test freezes when it binds (failure_binds): whoever certified these goods,
         # the issuer now, a testing body, a regulator or a 集中监管仓 — not any trader's word (nor
         # a buyer's that certified its share of a lot: vouching_issuers).
+        # Certificates earlier in the write vouch as if stored (indexed, like the ledger's, under
+        # their codes and the certificates they cite).
+        issued = [
+            e
+            for e in self.pending({CERTIFICATE_ISSUED})
+            if every & {*e.codes, *map(str, e.payload["upstream_certificates"])}
+        ]
         vouching = {self.event.actor} | vouching_issuers(
-            self.reads.about(every, {CERTIFICATE_ISSUED})
+            [*self.reads.about(every, {CERTIFICATE_ISSUED}), *issued]
         )
         blocking = [
             e
