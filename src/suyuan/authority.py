@@ -524,7 +524,6 @@ class Custody:
         self._loaded: set[str] = set()
         self._ledger: dict[str, set[str]] = {}  # code → organisations that held it
         self._held_now: dict[str, set[str]] = {}  # the same, from pending events
-        self._packed_now: dict[str, set[str]] = {}  # child → containers, from pending events
         self._handed_now: dict[str, set[str]] = {}  # code → organisations it was shipped to
 
     def add_message(self, events: Iterable[Event | None]) -> None:
@@ -543,37 +542,31 @@ class Custody:
             self._ledger.setdefault(ref.code, set()).add(ref.actor)
 
     def _catch_up(self) -> None:
-        for event in self._pending[self._seen :]:
+        fresh = self._pending[self._seen :]
+        for event in fresh:
             if event.event_type in CUSTODY_EVENT_TYPES:
                 for code in event.codes:
                     self._held_now.setdefault(code, set()).add(event.actor)
-            if event.event_type == "Aggregated":
-                parent = str(event.payload["parent_code"])
-                for child in event.payload["child_codes"]:
-                    self._packed_now.setdefault(str(child), set()).add(parent)
             receiver = _handed_to(event)
             if receiver is not None:
                 for code in event.codes:
                     self._handed_now.setdefault(code, set()).add(receiver)
+        # The graph walks the packings earlier in the write as it walks the ledger's.
+        self._graph.add_pending(edge for event in fresh for edge in edges_of(event))
         self._seen = len(self._pending)
 
     def family(self, code: str) -> set[str]:
         """``code`` and every container it was packed in (whoever holds a case holds its
         contents), in the ledger or earlier in this write."""
-        # Called for every goods code of every event: skip the no-op calls.
-        if code not in self._loaded:
-            self._load([code])
         if self._seen < len(self._pending):
             self._catch_up()
-        found = set(self._graph.above([code], PACKING_KINDS))
-        stack = list(found)
-        while stack:
-            for parent in self._packed_now.get(stack.pop(), ()):
-                if parent not in found:
-                    self._load([parent])
-                    above = self._graph.above([parent], PACKING_KINDS) - found
-                    found.update(above)
-                    stack.extend(above)
+        found = self._graph.above([code], PACKING_KINDS)
+        # Called for every goods code of every event: mostly everything is read already. A
+        # container met for the first time (a packing earlier in the write may lead to one) is
+        # read, with what it was packed in.
+        while not found <= self._loaded:
+            self._load(found - self._loaded)
+            found = self._graph.above([code], PACKING_KINDS)
         return found
 
     def holders(self, code: str) -> set[str]:

@@ -203,3 +203,28 @@ def test_a_shipment_and_its_receipt_may_travel_in_one_write(chain: Chain) -> Non
     assert reasons(stranger) == [("not_in_custody", "codes[0]")]
     late = write(chain, (chain.cold_store, [chain.sell(chain.cold_store, [lot], "1")]))
     assert reasons(late) == [("not_in_custody", "codes[0]")]
+
+
+def test_whoever_holds_a_pallet_packed_in_the_write_holds_the_cases_stored_on_it(
+    chain: Chain,
+) -> None:
+    # The lot is in a case in the ledger; the case goes onto a pallet earlier in the same write,
+    # and whoever received the pallet holds the lot (the walk goes through both).
+    lot, case, pallet = chain.lot("LA0608"), chain.case(), chain.case()
+    chain.add(
+        chain.farm,
+        chain.certificate(chain.farm, [lot]),
+        chain.pack(chain.farm, case, [lot]),
+        chain.ship(chain.farm, chain.market, [case], "10"),
+    )
+    chain.add(chain.market, chain.receive(chain.market, chain.farm, [case], "10"))
+    result = write(
+        chain,
+        (chain.market, [chain.pack(chain.market, pallet, [case])]),
+        (chain.market, [chain.ship(chain.market, chain.shop, [pallet], "10")]),
+        (chain.shop, [chain.receive(chain.shop, chain.market, [pallet], "10")]),
+        (chain.shop, [chain.sell(chain.shop, [lot], "1")]),
+        (chain.coop, [chain.sell(chain.coop, [lot], "1")]),
+    )
+    assert reasons(result) == [("not_in_custody", "codes[0]")]
+    assert result.rejections[0].actor == chain.coop.uscc

@@ -123,9 +123,15 @@ def _import_of(related: set[str], events: Iterable[Event]) -> tuple[Event, ...]:
 class _Lookup:
     """Declarations, assignments and positive samples around many codes, in a few queries."""
 
-    def __init__(self, reads: Reads, codes: Iterable[str], pending: Sequence[Event] = ()) -> None:
+    def __init__(
+        self, reads: Reads, codes: Iterable[str], pending: Sequence[Event] | None = None
+    ) -> None:
+        """``pending``: the events accepted earlier in the write (the write rule); ``None`` on
+        the read side, over the ledger alone."""
         self.reads = reads
-        self.graph = reads.graph()
+        # In a write, goods packed or made earlier in it are related as if stored.
+        self.graph = reads.graph(pending)
+        pending = pending or ()
         seeds = list(dict.fromkeys(codes))
         load_related(self.graph, seeds)
         self.related = related_goods(self.graph, seeds)
@@ -216,8 +222,7 @@ def check_supervised_release(event: Event, reads: Reads, pending: Sequence[Event
     """
     if event.payload.get("facility") != SUPERVISED_WAREHOUSE:
         return
-    earlier = [e for e in pending if e.event_id != event.event_id]
-    lookup = _Lookup(reads, event.codes, earlier)
+    lookup = _Lookup(reads, event.codes, pending)
     for index, code in enumerate(event.codes):
         related, found = lookup.of([code])
         papers = found.paper_problems(event.occurred_at)

@@ -63,7 +63,7 @@ from suyuan.foodchain._rules import (
     normalised_text,
     same_product,
 )
-from suyuan.ledger import EDGE_EVENT_TYPES, LedgerStore
+from suyuan.ledger import LedgerStore
 
 INSPECTION_RECORDED = "InspectionRecorded"
 RECEIVED = "Received"
@@ -256,7 +256,7 @@ class _IssueCheck:
         if not seeds:
             return
         graph = self.reads.lineage_graph(
-            (code for _path, codes in seeds for code in codes), self.pending(EDGE_EVENT_TYPES)
+            (code for _path, codes in seeds for code in codes), self._all_pending
         )
         reached = {path: lineage(graph, codes) for path, codes in seeds}
         every = set().union(*reached.values())
@@ -269,8 +269,15 @@ class _IssueCheck:
         # A failed test freezes when it binds (failure_binds): whoever certified these goods,
         # the issuer now, a testing body, a regulator or a 集中监管仓 — not any trader's word (nor
         # a buyer's that certified its share of a lot: vouching_issuers).
+        # Certificates earlier in the write vouch as if stored (indexed, like the ledger's, under
+        # their codes and the certificates they cite).
+        issued = [
+            e
+            for e in self.pending({CERTIFICATE_ISSUED})
+            if every & {*e.codes, *map(str, e.payload["upstream_certificates"])}
+        ]
         vouching = {self.event.actor} | vouching_issuers(
-            self.reads.about(every, {CERTIFICATE_ISSUED})
+            [*self.reads.about(every, {CERTIFICATE_ISSUED}), *issued]
         )
         blocking = [
             e
@@ -377,7 +384,7 @@ class _IssueCheck:
             return True
         if not self.goods:
             return False
-        graph = self.reads.graph()
+        graph = self.reads.graph(self._all_pending)
         load_related(graph, self.goods)
         load_related(graph, sampled)
         return bool(related_goods(graph, self.goods) & related_goods(graph, sampled))
@@ -468,7 +475,7 @@ class _IssueCheck:
         """The issuer's receipts that may be of the goods of the ``cited`` certificates (whose
         ``codes`` they are), with the graph around their codes loaded."""
         goods = [code for issue in cited for code in goods_codes(issue)]
-        graph = self.reads.graph()
+        graph = self.reads.graph(self._all_pending)
         graph.load_up(goods, PACKING_KINDS)
         graph.load_down(goods, PACKING_KINDS)
         family = graph.above(goods, PACKING_KINDS) | graph.below(goods, PACKING_KINDS)

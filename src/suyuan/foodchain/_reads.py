@@ -18,6 +18,7 @@ from suyuan.events.model import Event
 from suyuan.ledger import (
     CERTIFIED_FROM,
     CONTAINS,
+    EDGE_EVENT_TYPES,
     TRANSFORMED,
     CodeEventRef,
     EntryNotFoundError,
@@ -39,8 +40,12 @@ class Reads:
         self.store = store
         self.directory = directory or Directory(store)
         self._prefetched: dict[str, list[CodeEventRef]] = {}
-        self._lineage: CodeGraph | None = None
-        self._lineage_pending: set[str] = set()  # pending events whose edges it holds
+        # The write's code graph (graph(pending)): the ledger's edges and the pending events'.
+        self._graph: CodeGraph | None = None
+        self._graph_events: set[str] = set()  # pending events whose edges it holds
+        self._graph_source: Sequence[Event] = ()  # the pending list last read, and how far
+        self._graph_seen = 0
+        self._lineage_loaded = False  # the prefetched codes' lineage is loaded in it
         # Ledger entries never change: an event read once is kept for the reads to come (the
         # rules of one certificate read its goods' history several times).
         self._decoded: dict[tuple[int, int], Event] = {}
@@ -116,24 +121,43 @@ class Reads:
             return None
         return self.store.event_at(shard, seq)
 
-    def graph(self) -> CodeGraph:
-        return CodeGraph(self.store)
+    def graph(self, pending: Sequence[Event] | None = None) -> CodeGraph:
+        """A code graph over the ledger's edges.
 
-    def lineage_graph(self, codes: Iterable[str], pending: Iterable[Event] = ()) -> CodeGraph:
-        """One code graph for all the checks of a batch, with what :func:`lineage` walks from
-        ``codes`` loaded; at its first use also from every prefetched code, so a batch of
-        certificates costs one query per level, not one per certificate. The ledger's edges are
-        those of when it was read; the edges of ``pending`` (events accepted earlier in the
-        write) are added, so goods packed or made earlier in the write are in the lineage."""
+        Without ``pending``: a new one (the read side, where the ledger grows between reads).
+        With ``pending`` (the events accepted earlier in the write, not in the ledger yet): the
+        one graph of the write, kept from call to call as the ledger does not change during a
+        write, with the edges of ``pending`` added — each event's once, so a rule walking from
+        goods sees what was packed or made earlier in the same write, as it would once they
+        are stored. Pass the write's own list: it is read on from where the last call left it.
+        """
+        if pending is None:
+            return CodeGraph(self.store)
+        if self._graph is None:
+            self._graph = CodeGraph(self.store)
+        if pending is not self._graph_source or len(pending) < self._graph_seen:
+            self._graph_source, self._graph_seen = pending, 0
+        fresh = [
+            event
+            for event in pending[self._graph_seen :]
+            if event.event_type in EDGE_EVENT_TYPES and event.event_id not in self._graph_events
+        ]
+        self._graph_seen = len(pending)
+        self._graph_events.update(event.event_id for event in fresh)
+        self._graph.add_pending(edge for event in fresh for edge in edges_of(event))
+        return self._graph
+
+    def lineage_graph(self, codes: Iterable[str], pending: Sequence[Event] = ()) -> CodeGraph:
+        """The write's code graph (:meth:`graph`) with what :func:`lineage` walks from ``codes``
+        loaded; at its first use also from every prefetched code, so a batch of certificates
+        costs one query per level, not one per certificate."""
+        graph = self.graph(pending)
         wanted = list(codes)
-        if self._lineage is None:
-            self._lineage = CodeGraph(self.store)
+        if not self._lineage_loaded:
+            self._lineage_loaded = True
             wanted = [*self._prefetched, *wanted]
-        fresh = [e for e in pending if e.event_id not in self._lineage_pending]
-        self._lineage_pending.update(e.event_id for e in fresh)
-        self._lineage.add_pending(edge for event in fresh for edge in edges_of(event))
-        load_lineage(self._lineage, wanted)
-        return self._lineage
+        load_lineage(graph, wanted)
+        return graph
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,14 @@ from typing import Any
 from suyuan.events.model import Event
 from suyuan.foodchain import PRODUCER_COMMITMENT, PURCHASER_COMMITMENT, Reads
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, initialise, migrate
+from suyuan.ledger import (
+    TRUST_SHARD,
+    Rejection,
+    SqlLedgerStore,
+    create_ledger_engine,
+    initialise,
+    migrate,
+)
 from suyuan.scenario import Organisation, Scenario
 from suyuan.tlog import NoteSigner
 
@@ -95,6 +102,19 @@ class Chain:
         written = self.writer.write(0, [Message("test", self.s.sign(org, list(events)))])
         assert written.accepted == len(events), written.rejections
         return list(events)
+
+    def tell(
+        self, story: Sequence[tuple[Organisation, Sequence[Event]]], *, one_write: bool
+    ) -> dict[str, Rejection]:
+        """Send each (organisation, events) of ``story`` as a message signed by it, all in one
+        write (a worker with a backlog) or one write each; the rejections by event id."""
+        messages = [
+            Message(f"step {number}", self.s.sign(org, list(events)))
+            for number, (org, events) in enumerate(story)
+        ]
+        writes = [messages] if one_write else [[message] for message in messages]
+        rejections = [r for batch in writes for r in self.writer.write(0, batch).rejections]
+        return {str(r.event_id): r for r in rejections}
 
     # --- codes ---------------------------------------------------------------------------------
 

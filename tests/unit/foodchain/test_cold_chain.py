@@ -129,6 +129,73 @@ def test_other_stores_release_without_these_checks(cc: ColdChain) -> None:
     )
 
 
+# --- the release judged the same in one write as message by message ------------------------------
+# A worker with a backlog writes many messages at once: the release rule must see the packing,
+# the sample and the papers accepted earlier in the same write (docs/cold-chain.md).
+
+
+def into_warehouse_and_packed(
+    cc: ColdChain, codes: list[str], pallet: str, *, failed: tuple[str, ...] = ()
+) -> list[tuple[Organisation, list[Event]]]:
+    """The story up to the pallet: declared, handed to the 集中监管仓, coded and palletised."""
+    c = cc.chain
+    shipped, received = cold.hand_over(cc.s, c.importer, cc.warehouse, codes, "60")
+    return [
+        (c.importer, [cold.declare(cc.s, c.importer, codes, failed=failed), shipped]),
+        (cc.warehouse, [received]),
+        (cc.warehouse, [cold.assign(cc.s, cc.warehouse, codes)]),
+        (cc.warehouse, [c.pack(cc.warehouse, pallet, codes)]),
+    ]
+
+
+@pytest.mark.parametrize("one_write", [True, False], ids=["one write", "message by message"])
+def test_a_palletised_coded_declaration_is_released(cc: ColdChain, one_write: bool) -> None:
+    codes, pallet = cold.packages(cc.s, "0311"), cc.chain.case()
+    story = into_warehouse_and_packed(cc, codes, pallet)
+    released = cold.release(cc.s, cc.warehouse, [pallet], cc.chain.cold_store)
+    story.append((cc.warehouse, [released]))
+
+    assert cc.chain.tell(story, one_write=one_write) == {}
+    assert cc.chain.store.locate(released.event_id)
+
+
+@pytest.mark.parametrize("one_write", [True, False], ids=["one write", "message by message"])
+def test_a_positive_sample_of_the_pallet_stops_the_release_of_its_packages(
+    cc: ColdChain, one_write: bool
+) -> None:
+    codes, pallet = cold.packages(cc.s, "0312"), cc.chain.case()
+    story = into_warehouse_and_packed(cc, codes, pallet)
+    story.append((cc.warehouse, [cold.nucleic_acid_test(cc.s, cc.warehouse, [pallet])]))
+    released = cold.release(cc.s, cc.warehouse, codes[1:], cc.chain.cold_store)
+    story.append((cc.warehouse, [released]))
+
+    refused = cc.chain.tell(story, one_write=one_write)
+
+    assert list(refused) == [released.event_id]
+    assert (refused[released.event_id].reason, refused[released.event_id].field) == (
+        "invalid_event",
+        "codes[0]",
+    )
+    assert "tested positive" in refused[released.event_id].rule
+
+
+@pytest.mark.parametrize("one_write", [True, False], ids=["one write", "message by message"])
+def test_a_pallet_of_a_declaration_with_a_failed_paper_is_not_released(
+    cc: ColdChain, one_write: bool
+) -> None:
+    codes, pallet = cold.packages(cc.s, "0313"), cc.chain.case()
+    story = into_warehouse_and_packed(cc, codes, pallet, failed=("disinfection_certificate",))
+    released = cold.release(cc.s, cc.warehouse, [pallet], cc.chain.cold_store)
+    story.append((cc.warehouse, [released]))
+
+    refused = cc.chain.tell(story, one_write=one_write)
+
+    # final, not "may still arrive": the declaration is there and its paper failed
+    assert list(refused) == [released.event_id]
+    assert refused[released.event_id].reason == "invalid_event"
+    assert "the 消毒证明 of declaration SIF1234-260301 failed" in refused[released.event_id].rule
+
+
 # --- downstream: recorded, with an alert ----------------------------------------------------------
 
 

@@ -210,6 +210,23 @@ def test_an_inspection_of_the_case_the_lot_is_packed_in_counts(chain: Chain) -> 
     )
 
 
+@pytest.mark.parametrize("one_write", [True, False], ids=["one write", "message by message"])
+def test_a_test_of_the_case_packed_in_the_same_write_counts(chain: Chain, one_write: bool) -> None:
+    """Packed, tested and certified in one write (a worker with a backlog): the test of the case
+    is a test of the lot packed in it earlier in the write."""
+    lot, case = chain.lot("A1"), chain.case()
+    tested = chain.inspection(chain.farm, [case])
+    story = [(chain.farm, [chain.pack(chain.farm, case, [lot])]), (chain.farm, [tested])]
+    story.append(
+        (
+            chain.farm,
+            [chain.certificate(chain.farm, [lot], basis="SELF_TESTED", inspection=tested.event_id)],
+        )
+    )
+
+    assert chain.tell(story, one_write=one_write) == {}
+
+
 def test_self_tested_rests_on_the_issuers_own_test(chain: Chain) -> None:
     lot = chain.lot("A1")
     tested = chain.add(chain.market, chain.inspection(chain.market, [lot]))[0]

@@ -118,6 +118,25 @@ def test_receiving_the_case_the_lot_was_packed_in_counts(chain: Chain) -> None:
     check_certificate(resale(chain, [farm_cert.codes[0]], "120"), chain.store)
 
 
+@pytest.mark.parametrize("one_write", [True, False], ids=["one write", "message by message"])
+def test_a_case_packed_shipped_and_received_in_the_same_write_counts(
+    chain: Chain, one_write: bool
+) -> None:
+    """A worker with a backlog writes the whole story at once: the purchaser's receipt names
+    the case, and the packing that put the certified lot in it is accepted in the same write."""
+    lot, case = chain.lot("A1"), chain.case()
+    farm_cert = chain.certificate(chain.farm, [lot], quantity="500")
+    story = [
+        (chain.farm, [farm_cert]),
+        (chain.farm, [chain.pack(chain.farm, case, [lot])]),
+        (chain.farm, [chain.ship(chain.farm, chain.market, [case], "500")]),
+        (chain.market, [chain.receive(chain.market, chain.farm, [case], "500")]),
+    ]
+    story.append((chain.market, [resale(chain, [farm_cert.codes[0]], "120")]))
+
+    assert chain.tell(story, one_write=one_write) == {}
+
+
 def test_a_paper_only_certificate_counts_through_the_receipt_it_came_with(chain: Chain) -> None:
     paper = chain.add(chain.farm, chain.certificate(chain.farm, [], quantity="30"))[0]
     lot = chain.lot("A1")
@@ -465,6 +484,33 @@ def test_the_api_fills_in_the_canonical_purchaser_text(chain: Chain) -> None:
     )
 
     assert event.payload["commitment"] == PURCHASER_COMMITMENT
+
+
+@pytest.mark.parametrize("one_write", [True, False], ids=["one write", "message by message"])
+def test_the_farm_s_own_failed_test_stops_a_buyer_certifying_in_the_same_write(
+    chain: Chain, one_write: bool
+) -> None:
+    """The farm certified the lot and its own test then failed: its word binds, as it vouches
+    for the lot — also when its certificate is in the same write as the buyer's."""
+    lot = chain.lot("A1")
+    farm_cert = chain.certificate(chain.farm, [lot], quantity="60")
+    cited = [farm_cert.codes[0]]
+    story = [
+        (chain.farm, [farm_cert]),
+        (chain.farm, [chain.inspection(chain.farm, [lot], passed=False)]),
+        (chain.farm, [chain.ship(chain.farm, chain.market, [lot], "30")]),
+    ]
+    story.append(
+        (chain.market, [chain.receive(chain.market, chain.farm, [lot], "30", certificates=cited)])
+    )
+    resold = resale(chain, cited, "30")
+    story.append((chain.market, [resold]))
+
+    refused = chain.tell(story, one_write=one_write)
+
+    assert list(refused) == [resold.event_id]
+    assert refused[resold.event_id].field == "payload.upstream_certificates[0]"
+    assert "frozen" in refused[resold.event_id].rule
 
 
 def test_another_buyer_s_own_failed_test_does_not_stop_a_market_certifying(chain: Chain) -> None:
