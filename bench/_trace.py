@@ -18,7 +18,9 @@ events (:func:`suyuan.scenario.bulk_messages`, written through
 
 The ledger is kept under ``build/bench-ledgers/`` keyed by its size, shape, seed and backend
 (PostgreSQL: the cluster's directory, served on a free port while the benchmarks run), and
-reused by the next run (the report says whether it was). The query service runs as ``suyuan
+reused by the next run (the report says whether it was). A PostgreSQL ledger whose SQLite twin
+(the same settings) is kept is copied from it row for row (:mod:`bench._copy`; minutes, where
+writing it again took hours); the manifest says ``copied_from``. The query service runs as ``suyuan
 serve-query`` in its own process (rate limit off), so the clients never share its GIL; the
 recall scope is timed in process.
 """
