@@ -17,7 +17,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from suyuan.ledger import CONTAINS, TRANSFORMED, UNPACKED, LedgerStore, Reached
+from suyuan.ledger import (
+    CONTAINS,
+    TRANSFORMED,
+    UNPACKED,
+    CodeEventRef,
+    LedgerStore,
+    Reached,
+)
 
 #: How far a walk goes (levels) and how many codes it may reach; past either it says so.
 MAX_DEPTH = 32
@@ -41,6 +48,22 @@ class Walk:
     order: list[str] = field(default_factory=list)
     """With ``ordered``: the codes nearest first (the start as given, then by distance, then
     by code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventWalk:
+    """What :meth:`CodeGraph.closure_events` found: the codes of a walk down and the events
+    about them and about their containers."""
+
+    codes: tuple[str, ...]
+    """The start codes and every code reached, in code order (empty when not asked for)."""
+    count: int
+    events: list[CodeEventRef]
+    """Events of the asked types about ``codes``, by time."""
+    above: list[CodeEventRef]
+    """Events of the asked types about the containers of ``codes`` (at any level), by time."""
+    cut: bool
+    """True when codes :data:`MAX_DEPTH` edges away may have more below them."""
 
 
 class CodeGraph:
@@ -103,6 +126,41 @@ class CodeGraph:
         codes.update(code for code, _distance in distances)
         order = [*first, *(code for code, _distance in distances)] if ordered else []
         return Walk(codes, cut, order)
+
+    def closure_events(
+        self,
+        start: Sequence[str],
+        *,
+        kinds: Collection[str],
+        event_types: Collection[str],
+        above_kinds: Collection[str],
+        above_types: Collection[str],
+        codes: bool = True,
+    ) -> EventWalk | None:
+        """The closure down from ``start`` along ``kinds`` (as :meth:`closure`), the events of
+        ``event_types`` about its codes and those of ``above_types`` about the codes above them
+        along ``above_kinds``, in one query (:meth:`LedgerStore.reach_events`); ``codes`` false
+        leaves the codes in the database.
+
+        ``None`` when the walk is larger than :data:`MAX_CODES` codes: which codes a cut keeps
+        is decided nearest first (:meth:`closure`), and the caller asks about those.
+        """
+        first = list(dict.fromkeys(start))
+        found = self._store.reach_events(
+            first,
+            kinds=kinds,
+            depth=MAX_DEPTH,
+            rows=ROWS_PER_CODE * MAX_CODES,
+            event_types=event_types,
+            above_kinds=above_kinds,
+            above_types=above_types,
+            codes=codes,
+        )
+        if not found.ended or found.count > max(MAX_CODES, len(first)):
+            return None
+        listed = tuple(sorted(found.codes))  # linear time: they come back in code order
+        cut = found.deepest >= MAX_DEPTH  # as closure: the last level may have more below
+        return EventWalk(listed, found.count, found.events, found.above, cut)
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -234,5 +292,6 @@ __all__ = [
     "PACKING_KINDS",
     "ROWS_PER_CODE",
     "CodeGraph",
+    "EventWalk",
     "Walk",
 ]

@@ -637,17 +637,19 @@ def _with_scope(
 ) -> Recall:
     root_codes = [str(code) for code in event.payload["root_codes"]]
     with store.reading():  # scope and progress from one snapshot
-        scope = tracer.recall_scope(root_codes)
+        # the follow-ups and certificates come with the scope: one walk, not a second look-up
+        # of every code in scope
+        scope = tracer.recall_scope(root_codes, events_of=_FOLLOW_UP_TYPES | {_CERTIFICATE})
         directory = Directory(store)
         holders = [*_makers(store, directory, root_codes, scope.holders), *scope.holders]
         limits = deadlines(str(event.payload["level"]), event.occurred_at)
         progress = _progress(
-            store, str(event.payload["recall_id"]), scope.codes, holders, directory, limits
+            store, str(event.payload["recall_id"]), scope.events, holders, directory, limits
         )
     return Recall(
         event,
         position,
-        tuple(sorted(scope.codes)),
+        scope.codes,
         tuple(holders),
         progress,
         complete=scope.complete,
@@ -688,12 +690,13 @@ def _makers(
 def _progress(
     store: LedgerStore,
     recall_id: str,
-    codes: set[str],
+    every: Sequence[CodeEventRef],
     holders: list[Holder],
     directory: Directory,
     limits: Deadlines,
 ) -> RecallProgress:
-    every = store.code_events_for(sorted(codes))
+    """The progress of the recall from ``every`` follow-up and certificate event about the
+    codes in its scope."""
     refs = [r for r in every if r.event_type in _FOLLOW_UP_TYPES]
     events = store.events_at((r.shard, r.seq) for r in refs)
     contacts = _contacts(store, every, {h.organisation for h in holders})

@@ -20,7 +20,7 @@ The public view leaves out personal data and counterparties' commercial details.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -48,6 +48,7 @@ from suyuan.ledger import (
     TRANSFORMED,
     VOIDED_BY,
     CodeEdge,
+    CodeEventRef,
     LedgerStore,
     StoredEntry,
 )
@@ -173,10 +174,14 @@ class TraceBudget:
 class RecallScope:
     """What a recall reaches: codes (roots included) and the organisations that held them."""
 
-    codes: set[str]
+    codes: tuple[str, ...]
+    """Every code in scope, the roots included, in code order."""
     holders: list[Holder]
     complete: bool
     """False when the walk stopped at :data:`MAX_CODES` codes: the scope is larger than shown."""
+    events: list[CodeEventRef] = field(default_factory=list)
+    """The events about the scope's codes of the types :meth:`Tracer.recall_scope` was asked
+    for, by time."""
 
 
 @dataclass
@@ -290,13 +295,48 @@ class Tracer:
             result.holders = self.holders(descendants)
         return result
 
-    def recall_scope(self, roots: Sequence[str]) -> RecallScope:
-        """Every code reached forward from ``roots`` (incl. themselves) and who held them;
-        ``complete`` is false when the walk was cut at :data:`MAX_CODES` codes."""
+    def recall_scope(self, roots: Sequence[str], *, events_of: Collection[str] = ()) -> RecallScope:
+        """Every code reached forward from ``roots`` (incl. themselves) and who held them, and
+        the events of the types ``events_of`` about those codes; ``complete`` is false when the
+        walk was cut at :data:`MAX_CODES` codes.
+
+        Raises:
+            CodeError: a root is not a valid trace code (field ``root_codes``).
+        """
         canonical = [parse_trace_code(c, field="root_codes").value for c in roots]
         with self._store.reading():
-            walk = self._closure(canonical, upward=False)
-            return RecallScope(walk.codes, self.holders(walk.codes), complete=not walk.cut)
+            return self._scope(canonical, events_of, codes=True)
+
+    def scope_holders(self, roots: Sequence[str]) -> list[Holder]:
+        """The holders of :meth:`recall_scope`, the scope's codes left in the database (the
+        write path asks this of every recall acknowledgement).
+
+        Raises:
+            CodeError: a root is not a valid trace code (field ``root_codes``).
+        """
+        canonical = [parse_trace_code(c, field="root_codes").value for c in roots]
+        with self._store.reading():
+            return self._scope(canonical, (), codes=False).holders
+
+    def _scope(self, roots: list[str], events_of: Collection[str], *, codes: bool) -> RecallScope:
+        # One query walks down, up to the containers and reads the holding events (and those
+        # asked for): the million codes of a large recall never pass through Python sets.
+        found = CodeGraph(self._store).closure_events(
+            roots,
+            kinds=DOWNSTREAM_EDGES,
+            event_types=HOLDING_TYPES | frozenset(events_of),
+            above_kinds=frozenset({CONTAINS}),
+            above_types=HOLDING_TYPES,
+            codes=codes,
+        )
+        if found is None:  # larger than MAX_CODES: the nearest codes, read as before
+            walk = self._closure(roots, upward=False)
+            listed = sorted(walk.codes)
+            asked = self._store.code_events_for(listed, events_of) if events_of else []
+            return RecallScope(tuple(listed), self.holders(listed), not walk.cut, asked)
+        holding = [r for r in (*found.events, *found.above) if r.event_type in HOLDING_TYPES]
+        asked = [r for r in found.events if r.event_type in events_of]
+        return RecallScope(found.codes, self._holders_of(holding), not found.cut, asked)
 
     def events_about(
         self,
@@ -324,10 +364,14 @@ class Tracer:
         """
         wanted = sorted(codes)  # once: the store reads its indexes in code order
         containers = self._closure(wanted, upward=True, kinds=frozenset({CONTAINS})).codes
-        per_org: dict[str, dict[str, dict[str, Decimal]]] = {}
         # two sorted runs: sorting them together takes linear time
         every = sorted([*wanted, *sorted(containers.difference(wanted))])
-        refs = self._store.code_events_for(every, HOLDING_TYPES)
+        return self._holders_of(self._store.code_events_for(every, HOLDING_TYPES))
+
+    def _holders_of(self, refs: Iterable[CodeEventRef]) -> list[Holder]:
+        """The holders the receiving, storing and selling events ``refs`` name (an event named
+        by several refs counts once)."""
+        per_org: dict[str, dict[str, dict[str, Decimal]]] = {}
         for traced in self._load(dict.fromkeys((r.shard, r.seq) for r in refs)):
             event = traced.event
             units = per_org.setdefault(event.actor, {}).setdefault(event.event_type, {})

@@ -300,6 +300,99 @@ class LedgerStoreContract:
         refs = store.code_events_for(start, {"Aggregated"})
         assert [(r.code, r.event_type) for r in refs] == [("unit-00042", "Aggregated")]
 
+    # --- a walk with the events about it (CodeGraph.closure_events over reach_events) ------
+
+    def test_a_walk_down_brings_the_events_about_its_codes_and_their_containers(
+        self, store: LedgerStore, world: World
+    ) -> None:
+        # crate ⊃ pallet ⊃ case1, case2 ⊃ the same unit ⊃ its part; seq = the line below
+        self._packed(
+            store,
+            world,
+            ("crate", ["pallet"]),
+            ("pallet", ["case2", "case1"]),
+            ("case1", ["unit"]),
+            ("case2", ["unit"]),
+            ("unit", ["part"]),
+        )
+        graph = CodeGraph(store)
+        found = graph.closure_events(
+            ["case1"],
+            kinds=PACKING_KINDS,
+            event_types={"Aggregated"},
+            above_kinds=PACKING_KINDS,
+            above_types={"Aggregated"},
+        )
+        assert found is not None and not found.cut
+        walk = graph.closure(["case1"], upward=False, kinds=PACKING_KINDS)
+        assert found.codes == ("case1", "part", "unit") == tuple(sorted(walk.codes))
+        assert found.count == 3
+        about = {(r.code, r.seq) for r in found.events}
+        assert about == {("case1", 1), ("case1", 2), ("unit", 2), ("unit", 3), ("unit", 4)} | {
+            ("part", 4)
+        }
+        # the containers at every level, case2 too (the unit was packed in it as well)
+        above = {(r.code, r.seq) for r in found.above}
+        assert {("crate", 0), ("pallet", 0), ("pallet", 1), ("case2", 1), ("case2", 3)} <= above
+        assert {code for code, _seq in above} == {"crate", "pallet", "case1", "case2", "unit"}
+        for refs in (found.events, found.above):
+            assert refs == sorted(refs, key=lambda r: (r.occurred_at, r.shard, r.seq))
+        assert {r.event_type for r in found.events} == {"Aggregated"}
+        # of other types, nothing; without the codes, the same count and events
+        other = graph.closure_events(
+            ["case1"],
+            kinds=PACKING_KINDS,
+            event_types={"Received"},
+            above_kinds=(),
+            above_types={"Aggregated"},
+            codes=False,
+        )
+        assert other is not None
+        assert (other.codes, other.count, other.events, other.above) == ((), 3, [], [])
+
+    def test_a_walk_with_events_ends_in_a_cycle_and_says_when_it_is_cut(
+        self, store: LedgerStore, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        self._packed(store, world, ("a", ["b"]), ("b", ["c"]), ("c", ["a", "d"]))
+
+        def walk(start: str) -> suyuan.codegraph.EventWalk | None:
+            return CodeGraph(store).closure_events(
+                [start],
+                kinds=PACKING_KINDS,
+                event_types={"Aggregated"},
+                above_kinds=PACKING_KINDS,
+                above_types={"Aggregated"},
+            )
+
+        cycle = walk("a")
+        assert cycle is not None and cycle.codes == ("a", "b", "c", "d") and not cycle.cut
+        assert {r.seq for r in cycle.events} == {0, 1, 2}
+        monkeypatch.setattr(suyuan.codegraph, "MAX_DEPTH", 2)
+        deep = walk("a")  # c is 2 edges away and may have more below it
+        assert deep is not None and deep.codes == ("a", "b", "c") and deep.cut
+        monkeypatch.setattr(suyuan.codegraph, "MAX_DEPTH", 32)
+        monkeypatch.setattr(suyuan.codegraph, "MAX_CODES", 3)
+        assert walk("a") is None  # more codes than a walk may hold: the caller cuts it
+        assert walk("c") is None
+
+    def test_a_walk_with_events_takes_more_codes_than_a_query_may_bind(
+        self, store: LedgerStore, world: World
+    ) -> None:
+        self._packed(store, world, ("unit-00042", ["part"]), ("case", ["unit-00042"]))
+        start = [f"unit-{n:05d}" for n in range(70_000)]  # SQLite binds 32,766, psycopg 65,535
+        found = CodeGraph(store).closure_events(
+            start,
+            kinds=PACKING_KINDS,
+            event_types={"Aggregated"},
+            above_kinds=PACKING_KINDS,
+            above_types={"Aggregated"},
+        )
+        assert found is not None and found.codes == ("part", *start) and found.count == 70_001
+        assert {(r.code, r.seq) for r in found.events} == {("unit-00042", 0), ("unit-00042", 1)} | {
+            ("part", 0)
+        }
+        assert {r.code for r in found.above} == {"case", "unit-00042"}
+
     def test_reads_in_one_reading_block_see_one_snapshot(
         self, store: LedgerStore, writer: LedgerWriter, world: World
     ) -> None:

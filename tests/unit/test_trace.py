@@ -159,7 +159,7 @@ def test_whoever_held_the_case_held_the_lot_packed_in_it(demo: tuple[DemoData, T
         "杭州农副产品物流中心": (("500", "kg"),),
         "联华超市（文三路店）": (("120", "kg"),),
     }
-    assert scope.codes == {data.codes["sold lot"]}
+    assert scope.codes == (data.codes["sold lot"],)
     assert scope.complete
 
 

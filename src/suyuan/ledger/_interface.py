@@ -168,6 +168,27 @@ class Reached:
 
 
 @dataclass(frozen=True, slots=True)
+class ReachedEvents:
+    """What one walk down the ``code_edges`` projection reached, with the events about it
+    (:meth:`LedgerStore.reach_events`)."""
+
+    codes: list[str]
+    """The start codes and every code reached, each once, in no particular order; empty when
+    not asked for (``count`` still counts them)."""
+    count: int
+    """How many codes: the start codes and every code reached."""
+    deepest: int
+    """The most edges between a start code and a code reached (0: nothing reached)."""
+    events: list[CodeEventRef]
+    """Events of the asked types about ``codes``, by time of occurrence."""
+    above: list[CodeEventRef]
+    """Events of the asked types about the codes above ``codes`` (their containers and theirs),
+    by time; an event may be in ``events`` too."""
+    ended: bool
+    """False when the walk stopped at its row bound with rows still to read."""
+
+
+@dataclass(frozen=True, slots=True)
 class StoredRejection:
     id: int
     rejection: Rejection
@@ -326,6 +347,28 @@ class LedgerStore(ABC):
         several lengths is a row for each, so a cycle is followed at most ``depth`` times and
         then ends. ``ordered`` lists the codes nearest first: by distance, then by the ledger
         position of the first edge that reached them, then by code.
+        """
+
+    @abstractmethod
+    def reach_events(
+        self,
+        start: Sequence[str],
+        *,
+        kinds: Collection[str],
+        depth: int,
+        rows: int,
+        event_types: Collection[str],
+        above_kinds: Collection[str],
+        above_types: Collection[str],
+        codes: bool = True,
+    ) -> ReachedEvents:
+        """The walk of :meth:`reach` down from ``start`` (parent to child along ``kinds``, at
+        most ``depth`` edges, ``rows`` rows), and in the same query the events of
+        ``event_types`` about ``start`` and the codes reached, and those of ``above_types``
+        about the codes above them along ``above_kinds`` (child to parent, at most ``depth``
+        edges and ``rows`` rows): a recall's scope and its holders without a million codes
+        crossing into Python (``codes`` false: not even once). ``suyuan.codegraph`` is its one
+        caller.
         """
 
     @abstractmethod

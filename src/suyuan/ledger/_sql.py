@@ -26,6 +26,7 @@ from suyuan.ledger._interface import (
     LedgerStore,
     OffsetCommit,
     Reached,
+    ReachedEvents,
     Rejection,
     ShardHead,
     StaleWriterError,
@@ -565,19 +566,10 @@ class SqlLedgerStore(LedgerStore):
         kind_list = sorted(kinds)
         if not unique or not kind_list:
             return Reached([], ended=True)
-        near, far = ("child", "parent") if upward else ("parent", "child")
         names = [f"k{n}" for n in range(len(kind_list))]
-        step = f"""
-            SELECT CAST(e.{far} AS TEXT), {{depth}}, e.shard, e.seq
-            FROM {{source}} JOIN code_edges AS e ON e.{near} = {{code}}
-            WHERE e.kind IN ({", ".join(self._named(n) for n in names)})"""
-        # The walk starts with the edges of the start codes, not the codes themselves: a million
-        # start codes in the walk's own table (kept for UNION) tripled the time of a recall's
-        # holders. A start code reached again comes back and is left out here.
-        first = step.format(
-            depth="1", source=f"({self._code_list(self._named('start'))}) AS s", code="s.code"
+        walk = self._walk_sql(
+            "walk", self._code_list(self._named("start")), upward=upward, kinds=names
         )
-        following = step.format(depth="w.depth + 1", source="walk AS w", code="w.code")
         # Each answer row: code, distance, shard and seq of the edge that reached it nearest
         # (ordered only) and how many rows of the walk it stands for (the rows read are counted
         # without a window over the whole answer).
@@ -599,11 +591,7 @@ class SqlLedgerStore(LedgerStore):
         # keeps the nearest, and both databases stop walking once it is reached. UNION keeps one
         # row per (code, distance, edge): a cycle ends at ``depth``.
         query = f"""
-            WITH RECURSIVE walk(code, depth, shard, seq) AS (
-                {first}
-                UNION
-                {following} AND w.depth < {self._named("depth")}
-            ),
+            WITH RECURSIVE {walk},
             bounded AS {materialized} (
                 SELECT code, depth, shard, seq FROM walk LIMIT {self._named("cap")}
             )
@@ -623,6 +611,136 @@ class SqlLedgerStore(LedgerStore):
             found.sort(key=lambda r: (r[1], r[2], r[3], r[0]))
         distances = [(row[0], row[1]) for row in found if row[0] not in starting]
         return Reached(distances, ended=read < cap)
+
+    def _walk_sql(
+        self, name: str, start: str, *, upward: bool, kinds: Sequence[str], edges: bool = True
+    ) -> str:
+        """The one walk of ``code_edges`` in SQL: the recursive table ``name``(code, depth[,
+        shard, seq]) of the codes reached from those the query ``start`` lists, along the kinds
+        bound at ``kinds`` (parameter names), one row per (code, distance[, edge]), at most
+        ``:depth`` edges. Without ``edges`` the rows leave out the edge: a million codes reaching
+        the same thousand containers are a thousand rows, not a million."""
+        near, far = ("child", "parent") if upward else ("parent", "child")
+        position = ", e.shard, e.seq" if edges else ""
+        step = f"""
+            SELECT CAST(e.{far} AS TEXT), {{depth}}{position}
+            FROM {{source}} JOIN code_edges AS e ON e.{near} = {{code}}
+            WHERE e.kind IN ({", ".join(self._named(n) for n in kinds)})"""
+        # The walk starts with the edges of the start codes, not the codes themselves: a million
+        # start codes in the walk's own table (kept for UNION) tripled the time of a recall's
+        # holders. A start code reached again comes back and is left out by the caller.
+        first = step.format(depth="1", source=f"({start}) AS s", code="s.code")
+        following = step.format(depth="w.depth + 1", source=f"{name} AS w", code="w.code")
+        columns = "code, depth, shard, seq" if edges else "code, depth"
+        # UNION keeps one row per (code, distance[, edge]): a cycle ends at ``depth``.
+        return f"""{name}({columns}) AS (
+                {first}
+                UNION
+                {following} AND w.depth < {self._named("depth")}
+            )"""
+
+    def reach_events(
+        self,
+        start: Sequence[str],
+        *,
+        kinds: Collection[str],
+        depth: int,
+        rows: int,
+        event_types: Collection[str],
+        above_kinds: Collection[str],
+        above_types: Collection[str],
+        codes: bool = True,
+    ) -> ReachedEvents:
+        unique = sorted(dict.fromkeys(start))  # in index order, as in reach
+        kind_list, above_list = sorted(kinds), sorted(above_kinds)
+        types, above_types_ = sorted(event_types), sorted(above_types)
+        if not unique:
+            return ReachedEvents([], 0, 0, [], [], ended=True)
+        down = [f"k{n}" for n in range(len(kind_list))]
+        up = [f"u{n}" for n in range(len(above_list))]
+        wanted = [f"t{n}" for n in range(len(types))]
+        wanted_above = [f"a{n}" for n in range(len(above_types_))]
+
+        def listed(names: list[str]) -> str:
+            # an empty IN list is an error on PostgreSQL: a NULL matches nothing
+            return ", ".join(self._named(n) for n in names) or "NULL"
+
+        start_list = self._code_list(self._named("start"))
+        cap_marker = self._named("cap")
+        walks = []
+        if kind_list:
+            walks.append(self._walk_sql("walk", start_list, upward=False, kinds=down))
+        else:  # nothing to follow: an empty walk of the same shape
+            walks.append("walk(code, depth) AS (SELECT '', 0 WHERE 1 = 0)")
+        if above_list:
+            scope = "SELECT code FROM scope"
+            walks.append(self._walk_sql("above", scope, upward=True, kinds=up, edges=False))
+        else:
+            walks.append("above(code, depth) AS (SELECT '', 0 WHERE 1 = 0)")
+        if self._postgres:
+            joined = "string_agg(code, E'\\n' ORDER BY code COLLATE \"C\")" if codes else "''"
+            counted = "sum(CASE WHEN depth > 0 THEN 1 ELSE 0 END)"
+        else:
+            joined = "group_concat(code, char(10))" if codes else "''"
+            counted = "sum(depth > 0)"
+        # columns of the same types in every part (PostgreSQL checks): tag, code, event type,
+        # actor, shard, seq, time; the summary row's counts stand where the numbers are
+        event = "ce.code, ce.event_type, ce.actor, ce.shard, ce.seq, ce.occurred_at"
+        # One statement: the walk down, each code once (``scope``: the start codes at distance
+        # 0; a code's distance and the rows of the walk it stands for), the walk up from there
+        # to the containers, and the events of both. The codes come back as one text, not a
+        # million rows: building a million row tuples cost the driver a second.
+        query = f"""
+            WITH RECURSIVE {walks[0]},
+            scope AS MATERIALIZED (
+                SELECT code, min(depth) AS depth, {counted} AS rows_of_code FROM (
+                    SELECT code, depth FROM (SELECT code, depth FROM walk LIMIT {cap_marker}) AS b
+                    UNION ALL
+                    SELECT code, 0 FROM ({start_list}) AS s
+                ) AS reached
+                GROUP BY code
+            ),
+            {walks[1]}
+            SELECT 0, {joined}, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+                   count(*), max(depth), CAST(sum(rows_of_code) AS BIGINT)
+            FROM scope
+            UNION ALL
+            SELECT 1, {event}
+            FROM scope JOIN code_events AS ce ON ce.code = scope.code
+            WHERE ce.event_type IN ({listed(wanted)})
+            UNION ALL
+            SELECT 2, {event}
+            FROM (SELECT DISTINCT code FROM (SELECT code FROM above LIMIT {cap_marker}) AS b) AS a
+            JOIN code_events AS ce ON ce.code = a.code
+            WHERE ce.event_type IN ({listed(wanted_above)})
+            """
+        cap = rows + 1
+        params: dict[str, object] = {
+            "start": self._code_list_value(unique),
+            "depth": depth,
+            "cap": cap,
+            **dict(zip(down, kind_list, strict=True)),
+            **dict(zip(up, above_list, strict=True)),
+            **dict(zip(wanted, types, strict=True)),
+            **dict(zip(wanted_above, above_types_, strict=True)),
+        }
+        found = self._fetch(query, params)
+        refs: tuple[list[CodeEventRef], list[CodeEventRef]] = ([], [])
+        summary: tuple[Any, ...] = ()
+        for row in found:
+            if row[0] == 0:
+                summary = row
+            else:
+                code, event_type, actor, shard, seq, occurred_at = row[1:]
+                ref = CodeEventRef(code, shard, seq, event_type, actor, _occurred(occurred_at))
+                refs[row[0] - 1].append(ref)
+        _tag, text, _none, _null, count, deepest, read = summary
+        for part in refs:
+            part.sort(key=lambda r: (r.occurred_at, r.shard, r.seq))
+        listed_codes = text.split("\n") if codes and text else []
+        return ReachedEvents(
+            listed_codes, int(count), int(deepest or 0), refs[0], refs[1], ended=int(read) < cap
+        )
 
     def rejections(
         self,
