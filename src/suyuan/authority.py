@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from suyuan.codegraph import PACKING_KINDS, CodeGraph
-from suyuan.codes import is_valid_certificate_code
+from suyuan.codes import is_valid_certificate_code, parse_trace_code
 from suyuan.errors import (
     NotInCustodyError,
     UnauthorisedError,
@@ -626,28 +626,40 @@ def _originator(store: LedgerStore, pending: Sequence[Event], code: str) -> str 
 
 
 def _holds_in_scope(j: _Judging, roots: Sequence[str]) -> bool:
-    """Whether the actor holds goods in the recall scope of ``roots``: it originated a root, the
-    trace finds it among the scope's holders, or it took goods of the scope (or a container of
-    them) earlier in this write, not in the ledger yet (the scope is walked once)."""
+    """Whether the actor holds goods in the recall scope of ``roots``: it originated a root, it
+    took goods of the scope (or a container of them) earlier in this write, not in the ledger
+    yet, or the trace finds it among the scope's holders (asked in the database: the scope's
+    codes never reach the writer)."""
     actor = j.event.actor
     if any(_originator(j.store, j.pending, code) == actor for code in roots):
         return True
-    scope = _tracer(j.store).recall_scope(roots)
-    if any(holder.organisation == actor for holder in scope.holders):
+    if _took_in_this_write(j, [parse_trace_code(c, field="root_codes").value for c in roots]):
         return True
+    return any(holder.organisation == actor for holder in _tracer(j.store).scope_holders(roots))
+
+
+def _took_in_this_write(j: _Judging, roots: list[str]) -> bool:
+    """Whether goods the actor took earlier in this write — or what is packed in them — are in
+    the scope of ``roots``: reached from a root through the ledger's edges and then this
+    write's. Walked up from those goods, so it costs what the actor took, not the scope."""
     taken = [
         code
         for event in j.pending
-        if event.actor == actor and event.event_type in CUSTODY_EVENT_TYPES
+        if event.actor == j.event.actor and event.event_type in CUSTODY_EVENT_TYPES
         for code in event.codes
     ]
     if not taken:
         return False
     graph = CodeGraph(j.store)
     graph.add_pending(edge for event in j.pending for edge in edges_of(event))
-    reached = graph.below(scope.codes, _FORWARD_KINDS)  # and what the write made or packed of it
     graph.load_down(taken, PACKING_KINDS)
-    return bool(graph.below(taken, PACKING_KINDS) & reached)
+    contents = graph.below(taken, PACKING_KINDS)
+    # Up through this write's edges only (nothing was loaded upward), then through the ledger's:
+    # the scope is the ledger's walk down from the roots, and what this write made or packed
+    # of it.
+    made_from = graph.above(contents, _FORWARD_KINDS)
+    ancestors = graph.closure(sorted(made_from), upward=True, kinds=_FORWARD_KINDS).codes
+    return not ancestors.isdisjoint(roots)
 
 
 #: What a recall reaches forward (as the trace's recall scope).

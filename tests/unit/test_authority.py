@@ -15,7 +15,7 @@ from suyuan.intake import Message, WriteResult
 from suyuan.ledger import TRUST_SHARD
 from suyuan.scenario import Organisation
 from suyuan.trace import Tracer, trace_json
-from tests.adversarial.rows import closure, import_declaration, recall
+from tests.adversarial.rows import acknowledgement, closure, import_declaration, recall
 from tests.unit.foodchain.chain import Chain
 
 
@@ -228,3 +228,36 @@ def test_whoever_holds_a_pallet_packed_in_the_write_holds_the_cases_stored_on_it
     )
     assert reasons(result) == [("not_in_custody", "codes[0]")]
     assert result.rejections[0].actor == chain.coop.uscc
+
+
+def test_goods_of_a_recall_packed_and_received_in_the_write_of_the_acknowledgement(
+    chain: Chain,
+) -> None:
+    # The recalled lot is packed, shipped and received in the write that carries the receiver's
+    # acknowledgement: the receiver holds it through the case. The shop received a case of
+    # other goods in the same write: it holds nothing in the recall's scope.
+    lot, other, case, spare = chain.lot("LA0611"), chain.lot("LA0612"), chain.case(), chain.case()
+    chain.add(
+        chain.farm, chain.certificate(chain.farm, [lot]), chain.certificate(chain.farm, [other])
+    )
+    recalled = chain.add(chain.bureau, chain.recall([lot]))[0]
+    farm_side = [
+        chain.pack(chain.farm, case, [lot]),
+        chain.ship(chain.farm, chain.market, [case], "10"),
+        chain.pack(chain.farm, spare, [other]),
+        chain.ship(chain.farm, chain.shop, [spare], "10"),
+    ]
+    market_side = [
+        chain.receive(chain.market, chain.farm, [case], "10"),
+        acknowledgement(chain.s, chain.market, recalled, lot),
+    ]
+    shop_side = [
+        chain.receive(chain.shop, chain.farm, [spare], "10"),
+        acknowledgement(chain.s, chain.shop, recalled, lot),
+    ]
+    result = write(
+        chain, (chain.farm, farm_side), (chain.market, market_side), (chain.shop, shop_side)
+    )
+    assert reasons(result) == [("not_in_custody", "actor")]
+    assert result.rejections[0].actor == chain.shop.uscc
+    assert result.accepted == 7
