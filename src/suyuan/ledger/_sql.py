@@ -678,7 +678,7 @@ class SqlLedgerStore(LedgerStore):
         else:
             walks.append("above(code, depth) AS (SELECT '', 0 WHERE 1 = 0)")
         if self._postgres:
-            joined = "string_agg(code, E'\\n' ORDER BY code COLLATE \"C\")" if codes else "''"
+            joined = "string_agg(code, E'\\n')" if codes else "''"
             counted = "sum(CASE WHEN depth > 0 THEN 1 ELSE 0 END)"
         else:
             joined = "group_concat(code, char(10))" if codes else "''"
@@ -688,8 +688,11 @@ class SqlLedgerStore(LedgerStore):
         event = "ce.code, ce.event_type, ce.actor, ce.shard, ce.seq, ce.occurred_at"
         # One statement: the walk down, each code once (``scope``: the start codes at distance
         # 0; a code's distance and the rows of the walk it stands for), the walk up from there
-        # to the containers, and the events of both. The codes come back as one text, not a
-        # million rows: building a million row tuples cost the driver a second.
+        # to the containers, and the events of both. The scope is in code order, so that both
+        # look-ups of a million codes read their indexes in order (on PostgreSQL, in the order
+        # of a hash, they took twice as long; SQLite's grouping gives that order anyway). The
+        # codes come back as one text, not a million rows: building a million row tuples cost
+        # the driver a second.
         query = f"""
             WITH RECURSIVE {walks[0]},
             scope AS MATERIALIZED (
@@ -699,6 +702,7 @@ class SqlLedgerStore(LedgerStore):
                     SELECT code, 0 FROM ({start_list}) AS s
                 ) AS reached
                 GROUP BY code
+                ORDER BY code
             ),
             {walks[1]}
             SELECT 0, {joined}, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
