@@ -525,6 +525,7 @@ class Custody:
         self._ledger: dict[str, set[str]] = {}  # code → organisations that held it
         self._held_now: dict[str, set[str]] = {}  # the same, from pending events
         self._handed_now: dict[str, set[str]] = {}  # code → organisations it was shipped to
+        self._scope_holders: dict[tuple[str, ...], frozenset[str]] = {}  # recall roots → holders
 
     def add_message(self, events: Iterable[Event | None]) -> None:
         """Read the goods of ``events`` — a message of the write — in a few queries (what
@@ -582,6 +583,21 @@ class Custody:
         holders = self.holders(code)
         return not holders or actor in holders
 
+    def scope_holders(self, roots: Sequence[str]) -> frozenset[str]:
+        """The organisations the ledger shows holding goods in the recall scope of ``roots``
+        (:meth:`suyuan.trace.Tracer.scope_holders`), asked once per write: the ledger does not
+        change during one, and every acknowledgement of a large recall would walk its scope.
+
+        Raises:
+            CodeError: a root is not a valid trace code (field ``root_codes``).
+        """
+        key = tuple(roots)
+        found = self._scope_holders.get(key)
+        if found is None:
+            holders = _tracer(self._store).scope_holders(roots)
+            found = self._scope_holders[key] = frozenset(h.organisation for h in holders)
+        return found
+
     def handed_to(self, code: str, actor: str) -> bool:
         """Whether a shipment or release of ``code`` (or a container of it) names ``actor``."""
         family = self.family(code)
@@ -628,14 +644,14 @@ def _originator(store: LedgerStore, pending: Sequence[Event], code: str) -> str 
 def _holds_in_scope(j: _Judging, roots: Sequence[str]) -> bool:
     """Whether the actor holds goods in the recall scope of ``roots``: it originated a root, it
     took goods of the scope (or a container of them) earlier in this write, not in the ledger
-    yet, or the trace finds it among the scope's holders (asked in the database: the scope's
-    codes never reach the writer)."""
+    yet, or the trace finds it among the scope's holders (asked in the database, once per write:
+    the scope's codes never reach the writer)."""
     actor = j.event.actor
     if any(_originator(j.store, j.pending, code) == actor for code in roots):
         return True
     if _took_in_this_write(j, [parse_trace_code(c, field="root_codes").value for c in roots]):
         return True
-    return any(holder.organisation == actor for holder in _tracer(j.store).scope_holders(roots))
+    return actor in j.custody.scope_holders(roots)
 
 
 def _took_in_this_write(j: _Judging, roots: list[str]) -> bool:

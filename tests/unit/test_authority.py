@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -261,3 +262,40 @@ def test_goods_of_a_recall_packed_and_received_in_the_write_of_the_acknowledgeme
     assert reasons(result) == [("not_in_custody", "actor")]
     assert result.rejections[0].actor == chain.shop.uscc
     assert result.accepted == 7
+
+
+def test_the_acknowledgements_of_one_write_walk_the_recall_scope_once(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lot, case = chain.lot("LA0610"), chain.case()
+    chain.add(
+        chain.farm,
+        chain.certificate(chain.farm, [lot]),
+        chain.pack(chain.farm, case, [lot]),
+        chain.ship(chain.farm, chain.market, [case], "10"),
+    )
+    chain.add(
+        chain.market,
+        chain.receive(chain.market, chain.farm, [case], "10"),
+        chain.ship(chain.market, chain.shop, [lot], "4"),
+    )
+    chain.add(chain.shop, chain.receive(chain.shop, chain.market, [lot], "4"))
+    recalled = chain.add(chain.bureau, chain.recall([lot]))[0]
+    walks = []
+    reach_events = chain.store.reach_events
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        walks.append(args)
+        return reach_events(*args, **kwargs)
+
+    monkeypatch.setattr(chain.store, "reach_events", counted)
+    result = write(
+        chain,
+        (chain.market, [acknowledgement(chain.s, chain.market, recalled, lot)]),
+        (chain.shop, [acknowledgement(chain.s, chain.shop, recalled, lot)]),
+        (chain.coop, [acknowledgement(chain.s, chain.coop, recalled, lot)]),
+    )
+    assert result.accepted == 2
+    assert reasons(result) == [("not_in_custody", "actor")]
+    assert result.rejections[0].actor == chain.coop.uscc
+    assert len(walks) == 1  # the holders of the scope, asked once for the three
