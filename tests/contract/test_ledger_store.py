@@ -375,6 +375,21 @@ class LedgerStoreContract:
         assert walk("a") is None  # more codes than a walk may hold: the caller cuts it
         assert walk("c") is None
 
+    def test_a_walk_with_events_lists_a_code_with_a_line_break_as_one_code(
+        self, store: LedgerStore, world: World
+    ) -> None:
+        # never a valid trace code, but the store takes any text: the codes cross as one text
+        self._packed(store, world, ("case", ["line\nbreak", "unit"]))
+        found = CodeGraph(store).closure_events(
+            ["case"],
+            kinds=PACKING_KINDS,
+            event_types={"Aggregated"},
+            above_kinds=PACKING_KINDS,
+            above_types={"Aggregated"},
+        )
+        assert found is not None and found.codes == ("case", "line\nbreak", "unit")
+        assert found.count == 3
+
     def test_a_walk_with_events_takes_more_codes_than_a_query_may_bind(
         self, store: LedgerStore, world: World
     ) -> None:

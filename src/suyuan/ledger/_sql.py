@@ -742,6 +742,9 @@ class SqlLedgerStore(LedgerStore):
         for part in refs:
             part.sort(key=lambda r: (r.occurred_at, r.shard, r.seq))
         listed_codes = text.split("\n") if codes and text else []
+        if codes and len(listed_codes) != count:  # a code with a line break: never a trace code
+            walked = self.reach(unique, upward=False, kinds=kind_list, depth=depth, rows=rows)
+            listed_codes = list(dict.fromkeys([*unique, *(code for code, _d in walked.distances)]))
         return ReachedEvents(
             listed_codes, int(count), int(deepest or 0), refs[0], refs[1], ended=int(read) < cap
         )
