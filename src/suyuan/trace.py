@@ -288,11 +288,15 @@ class Tracer:
         result.status = result.verdict.state
         result.reasons = [_reason_text(f) for f in result.verdict.findings]
         if full:
-            down = self._closure([canonical], upward=False, limit=limit)
-            descendants = down.codes
-            result.complete = result.complete and not down.cut
-            result.forward_codes = sorted(descendants - {canonical})
-            result.holders = self.holders(descendants)
+            if limit is None:  # the whole forward trace: as a recall's scope, in one statement
+                scope = self._scope([canonical], (), codes=True)
+                forward, cut, result.holders = list(scope.codes), not scope.complete, scope.holders
+            else:
+                down = self._closure([canonical], upward=False, limit=limit)
+                forward, cut = sorted(down.codes), down.cut
+                result.holders = self.holders(down.codes)
+            result.complete = result.complete and not cut
+            result.forward_codes = [c for c in forward if c != canonical]
         return result
 
     def recall_scope(self, roots: Sequence[str], *, events_of: Collection[str] = ()) -> RecallScope:
