@@ -343,23 +343,23 @@ class SqlLedgerStore(LedgerStore):
 
     def entries(self, shard: int, start: int = 0, end: int | None = None) -> Iterator[StoredEntry]:
         # Keyset pagination: bounded memory, and rows are read in seq order even if gaps exist.
+        # The driver's own rows (the audit reads every entry this way).
         after = start - 1
+        marker = _markers(self._engine, 1)
+        sql = (
+            "SELECT seq, event_id, leaf, chain_hash FROM ledger_entries "
+            f"WHERE shard = {marker} AND seq > {marker}"
+            + ("" if end is None else f" AND seq < {marker}")
+            + f" ORDER BY seq LIMIT {_READ_CHUNK}"
+        )
+        bound = () if end is None else (end,)
         while True:
-            query = (
-                sa.select(t.ledger_entries)
-                .where(t.ledger_entries.c.shard == shard, t.ledger_entries.c.seq > after)
-                .order_by(t.ledger_entries.c.seq)
-                .limit(_READ_CHUNK)
-            )
-            if end is not None:
-                query = query.where(t.ledger_entries.c.seq < end)
-            with self._read() as conn:
-                rows = conn.execute(query).all()
-            for row in rows:
-                yield StoredEntry(row.shard, row.seq, row.event_id, row.leaf, row.chain_hash)
+            rows = self._fetch(sql, (shard, after, *bound))
+            for seq, event_id, leaf, chain_hash in rows:
+                yield StoredEntry(shard, seq, event_id, bytes(leaf), bytes(chain_hash))
             if len(rows) < _READ_CHUNK:
                 return
-            after = rows[-1].seq
+            after = rows[-1][0]
 
     def entry(self, shard: int, seq: int) -> StoredEntry:
         with self._read() as conn:
