@@ -117,10 +117,14 @@ class SqlLedgerStore(LedgerStore):
         if self._reader is not self._engine:
             self._reader.dispose()
 
+    def _bound(self) -> Connection | None:
+        """The connection of the :meth:`reading` block the current context is in, if any."""
+        bound = _READING.get()
+        return bound[1] if bound is not None and bound[0] is self else None
+
     @contextmanager
     def reading(self) -> Iterator[None]:
-        bound = _READING.get()
-        if bound is not None and bound[0] is self:
+        if self._bound() is not None:
             yield  # already reading: one snapshot for the outer block
             return
         with self._reader.connect() as conn:
@@ -136,9 +140,9 @@ class SqlLedgerStore(LedgerStore):
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """The connection a read goes through: the one :meth:`reading` holds, or a new one."""
-        bound = _READING.get()
-        if bound is not None and bound[0] is self:
-            yield bound[1]
+        bound = self._bound()
+        if bound is not None:
+            yield bound
             return
         with self._reader.connect() as conn:
             yield conn
@@ -178,8 +182,7 @@ class SqlLedgerStore(LedgerStore):
         rejections: Sequence[Rejection] = (),
         offset: OffsetCommit | None = None,
     ) -> AppendResult:
-        bound = _READING.get()
-        if bound is not None and bound[0] is self:
+        if self._bound() is not None:
             # its checks would have read the block's snapshot, not the ledger it appends to
             raise LedgerError("append inside a reading() block of the same store")
         try:
@@ -381,15 +384,14 @@ class SqlLedgerStore(LedgerStore):
             by_shard.setdefault(shard, []).append(seq)
         # One equality on shard per query: SQLite answers a row-value IN list by reading the
         # whole table, but uses the primary key for ``shard = ? AND seq IN (…)``.
-        select = "SELECT shard, seq, event_id, leaf, chain_hash FROM ledger_entries"
+        select = "SELECT shard, seq, event_id, leaf, chain_hash FROM ledger_entries WHERE shard = "
         with self.reading():
             for shard, seqs in by_shard.items():
                 for start in range(0, len(seqs), 500):
                     part = seqs[start : start + 500]
-                    markers = _markers(self._engine, len(part) + 1)
-                    first, rest = markers.split(", ", 1) if part else (markers, "")
+                    seq_in = f"seq IN ({_markers(self._engine, len(part))})"
                     rows = self._fetch(
-                        f"{select} WHERE shard = {first} AND seq IN ({rest})", (shard, *part)
+                        f"{select}{_markers(self._engine, 1)} AND {seq_in}", (shard, *part)
                     )
                     for shard_, seq, event_id, leaf, chain_hash in rows:
                         found[(shard_, seq)] = StoredEntry(
