@@ -556,12 +556,17 @@ class Custody:
         self._graph.add_pending(edge for event in fresh for edge in edges_of(event))
         self._seen = len(self._pending)
 
+    def graph(self) -> CodeGraph:
+        """The write's code graph: the ledger's edges as read so far, and the edges of the
+        events accepted earlier in this write."""
+        if self._seen < len(self._pending):
+            self._catch_up()
+        return self._graph
+
     def family(self, code: str) -> set[str]:
         """``code`` and every container it was packed in (whoever holds a case holds its
         contents), in the ledger or earlier in this write."""
-        if self._seen < len(self._pending):
-            self._catch_up()
-        found = self._graph.above([code], PACKING_KINDS)
+        found = self.graph().above([code], PACKING_KINDS)
         # Called for every goods code of every event: mostly everything is read already. A
         # container met for the first time (a packing earlier in the write may lead to one) is
         # read, with what it was packed in.
@@ -666,13 +671,12 @@ def _took_in_this_write(j: _Judging, roots: list[str]) -> bool:
     ]
     if not taken:
         return False
-    graph = CodeGraph(j.store)
-    graph.add_pending(edge for event in j.pending for edge in edges_of(event))
+    graph = j.custody.graph()
     graph.load_down(taken, PACKING_KINDS)
     contents = graph.below(taken, PACKING_KINDS)
-    # Up through this write's edges only (nothing was loaded upward), then through the ledger's:
-    # the scope is the ledger's walk down from the roots, and what this write made or packed
-    # of it.
+    # Up through this write's edges (and the ledger's the graph read already), then through the
+    # ledger's: the scope is the ledger's walk down from the roots, and what this write made or
+    # packed of it.
     made_from = graph.above(contents, _FORWARD_KINDS)
     ancestors = graph.closure(sorted(made_from), upward=True, kinds=_FORWARD_KINDS).codes
     return not ancestors.isdisjoint(roots)
