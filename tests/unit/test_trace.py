@@ -209,6 +209,23 @@ def test_a_budget_cuts_the_trace_nearest_first_and_says_so(
     assert any(code in t.event.codes for t in cut.custody)
 
 
+def test_a_budgeted_full_view_walks_forward_only_as_far_as_its_budget(
+    demo: tuple[DemoData, Tracer],
+) -> None:
+    # A producer's full view is budgeted; a regulator's is not (it is walked as a recall's
+    # scope): both must give the same answer where the budget does not cut.
+    data, tracer = demo
+    code = data.codes["clean certificate"]
+    whole = tracer.trace(code, full=True)
+    fits = tracer.trace(code, full=True, budget=TraceBudget(codes=1_000, events=1_000, bytes=10**7))
+    cut = tracer.trace(code, full=True, budget=TraceBudget(codes=2, events=10_000, bytes=10**9))
+
+    assert whole.complete and fits.complete and not cut.complete
+    assert fits.forward_codes == whole.forward_codes and fits.holders == whole.holders
+    assert whole.forward_codes is not None and cut.forward_codes is not None
+    assert len(whole.forward_codes) > 1 and len(cut.forward_codes) <= 1
+
+
 def test_a_budget_the_trace_fits_in_changes_nothing(demo: tuple[DemoData, Tracer]) -> None:
     data, tracer = demo
     code = data.codes["sold lot"]
