@@ -18,6 +18,7 @@ from bench._report import Result, dump, load_average, machine_info, progress, wr
 from bench._suite import GROUPS, BackendSuite, Benchmark, Settings
 from bench._trace import TRACE_BACKENDS, TraceSettings, TraceSuite, trace_names
 from bench._workload import BATCH_SIZE, Stream, Workload, build_workload
+from suyuan.runtime import tune_garbage_collector
 from suyuan.signing import VerifyKey
 from suyuan.tlog import NoteSigner
 
@@ -96,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(all_names()))
         return 0
     started = datetime.now(UTC)
+    # The collector settings of `suyuan ingest-worker` and `suyuan verify`, whose work the append
+    # and audit benchmarks run in this process.
+    tune_garbage_collector()
     kafka_runs = args.kafka_runs or (1 if args.quick else args.runs)
     report = run(
         settings_from(args),

@@ -20,6 +20,7 @@ from suyuan.config import get_settings
 from suyuan.errors import InvalidInputError, KeyFileError
 from suyuan.events import encode_batch, encode_event, event_from_json, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event
+from suyuan.runtime import tune_garbage_collector
 from suyuan.signing import SigningKey, load_signing_key, sign_batch
 from suyuan.transport import produced_headers
 from suyuan_cli._common import DbOption, console, fail, open_store
@@ -71,6 +72,7 @@ def ingest_worker(
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    tune_garbage_collector()
     IngestWorker(config, store).run(stop)
 
 

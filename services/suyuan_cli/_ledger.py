@@ -25,6 +25,7 @@ from suyuan.ledger import (
     load_or_create_ledger_key,
     root_keys,
 )
+from suyuan.runtime import tune_garbage_collector
 from suyuan.signing import RootKey, load_verify_key
 from suyuan.tlog import open_checkpoint
 from suyuan_cli._common import (
@@ -175,6 +176,7 @@ def verify(
             fail(f"{path}: {err.strerror}")
         except (SuyuanError, ValueError) as err:
             fail(f"{path}: not a checkpoint signed by the ledger key ({err})")
+    tune_garbage_collector()  # the parent checks small ledgers itself
     auditor = Auditor(
         store,
         verifier,

@@ -56,6 +56,7 @@ from suyuan.ledger._interface import (
 from suyuan.ledger._leaf import Leaf
 from suyuan.ledger._sql import GENESIS_CHAIN, SqlLedgerStore, chain_next, create_ledger_engine
 from suyuan.merkle import Frontier, leaf_hash
+from suyuan.runtime import tune_garbage_collector
 from suyuan.signing import (
     BatchProof,
     RootKey,
@@ -732,6 +733,7 @@ def _start_worker(
 ) -> None:
     """Open the ledger and replay the trust events once per worker process."""
     global _WORKER
+    tune_garbage_collector()
     store = SqlLedgerStore(create_ledger_engine(url, for_writing=False))
     keys = [RootKey(VerifyKey.from_raw(raw), organisation) for raw, organisation in roots]
     checker, _failed = _replay_trust(store, keys)  # the parent reports them
