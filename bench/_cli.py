@@ -62,7 +62,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--kafka-runs", type=_positive, help="timed runs per Kafka figure (default --runs; 1 quick)"
     )
     parser.add_argument(
-        "--trace-events", type=_positive, help="farm-lot events of the trace ledger (1000000)"
+        "--trace-events", type=_positive, help="farm-lot events of the trace ledger (10000000)"
     )
     parser.add_argument(
         "--query-workers",
