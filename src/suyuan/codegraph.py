@@ -21,6 +21,7 @@ from suyuan.ledger import (
     CONTAINS,
     TRANSFORMED,
     UNPACKED,
+    CodeEdge,
     CodeEventRef,
     LedgerStore,
     Reached,
@@ -181,16 +182,22 @@ class CodeGraph:
         self._load(codes, kinds, downward=False)
 
     def _load(self, codes: Iterable[str], kinds: Collection[str], *, downward: bool) -> None:
-        """Load level by level (one query per level for every code of it)."""
+        """Load level by level: the edges of every code at fewer than :data:`MAX_DEPTH` edges
+        from ``codes`` along ``kinds`` (while no more than :data:`MAX_CODES` codes are seen).
+        Levels already loaded cost nothing; at the first level with codes not loaded yet the
+        rest is read in one query (:meth:`_load_rest`), or one query per level when pending
+        edges may lead where the database walk cannot."""
         known = self._down if downward else self._up
         pending = self._pending_down if downward else self._pending_up
         seen = set(codes)
         frontier = list(seen)
-        for _depth in range(MAX_DEPTH):
+        for depth in range(MAX_DEPTH):
             if not frontier or len(seen) > MAX_CODES:
                 return
             missing = [code for code in frontier if code not in known]
             if missing:
+                if not pending and self._load_rest(frontier, seen, kinds, depth, known, downward):
+                    return
                 self._query(missing, known, downward=downward)
             following: list[str] = []
             for code in frontier:
@@ -200,13 +207,65 @@ class CodeGraph:
                         following.append(other)
             frontier = following
 
+    def _load_rest(
+        self,
+        frontier: list[str],
+        seen: set[str],
+        kinds: Collection[str],
+        depth: int,
+        known: dict[str, set[tuple[str, str]]],
+        downward: bool,
+    ) -> bool:
+        """What the level-by-level loop of :meth:`_load` would load from ``frontier`` (the
+        codes ``depth`` edges away; ``seen``: every code up to there) on, in one walk in the
+        database (:meth:`LedgerStore.reach_edges`); False, with nothing loaded, when the walk
+        was larger than the loop's bounds and the loop must decide where to stop.
+
+        Every code at ``depth`` edges or more that the loop would reach is reached from the
+        frontier, and every code the walk reaches at a distance under :data:`MAX_DEPTH` is
+        one the loop loads or has loaded: the loop loads them all unless it stops at
+        :data:`MAX_CODES` seen codes, which (levels only grow) it does iff the walk's codes
+        and ``seen`` are more than that.
+        """
+        reached = self._store.reach_edges(
+            frontier,
+            upward=not downward,
+            kinds=kinds,
+            depth=MAX_DEPTH - 1 - depth,
+            rows=ROWS_PER_CODE * MAX_CODES,
+        )
+        if not reached.ended or len(seen.union(reached.codes)) > MAX_CODES:
+            return False
+        self._keep(
+            [code for code in reached.codes if code not in known],
+            reached.edges,
+            known,
+            downward=downward,
+        )
+        return True
+
     def _query(
         self, codes: list[str], known: dict[str, set[tuple[str, str]]], *, downward: bool
     ) -> None:
+        edges = self._store.edges_from(codes) if downward else self._store.edges_to(codes)
+        self._keep(codes, edges, known, downward=downward)
+
+    def _keep(
+        self,
+        codes: list[str],
+        edges: Iterable[CodeEdge],
+        known: dict[str, set[tuple[str, str]]],
+        *,
+        downward: bool,
+    ) -> None:
+        """Mark ``codes`` loaded with their ``edges`` (in ledger order: the latest position of
+        an edge recorded twice is the one kept); edges of other codes are left out."""
         for code in codes:
             known[code] = set()
-        edges = self._store.edges_from(codes) if downward else self._store.edges_to(codes)
+        fresh = set(codes)
         for edge in edges:
+            if (edge.parent if downward else edge.child) not in fresh:
+                continue
             self._edge_positions[(edge.parent, edge.child, edge.kind)] = (edge.shard, edge.seq)
             if downward:
                 known[edge.parent].add((edge.child, edge.kind))
