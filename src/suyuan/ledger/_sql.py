@@ -682,6 +682,16 @@ class SqlLedgerStore(LedgerStore):
         else:  # nothing to follow: an empty walk of the same shape
             walk = "walk(code, depth) AS (SELECT '', 0 WHERE 1 = 0)"
         marker = self._named
+        if self._postgres:
+            # PostgreSQL cannot know how few codes the walk visits (it guessed a thousand for a
+            # dozen) and then merged with the whole edge index, ~10 ms a load: a lateral look-up
+            # per code (OFFSET 0 keeps it one) reads the index as the walk does.
+            beside = f"""CROSS JOIN LATERAL (
+                SELECT parent, child, kind, shard, seq FROM code_edges
+                WHERE {near} = visited.code OFFSET 0
+            ) AS e"""
+        else:
+            beside = f"JOIN code_edges AS e ON e.{near} = visited.code"
         # One statement: the walk (its first step is one edge away whatever ``depth``, hence
         # the filter), the codes it visited with the start codes, each once, and every edge
         # next to them; a tag tells the rows apart (0: a code, 1: an edge, 2: the walk's rows).
@@ -697,7 +707,7 @@ class SqlLedgerStore(LedgerStore):
             FROM visited
             UNION ALL
             SELECT 1, e.parent, e.child, e.kind, e.shard, e.seq
-            FROM visited JOIN code_edges AS e ON e.{near} = visited.code
+            FROM visited {beside}
             UNION ALL
             SELECT 2, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), count(*), 0
             FROM bounded
