@@ -34,6 +34,12 @@ MAX_CODES = 2_000_000
 #: edges, or by paths of several lengths, is a row for each, so a walk through many diamonds
 #: reads more rows than codes; past the bound it is cut.
 ROWS_PER_CODE = 2
+#: Levels a load reads one query each before it walks the rest in one query: one walk costs
+#: what three or four point reads cost (PostgreSQL plans it each time, SQLite builds its
+#: temporary tables), and a trace's loads end within four levels (on the 10M-event bench
+#: ledger, walking from the start made a trace slower on both); a deeper chain then costs
+#: one query more, not one per level.
+LEVELS_BEFORE_WALK = 4
 #: Packing and making: what a code is made from or packed in (and the other way round).
 MATERIAL_KINDS = frozenset({CONTAINS, TRANSFORMED})
 PACKING_KINDS = frozenset({CONTAINS})
@@ -184,9 +190,9 @@ class CodeGraph:
     def _load(self, codes: Iterable[str], kinds: Collection[str], *, downward: bool) -> None:
         """Load level by level: the edges of every code at fewer than :data:`MAX_DEPTH` edges
         from ``codes`` along ``kinds`` (while no more than :data:`MAX_CODES` codes are seen).
-        Levels already loaded cost nothing; at the first level with codes not loaded yet the
-        rest is read in one query (:meth:`_load_rest`), or one query per level when pending
-        edges may lead where the database walk cannot."""
+        Levels already loaded cost nothing; past :data:`LEVELS_BEFORE_WALK` levels the rest is
+        read in one query (:meth:`_load_rest`), unless pending edges may lead where the
+        database walk cannot."""
         known = self._down if downward else self._up
         pending = self._pending_down if downward else self._pending_up
         seen = set(codes)
@@ -196,7 +202,11 @@ class CodeGraph:
                 return
             missing = [code for code in frontier if code not in known]
             if missing:
-                if not pending and self._load_rest(frontier, seen, kinds, depth, known, downward):
+                if (
+                    depth >= LEVELS_BEFORE_WALK
+                    and not pending
+                    and self._load_rest(frontier, seen, kinds, depth, known, downward)
+                ):
                     return
                 self._query(missing, known, downward=downward)
             following: list[str] = []
@@ -345,6 +355,7 @@ class CodeGraph:
 
 
 __all__ = [
+    "LEVELS_BEFORE_WALK",
     "MATERIAL_KINDS",
     "MAX_CODES",
     "MAX_DEPTH",

@@ -6,6 +6,7 @@ Each backend subclasses :class:`LedgerStoreContract` and provides the ``store`` 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
@@ -462,13 +463,16 @@ class LedgerStoreContract:
         monkeypatch.setattr(suyuan.codegraph, "MAX_CODES", max_codes)
         codes = sorted({code for _t, parent, children in steps for code in (parent, *children)})
         every_kind = {"contains", "unpacked", "transformed"}
-        for kinds in (PACKING_KINDS, suyuan.codegraph.MATERIAL_KINDS, every_kind, set()):
-            for code in codes:
+        kind_sets = (PACKING_KINDS, suyuan.codegraph.MATERIAL_KINDS, every_kind, set())
+        # the walk from the start, or from the second or third level on
+        for levels, kinds, code in itertools.product((0, 1, 2), kind_sets, codes):
+            with monkeypatch.context() as walking_after:
+                walking_after.setattr(suyuan.codegraph, "LEVELS_BEFORE_WALK", levels)
                 walked = _load_down_and_up(CodeGraph(store), code, kinds)
-                with monkeypatch.context() as levels:  # the walk refused: level by level
-                    levels.setattr(store, "reach_edges", _refused_walk)
+                with monkeypatch.context() as refused:  # no walk: level by level
+                    refused.setattr(store, "reach_edges", _refused_walk)
                     stepped = _load_down_and_up(CodeGraph(store), code, kinds)
-                assert _graph_state(walked) == _graph_state(stepped), (code, kinds)
+                assert _graph_state(walked) == _graph_state(stepped), (levels, code, kinds)
                 assert walked.below([code], kinds) == stepped.below([code], kinds)
                 assert walked.above([code], kinds) == stepped.above([code], kinds)
 
@@ -484,6 +488,7 @@ class LedgerStoreContract:
                 ("Aggregated", "u1", ["part"]),
             ),
         )
+        monkeypatch.setattr(suyuan.codegraph, "LEVELS_BEFORE_WALK", 0)
         calls = _count_calls(monkeypatch, store, "reach_edges", "edges_from", "edges_to")
         graph = CodeGraph(store)
         graph.load_down(["pallet"], PACKING_KINDS)
@@ -494,9 +499,27 @@ class LedgerStoreContract:
         assert calls == {"reach_edges": 2}
         assert graph.above(["part"], PACKING_KINDS) == {"part", "u1", "case1", "pallet"}
 
-    def test_a_load_follows_pending_edges_to_what_the_ledger_holds_below_them(
-        self, store: LedgerStore, world: World
+    def test_a_deep_load_reads_its_first_levels_one_by_one_and_walks_the_rest(
+        self, store: LedgerStore, world: World, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        levels = suyuan.codegraph.LEVELS_BEFORE_WALK
+        chain = [f"l{n:02d}" for n in range(levels + 6)]
+        _store_events(
+            store,
+            self._graph_events(
+                world, *(("Aggregated", a, [b]) for a, b in itertools.pairwise(chain))
+            ),
+        )
+        calls = _count_calls(monkeypatch, store, "reach_edges", "edges_from")
+        graph = CodeGraph(store)
+        graph.load_down([chain[0]], PACKING_KINDS)
+        assert calls == {"edges_from": levels, "reach_edges": 1}
+        assert graph.below([chain[0]], PACKING_KINDS) == set(chain)
+
+    def test_a_load_follows_pending_edges_to_what_the_ledger_holds_below_them(
+        self, store: LedgerStore, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(suyuan.codegraph, "LEVELS_BEFORE_WALK", 0)
         # the ledger: case ⊃ unit; the write being judged packs the case on a pallet
         _store_events(store, self._graph_events(world, ("Aggregated", "case", ["unit"])))
         graph = CodeGraph(store)
