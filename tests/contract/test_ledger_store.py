@@ -888,3 +888,32 @@ class TestPostgresLedgerStore(LedgerStoreContract):
     def store(self, postgres_url: str) -> Iterator[LedgerStore]:
         with fresh_database(postgres_url, "ledger") as url, migrated_store(url) as store:
             yield store
+
+    def test_statements_stay_prepared_from_one_reading_block_to_the_next(
+        self, store: LedgerStore
+    ) -> None:
+        # psycopg prepares a statement run five times on a connection and forgets them all at
+        # a ROLLBACK: a block that only reads ends without one, so a trace's statements are
+        # not planned again for every trace
+        assert isinstance(store, SqlLedgerStore)
+        for _ in range(6):
+            with store.reading():
+                store.edges_from(["case"])
+        with store.reading():
+            [(prepared,)] = store._fetch(_PREPARED, ("%FROM code_edges WHERE parent IN%",))
+        assert prepared == 1
+
+    def test_a_statement_about_many_codes_is_planned_for_them(self, store: LedgerStore) -> None:
+        # a plan kept for a few codes is not one for a recall's million
+        assert isinstance(store, SqlLedgerStore)
+        many = [f"unit-{n:05d}" for n in range(1_001)]
+        for _ in range(6):
+            with store.reading():
+                assert store.code_events_for(many) == []
+        with store.reading():
+            [(prepared,)] = store._fetch(_PREPARED, ("%FROM code_events WHERE code IN%",))
+            assert store.code_events_for(many[:10]) == []
+        assert prepared == 0
+
+
+_PREPARED = "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s"
