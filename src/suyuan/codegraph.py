@@ -8,8 +8,10 @@ the same limits (:data:`MAX_DEPTH` levels, :data:`MAX_CODES` codes):
   whole walk (:meth:`LedgerStore.reach`), and says when it was cut (the tracer and recall
   scopes);
 - :meth:`CodeGraph.load_down` / :meth:`CodeGraph.load_up` load the edges around many starting
-  points at once, then :meth:`CodeGraph.below` / :meth:`CodeGraph.above` walk them in memory (the
-  food-chain rules, which ask many small questions of one neighbourhood).
+  points at once (a query per level, the levels past :data:`LEVELS_BEFORE_WALK` in one walk:
+  :meth:`LedgerStore.reach_edges`), then :meth:`CodeGraph.below` / :meth:`CodeGraph.above`
+  walk them in memory (the food-chain rules, which ask many small questions of one
+  neighbourhood).
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ MAX_CODES = 2_000_000
 #: reads more rows than codes; past the bound it is cut.
 ROWS_PER_CODE = 2
 #: Levels a load reads one query each before it walks the rest in one query: one walk costs
-#: what three or four point reads cost (PostgreSQL plans it each time, SQLite builds its
-#: temporary tables), and a trace's loads end within four levels (on the 10M-event bench
-#: ledger, walking from the start made a trace slower on both); a deeper chain then costs
-#: one query more, not one per level.
+#: what three or four point reads cost (its recursive and temporary tables, and its plan), and
+#: a trace's loads end within four levels (on the bench ledgers, walking from the first level
+#: made traces slower on SQLite and PostgreSQL: bench/README.md, "Statements per trace"); a
+#: deeper chain then costs one query more, not one per level.
 LEVELS_BEFORE_WALK = 4
 #: Packing and making: what a code is made from or packed in (and the other way round).
 MATERIAL_KINDS = frozenset({CONTAINS, TRANSFORMED})
