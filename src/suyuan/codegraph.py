@@ -8,8 +8,10 @@ the same limits (:data:`MAX_DEPTH` levels, :data:`MAX_CODES` codes):
   whole walk (:meth:`LedgerStore.reach`), and says when it was cut (the tracer and recall
   scopes);
 - :meth:`CodeGraph.load_down` / :meth:`CodeGraph.load_up` load the edges around many starting
-  points at once, then :meth:`CodeGraph.below` / :meth:`CodeGraph.above` walk them in memory (the
-  food-chain rules, which ask many small questions of one neighbourhood).
+  points at once (a query per level, the levels past :data:`LEVELS_BEFORE_WALK` in one walk:
+  :meth:`LedgerStore.reach_edges`), then :meth:`CodeGraph.below` / :meth:`CodeGraph.above`
+  walk them in memory (the food-chain rules, which ask many small questions of one
+  neighbourhood).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from suyuan.ledger import (
     CONTAINS,
     TRANSFORMED,
     UNPACKED,
+    CodeEdge,
     CodeEventRef,
     LedgerStore,
     Reached,
@@ -33,6 +36,12 @@ MAX_CODES = 2_000_000
 #: edges, or by paths of several lengths, is a row for each, so a walk through many diamonds
 #: reads more rows than codes; past the bound it is cut.
 ROWS_PER_CODE = 2
+#: Levels a load reads one query each before it walks the rest in one query: one walk costs
+#: what three or four point reads cost (its recursive and temporary tables, and its plan), and
+#: a trace's loads end within four levels (on the bench ledgers, walking from the first level
+#: made traces slower on SQLite and PostgreSQL: bench/README.md, "Statements per trace"); a
+#: deeper chain then costs one query more, not one per level.
+LEVELS_BEFORE_WALK = 4
 #: Packing and making: what a code is made from or packed in (and the other way round).
 MATERIAL_KINDS = frozenset({CONTAINS, TRANSFORMED})
 PACKING_KINDS = frozenset({CONTAINS})
@@ -181,16 +190,26 @@ class CodeGraph:
         self._load(codes, kinds, downward=False)
 
     def _load(self, codes: Iterable[str], kinds: Collection[str], *, downward: bool) -> None:
-        """Load level by level (one query per level for every code of it)."""
+        """Load level by level: the edges of every code at fewer than :data:`MAX_DEPTH` edges
+        from ``codes`` along ``kinds`` (while no more than :data:`MAX_CODES` codes are seen).
+        Levels already loaded cost nothing; past :data:`LEVELS_BEFORE_WALK` levels the rest is
+        read in one query (:meth:`_load_rest`), unless pending edges may lead where the
+        database walk cannot."""
         known = self._down if downward else self._up
         pending = self._pending_down if downward else self._pending_up
         seen = set(codes)
         frontier = list(seen)
-        for _depth in range(MAX_DEPTH):
+        for depth in range(MAX_DEPTH):
             if not frontier or len(seen) > MAX_CODES:
                 return
             missing = [code for code in frontier if code not in known]
             if missing:
+                if (
+                    depth >= LEVELS_BEFORE_WALK
+                    and not pending
+                    and self._load_rest(frontier, seen, kinds, depth, known, downward)
+                ):
+                    return
                 self._query(missing, known, downward=downward)
             following: list[str] = []
             for code in frontier:
@@ -200,13 +219,65 @@ class CodeGraph:
                         following.append(other)
             frontier = following
 
+    def _load_rest(
+        self,
+        frontier: list[str],
+        seen: set[str],
+        kinds: Collection[str],
+        depth: int,
+        known: dict[str, set[tuple[str, str]]],
+        downward: bool,
+    ) -> bool:
+        """What the level-by-level loop of :meth:`_load` would load from ``frontier`` (the
+        codes ``depth`` edges away; ``seen``: every code up to there) on, in one walk in the
+        database (:meth:`LedgerStore.reach_edges`); False, with nothing loaded, when the walk
+        was larger than the loop's bounds and the loop must decide where to stop.
+
+        Every code at ``depth`` edges or more that the loop would reach is reached from the
+        frontier, and every code the walk reaches at a distance under :data:`MAX_DEPTH` is
+        one the loop loads or has loaded: the loop loads them all unless it stops at
+        :data:`MAX_CODES` seen codes, which (levels only grow) it does iff the walk's codes
+        and ``seen`` are more than that.
+        """
+        reached = self._store.reach_edges(
+            frontier,
+            upward=not downward,
+            kinds=kinds,
+            depth=MAX_DEPTH - 1 - depth,
+            rows=ROWS_PER_CODE * MAX_CODES,
+        )
+        if not reached.ended or len(seen.union(reached.codes)) > MAX_CODES:
+            return False
+        self._keep(
+            [code for code in reached.codes if code not in known],
+            reached.edges,
+            known,
+            downward=downward,
+        )
+        return True
+
     def _query(
         self, codes: list[str], known: dict[str, set[tuple[str, str]]], *, downward: bool
     ) -> None:
+        edges = self._store.edges_from(codes) if downward else self._store.edges_to(codes)
+        self._keep(codes, edges, known, downward=downward)
+
+    def _keep(
+        self,
+        codes: list[str],
+        edges: Iterable[CodeEdge],
+        known: dict[str, set[tuple[str, str]]],
+        *,
+        downward: bool,
+    ) -> None:
+        """Mark ``codes`` loaded with their ``edges`` (in ledger order: the latest position of
+        an edge recorded twice is the one kept); edges of other codes are left out."""
         for code in codes:
             known[code] = set()
-        edges = self._store.edges_from(codes) if downward else self._store.edges_to(codes)
+        fresh = set(codes)
         for edge in edges:
+            if (edge.parent if downward else edge.child) not in fresh:
+                continue
             self._edge_positions[(edge.parent, edge.child, edge.kind)] = (edge.shard, edge.seq)
             if downward:
                 known[edge.parent].add((edge.child, edge.kind))
@@ -286,6 +357,7 @@ class CodeGraph:
 
 
 __all__ = [
+    "LEVELS_BEFORE_WALK",
     "MATERIAL_KINDS",
     "MAX_CODES",
     "MAX_DEPTH",

@@ -6,10 +6,12 @@ Each backend subclasses :class:`LedgerStoreContract` and provides the ``store`` 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +30,7 @@ from suyuan.ledger import (
     LedgerError,
     LedgerStore,
     OffsetCommit,
+    ReachedEdges,
     Rejection,
     SqlLedgerStore,
     StaleWriterError,
@@ -300,6 +303,266 @@ class LedgerStoreContract:
         refs = store.code_events_for(start, {"Aggregated"})
         assert [(r.code, r.event_type) for r in refs] == [("unit-00042", "Aggregated")]
 
+    # --- loading a neighbourhood in one walk (CodeGraph.load_down/up over reach_edges) ------
+
+    @staticmethod
+    def _graph_events(world: World, *steps: tuple[str, str, list[str]]) -> list[Event]:
+        """Events adding the edges of ``steps``: (event type, parent or input, children or
+        outputs); a Transformed step makes its one input into every output."""
+        events = []
+        for event_type, parent, children in steps:
+            if event_type == "Transformed":
+                payload: dict[str, object] = {
+                    "process": "SLAUGHTER",
+                    "inputs": [{"code": parent, "quantity": "1", "unit": "kg"}],
+                    "outputs": [{"code": c, "quantity": "1", "unit": "kg"} for c in children],
+                }
+            else:
+                payload = {"parent_code": parent, "child_codes": children}
+            codes = [parent, *children]
+            events.append(world.scenario.event(world.farm, event_type, payload, codes=codes))
+        return events
+
+    def test_reach_edges_reads_every_edge_next_to_the_walk(
+        self, store: LedgerStore, world: World
+    ) -> None:
+        # case ⊃ u1, u2 (u2 taken out again); u1 was made from lot; pallet ⊃ case; lot ⊃ part
+        _store_events(
+            store,
+            self._graph_events(
+                world,
+                ("Aggregated", "pallet", ["case"]),
+                ("Aggregated", "case", ["u1", "u2"]),
+                ("Disaggregated", "case", ["u2"]),
+                ("Transformed", "lot", ["u1"]),
+                ("Aggregated", "u1", ["part"]),
+            ),
+        )
+        down = store.reach_edges(["pallet"], upward=False, kinds=PACKING_KINDS, depth=5, rows=99)
+        assert sorted(down.codes) == ["case", "pallet", "part", "u1", "u2"] and down.ended
+        # every kind next to the codes walked (the unpacking too), not only those followed
+        assert [(e.parent, e.child, e.kind) for e in down.edges] == [
+            ("pallet", "case", "contains"),
+            ("case", "u1", "contains"),
+            ("case", "u2", "contains"),
+            ("case", "u2", "unpacked"),
+            ("u1", "part", "contains"),
+        ]
+        assert [(e.shard, e.seq) for e in down.edges] == [(0, 0), (0, 1), (0, 1), (0, 2), (0, 4)]
+        near = store.reach_edges(["pallet"], upward=False, kinds=PACKING_KINDS, depth=1, rows=99)
+        assert sorted(near.codes) == ["case", "pallet"]
+        assert {(e.parent, e.child) for e in near.edges} == {
+            ("pallet", "case"),
+            ("case", "u1"),
+            ("case", "u2"),
+        }
+        alone = store.reach_edges(["case"], upward=False, kinds=PACKING_KINDS, depth=0, rows=99)
+        assert alone.codes == ["case"] and len(alone.edges) == 3
+        up = store.reach_edges(
+            ["part"], upward=True, kinds={"contains", "transformed"}, depth=5, rows=99
+        )
+        assert sorted(up.codes) == ["case", "lot", "pallet", "part", "u1"]
+        assert {(e.parent, e.child, e.kind) for e in up.edges} == {
+            ("u1", "part", "contains"),
+            ("case", "u1", "contains"),
+            ("lot", "u1", "transformed"),
+            ("pallet", "case", "contains"),
+        }
+        cut = store.reach_edges(["pallet"], upward=False, kinds=PACKING_KINDS, depth=5, rows=2)
+        assert not cut.ended
+        nothing = store.reach_edges(["case"], upward=False, kinds=(), depth=5, rows=99)
+        assert nothing.codes == ["case"] and len(nothing.edges) == 3 and nothing.ended
+        assert store.reach_edges([], upward=True, kinds=PACKING_KINDS, depth=5, rows=9).codes == []
+
+    @pytest.mark.parametrize(
+        ("steps", "max_depth", "max_codes"),
+        [
+            pytest.param(
+                [
+                    ("Aggregated", "pallet", ["case1", "case2"]),
+                    ("Aggregated", "case1", ["u1", "u2"]),
+                    ("Aggregated", "case2", ["u3"]),
+                ],
+                32,
+                2_000_000,
+                id="packing",
+            ),
+            pytest.param(
+                [
+                    ("Aggregated", "case", ["u1", "u2"]),
+                    ("Disaggregated", "case", ["u1"]),
+                    ("Aggregated", "case", ["u1"]),  # packed again: the latest position counts
+                    ("Aggregated", "pallet", ["case"]),
+                ],
+                32,
+                2_000_000,
+                id="unpacking-and-repacking",
+            ),
+            pytest.param(
+                [
+                    ("Transformed", "lot-a", ["juice"]),
+                    ("Transformed", "lot-b", ["juice"]),
+                    ("Aggregated", "case", ["juice", "u9"]),
+                    ("Aggregated", "lot-a", ["seed"]),
+                ],
+                32,
+                2_000_000,
+                id="transformation",
+            ),
+            pytest.param(
+                [
+                    ("Aggregated", "a", ["b"]),
+                    ("Aggregated", "b", ["c"]),
+                    ("Aggregated", "c", ["a", "d"]),
+                    ("Transformed", "d", ["a"]),
+                ],
+                32,
+                2_000_000,
+                id="cycles",
+            ),
+            pytest.param(
+                [
+                    ("Aggregated", "pallet", ["case1", "case2"]),
+                    ("Aggregated", "case1", ["u"]),
+                    ("Aggregated", "case2", ["u"]),
+                    ("Aggregated", "u", ["part"]),
+                ],
+                32,
+                2_000_000,
+                id="diamond",
+            ),
+            pytest.param(
+                [("Aggregated", f"l{n}", [f"l{n + 1}"]) for n in range(8)],
+                3,
+                2_000_000,
+                id="deeper-than-max-depth",
+            ),
+            pytest.param(
+                [
+                    ("Aggregated", "root", ["near1", "near2"]),
+                    ("Aggregated", "near1", [f"far{n}" for n in range(6)]),
+                    ("Aggregated", "far0", ["farther"]),
+                ],
+                32,
+                4,
+                id="more-than-max-codes",
+            ),
+        ],
+    )
+    def test_loading_in_one_walk_loads_what_level_by_level_loads(
+        self,
+        store: LedgerStore,
+        world: World,
+        monkeypatch: pytest.MonkeyPatch,
+        steps: list[tuple[str, str, list[str]]],
+        max_depth: int,
+        max_codes: int,
+    ) -> None:
+        _store_events(store, self._graph_events(world, *steps))
+        monkeypatch.setattr(suyuan.codegraph, "MAX_DEPTH", max_depth)
+        monkeypatch.setattr(suyuan.codegraph, "MAX_CODES", max_codes)
+        codes = sorted({code for _t, parent, children in steps for code in (parent, *children)})
+        every_kind = {"contains", "unpacked", "transformed"}
+        kind_sets = (PACKING_KINDS, suyuan.codegraph.MATERIAL_KINDS, every_kind, set())
+        # the walk from the start, or from the second or third level on
+        for levels, kinds, code in itertools.product((0, 1, 2), kind_sets, codes):
+            with monkeypatch.context() as walking_after:
+                walking_after.setattr(suyuan.codegraph, "LEVELS_BEFORE_WALK", levels)
+                walked = _load_down_and_up(CodeGraph(store), code, kinds)
+                with monkeypatch.context() as refused:  # no walk: level by level
+                    refused.setattr(store, "reach_edges", _refused_walk)
+                    stepped = _load_down_and_up(CodeGraph(store), code, kinds)
+                assert _graph_state(walked) == _graph_state(stepped), (levels, code, kinds)
+                assert walked.below([code], kinds) == stepped.below([code], kinds)
+                assert walked.above([code], kinds) == stepped.above([code], kinds)
+
+    def test_a_load_reads_the_whole_neighbourhood_in_one_query(
+        self, store: LedgerStore, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        _store_events(
+            store,
+            self._graph_events(
+                world,
+                ("Aggregated", "pallet", ["case1", "case2"]),
+                ("Aggregated", "case1", ["u1"]),
+                ("Aggregated", "u1", ["part"]),
+            ),
+        )
+        monkeypatch.setattr(suyuan.codegraph, "LEVELS_BEFORE_WALK", 0)
+        calls = _count_calls(monkeypatch, store, "reach_edges", "edges_from", "edges_to")
+        graph = CodeGraph(store)
+        graph.load_down(["pallet"], PACKING_KINDS)
+        assert calls == {"reach_edges": 1}
+        assert graph.contents("pallet", 10) == ["case1", "case2", "u1", "part"]
+        graph.load_down(["case1"], PACKING_KINDS)  # loaded already: nothing to read
+        graph.load_up(["part"], PACKING_KINDS)
+        assert calls == {"reach_edges": 2}
+        assert graph.above(["part"], PACKING_KINDS) == {"part", "u1", "case1", "pallet"}
+
+    def test_a_deep_load_reads_its_first_levels_one_by_one_and_walks_the_rest(
+        self, store: LedgerStore, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        levels = suyuan.codegraph.LEVELS_BEFORE_WALK
+        chain = [f"l{n:02d}" for n in range(levels + 6)]
+        _store_events(
+            store,
+            self._graph_events(
+                world, *(("Aggregated", a, [b]) for a, b in itertools.pairwise(chain))
+            ),
+        )
+        calls = _count_calls(monkeypatch, store, "reach_edges", "edges_from")
+        graph = CodeGraph(store)
+        graph.load_down([chain[0]], PACKING_KINDS)
+        assert calls == {"edges_from": levels, "reach_edges": 1}
+        assert graph.below([chain[0]], PACKING_KINDS) == set(chain)
+
+    def test_a_load_follows_pending_edges_to_what_the_ledger_holds_below_them(
+        self, store: LedgerStore, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(suyuan.codegraph, "LEVELS_BEFORE_WALK", 0)
+        # the ledger: case ⊃ unit; the write being judged packs the case on a pallet
+        _store_events(store, self._graph_events(world, ("Aggregated", "case", ["unit"])))
+        graph = CodeGraph(store)
+        graph.add_pending([("pallet", "case", "contains")])
+        graph.load_down(["pallet"], PACKING_KINDS)
+        assert graph.below(["pallet"], PACKING_KINDS) == {"pallet", "case", "unit"}
+        graph.load_up(["unit"], PACKING_KINDS)
+        assert graph.above(["unit"], PACKING_KINDS) == {"unit", "case", "pallet"}
+
+    def test_a_reading_block_reads_a_shard_head_once(
+        self,
+        store: LedgerStore,
+        writer: LedgerWriter,
+        world: World,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # one snapshot: the head cannot change inside it (the trust follower asks for the trust
+        # shard's several times in one trace)
+        assert isinstance(store, SqlLedgerStore)
+        reads: list[str] = []
+        fetch = store._fetch
+
+        def counted(sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+            if threading.current_thread() is threading.main_thread():  # not the writer's
+                reads.append(sql)
+            return fetch(sql, params)
+
+        monkeypatch.setattr(store, "_fetch", counted)
+        outside = store.head(TRUST_SHARD)
+        with store.reading():
+            assert store.head(TRUST_SHARD) == outside
+            more = [Message("more", world.trust_message())]
+            other = threading.Thread(target=writer.write, args=(TRUST_SHARD, more))
+            other.start()  # another writer, outside the block
+            other.join()
+            assert store.head(TRUST_SHARD) == outside
+            with store.reading():
+                assert store.head(TRUST_SHARD) == outside
+            assert store.head(0).size == 0
+        assert store.head(TRUST_SHARD).size > outside.size  # a new block reads it anew
+        heads = [sql for sql in reads if "FROM shards" in sql]
+        assert len(heads) == 4  # outside, once in the block, shard 0, after the block
+
     # --- a walk with the events about it (CodeGraph.closure_events over reach_events) ------
 
     def test_a_walk_down_brings_the_events_about_its_codes_and_their_containers(
@@ -564,6 +827,41 @@ class LedgerStoreContract:
         assert report.checkpoints == 2
 
 
+def _refused_walk(*_args: object, **_kwargs: object) -> ReachedEdges:
+    """A walk that says it was cut before reading anything: the code graph loads level by
+    level."""
+    return ReachedEdges([], [], ended=False)
+
+
+def _load_down_and_up(graph: CodeGraph, code: str, kinds: Collection[str]) -> CodeGraph:
+    """Load down from ``code`` and then up from what that found, as the food-chain rules do."""
+    graph.load_down([code], kinds)
+    graph.load_up(graph.below([code], kinds), kinds)
+    return graph
+
+
+def _graph_state(graph: CodeGraph) -> tuple[object, ...]:
+    """What a code graph has loaded: the edges below and above each code, and where each
+    edge was recorded."""
+    return graph._down, graph._up, graph._edge_positions
+
+
+def _count_calls(
+    monkeypatch: pytest.MonkeyPatch, store: LedgerStore, *names: str
+) -> dict[str, int]:
+    """Count the calls of the store's methods ``names`` (by name, when called)."""
+    calls: dict[str, int] = {}
+    for name in names:
+        method = getattr(store, name)
+
+        def counted(*args: Any, _name: str = name, _method: Any = method, **kwargs: Any) -> Any:
+            calls[_name] = calls.get(_name, 0) + 1
+            return _method(*args, **kwargs)
+
+        monkeypatch.setattr(store, name, counted)
+    return calls
+
+
 def _store_events(store: LedgerStore, events: list[Event]) -> None:
     for event in events:
         store.append(0, [Submission(event, encode_event(event), "0" * 16, bytes(64), 1, 0, ())])
@@ -590,3 +888,32 @@ class TestPostgresLedgerStore(LedgerStoreContract):
     def store(self, postgres_url: str) -> Iterator[LedgerStore]:
         with fresh_database(postgres_url, "ledger") as url, migrated_store(url) as store:
             yield store
+
+    def test_statements_stay_prepared_from_one_reading_block_to_the_next(
+        self, store: LedgerStore
+    ) -> None:
+        # psycopg prepares a statement run five times on a connection and forgets them all at
+        # a ROLLBACK: a block that only reads ends without one, so a trace's statements are
+        # not planned again for every trace
+        assert isinstance(store, SqlLedgerStore)
+        for _ in range(6):
+            with store.reading():
+                store.edges_from(["case"])
+        with store.reading():
+            [(prepared,)] = store._fetch(_PREPARED, ("%FROM code_edges WHERE parent IN%",))
+        assert prepared == 1
+
+    def test_a_statement_about_many_codes_is_planned_for_them(self, store: LedgerStore) -> None:
+        # a plan kept for a few codes is not one for a recall's million
+        assert isinstance(store, SqlLedgerStore)
+        many = [f"unit-{n:05d}" for n in range(1_001)]
+        for _ in range(6):
+            with store.reading():
+                assert store.code_events_for(many) == []
+        with store.reading():
+            [(prepared,)] = store._fetch(_PREPARED, ("%FROM code_events WHERE code IN%",))
+            assert store.code_events_for(many[:10]) == []
+        assert prepared == 0
+
+
+_PREPARED = "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s"

@@ -168,6 +168,21 @@ class Reached:
 
 
 @dataclass(frozen=True, slots=True)
+class ReachedEdges:
+    """The codes of one walk of the ``code_edges`` projection and every edge next to them
+    (:meth:`LedgerStore.reach_edges`)."""
+
+    codes: list[str]
+    """The start codes and every code reached, each once, in no particular order."""
+    edges: list[CodeEdge]
+    """Every edge, of any kind, whose parent (child, walking up) is one of ``codes``, by
+    ledger position."""
+    ended: bool
+    """False when the walk stopped at its row bound with rows still to read (``codes`` and
+    ``edges`` are then only part of the walk's)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ReachedEvents:
     """What one walk down the ``code_edges`` projection reached, with the events about it
     (:meth:`LedgerStore.reach_events`)."""
@@ -347,6 +362,28 @@ class LedgerStore(ABC):
         several lengths is a row for each, so a cycle is followed at most ``depth`` times and
         then ends. ``ordered`` lists the codes nearest first: by distance, then by the ledger
         position of the first edge that reached them, then by code.
+        """
+
+    @abstractmethod
+    def reach_edges(
+        self,
+        start: Sequence[str],
+        *,
+        upward: bool,
+        kinds: Collection[str],
+        depth: int,
+        rows: int,
+    ) -> ReachedEdges:
+        """The walk of :meth:`reach` from ``start`` (along ``kinds``, at most ``depth`` edges,
+        ``rows`` rows; ``depth`` 0: the start codes alone) and, in the same query, every edge
+        of any kind below the start and the codes reached — above them when ``upward`` — as
+        :meth:`edges_from` (:meth:`edges_to`) of all those codes would read them: the
+        neighbourhood that ``suyuan.codegraph`` (its one caller) would otherwise load level by
+        level, one query per level.
+
+        Raises:
+            sqlalchemy.exc.DBAPIError: the database refused the query (as for every read of
+                :class:`~suyuan.ledger.SqlLedgerStore`).
         """
 
     @abstractmethod

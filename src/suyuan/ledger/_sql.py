@@ -26,6 +26,7 @@ from suyuan.ledger._interface import (
     LedgerStore,
     OffsetCommit,
     Reached,
+    ReachedEdges,
     ReachedEvents,
     Rejection,
     ShardHead,
@@ -43,8 +44,9 @@ from suyuan.merkle import Frontier, leaf_hash
 GENESIS_CHAIN = bytes(32)
 _READ_CHUNK = 2000
 _MAX_RAW = 4096  # bytes of a rejected message kept for the producer to look at
-#: The store whose reads the current context makes through one connection (``reading``).
-_READING: ContextVar[tuple[SqlLedgerStore, Connection] | None] = ContextVar(
+#: The store whose reads the current context makes through one connection (``reading``), and
+#: the shard heads read in that block so far.
+_READING: ContextVar[tuple[SqlLedgerStore, Connection, dict[int, ShardHead]] | None] = ContextVar(
     "suyuan_ledger_reading", default=None
 )
 
@@ -122,6 +124,11 @@ class SqlLedgerStore(LedgerStore):
         bound = _READING.get()
         return bound[1] if bound is not None and bound[0] is self else None
 
+    def _block_heads(self) -> dict[int, ShardHead] | None:
+        """The shard heads read in the :meth:`reading` block the current context is in, if any."""
+        bound = _READING.get()
+        return bound[2] if bound is not None and bound[0] is self else None
+
     @contextmanager
     def reading(self) -> Iterator[None]:
         if self._bound() is not None:
@@ -131,9 +138,14 @@ class SqlLedgerStore(LedgerStore):
             if self._postgres:  # READ COMMITTED would take a new snapshot for each statement
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             conn.begin()  # SQLite: the snapshot holds from the block's first read to its end
-            token = _READING.set((self, conn))
+            token = _READING.set((self, conn, {}))
             try:
                 yield
+                if self._postgres:
+                    # The same as a rollback for a block that only reads, but psycopg forgets
+                    # every prepared statement at a ROLLBACK: each trace would plan each of
+                    # its statements again (a third of a point read's time, and of a walk's).
+                    conn.commit()
             finally:
                 _READING.reset(token)
 
@@ -161,7 +173,13 @@ class SqlLedgerStore(LedgerStore):
         with self._read() as conn:
             cursor = conn.connection.cursor()
             try:
-                cursor.execute(sql, params)
+                if self._postgres and _many_codes(params):
+                    # A plan of its own: psycopg prepares a statement run a few times, and
+                    # PostgreSQL may then keep one plan for it, made for a few codes.
+                    psycopg_cursor: Any = cursor
+                    psycopg_cursor.execute(sql, params, prepare=False)
+                else:
+                    cursor.execute(sql, params)
                 return list(cursor.fetchall())
             except dbapi_error as err:
                 raise sa.exc.DBAPIError.instance(sql, params, err, dbapi_error) from err
@@ -319,6 +337,17 @@ class SqlLedgerStore(LedgerStore):
     # --- reads ------------------------------------------------------------------------------
 
     def head(self, shard: int) -> ShardHead:
+        # A head cannot change inside one snapshot: a reading() block reads each once (the
+        # trust follower asks for the trust shard's several times in one trace).
+        heads = self._block_heads()
+        if heads is not None and shard in heads:
+            return heads[shard]
+        found = self._read_head(shard)
+        if heads is not None:
+            heads[shard] = found
+        return found
+
+    def _read_head(self, shard: int) -> ShardHead:
         rows = self._fetch(
             "SELECT size, frontier, chain_head, consumer_offset, duplicates FROM shards "
             f"WHERE shard = {_markers(self._engine, 1)}",
@@ -643,6 +672,77 @@ class SqlLedgerStore(LedgerStore):
                 {following} AND w.depth < {self._named("depth")}
             )"""
 
+    def reach_edges(
+        self,
+        start: Sequence[str],
+        *,
+        upward: bool,
+        kinds: Collection[str],
+        depth: int,
+        rows: int,
+    ) -> ReachedEdges:
+        unique = sorted(dict.fromkeys(start))  # in index order, as in reach
+        kind_list = sorted(kinds)
+        if not unique:
+            return ReachedEdges([], [], ended=True)
+        near = "child" if upward else "parent"
+        names = [f"k{n}" for n in range(len(kind_list))]
+        start_list = self._code_list(self._named("start"))
+        if kind_list:
+            walk = self._walk_sql("walk", start_list, upward=upward, kinds=names, edges=False)
+        else:  # nothing to follow: an empty walk of the same shape
+            walk = "walk(code, depth) AS (SELECT '', 0 WHERE 1 = 0)"
+        marker = self._named
+        if self._postgres:
+            # PostgreSQL cannot know how few codes the walk visits (it guessed a thousand for a
+            # dozen) and then merged with the whole edge index, ~10 ms a load: a lateral look-up
+            # per code (OFFSET 0 keeps it one) reads the index as the walk does.
+            beside = f"""CROSS JOIN LATERAL (
+                SELECT parent, child, kind, shard, seq FROM code_edges
+                WHERE {near} = visited.code OFFSET 0
+            ) AS e"""
+        else:
+            beside = f"JOIN code_edges AS e ON e.{near} = visited.code"
+        # One statement: the walk (its first step is one edge away whatever ``depth``, hence
+        # the filter), the codes it visited with the start codes, each once, and every edge
+        # next to them; a tag tells the rows apart (0: a code, 1: an edge, 2: the walk's rows).
+        query = f"""
+            WITH RECURSIVE {walk},
+            bounded AS MATERIALIZED (
+                SELECT code FROM walk WHERE depth <= {marker("depth")} LIMIT {marker("cap")}
+            ),
+            visited AS MATERIALIZED (
+                SELECT code FROM ({start_list}) AS s UNION SELECT code FROM bounded
+            )
+            SELECT 0, CAST(code AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), 0, 0
+            FROM visited
+            UNION ALL
+            SELECT 1, e.parent, e.child, e.kind, e.shard, e.seq
+            FROM visited {beside}
+            UNION ALL
+            SELECT 2, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), count(*), 0
+            FROM bounded
+            """
+        cap = rows + 1
+        params: dict[str, object] = {
+            "start": self._code_list_value(unique),
+            "depth": depth,
+            "cap": cap,
+            **dict(zip(names, kind_list, strict=True)),
+        }
+        codes: list[str] = []
+        edges: list[CodeEdge] = []
+        read = 0
+        for tag, parent, child, kind, shard, seq in self._fetch(query, params):
+            if tag == 0:
+                codes.append(parent)
+            elif tag == 1:
+                edges.append(CodeEdge(parent, child, kind, shard, seq))
+            else:
+                read = shard
+        edges.sort(key=lambda e: (e.shard, e.seq))
+        return ReachedEdges(codes, edges, ended=read < cap)
+
     def reach_events(
         self,
         start: Sequence[str],
@@ -883,6 +983,16 @@ def _insert_statement(engine: Engine, table: sa.Table) -> str:
     return (
         f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({_markers(engine, len(columns))})"
     )
+
+
+#: Codes in one parameter past which a PostgreSQL statement is planned for its own values.
+_OWN_PLAN_CODES = 1000
+
+
+def _many_codes(params: Sequence[Any] | Mapping[str, Any]) -> bool:
+    """Whether ``params`` bind a list of more than :data:`_OWN_PLAN_CODES` codes."""
+    values = params.values() if isinstance(params, Mapping) else params
+    return any(isinstance(v, list) and len(v) > _OWN_PLAN_CODES for v in values)
 
 
 def _markers(engine: Engine, count: int) -> str:
