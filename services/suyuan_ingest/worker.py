@@ -131,6 +131,9 @@ _MAX_TRUST_WAIT_S = 5.0
 _CAUGHT_UP = (2**63, 0, 0)
 #: The most message bytes of a worker's first write, before it knows how fast it appends.
 _FIRST_WRITE_BYTES = 64 * 1024
+#: The fewest message bytes of a partition's records written apart from the records after them
+#: when another partition's record was produced in between (:meth:`IngestWorker._next_run`).
+_RUN_BYTES = 64 * 1024
 #: Order keys kept per partition (records fetched and not yet appended).
 _MAX_SEEN = 200_000
 
@@ -293,14 +296,24 @@ class IngestWorker:
         # Read once per poll, after this poll's trust records were appended (they go first).
         self._trust_end_now = self._trust_applied_now = None
         before = dict(self.expected)
-        for n, (tp, records) in enumerate(pending):
-            if tp != self._trust_tp and not self._may_judge(tp, records):
-                continue
-            self._process_partition(tp, records, deadline)
+        queues: dict[TopicPartition, list[ConsumerRecord]] = {}
+        for tp, records in pending:
             if self._backed_off or time.monotonic() > deadline:
-                for later, _ in pending[n + 1 :]:  # fetched again by the next poll
-                    self._seek_back(later, self.expected.get(self.shard_of(later)), None)
-                break
+                queues[tp] = records  # sought back below
+            elif tp == self._trust_tp:
+                self._process_partition(tp, records, deadline)
+            elif self._may_judge(tp, records):
+                queues[tp] = sorted(records, key=lambda r: r.offset)
+        # The events partitions' records in the order they were produced (_next_run).
+        while queues and not self._backed_off and time.monotonic() <= deadline:
+            tp, run = self._next_run(queues)
+            self._process_partition(tp, run, deadline)
+            if self.expected.get(self.shard_of(tp)) != run[-1].offset + 1:
+                queues.pop(tp, None)  # sought back: the rest is fetched again
+            # Another partition moved on: the horizons read before may be behind it.
+            self._horizons.clear()
+        for later in queues:  # out of time: fetched again by the next poll
+            self._seek_back(later, self.expected.get(self.shard_of(later)), None)
         self._commit_skipped(polled)
         if pending and self.expected == before:
             # Everything polled waits (for the trust topic, or held back): do not spin on
@@ -308,6 +321,33 @@ class IngestWorker:
             wake = min([self._next_trust_check, *(h.next_check for h in self.deferred.values())])
             time.sleep(max(0.05, min(wake - time.monotonic(), 0.5)))
         self._report_lag()
+
+    def _next_run(
+        self, queues: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> tuple[TopicPartition, list[ConsumerRecord]]:
+        """The records to write next, taken off ``queues`` (each partition's fetched records,
+        in offset order): from the partition whose next record was produced first, the
+        records produced before any other partition's next one — so that a record referring
+        to another partition's earlier one is judged after it, not judged, held back and
+        judged again. Only runs of :data:`_RUN_BYTES` or more are cut there: records of many
+        producers interleave finely, and a write per record would cost more than the rare
+        record held back."""
+        now = _now_ms()
+
+        def key(tp: TopicPartition, record: ConsumerRecord) -> tuple[int, int, int]:
+            return (min(int(record.timestamp), now), produced_ns(record.headers), tp.partition)
+
+        tp = min(queues, key=lambda t: key(t, queues[t][0]))
+        records = queues.pop(tp)
+        others = [key(t, rs[0]) for t, rs in queues.items()]
+        if not others:
+            return tp, records
+        limit = min(others)
+        cut = next((n for n, r in enumerate(records) if key(tp, r) > limit), len(records))
+        if cut == len(records) or sum(len(r.value or b"") for r in records[:cut]) < _RUN_BYTES:
+            return tp, records
+        queues[tp] = records[cut:]
+        return tp, records[:cut]
 
     def _gather(self) -> dict[TopicPartition, list[ConsumerRecord]]:
         """One poll, then, while each poll came back full, what the client has fetched

@@ -248,3 +248,77 @@ def test_a_record_held_back_is_counted_as_consumed_once_when_written() -> None:
     assert worker.writer.written == [[f"{EVENTS}[0]@3"]]
     assert worker.deferred[p0].offset == 4
     assert metrics.CONSUMED.labels(0)._value.get() - before == 1
+
+
+@dataclass
+class _HandOverWriter:
+    """Writes a record only after the record produced just before it (``order``): each packs
+    goods the one before hands over. Counts every judgement, held back or written."""
+
+    order: list[str]
+    store: Store
+    judged: int = 0
+    written: list[list[str]] = field(default_factory=list)
+
+    def write(self, shard: int, messages: list[Any], **_options: Any) -> Any:
+        sources = [m.source for m in messages]
+        done = {source for write in self.written for source in write}
+        for index, source in enumerate(sources):
+            self.judged += 1
+            before = self.order[self.order.index(source) - 1] if self.order.index(source) else None
+            if before is not None and before not in done:
+                raise MessageDeferredError(index, MissingReferenceError("ref", "x", "not yet"))
+            done.add(source)
+        self.written.append(sources)
+        self.store.offsets[shard] = int(sources[-1].rsplit("@", 1)[1]) + 1
+        appended = tuple((f"event-{n}", n) for n in range(len(messages)))
+        return WriteResult(AppendResult(shard, appended, (), len(messages), b""), ())
+
+
+def _poll_once(polled: dict[Any, list[Record]], order: list[str]) -> Any:
+    """The worker after one poll returning ``polled``, with :class:`_HandOverWriter`."""
+    ends = {(EVENTS, 0): 3, (EVENTS, 1): 3, (TRUST, 0): 0}
+    worker = _worker({}, ends, {})
+    worker.writer = _HandOverWriter(order, worker.store)
+    worker.expected = {0: None, 1: None, TRUST_SHARD: 0}
+    worker._appended, worker._dead_letter = (0.0, 0.0), lambda _r: None
+    worker._gather = lambda: polled
+    worker._commit_skipped = worker._report_lag = lambda *_a: None
+    worker.config = WorkerConfig(bootstrap="fake", max_poll_interval_ms=60_000)
+    worker.poll_once()
+    return worker
+
+
+def test_records_of_two_partitions_are_judged_in_the_order_they_were_produced() -> None:
+    # Farms on two partitions, each 500-event message packing goods that the other partition's
+    # message, produced just before it, hands over. Taken partition by partition, every message
+    # after the first was judged, held back, and judged again once the other one was written.
+    p0, p1 = TopicPartition(EVENTS, 0), TopicPartition(EVENTS, 1)
+    message = b"x" * 100_000
+    polled = {
+        p0: [Record(n, NOW, _produced(2 * n), message) for n in range(3)],
+        p1: [Record(n, NOW, _produced(2 * n + 1), message) for n in range(3)],
+    }
+    order = [f"{EVENTS}[{n % 2}]@{n // 2}" for n in range(6)]
+
+    worker = _poll_once(polled, order)
+
+    assert worker.writer.written == [[source] for source in order]
+    assert worker.writer.judged == len(order)
+    assert worker.deferred == {}
+
+
+def test_small_records_of_interleaved_producers_are_not_cut_into_a_write_each() -> None:
+    # Cut at every record of the other partition, a stream of many producers would cost a write
+    # per record; small runs are written together, as fetched (the first record, produced
+    # before anything the other partition holds, goes alone: judged for good).
+    p0, p1 = TopicPartition(EVENTS, 0), TopicPartition(EVENTS, 1)
+    polled = {
+        p0: [Record(n, NOW, _produced(2 * n), b"x" * 1_000) for n in range(3)],
+        p1: [Record(n, NOW, _produced(2 * n + 1), b"x" * 1_000) for n in range(3)],
+    }
+    order = [f"{EVENTS}[{p}]@{n}" for p in (0, 1) for n in range(3)]
+
+    worker = _poll_once(polled, order)
+
+    assert worker.writer.written == [order[:1], order[1:3], order[3:]]
