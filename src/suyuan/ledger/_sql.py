@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +43,7 @@ from suyuan.merkle import Frontier, leaf_hash
 #: chain_{-1}: the chain starts from 32 zero bytes.
 GENESIS_CHAIN = bytes(32)
 _READ_CHUNK = 2000
+_EDGE_CHUNK = 500  # codes per statement of edges_from / edges_to
 _MAX_RAW = 4096  # bytes of a rejected message kept for the producer to look at
 #: The store whose reads the current context makes through one connection (``reading``), and
 #: the shard heads read in that block so far.
@@ -574,9 +575,11 @@ class SqlLedgerStore(LedgerStore):
         edges: list[CodeEdge] = []
         # Plain SQL, as in code_events_for: the code graph asks this level by level.
         select = "SELECT parent, child, kind, shard, seq FROM code_edges"
-        with self.reading():
-            for start in range(0, len(unique), 500):
-                part = unique[start : start + 500]
+        # Several statements read one snapshot; one needs no block (a block costs a connection
+        # and a transaction of its own: the writer asks for a few codes per message).
+        with self.reading() if len(unique) > _EDGE_CHUNK else nullcontext():
+            for start in range(0, len(unique), _EDGE_CHUNK):
+                part = unique[start : start + _EDGE_CHUNK]
                 sql = f"{select} WHERE {column} IN ({_markers(self._engine, len(part))})"
                 edges.extend(CodeEdge(*row) for row in self._fetch(sql, tuple(part)))
         edges.sort(key=lambda e: (e.shard, e.seq))
