@@ -229,19 +229,23 @@ class LedgerWriter:
         slots: list[tuple[int, _Slot]] = []
         judging = _Judging(self._store)
         self._event_ids.new_pass()
-        for number, message in enumerate(messages):
-            # Rules that look at earlier events (a certificate resting on an inspection) also
-            # see the good events of this call, which are not in the ledger yet.
-            try:
-                good, bad, fates = self._take_in(
-                    shard, message, judging, defer_missing and number >= settled
-                )
-            except _DeferralError as deferral:
-                self._reload_trust()  # trust events applied while checking are undone
-                raise MessageDeferredError(number, deferral.cause) from None
-            submissions.extend(good)
-            rejections.extend(bad)
-            slots.extend((number, fate) for fate in fates)
+        # The checks read one snapshot, through one connection and transaction, instead of one
+        # of each per read (a per-event-signed write reads a few codes per message); the append
+        # comes after the block, and locks and checks the shard head and the event ids itself.
+        with self._store.reading():
+            for number, message in enumerate(messages):
+                # Rules that look at earlier events (a certificate resting on an inspection)
+                # also see the good events of this call, which are not in the ledger yet.
+                try:
+                    good, bad, fates = self._take_in(
+                        shard, message, judging, defer_missing and number >= settled
+                    )
+                except _DeferralError as deferral:
+                    self._reload_trust()  # trust events applied while checking are undone
+                    raise MessageDeferredError(number, deferral.cause) from None
+                submissions.extend(good)
+                rejections.extend(bad)
+                slots.extend((number, fate) for fate in fates)
         if self._event_ids.taken_in_ledger(submissions):
             # Rare: an id of this write is stored with other content. Check the write again
             # knowing it, so that event is refused before it registers a key or counts for the
