@@ -233,12 +233,19 @@ class LedgerWriter:
         # of each per read (a per-event-signed write reads a few codes per message); the append
         # comes after the block, and locks and checks the shard head and the event ids itself.
         with self._store.reading():
+            reads: list[_Read | None] = [None] * len(messages)
+            if shard != TRUST_SHARD:
+                # Every message read first, so that the checks read the ledger for all of them
+                # in a few statements, not a few per message. (Not on the trust shard: a trust
+                # message's signature may rest on a key an earlier message of the write adds.)
+                reads = [self._read(message) for message in messages]
+                judging.message([event for read in reads if read for event in read.events])
             for number, message in enumerate(messages):
                 # Rules that look at earlier events (a certificate resting on an inspection)
                 # also see the good events of this call, which are not in the ledger yet.
                 try:
                     good, bad, fates = self._take_in(
-                        shard, message, judging, defer_missing and number >= settled
+                        shard, message, judging, defer_missing and number >= settled, reads[number]
                     )
                 except _DeferralError as deferral:
                     self._reload_trust()  # trust events applied while checking are undone
@@ -306,16 +313,39 @@ class LedgerWriter:
         return self._follower.size + self._applied
 
     def _take_in(
-        self, shard: int, message: Message, judging: _Judging, defer_missing: bool
+        self,
+        shard: int,
+        message: Message,
+        judging: _Judging,
+        defer_missing: bool,
+        read: _Read | None = None,
     ) -> tuple[list[Submission], list[Rejection], list[_Slot]]:
         """The message's good events, its rejections, and what became of each event (in batch
-        order)."""
+        order); ``read``: the message as :meth:`_read` read it, if it was read already."""
+        read = read or self._read(message)
+        if read.batch is None:
+            return read.refused
+        accepted, rejections = self._accept(
+            shard,
+            message,
+            read.batch,
+            read.events,
+            read.rejections,
+            judging,
+            defer_missing,
+            read.fates,
+        )
+        return accepted, rejections, [read.fates[index] for index in sorted(read.fates)]
+
+    def _read(self, message: Message) -> _Read:
+        """The message's signed batch and its events, decoded and validated (``None`` for an
+        event refused, with its rejection), or the message refused whole."""
         try:
             batch = self._signed_batch(message.data)
         except _RefusedWholeError as refused:
             # The whole message is refused: it goes to the rejections (and the dead-letter
             # topic) as it was sent, attributed to the first actor it claims to speak for.
-            return _refused_whole(message, refused)
+            return _Read(None, [], [], {}, _refused_whole(message, refused))
         signer = self._signer_organisation(batch.key_id)
         events: list[Event | None] = []
         rejections: list[Rejection] = []
@@ -338,10 +368,7 @@ class LedgerWriter:
                 fates[index] = _Slot(index, event.event_id, rejected)
             else:
                 events.append(event)
-        accepted, rejections = self._accept(
-            shard, message, batch, events, rejections, judging, defer_missing, fates
-        )
-        return accepted, rejections, [fates[index] for index in sorted(fates)]
+        return _Read(batch, events, rejections, fates, ([], [], []))
 
     def _accept(
         self,
@@ -522,6 +549,20 @@ class _Judging:
         self._reads.prefetch(code for event in events if event for code in certificate_codes(event))
         self._custody.add_message(events)
         return self._reads, self._custody
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A message as read before it is judged (:meth:`LedgerWriter._read`)."""
+
+    batch: SignedBatch | None
+    """``None``: the message is refused whole (``refused``)."""
+    events: list[Event | None]
+    """Its events in batch order, ``None`` for one refused (its rejection is in ``rejections``)."""
+    rejections: list[Rejection]
+    fates: dict[int, _Slot]
+    refused: tuple[list[Submission], list[Rejection], list[_Slot]]
+    """What a message refused whole gives (:func:`_refused_whole`)."""
 
 
 @dataclass(frozen=True, slots=True)
