@@ -333,17 +333,15 @@ class IngestWorker:
         producers interleave finely, and a write per record would cost more than the rare
         record held back."""
         now = _now_ms()
-
-        def key(tp: TopicPartition, record: ConsumerRecord) -> tuple[int, int, int]:
-            return (min(int(record.timestamp), now), produced_ns(record.headers), tp.partition)
-
-        tp = min(queues, key=lambda t: key(t, queues[t][0]))
+        tp = min(queues, key=lambda t: _order_key(t, queues[t][0], now))
         records = queues.pop(tp)
-        others = [key(t, rs[0]) for t, rs in queues.items()]
+        others = [_order_key(t, rs[0], now) for t, rs in queues.items()]
         if not others:
             return tp, records
         limit = min(others)
-        cut = next((n for n, r in enumerate(records) if key(tp, r) > limit), len(records))
+        cut = next(
+            (n for n, r in enumerate(records) if _order_key(tp, r, now) > limit), len(records)
+        )
         if cut == len(records) or sum(len(r.value or b"") for r in records[:cut]) < _RUN_BYTES:
             return tp, records
         queues[tp] = records[cut:]
@@ -593,8 +591,7 @@ class IngestWorker:
         now = _now_ms()
         count = 0
         for record in records:
-            key = (min(int(record.timestamp), now), produced_ns(record.headers), tp.partition)
-            if key >= horizon:
+            if _order_key(tp, record, now) >= horizon:
                 break
             count += 1
         return count
@@ -802,6 +799,13 @@ class IngestWorker:
             for side in (self._peek, self._ends):
                 if side is not None:
                     side.close()
+
+
+def _order_key(tp: TopicPartition, record: ConsumerRecord, now_ms: int) -> tuple[int, int, int]:
+    """Where ``record`` of ``tp`` stands in the order produced (docs/runbook.md): its timestamp
+    (a CreateTime from the future counts as now), the producer's nanosecond header, then the
+    partition — one total order."""
+    return (min(int(record.timestamp), now_ms), produced_ns(record.headers), tp.partition)
 
 
 def _leading(records: list[ConsumerRecord], max_bytes: int) -> list[ConsumerRecord]:

@@ -233,13 +233,15 @@ class LedgerWriter:
         # of each per read (a per-event-signed write reads a few codes per message); the append
         # comes after the block, and locks and checks the shard head and the event ids itself.
         with self._store.reading():
-            reads: list[_Read | None] = [None] * len(messages)
+            reads: list[_Read | _Taken | None] = [None] * len(messages)
             if shard != TRUST_SHARD:
                 # Every message read first, so that the checks read the ledger for all of them
                 # in a few statements, not a few per message. (Not on the trust shard: a trust
                 # message's signature may rest on a key an earlier message of the write adds.)
                 reads = [self._read(message) for message in messages]
-                judging.message([event for read in reads if read for event in read.events])
+                judging.message(
+                    [e for read in reads if isinstance(read, _Read) for e in read.events]
+                )
             for number, message in enumerate(messages):
                 # Rules that look at earlier events (a certificate resting on an inspection)
                 # also see the good events of this call, which are not in the ledger yet.
@@ -318,13 +320,13 @@ class LedgerWriter:
         message: Message,
         judging: _Judging,
         defer_missing: bool,
-        read: _Read | None = None,
-    ) -> tuple[list[Submission], list[Rejection], list[_Slot]]:
+        read: _Read | _Taken | None = None,
+    ) -> _Taken:
         """The message's good events, its rejections, and what became of each event (in batch
         order); ``read``: the message as :meth:`_read` read it, if it was read already."""
         read = read or self._read(message)
-        if read.batch is None:
-            return read.refused
+        if not isinstance(read, _Read):
+            return read  # refused whole
         accepted, rejections = self._accept(
             shard,
             message,
@@ -337,15 +339,15 @@ class LedgerWriter:
         )
         return accepted, rejections, [read.fates[index] for index in sorted(read.fates)]
 
-    def _read(self, message: Message) -> _Read:
+    def _read(self, message: Message) -> _Read | _Taken:
         """The message's signed batch and its events, decoded and validated (``None`` for an
-        event refused, with its rejection), or the message refused whole."""
+        event refused, with its rejection), or, refused whole, what it gives."""
         try:
             batch = self._signed_batch(message.data)
         except _RefusedWholeError as refused:
             # The whole message is refused: it goes to the rejections (and the dead-letter
             # topic) as it was sent, attributed to the first actor it claims to speak for.
-            return _Read(None, [], [], {}, _refused_whole(message, refused))
+            return _refused_whole(message, refused)
         signer = self._signer_organisation(batch.key_id)
         events: list[Event | None] = []
         rejections: list[Rejection] = []
@@ -368,7 +370,7 @@ class LedgerWriter:
                 fates[index] = _Slot(index, event.event_id, rejected)
             else:
                 events.append(event)
-        return _Read(batch, events, rejections, fates, ([], [], []))
+        return _Read(batch, events, rejections, fates)
 
     def _accept(
         self,
@@ -555,14 +557,11 @@ class _Judging:
 class _Read:
     """A message as read before it is judged (:meth:`LedgerWriter._read`)."""
 
-    batch: SignedBatch | None
-    """``None``: the message is refused whole (``refused``)."""
+    batch: SignedBatch
     events: list[Event | None]
     """Its events in batch order, ``None`` for one refused (its rejection is in ``rejections``)."""
     rejections: list[Rejection]
     fates: dict[int, _Slot]
-    refused: tuple[list[Submission], list[Rejection], list[_Slot]]
-    """What a message refused whole gives (:func:`_refused_whole`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -575,9 +574,11 @@ class _Slot:
     rejection: Rejection | None
 
 
-def _refused_whole(
-    message: Message, refused: _RefusedWholeError
-) -> tuple[list[Submission], list[Rejection], list[_Slot]]:
+#: What a message gives: its good events, its rejections, and what became of each event.
+_Taken = tuple[list[Submission], list[Rejection], list[_Slot]]
+
+
+def _refused_whole(message: Message, refused: _RefusedWholeError) -> _Taken:
     """A message refused as a whole: one rejection, and every event of it (when it decoded as
     a batch) shares its reason."""
     batch = refused.batch

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, migrate
-from tests.databases import fresh_database, migrated_store
+from suyuan.ledger import TRUST_SHARD, SqlLedgerStore
+from tests.databases import fresh_database, migrated_store, sqlite_store
 from tests.ledger_world import World
 
 MESSAGES = 40
@@ -54,11 +54,8 @@ class WriteReadsContract:
 class TestSqliteWriteReads(WriteReadsContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SqlLedgerStore]:
-        engine = create_ledger_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-        migrate(engine)
-        store = SqlLedgerStore(engine)
-        yield store
-        store.close()
+        with sqlite_store(tmp_path) as store:
+            yield store
 
 
 @pytest.mark.integration
