@@ -164,6 +164,9 @@ def _find(engine: Engine, token: str) -> _StoredToken:
                 c.token_hash == wanted
             )
         ).first()
+        # Not a rollback, which makes psycopg forget the pooled connection's prepared
+        # statements: every regulator's trace after a token check was planned again.
+        conn.commit()
     # The lookup compares hashes of a 192-bit secret, so its timing tells nothing useful about
     # the token; the final check is constant-time all the same.
     if row is None or not hmac.compare_digest(str(row.token_hash), wanted):

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import suyuan.codegraph
+from suyuan.auth import Role, authenticate, create_token
 from suyuan.codegraph import PACKING_KINDS, CodeGraph
 from suyuan.events import encode_event
 from suyuan.events.model import Event
@@ -916,4 +917,38 @@ class TestPostgresLedgerStore(LedgerStoreContract):
         assert prepared == 0
 
 
+    def test_a_prepared_statement_is_planned_once_for_any_codes(self, store: LedgerStore) -> None:
+        # left to choose, PostgreSQL planned the trace's statements again at every run; a
+        # recall's own plan (a statement about many codes) ends with its transaction
+        assert isinstance(store, SqlLedgerStore)
+        with store.reading():
+            assert store.code_events_for([f"unit-{n:05d}" for n in range(1_001)]) == []
+        for n in range(12):
+            with store.reading():
+                store.edges_from([f"case-{n}"])
+        with store.reading():
+            [(generic, custom)] = store._fetch(_PLANS, ("%FROM code_edges WHERE parent IN%",))
+        assert custom == 0 and generic >= 12 - _PREPARED_AFTER - 1
+
+
+    def test_a_read_outside_a_block_and_a_token_check_keep_the_statements_prepared(
+        self, store: LedgerStore
+    ) -> None:
+        # each ended in a ROLLBACK, at which psycopg forgets the connection's prepared
+        # statements: every regulator's trace (a token check, then the trace) planned them all
+        assert isinstance(store, SqlLedgerStore)
+        token = create_token(store.engine, Role.REGULATOR, region="330100", label="test")
+        for _ in range(6):
+            with store.reading():
+                store.edges_from(["case"])
+        store.edges_to(["case"])
+        assert authenticate(store.engine, token).role is Role.REGULATOR
+        with store.reading():
+            [(prepared,)] = store._fetch(_PREPARED, ("%FROM code_edges WHERE parent IN%",))
+        assert prepared == 1
+
+
 _PREPARED = "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s"
+_PLANS = "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s"
+#: The runs after which psycopg prepares a statement (its ``prepare_threshold``).
+_PREPARED_AFTER = 5
