@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from suyuan.auth import PUBLIC, AuthError, Principal, Role
 
 from .errors import ApiError
+from .guard import checked_token
 
 #: Checks a presented token. Raises: AuthError for an unknown, malformed or revoked one.
 TokenCheck = Callable[[Request, str], Principal]
@@ -36,8 +37,8 @@ def bearer_principal(
     """
     scheme = HTTPBearer(auto_error=False, scheme_name="token", description=description)
 
-    # async: a public caller costs no trip through the thread pool; a token check (which may
-    # read the database) still runs in it
+    # async: a public caller, or a token the request guard has checked, costs no trip through
+    # the thread pool; a token check (which may read the database) still runs in it
     async def get_principal(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(scheme)],
@@ -45,6 +46,11 @@ def bearer_principal(
         if credentials is None:
             return PUBLIC
         try:
+            checked = checked_token(request)
+            if isinstance(checked, AuthError):
+                raise checked
+            if checked is not None:
+                return checked
             return await run_in_threadpool(check, request, credentials.credentials)
         except AuthError as err:
             raise ApiError(401, err.reason, str(err), field="Authorization") from None

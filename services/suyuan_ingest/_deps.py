@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
-from suyuan.auth import AuthError, Principal, Role, authenticate
+from suyuan.auth import Principal, Role, authenticate
 from suyuan.ledger import SqlLedgerStore
-from suyuan_http import ApiError, bearer_principal, checked_token, require_role
+from suyuan_http import ApiError, bearer_principal, require_role
 
 from ._capture import Capture
 from ._http_metrics import CaptureMetrics
@@ -35,16 +35,12 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def _check_token(request: Request, token: str) -> Principal:
-    """The request guard's check of ``token`` when it made one (it always does here).
+    """The caller behind ``token``, when the request guard did not check it (it always does
+    here: :func:`~suyuan_http.bearer_principal` takes its check first).
 
     Raises:
         AuthError: an unknown, malformed or revoked token.
     """
-    checked = checked_token(request)
-    if isinstance(checked, AuthError):
-        raise checked
-    if checked is not None:
-        return checked
     return authenticate(get_context(request).engine, token)
 
 

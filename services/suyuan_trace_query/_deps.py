@@ -28,7 +28,7 @@ from suyuan.tlog import Checkpoint
 from suyuan.trace import TraceBudget, Tracer
 from suyuan.transport import Transport
 from suyuan.witness import Witnessing
-from suyuan_http import ApiError, HttpMetrics, bearer_principal, checked_token, require_role
+from suyuan_http import ApiError, HttpMetrics, bearer_principal, require_role
 
 FULL_VIEW_ROLES = frozenset({Role.REGULATOR, Role.ADMIN})
 log = logging.getLogger("suyuan.trace_query")
@@ -264,16 +264,12 @@ _TOKEN_HELP = (
 
 
 def _check_token(request: Request, token: str) -> Principal:
-    """The caller behind ``token``; the request guard's check of it when it made one.
+    """The caller behind ``token``, when the request guard did not check it
+    (:func:`~suyuan_http.bearer_principal` takes the guard's check first).
 
     Raises:
         AuthError: an unknown, malformed or revoked token, or no token database here.
     """
-    checked = checked_token(request)
-    if isinstance(checked, AuthError):
-        raise checked
-    if checked is not None:
-        return checked
     engine = context_of(request).engine
     if engine is None:
         raise AuthError("unknown_token", "this service has no token database")

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from suyuan.auth import Role
+from suyuan.auth import Principal, Role
 from suyuan.epcis import MEDIA_TYPE as EPCIS_MEDIA_TYPE
 from suyuan.epcis import kept_members, trace_document
 from suyuan.errors import CodeError
@@ -22,7 +23,7 @@ from suyuan_http import (
     requested_format,
 )
 
-from ._deps import FULL_VIEW_ROLES, ContextDep, PrincipalDep, sees_in_full
+from ._deps import FULL_VIEW_ROLES, ContextDep, PrincipalDep, QueryContext, sees_in_full
 from ._models import ErrorOut, TraceOut
 
 router = APIRouter(tags=["trace"])
@@ -120,7 +121,7 @@ TraceFormatQuery = Annotated[
     },
     summary="Trace a code backward to its origins and (full view) forward to every holder",
 )
-def get_trace(
+async def get_trace(
     code: str, principal: PrincipalDep, context: ContextDep, fmt: TraceFormatQuery = None
 ) -> Any:
     """`code` in any accepted spelling (GS1 text, element string, Digital Link, scan URL…); a
@@ -136,6 +137,12 @@ def get_trace(
     event with its ledger position and the address of its inclusion proof."""
     if fmt not in (None, "json", "epcis"):
         raise ApiError(422, "invalid_input", "must be json or epcis", "format", fmt)
+    # One trip through the thread pool for the trace (it reads the database); a plain route
+    # function would take a second one to check the answer against TraceOut.
+    return await run_in_threadpool(_answer, context, code, principal, fmt)
+
+
+def _answer(context: QueryContext, code: str, principal: Principal, fmt: str | None) -> Any:
     with context.tracing(principal) as budget:
         trace = _trace(context, code, full=principal.role is not Role.PUBLIC, budget=budget)
         public = not sees_in_full(principal, _organisations_in(trace))
