@@ -916,19 +916,6 @@ class TestPostgresLedgerStore(LedgerStoreContract):
             assert store.code_events_for(many[:10]) == []
         assert prepared == 0
 
-    def test_a_prepared_statement_is_planned_once_for_any_codes(self, store: LedgerStore) -> None:
-        # left to choose, PostgreSQL planned the trace's statements again at every run; a
-        # recall's own plan (a statement about many codes) ends with its transaction
-        assert isinstance(store, SqlLedgerStore)
-        with store.reading():
-            assert store.code_events_for([f"unit-{n:05d}" for n in range(1_001)]) == []
-        for n in range(12):
-            with store.reading():
-                store.edges_from([f"case-{n}"])
-        with store.reading():
-            [(generic, custom)] = store._fetch(_PLANS, ("%FROM code_edges WHERE parent IN%",))
-        assert custom == 0 and generic >= 12 - _PREPARED_AFTER - 1
-
     def test_a_read_outside_a_block_and_a_token_check_keep_the_statements_prepared(
         self, store: LedgerStore
     ) -> None:
@@ -947,6 +934,3 @@ class TestPostgresLedgerStore(LedgerStoreContract):
 
 
 _PREPARED = "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s"
-_PLANS = "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s"
-#: The runs after which psycopg prepares a statement (its ``prepare_threshold``).
-_PREPARED_AFTER = 5

@@ -83,15 +83,12 @@ def create_ledger_engine(url: str, *, for_writing: bool = True) -> Engine:
 
         return engine
     # PostgreSQL's JIT compiles any statement its planner costs high, as it does a walk whose
-    # size it cannot know: ~25 ms of compiling for a trace that reads a few rows. A statement
-    # the driver prepared keeps one plan: left to choose, PostgreSQL planned the trace's walks
-    # and code reads again at every run (~0.6 ms of a regulator's trace); a statement about
-    # many codes asks for a plan of its own (_fetch).
-    return sa.create_engine(
-        url,
-        pool_pre_ping=True,
-        connect_args={"options": f"-c jit=off -c plan_cache_mode={_PLAN_CACHE_MODE}"},
-    )
+    # size it cannot know: ~25 ms of compiling for a trace that reads a few rows. Plans are left
+    # to PostgreSQL (plan_cache_mode auto): a generic plan kept for every prepared statement
+    # saved a regulator's trace ~0.6 ms of planning, but a plan made while a table was small
+    # stayed a sequential scan as it grew (a new ledger's writes fell from 3,300 to 640
+    # events/s; bench/README.md, "PostgreSQL traces").
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"})
 
 
 def _reading_engine(engine: Engine) -> Engine:
@@ -186,11 +183,9 @@ class SqlLedgerStore(LedgerStore):
             cursor = conn.connection.cursor()
             try:
                 if self._postgres and _many_codes(params):
-                    # A plan of its own, for these codes: never prepared (psycopg prepares a
-                    # statement run a few times), and planned for its values (the engine's
-                    # connections keep one generic plan per statement otherwise).
+                    # A plan of its own: psycopg prepares a statement run a few times, and
+                    # PostgreSQL may then keep one plan for it, made for a few codes.
                     psycopg_cursor: Any = cursor
-                    psycopg_cursor.execute(_OWN_PLAN, prepare=False)
                     psycopg_cursor.execute(sql, params, prepare=False)
                 else:
                     cursor.execute(sql, params)
@@ -1003,11 +998,6 @@ def _insert_statement(engine: Engine, table: sa.Table) -> str:
 
 #: Codes in one parameter past which a PostgreSQL statement is planned for its own values.
 _OWN_PLAN_CODES = 1000
-#: How PostgreSQL plans a statement the driver prepared: once, for any values.
-_PLAN_CACHE_MODE = "force_generic_plan"
-#: Run before a statement about more than :data:`_OWN_PLAN_CODES` codes: planned for its values
-#: (until the transaction ends; the reads after it in a block are a recall's, as large).
-_OWN_PLAN = "SET LOCAL plan_cache_mode = force_custom_plan"
 
 
 def _many_codes(params: Sequence[Any] | Mapping[str, Any]) -> bool:
