@@ -169,7 +169,6 @@ def _find(engine: Engine, token: str) -> _StoredToken:
                 c.token_hash == wanted
             )
         ).first()
-        conn.commit()
     # The lookup compares hashes of a 192-bit secret, so its timing tells nothing useful about
     # the token; the final check is constant-time all the same.
     if row is None or not hmac.compare_digest(str(row.token_hash), wanted):

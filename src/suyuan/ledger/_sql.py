@@ -161,12 +161,9 @@ class SqlLedgerStore(LedgerStore):
         if bound is not None:
             yield bound
             return
-        with self._reader.connect() as conn:
-            if not self._postgres:
-                yield conn
-                return
-            with conn.begin():  # ends with COMMIT, as a reading block: see reading()
-                yield conn
+        # On PostgreSQL it ends with COMMIT, as a reading block does: see reading().
+        with self._reader.connect() as conn, conn.begin() if self._postgres else nullcontext():
+            yield conn
 
     def _fetch(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
