@@ -35,7 +35,7 @@ import qrcode.constants
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from suyuan.auth import create_token
+from suyuan.auth import create_token, revoke_token
 from suyuan.codes import new_certificate_code, scan_url
 from suyuan.config import Settings
 from suyuan.custody import create_custodial_key, key_registration_event
@@ -346,6 +346,20 @@ def test_bad_token_is_401_not_public(query: Query) -> None:
 
     assert response.status_code == 401
     assert response.json()["reason"] == "unknown_token"
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_revoked_regulator_token_is_401_from_its_next_trace_on(query: Query) -> None:
+    # the route takes the request guard's check of the token: it must be the refusal too, not
+    # the full view nor the public one
+    token = create_token(query.store.engine, "regulator", region="330100")
+    assert query.trace(query.codes["sold lot"], token).json()["view"] == "full"
+
+    revoke_token(query.store.engine, token)
+    response = query.trace(query.codes["sold lot"], token)
+
+    assert response.status_code == 401
+    assert response.json()["reason"] == "revoked_token"
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
