@@ -57,7 +57,14 @@ from suyuan.ledger._projections import (
     edges_of,
 )
 from suyuan.ledger._setup import initialise, ledger_verifier, root_keys
-from suyuan.ledger._sql import GENESIS_CHAIN, SqlLedgerStore, chain_next, create_ledger_engine
+from suyuan.ledger._sql import (
+    GENESIS_CHAIN,
+    SqlLedgerStore,
+    chain_next,
+    create_ledger_engine,
+    driver_markers,
+    driver_rows,
+)
 from suyuan.ledger._tables import BigInt, metadata, pseudonym_map
 
 __all__ = [
@@ -98,6 +105,8 @@ __all__ = [
     "chain_next",
     "create_ledger_engine",
     "default_jobs",
+    "driver_markers",
+    "driver_rows",
     "edges_of",
     "from_micros",
     "initialise",

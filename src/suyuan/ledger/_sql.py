@@ -168,29 +168,18 @@ class SqlLedgerStore(LedgerStore):
     def _fetch(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> list[tuple[Any, ...]]:
-        """The rows of one read in the driver's own SQL (markers of :func:`_markers`, or
-        :meth:`_named`), through the DBAPI cursor of :meth:`_read`'s connection: SQLAlchemy's
+        """The rows of one read in the driver's own SQL (markers of :func:`driver_markers`, or
+        :meth:`_named`), through :meth:`_read`'s connection (:func:`driver_rows`): SQLAlchemy's
         statement and result machinery cost a trace more than its queries (~17 of them).
 
         Raises:
             sqlalchemy.exc.DBAPIError: the database refused, as SQLAlchemy would raise it.
         """
-        dbapi_error = self._engine.dialect.loaded_dbapi.Error
         with self._read() as conn:
-            cursor = conn.connection.cursor()
-            try:
-                if self._postgres and _many_codes(params):
-                    # A plan of its own: psycopg prepares a statement run a few times, and
-                    # PostgreSQL may then keep one plan for it, made for a few codes.
-                    psycopg_cursor: Any = cursor
-                    psycopg_cursor.execute(sql, params, prepare=False)
-                else:
-                    cursor.execute(sql, params)
-                return list(cursor.fetchall())
-            except dbapi_error as err:
-                raise sa.exc.DBAPIError.instance(sql, params, err, dbapi_error) from err
-            finally:
-                cursor.close()
+            # A plan of its own for many codes: psycopg prepares a statement run a few times,
+            # and PostgreSQL may then keep one plan for it, made for a few codes.
+            prepare = False if self._postgres and _many_codes(params) else None
+            return driver_rows(conn, sql, params, prepare=prepare)
 
     def _named(self, name: str) -> str:
         """A named parameter marker in the driver's style."""
@@ -356,7 +345,7 @@ class SqlLedgerStore(LedgerStore):
     def _read_head(self, shard: int) -> ShardHead:
         rows = self._fetch(
             "SELECT size, frontier, chain_head, consumer_offset, duplicates FROM shards "
-            f"WHERE shard = {_markers(self._engine, 1)}",
+            f"WHERE shard = {driver_markers(self._engine, 1)}",
             (shard,),
         )
         if not rows:
@@ -383,7 +372,7 @@ class SqlLedgerStore(LedgerStore):
         # Keyset pagination: bounded memory, and rows are read in seq order even if gaps exist.
         # The driver's own rows (the audit reads every entry this way).
         after = start - 1
-        marker = _markers(self._engine, 1)
+        marker = driver_markers(self._engine, 1)
         sql = (
             "SELECT seq, event_id, leaf, chain_hash FROM ledger_entries "
             f"WHERE shard = {marker} AND seq > {marker}"
@@ -424,9 +413,9 @@ class SqlLedgerStore(LedgerStore):
             for shard, seqs in by_shard.items():
                 for start in range(0, len(seqs), 500):
                     part = seqs[start : start + 500]
-                    seq_in = f"seq IN ({_markers(self._engine, len(part))})"
+                    seq_in = f"seq IN ({driver_markers(self._engine, len(part))})"
                     rows = self._fetch(
-                        f"{select}{_markers(self._engine, 1)} AND {seq_in}", (shard, *part)
+                        f"{select}{driver_markers(self._engine, 1)} AND {seq_in}", (shard, *part)
                     )
                     for shard_, seq, event_id, leaf, chain_hash in rows:
                         found[(shard_, seq)] = StoredEntry(
@@ -542,13 +531,13 @@ class SqlLedgerStore(LedgerStore):
         # One statement of plain SQL, the codes in one parameter: a recall's holders ask about a
         # million codes at once, the writer about ~2,500 per message, and SQLAlchemy's IN list,
         # built and expanded value by value, cost twice the query.
-        marker = _markers(self._engine, 1)
+        marker = driver_markers(self._engine, 1)
         sql = (
             "SELECT code, shard, seq, event_type, actor, occurred_at FROM code_events "
             f"WHERE code IN ({self._code_list(marker)})"
         )
         if types:
-            sql += f" AND event_type IN ({_markers(self._engine, len(types))})"
+            sql += f" AND event_type IN ({driver_markers(self._engine, len(types))})"
         rows = self._fetch(sql, (self._code_list_value(unique), *types))
         refs = [
             CodeEventRef(code, shard, seq, event_type, actor, _occurred(occurred_at))
@@ -585,7 +574,7 @@ class SqlLedgerStore(LedgerStore):
         with self.reading() if len(unique) > _EDGE_CHUNK else nullcontext():
             for start in range(0, len(unique), _EDGE_CHUNK):
                 part = unique[start : start + _EDGE_CHUNK]
-                sql = f"{select} WHERE {column} IN ({_markers(self._engine, len(part))})"
+                sql = f"{select} WHERE {column} IN ({driver_markers(self._engine, len(part))})"
                 edges.extend(CodeEdge(*row) for row in self._fetch(sql, tuple(part)))
         edges.sort(key=lambda e: (e.shard, e.seq))
         return edges
@@ -789,17 +778,33 @@ class SqlLedgerStore(LedgerStore):
             walks.append(self._walk_sql("above", scope, upward=True, kinds=up, edges=False))
         else:
             walks.append("above(code, depth) AS (SELECT '', 0 WHERE 1 = 0)")
+        reached = f"""
+                    SELECT code, depth FROM (SELECT code, depth FROM walk LIMIT {cap_marker}) AS b
+                    UNION ALL
+                    SELECT code, 0 FROM ({start_list}) AS s"""
         if self._postgres:
             joined = "string_agg(code, E'\\n')" if codes else "''"
-            counted = "sum(CASE WHEN depth > 0 THEN 1 ELSE 0 END)"
+            # Each code once by sorting, not hashing: PostgreSQL cannot know how many codes a
+            # walk reaches, planned a hash for a few hundred, spilled a million to disk in 37
+            # batches and sorted them again (2 s of a 1M-unit recall; sorted, under 1 s). The
+            # rows read are counted apart.
+            each_once = f"""SELECT DISTINCT ON (code) code, depth FROM ({reached}
+                ) AS reached
+                ORDER BY code, depth"""
+            read = f"(SELECT count(*) FROM (SELECT 1 FROM walk LIMIT {cap_marker}) AS r)"
         else:
             joined = "group_concat(code, char(10))" if codes else "''"
-            counted = "sum(depth > 0)"
+            each_once = f"""SELECT code, min(depth) AS depth, sum(depth > 0) AS rows_of_code
+                FROM ({reached}
+                ) AS reached
+                GROUP BY code
+                ORDER BY code"""
+            read = "sum(rows_of_code)"
         # columns of the same types in every part (PostgreSQL checks): tag, code, event type,
         # actor, shard, seq, time; the summary row's counts stand where the numbers are
         event = "ce.code, ce.event_type, ce.actor, ce.shard, ce.seq, ce.occurred_at"
         # One statement: the walk down, each code once (``scope``: the start codes at distance
-        # 0; a code's distance and the rows of the walk it stands for), the walk up from there
+        # 0; a code's distance) and the rows of the walk read, the walk up from there
         # to the containers, and the events of both. The scope is in code order, so that both
         # look-ups of a million codes read their indexes in order (on PostgreSQL, in the order
         # of a hash, they took twice as long; SQLite's grouping gives that order anyway). The
@@ -807,18 +812,11 @@ class SqlLedgerStore(LedgerStore):
         # the driver a second.
         query = f"""
             WITH RECURSIVE {walks[0]},
-            scope AS MATERIALIZED (
-                SELECT code, min(depth) AS depth, {counted} AS rows_of_code FROM (
-                    SELECT code, depth FROM (SELECT code, depth FROM walk LIMIT {cap_marker}) AS b
-                    UNION ALL
-                    SELECT code, 0 FROM ({start_list}) AS s
-                ) AS reached
-                GROUP BY code
-                ORDER BY code
+            scope AS MATERIALIZED ({each_once}
             ),
             {walks[1]}
             SELECT 0, {joined}, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-                   count(*), max(depth), CAST(sum(rows_of_code) AS BIGINT)
+                   count(*), max(depth), CAST({read} AS BIGINT)
             FROM scope
             UNION ALL
             SELECT 1, {event}
@@ -988,9 +986,8 @@ _APPEND_ORDER = (
 def _insert_statement(engine: Engine, table: sa.Table) -> str:
     """``INSERT INTO table (columns) VALUES (markers)`` in the driver's positional style."""
     columns = _INSERT_COLUMNS[table.name]
-    return (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({_markers(engine, len(columns))})"
-    )
+    markers = driver_markers(engine, len(columns))
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({markers})"
 
 
 #: Codes in one parameter past which a PostgreSQL statement is planned for its own values.
@@ -1003,8 +1000,13 @@ def _many_codes(params: Sequence[Any] | Mapping[str, Any]) -> bool:
     return any(isinstance(v, list) and len(v) > _OWN_PLAN_CODES for v in values)
 
 
-def _markers(engine: Engine, count: int) -> str:
-    """``count`` positional parameter markers in the driver's style (``?, ?`` or ``%s, %s``)."""
+def driver_markers(engine: Engine, count: int) -> str:
+    """``count`` positional parameter markers in the driver's style (``?, ?`` or ``%s, %s``),
+    for SQL run with :func:`driver_rows`.
+
+    Raises:
+        LedgerError: the driver uses a parameter style not handled here.
+    """
     style = engine.dialect.paramstyle
     if style == "qmark":
         return ", ".join("?" * count)
@@ -1013,6 +1015,36 @@ def _markers(engine: Engine, count: int) -> str:
     if style == "numeric":
         return ", ".join(f":{n}" for n in range(1, count + 1))
     raise LedgerError(f"unsupported DBAPI parameter style {style!r}")
+
+
+def driver_rows(
+    conn: Connection,
+    sql: str,
+    params: Sequence[Any] | Mapping[str, Any] = (),
+    *,
+    prepare: bool | None = None,
+) -> list[tuple[Any, ...]]:
+    """The rows of one statement in the driver's own SQL (:func:`driver_markers`), run on the
+    DBAPI cursor of ``conn``: without SQLAlchemy's statement and result objects, which cost
+    more than a point read itself. ``prepare`` is psycopg's (``None``: its own choice); other
+    drivers take none.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: the database refused, as SQLAlchemy would raise it.
+    """
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    cursor = conn.connection.cursor()
+    try:
+        if prepare is None:
+            cursor.execute(sql, params)
+        else:
+            psycopg_cursor: Any = cursor
+            psycopg_cursor.execute(sql, params, prepare=prepare)
+        return list(cursor.fetchall())
+    except dbapi_error as err:
+        raise sa.exc.DBAPIError.instance(sql, params, err, dbapi_error) from err
+    finally:
+        cursor.close()
 
 
 @dataclass(slots=True)
