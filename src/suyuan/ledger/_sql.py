@@ -990,14 +990,18 @@ def _insert_statement(engine: Engine, table: sa.Table) -> str:
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({markers})"
 
 
-#: Codes in one parameter past which a PostgreSQL statement is planned for its own values.
-_OWN_PLAN_CODES = 1000
+#: Codes bound by one statement (in a list, or one marker each) past which a PostgreSQL statement
+#: is planned for its own values.
+_OWN_PLAN_CODES = 64
 
 
 def _many_codes(params: Sequence[Any] | Mapping[str, Any]) -> bool:
-    """Whether ``params`` bind a list of more than :data:`_OWN_PLAN_CODES` codes."""
-    values = params.values() if isinstance(params, Mapping) else params
-    return any(isinstance(v, list) and len(v) > _OWN_PLAN_CODES for v in values)
+    """Whether ``params`` bind more than :data:`_OWN_PLAN_CODES` codes."""
+    if isinstance(params, Mapping):
+        return any(isinstance(v, list) and len(v) > _OWN_PLAN_CODES for v in params.values())
+    return len(params) > _OWN_PLAN_CODES or any(
+        isinstance(v, list) and len(v) > _OWN_PLAN_CODES for v in params
+    )
 
 
 def driver_markers(engine: Engine, count: int) -> str:
