@@ -15,6 +15,7 @@ address is one of the trusted proxies (:func:`client_address`).
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import re
 import threading
@@ -31,6 +32,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from suyuan.auth import AuthError, Principal
 
 from .errors import PROBLEM_JSON, ApiError, problem_bytes
+
+log = logging.getLogger(__name__)
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Authenticator = Callable[[str], Principal]
@@ -128,9 +131,13 @@ class RequestGuard:
         trusted_proxies: Sequence[IpNetwork] = (),
         on_limited: Callable[[], None] | None = None,
         detail: bool = False,
+        unavailable: tuple[type[Exception], ...] = (),
     ) -> None:
         self.app = app
         self.authenticate = authenticate
+        #: What ``authenticate`` raises when the token database cannot answer: a 503, as the
+        #: routes answer the same failure, never a 500.
+        self.unavailable = unavailable
         self.bodies = tuple(bodies)
         self.limit = limit
         self.trusted_proxies = tuple(trusted_proxies)
@@ -144,7 +151,14 @@ class RequestGuard:
         state = scope.setdefault("state", {})
         client = client_address(scope, self.trusted_proxies)
         state[CLIENT_STATE_KEY] = client
-        checked = await self._check_token(scope)
+        try:
+            checked = await self._check_token(scope)
+        except self.unavailable as err:
+            log.error("token check failed: the database cannot answer (%s)", type(err).__name__)
+            await self._json(
+                send, scope, 503, "unavailable", "the ledger database is unavailable", None, {}
+            )
+            return
         if checked is not None:
             state[AUTH_STATE_KEY] = checked
         body = next((b for b in self.bodies if b.matches(scope["method"], scope["path"])), None)

@@ -196,6 +196,7 @@ def _install_guard(app: FastAPI, settings: Settings, engine: sa.Engine) -> None:
         bodies=bodies,
         limit=limit,
         trusted_proxies=settings.trusted_proxies,
+        unavailable=(sa.exc.SQLAlchemyError,),
     )
 
 

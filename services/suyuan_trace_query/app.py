@@ -277,6 +277,7 @@ def _install_guard(
         limit=limit,
         trusted_proxies=settings.trusted_proxies,
         on_limited=limited.inc,
+        unavailable=(sa.exc.SQLAlchemyError,),
     )
 
 

@@ -310,3 +310,33 @@ def test_ingest_is_rate_limited_per_organisation(ingest: Ingest) -> None:
     assert limited.body["reason"] == "rate_limited"
     assert "one organisation" in limited.body["rule"]
     assert market.status == 200
+
+
+# --- a token database that cannot answer ---------------------------------------------------------
+
+
+def _tokens_unreadable(engine: Any) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE api_tokens RENAME TO api_tokens_elsewhere")
+
+
+def test_ingest_answers_503_when_the_token_database_cannot_answer(ingest: Ingest) -> None:
+    _tokens_unreadable(ingest.store.engine)
+
+    answer = call(ingest.client.app, "POST", "/v1/events", token=ingest.farm_token, chunks=4)
+
+    assert answer.status == 503, answer.body
+    assert answer.body["reason"] == "unavailable"
+    assert answer.chunks_read == 0  # refused before the body, as a bad token is
+
+
+def test_query_answers_503_when_the_token_database_cannot_answer(tmp_path: Path) -> None:
+    for query in start_query(f"sqlite:///{tmp_path / 'ledger.sqlite'}", tmp_path):
+        code = next(iter(query.codes.values()))
+        _tokens_unreadable(query.store.engine)
+
+        answer = call(query.client.app, "GET", f"/v1/trace/{code}", token=query.regulator_token)
+
+        assert answer.status == 503, answer.body
+        assert answer.body["reason"] == "unavailable"
+        assert query.regulator_token not in json.dumps(answer.body)
