@@ -147,15 +147,6 @@ def revoke_token(engine: Engine, token: str) -> Principal:
 
 
 @dataclass(frozen=True, slots=True)
-class _TokenRow:
-    token_hash: str
-    role: str
-    organisation: str | None
-    region: str | None
-    revoked_at: int | None
-
-
-@dataclass(frozen=True, slots=True)
 class _StoredToken:
     hash: str
     principal: Principal
@@ -179,13 +170,12 @@ def _find(engine: Engine, token: str) -> _StoredToken:
             # connection's prepared statements (every regulator's trace was planned again).
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         rows = driver_rows(conn, sql, (wanted,))
-    row = _TokenRow(*rows[0]) if rows else None
     # The lookup compares hashes of a 192-bit secret, so its timing tells nothing useful about
     # the token; the final check is constant-time all the same.
-    if row is None or not hmac.compare_digest(str(row.token_hash), wanted):
+    if not rows or not hmac.compare_digest(str(rows[0][0]), wanted):
         raise AuthError("unknown_token", "no such token")
-    principal = Principal(Role(row.role), row.organisation, row.region)
-    return _StoredToken(wanted, principal, row.revoked_at is not None)
+    _hash, role, organisation, region, revoked_at = rows[0]
+    return _StoredToken(wanted, Principal(Role(role), organisation, region), revoked_at is not None)
 
 
 def _token_role(role: Role | str) -> Role:

@@ -87,7 +87,9 @@ def create_ledger_engine(url: str, *, for_writing: bool = True) -> Engine:
     # to PostgreSQL (plan_cache_mode auto): a generic plan kept for every prepared statement
     # saved a regulator's trace ~0.6 ms of planning, but a plan made while a table was small
     # stayed a sequential scan as it grew (a new ledger's writes fell from 3,300 to 640
-    # events/s; bench/README.md, "PostgreSQL traces").
+    # events/s; bench/README.md, "PostgreSQL traces"). Left to itself PostgreSQL kept such a plan
+    # too, for the writer's reads of a message's codes: reads of many codes are never prepared
+    # (_many_codes).
     return sa.create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"})
 
 
@@ -997,10 +999,10 @@ _OWN_PLAN_CODES = 64
 
 def _many_codes(params: Sequence[Any] | Mapping[str, Any]) -> bool:
     """Whether ``params`` bind more than :data:`_OWN_PLAN_CODES` codes."""
-    if isinstance(params, Mapping):
-        return any(isinstance(v, list) and len(v) > _OWN_PLAN_CODES for v in params.values())
-    return len(params) > _OWN_PLAN_CODES or any(
-        isinstance(v, list) and len(v) > _OWN_PLAN_CODES for v in params
+    values = params.values() if isinstance(params, Mapping) else params
+    markers = 0 if isinstance(params, Mapping) else len(params)
+    return markers > _OWN_PLAN_CODES or any(
+        isinstance(v, list) and len(v) > _OWN_PLAN_CODES for v in values
     )
 
 
