@@ -13,16 +13,18 @@ from typing import Any
 
 from bench._backends import Backend, PostgresBackend, SqliteBackend, postgres_missing
 from bench._checks import check_stream
-from bench._kafka import KafkaServices, KafkaSuite, kafka_names
+from bench._kafka import KafkaServices, KafkaSuite, KeptLedger, kafka_names
 from bench._report import Result, dump, load_average, machine_info, progress, write_report
 from bench._suite import GROUPS, BackendSuite, Benchmark, Settings
-from bench._trace import TRACE_BACKENDS, TraceSettings, TraceSuite, trace_names
+from bench._trace import TRACE_BACKENDS, TraceLedger, TraceSettings, TraceSuite, trace_names
 from bench._workload import BATCH_SIZE, Stream, Workload, build_workload
 from suyuan.runtime import tune_garbage_collector
 from suyuan.signing import VerifyKey
 from suyuan.tlog import NoteSigner
 
 BACKENDS = ("sqlite", "postgresql")
+#: What the Kafka benchmarks append onto (``--kafka-ledger``).
+KAFKA_LEDGERS = ("trace", "fresh")
 CHECKS = ("check_batch500", "check_per_event")
 LEDGER_NAME = "bench.suyuan.local/ledger"
 SEED = 10
@@ -63,6 +65,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--trace-events", type=_positive, help="farm-lot events of the trace ledger (10000000)"
+    )
+    parser.add_argument(
+        "--kafka-ledger",
+        choices=KAFKA_LEDGERS,
+        help="what the Kafka runs append onto: the kept PostgreSQL trace ledger, cut back "
+        "after each run (trace; the default), or a fresh ledger per run (fresh; --quick)",
     )
     parser.add_argument(
         "--query-workers",
@@ -106,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _matcher(args.only, quick=args.quick),
         no_postgres=args.no_postgres,
         kafka_runs=kafka_runs,
+        kafka_ledger=args.kafka_ledger or ("fresh" if args.quick else "trace"),
         trace=TraceSettings.chosen(
             args.trace_events,
             quick=args.quick,
@@ -128,9 +137,15 @@ def run(
     *,
     no_postgres: bool,
     kafka_runs: int | None = None,
+    kafka_ledger: str = "fresh",
     trace: TraceSettings | None = None,
 ) -> dict[str, Any]:
-    """Run every benchmark ``wanted`` accepts; the report as a JSON-ready dict."""
+    """Run every benchmark ``wanted`` accepts; the report as a JSON-ready dict.
+
+    ``kafka_ledger`` (one of :data:`KAFKA_LEDGERS`): ``trace`` runs the Kafka benchmarks on the
+    kept PostgreSQL trace ledger, after its trace and recall figures and before its audit (which
+    then checks that the runs were cut back cleanly); ``fresh`` on a new ledger per run.
+    """
     clock = time.perf_counter()
     machine = machine_info()
     runner = _Runner(wanted)
@@ -145,11 +160,16 @@ def run(
     backends: dict[str, Any] = {}
     for name in BACKENDS:
         backends[name] = runner.backend(name, workload, settings, no_postgres=no_postgres)
-    backends["kafka"] = runner.kafka(workload, kafka_runs or settings.runs, no_postgres=no_postgres)
+    kafka = partial(runner.kafka, workload, kafka_runs or settings.runs, no_postgres=no_postgres)
+    if kafka_ledger == "fresh":
+        backends["kafka"] = kafka()
     backends["trace"] = runner.trace(
         trace or TraceSettings.chosen(None, quick=False, profile=settings.profile, seed=SEED),
         no_postgres=no_postgres,
+        kafka=kafka if kafka_ledger == "trace" else None,
     )
+    if kafka_ledger == "trace":
+        backends["kafka"] = runner.kafka_described
     return {
         "benchmark": "suyuan ledger (make bench)",
         "duration_s": round(time.perf_counter() - clock, 1),
@@ -172,6 +192,7 @@ class _Runner:
         self._wanted = wanted
         self.results: list[Result] = []
         self.errors: list[dict[str, str]] = []
+        self.kafka_described: dict[str, Any] = {"status": "not selected"}
 
     def checks(self, workload: Workload, settings: Settings) -> None:
         keys = {org.key.key_id: org.key.verify_key for org in workload.farms}
@@ -202,44 +223,87 @@ class _Runner:
             suite.close()
             backend.close()
 
-    def kafka(self, workload: Workload, runs: int, *, no_postgres: bool) -> dict[str, Any]:
-        """The Kafka → ledger benchmarks (``bench/_kafka.py``) on their own broker and server."""
+    def kafka(
+        self,
+        workload: Workload,
+        runs: int,
+        kept: TraceLedger | None = None,
+        *,
+        no_postgres: bool,
+    ) -> dict[str, Any]:
+        """The Kafka → ledger benchmarks (``bench/_kafka.py``) on their own broker, into the
+        ``kept`` trace ledger or into fresh ledgers on a server of their own."""
         names = [name for name in kafka_names() if self._wanted(name)]
         if not names:
             return {"status": "not selected"}
         if no_postgres:
             return self._skip("kafka", names, "--no-postgres (the Kafka benchmarks need it)")
-        progress("starting Tansu and PostgreSQL for the Kafka benchmarks")
-        services = KafkaServices.start()
+        progress(
+            "starting Tansu" + ("" if kept else " and PostgreSQL") + " for the Kafka benchmarks"
+        )
+        services = KafkaServices.start(postgres=kept is None)
         if isinstance(services, str):
             return self._skip("kafka", names, services)
         try:
-            suite = KafkaSuite(services, workload, runs, NoteSigner.generate(LEDGER_NAME).verifier)
+            suite = KafkaSuite(
+                services,
+                workload,
+                runs,
+                NoteSigner.generate(LEDGER_NAME).verifier,
+                None if kept is None else _kept(kept),
+            )
             for name, bench in suite.benchmarks():
                 self._run(Benchmark(name, bench))
             return services.describe()
         finally:
             services.close()
 
-    def trace(self, settings: TraceSettings, *, no_postgres: bool) -> dict[str, Any]:
+    def trace(
+        self,
+        settings: TraceSettings,
+        *,
+        no_postgres: bool,
+        kafka: Callable[[TraceLedger], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         """The trace query benchmarks (``bench/_trace.py``), on a SQLite ledger and on a
-        PostgreSQL one, each kept between runs."""
+        PostgreSQL one, each kept between runs; ``kafka`` (the Kafka benchmarks) runs on the
+        PostgreSQL one between its reads and its audit."""
         described: dict[str, Any] = {}
         for backend in TRACE_BACKENDS:
             suite = TraceSuite(replace(settings, backend=backend))
             names = [bench.name for bench in suite.benchmarks() if self._wanted(bench.name)]
-            if backend == "postgresql" and names:
+            appending = kafka if backend == "postgresql" else None
+            if backend == "postgresql" and (names or appending):
                 reason = "--no-postgres" if no_postgres else postgres_missing()
                 if reason:
                     described[backend] = self._skip(f"trace ({backend})", names, reason)
+                    if appending:
+                        appending = None
+                        self.kafka_described = self._skip("kafka", kafka_names(), reason)
                     continue
             try:
                 for bench in suite.benchmarks():
+                    if appending and bench.name == suite.audit_benchmark:
+                        self._kafka_on(suite, appending)
+                        appending = None
                     self._run(bench)
+                if appending:
+                    self._kafka_on(suite, appending)
             finally:
                 suite.close()
             described[backend] = suite.describe()
         return described
+
+    def _kafka_on(self, suite: TraceSuite, kafka: Callable[[TraceLedger], dict[str, Any]]) -> None:
+        """Run ``kafka`` on ``suite``'s ledger, prepared (built, if need be) first."""
+        if not any(self._wanted(name) for name in kafka_names()):
+            return
+        try:
+            ledger = suite.ledger()
+        except Exception as err:  # the trace benchmarks report it too
+            self.kafka_described = self._skip("kafka", kafka_names(), f"no trace ledger: {err}")
+            return
+        self.kafka_described = kafka(ledger)
 
     def _skip(self, backend: str, names: list[str], reason: str) -> dict[str, Any]:
         progress(f"{backend} skipped: {reason}")
@@ -263,6 +327,14 @@ class _Runner:
             progress(f"  {result.name} = {result.value:,g} {result.unit} ({verdict})")
         progress(f"{bench.name} done in {time.perf_counter() - start:.1f} s")
         self.results.extend(results)
+
+
+def _kept(ledger: TraceLedger) -> KeptLedger:
+    return KeptLedger(
+        ledger.url,
+        f"the kept PostgreSQL trace ledger ({ledger.manifest['bulk_events']:,} farm-lot events, "
+        f"{ledger.manifest['entries']:,} entries on its events shard)",
+    )
 
 
 def _check(

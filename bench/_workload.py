@@ -20,6 +20,10 @@ from suyuan.scenario import LotMaker, Organisation, Scenario
 from suyuan.signing import RootKey, batch_proofs
 
 BATCH_SIZE = 500
+#: The workload's lots are numbered after this many: the kept trace ledger's bulk (made with the
+#: same scenario and seed, bench/_trace.py) numbers its lots from 1, and the Kafka benchmarks
+#: append this workload onto that ledger.
+LOTS_BEFORE = 50_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +86,10 @@ def build_workload(events: int, per_event_events: int, seed: int = 10) -> Worklo
     farms = s.lot_farms(4)
     market = s.wholesale_market()
     trust = s.sign_as_root(s.registration(*farms, market))
-    lots = LotMaker(s, market)
+    # Event ids and certificate codes unlike the trace ledger's, whose bulk comes from the
+    # same scenario.
+    s.rng.seed(f"{seed}-workload")
+    lots = LotMaker(s, market, lots_before=LOTS_BEFORE)
     batched = _stream(s, farms, lots, events, BATCH_SIZE)
     per_event = _stream(s, farms, lots, per_event_events, 1)
     return Workload(s, farms, market, trust, batched, per_event)

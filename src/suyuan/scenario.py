@@ -307,10 +307,12 @@ class LotMaker:
     The bulk of ``suyuan demo --events N`` and of the benchmark workload.
     """
 
-    def __init__(self, s: Scenario, market: Organisation) -> None:
+    def __init__(self, s: Scenario, market: Organisation, *, lots_before: int = 0) -> None:
+        """``lots_before``: lots are numbered from ``lots_before + 1`` (lot, case and waybill
+        numbers), so a second maker can add lots to a ledger the first one filled."""
         self._s = s
         self._market = market
-        self._lots = 0
+        self._lots = lots_before
 
     def events(self, farm: Organisation, count: int) -> list[Event]:
         events: list[Event] = []
