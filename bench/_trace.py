@@ -271,7 +271,11 @@ def prepare_ledger(settings: TraceSettings) -> TraceLedger:
         finally:
             store.close()
         if size != ledger.manifest["entries"]:
-            raise BenchError(f"{ledger.path}: {size} entries, the manifest says otherwise")
+            raise BenchError(
+                f"{ledger.path}: {size:,} entries on shard {SHARD}, the manifest says "
+                f"{ledger.manifest['entries']:,} (a Kafka run stopped before cutting it back? "
+                f"delete {ledger.directory} to rebuild it)"
+            )
     except BaseException:
         ledger.close()
         raise
