@@ -28,7 +28,13 @@ from typing import Any
 
 from suyuan.authority import INSPECTORS
 from suyuan.codegraph import CodeGraph, Walk
-from suyuan.codes import CodeKind, TraceCode, is_valid_certificate_code, parse_trace_code
+from suyuan.codes import (
+    CodeKind,
+    TraceCode,
+    gs1_lot,
+    is_valid_certificate_code,
+    parse_trace_code,
+)
 from suyuan.directory import Directory
 from suyuan.events import decode_event
 from suyuan.events.model import Event, thaw
@@ -271,7 +277,12 @@ class Tracer:
         limit = None if budget is None else budget.codes
         # a case or pallet is what it holds: a recalled lot makes the case it sits in red
         contents = CodeGraph(self._store).contents(canonical, CONTENTS_SHARED)
-        start = [canonical, *self._certified_with(canonical), *contents]
+        # a serialised unit is part of its GS1 lot: the lot's certificate, recall or freeze is
+        # the unit's (and a case's, through what it holds; docs/codes.md "Lots and their units")
+        lots = [lot for lot in dict.fromkeys(map(gs1_lot, [canonical, *contents])) if lot]
+        start = list(
+            dict.fromkeys([canonical, *lots, *self._certified_with([canonical, *lots]), *contents])
+        )
         up = self._closure(
             start[:limit] if limit else start, upward=True, limit=limit, ordered=True
         )
@@ -389,18 +400,20 @@ class Tracer:
             holders.append(Holder(org, self._directory.name(org), quantities))
         return holders
 
-    def _certified_with(self, code: str) -> list[str]:
-        """The codes that share ``code``'s state through a 合格证: the goods a certificate
+    def _certified_with(self, codes: Sequence[str]) -> list[str]:
+        """The codes that share the state of ``codes`` through a 合格证: the goods a certificate
         covers, or the certificates that cover a lot (docs/verdicts.md "Certificates and
         goods")."""
-        refs = self._store.code_events_for([code], {"CertificateIssued"})
+        asked = set(codes)
+        refs = self._store.code_events_for(sorted(asked), {"CertificateIssued"})
         events = self._store.events_at((r.shard, r.seq) for r in refs)
         others: list[str] = []
         for event in events.values():
+            certificate_asked = any(is_valid_certificate_code(c) for c in event.codes if c in asked)
             for other in event.codes:
-                if other == code:
+                if other in asked:
                     continue
-                if is_valid_certificate_code(code) or is_valid_certificate_code(other):
+                if certificate_asked or is_valid_certificate_code(other):
                     others.append(other)
         return list(dict.fromkeys(others))
 

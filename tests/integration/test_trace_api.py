@@ -739,6 +739,46 @@ def test_regulator_starts_a_recall_and_the_codes_trace_as_recalled(fresh_query: 
     assert report.run().ok
 
 
+def test_a_unit_of_a_lot_shows_the_lot_s_certificate_and_recall(fresh_query: Query) -> None:
+    """A serialised unit ``(01)…(10)LOT(21)…`` is part of its lot: a shopper scanning it, or
+    the case it was packed in, sees the lot's 合格证 and, once the lot is recalled, red — though
+    no event ever linked the unit to the lot code (docs/codes.md "Lots and their units")."""
+    query = fresh_query
+    s = query.scenario
+    lot = query.slash_code  # the importer's certified lot (01)…(10)BR/2026/05
+    units = [f"{lot}(21){n:04d}" for n in range(1, 4)]
+    case = s.sscc()
+    other_lot_unit = s.unit_code(item="10041", lot="BR/2026/06", serial="0001")
+    packing = s.event(
+        query.importer,
+        "Aggregated",
+        {"parent_code": case, "child_codes": [*units, other_lot_unit]},
+        codes=[case, *units, other_lot_unit],
+    )
+    query.append(query.importer.key, [packing])
+    before = query.trace(units[0]).json()
+    assert before["status"] == "ok"
+    assert [lot in e["codes"] for e in before["certificates"]] == [True]
+    reason = "进口冷冻牛肉核酸检测阳性"
+
+    recall = s.event(
+        query.importer,
+        "RecallInitiated",
+        {"recall_id": str(uuid.uuid4()), "root_codes": [lot], "reason": reason, "level": "LEVEL_1"},
+        codes=[lot],
+    )
+
+    query.append(query.importer.key, [recall])  # the producer recalls its own lot
+
+    for code in [*units, case]:
+        trace = query.trace(code).json()
+        assert trace["status"] == "recalled", code
+        assert reason in trace["reasons"]
+    assert query.trace(other_lot_unit).json()["status"] == "ok"
+    page = query.client.get(f"/c/{units[1]}").text
+    assert "已召回" in page and reason in page
+
+
 def test_recall_progress_counts_acknowledgements(fresh_query: Query) -> None:
     query = fresh_query  # a ledger of its own: this test appends to it
     started = query.recall({"root_codes": [query.case], "reason": "抽检不合格", "level": "LEVEL_1"})

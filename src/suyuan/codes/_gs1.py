@@ -69,6 +69,25 @@ _PLAIN_CANONICAL = re.compile(
 )
 
 
+def gs1_lot(code: str) -> str | None:
+    """The GS1 lot a serialised unit belongs to: ``(01)GTIN(10)LOT`` for the canonical
+    ``(01)GTIN(10)LOT(21)SERIAL``; ``None`` for any other code (an SSCC, a unit with no lot, a
+    lot itself, a code of another kind).
+
+    AI (10) is the batch or lot of the trade item, so an instance of that GTIN carrying that lot
+    is part of that lot (GS1 General Specifications §3.4.1; docs/codes.md "Lots and their
+    units"). Canonical text never has parentheses inside a lot or serial (:func:`parse_gs1`
+    refuses them), so the split is unambiguous.
+    """
+    if not code.startswith("(01)"):
+        return None
+    lot_at = code.find("(10)")
+    serial_at = code.find("(21)")
+    if lot_at < 0 or serial_at < lot_at:
+        return None
+    return code[:serial_at]
+
+
 def is_plainly_canonical(text: str) -> bool:
     """Whether ``text`` is canonical GS1 text with a valid check digit and plain qualifiers."""
     match = _PLAIN_CANONICAL.fullmatch(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from suyuan.codes import CodeKind, TraceCode, parse_trace_code
+from suyuan.codes import CodeKind, TraceCode, gs1_lot, parse_trace_code
 from suyuan.errors import CodeError
 
 GS = "\x1d"
@@ -176,3 +176,20 @@ def test_fast_path_accepts_exactly_what_biip_accepts_and_changes_nothing(text: s
         full = None
     # every candidate has the plain canonical shape, so the two differ only in the check digit
     assert (text if _gs1.is_plainly_canonical(text) else None) == full
+
+
+@pytest.mark.parametrize(
+    ("code", "lot"),
+    [
+        ("(01)09506000134352(10)ABC(21)123", "(01)09506000134352(10)ABC"),
+        ("(01)06901234100419(10)BR/2026/05(21)0001", "(01)06901234100419(10)BR/2026/05"),
+        ("(01)09506000134352(10)ABC", None),  # a lot is not a unit of itself
+        ("(01)09506000134352(21)123", None),  # a unit with no lot belongs to none
+        ("(01)09506000134352", None),
+        ("(00)106141411234567897", None),
+        ("12345678901234567890", None),  # a 药品追溯码
+        ("MWVY4MAETF24", None),  # a 合格证 code
+    ],
+)
+def test_a_serialised_unit_belongs_to_its_gs1_lot(code: str, lot: str | None) -> None:
+    assert gs1_lot(parse_trace_code(code).value) == lot
