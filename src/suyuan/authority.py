@@ -24,12 +24,12 @@ No web framework here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from suyuan.codegraph import PACKING_KINDS, CodeGraph
-from suyuan.codes import is_valid_certificate_code, parse_trace_code
+from suyuan.codes import gs1_lot, is_valid_certificate_code, parse_trace_code
 from suyuan.errors import (
     NotInCustodyError,
     UnauthorisedError,
@@ -533,7 +533,7 @@ class Custody:
         self._load([code for e in events if e is not None for _path, code in _goods_codes(e)])
 
     def _load(self, codes: Iterable[str]) -> None:
-        missing = [code for code in dict.fromkeys(codes) if code not in self._loaded]
+        missing = [code for code in dict.fromkeys(_with_lots(codes)) if code not in self._loaded]
         if not missing:
             return
         self._graph.load_up(missing, PACKING_KINDS)
@@ -564,15 +564,17 @@ class Custody:
         return self._graph
 
     def family(self, code: str) -> set[str]:
-        """``code`` and every container it was packed in (whoever holds a case holds its
-        contents), in the ledger or earlier in this write."""
-        found = self.graph().above([code], PACKING_KINDS)
+        """``code``, its GS1 lot if it is a serialised unit, and every container they were
+        packed in (whoever holds a case holds its contents, whoever holds a lot its units), in
+        the ledger or earlier in this write."""
+        start = list(_with_lots([code]))
+        found = self.graph().above(start, PACKING_KINDS)
         # Called for every goods code of every event: mostly everything is read already. A
         # container met for the first time (a packing earlier in the write may lead to one) is
         # read, with what it was packed in.
         while not found <= self._loaded:
             self._load(found - self._loaded)
-            found = self._graph.above([code], PACKING_KINDS)
+            found = self._graph.above(start, PACKING_KINDS)
         return found
 
     def holders(self, code: str) -> set[str]:
@@ -611,6 +613,15 @@ class Custody:
         refs = self._store.code_events_for(sorted(family), _HANDOVERS)[:_MAX_HANDOVERS_READ]
         events = self._store.events_at((ref.shard, ref.seq) for ref in refs)
         return any(_handed_to(event) == actor for event in events.values())
+
+
+def _with_lots(codes: Iterable[str]) -> Iterator[str]:
+    """``codes``, each serialised GS1 unit followed by its lot (docs/authority.md)."""
+    for code in codes:
+        yield code
+        lot = gs1_lot(code)
+        if lot is not None:
+            yield lot
 
 
 def originator(store: LedgerStore, code: str) -> str | None:
@@ -740,6 +751,7 @@ def _check_custody(j: _Judging) -> None:
             code,
             f"{j.event.event_type} {CUSTODY_RULES[j.event.event_type]}: the actor holds neither "
             "this code nor a container it is packed in"
+            + (f" nor its lot {gs1_lot(code)}" if gs1_lot(code) else "")
             + (", and nobody shipped it to the actor" if receiving else ""),
         )
 

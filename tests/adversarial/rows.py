@@ -599,6 +599,17 @@ def build(seed: int = 10) -> Attacks:
         sale(s, o["shop"], farm_lot2),
     )
 
+    # A serialised unit is part of its GS1 lot (docs/codes.md "Lots and their units"): a unit no
+    # event has named yet is still the lot's holder's, not the first packer's.
+    victim_unit = f"{victim_lot2}(21)000001"
+    row(
+        "units of another producer's lot packed into the attacker's case",
+        pack(s, o["farm"], s.sscc(), [victim_unit]),
+        "not_in_custody",
+        "payload.child_codes[0]",
+        pack(s, o["victim"], s.sscc(), [victim_unit]),
+    )
+
     # --- trust events -----------------------------------------------------------------------------
     newcomer = s.organisation("建德市新安江蔬菜专业合作社", ["PRODUCER"], "330182", "建德市")
     registration = s.registration(newcomer)[0]

@@ -286,7 +286,9 @@ def build(world: World, chain: Chain) -> tuple[list[str], list[Event], str]:
     unit, drug = s.unit_code(item="10027", serial=_lot(s)), s.drug_code()
 
     issued_at = next(b.moments)
-    issue_date = max(issued_at.date(), date(2000, 1, 1))
+    # A date field may lie at most a day past the recording's UTC date (events/_validate.py); a
+    # moment at LATEST in a zone east of UTC has a later local date.
+    issue_date = min(max(issued_at.date(), date(2000, 1, 1)), LATEST.date())
     b.add(
         "farm",
         "CertificateIssued",
@@ -401,8 +403,9 @@ def build(world: World, chain: Chain) -> tuple[list[str], list[Event], str]:
     declared_at = next(b.moments)
     if declared_at.date() < date(2000, 1, 1):
         declared_at = declared_at.astimezone(UTC)
-    production = max(
-        declared_at.date() - timedelta(days=chain.production_days_back), date(2000, 1, 1)
+    production = min(
+        max(declared_at.date() - timedelta(days=chain.production_days_back), date(2000, 1, 1)),
+        LATEST.date(),
     )
     b.add(
         "importer",
