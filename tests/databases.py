@@ -19,12 +19,13 @@ if TYPE_CHECKING:
 
 
 @contextlib.contextmanager
-def fresh_database(server_url: str, prefix: str = "test") -> Iterator[str]:
-    """The URL of a new, empty database on the server of ``server_url``; dropped on exit."""
+def fresh_database(server_url: str, prefix: str = "test", options: str = "") -> Iterator[str]:
+    """The URL of a new, empty database on the server of ``server_url`` (created with the
+    ``CREATE DATABASE`` ``options`` given); dropped on exit."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" {options}')
     try:
         yield sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:

@@ -24,12 +24,18 @@ No web framework here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from suyuan.codegraph import PACKING_KINDS, CodeGraph
-from suyuan.codes import gs1_lot, is_valid_certificate_code, parse_trace_code
+from suyuan.codes import (
+    gs1_lot,
+    gs1_lots,
+    gs1_units_prefix,
+    is_valid_certificate_code,
+    parse_trace_code,
+)
 from suyuan.errors import (
     NotInCustodyError,
     UnauthorisedError,
@@ -525,6 +531,7 @@ class Custody:
         self._ledger: dict[str, set[str]] = {}  # code → organisations that held it
         self._held_now: dict[str, set[str]] = {}  # the same, from pending events
         self._handed_now: dict[str, set[str]] = {}  # code → organisations it was shipped to
+        self._units_now: dict[str, set[str]] = {}  # GS1 lot → its units held in pending events
         self._scope_holders: dict[tuple[str, ...], frozenset[str]] = {}  # recall roots → holders
 
     def add_message(self, events: Iterable[Event | None]) -> None:
@@ -533,7 +540,8 @@ class Custody:
         self._load([code for e in events if e is not None for _path, code in _goods_codes(e)])
 
     def _load(self, codes: Iterable[str]) -> None:
-        missing = [code for code in dict.fromkeys(_with_lots(codes)) if code not in self._loaded]
+        asked = list(codes)
+        missing = [c for c in dict.fromkeys([*asked, *gs1_lots(asked)]) if c not in self._loaded]
         if not missing:
             return
         self._graph.load_up(missing, PACKING_KINDS)
@@ -548,6 +556,9 @@ class Custody:
             if event.event_type in CUSTODY_EVENT_TYPES:
                 for code in event.codes:
                     self._held_now.setdefault(code, set()).add(event.actor)
+                    lot = gs1_lot(code)
+                    if lot is not None:
+                        self._units_now.setdefault(lot, set()).add(code)
             receiver = _handed_to(event)
             if receiver is not None:
                 for code in event.codes:
@@ -567,7 +578,7 @@ class Custody:
         """``code``, its GS1 lot if it is a serialised unit, and every container they were
         packed in (whoever holds a case holds its contents, whoever holds a lot its units), in
         the ledger or earlier in this write."""
-        start = list(_with_lots([code]))
+        start = [code, *gs1_lots([code])]
         found = self.graph().above(start, PACKING_KINDS)
         # Called for every goods code of every event: mostly everything is read already. A
         # container met for the first time (a packing earlier in the write may lead to one) is
@@ -589,6 +600,40 @@ class Custody:
         holder's)."""
         holders = self.holders(code)
         return not holders or actor in holders
+
+    def others_hold_units_of(self, lot: str, actor: str) -> bool:
+        """Whether another organisation recorded a custody event about a serialised unit of the
+        GS1 lot ``lot`` that ``actor`` never recorded one about, in the ledger or earlier in this
+        write (``False`` when ``lot`` is not a lot code): a unit the actor packed and shipped to
+        a market is still the actor's goods, a unit only another recorded is not. Read by the
+        units' prefix, a page at a time (:meth:`suyuan.ledger.LedgerStore.code_events_under`);
+        mostly one indexed range read that finds nothing."""
+        prefix = gs1_units_prefix(lot)
+        if prefix is None:
+            return False
+        self.graph()  # index the events accepted earlier in this write
+        pending = {u for u in self._units_now.get(lot, ()) if self._held_now[u] - {actor}}
+        if self._not_all_held_by(pending, actor):
+            return True
+        after: str | None = None
+        while True:
+            page = self._store.code_events_under(
+                prefix, CUSTODY_EVENT_TYPES, other_than=actor, after=after, limit=_UNITS_PAGE
+            )
+            if self._not_all_held_by({ref.code for ref in page}, actor):
+                return True
+            if len(page) < _UNITS_PAGE:
+                return False
+            after = page[-1].code  # the rest of this code's events add nothing
+
+    def _not_all_held_by(self, codes: set[str], actor: str) -> bool:
+        """Whether ``actor`` recorded no custody event about one of ``codes`` (itself: holding
+        a container of it does not make the actor the unit's first holder)."""
+        rest = sorted(code for code in codes if actor not in self._held_now.get(code, ()))
+        if not rest:
+            return False
+        refs = self._store.code_events_for(rest, CUSTODY_EVENT_TYPES)
+        return not set(rest) <= {ref.code for ref in refs if ref.actor == actor}
 
     def scope_holders(self, roots: Sequence[str]) -> frozenset[str]:
         """The organisations the ledger shows holding goods in the recall scope of ``roots``
@@ -613,15 +658,6 @@ class Custody:
         refs = self._store.code_events_for(sorted(family), _HANDOVERS)[:_MAX_HANDOVERS_READ]
         events = self._store.events_at((ref.shard, ref.seq) for ref in refs)
         return any(_handed_to(event) == actor for event in events.values())
-
-
-def _with_lots(codes: Iterable[str]) -> Iterator[str]:
-    """``codes``, each serialised GS1 unit followed by its lot (docs/authority.md)."""
-    for code in codes:
-        yield code
-        lot = gs1_lot(code)
-        if lot is not None:
-            yield lot
 
 
 def originator(store: LedgerStore, code: str) -> str | None:
@@ -697,6 +733,9 @@ def _took_in_this_write(j: _Judging, roots: list[str]) -> bool:
 _FORWARD_KINDS = frozenset({CONTAINS, TRANSFORMED, CERTIFIED_FROM, VOIDED_BY})
 
 
+#: Unit events read at a time when a lot is first recorded (others_hold_units_of).
+_UNITS_PAGE = 500
+
 #: Events that hand goods to another organisation, and the payload field naming it.
 _HANDOVERS = {"Shipped": "to_org", "Released": "released_to"}
 #: Shipments read to find one addressed to the receiver (a code shipped more often is rare).
@@ -742,16 +781,29 @@ def _check_custody(j: _Judging) -> None:
                 f"{j.event.event_type} is about goods nobody holds yet: the events that hand "
                 "them over may still arrive",
             )
-        if not held or j.event.actor in held:
+        if not held:
+            # New goods are the first holder's — but a lot whose units another organisation
+            # already recorded is not new: its first holder would hold those units too.
+            if j.custody.others_hold_units_of(code, j.event.actor):
+                raise NotInCustodyError(
+                    path,
+                    code,
+                    f"{j.event.event_type} would be the first record of this GS1 lot, but "
+                    "another organisation already holds units of it, and whoever holds a lot "
+                    "holds its units",
+                )
+            continue
+        if j.event.actor in held:
             continue
         if receiving and j.custody.handed_to(code, j.event.actor):
             continue
+        lot = gs1_lot(code)
         raise NotInCustodyError(
             path,
             code,
             f"{j.event.event_type} {CUSTODY_RULES[j.event.event_type]}: the actor holds neither "
             "this code nor a container it is packed in"
-            + (f" nor its lot {gs1_lot(code)}" if gs1_lot(code) else "")
+            + (f" nor its lot {lot}" if lot else "")
             + (", and nobody shipped it to the actor" if receiving else ""),
         )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from suyuan.codes import gs1_units_prefix
 from suyuan.ledger import (
     CONTAINS,
     TRANSFORMED,
@@ -90,6 +91,24 @@ class CodeGraph:
         self._pending_up: dict[str, set[tuple[str, str]]] = {}
 
     # --- closure (walked in the database) ---------------------------------------------------------
+
+    def with_units(self, codes: Sequence[str], limit: int = MAX_CODES) -> tuple[list[str], bool]:
+        """``codes``, then the serialised units the ledger names of every GS1 lot among them
+        (docs/codes.md, "Lots and their units"): a unit is part of its lot by its code, with no
+        edge between them, so it is found by its code's prefix
+        (:func:`suyuan.codes.gs1_units_prefix`). False when more than ``limit`` codes in all
+        would be listed (the units first by code are kept)."""
+        listed = dict.fromkeys(codes)
+        whole = True
+        for code in list(listed):
+            prefix = gs1_units_prefix(code)
+            if prefix is None:
+                continue
+            room = max(0, limit - len(listed))
+            units = self._store.codes_under(prefix, room + 1)
+            whole = whole and len(units) <= room
+            listed.update(dict.fromkeys(units[:room]))
+        return list(listed), whole
 
     def closure(
         self,

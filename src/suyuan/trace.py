@@ -31,7 +31,7 @@ from suyuan.codegraph import CodeGraph, Walk
 from suyuan.codes import (
     CodeKind,
     TraceCode,
-    gs1_lot,
+    gs1_lots,
     is_valid_certificate_code,
     parse_trace_code,
 )
@@ -279,7 +279,7 @@ class Tracer:
         contents = CodeGraph(self._store).contents(canonical, CONTENTS_SHARED)
         # a serialised unit is part of its GS1 lot: the lot's certificate, recall or freeze is
         # the unit's (and a case's, through what it holds; docs/codes.md "Lots and their units")
-        lots = [lot for lot in dict.fromkeys(map(gs1_lot, [canonical, *contents])) if lot]
+        lots = gs1_lots([canonical, *contents])
         start = list(
             dict.fromkeys([canonical, *lots, *self._certified_with([canonical, *lots]), *contents])
         )
@@ -302,9 +302,10 @@ class Tracer:
             if limit is None:  # the whole forward trace: as a recall's scope, in one statement
                 scope = self._scope([canonical], (), codes=True)
                 forward, cut, result.holders = list(scope.codes), not scope.complete, scope.holders
-            else:
-                down = self._closure([canonical], upward=False, limit=limit)
-                forward, cut = sorted(down.codes), down.cut
+            else:  # a lot's units first (by code), then what the walk reaches nearest first
+                below, whole = CodeGraph(self._store).with_units([canonical], limit)
+                down = self._closure(below, upward=False, limit=limit)
+                forward, cut = sorted(down.codes), down.cut or not whole
                 result.holders = self.holders(down.codes)
             result.complete = result.complete and not cut
             result.forward_codes = [c for c in forward if c != canonical]
@@ -336,8 +337,11 @@ class Tracer:
     def _scope(self, roots: list[str], events_of: Collection[str], *, codes: bool) -> RecallScope:
         # One query walks down, up to the containers and reads the holding events (and those
         # asked for): the million codes of a large recall never pass through Python sets.
-        found = CodeGraph(self._store).closure_events(
-            roots,
+        # A lot's units are in its scope, even those no event links to it (docs/recalls.md).
+        graph = CodeGraph(self._store)
+        start, whole = graph.with_units(roots)
+        found = graph.closure_events(
+            start,
             kinds=DOWNSTREAM_EDGES,
             event_types=HOLDING_TYPES | frozenset(events_of),
             above_kinds=frozenset({CONTAINS}),
@@ -345,13 +349,13 @@ class Tracer:
             codes=codes,
         )
         if found is None:  # larger than MAX_CODES: the nearest codes, read as before
-            walk = self._closure(roots, upward=False)
+            walk = self._closure(start, upward=False)
             listed = sorted(walk.codes)
             asked = self._store.code_events_for(listed, events_of) if events_of else []
-            return RecallScope(tuple(listed), self.holders(listed), not walk.cut, asked)
+            return RecallScope(tuple(listed), self.holders(listed), whole and not walk.cut, asked)
         holding = [r for r in (*found.events, *found.above) if r.event_type in HOLDING_TYPES]
         asked = [r for r in found.events if r.event_type in events_of]
-        return RecallScope(found.codes, self._holders_of(holding), not found.cut, asked)
+        return RecallScope(found.codes, self._holders_of(holding), whole and not found.cut, asked)
 
     def events_about(
         self,

@@ -609,6 +609,17 @@ def build(seed: int = 10) -> Attacks:
         "payload.child_codes[0]",
         pack(s, o["victim"], s.sscc(), [victim_unit]),
     )
+    # ... and a lot nobody has named yet is not new goods when another organisation already holds
+    # units of it: certifying it first would make the certifier a holder of those units.
+    packed_lot = s.unit_code(item="10089", lot="VICT0508")
+    setup(o["victim"], pack(s, o["victim"], s.sscc(), [f"{packed_lot}(21)000001"]))
+    row(
+        "a certificate of a lot whose units another organisation already packed",
+        vegetable_certificate(s, o["farm"], packed_lot),
+        "not_in_custody",
+        "codes[1]",  # codes[0] is the certificate's own code
+        vegetable_certificate(s, o["victim"], packed_lot),
+    )
 
     # --- trust events -----------------------------------------------------------------------------
     newcomer = s.organisation("建德市新安江蔬菜专业合作社", ["PRODUCER"], "330182", "建德市")

@@ -18,6 +18,7 @@ import pytest
 import suyuan.codegraph
 from suyuan.auth import Role, authenticate, create_token
 from suyuan.codegraph import PACKING_KINDS, CodeGraph
+from suyuan.codes import gs1_units_prefix
 from suyuan.events import encode_event
 from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message
@@ -211,6 +212,41 @@ class LedgerStoreContract:
         assert {(e.parent, e.child) for e in store.edges_from([*unknown, case])} == {
             (case, u) for u in units
         }
+
+    def test_the_units_of_a_lot_are_read_by_their_prefix(
+        self, store: LedgerStore, writer: LedgerWriter, world: World
+    ) -> None:
+        s = world.scenario
+        lot = s.unit_code(lot="AB1")
+        # neighbours in every order: a longer lot, another case, the lot itself, another GTIN
+        units = [f"{lot}(21){serial}" for serial in ("0001", "0002", "A9", "a1")]
+        others = [s.unit_code(lot=other, serial="0001") for other in ("AB10", "ab1", "AB", "AB0")]
+        others += [lot, s.unit_code(item="10027", lot="AB1", serial="0001")]
+        written = writer.write(
+            0, [Message("m", world.farm_batch([world.aggregation(s.sscc(), [*units, *others])]))]
+        )
+        assert written.accepted == 1, written.rejections
+        prefix = gs1_units_prefix(lot)
+        assert prefix is not None
+        found = store.code_events_under(prefix, {"Aggregated"})
+        assert [r.code for r in found] == sorted(units)
+        assert {r.actor for r in found} == {world.farm.uscc}
+        assert len(store.code_events_under(prefix, limit=2)) == 2
+        assert store.code_events_under(prefix, {"Shipped"}) == []
+        assert store.code_events_under(prefix, other_than=world.farm.uscc) == []
+        with pytest.raises(ValueError, match="prefix"):
+            store.code_events_under("")
+        assert store.codes_under(prefix, 10) == sorted(units)
+        assert store.codes_under(prefix, 1) == sorted(units)[:1]
+        # the one code graph lists them after the codes asked about, and says when it cut them
+        graph = CodeGraph(store)
+        assert graph.with_units([units[2], lot]) == (
+            [units[2], lot, *sorted(set(units) - {units[2]})],
+            True,
+        )
+        assert graph.with_units([lot], limit=3) == ([lot, *sorted(units)[:2]], False)
+        case = s.sscc()
+        assert graph.with_units([units[0], case]) == ([units[0], case], True)  # no lot among them
 
     # --- walking the code graph in the database (suyuan.codegraph over LedgerStore.reach) ----
 
@@ -889,6 +925,35 @@ class TestPostgresLedgerStore(LedgerStoreContract):
     def store(self, postgres_url: str) -> Iterator[LedgerStore]:
         with fresh_database(postgres_url, "ledger") as url, migrated_store(url) as store:
             yield store
+
+    def test_a_lot_s_units_are_found_under_a_language_collation(
+        self, postgres_url: str, world: World
+    ) -> None:
+        # A database whose default collation ignores punctuation at the first level, as glibc's
+        # en_US.UTF-8 does: GS1 text does not sort by its prefix there, so the code columns are
+        # collated "C" (migration 0006) for a lot's units to be one index range.
+        shifted = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-u-ka-shifted'"
+        with fresh_database(postgres_url, "ledger", shifted) as url, migrated_store(url) as store:
+            writer = LedgerWriter(store, [world.scenario.root])
+            writer.write(TRUST_SHARD, [Message("setup", world.trust_message())])
+            s = world.scenario
+            lot = s.unit_code(lot="AB1")
+            units = [f"{lot}(21){serial}" for serial in ("0001", "0002")]
+            packing = world.aggregation(s.sscc(), [*units, s.unit_code(lot="AB10", serial="1")])
+            assert writer.write(0, [Message("m", world.farm_batch([packing]))]).accepted == 1
+            prefix = gs1_units_prefix(lot)
+            assert prefix is not None
+            assert [r.code for r in store.code_events_under(prefix)] == units
+            above = prefix[:-1] + "*"
+            assert isinstance(store, SqlLedgerStore)
+            with store.engine.connect() as conn:
+                # the same range in the database's own collation misses them
+                in_default = conn.exec_driver_sql(
+                    'SELECT count(*) FROM code_events WHERE code COLLATE "default" >= %s '
+                    'AND code COLLATE "default" < %s',
+                    (prefix, above),
+                ).scalar()
+            assert in_default == 0
 
     def test_statements_stay_prepared_from_one_reading_block_to_the_next(
         self, store: LedgerStore

@@ -779,6 +779,76 @@ def test_a_unit_of_a_lot_shows_the_lot_s_certificate_and_recall(fresh_query: Que
     assert "已召回" in page and reason in page
 
 
+def test_a_lot_s_recall_reaches_the_holders_of_its_units(fresh_query: Query) -> None:
+    """A recall of a lot is a recall of its units (docs/recalls.md): the market that took a
+    case of them — no event linking the units to the lot code — is a holder in scope, shown in
+    the regulator's forward view, listed as outstanding, and may acknowledge."""
+    query = fresh_query
+    s = query.scenario
+    lot = query.slash_code  # the importer's certified lot (01)…(10)BR/2026/05
+    units = [f"{lot}(21){n:04d}" for n in range(1, 3)]
+    case = s.sscc()
+    handover = {"waybill_no": "WB-LOT-UNITS", "vehicle_plate": None, "carrier": None}
+    goods: dict[str, Any] = {"codes": [case], "quantity": "2", "unit": "箱"}
+    query.append(
+        query.importer.key,
+        [
+            s.event(
+                query.importer,
+                "Aggregated",
+                {"parent_code": case, "child_codes": units},
+                codes=[case, *units],
+            ),
+            s.event(
+                query.importer,
+                "Shipped",
+                {**handover, "to_org": query.market, "destination": None},
+                **goods,
+            ),
+        ],
+    )
+    received = {"from_org": query.importer.uscc, "waybill_no": "WB-LOT-UNITS"}
+    query.append(
+        query.market_key,
+        [
+            s.event(
+                query.market,
+                "Received",
+                {**received, "upstream_certificates": [], "check_passed": True, "check_note": None},
+                **goods,
+            )
+        ],
+    )
+    recall_id = str(uuid.uuid4())
+    reason = "进口冷冻牛肉核酸检测阳性"
+    recall = s.event(
+        query.importer,
+        "RecallInitiated",
+        {"recall_id": recall_id, "root_codes": [lot], "reason": reason, "level": "LEVEL_1"},
+        codes=[lot],
+    )
+    query.append(query.importer.key, [recall])
+
+    forward = query.trace(lot, query.regulator_token).json()["forward"]  # the regulator's view
+    assert set(units) <= set(forward["codes"])
+    assert query.market in {h["organisation"] for h in forward["holders"]}
+    body = query.get(f"/v1/recalls/{recall_id}", query.admin_token).json()
+    assert set(units) <= set(body["codes"]["listed"])
+    assert body["codes"]["truncated"] is False
+    assert query.market in body["progress"]["outstanding"]
+    acknowledged = s.event(
+        query.market,
+        "RecallAcknowledged",
+        {"recall_id": recall_id, "note": "已下架封存"},
+        codes=units,  # what it holds of the lot
+        quantity="2",
+        unit="箱",
+    )
+    query.append(query.market_key, [acknowledged])  # accepted: the market holds goods in scope
+    body = query.get(f"/v1/recalls/{recall_id}", query.admin_token).json()
+    assert query.market in body["progress"]["acknowledged_by"]
+
+
 def test_recall_progress_counts_acknowledgements(fresh_query: Query) -> None:
     query = fresh_query  # a ledger of its own: this test appends to it
     started = query.recall({"root_codes": [query.case], "reason": "抽检不合格", "level": "LEVEL_1"})

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import suyuan.authority
 from suyuan.events.model import Event
 from suyuan.intake import Message, WriteResult
 from suyuan.ledger import TRUST_SHARD
@@ -299,3 +300,54 @@ def test_the_acknowledgements_of_one_write_walk_the_recall_scope_once(
     assert reasons(result) == [("not_in_custody", "actor")]
     assert result.rejections[0].actor == chain.coop.uscc
     assert len(walks) == 1  # the holders of the scope, asked once for the three
+
+
+@pytest.mark.parametrize("one_write", [True, False], ids=["one write", "two writes"])
+def test_a_lot_whose_units_another_packed_is_not_new_goods(chain: Chain, one_write: bool) -> None:
+    # A market packs a unit of a lot nobody has named; the farm then certifies the lot, which
+    # would make it a holder of the market's unit (whoever holds a lot holds its units).
+    lot, case, theirs = chain.lot("LA0609"), chain.case(), chain.case()
+    unit = f"{lot}(21)0001"
+    packing = (chain.market, [chain.pack(chain.market, case, [unit])])
+    claim = (chain.farm, [chain.certificate(chain.farm, [lot])])
+    if one_write:
+        result = write(chain, packing, claim)
+    else:
+        assert write(chain, packing).rejections == ()
+        result = write(chain, claim)
+    assert reasons(result) == [("not_in_custody", "codes[1]")]
+    assert "already holds units of it" in result.rejections[0].rule
+    # so the farm never holds the unit, and may not pack it into its own case
+    taking = write(chain, (chain.farm, [chain.pack(chain.farm, theirs, [unit])]))
+    assert reasons(taking) == [("not_in_custody", "payload.child_codes[0]")]
+    # the market, which holds its units, may record the lot itself (here: packing it); and a lot
+    # of the same GTIN whose number merely starts alike is not touched
+    own = write(chain, (chain.market, [chain.pack(chain.market, chain.case(), [lot])]))
+    assert own.rejections == ()
+    assert write(chain, (chain.farm, [chain.certificate(chain.farm, [lot[:-1]])])).rejections == ()
+
+
+@pytest.mark.parametrize("page", [2, 500])
+def test_a_farm_may_certify_a_lot_after_its_own_units_went_to_market(
+    chain: Chain, page: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Units the farm packed and shipped, which the market received by their own codes, are
+    # still the farm's goods: its late certificate of their lot is not refused — unless one unit
+    # of the lot was recorded only by the market (read a page of unit events at a time).
+    monkeypatch.setattr(suyuan.authority, "_UNITS_PAGE", page)
+    lot, late = chain.lot("LA0610"), chain.lot("LA0611")
+    units = [f"{lot}(21){n:04d}" for n in range(5)]
+    late_units = [f"{late}(21){n:04d}" for n in range(5)]
+    farm_side = [
+        chain.pack(chain.farm, chain.case(), units),
+        chain.pack(chain.farm, chain.case(), late_units),
+        chain.ship(chain.farm, chain.market, [*units, *late_units], "10"),
+    ]
+    market_side = [chain.receive(chain.market, chain.farm, [*units, *late_units], "10")]
+    market_only = [chain.pack(chain.market, chain.case(), [f"{late}(21)9999"])]
+    setup = write(chain, (chain.farm, farm_side), (chain.market, market_side + market_only))
+    assert setup.rejections == ()
+
+    assert write(chain, (chain.farm, [chain.certificate(chain.farm, [lot])])).rejections == ()
+    refused = write(chain, (chain.farm, [chain.certificate(chain.farm, [late])]))
+    assert reasons(refused) == [("not_in_custody", "codes[1]")]

@@ -14,7 +14,7 @@ documentation: ``docs/codes.md``.
 from suyuan.codes._certificate import is_valid_certificate_code, new_certificate_code
 from suyuan.codes._digital_link import PRIMARY_KEYS, digital_link_path, digital_link_uri
 from suyuan.codes._drug import drug_product_id
-from suyuan.codes._gs1 import gs1_lot
+from suyuan.codes._gs1 import gs1_lot, gs1_lots, gs1_units_prefix
 from suyuan.codes._model import CodeKind, TraceCode
 from suyuan.codes._scan_url import code_from_scan_url, legacy_scan_url, scan_url
 from suyuan.codes._trace_code import clear_code_cache, parse_trace_code
@@ -30,6 +30,8 @@ __all__ = [
     "digital_link_uri",
     "drug_product_id",
     "gs1_lot",
+    "gs1_lots",
+    "gs1_units_prefix",
     "is_valid_certificate_code",
     "legacy_scan_url",
     "new_certificate_code",

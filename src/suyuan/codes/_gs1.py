@@ -88,6 +88,22 @@ def gs1_lot(code: str) -> str | None:
     return code[:serial_at]
 
 
+def gs1_lots(codes: Iterable[str]) -> list[str]:
+    """The GS1 lots (:func:`gs1_lot`) of the serialised units among ``codes``, each once, in
+    order."""
+    return [lot for lot in dict.fromkeys(map(gs1_lot, codes)) if lot is not None]
+
+
+def gs1_units_prefix(code: str) -> str | None:
+    """What the canonical text of every serialised unit of the GS1 lot ``code`` starts with:
+    ``(01)GTIN(10)LOT(21)`` for ``(01)GTIN(10)LOT``; ``None`` when ``code`` is not a lot (a unit,
+    a GTIN with no lot, an SSCC, a code of another kind). The inverse of :func:`gs1_lot`:
+    ``gs1_lot(unit) == code`` exactly when ``unit`` starts with it and is a unit."""
+    if not code.startswith("(01)") or "(10)" not in code or "(21)" in code:
+        return None
+    return code + "(21)"
+
+
 def is_plainly_canonical(text: str) -> bool:
     """Whether ``text`` is canonical GS1 text with a valid check digit and plain qualifiers."""
     match = _PLAIN_CANONICAL.fullmatch(text)

@@ -335,6 +335,36 @@ class LedgerStore(ABC):
         """Events about any of ``codes`` (only of ``event_types`` if given), by time."""
 
     @abstractmethod
+    def code_events_under(
+        self,
+        prefix: str,
+        event_types: Collection[str] | None = None,
+        *,
+        other_than: str | None = None,
+        after: str | None = None,
+        limit: int = 1000,
+    ) -> list[CodeEventRef]:
+        """Events about codes that start with ``prefix`` (only of ``event_types`` if given, by
+        an actor other than ``other_than`` if given, about codes past ``after`` if given: the
+        next page), at most ``limit`` of them, by code:
+        the units of a GS1 lot, found by their canonical text
+        (:func:`suyuan.codes.gs1_units_prefix`). An indexed range read: codes compare by code
+        point on every backend (PostgreSQL's code columns are collated ``"C"``).
+
+        Raises:
+            ValueError: ``prefix`` is empty, or ``limit`` is not positive.
+        """
+
+    @abstractmethod
+    def codes_under(self, prefix: str, limit: int) -> list[str]:
+        """The codes that start with ``prefix`` and have an event in the ledger, by code, at most
+        ``limit`` of them (the units of a GS1 lot; as :meth:`code_events_under`).
+
+        Raises:
+            ValueError: ``prefix`` is empty, or ``limit`` is not positive.
+        """
+
+    @abstractmethod
     def edges_from(self, codes: Sequence[str]) -> list[CodeEdge]:
         """Edges whose parent is one of ``codes``."""
 

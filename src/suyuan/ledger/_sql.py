@@ -548,6 +548,48 @@ class SqlLedgerStore(LedgerStore):
         refs.sort(key=lambda r: (r.occurred_at, r.shard, r.seq))
         return refs
 
+    def code_events_under(
+        self,
+        prefix: str,
+        event_types: Collection[str] | None = None,
+        *,
+        other_than: str | None = None,
+        after: str | None = None,
+        limit: int = 1000,
+    ) -> list[CodeEventRef]:
+        types = sorted(event_types) if event_types is not None else []
+        if event_types is not None and not types:
+            return []
+        sql = (
+            "SELECT code, shard, seq, event_type, actor, occurred_at FROM code_events "
+            f"WHERE {self._under()}"
+        )
+        params: list[Any] = [*_code_range(prefix, limit)]
+        if types:
+            sql += f" AND event_type IN ({driver_markers(self._engine, len(types))})"
+            params += types
+        if other_than is not None:
+            sql += f" AND actor <> {driver_markers(self._engine, 1)}"
+            params.append(other_than)
+        if after is not None:
+            sql += f" AND code > {driver_markers(self._engine, 1)}"
+            params.append(after)
+        sql += f" ORDER BY code, shard, seq LIMIT {int(limit)}"
+        return [
+            CodeEventRef(code, shard, seq, event_type, actor, _occurred(occurred_at))
+            for code, shard, seq, event_type, actor, occurred_at in self._fetch(sql, params)
+        ]
+
+    def codes_under(self, prefix: str, limit: int) -> list[str]:
+        sql = f"SELECT DISTINCT code FROM code_events WHERE {self._under()} ORDER BY code"
+        rows = self._fetch(f"{sql} LIMIT {int(limit)}", _code_range(prefix, limit))
+        return [str(code) for (code,) in rows]
+
+    def _under(self) -> str:
+        """The condition of :func:`_code_range`'s two parameters on ``code``."""
+        marker = driver_markers(self._engine, 1)
+        return f"code >= {marker} AND code < {marker}"
+
     def _code_list(self, marker: str) -> str:
         """A query of one column, ``code``, of the codes bound at ``marker`` (``:name``, or the
         driver's positional marker) as :meth:`_code_list_value`: a JSON list on SQLite, a text
@@ -1004,6 +1046,19 @@ def _many_codes(params: Sequence[Any] | Mapping[str, Any]) -> bool:
     return markers > _OWN_PLAN_CODES or any(
         isinstance(v, list) and len(v) > _OWN_PLAN_CODES for v in values
     )
+
+
+def _code_range(prefix: str, limit: int) -> tuple[str, str]:
+    """[``prefix``, ``prefix`` with its last character raised by one): every code that starts
+    with it, in the code-point order the code index keeps (binary on SQLite, collation "C" on
+    PostgreSQL).
+
+    Raises:
+        ValueError: ``prefix`` is empty, or ``limit`` is not positive.
+    """
+    if not prefix or limit < 1:
+        raise ValueError("a read of codes by their prefix needs a prefix and a positive limit")
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def driver_markers(engine: Engine, count: int) -> str:

@@ -11,6 +11,9 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+#: A trace code's canonical text, compared by code point on every backend so that the units of a
+#: GS1 lot are one index range (migration 0006; SQLite compares text as bytes already).
+Code = sa.String(512).with_variant(sa.String(512, collation="C"), "postgresql")
 
 #: One row per shard: the tree head, the chain head and the Kafka offset committed with them.
 shards = sa.Table(
@@ -61,7 +64,7 @@ checkpoints = sa.Table(
 code_events = sa.Table(
     "code_events",
     metadata,
-    sa.Column("code", sa.String(512), nullable=False),
+    sa.Column("code", Code, nullable=False),
     sa.Column("shard", sa.Integer, nullable=False),
     sa.Column("seq", BigInt, nullable=False),
     sa.Column("event_type", sa.String(64), nullable=False),
@@ -74,8 +77,8 @@ code_events = sa.Table(
 code_edges = sa.Table(
     "code_edges",
     metadata,
-    sa.Column("parent", sa.String(512), nullable=False),
-    sa.Column("child", sa.String(512), nullable=False),
+    sa.Column("parent", Code, nullable=False),
+    sa.Column("child", Code, nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("shard", sa.Integer, nullable=False),
     sa.Column("seq", BigInt, nullable=False),

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum import ean
 
-from suyuan.codes import CodeKind, TraceCode, gs1_lot, parse_trace_code
+from suyuan.codes import (
+    CodeKind,
+    TraceCode,
+    gs1_lot,
+    gs1_lots,
+    gs1_units_prefix,
+    parse_trace_code,
+)
 from suyuan.errors import CodeError
 
 GS = "\x1d"
@@ -138,9 +148,6 @@ def test_a_bare_element_string_needs_a_prefix_or_separator() -> None:
 
 # --- the fast path for canonical text agrees with the full biip parse ---------------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from stdnum import ean  # noqa: E402
 
 from suyuan.codes import _gs1  # noqa: E402
 
@@ -193,3 +200,33 @@ def test_fast_path_accepts_exactly_what_biip_accepts_and_changes_nothing(text: s
 )
 def test_a_serialised_unit_belongs_to_its_gs1_lot(code: str, lot: str | None) -> None:
     assert gs1_lot(parse_trace_code(code).value) == lot
+
+
+@pytest.mark.parametrize(
+    ("code", "prefix"),
+    [
+        ("(01)09506000134352(10)ABC", "(01)09506000134352(10)ABC(21)"),
+        ("(01)09506000134352(10)ABC(21)123", None),  # a unit has no units
+        ("(01)09506000134352", None),  # a GTIN with no lot is not a lot
+        ("(00)106141411234567897", None),
+        ("12345678901234567890", None),
+        ("MWVY4MAETF24", None),
+    ],
+)
+def test_the_units_of_a_lot_start_with_its_units_prefix(code: str, prefix: str | None) -> None:
+    assert gs1_units_prefix(parse_trace_code(code).value) == prefix
+
+
+_LOT_TEXT = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-/", min_size=1, max_size=20)
+
+
+@given(lot=_LOT_TEXT, other=_LOT_TEXT, serial=_LOT_TEXT)
+def test_a_unit_starts_with_a_lot_s_units_prefix_exactly_when_it_is_of_that_lot(
+    lot: str, other: str, serial: str
+) -> None:
+    lot_code = parse_trace_code(f"(01)09506000134352(10){lot}").value
+    unit = parse_trace_code(f"(01)09506000134352(10){other}(21){serial}").value
+    prefix = gs1_units_prefix(lot_code)
+    assert prefix is not None
+    assert unit.startswith(prefix) == (gs1_lot(unit) == lot_code)
+    assert gs1_lots([unit, lot_code, unit]) == [gs1_lot(unit)]
