@@ -202,7 +202,10 @@ def verify(
             progress.advance(task, entries)
             progress.refresh()
 
-        report = auditor.run(checked)
+        try:
+            report = auditor.run(checked)
+        except LedgerError as err:
+            fail(str(err))
     if report.ok:
         console.print(
             f"[green]OK[/]: {report.entries} entries in {len(report.shards)} shard(s), "

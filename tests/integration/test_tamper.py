@@ -46,6 +46,7 @@ from suyuan.ledger import (
     Auditor,
     AuditReport,
     Leaf,
+    LedgerError,
     SqlLedgerStore,
     ledger_verifier,
     load_or_create_ledger_key,
@@ -874,6 +875,30 @@ def test_worker_processes_report_what_one_process_reports(
     assert (alone.jobs, split.jobs) == (1, 2)
     assert dataclasses.replace(split, jobs=1) == alone
     assert alone.ok == (tamper == "none")
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_a_worker_process_that_dies_ends_the_audit_with_an_error(
+    pristine: BuiltLedger, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, method: str
+) -> None:
+    """A worker process that ends before it answers — here it cannot open the ledger, so its
+    start fails — ends the audit with an error that says so, not with a wait for ever."""
+    monkeypatch.setattr(audit_module, "_CHUNK", 4)
+    monkeypatch.setattr(audit_module, "_PARALLEL_FROM", {method: 0})
+    monkeypatch.setattr(audit_module, "_start_method", lambda: method)
+    nowhere = f"sqlite:///{tmp_path / 'missing' / 'ledger.sqlite'}"
+    monkeypatch.setattr(audit_module.Auditor, "_store_url", lambda _self: nowhere)
+    store = SqlLedgerStore.from_url(pristine.url)
+    verifier = ledger_verifier(store)
+    try:
+        auditor = Auditor(store, verifier, root_keys(store), ledger_name=verifier.name, jobs=2)
+        with pytest.raises(LedgerError, match="worker process of the audit ended"):
+            auditor.run()
+    finally:
+        store.close()
+    result = runner.invoke(app, ["verify", "--db", pristine.url, "--jobs", "2"])
+    assert result.exit_code == 2, result.output
+    assert "worker process of the audit ended before its range was checked" in result.output
 
 
 def test_verify_without_a_ledger_fails_with_a_clear_message(

@@ -26,6 +26,8 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,6 +50,7 @@ from suyuan.events.model import (
 from suyuan.ledger._interface import (
     TRUST_SHARD,
     EntryNotFoundError,
+    LedgerError,
     LedgerStore,
     ShardHead,
     StoredCheckpoint,
@@ -217,7 +220,12 @@ class Auditor:
         return sum(self._store.head(shard).size for shard in self._store.shard_ids())
 
     def run(self, progress: Callable[[int], None] | None = None) -> AuditReport:
-        """Audit every shard. ``progress(n)`` is called as entries are checked."""
+        """Audit every shard. ``progress(n)`` is called as entries are checked.
+
+        Raises:
+            LedgerError: a worker process ended before its range was checked (the ledger was
+                not judged: no report).
+        """
         report = AuditReport()
         # Every entry's row must hold its leaf's event id (index_mismatch), so an event stored
         # twice shows as a repeated row id, even when the unique index was dropped.
@@ -243,20 +251,53 @@ class Auditor:
                 ranges = _RangeChecker(self._store, checker, repeated)
                 self._walk(shards, tasks, map(ranges.check, tasks), walk)
             else:
-                context = multiprocessing.get_context(method)
-                if method == "forkserver":
-                    context.set_forkserver_preload([__name__])
-                roots = [(r.verify_key.raw, r.organisation) for r in self._roots]
                 report.jobs = min(self._jobs, len(tasks))
-                with context.Pool(
-                    report.jobs,
-                    initializer=_start_worker,
-                    initargs=(url, roots, repeated),
-                ) as pool:
-                    self._walk(shards, tasks, pool.imap(_check_in_worker, tasks), walk)
+                self._walk_in_workers(method, url, repeated, shards, tasks, walk)
         except _EnoughFindingsError:
             pass
         return report
+
+    def _walk_in_workers(
+        self,
+        method: str,
+        url: str,
+        repeated: dict[tuple[int, int], tuple[int, int]],
+        shards: list[_ShardPlan],
+        tasks: list[_Range],
+        walk: _Walk,
+    ) -> None:
+        """:meth:`_walk` the ranges checked by :attr:`AuditReport.jobs` worker processes.
+
+        A pool of processes that notices a worker ending before it answered (killed, out of
+        memory, or failing to open the ledger): ``multiprocessing.Pool`` would wait for its
+        answer for ever.
+
+        Raises:
+            LedgerError: a worker process ended before its range was checked.
+        """
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload([__name__])
+        roots = [(r.verify_key.raw, r.organisation) for r in self._roots]
+        executor = ProcessPoolExecutor(
+            walk.report.jobs,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(url, roots, repeated),
+        )
+        finished = False
+        try:
+            self._walk(shards, tasks, executor.map(_check_in_worker, tasks), walk)
+            finished = True
+        except BrokenProcessPool as err:
+            raise LedgerError(
+                "a worker process of the audit ended before its range was checked (killed, out "
+                "of memory, or unable to open the ledger); run it again, or with --jobs 1"
+            ) from err
+        finally:
+            # Enough findings end the walk early: ranges not started are dropped, and the few
+            # being checked are not waited for.
+            executor.shutdown(wait=finished, cancel_futures=True)
 
     # --- planning ---------------------------------------------------------------------------
 
