@@ -532,12 +532,33 @@ class Custody:
         self._held_now: dict[str, set[str]] = {}  # the same, from pending events
         self._handed_now: dict[str, set[str]] = {}  # code → organisations it was shipped to
         self._units_now: dict[str, set[str]] = {}  # GS1 lot → its units held in pending events
+        self._unitless: set[str] = set()  # GS1 lots none of whose units the ledger names
         self._scope_holders: dict[tuple[str, ...], frozenset[str]] = {}  # recall roots → holders
 
     def add_message(self, events: Iterable[Event | None]) -> None:
         """Read the goods of ``events`` — a message of the write — in a few queries (what
         earlier messages read is kept: the ledger does not change during a write)."""
-        self._load([code for e in events if e is not None for _path, code in _goods_codes(e)])
+        codes = [code for e in events if e is not None for _path, code in _goods_codes(e)]
+        self._load(codes)
+        self._find_unitless(codes)
+
+    def _find_unitless(self, codes: Sequence[str]) -> None:
+        """Note the GS1 lots among ``codes`` that nobody holds and none of whose units the ledger
+        names — mostly every lot a message certifies — in one read for all of them, so that
+        :meth:`others_hold_units_of` need not read each."""
+        prefixes = {
+            lot: prefix
+            for lot in dict.fromkeys(codes)
+            if lot not in self._ledger and lot not in self._unitless
+            if (prefix := gs1_units_prefix(lot)) is not None
+        }
+        if not prefixes:
+            return
+        named = self._store.codes_under(list(prefixes.values()), _UNITS_PAGE + 1)
+        if len(named) > _UNITS_PAGE:
+            return  # too many to tell apart here: each lot is read when judged
+        with_units = {gs1_lot(code) for code in named}
+        self._unitless.update(lot for lot in prefixes if lot not in with_units)
 
     def _load(self, codes: Iterable[str]) -> None:
         asked = list(codes)
@@ -615,6 +636,8 @@ class Custody:
         pending = {u for u in self._units_now.get(lot, ()) if self._held_now[u] - {actor}}
         if self._not_all_held_by(pending, actor):
             return True
+        if lot in self._unitless:
+            return False
         after: str | None = None
         while True:
             page = self._store.code_events_under(

@@ -105,7 +105,7 @@ class CodeGraph:
             if prefix is None:
                 continue
             room = max(0, limit - len(listed))
-            units = self._store.codes_under(prefix, room + 1)
+            units = self._store.codes_under([prefix], room + 1)
             whole = whole and len(units) <= room
             listed.update(dict.fromkeys(units[:room]))
         return list(listed), whole

@@ -236,8 +236,12 @@ class LedgerStoreContract:
         assert store.code_events_under(prefix, other_than=world.farm.uscc) == []
         with pytest.raises(ValueError, match="prefix"):
             store.code_events_under("")
-        assert store.codes_under(prefix, 10) == sorted(units)
-        assert store.codes_under(prefix, 1) == sorted(units)[:1]
+        assert store.codes_under([prefix], 10) == sorted(units)
+        assert store.codes_under([prefix], 1) == sorted(units)[:1]
+        other = gs1_units_prefix(s.unit_code(lot="AB10"))
+        assert other is not None
+        assert store.codes_under([other, prefix, prefix], 10) == sorted([*units, others[0]])
+        assert store.codes_under([], 10) == []
         # the one code graph lists them after the codes asked about, and says when it cut them
         graph = CodeGraph(store)
         assert graph.with_units([units[2], lot]) == (

@@ -356,12 +356,13 @@ class LedgerStore(ABC):
         """
 
     @abstractmethod
-    def codes_under(self, prefix: str, limit: int) -> list[str]:
-        """The codes that start with ``prefix`` and have an event in the ledger, by code, at most
-        ``limit`` of them (the units of a GS1 lot; as :meth:`code_events_under`).
+    def codes_under(self, prefixes: Sequence[str], limit: int) -> list[str]:
+        """The codes that start with one of ``prefixes`` and have an event in the ledger, by
+        code, at most ``limit`` of them (the units of GS1 lots; as :meth:`code_events_under`),
+        in one query.
 
         Raises:
-            ValueError: ``prefix`` is empty, or ``limit`` is not positive.
+            ValueError: a prefix is empty, or ``limit`` is not positive.
         """
 
     @abstractmethod

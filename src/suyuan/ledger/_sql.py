@@ -580,10 +580,20 @@ class SqlLedgerStore(LedgerStore):
             for code, shard, seq, event_type, actor, occurred_at in self._fetch(sql, params)
         ]
 
-    def codes_under(self, prefix: str, limit: int) -> list[str]:
-        sql = f"SELECT DISTINCT code FROM code_events WHERE {self._under()} ORDER BY code"
-        rows = self._fetch(f"{sql} LIMIT {int(limit)}", _code_range(prefix, limit))
-        return [str(code) for (code,) in rows]
+    def codes_under(self, prefixes: Sequence[str], limit: int) -> list[str]:
+        unique = sorted(set(prefixes))
+        if not unique:
+            return []
+        # A range of the index per prefix, joined: the planners then read each range (ranges
+        # ORed in one WHERE make SQLite scan the whole index).
+        pair = f"({driver_markers(self._engine, 2)})"
+        sql = (
+            f"WITH r(low, high) AS (VALUES {', '.join([pair] * len(unique))}) "
+            "SELECT DISTINCT e.code FROM r CROSS JOIN code_events AS e "
+            "WHERE e.code >= r.low AND e.code < r.high ORDER BY e.code"
+        )
+        params = [bound for prefix in unique for bound in _code_range(prefix, limit)]
+        return [str(code) for (code,) in self._fetch(f"{sql} LIMIT {int(limit)}", params)]
 
     def _under(self) -> str:
         """The condition of :func:`_code_range`'s two parameters on ``code``."""
