@@ -278,7 +278,6 @@ class _Runner:
                 if reason:
                     described[backend] = self._skip(f"trace ({backend})", names, reason)
                     if appending:
-                        appending = None
                         self.kafka_described = self._skip("kafka", kafka_names(), reason)
                     continue
             try:

@@ -331,10 +331,11 @@ class KafkaSuite:
         return store
 
     def _close_ledger(self, store: SqlLedgerStore) -> None:
-        if self._services.postgres is None or self._kept is not None:
-            store.close()
-        else:
-            self._services.postgres.drop(store)
+        if self._kept is not None:
+            store.close()  # the kept ledger, cut back already
+            return
+        assert self._services.postgres is not None  # checked in __init__
+        self._services.postgres.drop(store)  # a fresh ledger of its own
 
 
 # --- the broker -----------------------------------------------------------------------------

@@ -99,6 +99,8 @@ class TansuBroker:
             stop(self.proc)
 
 
+#: Longest wait for a server to finish recovery after an unclean stop, in seconds.
+_RECOVERY_S = 1800.0
 #: A Unix socket's path holds at most 107 bytes: a socket directory longer than this (with
 #: ``.s.PGSQL.<port>`` after it) is made under the temporary directory instead.
 _SOCKET_DIR_MAX = 80
@@ -217,6 +219,28 @@ class PostgresServer:
                 stderr=subprocess.STDOUT,
             )
         wait_for_port(self.port, 60, self.proc, self.log)
+        self._wait_until_accepting(socket_dir)
+
+    def _wait_until_accepting(self, socket_dir: Path) -> None:
+        """Wait while the server replays its log: a kept cluster stopped uncleanly (killed
+        after the stop's timeout, say, in a long checkpoint) listens before it accepts
+        connections, for as long as its recovery takes."""
+        deadline = time.monotonic() + _RECOVERY_S
+        command = [
+            *self._run_as(),
+            find_pg_bin("pg_isready"),
+            *("-h", str(socket_dir), "-p", str(self.port), "-U", self.user, "-d", "postgres"),
+        ]
+        while subprocess.run(command, capture_output=True).returncode != 0:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"PostgreSQL exited; log: {self.log}\n{tail(self.log)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"PostgreSQL did not accept connections within {_RECOVERY_S:.0f} s "
+                    f"(recovering?); log: {self.log}\n{tail(self.log)}"
+                )
+            time.sleep(0.5)
 
     def _create_database(self, socket_dir: Path) -> None:
         deadline = time.monotonic() + 30

@@ -30,6 +30,11 @@ def _collate(collation: str | None) -> None:
     for table, column in _CODE_COLUMNS:
         # The type is unchanged, so PostgreSQL keeps the rows and rebuilds the column's indexes.
         op.alter_column(table, column, type_=sa.String(512, collation=collation))
+    # ALTER COLUMN ... TYPE forgets the columns' statistics: without them the planner reads a
+    # list of codes by scanning the table (seconds a query on a ledger of millions of events)
+    # until autovacuum gets round to it.
+    for table in dict.fromkeys(table for table, _column in _CODE_COLUMNS):
+        op.execute(f"ANALYZE {table}")
 
 
 def upgrade() -> None:

@@ -582,18 +582,20 @@ class SqlLedgerStore(LedgerStore):
 
     def codes_under(self, prefixes: Sequence[str], limit: int) -> list[str]:
         unique = sorted(set(prefixes))
-        if not unique:
-            return []
-        # A range of the index per prefix, joined: the planners then read each range (ranges
-        # ORed in one WHERE make SQLite scan the whole index).
-        pair = f"({driver_markers(self._engine, 2)})"
-        sql = (
-            f"WITH r(low, high) AS (VALUES {', '.join([pair] * len(unique))}) "
-            "SELECT DISTINCT e.code FROM r CROSS JOIN code_events AS e "
-            "WHERE e.code >= r.low AND e.code < r.high ORDER BY e.code"
-        )
-        params = [bound for prefix in unique for bound in _code_range(prefix, limit)]
-        return [str(code) for (code,) in self._fetch(f"{sql} LIMIT {int(limit)}", params)]
+        found: set[str] = set()
+        # One bounded read of the index per prefix, in a UNION: ranges ORed in one WHERE make
+        # SQLite scan the whole index, and PostgreSQL scans the table for ranges joined from a
+        # VALUES list (it cannot tell how few rows each range holds).
+        for start in range(0, len(unique), _PREFIXES_PER_QUERY):
+            part = unique[start : start + _PREFIXES_PER_QUERY]
+            branch = (
+                f"SELECT DISTINCT code FROM code_events WHERE {self._under()} "
+                f"ORDER BY code LIMIT {int(limit)}"
+            )
+            sql = " UNION ".join(f"SELECT * FROM ({branch}) AS b{n}" for n in range(len(part)))
+            params = [bound for prefix in part for bound in _code_range(prefix, limit)]
+            found.update(str(c) for (c,) in self._fetch(f"{sql} ORDER BY 1 LIMIT {limit}", params))
+        return sorted(found)[:limit]
 
     def _under(self) -> str:
         """The condition of :func:`_code_range`'s two parameters on ``code``."""
@@ -1056,6 +1058,10 @@ def _many_codes(params: Sequence[Any] | Mapping[str, Any]) -> bool:
     return markers > _OWN_PLAN_CODES or any(
         isinstance(v, list) and len(v) > _OWN_PLAN_CODES for v in values
     )
+
+
+#: Prefixes read in one statement by ``codes_under`` (SQLite allows 500 SELECTs in a compound).
+_PREFIXES_PER_QUERY = 200
 
 
 def _code_range(prefix: str, limit: int) -> tuple[str, str]:
