@@ -42,7 +42,6 @@ from suyuan.ledger import (
 from suyuan.scenario import Organisation, Scenario
 from suyuan.tlog import NoteSigner
 from suyuan_ingest.api import create_app as create_ingest_app
-from suyuan_trace_query import _routes_alerts
 from suyuan_trace_query.app import create_app as create_query_app
 from tests.databases import fresh_database
 from tests.integration.ingest_harness import IngestRig
@@ -164,7 +163,6 @@ def check_the_query_api(store: SqlLedgerStore, url: str, st: Story, tmp_path: Pa
         settings.model_copy(update={**_custody(), **dict(query_rate_limit_per_second=0)}),
         store=store,
     )
-    app.include_router(_routes_alerts.router)
     engine = store.engine
     hangzhou = create_token(engine, "regulator", region="330100")
     gongshu = create_token(engine, "regulator", region="330105")

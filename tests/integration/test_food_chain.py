@@ -30,7 +30,6 @@ from suyuan.ledger import TRUST_SHARD
 from suyuan.scenario import Organisation
 from suyuan_ingest import _routes_certificates
 from suyuan_ingest.api import create_app as create_ingest_app
-from suyuan_trace_query import _routes_alerts
 from suyuan_trace_query.app import create_app as create_query_app
 from tests.unit.foodchain.chain import CONTACT, Chain
 
@@ -159,7 +158,6 @@ def services(tmp_path: Path) -> Iterator[Services]:
         settings.model_copy(update={**custody, **dict(query_rate_limit_per_second=0)}),
         store=chain.store,
     )
-    query_app.include_router(_routes_alerts.router)
     with TestClient(ingest_app) as ingest, TestClient(query_app) as query:
         yield Services(
             chain=chain,

@@ -20,7 +20,6 @@ from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import TRUST_SHARD, SqlLedgerStore, create_ledger_engine, initialise, migrate
 from suyuan.tlog import NoteSigner
 from suyuan_ingest.api import create_app as create_ingest_app
-from suyuan_trace_query import _routes_alerts
 from suyuan_trace_query.app import create_app as create_query_app
 from tests.databases import fresh_database
 from tests.integration import vaccine_story
@@ -38,7 +37,6 @@ def query_client(store: SqlLedgerStore, tmp_path: Path) -> TestClient:
     app = create_query_app(
         settings.model_copy(update=dict(query_rate_limit_per_second=0)), store=store
     )
-    app.include_router(_routes_alerts.router)
     return TestClient(app)
 
 
