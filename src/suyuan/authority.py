@@ -48,6 +48,7 @@ from suyuan.ledger import (
     CONTAINS,
     TRANSFORMED,
     VOIDED_BY,
+    CodeEventRef,
     EntryNotFoundError,
     LedgerStore,
     edges_of,
@@ -623,18 +624,19 @@ class Custody:
         return not holders or actor in holders
 
     def others_hold_units_of(self, lot: str, actor: str) -> bool:
-        """Whether another organisation recorded a custody event about a serialised unit of the
-        GS1 lot ``lot`` that ``actor`` never recorded one about, in the ledger or earlier in this
-        write (``False`` when ``lot`` is not a lot code): a unit the actor packed and shipped to
-        a market is still the actor's goods, a unit only another recorded is not. Read by the
-        units' prefix, a page at a time (:meth:`suyuan.ledger.LedgerStore.code_events_under`);
-        mostly one indexed range read that finds nothing."""
+        """Whether a serialised unit of the GS1 lot ``lot`` was first recorded — in a custody
+        event, in the ledger or earlier in this write — by an organisation other than ``actor``
+        (``False`` when ``lot`` is not a lot code): a unit the actor packed and shipped to a
+        market is still the actor's goods; the market, which recorded it second, may not claim
+        the lot and with it every other unit. Read by the units' prefix, a page at a time
+        (:meth:`suyuan.ledger.LedgerStore.code_events_under`); mostly one indexed range read
+        that finds nothing."""
         prefix = gs1_units_prefix(lot)
         if prefix is None:
             return False
         self.graph()  # index the events accepted earlier in this write
         pending = {u for u in self._units_now.get(lot, ()) if self._held_now[u] - {actor}}
-        if self._not_all_held_by(pending, actor):
+        if self._first_recorded_by_others(pending, actor):
             return True
         if lot in self._unitless:
             return False
@@ -643,20 +645,30 @@ class Custody:
             page = self._store.code_events_under(
                 prefix, CUSTODY_EVENT_TYPES, other_than=actor, after=after, limit=_UNITS_PAGE
             )
-            if self._not_all_held_by({ref.code for ref in page}, actor):
+            if self._first_recorded_by_others({ref.code for ref in page}, actor):
                 return True
             if len(page) < _UNITS_PAGE:
                 return False
             after = page[-1].code  # the rest of this code's events add nothing
 
-    def _not_all_held_by(self, codes: set[str], actor: str) -> bool:
-        """Whether ``actor`` recorded no custody event about one of ``codes`` (itself: holding
-        a container of it does not make the actor the unit's first holder)."""
-        rest = sorted(code for code in codes if actor not in self._held_now.get(code, ()))
-        if not rest:
+    def _first_recorded_by_others(self, codes: set[str], actor: str) -> bool:
+        """Whether one of ``codes`` has an originator other than ``actor``: the organisation
+        of its first custody event about the code itself, in recorded order (holding a
+        container of it makes nobody its first holder)."""
+        if not codes:
             return False
-        refs = self._store.code_events_for(rest, CUSTODY_EVENT_TYPES)
-        return not set(rest) <= {ref.code for ref in refs if ref.actor == actor}
+        refs: dict[str, list[CodeEventRef]] = {}
+        for ref in self._store.code_events_for(sorted(codes), CUSTODY_EVENT_TYPES):
+            refs.setdefault(ref.code, []).append(ref)
+        for code in sorted(codes):
+            recorded = refs.get(code)
+            if recorded and len({ref.shard for ref in recorded}) == 1:
+                first: str | None = min(recorded, key=lambda ref: ref.seq).actor
+            else:  # across shards (by time of recording), or only earlier in this write
+                first = _originator(self._store, self._pending, code)
+            if first is not None and first != actor:
+                return True
+        return False
 
     def scope_holders(self, roots: Sequence[str]) -> frozenset[str]:
         """The organisations the ledger shows holding goods in the recall scope of ``roots``

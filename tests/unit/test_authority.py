@@ -348,6 +348,10 @@ def test_a_farm_may_certify_a_lot_after_its_own_units_went_to_market(
     setup = write(chain, (chain.farm, farm_side), (chain.market, market_side + market_only))
     assert setup.rejections == ()
 
+    # the market received the farm's units, but recorded them second: the lot is not its to
+    # claim (it would then hold every other unit of it)
+    claim = write(chain, (chain.market, [chain.pack(chain.market, chain.case(), [lot])]))
+    assert reasons(claim) == [("not_in_custody", "payload.child_codes[0]")]
     assert write(chain, (chain.farm, [chain.certificate(chain.farm, [lot])])).rejections == ()
     refused = write(chain, (chain.farm, [chain.certificate(chain.farm, [late])]))
     assert reasons(refused) == [("not_in_custody", "codes[1]")]
