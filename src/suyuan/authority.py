@@ -24,7 +24,7 @@ No web framework here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,7 +48,6 @@ from suyuan.ledger import (
     CONTAINS,
     TRANSFORMED,
     VOIDED_BY,
-    CodeEventRef,
     EntryNotFoundError,
     LedgerStore,
     edges_of,
@@ -657,18 +656,8 @@ class Custody:
         container of it makes nobody its first holder)."""
         if not codes:
             return False
-        refs: dict[str, list[CodeEventRef]] = {}
-        for ref in self._store.code_events_for(sorted(codes), CUSTODY_EVENT_TYPES):
-            refs.setdefault(ref.code, []).append(ref)
-        for code in sorted(codes):
-            recorded = refs.get(code)
-            if recorded and len({ref.shard for ref in recorded}) == 1:
-                first: str | None = min(recorded, key=lambda ref: ref.seq).actor
-            else:  # across shards (by time of recording), or only earlier in this write
-                first = _originator(self._store, self._pending, code)
-            if first is not None and first != actor:
-                return True
-        return False
+        first = _originators(self._store, self._pending, codes).values()
+        return any(origin is not None and origin != actor for origin in first)
 
     def scope_holders(self, roots: Sequence[str]) -> frozenset[str]:
         """The organisations the ledger shows holding goods in the recall scope of ``roots``
@@ -704,24 +693,44 @@ def originator(store: LedgerStore, code: str) -> str | None:
 def _originator(store: LedgerStore, pending: Sequence[Event], code: str) -> str | None:
     """The actor of the first recorded custody event about ``code`` (``None``: nobody has held
     it yet), in recorded order: the claimed ``occurred_at`` does not count."""
-    refs = store.code_events_for([code], CUSTODY_EVENT_TYPES)
-    if refs:
-        first_per_shard: dict[int, tuple[int, str]] = {}
-        for ref in refs:
-            known = first_per_shard.get(ref.shard)
-            if known is None or ref.seq < known[0]:
-                first_per_shard[ref.shard] = (ref.seq, ref.actor)
-        if len(first_per_shard) == 1:
-            return next(iter(first_per_shard.values()))[1]
-        # Several shards: their sequence numbers do not compare; the recorded times do.
-        entries = store.entries_at([(s, q) for s, (q, _a) in first_per_shard.items()])
+    return _originators(store, pending, [code])[code]
+
+
+def _originators(
+    store: LedgerStore, pending: Sequence[Event], codes: Collection[str]
+) -> dict[str, str | None]:
+    """:func:`_originator` of each of ``codes``, their custody events read in one query."""
+    first_per_shard: dict[str, dict[int, tuple[int, str]]] = {}
+    for ref in store.code_events_for(sorted(codes), CUSTODY_EVENT_TYPES):
+        shards = first_per_shard.setdefault(ref.code, {})
+        known = shards.get(ref.shard)
+        if known is None or ref.seq < known[0]:
+            shards[ref.shard] = (ref.seq, ref.actor)
+    # Several shards: their sequence numbers do not compare; the recorded times do.
+    across = [
+        (shard, seq)
+        for shards in first_per_shard.values()
+        if len(shards) > 1
+        for shard, (seq, _actor) in shards.items()
+    ]
+    entries = store.entries_at(across) if across else {}
+    found: dict[str, str | None] = {}
+    for code in codes:
+        shards = first_per_shard.get(code, {})
+        if len(shards) == 1:
+            found[code] = next(iter(shards.values()))[1]
+            continue
         recorded = [
             (entries[(shard, seq)].read_leaf().recorded_at, actor)
-            for shard, (seq, actor) in first_per_shard.items()
+            for shard, (seq, actor) in shards.items()
             if (shard, seq) in entries
         ]
-        if recorded:
-            return min(recorded)[1]
+        found[code] = min(recorded)[1] if recorded else _first_pending_holder(pending, code)
+    return found
+
+
+def _first_pending_holder(pending: Sequence[Event], code: str) -> str | None:
+    """The actor of the first custody event about ``code`` earlier in this write."""
     for event in pending:
         if event.event_type in CUSTODY_EVENT_TYPES and code in event.codes:
             return event.actor
