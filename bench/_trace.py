@@ -261,8 +261,7 @@ def prepare_ledger(settings: TraceSettings) -> TraceLedger:
         _build(directory, settings)
     else:
         progress(f"  reusing the trace ledger {directory}")
-    url, cluster = _open(directory, settings.backend)
-    ledger = TraceLedger(directory, json.loads(manifest.read_text()), reused, url, cluster)
+    ledger = open_ledger(directory, settings.backend, reused=reused)
     try:
         store = SqlLedgerStore(create_ledger_engine(ledger.url))
         try:
@@ -280,6 +279,13 @@ def prepare_ledger(settings: TraceSettings) -> TraceLedger:
         ledger.close()
         raise
     return ledger
+
+
+def open_ledger(directory: Path, backend: str, *, reused: bool = True) -> TraceLedger:
+    """The trace ledger built in ``directory``, as it is (its PostgreSQL cluster started)."""
+    url, cluster = _open(directory, backend)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    return TraceLedger(directory, manifest, reused, url, cluster)
 
 
 def _build(directory: Path, settings: TraceSettings) -> None:
@@ -849,8 +855,8 @@ class TraceSuite:
         workers = self._settings.query_workers
         clients = self._settings.clients
         with (
-            _regulator_token(ledger) as token,
-            _query_server(ledger, workers, clients) as server,
+            regulator_token(ledger) as token,
+            query_server(ledger, workers, clients) as server,
         ):
             regulator = {"Authorization": f"Bearer {token}"}
             first = _first_pass(server, ledger.codes("random"), regulator)
@@ -861,7 +867,7 @@ class TraceSuite:
                 for kind in KINDS:
                     codes = ledger.codes(kind)
                     _check_view(server.url, codes[0], headers, full=view == "regulator")
-                    load = _run_load(server, codes, headers, self._settings, f"{view}-{kind}")
+                    load = run_load(server, codes, headers, self._settings, f"{view}-{kind}")
                     results.extend(self._http_results(view, kind, load, ledger))
         if self._settings.profile:
             self._profile_traces(ledger)
@@ -1139,7 +1145,7 @@ class _Server:
 
 
 @contextmanager
-def _regulator_token(ledger: TraceLedger) -> Iterator[str]:
+def regulator_token(ledger: TraceLedger) -> Iterator[str]:
     """A regulator token in the ledger's token table, revoked afterwards."""
     engine = create_ledger_engine(ledger.url)
     try:
@@ -1153,7 +1159,7 @@ def _regulator_token(ledger: TraceLedger) -> Iterator[str]:
 
 
 @contextmanager
-def _query_server(ledger: TraceLedger, workers: int = 1, clients: int = 8) -> Iterator[_Server]:
+def query_server(ledger: TraceLedger, workers: int = 1, clients: int = 8) -> Iterator[_Server]:
     """``suyuan serve-query --workers`` on the ledger, on a free loopback port, until the block
     ends: with several ``workers``, uvicorn's processes behind the one port, each with the
     query service (the service keeps no state between requests). Each process works on as many
@@ -1266,6 +1272,16 @@ class _Load:
             "wall_s": round(self.wall_s, 2),
         }
 
+    def figures(self) -> dict[str, float]:
+        """Requests per second, p50 and p99, and the service's CPU per request."""
+        done = max(len(self.latencies_ms), 1)
+        return {
+            "requests_per_s": round(self.statuses.get(200, 0) / self.wall_s, 1),
+            "p50_ms": round(_percentile(self.latencies_ms, 50), 3),
+            "p99_ms": round(_percentile(self.latencies_ms, 99), 3),
+            "server_cpu_ms_per_request": round(1000 * self.server_cpu_s / done, 3),
+        }
+
 
 def _first_pass(server: _Server, codes: Sequence[str], headers: dict[str, str]) -> _Load:
     """Each of ``codes`` traced once, in turn, on one keep-alive connection."""
@@ -1284,7 +1300,7 @@ def _first_pass(server: _Server, codes: Sequence[str], headers: dict[str, str]) 
     return first
 
 
-def _run_load(
+def run_load(
     server: _Server,
     codes: Sequence[str],
     headers: dict[str, str],

@@ -165,21 +165,39 @@ class LedgerAccess:
 
 
 class TraceSlots:
-    """At most ``size`` budgeted traces (API, scan page, label) worked on at once.
+    """At most ``size`` budgeted traces (API, scan page, label) in a service process at once, of
+    which at most ``running`` are worked on; the others wait for a turn, first come first
+    served.
 
-    One more is refused at once rather than queued: 50 clients asking for an expensive code
-    must not hold every worker thread while regulators and cheap codes wait behind them.
+    One past ``size`` is refused at once rather than queued: 50 clients asking for an expensive
+    code must not hold every worker thread while regulators and cheap codes wait behind them.
+
+    Why only ``running`` at once: a trace holds Python's interpreter lock for most of its time
+    and lets go of it at each database call, and threads past one or two only hand the lock back
+    and forth. One process serving eight clients spent 7.3 ms of CPU per public trace with two
+    running and 9.9 ms with all eight, and answered 1.25 times as many with two
+    (docs/http-query.md, "Traces at once"). Regulator and admin traces take no slot and no turn:
+    they are few, and some are long (a recall's lot), so no public trace waits behind them.
     """
 
     RETRY_AFTER = 1
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, running: int) -> None:
         self.size = size
+        self.running = running
         self._free = threading.BoundedSemaphore(size)
+        self._turns = threading.Semaphore(running)
+        self._taken = 0
+        self._count = threading.Lock()
+
+    @property
+    def taken(self) -> int:
+        """Slots taken now, by traces worked on or waiting for a turn."""
+        return self._taken
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        """Hold one slot while the block runs.
+        """Hold one slot while the block runs, and start the block in its turn.
 
         Raises:
             ApiError: 503 ``busy`` (``Retry-After``) when every slot is taken.
@@ -192,9 +210,14 @@ class TraceSlots:
                 f"{self.RETRY_AFTER} s",
                 retry_after=self.RETRY_AFTER,
             )
+        with self._count:
+            self._taken += 1
         try:
-            yield
+            with self._turns:
+                yield
         finally:
+            with self._count:
+                self._taken -= 1
             self._free.release()
 
 

@@ -124,7 +124,7 @@ def create_app(
             events=settings.trace_budget_events,
             bytes=settings.trace_budget_bytes,
         ),
-        public_traces=TraceSlots(settings.public_trace_concurrency),
+        public_traces=TraceSlots(settings.public_trace_concurrency, settings.public_trace_threads),
     )
 
     @asynccontextmanager

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     public_trace_concurrency: int = Field(
         4, ge=1, description="Budgeted traces (API, scan page, label) worked on at once; more: 503."
     )
+    public_trace_threads: int = Field(
+        2,
+        ge=1,
+        description="Of those, how many run at once; the others wait their turn (more threads "
+        "only contend for Python's interpreter lock).",
+    )
     trusted_proxies: Annotated[tuple[IpNetwork, ...], NoDecode] = Field(
         (),
         description="Comma-separated addresses or CIDRs whose X-Forwarded-For is believed.",

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import base64
 import secrets
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +36,7 @@ from suyuan.ledger import (
     migrate,
 )
 from suyuan.scenario import Organisation, Scenario, vegetable_certificate
+from suyuan_trace_query._deps import TraceSlots
 from suyuan_trace_query.app import create_app
 
 INPUTS = 40_000
@@ -273,19 +278,44 @@ def test_the_scan_page_says_when_it_shows_only_part(ledger: Ledger) -> None:
 # --- public traces at once ------------------------------------------------------------------------
 
 
+@contextmanager
+def _held(slots: TraceSlots, count: int) -> Iterator[None]:
+    """``count`` public trace slots taken, each by a thread of its own, until the block ends:
+    the first ``slots.running`` in their turn, the others waiting for one."""
+    release = threading.Event()
+
+    def hold() -> None:
+        with slots.slot():
+            release.wait()
+
+    with ThreadPoolExecutor(count) as pool:
+        holders = []
+        try:
+            for n in range(count):
+                holders.append(pool.submit(hold))
+                _until(lambda n=n: slots.taken == n + 1)
+            yield
+        finally:
+            release.set()
+        for holder in holders:
+            holder.result(timeout=10)
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def test_public_traces_past_the_bound_are_refused_at_once(ledger: Ledger) -> None:
     slots = ledger.client.app.state.context.public_traces
-    held = [slots.slot() for _ in range(slots.size)]
-    for slot in held:
-        slot.__enter__()
-    try:
+    assert slots.running < slots.size  # some of the held slots wait for a turn
+    with _held(slots, slots.size):
         api = ledger.trace(ledger.lot)
         page = ledger.get(f"/c/{quote(ledger.lot, safe='()')}")
         producer = ledger.trace(ledger.lot, ledger.shop_token)
         regulator = ledger.trace(ledger.lot, ledger.regulator)
-    finally:
-        for slot in held:
-            slot.__exit__(None, None, None)
     after = ledger.trace(ledger.lot)
 
     assert api.status_code == 503
@@ -297,6 +327,23 @@ def test_public_traces_past_the_bound_are_refused_at_once(ledger: Ledger) -> Non
     assert producer.status_code == 503
     assert regulator.status_code == 200  # accountable callers are never turned away
     assert after.status_code == 200
+    assert slots.taken == 0
+
+
+def test_public_traces_wait_for_a_turn_and_regulators_never_do(ledger: Ledger) -> None:
+    slots = ledger.client.app.state.context.public_traces
+    with ThreadPoolExecutor(1) as pool:
+        with _held(slots, slots.running):
+            waiting = pool.submit(ledger.trace, ledger.lot)
+            _until(lambda: slots.taken == slots.running + 1)
+            regulator = ledger.trace(ledger.lot, ledger.regulator)
+            unanswered = not wait([waiting], timeout=1).done
+        answered = waiting.result(timeout=30)
+
+    assert regulator.status_code == 200  # no turn to wait for
+    assert unanswered  # every turn was taken: the public trace waited, holding its slot
+    assert answered.status_code == 200
+    assert slots.taken == 0
 
 
 # --- the public view ------------------------------------------------------------------------------
