@@ -1000,6 +1000,44 @@ class TestPostgresLedgerStore(LedgerStoreContract):
             ("code_events", "code"),
         ]
 
+    def test_walks_down_the_code_graph_are_planned_for_about_ten_children_a_code(
+        self, postgres_url: str
+    ) -> None:
+        # The sampled estimate said 100 children a parent on the 10M-event ledger (6.2 there),
+        # and a forward walk's duplicate check was sized for it (migration 0007).
+        from importlib.resources import files
+
+        from alembic import command
+        from alembic.config import Config
+
+        def parent_options(url: str) -> list[str] | None:
+            engine = create_ledger_engine(url)
+            try:
+                with engine.connect() as conn:
+                    options: list[str] | None = conn.exec_driver_sql(
+                        "SELECT attoptions FROM pg_attribute "
+                        "WHERE attrelid = 'code_edges'::regclass AND attname = 'parent'"
+                    ).scalar()
+                    return options
+            finally:
+                engine.dispose()
+
+        config = Config()
+        config.set_main_option("script_location", str(files("suyuan_migrations")))
+        with fresh_database(postgres_url, "ledger") as url:
+            engine = create_ledger_engine(url)
+            try:
+                migrate(engine)
+                migrated = parent_options(url)
+                with engine.begin() as conn:
+                    config.attributes["connection"] = conn
+                    command.downgrade(config, "0006")
+            finally:
+                engine.dispose()
+            downgraded = parent_options(url)
+        assert migrated == ["n_distinct=-0.1"]
+        assert downgraded is None
+
     def test_statements_stay_prepared_from_one_reading_block_to_the_next(
         self, store: LedgerStore
     ) -> None:
