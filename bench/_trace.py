@@ -46,7 +46,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -1159,16 +1159,23 @@ def regulator_token(ledger: TraceLedger) -> Iterator[str]:
 
 
 @contextmanager
-def query_server(ledger: TraceLedger, workers: int = 1, clients: int = 8) -> Iterator[_Server]:
+def query_server(
+    ledger: TraceLedger,
+    workers: int = 1,
+    clients: int = 8,
+    environment: Mapping[str, str] | None = None,
+) -> Iterator[_Server]:
     """``suyuan serve-query --workers`` on the ledger, on a free loopback port, until the block
     ends: with several ``workers``, uvicorn's processes behind the one port, each with the
     query service (the service keeps no state between requests). Each process works on as many
     public traces at once as there are ``clients``: the figures time traces, not the 503
-    ``busy`` answers past SUYUAN_PUBLIC_TRACE_CONCURRENCY."""
+    ``busy`` answers past SUYUAN_PUBLIC_TRACE_CONCURRENCY. ``environment``: more settings, on
+    top of this process's environment."""
     port = _free_port()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
+        **(environment or {}),
         "SUYUAN_QUERY_RATE_LIMIT_PER_SECOND": "0",
         "SUYUAN_PUBLIC_TRACE_CONCURRENCY": str(clients),
         "SUYUAN_LEDGER_KEY_FILE": str(ledger.key_file),
@@ -1254,19 +1261,19 @@ class _Load:
 
     def details(self) -> dict[str, Any]:
         done = len(self.latencies_ms)
-        ok = self.statuses.get(200, 0)
+        figures = self.figures()
         warm_up = self.warm_up or _Load()
         return {
             "requests": done,
             "warm_up_requests": len(warm_up.latencies_ms),
             "warm_up_statuses": {str(k): v for k, v in sorted(warm_up.statuses.items())},
-            "requests_per_s": round(ok / self.wall_s, 1),
+            "requests_per_s": figures["requests_per_s"],
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "transport_failures": len(self.failures) + len(warm_up.failures),
             "p90_ms": round(_percentile(self.latencies_ms, 90), 3),
             "max_ms": round(max(self.latencies_ms), 3),
             "response_bytes_avg": round(self.response_bytes / max(done, 1)),
-            "server_cpu_ms_per_request": round(1000 * self.server_cpu_s / max(done, 1), 2),
+            "server_cpu_ms_per_request": figures["server_cpu_ms_per_request"],
             "server_cpu_share": round(self.server_cpu_s / self.wall_s, 2),
             "client_cpu_share": round(self.client_cpu_s / self.wall_s, 2),
             "wall_s": round(self.wall_s, 2),
@@ -1279,7 +1286,7 @@ class _Load:
             "requests_per_s": round(self.statuses.get(200, 0) / self.wall_s, 1),
             "p50_ms": round(_percentile(self.latencies_ms, 50), 3),
             "p99_ms": round(_percentile(self.latencies_ms, 99), 3),
-            "server_cpu_ms_per_request": round(1000 * self.server_cpu_s / done, 3),
+            "server_cpu_ms_per_request": round(1000 * self.server_cpu_s / done, 2),
         }
 
 

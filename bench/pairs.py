@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
@@ -30,7 +29,6 @@ from bench._trace import (
     KINDS,
     LEDGER_DIR,
     VIEWS,
-    TraceLedger,
     TraceSettings,
     open_ledger,
     query_server,
@@ -90,7 +88,7 @@ def run(args: argparse.Namespace, sides: list[dict[str, str]]) -> dict[str, Any]
         with regulator_token(ledger) as token, ExitStack() as stack:
             headers = {"Authorization": f"Bearer {token}"} if args.view == "regulator" else {}
             servers = [
-                stack.enter_context(_served(ledger, args.workers, settings.clients, side))
+                stack.enter_context(query_server(ledger, args.workers, settings.clients, side))
                 for side in sides
             ]
             for server in servers:  # untimed: statements prepared, pages read
@@ -122,25 +120,6 @@ def run(args: argparse.Namespace, sides: list[dict[str, str]]) -> dict[str, Any]
         "medians": {name: _medians(pairs, name) for name in FIGURES},
         "pairs": pairs,
     }
-
-
-@contextmanager
-def _served(
-    ledger: TraceLedger, workers: int, clients: int, environment: dict[str, str]
-) -> Iterator[Any]:
-    """A query service started with ``environment`` on top of this process's."""
-    saved = dict(os.environ)
-    os.environ.update(environment)
-    try:
-        server = query_server(ledger, workers, clients)
-        started = server.__enter__()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    try:
-        yield started
-    finally:
-        server.__exit__(None, None, None)
 
 
 def _medians(pairs: list[dict[str, Any]], name: str) -> dict[str, float]:

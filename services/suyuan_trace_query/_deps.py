@@ -174,8 +174,8 @@ class TraceSlots:
 
     Why only ``running`` at once: a trace holds Python's interpreter lock for most of its time
     and lets go of it at each database call, and threads past one or two only hand the lock back
-    and forth. One process serving eight clients spent 7.3 ms of CPU per public trace with two
-    running and 9.9 ms with all eight, and answered 1.25 times as many with two
+    and forth. One process serving eight clients answered 1.28 times as many public traces with
+    two running as with all eight on SQLite, at 0.69 times the CPU per trace
     (docs/http-query.md, "Traces at once"). Regulator and admin traces take no slot and no turn:
     they are few, and some are long (a recall's lot), so no public trace waits behind them.
     """
@@ -185,10 +185,9 @@ class TraceSlots:
     def __init__(self, size: int, running: int) -> None:
         self.size = size
         self.running = running
-        self._free = threading.BoundedSemaphore(size)
-        self._turns = threading.Semaphore(running)
         self._taken = 0
         self._count = threading.Lock()
+        self._turns = threading.Semaphore(running)
 
     @property
     def taken(self) -> int:
@@ -202,7 +201,11 @@ class TraceSlots:
         Raises:
             ApiError: 503 ``busy`` (``Retry-After``) when every slot is taken.
         """
-        if not self._free.acquire(blocking=False):
+        with self._count:
+            full = self._taken >= self.size
+            if not full:
+                self._taken += 1
+        if full:
             raise ApiError(
                 503,
                 "busy",
@@ -210,15 +213,12 @@ class TraceSlots:
                 f"{self.RETRY_AFTER} s",
                 retry_after=self.RETRY_AFTER,
             )
-        with self._count:
-            self._taken += 1
         try:
             with self._turns:
                 yield
         finally:
             with self._count:
                 self._taken -= 1
-            self._free.release()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
 import suyuan.codegraph
 from suyuan.auth import Role, authenticate, create_token
@@ -923,6 +924,21 @@ class TestSqliteLedgerStore(LedgerStoreContract):
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
+def _move_schema(engine: Engine, revision: str, *, down: bool = False) -> None:
+    """Upgrade (``down``: downgrade) the schema of ``engine`` to ``revision``, as
+    :func:`~suyuan.ledger.migrate` brings it to the newest."""
+    from importlib.resources import files
+
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(files("suyuan_migrations")))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
 @pytest.mark.integration
 class TestPostgresLedgerStore(LedgerStoreContract):
     @pytest.fixture
@@ -964,18 +980,9 @@ class TestPostgresLedgerStore(LedgerStoreContract):
     ) -> None:
         # ALTER COLUMN ... TYPE drops a column's statistics, and without them PostgreSQL scanned
         # a 10M-event ledger's code index for every list of codes: migration 0006 analyzes.
-        from importlib.resources import files
-
-        from alembic import command
-        from alembic.config import Config
-
-        config = Config()
-        config.set_main_option("script_location", str(files("suyuan_migrations")))
         with fresh_database(postgres_url, "ledger") as url:
             engine = create_ledger_engine(url)
-            with engine.begin() as conn:
-                config.attributes["connection"] = conn
-                command.upgrade(config, "0005")
+            _move_schema(engine, "0005")
             store = SqlLedgerStore(engine)
             try:
                 writer = LedgerWriter(store, [world.scenario.root])
@@ -1005,36 +1012,23 @@ class TestPostgresLedgerStore(LedgerStoreContract):
     ) -> None:
         # The sampled estimate said 100 children a parent on the 10M-event ledger (6.2 there),
         # and a forward walk's duplicate check was sized for it (migration 0007).
-        from importlib.resources import files
+        def parent_options() -> list[str] | None:
+            with engine.connect() as conn:
+                options: list[str] | None = conn.exec_driver_sql(
+                    "SELECT attoptions FROM pg_attribute "
+                    "WHERE attrelid = 'code_edges'::regclass AND attname = 'parent'"
+                ).scalar()
+                return options
 
-        from alembic import command
-        from alembic.config import Config
-
-        def parent_options(url: str) -> list[str] | None:
-            engine = create_ledger_engine(url)
-            try:
-                with engine.connect() as conn:
-                    options: list[str] | None = conn.exec_driver_sql(
-                        "SELECT attoptions FROM pg_attribute "
-                        "WHERE attrelid = 'code_edges'::regclass AND attname = 'parent'"
-                    ).scalar()
-                    return options
-            finally:
-                engine.dispose()
-
-        config = Config()
-        config.set_main_option("script_location", str(files("suyuan_migrations")))
         with fresh_database(postgres_url, "ledger") as url:
             engine = create_ledger_engine(url)
             try:
                 migrate(engine)
-                migrated = parent_options(url)
-                with engine.begin() as conn:
-                    config.attributes["connection"] = conn
-                    command.downgrade(config, "0006")
+                migrated = parent_options()
+                _move_schema(engine, "0006", down=True)
+                downgraded = parent_options()
             finally:
                 engine.dispose()
-            downgraded = parent_options(url)
         assert migrated == ["n_distinct=-0.1"]
         assert downgraded is None
 

@@ -311,11 +311,13 @@ def _until(condition: Callable[[], bool]) -> None:
 def test_public_traces_past_the_bound_are_refused_at_once(ledger: Ledger) -> None:
     slots = ledger.client.app.state.context.public_traces
     assert slots.running < slots.size  # some of the held slots wait for a turn
-    with _held(slots, slots.size):
-        api = ledger.trace(ledger.lot)
-        page = ledger.get(f"/c/{quote(ledger.lot, safe='()')}")
-        producer = ledger.trace(ledger.lot, ledger.shop_token)
-        regulator = ledger.trace(ledger.lot, ledger.regulator)
+    # Each request in a thread of its own, with a deadline: one let past the bound would wait
+    # for a turn the held slots keep, and hang the test instead of failing it.
+    with ThreadPoolExecutor(1) as pool, _held(slots, slots.size):
+        api = pool.submit(ledger.trace, ledger.lot).result(timeout=30)
+        page = pool.submit(ledger.get, f"/c/{quote(ledger.lot, safe='()')}").result(timeout=30)
+        producer = pool.submit(ledger.trace, ledger.lot, ledger.shop_token).result(timeout=30)
+        regulator = pool.submit(ledger.trace, ledger.lot, ledger.regulator).result(timeout=30)
     after = ledger.trace(ledger.lot)
 
     assert api.status_code == 503
