@@ -50,7 +50,6 @@ from suyuan.ledger import (
     VOIDED_BY,
     EntryNotFoundError,
     LedgerStore,
-    edges_of,
 )
 from suyuan.signing import Organisation
 
@@ -522,10 +521,14 @@ class Custody:
     whole message where possible, and the events accepted before in the same write (``pending``,
     a list the writer appends to as it accepts events)."""
 
-    def __init__(self, store: LedgerStore, pending: Sequence[Event]) -> None:
+    def __init__(
+        self, store: LedgerStore, pending: Sequence[Event], graph: CodeGraph | None = None
+    ) -> None:
+        """``graph``: the write's code graph, when the other rules of the write share it
+        (:meth:`CodeGraph.follow` adds the pending events' edges once for all of them)."""
         self._store = store
         self._pending = pending
-        self._graph = CodeGraph(store)
+        self._graph = graph if graph is not None else CodeGraph(store)
         self._seen = 0  # pending events indexed so far
         self._loaded: set[str] = set()
         self._ledger: dict[str, set[str]] = {}  # code → organisations that held it
@@ -585,7 +588,7 @@ class Custody:
                 for code in event.codes:
                     self._handed_now.setdefault(code, set()).add(receiver)
         # The graph walks the packings earlier in the write as it walks the ledger's.
-        self._graph.add_pending(edge for event in fresh for edge in edges_of(event))
+        self._graph.follow(self._pending)
         self._seen = len(self._pending)
 
     def graph(self) -> CodeGraph:

@@ -20,14 +20,17 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from suyuan.codes import gs1_units_prefix
+from suyuan.events.model import Event
 from suyuan.ledger import (
     CONTAINS,
+    EDGE_EVENT_TYPES,
     TRANSFORMED,
     UNPACKED,
     CodeEdge,
     CodeEventRef,
     LedgerStore,
     Reached,
+    edges_of,
 )
 
 #: How far a walk goes (levels) and how many codes it may reach; past either it says so.
@@ -89,6 +92,9 @@ class CodeGraph:
         # Edges of events not in the ledger yet (add_pending): followed by loads and walks.
         self._pending_down: dict[str, set[tuple[str, str]]] = {}
         self._pending_up: dict[str, set[tuple[str, str]]] = {}
+        # The write's pending list that follow() reads, and how far it has read it.
+        self._followed: Sequence[Event] = ()
+        self._followed_seen = 0
 
     # --- closure (walked in the database) ---------------------------------------------------------
 
@@ -199,6 +205,23 @@ class CodeGraph:
         for parent, child, kind in edges:
             self._pending_down.setdefault(parent, set()).add((child, kind))
             self._pending_up.setdefault(child, set()).add((parent, kind))
+
+    def follow(self, pending: Sequence[Event]) -> None:
+        """Add the edges (:meth:`add_pending`) of the events appended to ``pending`` — the
+        write's list of events accepted so far, which only grows — since the last call: every
+        rule of a write that walks the code graph shares one graph and one pass over the list.
+        A different list starts over from its beginning (edges already added stay: they are
+        a set)."""
+        if pending is not self._followed or len(pending) < self._followed_seen:
+            self._followed, self._followed_seen = pending, 0
+        fresh = pending[self._followed_seen :]
+        self._followed_seen = len(pending)
+        self.add_pending(
+            edge
+            for event in fresh
+            if event.event_type in EDGE_EVENT_TYPES
+            for edge in edges_of(event)
+        )
 
     def load_down(self, codes: Iterable[str], kinds: Collection[str]) -> None:
         """Load the edges below ``codes`` (children, their children …) following ``kinds``."""

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from suyuan.authority import Custody, check_authority
+from suyuan.codegraph import CodeGraph
 from suyuan.errors import IdConflictError, InvalidInputError, SuyuanError
 from suyuan.events import MAX_BATCH_BYTES, decode_batch, decode_event, validate_event
 from suyuan.events.model import TRUST_EVENT_TYPES, Event, SignedBatch
@@ -546,8 +547,11 @@ class _Judging:
     def message(self, events: Sequence[Event | None]) -> tuple[Reads, Custody]:
         """The reads and custody view, with what ``events`` (the next message's) need read."""
         if self._reads is None or self._custody is None:
-            self._reads = Reads(self.store)
-            self._custody = Custody(self.store, self.pending)
+            # One code graph for the write: the custody checks and the chains' rules load
+            # and walk the same edges, and the pending events' edges are added once.
+            graph = CodeGraph(self.store)
+            self._reads = Reads(self.store, graph=graph)
+            self._custody = Custody(self.store, self.pending, graph)
         self._reads.prefetch(code for event in events if event for code in certificate_codes(event))
         self._custody.add_message(events)
         return self._reads, self._custody

@@ -136,7 +136,8 @@ class _Lookup:
         load_related(self.graph, seeds)
         self.related = related_goods(self.graph, seeds)
         found = reads.about(self.related, _IMPORT_TYPES)
-        found += [e for e in pending if e.event_type in _IMPORT_TYPES]
+        if pending:
+            found += reads.pending_of(pending, _IMPORT_TYPES)
         self.events = _unique(found)
         declarations = [e for e in self.events if e.event_type == IMPORT_DECLARED]
         self.positives = positives_below(reads, self.graph, declarations, pending)
@@ -174,7 +175,12 @@ def positives_below(
     graph.load_up(goods, PACKING_KINDS)
     sampled = graph.above(goods, PACKING_KINDS)
     found = reads.about(sampled, {INSPECTION_RECORDED})
-    found += [e for e in pending if set(e.codes) & sampled]
+    if pending:
+        found += [
+            e
+            for e in reads.pending_of(pending, {INSPECTION_RECORDED}, sampled)
+            if set(e.codes) & sampled
+        ]
     positives = [e for e in _unique(found) if is_positive_sample(e)]
     scoped = [(p, declaration_scope(reads, graph, p, pending)) for p in positives]
     return [(p, scope) for p, scope in scoped if _binds(reads, p, scope, declarations)]
@@ -198,7 +204,9 @@ def declaration_scope(
     whole declaration (one batch in one container)."""
     load_related(graph, sample.codes)
     related = related_goods(graph, sample.codes)
-    found = [*reads.about(related, {IMPORT_DECLARED}), *pending]
+    found = reads.about(related, {IMPORT_DECLARED})
+    if pending:
+        found += reads.pending_of(pending, {IMPORT_DECLARED}, related)
     return {
         code
         for d in found

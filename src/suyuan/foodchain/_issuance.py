@@ -10,7 +10,7 @@ rules. It is the same check for events arriving over HTTP and over Kafka.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -133,7 +133,10 @@ class _IssueCheck:
             [self.own, *upstream, *self.goods], {*CERTIFICATE_TYPES, INSPECTION_RECORDED}
         )
         self.records = certificate_records(
-            reads, [self.own, *upstream], self.pending(CERTIFICATE_TYPES), loaded=found
+            reads,
+            [self.own, *upstream],
+            self.pending(CERTIFICATE_TYPES, [self.own, *upstream]),
+            loaded=found,
         )
         self.known_inspections = [
             e
@@ -143,11 +146,12 @@ class _IssueCheck:
         self.upstream = upstream
         self.found = found
 
-    def pending(self, types: Collection[str]) -> list[Event]:
-        """The events of ``types`` accepted earlier in the write, in order, but this one."""
+    def pending(self, types: Collection[str], codes: Iterable[str] | None = None) -> list[Event]:
+        """The events of ``types`` accepted earlier in the write, in order, but this one; with
+        ``codes``, only those about any of them (:meth:`Reads.pending_of`)."""
         return [
             e
-            for e in self.reads.pending_of(self._all_pending, types)
+            for e in self.reads.pending_of(self._all_pending, types, codes)
             if e.event_id != self.event.event_id
         ]
 
@@ -231,7 +235,10 @@ class _IssueCheck:
             return
         receipts = [
             e
-            for e in [*self.reads.about(self.goods, {RECEIVED}), *self.pending({RECEIVED})]
+            for e in [
+                *self.reads.about(self.goods, {RECEIVED}),
+                *self.pending({RECEIVED}, self.goods),
+            ]
             if e.event_type == RECEIVED
             and e.actor == self.event.actor
             and e.payload.get("from_org") != self.event.actor
@@ -273,7 +280,7 @@ class _IssueCheck:
         # their codes and the certificates they cite).
         issued = [
             e
-            for e in self.pending({CERTIFICATE_ISSUED})
+            for e in self.pending({CERTIFICATE_ISSUED}, every)
             if every & {*e.codes, *map(str, e.payload["upstream_certificates"])}
         ]
         vouching = {self.event.actor} | vouching_issuers(
@@ -429,7 +436,9 @@ class _IssueCheck:
         extra = sorted({str(c) for e in earlier for c in e.payload["upstream_certificates"]})
         extra = [code for code in extra if code not in self.upstream]
         records = (
-            certificate_records(self.reads, extra, self.pending(CERTIFICATE_TYPES)) if extra else {}
+            certificate_records(self.reads, extra, self.pending(CERTIFICATE_TYPES, extra))
+            if extra
+            else {}
         )
         pool = [*issues, *(r.issue for r in records.values() if r.issue is not None)]
         receipts, graph = self._receipts(pool, [*self.upstream, *extra])
@@ -457,7 +466,7 @@ class _IssueCheck:
         cited = set(self.upstream)
         mine = {
             e.event_id: e
-            for e in [*self.found, *self.pending({CERTIFICATE_ISSUED})]
+            for e in [*self.found, *self.pending({CERTIFICATE_ISSUED}, cited)]
             if e.event_type == CERTIFICATE_ISSUED
             and e.actor == self.event.actor
             and e.event_id != self.event.event_id
@@ -466,7 +475,9 @@ class _IssueCheck:
         if not mine:
             return []
         codes = {key: own_certificate_code(e) or "" for key, e in mine.items()}
-        records = certificate_records(self.reads, codes.values(), self.pending(CERTIFICATE_TYPES))
+        records = certificate_records(
+            self.reads, codes.values(), self.pending(CERTIFICATE_TYPES, codes.values())
+        )
         return [e for key, e in mine.items() if records[codes[key]].void_before() is None]
 
     def _receipts(
@@ -588,7 +599,9 @@ class _VoidCheck:
         self.replacement = event.payload.get("replacement_code")
         codes = [self.own] + ([str(self.replacement)] if self.replacement else [])
         earlier = [
-            e for e in reads.pending_of(pending, CERTIFICATE_TYPES) if e.event_id != event.event_id
+            e
+            for e in reads.pending_of(pending, CERTIFICATE_TYPES, codes)
+            if e.event_id != event.event_id
         ]
         self.records = certificate_records(reads, codes, earlier)
 

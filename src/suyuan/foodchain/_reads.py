@@ -18,12 +18,11 @@ from suyuan.events.model import Event
 from suyuan.ledger import (
     CERTIFIED_FROM,
     CONTAINS,
-    EDGE_EVENT_TYPES,
     TRANSFORMED,
     CodeEventRef,
     EntryNotFoundError,
     LedgerStore,
-    edges_of,
+    codes_of,
 )
 
 #: Packing and making: what a code is made from or packed in (and the other way round).
@@ -36,15 +35,21 @@ LINEAGE_KINDS = MATERIAL_KINDS | {CERTIFIED_FROM}
 class Reads:
     """Events read through the ledger's projections and point reads."""
 
-    def __init__(self, store: LedgerStore, directory: Directory | None = None) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        directory: Directory | None = None,
+        *,
+        graph: CodeGraph | None = None,
+    ) -> None:
+        """``graph``: the write's code graph, when others judging the write share it (the
+        custody checks do); by default one of its own, made at the first :meth:`graph` call
+        with pending events."""
         self.store = store
         self.directory = directory or Directory(store)
         self._prefetched: dict[str, list[CodeEventRef]] = {}
         # The write's code graph (graph(pending)): the ledger's edges and the pending events'.
-        self._graph: CodeGraph | None = None
-        self._graph_events: set[str] = set()  # pending events whose edges it holds
-        self._graph_source: Sequence[Event] = ()  # the pending list last read, and how far
-        self._graph_seen = 0
+        self._graph = graph
         self._lineage_loaded = False  # the prefetched codes' lineage is loaded in it
         # Ledger entries never change: an event read once is kept for the reads to come (the
         # rules of one certificate read its goods' history several times).
@@ -53,6 +58,9 @@ class Reads:
         self._pending: Sequence[Event] = ()
         self._pending_seen = 0
         self._pending_by_type: dict[str, list[tuple[int, Event]]] = {}
+        # Those of a type by code (codes_of, as code_events indexes a stored event) once asked
+        # by code: how many of the type are indexed, and the index.
+        self._pending_by_code: dict[str, tuple[int, dict[str, list[tuple[int, Event]]]]] = {}
 
     def prefetch(self, codes: Iterable[str]) -> None:
         """Read the index rows of ``codes`` in one query, for the :meth:`about` calls to come
@@ -94,24 +102,55 @@ class Reads:
             self._decoded.update(self.store.events_at(missing))
         return {p: self._decoded[p] for p in unique if p in self._decoded}
 
-    def pending_of(self, pending: Sequence[Event], types: Collection[str]) -> list[Event]:
+    def pending_of(
+        self,
+        pending: Sequence[Event],
+        types: Collection[str],
+        codes: Iterable[str] | None = None,
+    ) -> list[Event]:
         """The events of ``types`` among ``pending`` (events accepted earlier in the write, not
-        in the ledger yet), in their order.
+        in the ledger yet), in their order; with ``codes``, only those :meth:`about` would find
+        under any of ``codes`` once stored (indexed under :func:`~suyuan.ledger.codes_of`).
 
         The writer only appends to ``pending`` while it judges a message: the list is indexed by
-        type as it grows, so each rule of each certificate reads the few events of its types
-        instead of scanning every event accepted so far (which made a batch quadratic).
+        type, and by code once asked by code, as it grows, so each rule of each certificate
+        reads the few events of its types and codes instead of scanning every event accepted so
+        far (which made a batch quadratic).
         """
         if pending is not self._pending or len(pending) < self._pending_seen:
-            self._pending, self._pending_seen, self._pending_by_type = pending, 0, {}
+            self._pending, self._pending_seen = pending, 0
+            self._pending_by_type, self._pending_by_code = {}, {}
         for position in range(self._pending_seen, len(pending)):
             event = pending[position]
             self._pending_by_type.setdefault(event.event_type, []).append((position, event))
         self._pending_seen = len(pending)
-        found = [item for kind in types for item in self._pending_by_type.get(kind, ())]
-        if len(types) > 1:
-            found.sort(key=lambda item: item[0])
+        if codes is None:
+            found = [item for kind in types for item in self._pending_by_type.get(kind, ())]
+            if len(types) > 1:
+                found.sort(key=lambda item: item[0])
+        else:
+            wanted = list(dict.fromkeys(codes))
+            by_position = {
+                item[0]: item
+                for kind in types
+                for index in [self._pending_by_code_of(kind)]
+                for code in wanted
+                for item in index.get(code, ())
+            }
+            found = [by_position[position] for position in sorted(by_position)]
         return [event for _position, event in found]
+
+    def _pending_by_code_of(self, kind: str) -> dict[str, list[tuple[int, Event]]]:
+        """The pending events of type ``kind`` by code, indexed up to the last one seen. Only
+        the types asked for by code are indexed (certificates and receipts), not every event
+        of the write."""
+        of_kind = self._pending_by_type.get(kind, [])
+        indexed, index = self._pending_by_code.setdefault(kind, (0, {}))
+        for item in of_kind[indexed:]:
+            for code in codes_of(item[1]):
+                index.setdefault(code, []).append(item)
+        self._pending_by_code[kind] = (len(of_kind), index)
+        return index
 
     def by_id(self, event_id: str) -> Event | None:
         """The event with this id, or ``None`` when the ledger has none."""
@@ -135,16 +174,7 @@ class Reads:
             return CodeGraph(self.store)
         if self._graph is None:
             self._graph = CodeGraph(self.store)
-        if pending is not self._graph_source or len(pending) < self._graph_seen:
-            self._graph_source, self._graph_seen = pending, 0
-        fresh = [
-            event
-            for event in pending[self._graph_seen :]
-            if event.event_type in EDGE_EVENT_TYPES and event.event_id not in self._graph_events
-        ]
-        self._graph_seen = len(pending)
-        self._graph_events.update(event.event_id for event in fresh)
-        self._graph.add_pending(edge for event in fresh for edge in edges_of(event))
+        self._graph.follow(pending)
         return self._graph
 
     def lineage_graph(self, codes: Iterable[str], pending: Sequence[Event] = ()) -> CodeGraph:

@@ -54,6 +54,7 @@ from suyuan.ledger._projections import (
     TRANSFORMED,
     UNPACKED,
     VOIDED_BY,
+    codes_of,
     edges_of,
 )
 from suyuan.ledger._setup import initialise, ledger_verifier, root_keys
@@ -103,6 +104,7 @@ __all__ = [
     "StoredRejection",
     "Submission",
     "chain_next",
+    "codes_of",
     "create_ledger_engine",
     "default_jobs",
     "driver_markers",

@@ -1182,12 +1182,20 @@ def _entry_rows(
 
 def _stored_event_bytes(conn: Connection, event_ids: Sequence[str]) -> dict[str, bytes]:
     """The signed event bytes stored under each of ``event_ids`` that is in the ledger."""
-    e = t.ledger_entries.c
     unique = list(dict.fromkeys(event_ids))
     found: dict[str, bytes] = {}
     for start in range(0, len(unique), 500):
-        query = sa.select(e.event_id, e.leaf).where(e.event_id.in_(unique[start : start + 500]))
-        found.update((row.event_id, Leaf.from_bytes(row.leaf).event) for row in conn.execute(query))
+        part = unique[start : start + 500]
+        # In the driver's SQL: SQLAlchemy's expansion of a 500-value IN list cost more than
+        # the look-up (~5 % of a per-event-signed write).
+        sql = (
+            "SELECT event_id, leaf FROM ledger_entries "
+            f"WHERE event_id IN ({driver_markers(conn.engine, len(part))})"
+        )
+        found.update(
+            (event_id, Leaf.from_bytes(bytes(leaf)).event)
+            for event_id, leaf in driver_rows(conn, sql, part)
+        )
     return found
 
 
