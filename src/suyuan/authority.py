@@ -48,6 +48,7 @@ from suyuan.ledger import (
     CONTAINS,
     TRANSFORMED,
     VOIDED_BY,
+    CodeEventRef,
     EntryNotFoundError,
     LedgerStore,
 )
@@ -537,13 +538,24 @@ class Custody:
         self._units_now: dict[str, set[str]] = {}  # GS1 lot → its units held in pending events
         self._unitless: set[str] = set()  # GS1 lots none of whose units the ledger names
         self._scope_holders: dict[tuple[str, ...], frozenset[str]] = {}  # recall roots → holders
+        # Hand-overs (shipments, releases) in the ledger: their index rows by code, and whom
+        # each names, read once per write — a receipt of two cases of one shipment reads it once.
+        self._handovers: dict[str, list[CodeEventRef]] = {}
+        self._receivers: dict[tuple[int, int], str | None] = {}
 
     def add_message(self, events: Iterable[Event | None]) -> None:
         """Read the goods of ``events`` — a message of the write — in a few queries (what
         earlier messages read is kept: the ledger does not change during a write)."""
-        codes = [code for e in events if e is not None for _path, code in _goods_codes(e)]
+        judged = [e for e in events if e is not None]
+        codes = [code for e in judged for _path, code in _goods_codes(e)]
         self._load(codes)
         self._find_unitless(codes)
+        # What receipts are judged by, when the receiver does not hold the goods yet: the
+        # hand-overs of the goods and of the containers they are in, for all of them at once.
+        received = [code for e in judged if e.event_type == "Received" for code in e.codes]
+        if received:
+            start = [*received, *gs1_lots(received)]
+            self._handover_refs(self._graph.above(start, PACKING_KINDS))
 
     def _find_unitless(self, codes: Sequence[str]) -> None:
         """Note the GS1 lots among ``codes`` that nobody holds and none of whose units the ledger
@@ -682,9 +694,26 @@ class Custody:
         family = self.family(code)
         if any(actor in self._handed_now.get(member, ()) for member in family):
             return True
-        refs = self._store.code_events_for(sorted(family), _HANDOVERS)[:_MAX_HANDOVERS_READ]
-        events = self._store.events_at((ref.shard, ref.seq) for ref in refs)
-        return any(_handed_to(event) == actor for event in events.values())
+        refs = self._handover_refs(family)
+        refs.sort(key=lambda r: (r.occurred_at, r.shard, r.seq))  # as code_events_for orders
+        positions = list(dict.fromkeys((ref.shard, ref.seq) for ref in refs[:_MAX_HANDOVERS_READ]))
+        unread = [p for p in positions if p not in self._receivers]
+        if unread:
+            self._receivers.update(dict.fromkeys(unread))  # a position the ledger lacks: none
+            for position, event in self._store.events_at(unread).items():
+                self._receivers[position] = _handed_to(event)
+        return any(self._receivers[p] == actor for p in positions)
+
+    def _handover_refs(self, codes: Collection[str]) -> list[CodeEventRef]:
+        """The ledger's hand-over index rows about ``codes`` (those not read before in this
+        write, in one query)."""
+        unread = sorted(code for code in codes if code not in self._handovers)
+        if unread:
+            for code in unread:
+                self._handovers[code] = []
+            for ref in self._store.code_events_for(unread, _HANDOVERS):
+                self._handovers[ref.code].append(ref)
+        return [ref for code in codes for ref in self._handovers[code]]
 
 
 def originator(store: LedgerStore, code: str) -> str | None:

@@ -207,6 +207,35 @@ def test_a_shipment_and_its_receipt_may_travel_in_one_write(chain: Chain) -> Non
     assert reasons(late) == [("not_in_custody", "codes[0]")]
 
 
+def test_receipts_of_stored_shipments_in_one_write_each_need_their_own_addressee(
+    chain: Chain,
+) -> None:
+    """One shipment of two cases to the market, in the ledger; in one later write the market
+    receives both (in one receipt and again in two), and others claim them: only the market's
+    receipts stand, however often the write has read that shipment before."""
+    lot, cases = chain.lot("LA0611"), [chain.case(), chain.case()]
+    chain.add(
+        chain.farm,
+        chain.certificate(chain.farm, [lot]),
+        chain.pack(chain.farm, cases[0], [lot]),
+        chain.ship(chain.farm, chain.market, cases, "20"),
+    )
+    steps = [
+        (chain.market, [chain.receive(chain.market, chain.farm, cases, "20")]),
+        (chain.coop, [chain.receive(chain.coop, chain.farm, [cases[1]], "10")]),
+        (chain.market, [chain.receive(chain.market, chain.farm, [case], "10") for case in cases]),
+        (chain.shop, [chain.receive(chain.shop, chain.farm, [lot], "10")]),
+    ]
+
+    result = write(chain, *steps)
+
+    assert result.accepted == 3
+    assert [(r.source, r.reason, r.field) for r in result.rejections] == [
+        ("m1 events[0]", "not_in_custody", "codes[0]"),
+        ("m3 events[0]", "not_in_custody", "codes[0]"),
+    ]
+
+
 def test_whoever_holds_a_pallet_packed_in_the_write_holds_the_cases_stored_on_it(
     chain: Chain,
 ) -> None:
