@@ -14,7 +14,15 @@ from typing import Any
 from bench._backends import Backend, PostgresBackend, SqliteBackend, postgres_missing
 from bench._checks import check_stream
 from bench._kafka import KafkaServices, KafkaSuite, KeptLedger, kafka_names
-from bench._report import Result, dump, load_average, machine_info, progress, write_report
+from bench._report import (
+    Result,
+    dump,
+    load_average,
+    machine_info,
+    positive,
+    progress,
+    write_report,
+)
 from bench._suite import GROUPS, BackendSuite, Benchmark, Settings
 from bench._trace import TRACE_BACKENDS, TraceLedger, TraceSettings, TraceSuite, trace_names
 from bench._workload import BATCH_SIZE, Stream, Workload, build_workload
@@ -45,12 +53,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Ledger benchmarks (design.md §10): JSON on stdout and in bench/results/.",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--events", type=_positive, help="batch-signed events (default 20000)")
+    parser.add_argument("--events", type=positive, help="batch-signed events (default 20000)")
     parser.add_argument(
-        "--per-event-events", type=_positive, help="per-event-signed events (default events/4)"
+        "--per-event-events", type=positive, help="per-event-signed events (default events/4)"
     )
-    parser.add_argument("--runs", type=_positive, default=3, help="timed runs (median; 3)")
-    parser.add_argument("--samples", type=_positive, help="proofs timed per kind (default 1000)")
+    parser.add_argument("--runs", type=positive, default=3, help="timed runs (median; 3)")
+    parser.add_argument("--samples", type=positive, help="proofs timed per kind (default 1000)")
     parser.add_argument(
         "--only",
         action="append",
@@ -61,10 +69,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--no-postgres", action="store_true", help="skip PostgreSQL (and Kafka, which needs it)"
     )
     parser.add_argument(
-        "--kafka-runs", type=_positive, help="timed runs per Kafka figure (default --runs; 1 quick)"
+        "--kafka-runs", type=positive, help="timed runs per Kafka figure (default --runs; 1 quick)"
     )
     parser.add_argument(
-        "--trace-events", type=_positive, help="farm-lot events of the trace ledger (10000000)"
+        "--trace-events", type=positive, help="farm-lot events of the trace ledger (10000000)"
     )
     parser.add_argument(
         "--kafka-ledger",
@@ -74,7 +82,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--query-workers",
-        type=_positive,
+        type=positive,
         default=2,
         help="query service processes behind the port trace_http hits (2; 1: suyuan serve-query)",
     )
@@ -370,10 +378,3 @@ def _matcher(patterns: list[str] | None, *, quick: bool = False) -> Callable[[st
         return lambda _name: True
     globs = [p if any(c in p for c in "*?[") else f"*{p}*" for p in patterns]
     return lambda name: any(fnmatch.fnmatchcase(name, g) for g in globs)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value

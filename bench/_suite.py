@@ -43,6 +43,7 @@ from suyuan.ledger import (
     default_jobs,
 )
 from suyuan.merkle import leaf_hash, verify_consistency, verify_inclusion
+from suyuan.signing import RootKey
 from suyuan.tlog import NoteSigner, verify_receipt
 
 SHARD = 0
@@ -199,19 +200,7 @@ class BackendSuite:
         )
 
     def _new_ledger(self, label: str) -> tuple[SqlLedgerStore, LedgerWriter]:
-        """A fresh ledger holding the trust events on the trust shard, and its writer; the
-        events shard's next offset is 1 (offset 0 stands for the trust message)."""
-        store = self._backend.new_store(label)
-        writer = LedgerWriter(store, [self._workload.root])
-        result = writer.write(
-            TRUST_SHARD,
-            [Message("bench.trust[0]@0", self._workload.trust_message)],
-            offset=OffsetCommit(None, 1),
-        )
-        if result.rejections:
-            raise BenchError(f"trust events rejected: {result.rejections[0]}")
-        writer.write(SHARD, [], offset=OffsetCommit(None, 1))
-        return store, writer
+        return new_ledger(self._backend, self._workload.root, self._workload.trust_message, label)
 
     def _keep(self, label: str, store: SqlLedgerStore) -> None:
         previous = self._ledgers.pop(label, None)
@@ -397,6 +386,22 @@ class BackendSuite:
                 "event_bytes_avg": round(kind.stream.event_bytes / kind.stream.events, 1),
             },
         )
+
+
+def new_ledger(
+    backend: Backend, root: RootKey, trust_message: bytes, label: str
+) -> tuple[SqlLedgerStore, LedgerWriter]:
+    """A fresh ledger holding the trust events on the trust shard, and its writer; the
+    events shard's next offset is 1 (offset 0 stands for the trust message)."""
+    store = backend.new_store(label)
+    writer = LedgerWriter(store, [root])
+    result = writer.write(
+        TRUST_SHARD, [Message("bench.trust[0]@0", trust_message)], offset=OffsetCommit(None, 1)
+    )
+    if result.rejections:
+        raise BenchError(f"trust events rejected: {result.rejections[0]}")
+    writer.write(SHARD, [], offset=OffsetCommit(None, 1))
+    return store, writer
 
 
 def _source(offset: int) -> str:

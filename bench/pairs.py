@@ -22,7 +22,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
-from bench._report import load_average, machine_info, progress
+from bench._report import load_average, machine_info, positive, progress
 from bench._suite import BenchError
 from bench._trace import (
     DEFAULT_EVENTS,
@@ -48,11 +48,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--view", choices=VIEWS, default="public")
     parser.add_argument("--kind", choices=KINDS, default="random")
-    parser.add_argument("--workers", type=_positive, default=2, help="processes per service (2)")
-    parser.add_argument("--pairs", type=_positive, default=6, help="loads of each (6)")
+    parser.add_argument("--workers", type=positive, default=2, help="processes per service (2)")
+    parser.add_argument("--pairs", type=positive, default=6, help="loads of each (6)")
     parser.add_argument("--seconds", type=float, default=4.0, help="timed seconds per load (4)")
     parser.add_argument(
-        "--trace-events", type=_positive, default=DEFAULT_EVENTS, help="the ledger's size"
+        "--trace-events", type=positive, default=DEFAULT_EVENTS, help="the ledger's size"
     )
     parser.add_argument("--a", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--b", action="append", default=[], metavar="NAME=VALUE")
@@ -151,13 +151,6 @@ def _environment(pairs: list[str], option: str) -> dict[str, str]:
             raise BenchError(f"{option} {pair!r}: expected NAME=VALUE")
         environment[name] = value
     return environment
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 if __name__ == "__main__":

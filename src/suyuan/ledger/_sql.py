@@ -43,7 +43,6 @@ from suyuan.merkle import Frontier, leaf_hash
 #: chain_{-1}: the chain starts from 32 zero bytes.
 GENESIS_CHAIN = bytes(32)
 _READ_CHUNK = 2000
-_EDGE_CHUNK = 500  # codes per statement of edges_from / edges_to
 _MAX_RAW = 4096  # bytes of a rejected message kept for the producer to look at
 #: The store whose reads the current context makes through one connection (``reading``), and
 #: the shard heads read in that block so far.
@@ -582,10 +581,13 @@ class SqlLedgerStore(LedgerStore):
 
     def codes_under(self, prefixes: Sequence[str], limit: int) -> list[str]:
         unique = sorted(set(prefixes))
+        if not unique:
+            return []
+        if self._postgres:
+            return self._codes_under_lateral(unique, limit)
         found: set[str] = set()
         # One bounded read of the index per prefix, in a UNION: ranges ORed in one WHERE make
-        # SQLite scan the whole index, and PostgreSQL scans the table for ranges joined from a
-        # VALUES list (it cannot tell how few rows each range holds).
+        # SQLite scan the whole index.
         for start in range(0, len(unique), _PREFIXES_PER_QUERY):
             part = unique[start : start + _PREFIXES_PER_QUERY]
             branch = (
@@ -596,6 +598,22 @@ class SqlLedgerStore(LedgerStore):
             params = [bound for prefix in part for bound in _code_range(prefix, limit)]
             found.update(str(c) for (c,) in self._fetch(f"{sql} ORDER BY 1 LIMIT {limit}", params))
         return sorted(found)[:limit]
+
+    def _codes_under_lateral(self, prefixes: list[str], limit: int) -> list[str]:
+        """:meth:`codes_under` on PostgreSQL: one bounded index read per prefix, the ranges
+        from two arrays joined LATERAL. A UNION of one branch per prefix took PostgreSQL
+        ~14 ms to plan for a message's 125 lots; a plain join of the ranges, which it cannot
+        tell hold few rows each, scanned the whole code index."""
+        marker = driver_markers(self._engine, 1)
+        ranges = [_code_range(prefix, limit) for prefix in prefixes]
+        sql = (
+            f"SELECT c.code FROM unnest(CAST({marker} AS TEXT[]), CAST({marker} AS TEXT[])) "
+            "AS r(low, high) CROSS JOIN LATERAL (SELECT DISTINCT code FROM code_events "
+            f"WHERE code >= r.low AND code < r.high ORDER BY code LIMIT {int(limit)}) AS c "
+            f"ORDER BY 1 LIMIT {int(limit)}"
+        )
+        rows = self._fetch(sql, ([low for low, _ in ranges], [high for _, high in ranges]))
+        return sorted({str(code) for (code,) in rows})[:limit]
 
     def _under(self) -> str:
         """The condition of :func:`_code_range`'s two parameters on ``code``."""
@@ -621,17 +639,16 @@ class SqlLedgerStore(LedgerStore):
         return self._edges("child", codes)
 
     def _edges(self, column: str, codes: Sequence[str]) -> list[CodeEdge]:
-        unique = list(dict.fromkeys(codes))
-        edges: list[CodeEdge] = []
-        # Plain SQL, as in code_events_for: the code graph asks this level by level.
-        select = "SELECT parent, child, kind, shard, seq FROM code_edges"
-        # Several statements read one snapshot; one needs no block (a block costs a connection
-        # and a transaction of its own: the writer asks for a few codes per message).
-        with self.reading() if len(unique) > _EDGE_CHUNK else nullcontext():
-            for start in range(0, len(unique), _EDGE_CHUNK):
-                part = unique[start : start + _EDGE_CHUNK]
-                sql = f"{select} WHERE {column} IN ({driver_markers(self._engine, len(part))})"
-                edges.extend(CodeEdge(*row) for row in self._fetch(sql, tuple(part)))
+        unique = sorted(dict.fromkeys(codes))  # read in index order (see reach)
+        if not unique:
+            return []
+        # Plain SQL, the codes in one parameter, as in code_events_for: the code graph asks
+        # this level by level, the writer for ~1,000 codes a message.
+        sql = (
+            "SELECT parent, child, kind, shard, seq FROM code_edges "
+            f"WHERE {column} IN ({self._code_list(driver_markers(self._engine, 1))})"
+        )
+        edges = [CodeEdge(*row) for row in self._fetch(sql, (self._code_list_value(unique),))]
         edges.sort(key=lambda e: (e.shard, e.seq))
         return edges
 
