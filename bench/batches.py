@@ -8,7 +8,9 @@ before them in the same write, and that must cost the same per event whether the
 - **farm**: ``--events`` farm events (certificate, two cases packed, one shipment per lot),
   each farm's run of events signed as batches of that size;
 - **receipts**: the market's receipt of every lot's shipment (one event per lot), signed as
-  batches of that size, onto the ledger the farm stream left.
+  batches of that size, onto the ledger the farm stream left;
+- **tested**: as many events again from the farms, a self-test (rapid test) of a new lot
+  followed later in the batch by the certificate citing it, half tests, half certificates.
 
 Each figure is the writer's process CPU per event (``LedgerWriter.write``; on PostgreSQL the
 server's own CPU is not counted), the median of ``--runs``, and its ratio to the first size.
@@ -32,10 +34,10 @@ from bench._workload import LOTS_BEFORE, cold_code_cache
 from suyuan.events.model import Event
 from suyuan.intake import LedgerWriter, Message
 from suyuan.ledger import OffsetCommit
-from suyuan.scenario import LotMaker, Organisation, Scenario
+from suyuan.scenario import LotMaker, Organisation, Scenario, vegetable_certificate
 
 SEED = 10
-KINDS = ("farm", "receipts")
+KINDS = ("farm", "receipts", "tested")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -115,7 +117,7 @@ def run(args: argparse.Namespace, backend: Backend) -> dict[str, Any]:
 
 
 def _run_once(backend: Backend, size: int, events: int, label: str) -> dict[str, float]:
-    """CPU µs per event of the farm stream and of the receipts, batches of ``size``."""
+    """CPU µs per event of each stream (:data:`KINDS`), batches of ``size``."""
     s = Scenario(SEED)
     farms = s.lot_farms(4)
     market = s.wholesale_market()
@@ -131,6 +133,13 @@ def _run_once(backend: Backend, size: int, events: int, label: str) -> dict[str,
     receipt_messages = [
         s.sign(market, receipts[i : i + size]) for i in range(0, len(receipts), size)
     ]
+    tested: list[list[Event]] = []
+    for number, start in enumerate(range(0, events, size)):
+        farm = farms[number % len(farms)]
+        tested.append(_tested(s, farm, start, min(size, events - start)))
+    tested_messages = [
+        s.sign(farms[number % len(farms)], batch) for number, batch in enumerate(tested)
+    ]
     store, writer = new_ledger(backend, s.root, trust, label)
     try:
         offset = 1
@@ -138,6 +147,7 @@ def _run_once(backend: Backend, size: int, events: int, label: str) -> dict[str,
         for kind, messages, count in (
             ("farm", farm_messages, events),
             ("receipts", receipt_messages, len(receipts)),
+            ("tested", tested_messages, sum(len(batch) for batch in tested)),
         ):
             cold_code_cache()
             started = time.process_time()
@@ -160,6 +170,20 @@ def _write(writer: LedgerWriter, messages: list[bytes], offset: int) -> int:
             raise BenchError(f"event rejected: {result.rejections[0]}")
         offset += 1
     return offset
+
+
+def _tested(s: Scenario, farm: Organisation, first: int, size: int) -> list[Event]:
+    """``size`` events (rounded down to even) of ``farm``: a rapid test of each of ``size // 2``
+    new lots, then a certificate of each lot citing its test."""
+    lots = [s.unit_code(item="10010", lot=f"TS{first + n:08d}") for n in range(size // 2)]
+    tests = [s.pesticide_test(farm, [lot]) for lot in lots]
+    return [
+        *tests,
+        *(
+            vegetable_certificate(s, farm, lot, basis="SELF_TESTED", inspection=test.event_id)
+            for lot, test in zip(lots, tests, strict=True)
+        ),
+    ]
 
 
 def _receipt(s: Scenario, market: Organisation, farm: Organisation, shipment: Event) -> Event:

@@ -1,4 +1,4 @@
-"""``python -m bench.batches``: every event of both streams is written (a rejection ends the run
+"""``python -m bench.batches``: every event of each stream is written (a rejection ends the run
 with status 1), each size is reported against the first, and bad sizes are refused."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def test_a_small_run_reports_both_streams_for_every_size(
 
     report = json.loads(capsys.readouterr().out)
     assert report["settings"]["receipts"] == 10
-    for kind in ("farm", "receipts"):
+    for kind in ("farm", "receipts", "tested"):
         by_size = report["medians"][kind]
         assert set(by_size) == {"8", "40"}
         assert by_size["8"]["ratio_to_first_size"] == 1.0

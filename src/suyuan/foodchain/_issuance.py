@@ -138,11 +138,6 @@ class _IssueCheck:
             self.pending(CERTIFICATE_TYPES, [self.own, *upstream]),
             loaded=found,
         )
-        self.known_inspections = [
-            e
-            for e in [*found, *self.pending({INSPECTION_RECORDED})]
-            if e.event_type == INSPECTION_RECORDED
-        ]
         self.upstream = upstream
         self.found = found
 
@@ -267,9 +262,15 @@ class _IssueCheck:
         )
         reached = {path: lineage(graph, codes) for path, codes in seeds}
         every = set().union(*reached.values())
+        # Earlier in the write: the tests and recalls about these goods (as the ledger's are
+        # read), and every closure (it names a recall, not the goods).
         blocking = [
             e
-            for e in [*self.reads.about(every, BLOCKING_TYPES), *self.pending(BLOCKING_TYPES)]
+            for e in [
+                *self.reads.about(every, BLOCKING_TYPES),
+                *self.pending(BLOCKING_TYPES - {RECALL_CLOSED}, every),
+                *self.pending({RECALL_CLOSED}),
+            ]
             if e.event_type in BLOCKING_TYPES and e.occurred_at <= self.event.occurred_at
         ]
         closed = {str(e.payload["recall_id"]) for e in blocking if e.event_type == RECALL_CLOSED}
@@ -339,7 +340,19 @@ class _IssueCheck:
             )
 
     def _find_inspection(self, inspection_id: str) -> Event | None:
-        found = next((e for e in self.known_inspections if e.event_id == inspection_id), None)
+        # Read with the certificate's codes, or earlier in the write, or else by its id.
+        found = next(
+            (
+                e
+                for e in self.found
+                if e.event_id == inspection_id and e.event_type == INSPECTION_RECORDED
+            ),
+            None,
+        )
+        if found is None:
+            earlier = self.reads.pending_event(self._all_pending, inspection_id)
+            if earlier is not None and earlier.event_type == INSPECTION_RECORDED:
+                found = earlier
         if found is None:
             found = self.reads.by_id(inspection_id)
         if found is None or found.event_type != INSPECTION_RECORDED:

@@ -61,6 +61,9 @@ class Reads:
         # Those of a type by code (codes_of, as code_events indexes a stored event) once asked
         # by code: how many of the type are indexed, and the index.
         self._pending_by_code: dict[str, tuple[int, dict[str, list[tuple[int, Event]]]]] = {}
+        # Those by id (pending_event), and how many are indexed.
+        self._pending_ided = 0
+        self._pending_by_id: dict[str, Event] = {}
 
     def prefetch(self, codes: Iterable[str]) -> None:
         """Read the index rows of ``codes`` in one query, for the :meth:`about` calls to come
@@ -120,6 +123,7 @@ class Reads:
         if pending is not self._pending or len(pending) < self._pending_seen:
             self._pending, self._pending_seen = pending, 0
             self._pending_by_type, self._pending_by_code = {}, {}
+            self._pending_ided, self._pending_by_id = 0, {}
         for position in range(self._pending_seen, len(pending)):
             event = pending[position]
             self._pending_by_type.setdefault(event.event_type, []).append((position, event))
@@ -139,6 +143,15 @@ class Reads:
             }
             found = [by_position[position] for position in sorted(by_position)]
         return [event for _position, event in found]
+
+    def pending_event(self, pending: Sequence[Event], event_id: str) -> Event | None:
+        """The first event with ``event_id`` among ``pending`` (the write's events accepted so
+        far, as :meth:`pending_of`), or ``None``; the list is indexed by id as it grows."""
+        self.pending_of(pending, ())
+        for position in range(self._pending_ided, len(pending)):
+            self._pending_by_id.setdefault(pending[position].event_id, pending[position])
+        self._pending_ided = len(pending)
+        return self._pending_by_id.get(event_id)
 
     def _pending_by_code_of(self, kind: str) -> dict[str, list[tuple[int, Event]]]:
         """The pending events of type ``kind`` by code, indexed up to the last one seen. Only

@@ -56,6 +56,34 @@ def test_a_failed_test_early_in_a_long_write_freezes_a_lot_certified_at_its_end(
     assert rejected[late.event_id].field == "codes[1]"
 
 
+def test_each_certificate_of_a_long_write_finds_the_test_it_cites(chain: Chain) -> None:
+    """Two hundred tests, then a certificate citing each: found by id among the write's earlier
+    events; one citing the test of another lot is refused, one citing a test yet to come too."""
+    lots = [chain.lot(f"T{n}") for n in range(200)]
+    tests = [chain.inspection(chain.farm, [lot]) for lot in lots]
+    later = chain.inspection(chain.farm, [lots[0]])
+    certificates = [
+        chain.certificate(chain.farm, [lot], basis="SELF_TESTED", inspection=test.event_id)
+        for lot, test in zip(lots, tests, strict=True)
+    ]
+    wrong_lot = chain.certificate(
+        chain.farm, [chain.lot("T-other")], basis="SELF_TESTED", inspection=tests[1].event_id
+    )
+    too_early = chain.certificate(
+        chain.farm, [lots[0]], basis="SELF_TESTED", inspection=later.event_id
+    )
+
+    rejected = chain.tell(
+        [(chain.farm, [*tests, *certificates, wrong_lot, too_early]), (chain.farm, [later])],
+        one_write=True,
+    )
+
+    assert set(rejected) == {wrong_lot.event_id, too_early.event_id}
+    assert rejected[wrong_lot.event_id].field == "payload.inspection_event_id"
+    assert "of this lot" in rejected[wrong_lot.event_id].rule
+    assert rejected[too_early.event_id].field == "payload.inspection_event_id"
+
+
 def _pool(chain: Chain) -> list[Event]:
     """Events of several types over a few shared codes: certificates, voids naming
     replacements, purchasers' certificates citing others, receipts, packings."""
@@ -101,3 +129,5 @@ def test_the_index_finds_what_a_scan_of_the_write_finds(chain: Chain, data: st.D
             codes = data.draw(st.lists(st.sampled_from(every_code), max_size=4))
             assert reads.pending_of(pending, types, codes) == _scan(pending, types, codes)
             assert reads.pending_of(pending, types) == [e for e in pending if e.event_type in types]
+        asked = data.draw(st.sampled_from(pool))
+        assert reads.pending_event(pending, asked.event_id) is (asked if asked in pending else None)
