@@ -54,16 +54,15 @@ class Reads:
         # Ledger entries never change: an event read once is kept for the reads to come (the
         # rules of one certificate read its goods' history several times).
         self._decoded: dict[tuple[int, int], Event] = {}
-        # The write's pending events by type (pending_of), and how many of them are indexed.
+        # The write's pending events by type and by id (the first of an id), and how many of
+        # them are indexed (_index_pending).
         self._pending: Sequence[Event] = ()
         self._pending_seen = 0
         self._pending_by_type: dict[str, list[tuple[int, Event]]] = {}
+        self._pending_by_id: dict[str, Event] = {}
         # Those of a type by code (codes_of, as code_events indexes a stored event) once asked
         # by code: how many of the type are indexed, and the index.
         self._pending_by_code: dict[str, tuple[int, dict[str, list[tuple[int, Event]]]]] = {}
-        # Those by id (pending_event), and how many are indexed.
-        self._pending_ided = 0
-        self._pending_by_id: dict[str, Event] = {}
 
     def prefetch(self, codes: Iterable[str]) -> None:
         """Read the index rows of ``codes`` in one query, for the :meth:`about` calls to come
@@ -120,14 +119,7 @@ class Reads:
         reads the few events of its types and codes instead of scanning every event accepted so
         far (which made a batch quadratic).
         """
-        if pending is not self._pending or len(pending) < self._pending_seen:
-            self._pending, self._pending_seen = pending, 0
-            self._pending_by_type, self._pending_by_code = {}, {}
-            self._pending_ided, self._pending_by_id = 0, {}
-        for position in range(self._pending_seen, len(pending)):
-            event = pending[position]
-            self._pending_by_type.setdefault(event.event_type, []).append((position, event))
-        self._pending_seen = len(pending)
+        self._index_pending(pending)
         if codes is None:
             found = [item for kind in types for item in self._pending_by_type.get(kind, ())]
             if len(types) > 1:
@@ -147,11 +139,20 @@ class Reads:
     def pending_event(self, pending: Sequence[Event], event_id: str) -> Event | None:
         """The first event with ``event_id`` among ``pending`` (the write's events accepted so
         far, as :meth:`pending_of`), or ``None``; the list is indexed by id as it grows."""
-        self.pending_of(pending, ())
-        for position in range(self._pending_ided, len(pending)):
-            self._pending_by_id.setdefault(pending[position].event_id, pending[position])
-        self._pending_ided = len(pending)
+        self._index_pending(pending)
         return self._pending_by_id.get(event_id)
+
+    def _index_pending(self, pending: Sequence[Event]) -> None:
+        """Index the events appended to ``pending`` since the last call by type and id; a
+        different (or shorter) list starts the indexes over."""
+        if pending is not self._pending or len(pending) < self._pending_seen:
+            self._pending, self._pending_seen = pending, 0
+            self._pending_by_type, self._pending_by_id, self._pending_by_code = {}, {}, {}
+        for position in range(self._pending_seen, len(pending)):
+            event = pending[position]
+            self._pending_by_type.setdefault(event.event_type, []).append((position, event))
+            self._pending_by_id.setdefault(event.event_id, event)
+        self._pending_seen = len(pending)
 
     def _pending_by_code_of(self, kind: str) -> dict[str, list[tuple[int, Event]]]:
         """The pending events of type ``kind`` by code, indexed up to the last one seen. Only
